@@ -1,0 +1,18 @@
+#pragma once
+// The zerosim subcommands. Each registers itself on the root CLI11 app (cli_*.cpp) or takes its
+// raw arguments; all report bad input by throwing zerosim::ConfigError (exit code 2).
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace zerosim {
+
+void add_memory_command(CLI::App& root);
+
+// `zerosim platform ...` with the arguments after the subcommand name.
+int cmd_platform(const std::vector<std::string>& args);
+
+}  // namespace zerosim

@@ -1,0 +1,17 @@
+#pragma once
+// The memory part of the report: §4 JSON keys and a table for people.
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "workloads/memory_model.h"
+#include "workloads/param_inventory.h"
+
+namespace zerosim {
+
+nlohmann::json params_json(const ParamCounts& p);
+nlohmann::json memory_json(const MemoryResult& m);
+std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryResult& m);
+std::string run_title(const RunConfig& c);  // one line naming model, PEFT, ZeRO, cluster, batch
+
+}  // namespace zerosim

@@ -1,0 +1,25 @@
+#pragma once
+// Generates a SimGrid platform (XML, DTD 4.1) for a cluster described by the run config's `cluster:`
+// keys: one host per GPU named node{n}-gpu{g}, NVSwitch / NVLink-bridge / PCIe inside a node, one NIC
+// per GPU into a leaf/spine fat tree (rail-optimised or not) between nodes. Every rate and latency
+// comes from platforms/interconnect.yaml; the XML starts with a comment naming their sources.
+//
+// Routing: one DijkstraCache zone whose <route>s join adjacent elements only. SimGrid picks the path
+// with the fewest links, so each edge's link count is chosen to make the physical path the unique
+// shortest one (see the comment in platform_builder.cpp) — no route ever passes through another GPU.
+#include <string>
+
+#include "workloads/gpu_catalogue.h"
+#include "workloads/run_config.h"
+
+namespace zerosim {
+
+// Hosts = cluster.nodes() x cluster.gpus_per_node (whole nodes; ranks map node-major onto them).
+// Throws ConfigError (key cluster.*) for values the hardware cannot have: inter=none with more than one
+// node, nvswitch on a GPU without an SXM/NVSwitch form, nvlink-bridge on a GPU without a bridge, ...
+std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu);
+
+// SimGrid link names the generator uses (tests and the engine's reports refer to them).
+std::string gpu_host_name(long node, long local_rank);
+
+}  // namespace zerosim

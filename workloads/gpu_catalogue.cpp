@@ -1,0 +1,50 @@
+#include "workloads/gpu_catalogue.h"
+
+#include <cmath>
+#include <map>
+
+#include "workloads/config_error.h"
+#include "workloads/yaml_read.h"
+
+namespace zerosim {
+namespace embedded {
+const std::map<std::string, std::string>& platform_data();  // generated from platforms/gpus.yaml
+}
+
+std::vector<GpuSpec> gpu_catalogue() {
+  static const std::vector<GpuSpec> catalogue = [] {
+    const std::string file = "platforms/gpus.yaml";
+    const YAML::Node root = parse_yaml_text(embedded::platform_data().at("gpus.yaml"), file);
+    std::vector<GpuSpec> out;
+    for (const auto& kv : root["gpus"]) {
+      const std::string id = kv.first.Scalar();
+      const YAML::Node& g = kv.second;
+      const std::string key = "gpus." + id;
+      GpuSpec spec;
+      spec.id = id;
+      spec.name = read_string(g["name"], file, key + ".name");
+      spec.memory_bytes = std::llround(read_double(g["memory_gib"], file, key + ".memory_gib") * 1073741824.0);
+      spec.bf16_flops = read_double(g["bf16_tflops"], file, key + ".bf16_tflops") * 1e12;
+      spec.mem_bw_bytes_s = read_double(g["mem_bw_gbps"], file, key + ".mem_bw_gbps") * 1e9;
+      spec.cuda_context_bytes = read_int(g["cuda_context_mib"], file, key + ".cuda_context_mib") * 1048576;
+      spec.source = read_string(g["source"], file, key + ".source");
+      out.push_back(spec);
+    }
+    return out;
+  }();
+  return catalogue;
+}
+
+std::vector<std::string> gpu_ids() {
+  std::vector<std::string> ids;
+  for (const auto& g : gpu_catalogue()) ids.push_back(g.id);
+  return ids;
+}
+
+GpuSpec find_gpu(const std::string& id, const std::string& file, const std::string& key) {
+  for (const auto& g : gpu_catalogue())
+    if (g.id == id) return g;
+  throw ConfigError(file, key, "unknown GPU '" + id + "' (known: " + join(gpu_ids()) + ")");
+}
+
+}  // namespace zerosim

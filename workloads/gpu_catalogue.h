@@ -1,0 +1,24 @@
+#pragma once
+// The GPU catalogue (platforms/gpus.yaml, compiled into the binary): capacity, peaks, source notes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zerosim {
+
+struct GpuSpec {
+  std::string id;             // catalogue key, e.g. a100-80gb-sxm
+  std::string name;           // marketing name
+  int64_t memory_bytes = 0;   // what the framework can allocate
+  double bf16_flops = 0;      // dense BF16 tensor peak, FLOP/s
+  double mem_bw_bytes_s = 0;  // peak DRAM bandwidth, B/s
+  int64_t cuda_context_bytes = 0;
+  std::string source;
+};
+
+// Throws ConfigError naming `file`/`key` and listing the known GPUs.
+GpuSpec find_gpu(const std::string& id, const std::string& file = "", const std::string& key = "cluster.gpu");
+std::vector<GpuSpec> gpu_catalogue();
+std::vector<std::string> gpu_ids();
+
+}  // namespace zerosim

@@ -1,0 +1,67 @@
+#pragma once
+// Per-GPU memory of one optimizer step: static model states per ZeRO stage, plus the largest live
+// set found by walking the micro-step's alloc/free sequence in execution order (not a sum of maxima).
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "workloads/run_config.h"
+#include "workloads/step_program.h"
+
+namespace zerosim {
+
+enum class MemComponent {
+  frozen_params,
+  trainable_params,
+  gradients,
+  optimizer_states,
+  activations,
+  temporaries,
+  buffers,
+  runtime_overhead,
+  fragmentation,
+};
+constexpr size_t kMemComponents = 9;
+const char* mem_component_name(MemComponent c);
+
+struct MemoryBreakdown {
+  std::array<int64_t, kMemComponents> bytes{};
+  int64_t& operator[](MemComponent c) { return bytes[static_cast<size_t>(c)]; }
+  int64_t operator[](MemComponent c) const { return bytes[static_cast<size_t>(c)]; }
+  int64_t total() const;
+};
+
+// Model states that live for the whole step (per rank), before the walk.
+struct ModelStates {
+  int64_t frozen_params = 0;
+  int64_t trainable_params = 0;
+  int64_t gradients = 0;          // resident for the whole step
+  int64_t gradients_in_backward = 0;  // allocated as backward reaches each parameter (GA = 1, stages 0-1)
+  int64_t optimizer_states = 0;
+  int64_t persistent_buffers = 0;  // ZeRO-3's IPG bucket
+  int64_t backward_buffers = 0;    // ZeRO-1/2 IPG bucket(s), allocated when backward starts
+  int64_t boundary_buffers = 0;    // stage 0: the flattened all-reduce bucket at the accumulation boundary
+  int64_t optimizer_temporaries = 0;  // fp32 gradients materialised by step()
+};
+
+ModelStates model_states(const RunConfig& config, const StepProgram& program);
+
+struct MemoryResult {
+  int64_t peak_bytes = 0;            // reserved + runtime: what nvidia-smi and the OOM killer see
+  int64_t peak_allocated_bytes = 0;  // torch.cuda.max_memory_allocated
+  int64_t peak_reserved_bytes = 0;   // torch.cuda.max_memory_reserved
+  int64_t capacity_bytes = 0;
+  bool fits = false;
+  MemoryBreakdown breakdown;  // at the peak; sums to peak_bytes
+  std::string peak_at;        // the op during which the peak occurs
+  ModelStates states;
+};
+
+MemoryResult predict_memory(const RunConfig& config, const StepProgram& program);
+MemoryResult predict_memory(const RunConfig& config);
+
+// Runtime outside PyTorch's allocator: CUDA context + cuBLAS workspace, NCCL buffers when N > 1.
+int64_t runtime_overhead_bytes(const RunConfig& config);
+int64_t default_nccl_buffer_bytes(int64_t ranks);
+
+}  // namespace zerosim

@@ -1,0 +1,198 @@
+#include "workloads/model_spec.h"
+
+#include <filesystem>
+#include <map>
+
+#include "workloads/config_error.h"
+#include "workloads/yaml_read.h"
+
+namespace zerosim {
+namespace embedded {
+const std::map<std::string, std::string>& model_presets();  // generated from workloads/models/*.json
+}
+
+int64_t ModelSpec::layer_linear_params() const {
+  int64_t n = 0;
+  for (const auto& l : layer_linears) n += l.d_in * l.d_out + (l.bias ? l.d_out : 0);
+  return n;
+}
+
+int64_t ModelSpec::params_per_layer() const { return layer_linear_params() + 2 * norm_params(); }
+
+int64_t ModelSpec::total_params() const {
+  return layers * params_per_layer() + embedding_params() + lm_head_params() + norm_params();
+}
+
+const LinearSpec* ModelSpec::find_linear(const std::string& module_name) const {
+  for (const auto& l : layer_linears)
+    if (l.name == module_name) return &l;
+  return nullptr;
+}
+
+namespace {
+
+const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt"};
+
+struct Reader {
+  const YAML::Node& root;
+  const std::string& file;
+
+  bool has(const std::string& key) const { return root[key] && !root[key].IsNull(); }
+  int64_t positive(const std::string& key) const {
+    if (!has(key)) throw ConfigError(file, key, "missing (a " + model_type() + " config.json needs it)");
+    return read_int_in(root[key], file, key, 1, int64_t{1} << 40);
+  }
+  int64_t positive_or(const std::string& key, int64_t fallback) const {
+    return has(key) ? positive(key) : fallback;
+  }
+  bool flag_or(const std::string& key, bool fallback) const {
+    return has(key) ? read_bool(root[key], file, key) : fallback;
+  }
+  std::string model_type() const { return has("model_type") ? root["model_type"].Scalar() : "?"; }
+};
+
+void set_heads(ModelSpec& m, const Reader& r, const std::string& hidden_key, const std::string& heads_key,
+               const std::string& head_dim_key) {
+  m.heads = r.positive(heads_key);
+  if (r.has(head_dim_key)) {
+    m.head_dim = r.positive(head_dim_key);
+  } else {
+    if (m.hidden % m.heads != 0)
+      throw ConfigError(r.file, heads_key,
+                        std::to_string(m.heads) + " does not divide " + hidden_key + " = " +
+                            std::to_string(m.hidden) + " (give " + head_dim_key + " explicitly)");
+    m.head_dim = m.hidden / m.heads;
+  }
+}
+
+// LLaMA family: llama, mistral, qwen2 share the HF LlamaDecoderLayer structure.
+void llama_like(ModelSpec& m, const Reader& r) {
+  m.hidden = r.positive("hidden_size");
+  m.intermediate = r.positive("intermediate_size");
+  m.layers = r.positive("num_hidden_layers");
+  set_heads(m, r, "hidden_size", "num_attention_heads", "head_dim");
+  m.kv_heads = r.positive_or("num_key_value_heads", m.heads);
+  if (m.heads % m.kv_heads != 0)
+    throw ConfigError(r.file, "num_key_value_heads",
+                      std::to_string(m.kv_heads) + " must divide num_attention_heads = " +
+                          std::to_string(m.heads));
+  m.vocab = r.positive("vocab_size");
+  m.tied_embeddings = r.flag_or("tie_word_embeddings", false);
+  const bool qkv_bias = m.model_type == "qwen2" ? true : r.flag_or("attention_bias", false);
+  const bool mlp_bias = r.flag_or("mlp_bias", false);
+  const bool o_bias = m.model_type == "qwen2" ? false : r.flag_or("attention_bias", false);
+  m.mlp = MlpKind::swiglu;
+  m.norm = NormKind::rmsnorm;
+  m.layer_linears = {
+      {"q_proj", LinearRole::q, m.hidden, m.q_dim(), qkv_bias},
+      {"k_proj", LinearRole::k, m.hidden, m.kv_dim(), qkv_bias},
+      {"v_proj", LinearRole::v, m.hidden, m.kv_dim(), qkv_bias},
+      {"o_proj", LinearRole::o, m.q_dim(), m.hidden, o_bias},
+      {"gate_proj", LinearRole::gate, m.hidden, m.intermediate, mlp_bias},
+      {"up_proj", LinearRole::up, m.hidden, m.intermediate, mlp_bias},
+      {"down_proj", LinearRole::down, m.intermediate, m.hidden, mlp_bias},
+  };
+}
+
+// Qwen (v1, trust_remote_code): fused c_attn with bias, SwiGLU with w1/w2 whose
+// intermediate_size counts both branches, c_proj for both attention and MLP output.
+void qwen_v1(ModelSpec& m, const Reader& r) {
+  m.hidden = r.positive("hidden_size");
+  const int64_t both_branches = r.positive("intermediate_size");
+  if (both_branches % 2 != 0)
+    throw ConfigError(r.file, "intermediate_size", "must be even for qwen (two MLP branches of half width)");
+  m.intermediate = both_branches / 2;
+  m.layers = r.positive("num_hidden_layers");
+  set_heads(m, r, "hidden_size", "num_attention_heads", "kv_channels");
+  m.kv_heads = m.heads;
+  m.vocab = r.positive("vocab_size");
+  m.tied_embeddings = r.flag_or("tie_word_embeddings", false);
+  const bool bias = !r.flag_or("no_bias", true);
+  m.mlp = MlpKind::swiglu;
+  m.norm = NormKind::rmsnorm;
+  m.layer_linears = {
+      {"c_attn", LinearRole::qkv, m.hidden, 3 * m.q_dim(), true},
+      {"c_proj", LinearRole::o, m.q_dim(), m.hidden, bias},
+      {"w2", LinearRole::gate, m.hidden, m.intermediate, bias},
+      {"w1", LinearRole::up, m.hidden, m.intermediate, bias},
+      {"c_proj", LinearRole::down, m.intermediate, m.hidden, bias},
+  };
+}
+
+// MPT: fused Wqkv, GELU MLP (up/down), LayerNorm, ALiBi, always-tied embeddings.
+void mpt(ModelSpec& m, const Reader& r) {
+  m.hidden = r.positive("d_model");
+  m.layers = r.positive("n_layers");
+  set_heads(m, r, "d_model", "n_heads", "head_dim");
+  m.kv_heads = m.heads;
+  m.intermediate = m.hidden * r.positive_or("expansion_ratio", 4);
+  m.vocab = r.positive("vocab_size");
+  m.tied_embeddings = true;
+  const bool bias = !r.flag_or("no_bias", false);
+  m.mlp = MlpKind::gelu;
+  m.norm = NormKind::layernorm;
+  m.norm_bias = bias;
+  m.rotary = false;
+  m.layer_linears = {
+      {"Wqkv", LinearRole::qkv, m.hidden, 3 * m.q_dim(), bias},
+      {"out_proj", LinearRole::o, m.q_dim(), m.hidden, bias},
+      {"up_proj", LinearRole::up, m.hidden, m.intermediate, bias},
+      {"down_proj", LinearRole::down, m.intermediate, m.hidden, bias},
+  };
+}
+
+}  // namespace
+
+ModelSpec model_from_hf_config(const std::string& json_text, const std::string& file) {
+  const YAML::Node root = parse_yaml_text(json_text, file);
+  if (!root.IsMap())
+    throw ConfigError(file, "", "not a Hugging Face config.json (expected a JSON object at the top level)");
+  Reader r{root, file};
+  ModelSpec m;
+  m.name = file;
+  if (!r.has("model_type"))
+    throw ConfigError(file, "model_type", "missing (supported model types: " + join(kModelTypes) + ")");
+  m.model_type = read_string(root["model_type"], file, "model_type");
+  if (m.model_type == "llama" || m.model_type == "mistral" || m.model_type == "qwen2")
+    llama_like(m, r);
+  else if (m.model_type == "qwen")
+    qwen_v1(m, r);
+  else if (m.model_type == "mpt")
+    mpt(m, r);
+  else
+    throw ConfigError(file, "model_type",
+                      "'" + m.model_type + "' is not supported (supported: " + join(kModelTypes) + ")");
+  return m;
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& [file, text] : embedded::model_presets())
+    names.push_back(file.substr(0, file.size() - std::string(".json").size()));
+  return names;
+}
+
+ModelSpec load_model(const std::string& name_or_path, const std::string& source_file, const std::string& key) {
+  const auto& presets = embedded::model_presets();
+  if (auto it = presets.find(name_or_path + ".json"); it != presets.end()) {
+    ModelSpec m = model_from_hf_config(it->second, "workloads/models/" + it->first);
+    m.name = name_or_path;
+    return m;
+  }
+  namespace fs = std::filesystem;
+  fs::path path(name_or_path);
+  if (path.is_relative() && !source_file.empty() && !fs::exists(path))
+    path = fs::path(source_file).parent_path() / path;  // relative to the run config
+  if (name_or_path.find('/') == std::string::npos && name_or_path.find(".json") == std::string::npos &&
+      !fs::exists(path))
+    throw ConfigError(source_file, key,
+                      "unknown model '" + name_or_path + "' (presets: " + join(preset_names()) +
+                          "; or a path to a Hugging Face config.json)");
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) path /= "config.json";
+  ModelSpec m = model_from_hf_config(read_text_file(path.string(), "model config.json"), path.string());
+  m.name = name_or_path;
+  return m;
+}
+
+}  // namespace zerosim

@@ -1,0 +1,59 @@
+#pragma once
+// Shapes of a decoder-only transformer, from a preset or a Hugging Face config.json.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zerosim {
+
+enum class MlpKind { swiglu, gelu };       // LLaMA gate/up/down vs. MPT/GPT up/down
+enum class NormKind { rmsnorm, layernorm };
+
+// Where a linear sits in the block; the step graph and memory model reason on roles,
+// never on the model-specific module names.
+enum class LinearRole { q, k, v, qkv, o, gate, up, down };
+
+struct LinearSpec {
+  std::string name;   // peft's module name (q_proj, c_attn, Wqkv, ...)
+  LinearRole role;
+  int64_t d_in;
+  int64_t d_out;
+  bool bias;
+};
+
+struct ModelSpec {
+  std::string name;         // preset name or config path
+  std::string model_type;   // llama, mistral, qwen2, qwen, mpt
+  int64_t hidden = 0;
+  int64_t intermediate = 0;  // width of one MLP branch
+  int64_t layers = 0;
+  int64_t heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t vocab = 0;
+  bool tied_embeddings = false;
+  MlpKind mlp = MlpKind::swiglu;
+  NormKind norm = NormKind::rmsnorm;
+  bool norm_bias = false;                   // LayerNorm with a bias vector
+  bool rotary = true;                       // rotary position embedding (MPT uses ALiBi instead)
+  std::vector<LinearSpec> layer_linears;    // one decoder layer, in forward order
+
+  int64_t q_dim() const { return heads * head_dim; }
+  int64_t kv_dim() const { return kv_heads * head_dim; }
+  int64_t norm_params() const { return norm_bias ? 2 * hidden : hidden; }
+  int64_t layer_linear_params() const;      // weights + biases of one layer's linears
+  int64_t params_per_layer() const;         // linears + the two norms
+  int64_t embedding_params() const { return vocab * hidden; }
+  int64_t lm_head_params() const { return tied_embeddings ? 0 : vocab * hidden; }
+  int64_t total_params() const;
+  const LinearSpec* find_linear(const std::string& module_name) const;
+};
+
+// A preset name (see preset_names()) or a path to a Hugging Face config.json.
+// Throws ConfigError naming `source_file`/`key` on anything it cannot use.
+ModelSpec load_model(const std::string& name_or_path, const std::string& source_file = "",
+                     const std::string& key = "model");
+ModelSpec model_from_hf_config(const std::string& json_text, const std::string& file);
+std::vector<std::string> preset_names();
+
+}  // namespace zerosim

@@ -1,0 +1,37 @@
+#pragma once
+// Every parameter tensor of the model as peft + DeepSpeed see it: base weights, biases, norms,
+// embeddings and the adapter tensors (LoRA A, B; DoRA magnitude), each frozen or trainable,
+// grouped into the modules whose hooks fetch them under ZeRO-3.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "workloads/model_spec.h"
+#include "workloads/peft_spec.h"
+
+namespace zerosim {
+
+enum class ModuleKind { embedding, norm, linear, lora_a, lora_b, dora_magnitude, final_norm, lm_head };
+
+// A module with its own parameters (DeepSpeed fetches with recurse=False, so each is separate).
+struct ParamModule {
+  std::string name;       // e.g. "layers.3.q_proj.lora_A"
+  ModuleKind kind;
+  int layer = -1;         // -1 outside the decoder layers
+  int linear = -1;        // index into ModelSpec::layer_linears for linear-related modules
+  int64_t numel = 0;      // all its parameters (weight + bias)
+  int64_t largest_tensor = 0;  // the persistence threshold is applied per tensor
+  bool trainable = false;
+};
+
+struct ParamCounts {
+  int64_t total = 0;
+  int64_t trainable = 0;
+  int64_t frozen = 0;
+};
+
+// Modules in forward execution order. Tied embeddings appear once (the embedding).
+std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& peft);
+ParamCounts count_params(const std::vector<ParamModule>& modules);
+
+}  // namespace zerosim

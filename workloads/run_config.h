@@ -1,0 +1,79 @@
+#pragma once
+// A resolved run: model, PEFT, training, ZeRO, cluster and memory options, every key defaulted and
+// validated. Parsed from RUN.yaml (DESIGN.md §4) with --set overrides; errors are ConfigError.
+#include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workloads/gpu_catalogue.h"
+#include "workloads/model_spec.h"
+#include "workloads/peft_spec.h"
+#include "workloads/zero_spec.h"
+
+namespace zerosim {
+
+enum class Precision { bf16_mixed, bf16_pure };  // fp32 master + fp32 Adam | everything bf16
+
+struct TrainSpec {
+  int64_t micro_batch = 1;
+  int64_t seq_len = 2048;
+  int64_t grad_accum = 1;
+  bool activation_checkpointing = false;
+  bool flash_attention = true;
+  Precision precision = Precision::bf16_mixed;
+  int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
+};
+
+struct ClusterSpec {
+  std::string gpu = "a100-80gb-sxm";
+  int64_t gpus = 1;
+  int64_t gpus_per_node = 8;
+  std::string intra = "nvswitch";     // nvswitch | nvlink-bridge | pcie
+  std::string inter = "ib-hdr200";    // ib-hdr200 | ib-ndr400 | roce-100g | roce-200g | none
+  bool rail_optimized = true;
+  std::string platform;               // path to a SimGrid platform XML; empty = built from the keys above
+  int64_t nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
+};
+
+// What lives outside the tensors the step allocates: see docs/memory-model.md for the evidence.
+struct MemoryOptions {
+  double fragmentation = 0.0;                 // reserved/allocated − 1 on the dynamic part (resolved default)
+  std::optional<int64_t> cuda_context_bytes;  // default: the GPU catalogue's
+  std::optional<int64_t> nccl_buffer_bytes;   // default: 0 on one GPU, else see memory_model
+};
+
+struct RunConfig {
+  std::string file;  // where it came from (for messages)
+  ModelSpec model;
+  PeftSpec peft;
+  TrainSpec train;
+  ZeroSpec zero;
+  ClusterSpec cluster;
+  GpuSpec gpu;
+  MemoryOptions memory;
+  std::string calibration;  // path or empty
+
+  nlohmann::json echo() const;  // the resolved config, every key explicit (JSON "config")
+};
+
+// One `--set key=value` (dotted key; value parsed as YAML so lists and numbers work).
+struct Override {
+  std::string key;
+  std::string value;
+};
+Override parse_override(const std::string& text);  // "zero.stage=3"
+
+RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides = {});
+RunConfig run_config_from_yaml(YAML::Node root, const std::string& file,
+                               const std::vector<Override>& overrides = {});
+// Applies overrides to a raw config tree (also used by sweeps to set axis values).
+void apply_override(YAML::Node& root, const Override& o, const std::string& file);
+
+const char* precision_name(Precision p);
+
+}  // namespace zerosim

@@ -1,0 +1,53 @@
+#pragma once
+// The compute ops one rank runs in one micro-step, in execution order, each with the FLOPs and
+// bytes that turn into time and the tensors it keeps or briefly needs that turn into memory.
+// The memory model walks it; the step graph turns it into a DAG with collectives.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "workloads/param_inventory.h"
+#include "workloads/run_config.h"
+
+namespace zerosim {
+
+enum class Phase { forward, recompute, backward, optimizer };
+
+// How the roofline treats the op when no calibration entry exists.
+enum class OpClass { gemm, attention, memory_bound };
+
+struct ComputeOp {
+  std::string name;  // unique within a micro-step, e.g. "L3.q_proj.lora_fwd"
+  std::string op;    // calibration key (docs/calibration.md): linear_fwd, dora_weight_norm, ...
+  int64_t tokens = 0, d_in = 0, d_out = 0, r = 0;  // calibration key shape
+  Phase phase = Phase::forward;
+  OpClass cls = OpClass::memory_bound;
+  int layer = -1;            // decoder layer, -1 for embedding / head / loss / optimizer
+  std::vector<int> modules;  // ParamModule indices whose full parameters the op reads (ZeRO-3 fetches)
+  double flops = 0;
+  double bytes = 0;              // DRAM traffic
+  int64_t saved_bytes = 0;       // tensors kept for backward (forward and recompute ops)
+  int64_t transient_bytes = 0;   // workspace and outputs freed by the end of the op
+  int64_t releases_bytes = 0;    // saved tensors freed when this backward op ends
+};
+
+struct StepProgram {
+  std::vector<ParamModule> modules;
+  std::vector<ComputeOp> forward;   // embedding → loss
+  std::vector<ComputeOp> backward;  // loss → embedding; recompute ops precede each layer's backward
+  int64_t checkpoint_bytes_per_layer = 0;  // with activation checkpointing: the saved layer input
+  double model_flops_per_token = 0;        // 6·Ψ-style useful FLOPs for MFU (see docs)
+};
+
+StepProgram build_step_program(const RunConfig& config);
+
+// Formulas (DESIGN.md §3, reference/dora_zero.md §1), one function per quantity, unit-tested.
+double linear_flops(int64_t tokens, int64_t d_in, int64_t d_out);                 // 2·T·d_in·d_out
+double lora_forward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r);  // 2·T·r·(d_in+d_out) + 2·T·d_out
+double lora_backward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r); // 4·T·r·(d_in+d_out) + T·d_out
+double dora_weight_norm_flops(int64_t d_in, int64_t d_out, int64_t r);   // 2·d_in·r·(d_in+d_out) + 3·d_in·d_out
+double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r);   // 2·(2·d_in² + 7·d_in·d_out) + r terms
+int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r);  // 2·(d_in² + d_in·r + 3·d_in·d_out)
+double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool causal_flash);
+
+}  // namespace zerosim

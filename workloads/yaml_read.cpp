@@ -1,0 +1,125 @@
+#include "workloads/yaml_read.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "workloads/config_error.h"
+
+namespace zerosim {
+
+YAML::Node parse_yaml_text(const std::string& text, const std::string& origin) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(origin, "",
+                      "syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
+                          std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+}
+
+std::string read_text_file(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path, "", "cannot read " + what + ": it is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, "", "cannot read " + what + " (missing or unreadable)");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+YAML::Node parse_yaml_file(const std::string& path, const std::string& what) {
+  return parse_yaml_text(read_text_file(path, what), path);
+}
+
+std::string line_of(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return "";
+  return " (line " + std::to_string(mark.line + 1) + ")";
+}
+
+namespace {
+std::string shown(const YAML::Node& node) {
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  return "nothing";
+}
+}  // namespace
+
+int64_t read_int(const YAML::Node& node, const std::string& file, const std::string& key) {
+  if (node.IsScalar()) {
+    int64_t v = 0;
+    if (YAML::convert<int64_t>::decode(node, v)) return v;
+    // DeepSpeed and HF configs write sizes as 5e8; accept floats that are whole numbers.
+    double d = 0;
+    if (YAML::convert<double>::decode(node, d) && std::isfinite(d) && d == std::floor(d) &&
+        std::fabs(d) < 9.0e18)
+      return static_cast<int64_t>(d);
+  }
+  throw ConfigError(file, key, "expected an integer, got " + shown(node) + line_of(node));
+}
+
+double read_double(const YAML::Node& node, const std::string& file, const std::string& key) {
+  double d = 0;
+  if (node.IsScalar() && YAML::convert<double>::decode(node, d) && std::isfinite(d)) return d;
+  throw ConfigError(file, key, "expected a number, got " + shown(node) + line_of(node));
+}
+
+bool read_bool(const YAML::Node& node, const std::string& file, const std::string& key) {
+  bool b = false;
+  if (node.IsScalar() && YAML::convert<bool>::decode(node, b)) return b;
+  throw ConfigError(file, key, "expected true or false, got " + shown(node) + line_of(node));
+}
+
+std::string read_string(const YAML::Node& node, const std::string& file, const std::string& key) {
+  if (node.IsScalar()) return node.Scalar();
+  throw ConfigError(file, key, "expected a string, got " + shown(node) + line_of(node));
+}
+
+std::vector<std::string> read_string_list(const YAML::Node& node, const std::string& file,
+                                          const std::string& key) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {  // "q_proj,v_proj" or "all-linear"
+    std::stringstream ss(node.Scalar());
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      const auto b = item.find_first_not_of(" \t");
+      const auto e = item.find_last_not_of(" \t");
+      if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    }
+    return out;
+  }
+  if (!node.IsSequence())
+    throw ConfigError(file, key, "expected a list of strings, got " + shown(node) + line_of(node));
+  for (const auto& item : node) out.push_back(read_string(item, file, key));
+  return out;
+}
+
+int64_t read_int_in(const YAML::Node& node, const std::string& file, const std::string& key, int64_t lo,
+                    int64_t hi) {
+  const int64_t v = read_int(node, file, key);
+  if (v < lo || v > hi)
+    throw ConfigError(file, key,
+                      std::to_string(v) + " is out of range (allowed: " + std::to_string(lo) + " to " +
+                          std::to_string(hi) + ")" + line_of(node));
+  return v;
+}
+
+void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& file,
+                const std::string& prefix) {
+  if (!map.IsMap()) throw ConfigError(file, prefix, "expected a mapping of keys" + line_of(map));
+  for (const auto& kv : map) {
+    const std::string k = kv.first.Scalar();
+    bool ok = false;
+    for (const auto& a : allowed) ok = ok || a == k;
+    if (!ok)
+      throw ConfigError(file, prefix.empty() ? k : prefix + "." + k,
+                        "unknown key" + line_of(kv.first) + " (allowed: " + join(allowed) + ")");
+  }
+}
+
+}  // namespace zerosim

@@ -1,0 +1,32 @@
+#pragma once
+// Which parameters ZeRO-3 gathers before each op, prefetches after starting it and releases after
+// it, following DeepSpeed's PartitionedParameterCoordinator in steady state (trace complete):
+// fetch what the module needs, prefetch the next modules of the trace up to
+// min(stage3_max_live_parameters − live, stage3_prefetch_bucket_size) elements, and release a
+// module unless its next use is within stage3_max_reuse_distance elements of trace.
+#include <cstdint>
+#include <vector>
+
+#include "workloads/step_program.h"
+#include "workloads/zero_spec.h"
+
+namespace zerosim {
+
+int64_t zero3_partition_numel(int64_t numel, int64_t ranks);  // ⌈numel/N⌉: DeepSpeed pads to a multiple of N
+bool zero3_persistent(int64_t tensor_numel, int64_t threshold);
+
+// Elements of a module that ZeRO-3 partitions (tensors above the persistence threshold).
+int64_t zero3_gathered_numel(const ParamModule& module, int64_t threshold);
+
+struct Zero3Schedule {
+  std::vector<int64_t> gathered_numel;            // per module
+  // Per op of the micro-step in execution order (forward ops, then backward ops):
+  std::vector<std::vector<int>> fetch_before;     // blocking all-gathers the op waits for
+  std::vector<std::vector<int>> prefetch_after;   // all-gathers issued ahead once the op starts
+  std::vector<std::vector<int>> release_after;    // partitioned again once the op ends
+  int64_t gathered_numel_per_micro_step = 0;      // Σ over every fetch and prefetch
+};
+
+Zero3Schedule plan_zero3(const StepProgram& program, const ZeroSpec& zero);
+
+}  // namespace zerosim

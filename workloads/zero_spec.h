@@ -1,0 +1,26 @@
+#pragma once
+// DeepSpeed ZeRO setup with DeepSpeed's own code defaults (reference/dora_zero.md §3.4).
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace zerosim {
+
+struct ZeroSpec {
+  int stage = 0;
+  int64_t reduce_bucket_size = 500'000'000;              // elements
+  int64_t allgather_bucket_size = 500'000'000;           // elements
+  int64_t stage3_prefetch_bucket_size = 50'000'000;      // elements (code default 5e7; docs say 5e8)
+  int64_t stage3_max_live_parameters = 1'000'000'000;    // elements
+  int64_t stage3_max_reuse_distance = 1'000'000'000;     // elements
+  int64_t stage3_param_persistence_threshold = 100'000;  // elements
+  std::optional<bool> overlap_comm;                      // unset: true for stage 3, false otherwise
+  bool contiguous_gradients = true;
+  std::string offload_optimizer = "none";                // none | cpu
+  std::string offload_param = "none";                    // none | cpu (stage 3 only)
+  std::string deepspeed_config;                          // ds_config.json it came from, if any
+
+  bool overlap() const { return overlap_comm.value_or(stage == 3); }
+};
+
+}  // namespace zerosim
