@@ -14,7 +14,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "zerosim 0.1.0");
   zerosim::add_memory_command(app);
+  zerosim::add_simulate_command(app);
   int platform_exit = -1;
+  CLI::App* platform = app.add_subcommand("platform", "write a SimGrid platform XML for a GPU cluster");
+  platform->prefix_command();
+  platform->set_help_flag();
+  platform->callback([&] { platform_exit = zerosim::cmd_platform(platform->remaining()); });
   try {
     app.parse(argc, argv);
     return platform_exit >= 0 ? platform_exit : 0;

@@ -1,0 +1,175 @@
+#include "sim/engine.h"
+
+#include <simgrid/s4u.hpp>
+#include <xbt/log.h>
+
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace zerosim {
+
+namespace s4u = simgrid::s4u;
+
+namespace {
+
+// State shared by the two actors of one rank: which tasks have finished.
+struct RankState {
+  s4u::MutexPtr mutex = s4u::Mutex::create();
+  s4u::ConditionVariablePtr changed = s4u::ConditionVariable::create();
+  std::vector<char> done;
+};
+
+struct Shared {
+  const StepGraph* graph = nullptr;
+  const ComputeModel* compute = nullptr;
+  const EngineOptions* options = nullptr;
+  std::vector<s4u::Host*> hosts;
+  std::vector<RankState> ranks;
+  std::vector<double> task_seconds;  // compute and hook durations (same on every rank)
+  s4u::BarrierPtr group;             // the data-parallel group: every collective joins all ranks
+  double ring_latency_s = 0;         // the largest neighbour-route latency of the ring
+  SimResult result;
+  std::vector<double> rank_end;
+};
+
+void wait_for_inputs(Shared& s, int rank, TaskId v) {
+  RankState& st = s.ranks[static_cast<size_t>(rank)];
+  std::unique_lock<s4u::Mutex> lock(*st.mutex);
+  for (auto [e, end] = boost::in_edges(v, s.graph->graph); e != end; ++e) {
+    const TaskId u = boost::source(*e, s.graph->graph);
+    while (!st.done[u]) st.changed->wait(lock);
+  }
+}
+
+void finish(Shared& s, int rank, TaskId v) {
+  RankState& st = s.ranks[static_cast<size_t>(rank)];
+  std::unique_lock<s4u::Mutex> lock(*st.mutex);
+  st.done[v] = 1;
+  st.changed->notify_all();
+}
+
+void record(Shared& s, int rank, Stream stream, const std::string& name, double start, double end) {
+  if (s.options->record_trace) s.result.trace.push_back({rank, stream, name, start, end});
+}
+
+// The CUDA compute stream of one rank: ops in program order, each after its inputs.
+void compute_actor(Shared& s, int rank) {
+  const TaskGraph& g = s.graph->graph;
+  const double speed = s4u::this_actor::get_host()->get_speed();
+  for (TaskId v : s.graph->compute_order) {
+    wait_for_inputs(s, rank, v);
+    const double start = s4u::Engine::get_clock();
+    const double seconds = s.task_seconds[v];
+    if (g[v].kind == TaskKind::compute) s4u::this_actor::execute(seconds * speed);
+    else s4u::this_actor::sleep_for(seconds);  // CPU-side hook: the GPU idles
+    const double end = s4u::Engine::get_clock();
+    record(s, rank, Stream::compute, g[v].name, start, end);
+    if (rank == 0) {
+      const Task& t = g[v];
+      if (t.kind == TaskKind::hook) s.result.overhead_s += end - start;
+      else if (t.phase == Phase::forward) s.result.forward_s += end - start;
+      else if (t.phase == Phase::optimizer) s.result.optimizer_s += end - start;
+      else s.result.backward_s += end - start;
+      s.result.task_durations[v] = end - start;
+    }
+    finish(s, rank, v);
+  }
+  s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
+}
+
+// The NCCL stream of one rank: collectives in issue order. A pipelined ring in steady state is N
+// concurrent neighbour flows, each carrying the rank's share, plus one latency per ring step.
+void comm_actor(Shared& s, int rank) {
+  const TaskGraph& g = s.graph->graph;
+  const auto n = static_cast<int64_t>(s.hosts.size());
+  const CommModel& cm = s.options->comm;
+  for (TaskId v : s.graph->comm_order) {
+    wait_for_inputs(s, rank, v);
+    const Task& t = g[v];
+    if (n > 1) s.group->wait();  // NCCL kernels start together
+    const double start = s4u::Engine::get_clock();
+    if (n > 1) {
+      const int64_t bytes = ring_bytes_per_rank(t.collective, t.bytes, n);
+      const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.efficiency));
+      s4u::CommPtr flow = s4u::Comm::sendto_async(s.hosts[static_cast<size_t>(rank)],
+                                                  s.hosts[static_cast<size_t>((rank + 1) % n)], wire);
+      flow->wait();
+      s.group->wait();  // the ring finishes when its slowest flow does
+      const int64_t steps = t.collective == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1;
+      s4u::this_actor::sleep_for(cm.launch_s + static_cast<double>(steps - 1) * (s.ring_latency_s + cm.step_overhead_s));
+      if (rank == 0) {
+        s.result.comm_bytes_per_rank += bytes;
+        s.result.flows += n;
+      }
+    }
+    const double end = s4u::Engine::get_clock();
+    record(s, rank, Stream::comm, t.name, start, end);
+    if (rank == 0) {
+      s.result.comm_s += end - start;
+      s.result.collectives += 1;
+      s.result.task_durations[v] = end - start;
+    }
+    finish(s, rank, v);
+  }
+  s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
+}
+
+}  // namespace
+
+SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const EngineOptions& options) {
+  // Plain max-min sharing with the platform's own numbers: no TCP factors, no cross-traffic.
+  int argc = 1;
+  char name[] = "zerosim";
+  char* argv[] = {name, nullptr};
+  s4u::Engine engine(&argc, argv);
+  xbt_log_control_set("root.thres:critical");
+  s4u::Engine::set_config("network/model:CM02");
+  s4u::Engine::set_config("network/crosstraffic:0");
+  engine.load_platform(options.platform_file);
+  engine.seal_platform();  // DijkstraCache builds its routing graph when sealed; routes are queried before run()
+
+  Shared s;
+  s.graph = &graph;
+  s.compute = &compute;
+  s.options = &options;
+  for (const auto& h : options.rank_hosts) {
+    s4u::Host* host = s4u::Host::by_name_or_null(h);
+    if (!host) throw std::runtime_error("platform has no host '" + h + "'");
+    s.hosts.push_back(host);
+  }
+  const size_t n_tasks = boost::num_vertices(graph.graph);
+  s.ranks.resize(s.hosts.size());
+  for (auto& r : s.ranks) r.done.assign(n_tasks, 0);
+  s.task_seconds.assign(n_tasks, 0.0);
+  for (size_t v = 0; v < n_tasks; ++v) {
+    const Task& t = graph.graph[v];
+    if (t.kind == TaskKind::compute) s.task_seconds[v] = compute.seconds(graph.ops[static_cast<size_t>(t.op)]);
+    else if (t.kind == TaskKind::hook) s.task_seconds[v] = t.hook_s;
+  }
+  s.result.task_durations.assign(n_tasks, 0.0);
+  s.rank_end.assign(s.hosts.size(), 0.0);
+  s.group = s4u::Barrier::create(static_cast<unsigned>(s.hosts.size()));
+  for (size_t r = 0; s.hosts.size() > 1 && r < s.hosts.size(); ++r) {
+    std::vector<s4u::Link*> links;
+    double latency = 0;
+    s.hosts[r]->route_to(s.hosts[(r + 1) % s.hosts.size()], links, &latency);
+    if (links.empty() && s.hosts[r] != s.hosts[(r + 1) % s.hosts.size()])
+      throw std::runtime_error("no route between " + s.hosts[r]->get_name() + " and " +
+                               s.hosts[(r + 1) % s.hosts.size()]->get_name());
+    s.ring_latency_s = std::max(s.ring_latency_s, latency);
+  }
+  for (size_t r = 0; r < s.hosts.size(); ++r) {
+    const int rank = static_cast<int>(r);
+    s4u::Actor::create("compute-" + std::to_string(r), s.hosts[r], [&s, rank] { compute_actor(s, rank); });
+    s4u::Actor::create("comm-" + std::to_string(r), s.hosts[r], [&s, rank] { comm_actor(s, rank); });
+  }
+  engine.run();
+  for (double e : s.rank_end) s.result.step_s = std::max(s.result.step_s, e);
+  const double busy = s.result.forward_s + s.result.backward_s + s.result.optimizer_s + s.result.overhead_s;
+  s.result.exposed_comm_s = std::max(0.0, s.result.step_s - busy);
+  return s.result;
+}
+
+}  // namespace zerosim

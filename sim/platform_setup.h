@@ -1,0 +1,29 @@
+#pragma once
+// The platform a run executes on: the user's SimGrid XML (checked first, so SimGrid never aborts on
+// it) or one generated from the cluster: keys, written to a temporary file for SimGrid to load.
+#include <string>
+#include <vector>
+
+#include "workloads/run_config.h"
+
+namespace zerosim {
+
+class PreparedPlatform {
+ public:
+  explicit PreparedPlatform(const RunConfig& config);
+  ~PreparedPlatform();
+  PreparedPlatform(const PreparedPlatform&) = delete;
+  PreparedPlatform& operator=(const PreparedPlatform&) = delete;
+
+  const std::string& file() const { return file_; }
+  const std::vector<std::string>& rank_hosts() const { return hosts_; }
+  const GpuSpec& gpu() const { return gpu_; }
+
+ private:
+  std::string file_;
+  bool temporary_ = false;
+  std::vector<std::string> hosts_;
+  GpuSpec gpu_;
+};
+
+}  // namespace zerosim

@@ -1,0 +1,278 @@
+#include "workloads/step_graph.h"
+
+#include <boost/graph/topological_sort.hpp>
+
+#include <algorithm>
+#include <iterator>
+#include <stdexcept>
+
+#include "workloads/memory_model.h"
+#include "workloads/zero3_schedule.h"
+
+namespace zerosim {
+
+const char* collective_name(CollectiveKind k) {
+  switch (k) {
+    case CollectiveKind::all_reduce: return "all_reduce";
+    case CollectiveKind::all_gather: return "all_gather";
+    case CollectiveKind::reduce_scatter: return "reduce_scatter";
+    case CollectiveKind::broadcast: return "broadcast";
+  }
+  return "?";
+}
+
+int64_t ring_bytes_per_rank(CollectiveKind k, int64_t bytes, int64_t ranks) {
+  if (ranks <= 1) return 0;
+  const int64_t share = (bytes + ranks - 1) / ranks;  // one chunk per rank
+  switch (k) {
+    case CollectiveKind::all_reduce: return 2 * (ranks - 1) * share;
+    case CollectiveKind::all_gather:
+    case CollectiveKind::reduce_scatter: return (ranks - 1) * share;
+    case CollectiveKind::broadcast: return bytes;  // pipelined chain: every rank forwards the whole buffer
+  }
+  return 0;
+}
+
+namespace {
+
+class GraphBuilder {
+ public:
+  GraphBuilder(const RunConfig& c, const StepProgram& p) : c_(c), p_(p) {
+    out_.ranks = c.cluster.gpus;
+    for (const auto& op : p.forward) out_.ops.push_back(op);
+    for (const auto& op : p.backward) out_.ops.push_back(op);
+    out_.ops.push_back(optimizer_op());
+    if (c.zero.stage == 3) plan_ = plan_zero3(p, c.zero);
+  }
+
+  StepGraph build() {
+    const int64_t g = c_.train.grad_accum;
+    for (int micro = 0; micro < static_cast<int>(g); ++micro) micro_step(micro, micro == static_cast<int>(g) - 1);
+    // Optimizer step after every gradient collective, then the parameter all-gather of stages 1-3.
+    const TaskId opt = add_compute(out_.ops.size() - 1, static_cast<int>(g) - 1);
+    for (TaskId t : pending_grad_collectives_) edge(t, opt);
+    pending_grad_collectives_.clear();
+    const int64_t persistent = persistent_numel();
+    if (c_.zero.stage == 1 || c_.zero.stage == 2)
+      edge(opt, add_collective(CollectiveKind::all_gather, 2 * trainable_numel(), "params.all_gather", Phase::optimizer,
+                               static_cast<int>(g) - 1));
+    else if (c_.zero.stage == 3 && persistent > 0)
+      edge(opt, add_collective(CollectiveKind::all_gather, 2 * persistent, "persistent_params.all_gather",
+                               Phase::optimizer, static_cast<int>(g) - 1));
+    return std::move(out_);
+  }
+
+ private:
+  const RunConfig& c_;
+  const StepProgram& p_;
+  StepGraph out_;
+  Zero3Schedule plan_;
+  bool have_compute_ = false, have_comm_ = false;
+  TaskId last_compute_ = 0, last_comm_ = 0;
+  std::vector<TaskId> pending_grad_collectives_;  // not yet waited for by the compute stream
+  std::vector<TaskId> sync_before_next_compute_;
+
+  void edge(TaskId a, TaskId b) { boost::add_edge(a, b, out_.graph); }
+
+  TaskId add(Task t) {
+    const Stream s = t.stream;
+    const TaskId v = boost::add_vertex(std::move(t), out_.graph);
+    if (s == Stream::compute) {
+      if (have_compute_) edge(last_compute_, v);
+      for (TaskId d : sync_before_next_compute_) edge(d, v);
+      sync_before_next_compute_.clear();
+      last_compute_ = v, have_compute_ = true;
+      out_.compute_order.push_back(v);
+    } else {
+      if (have_comm_) edge(last_comm_, v);
+      last_comm_ = v, have_comm_ = true;
+      out_.comm_order.push_back(v);
+    }
+    return v;
+  }
+
+  std::string prefix(int micro) const {
+    return c_.train.grad_accum > 1 ? "m" + std::to_string(micro) + "." : std::string();
+  }
+
+  TaskId add_compute(size_t op_index, int micro) {
+    Task t;
+    t.kind = TaskKind::compute;
+    t.stream = Stream::compute;
+    t.op = static_cast<int>(op_index);
+    t.phase = out_.ops[op_index].phase;
+    t.micro_step = micro;
+    t.name = prefix(micro) + out_.ops[op_index].name;
+    return add(std::move(t));
+  }
+
+  TaskId add_hook(const std::string& name, double seconds, Phase phase, int micro) {
+    Task t;
+    t.kind = TaskKind::hook;
+    t.stream = Stream::compute;
+    t.hook_s = seconds;
+    t.phase = phase;
+    t.micro_step = micro;
+    t.name = prefix(micro) + name;
+    return add(std::move(t));
+  }
+
+  TaskId add_collective(CollectiveKind k, int64_t bytes, const std::string& name, Phase phase, int micro) {
+    Task t;
+    t.kind = TaskKind::collective;
+    t.stream = Stream::comm;
+    t.collective = k;
+    t.bytes = bytes;
+    t.phase = phase;
+    t.micro_step = micro;
+    t.name = prefix(micro) + name;
+    return add(std::move(t));
+  }
+
+  int64_t trainable_numel() const {
+    int64_t n = 0;
+    for (const auto& m : p_.modules) n += m.trainable ? m.numel : 0;
+    return n;
+  }
+
+  int64_t persistent_numel() const {
+    int64_t n = 0;
+    for (const auto& m : p_.modules) n += m.numel - zero3_gathered_numel(m, c_.zero.stage3_param_persistence_threshold);
+    return n;
+  }
+
+  ComputeOp optimizer_op() const {
+    // Adam over this rank's share: mixed precision reads the bf16 grad, writes fp32 grad, updates fp32
+    // master, m and v (read + write each) and writes the bf16 param: ≈ 32 B and 12 FLOPs per element.
+    const bool mixed = c_.train.precision == Precision::bf16_mixed;
+    const int64_t N = c_.cluster.gpus;
+    const int64_t numel = c_.zero.stage == 0 ? trainable_numel() : (trainable_numel() + N - 1) / N;
+    ComputeOp op;
+    op.name = "optimizer.adam_step";
+    op.op = "adam_step";
+    op.tokens = numel;
+    op.phase = Phase::optimizer;
+    op.cls = OpClass::memory_bound;
+    op.flops = 12.0 * static_cast<double>(numel);
+    op.bytes = (mixed ? 32.0 : 14.0) * static_cast<double>(numel);
+    return op;
+  }
+
+  // Gradient reduction: DeepSpeed fills a bucket of reduce_bucket_size elements as gradients appear in
+  // backward order. Stages 2-3 reduce every micro-step; stages 0-1 only at the accumulation boundary.
+  void micro_step(int micro, bool boundary) {
+    const int stage = c_.zero.stage;
+    const bool reduce_now = stage >= 2 || boundary;
+    const int64_t bucket = stage == 0 ? std::min<int64_t>(500'000'000, c_.zero.reduce_bucket_size)
+                                      : c_.zero.reduce_bucket_size;
+    const CollectiveKind grad_kind = stage == 3 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
+    const bool overlap = c_.zero.overlap();
+    std::vector<bool> grad_seen(p_.modules.size(), false);
+    int64_t filled = 0;
+    int bucket_index = 0;
+    auto flush = [&](TaskId after, bool end_of_backward) {
+      if (!reduce_now) return;
+      while (filled > 0) {
+        const int64_t chunk = std::min(filled, bucket);
+        const TaskId coll = add_collective(
+            grad_kind, 2 * chunk, "grads.bucket" + std::to_string(bucket_index++) + "." + collective_name(grad_kind),
+            Phase::backward, micro);
+        edge(after, coll);
+        filled -= chunk;
+        if (!overlap || end_of_backward) sync_before_next_compute_.push_back(coll);  // compute waits for it
+        pending_grad_collectives_.push_back(coll);
+      }
+    };
+
+    const size_t n_fwd = p_.forward.size();
+    const size_t n = n_fwd + p_.backward.size();
+    for (size_t i = 0; i < n; ++i) {
+      const ComputeOp& op = out_.ops[i];
+      std::vector<TaskId> fetches;
+      if (stage == 3) {
+        if (!op.modules.empty()) add_hook(op.name + ".zero3_hooks", kZero3HookSeconds * static_cast<double>(op.modules.size()),
+                                          op.phase, micro);
+        for (int m : plan_.fetch_before[i])
+          fetches.push_back(add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
+                                           p_.modules[static_cast<size_t>(m)].name + ".all_gather", op.phase, micro));
+      }
+      const TaskId before = last_compute_;
+      const bool had_compute = have_compute_;
+      const TaskId task = add_compute(i, micro);
+      for (TaskId f : fetches) edge(f, task);
+      if (stage == 3)
+        for (int m : plan_.prefetch_after[i]) {
+          const TaskId pf = add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
+                                           p_.modules[static_cast<size_t>(m)].name + ".prefetch", op.phase, micro);
+          if (had_compute) edge(before, pf);  // issued from the op's pre-forward hook
+        }
+      if (op.phase == Phase::backward)
+        for (int m : op.modules) {
+          const auto mi = static_cast<size_t>(m);
+          if (m < 0 || !p_.modules[mi].trainable || grad_seen[mi]) continue;
+          grad_seen[mi] = true;
+          filled += p_.modules[mi].numel;
+          if (filled >= bucket && (overlap || stage >= 2)) flush(task, false);
+        }
+    }
+    // End of backward: the epilogue reduces what is left and synchronises the streams.
+    flush(last_compute_, true);
+    if (reduce_now) {
+      for (TaskId t : pending_grad_collectives_) sync_before_next_compute_.push_back(t);
+      if (!boundary) pending_grad_collectives_.clear();
+    }
+  }
+};
+
+}  // namespace
+
+StepGraph build_step_graph(const RunConfig& config, const StepProgram& program) {
+  return GraphBuilder(config, program).build();
+}
+
+std::vector<TaskId> check_step_graph(const StepGraph& g) {
+  std::vector<TaskId> order;
+  try {
+    boost::topological_sort(g.graph, std::back_inserter(order));
+  } catch (const boost::not_a_dag&) {
+    throw std::logic_error("step graph has a cycle");
+  }
+  std::reverse(order.begin(), order.end());
+  for (TaskId v : g.comm_order)
+    if (g.graph[v].kind != TaskKind::collective) throw std::logic_error("non-collective task on the comm stream");
+  // Every rank runs the same graph, so each collective is joined by all ranks in the same order;
+  // the group of every collective is the data-parallel group of g.ranks ranks.
+  if (g.ranks < 1) throw std::logic_error("a collective needs at least one rank");
+  return order;
+}
+
+CriticalPath critical_path(const StepGraph& g, const std::vector<double>& durations) {
+  const std::vector<TaskId> order = check_step_graph(g);
+  const size_t n = boost::num_vertices(g.graph);
+  std::vector<double> finish(n, 0.0);
+  std::vector<long> parent(n, -1);
+  for (TaskId v : order) {
+    double start = 0;
+    for (auto [e, end] = boost::in_edges(v, g.graph); e != end; ++e) {
+      const TaskId u = boost::source(*e, g.graph);
+      if (finish[u] > start) {
+        start = finish[u];
+        parent[v] = static_cast<long>(u);
+      }
+    }
+    finish[v] = start + durations[v];
+  }
+  CriticalPath cp;
+  long v = static_cast<long>(std::max_element(finish.begin(), finish.end()) - finish.begin());
+  if (n == 0) return cp;
+  cp.length_s = finish[static_cast<size_t>(v)];
+  for (; v >= 0; v = parent[static_cast<size_t>(v)]) {
+    const auto tv = static_cast<TaskId>(v);
+    cp.tasks.push_back(tv);
+    (g.graph[tv].kind == TaskKind::collective ? cp.comm_s : cp.compute_s) += durations[tv];
+  }
+  std::reverse(cp.tasks.begin(), cp.tasks.end());
+  return cp;
+}
+
+}  // namespace zerosim

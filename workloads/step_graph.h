@@ -1,0 +1,66 @@
+#pragma once
+// One optimizer step of one data-parallel rank as a DAG (Boost.Graph): compute ops on the compute
+// stream, ZeRO collectives on the communication stream, with the dependencies CUDA events and NCCL
+// ordering impose. Every rank runs the same graph; the engine executes it on the platform, so overlap
+// and exposed communication come out of the simulation rather than out of a formula.
+#include <boost/graph/adjacency_list.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "workloads/run_config.h"
+#include "workloads/step_program.h"
+
+namespace zerosim {
+
+enum class Stream { compute, comm };
+enum class TaskKind { compute, collective, hook };  // hook: CPU-side framework work on the compute stream
+enum class CollectiveKind { all_reduce, all_gather, reduce_scatter, broadcast };
+
+const char* collective_name(CollectiveKind k);
+
+struct Task {
+  TaskKind kind = TaskKind::compute;
+  Stream stream = Stream::compute;
+  std::string name;
+  int micro_step = 0;
+  Phase phase = Phase::forward;
+  int op = -1;                   // compute: index into StepGraph::ops
+  CollectiveKind collective = CollectiveKind::all_reduce;
+  int64_t bytes = 0;             // collective: the full buffer size S per rank (all-gather: the gathered output)
+  double hook_s = 0;             // hook: CPU time
+};
+
+using TaskGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, Task>;
+using TaskId = TaskGraph::vertex_descriptor;
+
+struct StepGraph {
+  TaskGraph graph;
+  std::vector<ComputeOp> ops;      // compute ops referenced by tasks
+  std::vector<TaskId> compute_order;  // program order of the compute stream
+  std::vector<TaskId> comm_order;     // issue order of the communication stream (same on every rank)
+  int64_t ranks = 1;
+};
+
+// DeepSpeed's per-module fetch/release hook cost under ZeRO-3 (Python, on the training thread).
+constexpr double kZero3HookSeconds = 50e-6;
+
+StepGraph build_step_graph(const RunConfig& config, const StepProgram& program);
+
+// Throws std::logic_error if the graph has a cycle or a collective lacks a rank; returns a topological order.
+std::vector<TaskId> check_step_graph(const StepGraph& g);
+
+// Longest path through the DAG with the given per-task durations (seconds): the critical path.
+struct CriticalPath {
+  double length_s = 0;
+  double compute_s = 0;  // compute and hook tasks on it
+  double comm_s = 0;     // collectives on it
+  std::vector<TaskId> tasks;
+};
+CriticalPath critical_path(const StepGraph& g, const std::vector<double>& durations);
+
+// Bytes each rank sends for one collective over a ring of N ranks (DESIGN.md §3).
+int64_t ring_bytes_per_rank(CollectiveKind k, int64_t bytes, int64_t ranks);
+
+}  // namespace zerosim
