@@ -111,6 +111,9 @@ int check(const std::string& file, long long requested, bool ring, const std::ve
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   engine.load_platform(file);
+  // Routing tables (DijkstraZone's vertex indexes) are only built when the platform is sealed, which
+  // run() would do; routes are queried before that.
+  engine.seal_platform();
   const double load_s = std::chrono::duration<double>(clock::now() - t0).count();
 
   nlohmann::json out;

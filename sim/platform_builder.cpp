@@ -14,19 +14,25 @@
 // A 128-node cluster has ~1000 GPU hosts plus switches. Explicit routes for every host pair (routing
 // "Full") would be a million <route> elements; Floyd is cubic in the vertex count. DijkstraCache takes
 // only the edges between adjacent elements and computes each source's shortest-path tree on first use
-// (measured: well under a second to load 1024 hosts and resolve a ring over all of them).
+// (measured for 128 x 8 GPUs: see the README's platform section).
 //
 // SimGrid's Dijkstra weighs an edge by the number of links in its <route> (DijkstraZone.cpp: "count of
-// links"), so the link count of each edge decides which path wins. The edges and their link counts:
-//   GPU - GPU over NVLink   : port(a) + NVSwitch or bridge + port(b)   = 3
-//   GPU - GPU over PCIe     : pcie(a) + root complex + pcie(b)         = 3
-//                  (other socket: pcie(a) + rc + socket link + rc + pcie(b) = 5)
-//   GPU - leaf switch       : GPU pcie + NIC pcie + NIC port             = 3
-//   leaf - spine            : leaf uplink trunk                          = 1
+// links"), so the link count of each edge decides which path wins. Paths and their link counts:
+//   GPU - GPU over NVSwitch : port(a) + crossbar + port(b)                     = 3
+//   GPU - GPU over a bridge : port(a) + bridge + port(b)                       = 3
+//   GPU - GPU over PCIe     : pcie(a) + root complex + pcie(b)                 = 3
+//                  (other socket: pcie(a) + rc + socket link + rc + pcie(b)     = 5)
+//   GPU - leaf switch       : GPU pcie + NIC pcie + NIC port                   = 3
+//   leaf - spine            : leaf uplink trunk                                = 1
 // All of them are physical links. With these counts the intended path is the unique shortest one:
 // intra-node (3 or 5) beats leaving through the NICs (3 + 3 = 6); a cross-rail inter-node path through
 // the spine (3 + 1 + 1 + 3 = 8) beats hopping over NVLink to a GPU on the destination's rail first
 // (3 + 3 + 3 = 9), so no route ever transits another GPU. tests/unit/test_platform_builder.cpp checks it.
+//
+// Crossbars (NVSwitch, CPU root complex) are router vertices reached by one-way routes: GPU -> crossbar
+// carries the GPU's port (UP) and the crossbar's link, crossbar -> GPU only the port (DOWN). That keeps
+// 2 edges per GPU instead of a full mesh per node — Dijkstra's time grows with the edge count — while
+// every GPU-GPU path still names each link once.
 //
 // Links are full duplex (SPLITDUPLEX): a route names each link UP in the direction away from the
 // source GPU; SimGrid uses the DOWN half for the reverse route of a symmetrical <route>. Switch
@@ -74,8 +80,8 @@ class PlatformWriter {
   }
   void router(const std::string& id) { out_ << "    <router id=\"" << id << "\"/>\n"; }
   // Routes are written after every host, router and link (the DTD's order inside a zone).
-  void route(const std::string& src, const std::string& dst, const std::vector<Hop>& hops) {
-    routes_ << "    <route src=\"" << src << "\" dst=\"" << dst << "\">";
+  void route(const std::string& src, const std::string& dst, const std::vector<Hop>& hops, bool symmetrical = true) {
+    routes_ << "    <route src=\"" << src << "\" dst=\"" << dst << "\"" << (symmetrical ? "" : " symmetrical=\"NO\"") << ">";
     for (const auto& h : hops)
       routes_ << "<link_ctn id=\"" << h.link << "\"" << (h.dir == Dir::up ? " direction=\"UP\"" : h.dir == Dir::down ? " direction=\"DOWN\"" : "") << "/>";
     routes_ << "</route>\n";
@@ -185,11 +191,13 @@ std::string build_platform_xml(const ClusterSpec& c, const GpuSpec& gpu) {
       if (bridge && (g ^ 1) < gpn) w.link(h + "-nvlink", gl.nvlink_bridge_bytes_s, cat.nvlink_port_latency_s, true);
     }
     if (nvswitch) {
-      w.link(node + "-nvswitch", static_cast<double>(gpn) * 2.0 * gl.nvswitch_bytes_s, cat.nvswitch_latency_s, false);
+      w.router(node + "-nvswitch");
+      w.link(node + "-nvswitch-xbar", static_cast<double>(gpn) * 2.0 * gl.nvswitch_bytes_s, cat.nvswitch_latency_s, false);
     } else {
       for (long s = 0; s < sockets; ++s) {
         const long members = s == 0 ? per_socket0 : gpn - per_socket0;
-        w.link(node + "-cpu" + std::to_string(s), static_cast<double>(members) * 2.0 * gpu_pcie,
+        w.router(node + "-cpu" + std::to_string(s));
+        w.link(node + "-cpu" + std::to_string(s) + "-rc", static_cast<double>(members) * 2.0 * gpu_pcie,
                cat.root_complex_latency_s, false);
       }
       if (sockets > 1) w.link(node + "-socket-link", cat.socket_link_bytes_s, cat.socket_link_latency_s, true);
@@ -199,26 +207,28 @@ std::string build_platform_xml(const ClusterSpec& c, const GpuSpec& gpu) {
                  false);
     }
 
-    for (long a = 0; a < gpn; ++a)
-      for (long b = a + 1; b < gpn; ++b) {
-        const std::string ha = gpu_host_name(n, a), hb = gpu_host_name(n, b);
-        if (nvswitch) {
-          w.route(ha, hb, {{ha + "-nvlink", Dir::up}, {node + "-nvswitch", Dir::none}, {hb + "-nvlink", Dir::down}});
-        } else if (bridge && b == (a ^ 1)) {
-          w.route(ha, hb,
-                  {{ha + "-nvlink", Dir::up}, {node + "-bridge" + std::to_string(a / 2), Dir::none}, {hb + "-nvlink", Dir::down}});
-        } else if (socket_of(a) == socket_of(b)) {
-          w.route(ha, hb,
-                  {{ha + "-pcie", Dir::up}, {node + "-cpu" + std::to_string(socket_of(a)), Dir::none}, {hb + "-pcie", Dir::down}});
-        } else {
-          w.route(ha, hb,
-                  {{ha + "-pcie", Dir::up},
-                   {node + "-cpu0", Dir::none},
-                   {node + "-socket-link", Dir::up},
-                   {node + "-cpu1", Dir::none},
-                   {hb + "-pcie", Dir::down}});
+    // Crossbars are vertices: GPU -> crossbar names the GPU's port (UP) and the crossbar link, crossbar
+    // -> GPU only the port (DOWN), so a GPU-GPU path is port + crossbar + port, each link once, with
+    // 2 edges per GPU instead of a full mesh (Dijkstra's cost grows with the edge count).
+    for (long g = 0; g < gpn; ++g) {
+      const std::string h = gpu_host_name(n, g);
+      if (nvswitch) {
+        w.route(h, node + "-nvswitch", {{h + "-nvlink", Dir::up}, {node + "-nvswitch-xbar", Dir::none}}, false);
+        w.route(node + "-nvswitch", h, {{h + "-nvlink", Dir::down}}, false);
+      } else {
+        const std::string rc = node + "-cpu" + std::to_string(socket_of(g));
+        w.route(h, rc, {{h + "-pcie", Dir::up}, {rc + "-rc", Dir::none}}, false);
+        w.route(rc, h, {{h + "-pcie", Dir::down}}, false);
+        if (bridge && (g % 2) == 0 && g + 1 < gpn) {
+          const std::string peer = gpu_host_name(n, g + 1);
+          w.route(h, peer, {{h + "-nvlink", Dir::up}, {node + "-bridge" + std::to_string(g / 2), Dir::none}, {peer + "-nvlink", Dir::down}});
         }
       }
+    }
+    if (!nvswitch && sockets > 1) {
+      w.route(node + "-cpu0", node + "-cpu1", {{node + "-socket-link", Dir::up}, {node + "-cpu1-rc", Dir::none}}, false);
+      w.route(node + "-cpu1", node + "-cpu0", {{node + "-socket-link", Dir::down}, {node + "-cpu0-rc", Dir::none}}, false);
+    }
   }
 
   // ---- between nodes: one NIC per GPU into a two-level fat tree ----
