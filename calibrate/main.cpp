@@ -1,0 +1,53 @@
+// zerosim-calibrate: time the real LoRA/DoRA step operations on this machine's GPU (or CPU)
+// and write the calibration file zerosim simulate reads. Errors become exit codes here only.
+#include <fstream>
+#include <iostream>
+
+#include "calibrate/backend.h"
+#include "calibrate/calibrate_run.h"
+#include "calibrate/cli_options.h"
+#include "workloads/config_error.h"
+#include "workloads/model_spec.h"
+
+int main(int argc, char** argv) {
+  using namespace zerosim::calib;
+  try {
+    const CliOptions options = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+    if (options.help) {
+      std::cout << usage_text();
+      return 0;
+    }
+    const zerosim::ModelSpec model = zerosim::load_model(options.model, "", "--model");
+    std::unique_ptr<Backend> backend =
+        options.backend == "cuda" ? make_cuda_backend(options.device) : make_cpu_backend();
+    std::ofstream probe(options.out, std::ios::app);  // fail before minutes of timing, not after
+    if (!probe) {
+      std::cerr << "zerosim-calibrate: --out: cannot write '" << options.out << "'\n";
+      return 2;
+    }
+    probe.close();
+    const CalibrationTable table = run_calibration(*backend, model, options, std::cerr);
+    std::ofstream out(options.out, std::ios::trunc);
+    out << to_yaml(table);
+    if (!out) {
+      std::cerr << "zerosim-calibrate: --out: writing '" << options.out << "' failed\n";
+      return 1;
+    }
+    std::cerr << "wrote " << options.out << " (" << table.rows().size() << " timed points, " << table.device.kind
+              << " '" << table.device.name << "')\n";
+    return 0;
+  } catch (const UsageError& e) {
+    std::cerr << "zerosim-calibrate: " << e.what() << "\n";
+    return 2;
+  } catch (const NoDeviceError& e) {
+    std::cerr << "zerosim-calibrate: " << e.what()
+              << "\n  To calibrate this machine's CPU instead (the file will say so), use --backend cpu.\n";
+    return 2;
+  } catch (const zerosim::ConfigError& e) {
+    std::cerr << "zerosim-calibrate: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "zerosim-calibrate: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
