@@ -28,7 +28,6 @@ struct Shared {
   std::vector<s4u::Host*> hosts;
   std::vector<RankState> ranks;
   std::vector<double> task_seconds;  // compute and hook durations (same on every rank)
-  s4u::BarrierPtr group;             // the data-parallel group: every collective joins all ranks
   double ring_latency_s = 0;         // the largest neighbour-route latency of the ring
   SimResult result;
   std::vector<double> rank_end;
@@ -81,22 +80,22 @@ void compute_actor(Shared& s, int rank) {
 
 // The NCCL stream of one rank: collectives in issue order. A pipelined ring in steady state is N
 // concurrent neighbour flows, each carrying the rank's share, plus one latency per ring step.
-void comm_actor(Shared& s, int rank) {
+void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u::BarrierPtr& group) {
   const TaskGraph& g = s.graph->graph;
   const auto n = static_cast<int64_t>(s.hosts.size());
   const CommModel& cm = s.options->comm;
-  for (TaskId v : s.graph->comm_order) {
+  for (TaskId v : order) {
     wait_for_inputs(s, rank, v);
     const Task& t = g[v];
-    if (n > 1) s.group->wait();  // NCCL kernels start together
+    if (n > 1) group->wait();  // NCCL kernels start together
     const double start = s4u::Engine::get_clock();
-    if (n > 1) {
+    if (n > 1 && t.bytes > 0) {
       const int64_t bytes = ring_bytes_per_rank(t.collective, t.bytes, n);
       const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.efficiency));
       s4u::CommPtr flow = s4u::Comm::sendto_async(s.hosts[static_cast<size_t>(rank)],
                                                   s.hosts[static_cast<size_t>((rank + 1) % n)], wire);
       flow->wait();
-      s.group->wait();  // the ring finishes when its slowest flow does
+      group->wait();  // the ring finishes when its slowest flow does
       const int64_t steps = t.collective == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1;
       s4u::this_actor::sleep_for(cm.launch_s + static_cast<double>(steps - 1) * (s.ring_latency_s + cm.step_overhead_s));
       if (rank == 0) {
@@ -150,7 +149,11 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   }
   s.result.task_durations.assign(n_tasks, 0.0);
   s.rank_end.assign(s.hosts.size(), 0.0);
-  s.group = s4u::Barrier::create(static_cast<unsigned>(s.hosts.size()));
+  // One barrier per communicator: every collective joins all ranks of the data-parallel group.
+  std::vector<const std::vector<TaskId>*> streams = {&graph.comm_order};
+  for (const auto& extra : graph.extra_comm_streams) streams.push_back(&extra);
+  std::vector<s4u::BarrierPtr> groups;
+  for (size_t i = 0; i < streams.size(); ++i) groups.push_back(s4u::Barrier::create(static_cast<unsigned>(s.hosts.size())));
   for (size_t r = 0; s.hosts.size() > 1 && r < s.hosts.size(); ++r) {
     std::vector<s4u::Link*> links;
     double latency = 0;
@@ -163,7 +166,9 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   for (size_t r = 0; r < s.hosts.size(); ++r) {
     const int rank = static_cast<int>(r);
     s4u::Actor::create("compute-" + std::to_string(r), s.hosts[r], [&s, rank] { compute_actor(s, rank); });
-    s4u::Actor::create("comm-" + std::to_string(r), s.hosts[r], [&s, rank] { comm_actor(s, rank); });
+    for (size_t i = 0; i < streams.size(); ++i)
+      s4u::Actor::create("comm" + std::to_string(i) + "-" + std::to_string(r), s.hosts[r],
+                         [&s, rank, order = streams[i], group = groups[i]] { comm_actor(s, rank, *order, group); });
   }
   engine.run();
   for (double e : s.rank_end) s.result.step_s = std::max(s.result.step_s, e);

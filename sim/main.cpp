@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "zerosim 0.1.0");
   zerosim::add_memory_command(app);
   zerosim::add_simulate_command(app);
+  zerosim::add_collective_command(app);
   int platform_exit = -1;
   CLI::App* platform = app.add_subcommand("platform", "write a SimGrid platform XML for a GPU cluster");
   platform->prefix_command();

@@ -40,6 +40,9 @@ struct StepGraph {
   std::vector<ComputeOp> ops;      // compute ops referenced by tasks
   std::vector<TaskId> compute_order;  // program order of the compute stream
   std::vector<TaskId> comm_order;     // issue order of the communication stream (same on every rank)
+  // Further communicators, each with its own stream (used to run concurrent collectives, e.g. two
+  // jobs' worth of traffic sharing links).
+  std::vector<std::vector<TaskId>> extra_comm_streams;
   int64_t ranks = 1;
 };
 

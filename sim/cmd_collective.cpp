@@ -1,0 +1,180 @@
+// zerosim collective (--platform FILE | --cluster k=v,...) --op OP [-b 1K -e 8G -f 2] [--concurrent K]
+// An nccl-tests-style sweep on the simulated platform: same columns (size, count, time, algbw,
+// busbw with nccl-tests' bus-bandwidth factors) so users can put their own nccl-tests output beside it.
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "sim/commands.h"
+#include "sim/engine.h"
+#include "sim/output_format.h"
+#include "sim/platform_setup.h"
+#include "workloads/config_error.h"
+#include "workloads/yaml_read.h"
+
+namespace zerosim {
+
+int64_t parse_size(const std::string& text, const std::string& flag) {
+  // nccl-tests syntax: 1K, 64M, 8G (powers of 1024), or plain bytes.
+  if (text.empty()) throw ConfigError("zerosim collective", flag, "empty size");
+  double mult = 1;
+  std::string digits = text;
+  const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text.back())));
+  if (unit == 'K' || unit == 'M' || unit == 'G' || unit == 'T') {
+    digits = text.substr(0, text.size() - 1);
+    mult = unit == 'K' ? 1024.0 : unit == 'M' ? 1048576.0 : unit == 'G' ? 1073741824.0 : 1099511627776.0;
+  }
+  char* end = nullptr;
+  const double v = std::strtod(digits.c_str(), &end);
+  if (end == digits.c_str() || *end != '\0' || !(v > 0) || v * mult > 1e15)
+    throw ConfigError("zerosim collective", flag, "'" + text + "' is not a size (e.g. 1K, 64M, 8G; at most 1 PB)");
+  return static_cast<int64_t>(std::llround(v * mult));
+}
+
+double bus_factor(CollectiveKind k, int64_t n) {
+  const double nn = static_cast<double>(n);
+  switch (k) {
+    case CollectiveKind::all_reduce: return 2.0 * (nn - 1) / nn;
+    case CollectiveKind::all_gather:
+    case CollectiveKind::reduce_scatter: return (nn - 1) / nn;
+    case CollectiveKind::broadcast: return 1.0;
+  }
+  return 1.0;
+}
+
+namespace {
+
+RunConfig cluster_config(const std::string& platform, const std::string& cluster) {
+  YAML::Node root(YAML::NodeType::Map);
+  YAML::Node c(YAML::NodeType::Map);
+  if (!platform.empty()) {
+    c["platform"] = platform;
+  } else {
+    std::stringstream ss(cluster);
+    for (std::string kv; std::getline(ss, kv, ',');) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos)
+        throw ConfigError("--cluster", kv, "expected key=value (keys: gpu, gpus, gpus_per_node, intra, inter, rail_optimized)");
+      c[kv.substr(0, eq)] = parse_yaml_text(kv.substr(eq + 1), "--cluster");
+    }
+  }
+  root["cluster"] = c;
+  root["peft"] = YAML::Load("{method: none}");
+  RunConfig config = run_config_from_yaml(root, "--cluster");
+  if (!platform.empty()) {  // the GPU count is the platform's
+    config.cluster.gpus = 0;
+  }
+  return config;
+}
+
+}  // namespace
+
+void add_collective_command(CLI::App& root) {
+  auto* cmd = root.add_subcommand("collective", "nccl-tests-style collective benchmark on a simulated platform");
+  struct Options {
+    std::string platform, cluster, op = "all_reduce", begin = "1K", end = "8G", format = "table";
+    double factor = 2;
+    int concurrent = 1;
+    int64_t gpus = 0;
+  };
+  auto o = std::make_shared<Options>();
+  auto* group = cmd->add_option_group("where");
+  group->add_option("--platform", o->platform, "SimGrid platform XML");
+  group->add_option("--cluster", o->cluster, "gpu=NAME,gpus=N,gpus_per_node=G,intra=...,inter=...");
+  group->require_option(1);
+  cmd->add_option("--gpus", o->gpus, "with --platform: use the first N GPU hosts (default: all)");
+  cmd->add_option("--op", o->op, "all_reduce | all_gather | reduce_scatter | broadcast")->capture_default_str();
+  cmd->add_option("-b,--minbytes", o->begin, "smallest size")->capture_default_str();
+  cmd->add_option("-e,--maxbytes", o->end, "largest size")->capture_default_str();
+  cmd->add_option("-f,--stepfactor", o->factor, "size multiplication factor")->capture_default_str();
+  cmd->add_option("--concurrent", o->concurrent, "run K identical collectives at once on separate communicators")
+      ->capture_default_str();
+  add_format_option(*cmd, o->format, "table,json");
+  cmd->callback([o] {
+    const OutputFormat f = parse_format(o->format);
+    CollectiveKind kind;
+    if (o->op == "all_reduce") kind = CollectiveKind::all_reduce;
+    else if (o->op == "all_gather") kind = CollectiveKind::all_gather;
+    else if (o->op == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
+    else if (o->op == "broadcast") kind = CollectiveKind::broadcast;
+    else throw ConfigError("zerosim collective", "--op", "'" + o->op + "' (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
+    const int64_t lo = parse_size(o->begin, "-b"), hi = parse_size(o->end, "-e");
+    if (lo > hi) throw ConfigError("zerosim collective", "-b", "minbytes must not exceed maxbytes");
+    if (!(o->factor > 1)) throw ConfigError("zerosim collective", "-f", "step factor must be > 1");
+    if (o->concurrent < 1 || o->concurrent > 64) throw ConfigError("zerosim collective", "--concurrent", "must be 1 to 64");
+
+    RunConfig config = cluster_config(o->platform, o->cluster);
+    if (!o->platform.empty()) config.cluster.gpus = o->gpus > 0 ? o->gpus : 0;
+    if (config.cluster.gpus == 0) {  // all GPU hosts of the platform
+      config.cluster.gpus = 1;
+      const PreparedPlatform probe(config);
+      (void)probe;
+    }
+    const PreparedPlatform platform(config);
+    const int64_t n = static_cast<int64_t>(platform.rank_hosts().size());
+
+    StepGraph g;
+    g.ranks = n;
+    std::vector<int64_t> sizes;
+    for (double s = static_cast<double>(lo); s <= static_cast<double>(hi) * (1 + 1e-9); s *= o->factor)
+      sizes.push_back(static_cast<int64_t>(std::llround(s)));
+    std::vector<std::vector<TaskId>> tasks(static_cast<size_t>(o->concurrent));
+    for (int k = 0; k < o->concurrent; ++k) {
+      std::vector<TaskId> stream;
+      for (int64_t size : sizes) {
+        Task t;
+        t.kind = TaskKind::collective;
+        t.stream = Stream::comm;
+        t.collective = kind;
+        t.bytes = size;
+        t.name = std::string(collective_name(kind)) + "." + std::to_string(size) + ".comm" + std::to_string(k);
+        const TaskId v = boost::add_vertex(t, g.graph);
+        if (!stream.empty()) boost::add_edge(stream.back(), v, g.graph);
+        stream.push_back(v);
+      }
+      tasks[static_cast<size_t>(k)] = stream;
+      if (k == 0) g.comm_order = stream;
+      else g.extra_comm_streams.push_back(stream);
+    }
+    EngineOptions eo;
+    eo.platform_file = platform.file();
+    eo.rank_hosts = platform.rank_hosts();
+    eo.record_trace = true;
+    const ComputeModel compute(platform.gpu());
+    const SimResult r = run_step(g, compute, eo);
+    // Per size: the slowest of the concurrent collectives (rank 0's view of the ring).
+    std::vector<double> seconds(sizes.size(), 0.0);
+    for (const auto& e : r.trace) {
+      if (e.rank != 0) continue;
+      for (size_t i = 0; i < sizes.size(); ++i)
+        for (const auto& stream : tasks)
+          if (g.graph[stream[i]].name == e.name) seconds[i] = std::max(seconds[i], e.end_s - e.start_s);
+    }
+    nlohmann::json rows = nlohmann::json::array();
+    std::string table = "# zerosim collective: " + o->op + " on " + std::to_string(n) + " GPUs (" +
+                        platform.gpu().id + "), " + std::to_string(o->concurrent) + " concurrent\n";
+    table += "#        size         count   type      time   algbw   busbw\n";
+    table += "#         (B)    (elements)             (us)  (GB/s)  (GB/s)\n";
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const double t = seconds[i];
+      const double algbw = t > 0 ? static_cast<double>(sizes[i]) / t / 1e9 : 0.0;
+      const double busbw = algbw * bus_factor(kind, n);
+      rows.push_back({{"size_bytes", sizes[i]}, {"count", sizes[i] / 2}, {"type", "bfloat16"}, {"time_s", t},
+                      {"algbw_gbps", algbw}, {"busbw_gbps", busbw}});
+      char line[160];
+      std::snprintf(line, sizeof line, "%14lld %13lld %6s %9.2f %7.2f %7.2f\n", static_cast<long long>(sizes[i]),
+                    static_cast<long long>(sizes[i] / 2), "bf16", t * 1e6, algbw, busbw);
+      table += line;
+    }
+    if (f == OutputFormat::json)
+      std::cout << json_text({{"op", o->op}, {"gpus", n}, {"gpu", platform.gpu().id}, {"concurrent", o->concurrent},
+                              {"flows", r.flows}, {"results", rows}});
+    else
+      std::cout << table;
+  });
+}
+
+}  // namespace zerosim
