@@ -79,6 +79,7 @@ void add_collective_command(CLI::App& root) {
     double factor = 2;
     int concurrent = 1;
     int64_t gpus = 0;
+    std::string ring = "pipelined";
   };
   auto o = std::make_shared<Options>();
   auto* group = cmd->add_option_group("where");
@@ -91,6 +92,9 @@ void add_collective_command(CLI::App& root) {
   cmd->add_option("-e,--maxbytes", o->end, "largest size")->capture_default_str();
   cmd->add_option("-f,--stepfactor", o->factor, "size multiplication factor")->capture_default_str();
   cmd->add_option("--concurrent", o->concurrent, "run K identical collectives at once on separate communicators")
+      ->capture_default_str();
+  cmd->add_option("--ring", o->ring, "ring model: pipelined (N flows) | stepwise (one round of N flows per ring step)")
+      ->check(CLI::IsMember({"pipelined", "stepwise"}))
       ->capture_default_str();
   add_format_option(*cmd, o->format, "table,json");
   cmd->callback([o] {
@@ -143,6 +147,7 @@ void add_collective_command(CLI::App& root) {
     eo.platform_file = platform.file();
     eo.rank_hosts = platform.rank_hosts();
     eo.record_trace = true;
+    eo.comm.stepwise_ring = o->ring == "stepwise";
     const ComputeModel compute(platform.gpu());
     const SimResult r = run_step(g, compute, eo);
     // Per size: the slowest of the concurrent collectives (rank 0's view of the ring).

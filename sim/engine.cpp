@@ -72,6 +72,7 @@ void compute_actor(Shared& s, int rank) {
       else if (t.phase == Phase::optimizer) s.result.optimizer_s += end - start;
       else s.result.backward_s += end - start;
       s.result.task_durations[v] = end - start;
+      s.result.compute_tasks += 1;
     }
     finish(s, rank, v);
   }
@@ -91,16 +92,28 @@ void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u
     const double start = s4u::Engine::get_clock();
     if (n > 1 && t.bytes > 0) {
       const int64_t bytes = ring_bytes_per_rank(t.collective, t.bytes, n);
-      const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.efficiency));
-      s4u::CommPtr flow = s4u::Comm::sendto_async(s.hosts[static_cast<size_t>(rank)],
-                                                  s.hosts[static_cast<size_t>((rank + 1) % n)], wire);
-      flow->wait();
-      group->wait();  // the ring finishes when its slowest flow does
       const int64_t steps = t.collective == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1;
-      s4u::this_actor::sleep_for(cm.launch_s + static_cast<double>(steps - 1) * (s.ring_latency_s + cm.step_overhead_s));
+      s4u::Host* self = s.hosts[static_cast<size_t>(rank)];
+      s4u::Host* next = s.hosts[static_cast<size_t>((rank + 1) % n)];
+      if (cm.stepwise_ring) {
+        const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / static_cast<double>(steps) / cm.efficiency));
+        s4u::this_actor::sleep_for(cm.launch_s);
+        for (int64_t step = 0; step < steps; ++step) {
+          s4u::Comm::sendto_async(self, next, wire)->wait();
+          group->wait();  // a ring step ends when every rank has received its chunk
+          s4u::this_actor::sleep_for(cm.step_overhead_s);
+        }
+      } else {
+        const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.efficiency));
+        s4u::CommPtr flow = s4u::Comm::sendto_async(self, next, wire);
+        flow->wait();
+        group->wait();  // the ring finishes when its slowest flow does
+        s4u::this_actor::sleep_for(cm.launch_s + cm.step_overhead_s +
+                                   static_cast<double>(steps - 1) * (s.ring_latency_s + cm.step_overhead_s));
+      }
       if (rank == 0) {
         s.result.comm_bytes_per_rank += bytes;
-        s.result.flows += n;
+        s.result.flows += cm.stepwise_ring ? n * steps : n;
       }
     }
     const double end = s4u::Engine::get_clock();

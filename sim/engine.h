@@ -27,6 +27,7 @@ struct SimResult {
   double overhead_s = 0;      // framework hooks on the compute stream
   int64_t flows = 0;          // simulated point-to-point flows
   int64_t collectives = 0;    // per rank
+  int64_t compute_tasks = 0;  // per rank (compute ops and hooks)
   int64_t comm_bytes_per_rank = 0;  // bytes rank 0 sent
   std::vector<double> task_durations;  // rank 0, by task id (critical path)
   std::vector<TraceEvent> trace;       // filled when requested
@@ -36,6 +37,9 @@ struct CommModel {
   double efficiency = 0.80;        // NCCL ring protocols rarely exceed ~80% of link rate (nccl-tests busbw)
   double launch_s = 5e-6;          // per collective
   double step_overhead_s = 2e-6;   // per ring step, on top of the route latency
+  // Validation only: run every ring step as its own round of N flows (O(N²) flows) instead of the
+  // pipelined steady state (N flows carrying the whole share).
+  bool stepwise_ring = false;
 };
 
 struct EngineOptions {

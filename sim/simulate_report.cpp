@@ -23,6 +23,7 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
           {"exposed_comm_s", r.exposed_comm_s},
           {"overhead_s", r.overhead_s},
           {"collectives_per_rank", r.collectives},
+          {"compute_tasks_per_rank", r.compute_tasks},
           {"comm_bytes_per_rank", r.comm_bytes_per_rank},
           {"flows", r.flows},
           {"critical_path", {{"length_s", cp.length_s}, {"compute_s", cp.compute_s}, {"comm_s", cp.comm_s},

@@ -1,0 +1,94 @@
+// zerosim collective: ring collectives on the simulated platform against the closed-form ring cost,
+// the pipelined ring against a step-by-step ring, and link contention.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "run_command.h"
+
+using zerosim::testing::run_zerosim;
+
+namespace {
+
+nlohmann::json collective(const std::string& args) {
+  const auto r = run_zerosim("collective " + args + " --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out);
+}
+
+double seconds_at(const nlohmann::json& j, int64_t size) {
+  for (const auto& row : j["results"])
+    if (row["size_bytes"].get<int64_t>() == size) return row["time_s"].get<double>();
+  FAIL("size not in results");
+  return 0;
+}
+
+// The engine's documented NCCL model (sim/engine.h CommModel): 80% of link rate, 5 µs launch,
+// 2 µs per ring step on top of the route latency.
+constexpr double kEfficiency = 0.80, kLaunch = 5e-6, kStep = 2e-6;
+// DGX A100 NVSwitch (platforms/interconnect.yaml): 300 GB/s per GPU per direction; route latency
+// GPU port 0.2 µs + switch 0.1 µs + GPU port 0.2 µs = 0.5 µs.
+constexpr double kNvlinkBps = 300e9, kRouteLatency = 0.5e-6;
+
+}  // namespace
+
+TEST_CASE("ring collectives on a uniform NVSwitch node match the ring cost formula within 2%", "[engine][collective]") {
+  const int64_t S = 1LL << 30;  // 1 GiB
+  const double n = 8;
+  struct Case {
+    const char* op;
+    double volume_factor;  // bytes each rank sends, as a multiple of S
+    double steps;
+  };
+  for (const Case& c : {Case{"all_reduce", 2 * (n - 1) / n, 2 * (n - 1)}, Case{"all_gather", (n - 1) / n, n - 1},
+                        Case{"reduce_scatter", (n - 1) / n, n - 1}}) {
+    const auto j = collective(std::string("--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=8,intra=nvswitch --op ") +
+                              c.op + " -b 1G -e 1G");
+    // all_reduce: 2·7/8·2^30 B / (0.8 · 300e9 B/s) = 7.83 ms, plus 14 ring steps of (0.5 + 2) µs and the launch.
+    const double expected = c.volume_factor * static_cast<double>(S) / (kEfficiency * kNvlinkBps) + kLaunch +
+                            c.steps * (kRouteLatency + kStep);
+    INFO(c.op);
+    CHECK(seconds_at(j, S) == Approx(expected).epsilon(0.02));
+  }
+}
+
+TEST_CASE("the pipelined ring (N flows) agrees with a step-by-step ring (N flows per step)", "[engine][collective]") {
+  // Two nodes of 4 GPUs: intra-node NVLink hops and one InfiniBand hop per ring direction.
+  const std::string where = "--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=4,inter=ib-hdr200 --op all_reduce -b 64M -e 256M -f 4";
+  const auto pipelined = collective(where);
+  const auto stepwise = collective(where + " --ring stepwise");
+  CHECK(stepwise["flows"].get<int64_t>() == pipelined["flows"].get<int64_t>() * 14);  // 2(N−1) = 14 rounds
+  for (int64_t size : {64LL << 20, 256LL << 20})
+    CHECK(seconds_at(pipelined, size) == Approx(seconds_at(stepwise, size)).epsilon(0.02));
+}
+
+TEST_CASE("two collectives sharing an inter-node link take longer than one alone", "[engine][contention]") {
+  // One GPU per node: both rings cross the same NIC links.
+  const std::string where = "--cluster gpu=a100-80gb-sxm,gpus=2,gpus_per_node=1,inter=ib-hdr200 --op all_reduce -b 1G -e 1G";
+  const double alone = seconds_at(collective(where), 1LL << 30);
+  const double shared = seconds_at(collective(where + " --concurrent 2"), 1LL << 30);
+  CHECK(shared > 1.9 * alone);  // bandwidth-bound: max-min sharing halves each ring's rate
+  // HDR 25 GB/s · 0.8: 2·1/2·2^30 B / 20e9 B/s = 53.7 ms alone.
+  CHECK(alone == Approx(static_cast<double>(1LL << 30) / (0.8 * 25e9)).epsilon(0.02));
+}
+
+TEST_CASE("nccl-tests columns: busbw = algbw x 2(n-1)/n for all_reduce", "[collective]") {
+  const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 1M -e 4M");
+  for (const auto& row : j["results"]) {
+    const double algbw = static_cast<double>(row["size_bytes"].get<int64_t>()) / row["time_s"].get<double>() / 1e9;
+    CHECK(row["algbw_gbps"].get<double>() == Approx(algbw));
+    CHECK(row["busbw_gbps"].get<double>() == Approx(algbw * 2.0 * 7.0 / 8.0));
+  }
+}
+
+TEST_CASE("collective: bad input is exit 2 naming the flag", "[collective][errors]") {
+  auto r = run_zerosim("collective --cluster gpu=a100-80gb-sxm,gpus=8 --op all_to_all");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--op") && Catch::Contains("all_gather"));
+  r = run_zerosim("collective --cluster gpu=b200,gpus=8 --op all_reduce");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("cluster.gpu") && Catch::Contains("a100-80gb-sxm"));
+  r = run_zerosim("collective --cluster gpu=a100-80gb-sxm,gpus=8 -b 1X");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("-b"));
+}
