@@ -18,26 +18,26 @@
 //
 // SimGrid's Dijkstra weighs an edge by the number of links in its <route> (DijkstraZone.cpp: "count of
 // links"), so the link count of each edge decides which path wins. Paths and their link counts:
-//   GPU - GPU over NVSwitch : port(a) + crossbar + port(b)                     = 3
-//   GPU - GPU over a bridge : port(a) + bridge + port(b)                       = 3
-//   GPU - GPU over PCIe     : pcie(a) + root complex + pcie(b)                 = 3
-//                  (other socket: pcie(a) + rc + socket link + rc + pcie(b)     = 5)
-//   GPU - leaf switch       : GPU pcie + NIC pcie + NIC port                   = 3
-//   leaf - spine            : leaf uplink trunk                                = 1
+//   GPU - GPU over NVSwitch : port(a) + crossbar in + crossbar out + port(b)        = 4
+//   GPU - GPU over a bridge : port(a) + bridge + port(b)                            = 3
+//   GPU - GPU over PCIe     : pcie(a) + root complex in + root complex out + pcie(b) = 4
+//                  (other socket: pcie(a) + rc0 in + socket link + rc1 out + pcie(b) = 5)
+//   GPU - leaf switch       : GPU pcie + NIC pcie + NIC port                        = 3
+//   leaf - spine            : leaf uplink trunk                                     = 1
 // All of them are physical links. With these counts the intended path is the unique shortest one:
-// intra-node (3 or 5) beats leaving through the NICs (3 + 3 = 6); a cross-rail inter-node path through
-// the spine (3 + 1 + 1 + 3 = 8) beats hopping over NVLink to a GPU on the destination's rail first
-// (3 + 3 + 3 = 9), so no route ever transits another GPU. tests/unit/test_platform_builder.cpp checks it.
+// intra-node (3 to 5) beats leaving through the NICs (3 + 3 = 6); a bridged pair (3) uses its bridge,
+// not PCIe (4); a cross-rail inter-node path through the spine (3 + 1 + 1 + 3 = 8) beats hopping to a
+// GPU on the destination's rail first (at least 3 + 3 + 3 = 9), so no route transits another GPU.
+// tests/unit/test_platform_builder.cpp replays SimGrid's rule on generated platforms to check it.
 //
 // Crossbars (NVSwitch, CPU root complex) are router vertices reached by one-way routes: GPU -> crossbar
-// carries the GPU's port (UP) and the crossbar's link, crossbar -> GPU only the port (DOWN). That keeps
-// 2 edges per GPU instead of a full mesh per node — Dijkstra's time grows with the edge count — while
-// every GPU-GPU path still names each link once.
+// carries the GPU's port and the crossbar's inbound half, crossbar -> GPU the outbound half and the
+// port. That keeps 2 edges per GPU instead of a full mesh per node (Dijkstra's time grows with the edge
+// count) while every GPU-GPU path names each link once.
 //
-// Links are full duplex (SPLITDUPLEX): a route names each link UP in the direction away from the
-// source GPU; SimGrid uses the DOWN half for the reverse route of a symmetrical <route>. Switch
-// crossbars (NVSwitch, bridge, root complex) are SHARED links as wide as all their ports together: they
-// never limit a flow the ports would not, and they carry the element's latency.
+// Links are full duplex (SPLITDUPLEX): UP is the direction away from the source GPU; SimGrid uses the
+// DOWN half for the reverse of a symmetrical <route>. Crossbars are as wide as all their ports together,
+// so they never limit a flow the ports would not; they carry the element's latency.
 
 namespace zerosim {
 
@@ -192,13 +192,14 @@ std::string build_platform_xml(const ClusterSpec& c, const GpuSpec& gpu) {
     }
     if (nvswitch) {
       w.router(node + "-nvswitch");
-      w.link(node + "-nvswitch-xbar", static_cast<double>(gpn) * 2.0 * gl.nvswitch_bytes_s, cat.nvswitch_latency_s, false);
+      // Full duplex like the ports: traffic into the switch on UP, out of it on DOWN, half the hop each.
+      w.link(node + "-nvswitch-xbar", static_cast<double>(gpn) * gl.nvswitch_bytes_s, cat.nvswitch_latency_s / 2.0, true);
     } else {
       for (long s = 0; s < sockets; ++s) {
         const long members = s == 0 ? per_socket0 : gpn - per_socket0;
         w.router(node + "-cpu" + std::to_string(s));
-        w.link(node + "-cpu" + std::to_string(s) + "-rc", static_cast<double>(members) * 2.0 * gpu_pcie,
-               cat.root_complex_latency_s, false);
+        w.link(node + "-cpu" + std::to_string(s) + "-rc", static_cast<double>(members) * gpu_pcie,
+               cat.root_complex_latency_s / 2.0, true);
       }
       if (sockets > 1) w.link(node + "-socket-link", cat.socket_link_bytes_s, cat.socket_link_latency_s, true);
       if (bridge)
@@ -213,22 +214,21 @@ std::string build_platform_xml(const ClusterSpec& c, const GpuSpec& gpu) {
     for (long g = 0; g < gpn; ++g) {
       const std::string h = gpu_host_name(n, g);
       if (nvswitch) {
-        w.route(h, node + "-nvswitch", {{h + "-nvlink", Dir::up}, {node + "-nvswitch-xbar", Dir::none}}, false);
-        w.route(node + "-nvswitch", h, {{h + "-nvlink", Dir::down}}, false);
+        const std::string sw = node + "-nvswitch";
+        w.route(h, sw, {{h + "-nvlink", Dir::up}, {sw + "-xbar", Dir::up}}, false);
+        w.route(sw, h, {{sw + "-xbar", Dir::down}, {h + "-nvlink", Dir::down}}, false);
       } else {
         const std::string rc = node + "-cpu" + std::to_string(socket_of(g));
-        w.route(h, rc, {{h + "-pcie", Dir::up}, {rc + "-rc", Dir::none}}, false);
-        w.route(rc, h, {{h + "-pcie", Dir::down}}, false);
+        w.route(h, rc, {{h + "-pcie", Dir::up}, {rc + "-rc", Dir::up}}, false);
+        w.route(rc, h, {{rc + "-rc", Dir::down}, {h + "-pcie", Dir::down}}, false);
         if (bridge && (g % 2) == 0 && g + 1 < gpn) {
           const std::string peer = gpu_host_name(n, g + 1);
           w.route(h, peer, {{h + "-nvlink", Dir::up}, {node + "-bridge" + std::to_string(g / 2), Dir::none}, {peer + "-nvlink", Dir::down}});
         }
       }
     }
-    if (!nvswitch && sockets > 1) {
-      w.route(node + "-cpu0", node + "-cpu1", {{node + "-socket-link", Dir::up}, {node + "-cpu1-rc", Dir::none}}, false);
-      w.route(node + "-cpu1", node + "-cpu0", {{node + "-socket-link", Dir::down}, {node + "-cpu0-rc", Dir::none}}, false);
-    }
+    if (!nvswitch && sockets > 1)
+      w.route(node + "-cpu0", node + "-cpu1", {{node + "-socket-link", Dir::up}});
   }
 
   // ---- between nodes: one NIC per GPU into a two-level fat tree ----

@@ -1,0 +1,171 @@
+// Platform validation before SimGrid: every way a user's platform XML can be unusable becomes a
+// ConfigError naming the file (SimGrid itself would abort the process).
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+
+#include "sim/platform_check.h"
+#include "workloads/config_error.h"
+
+using namespace zerosim;
+
+namespace {
+
+const std::string kHead = "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n";
+
+std::string gpu_host(const std::string& id, int node = -1, int local = -1) {
+  std::string s = "<host id=\"" + id + "\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/>";
+  if (node >= 0) s += "<prop id=\"node\" value=\"" + std::to_string(node) + "\"/>";
+  if (local >= 0) s += "<prop id=\"local_rank\" value=\"" + std::to_string(local) + "\"/>";
+  return s + "</host>";
+}
+
+// Two GPU hosts joined by one link, with `extra` inside the zone before the routes.
+std::string two_gpus(const std::string& routing = "Full", const std::string& route =
+                         "<route src=\"a\" dst=\"b\"><link_ctn id=\"l\"/></route>") {
+  return kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"" + routing + "\">" + gpu_host("a") + gpu_host("b") +
+         "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/>" + route + "</zone></platform>";
+}
+
+std::string error_of(const std::string& xml, int64_t requested = 0) {
+  try {
+    check_platform_xml(xml, "user.xml", requested);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// A scratch file that removes itself.
+struct TempFile {
+  std::filesystem::path path;
+  explicit TempFile(const std::string& text) {
+    path = std::filesystem::temp_directory_path() /
+           ("zerosim-platform-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".xml");
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
+}  // namespace
+
+TEST_CASE("a well-formed two-GPU platform passes and completes props from the catalogue") {
+  const PlatformInfo info = check_platform_xml(two_gpus(), "user.xml", 2);
+  REQUIRE(info.gpu_hosts.size() == 2);
+  CHECK(info.gpu_hosts[0].host == "a");
+  CHECK(info.gpu_hosts[0].gpu.bf16_flops == Approx(312e12));  // from platforms/gpus.yaml
+  CHECK(info.gpu_hosts[0].gpu.memory_bytes > 0);
+  CHECK(info.intra.empty());
+}
+
+TEST_CASE("file-level problems name the file") {
+  CHECK_THROWS_WITH(check_platform_file("/nonexistent/cluster.xml"),
+                    Catch::Contains("/nonexistent/cluster.xml") && Catch::Contains("not found"));
+  CHECK_THROWS_WITH(check_platform_file(std::filesystem::temp_directory_path().string()), Catch::Contains("directory"));
+  const TempFile not_xml("gpus: 8\nthis is YAML, not XML\n");
+  CHECK_THROWS_WITH(check_platform_file(not_xml.path.string()),
+                    Catch::Contains(not_xml.path.string()) && Catch::Contains("not a well-formed XML"));
+  const TempFile truncated(two_gpus().substr(0, 200));
+  CHECK_THROWS_WITH(check_platform_file(truncated.path.string()), Catch::Contains("line"));
+}
+
+TEST_CASE("root element and DTD version") {
+  CHECK_THAT(error_of(kHead + "<cluster/>"), Catch::Contains("root element is <cluster>"));
+  std::string v3 = two_gpus();
+  v3.replace(v3.find("4.1"), 3, "3");
+  CHECK_THAT(error_of(v3), Catch::Contains("version '3'"));
+  std::string none = two_gpus();
+  none.replace(none.find(" version=\"4.1\""), 14, "");
+  CHECK_THAT(error_of(none), Catch::Contains("version ''"));
+}
+
+TEST_CASE("GPU hosts: found by props, incomplete ones rejected with the missing props") {
+  const std::string cpu_only = kHead +
+                               "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
+                               "<host id=\"cpu\" speed=\"1Gf\"/></zone></platform>";
+  CHECK_THAT(error_of(cpu_only), Catch::Contains("no GPU hosts") && Catch::Contains("a100-80gb-sxm"));
+
+  std::string unknown = two_gpus();
+  unknown.replace(unknown.find("a100-80gb-sxm"), 13, "tpu-v9");
+  CHECK_THAT(error_of(unknown), Catch::Contains("host 'a'") && Catch::Contains("tpu-v9") && Catch::Contains("memory_bytes"));
+
+  // A GPU the catalogue does not know is usable when the host carries its numbers.
+  const std::string custom = kHead +
+                             "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
+                             "<host id=\"x\" speed=\"100Tf\"><prop id=\"gpu\" value=\"my-gpu\"/>"
+                             "<prop id=\"memory_bytes\" value=\"1000\"/><prop id=\"bf16_flops\" value=\"1e14\"/>"
+                             "<prop id=\"mem_bw_bytes_s\" value=\"1e12\"/></host></zone></platform>";
+  const PlatformInfo info = check_platform_xml(custom, "user.xml");
+  CHECK(info.gpu_hosts.at(0).gpu.memory_bytes == 1000);
+  CHECK(info.gpu_hosts.at(0).gpu.id == "my-gpu");
+
+  std::string bad_number = custom;
+  bad_number.replace(bad_number.find("1e14"), 4, "fast");
+  CHECK_THAT(error_of(bad_number), Catch::Contains("bf16_flops='fast'"));
+}
+
+TEST_CASE("rank order follows node and local_rank props, not file order") {
+  const std::string xml = kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">" + gpu_host("late", 1, 0) +
+                          gpu_host("early", 0, 1) + gpu_host("first", 0, 0) +
+                          "<link id=\"l\" bandwidth=\"1GBps\"/>"
+                          "<route src=\"late\" dst=\"early\"><link_ctn id=\"l\"/></route>"
+                          "<route src=\"early\" dst=\"first\"><link_ctn id=\"l\"/></route></zone></platform>";
+  const PlatformInfo info = check_platform_xml(xml, "user.xml");
+  REQUIRE(info.gpu_hosts.size() == 3);
+  CHECK(info.gpu_hosts[0].host == "first");
+  CHECK(info.gpu_hosts[1].host == "early");
+  CHECK(info.gpu_hosts[2].host == "late");
+
+  std::string clash = xml;
+  clash.replace(clash.find("\"node\" value=\"1\""), 16, "\"node\" value=\"0\"");
+  clash.replace(clash.find("\"local_rank\" value=\"0\""), 22, "\"local_rank\" value=\"1\"");
+  CHECK_THAT(error_of(clash), Catch::Contains("same node/local_rank"));
+}
+
+TEST_CASE("disconnected GPU hosts are found before SimGrid would abort on them") {
+  CHECK_THAT(error_of(two_gpus("Full", "")), Catch::Contains("cannot be reached") && Catch::Contains(": b"));
+  // Dijkstra zones connect through routers: a -> r -> b is connected, a -> r alone is not.
+  const std::string via_router =
+      kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"DijkstraCache\">" + gpu_host("a") + gpu_host("b") +
+      gpu_host("c") +
+      "<router id=\"r\"/><link id=\"l\" bandwidth=\"1GBps\" sharing_policy=\"SPLITDUPLEX\"/>"
+      "<route src=\"a\" dst=\"r\"><link_ctn id=\"l\" direction=\"UP\"/></route>"
+      "<route src=\"r\" dst=\"b\"><link_ctn id=\"l\" direction=\"UP\"/></route></zone></platform>";
+  CHECK_THAT(error_of(via_router), Catch::Contains("1 GPU host(s) cannot be reached") && Catch::Contains("c"));
+}
+
+TEST_CASE("routes must name declared hosts and links, and values need SimGrid units") {
+  CHECK_THAT(error_of(two_gpus("Full", "<route src=\"a\" dst=\"ghost\"><link_ctn id=\"l\"/></route>")),
+             Catch::Contains("'ghost' is not a declared"));
+  CHECK_THAT(error_of(two_gpus("Full", "<route src=\"a\" dst=\"b\"><link_ctn id=\"nolink\"/></route>")),
+             Catch::Contains("link 'nolink' is not declared"));
+  std::string bad_unit = two_gpus();
+  bad_unit.replace(bad_unit.find("25GBps"), 6, "25Gbit");
+  CHECK_THAT(error_of(bad_unit), Catch::Contains("bandwidth='25Gbit'") && Catch::Contains("GBps"));
+  std::string no_speed = two_gpus();
+  no_speed.replace(no_speed.find(" speed=\"312Tf\""), 14, "");
+  CHECK_THAT(error_of(no_speed), Catch::Contains("missing attribute 'speed'"));
+  std::string twice = two_gpus();
+  twice.replace(twice.find("id=\"b\""), 6, "id=\"a\"");
+  CHECK_THAT(error_of(twice), Catch::Contains("declared twice"));
+  CHECK_THAT(error_of(two_gpus("Shortest")), Catch::Contains("routing='Shortest'"));
+}
+
+TEST_CASE("fewer GPU hosts than requested GPUs") {
+  CHECK_THAT(error_of(two_gpus(), 3), Catch::Contains("2 GPU host(s), but 3 GPUs are requested"));
+  const TempFile f(two_gpus());
+  CHECK(gpu_hosts(f.path.string(), 1) == std::vector<std::string>{"a"});
+  CHECK(gpu_hosts(f.path.string()) == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("<cluster> elements expand to their hosts with the cluster's props") {
+  const std::string xml = kHead +
+                          "<platform version=\"4.1\"><zone id=\"world\" routing=\"Full\">"
+                          "<cluster id=\"c\" prefix=\"gpu-\" suffix=\"\" radical=\"0-3,8\" speed=\"71Tf\" bw=\"25GBps\" "
+                          "lat=\"1us\"><prop id=\"gpu\" value=\"rtx-3090\"/></cluster></zone></platform>";
+  const PlatformInfo info = check_platform_xml(xml, "user.xml", 5);
+  REQUIRE(info.gpu_hosts.size() == 5);
+  CHECK(info.gpu_hosts[4].host == "gpu-8");
+  CHECK(info.gpu_hosts[4].gpu.id == "rtx-3090");
+}
