@@ -46,6 +46,7 @@ and writes a calibration file that `zerosim simulate` reads (docs/calibration.md
   --ranks LIST         LoRA/DoRA ranks r (default 8,16,64)
   --seq-lens LIST      attention sequence lengths, each timed at every T it divides
                        (default: the --tokens values)
+  --copy-mib LIST      sizes of the device-to-device copy in MiB (default 64,256,1024)
   --out FILE           output file (default calibration.yaml)
   --repeats N          timed runs per point, median recorded (default 10; 3 with --quick)
   --warmup N           untimed runs before timing (default 2; 1 with --quick)
@@ -61,7 +62,7 @@ Exit codes: 0 ok, 2 bad usage or no usable device for the backend, 1 internal er
 
 CliOptions parse_cli(const std::vector<std::string>& args) {
   CliOptions o;
-  bool repeats_set = false, warmup_set = false;
+  bool repeats_set = false, warmup_set = false, copy_set = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> const std::string& {
@@ -82,6 +83,10 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.ranks = parse_list(a, value(), 4096);
     } else if (a == "--seq-lens") {
       o.seq_lens = parse_list(a, value(), int64_t{1} << 20);
+    } else if (a == "--copy-mib") {
+      o.memcpy_bytes.clear();
+      copy_set = true;
+      for (int64_t mib : parse_list(a, value(), 1 << 16)) o.memcpy_bytes.push_back(mib << 20);
     } else if (a == "--out") {
       o.out = value();
     } else if (a == "--repeats") {
@@ -100,7 +105,7 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.composites = false;
     } else {
       throw UsageError("unknown argument '" + a + "'; allowed: --backend, --model, --tokens, --ranks, --seq-lens, "
-                       "--out, --repeats, --warmup, --device, --quick, --no-composites, --help");
+                       "--copy-mib, --out, --repeats, --warmup, --device, --quick, --no-composites, --help");
     }
   }
   if (o.help) return o;
@@ -109,7 +114,7 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
     o.tokens = {o.tokens.front()};
     const bool has16 = std::find(o.ranks.begin(), o.ranks.end(), 16) != o.ranks.end();
     o.ranks = {has16 ? 16 : o.ranks.front()};
-    o.memcpy_bytes = {int64_t{256} << 20};
+    if (!copy_set) o.memcpy_bytes = {int64_t{256} << 20};
     if (!repeats_set) o.repeats = 3;
     if (!warmup_set) o.warmup = 1;
   }
