@@ -60,7 +60,7 @@ TEST_CASE("bad arguments name the flag and the allowed values", "[cli]") {
   CHECK(run("--backend cpu --model no-such-model").code == 2);
 }
 
-TEST_CASE("--backend cuda without a GPU exits 2 and suggests --backend cpu", "[cli]") {
+TEST_CASE("without a GPU, backend cuda exits 2 and suggests --backend cpu", "[cli]") {
   try {
     make_cuda_backend(0);
     WARN("a CUDA device is present: the no-GPU path is not exercised on this machine");
