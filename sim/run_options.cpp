@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sim/platform_check.h"
+
 namespace zerosim {
 
 void add_run_options(CLI::App& cmd, RunOptions& o) {
@@ -13,7 +15,17 @@ void add_run_options(CLI::App& cmd, RunOptions& o) {
 RunConfig RunOptions::load() const {
   std::vector<Override> overrides;
   for (const auto& s : sets) overrides.push_back(parse_override(s));
-  return load_run_config(config_path, overrides);
+  RunConfig config = load_run_config(config_path, overrides);
+  if (!config.cluster.platform.empty()) {
+    // A platform file says which GPUs the hosts are: memory capacity and peaks come from it.
+    const PlatformInfo info = check_platform_file(config.cluster.platform, config.cluster.gpus);
+    config.gpu = info.gpu_hosts.front().gpu;
+    config.cluster.gpu = config.gpu.id;
+    if (info.gpus_per_node > 0) config.cluster.gpus_per_node = info.gpus_per_node;
+    if (!info.intra.empty()) config.cluster.intra = info.intra;
+    if (!info.inter.empty()) config.cluster.inter = info.inter;
+  }
+  return config;
 }
 
 }  // namespace zerosim
