@@ -14,7 +14,7 @@
 // A 128-node cluster has ~1000 GPU hosts plus switches. Explicit routes for every host pair (routing
 // "Full") would be a million <route> elements; Floyd is cubic in the vertex count. DijkstraCache takes
 // only the edges between adjacent elements and computes each source's shortest-path tree on first use
-// (measured for 128 x 8 GPUs: see the README's platform section).
+// (measured for 128 x 8 GPUs in docs/platforms.md).
 //
 // SimGrid's Dijkstra weighs an edge by the number of links in its <route> (DijkstraZone.cpp: "count of
 // links"), so the link count of each edge decides which path wins. Paths and their link counts:
