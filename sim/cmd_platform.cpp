@@ -1,13 +1,12 @@
 // `zerosim platform`: writes the SimGrid platform XML of a cluster, and (`--check FILE`) loads a
 // platform in SimGrid to report what the engine will see: host count, routes, and flow timings.
-#include <simgrid/s4u.hpp>
 #include <algorithm>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <simgrid/s4u.hpp>
 #include <string>
 #include <vector>
 
@@ -25,30 +24,42 @@ namespace {
 const std::string kWhere = "zerosim platform";
 
 void print_help() {
-  std::cout << "usage: zerosim platform --gpu NAME --nodes N --gpus-per-node G\n"
-               "                        [--intra nvswitch|nvlink-bridge|pcie]\n"
-               "                        [--inter " << join(inter_kinds(), "|") << "]\n"
-               "                        [--no-rail-optimized] [-o FILE]\n"
-               "\n"
-               "Writes a SimGrid platform (XML, DTD 4.1) with one host per GPU, named node{n}-gpu{g}, to stdout\n"
-               "(or FILE). Link rates and latencies come from platforms/interconnect.yaml; the file's header\n"
-               "comments name their sources.\n"
-               "\n"
-               "  --gpu NAME            GPU catalogue id: " << join(gpu_ids()) << "\n"
-               "  --nodes N             number of nodes (1-4096)\n"
-               "  --gpus-per-node G     GPUs per node (1-64)\n"
-               "  --intra KIND          inside a node; default nvswitch when the GPU has an SXM/NVSwitch form, else pcie\n"
-               "  --inter KIND          between nodes: one NIC per GPU into a leaf/spine fat tree; default ib-hdr200\n"
-               "  --no-rail-optimized   all NICs of a node on one leaf (default: NIC k of every node on rail k's leaf)\n"
-               "  -o, --out FILE        write to FILE instead of stdout\n"
-               "\n"
-               "Diagnostics: zerosim platform --check FILE [--gpus N] [--ring] [--route SRC DST]... [--flow SRC DST BYTES]...\n"
-               "  validates FILE, loads it in SimGrid (network/model:CM02, crosstraffic off) and prints JSON: host\n"
-               "  counts, load time, routes (links, latency, bottleneck bandwidth), and the finish time of flows\n"
-               "  started together.\n";
+  std::cout
+      << "usage: zerosim platform --gpu NAME --nodes N --gpus-per-node G\n"
+         "                        [--intra nvswitch|nvlink-bridge|pcie]\n"
+         "                        [--inter "
+      << join(inter_kinds(), "|")
+      << "]\n"
+         "                        [--no-rail-optimized] [-o FILE]\n"
+         "\n"
+         "Writes a SimGrid platform (XML, DTD 4.1) with one host per GPU, named node{n}-gpu{g}, to stdout\n"
+         "(or FILE). Link rates and latencies come from platforms/interconnect.yaml; the file's header\n"
+         "comments name their sources.\n"
+         "\n"
+         "  --gpu NAME            GPU catalogue id: "
+      << join(gpu_ids())
+      << "\n"
+         "  --nodes N             number of nodes (1-4096)\n"
+         "  --gpus-per-node G     GPUs per node (1-64)\n"
+         "  --intra KIND          inside a node; default nvswitch when the GPU has an SXM/NVSwitch form, "
+         "else pcie\n"
+         "  --inter KIND          between nodes: one NIC per GPU into a leaf/spine fat tree; default "
+         "ib-hdr200\n"
+         "  --no-rail-optimized   all NICs of a node on one leaf (default: NIC k of every node on rail k's "
+         "leaf)\n"
+         "  -o, --out FILE        write to FILE instead of stdout\n"
+         "\n"
+         "Diagnostics: zerosim platform --check FILE [--gpus N] [--ring] [--route SRC DST]... [--flow SRC "
+         "DST BYTES]...\n"
+         "  validates FILE, loads it in SimGrid (network/model:CM02, crosstraffic off) and prints JSON: "
+         "host\n"
+         "  counts, load time, routes (links, latency, bottleneck bandwidth), and the finish time of flows\n"
+         "  started together.\n";
 }
 
-[[noreturn]] void bad(const std::string& flag, const std::string& message) { throw ConfigError(kWhere, flag, message); }
+[[noreturn]] void bad(const std::string& flag, const std::string& message) {
+  throw ConfigError(kWhere, flag, message);
+}
 
 std::string value_of(const std::vector<std::string>& args, size_t& i) {
   if (i + 1 >= args.size()) bad(args[i], "needs a value");
@@ -70,7 +81,8 @@ struct Flow {
   long long bytes = 0;
 };
 
-simgrid::s4u::Host* host_named(const simgrid::s4u::Engine& e, const std::string& name, const std::string& file) {
+simgrid::s4u::Host* host_named(const simgrid::s4u::Engine& e, const std::string& name,
+                               const std::string& file) {
   simgrid::s4u::Host* h = e.host_by_name_or_null(name);
   if (!h) throw ConfigError(file, "host", "no host named '" + name + "' in the platform");
   return h;
@@ -95,8 +107,8 @@ nlohmann::json describe_route(const simgrid::s4u::Host* a, const simgrid::s4u::H
   return j;
 }
 
-int check(const std::string& file, long long requested, bool ring, const std::vector<std::pair<std::string, std::string>>& routes,
-          const std::vector<Flow>& flows) {
+int check(const std::string& file, long long requested, bool ring,
+          const std::vector<std::pair<std::string, std::string>>& routes, const std::vector<Flow>& flows) {
   // zerosim's own checks first: SimGrid aborts the process on a malformed platform.
   const PlatformInfo info = check_platform_file(file, requested);
 
@@ -137,16 +149,20 @@ int check(const std::string& file, long long requested, bool ring, const std::ve
     for (size_t i = 0; i < n; ++i) {
       std::vector<simgrid::s4u::Link*> links;
       double latency = 0;
-      host_named(engine, info.gpu_hosts[i].host, file)->route_to(host_named(engine, info.gpu_hosts[(i + 1) % n].host, file), links, &latency);
+      host_named(engine, info.gpu_hosts[i].host, file)
+          ->route_to(host_named(engine, info.gpu_hosts[(i + 1) % n].host, file), links, &latency);
       hops += links.size();
       max_latency = std::max(max_latency, latency);
     }
-    out["ring"] = {{"routes", n}, {"links", hops}, {"max_latency_s", max_latency},
+    out["ring"] = {{"routes", n},
+                   {"links", hops},
+                   {"max_latency_s", max_latency},
                    {"resolve_s", std::chrono::duration<double>(clock::now() - t1).count()}};
   }
 
   out["routes"] = nlohmann::json::array();
-  for (const auto& [a, b] : routes) out["routes"].push_back(describe_route(host_named(engine, a, file), host_named(engine, b, file)));
+  for (const auto& [a, b] : routes)
+    out["routes"].push_back(describe_route(host_named(engine, a, file), host_named(engine, b, file)));
 
   if (!flows.empty()) {
     // All flows start at time 0; each actor records when its transfer completes.
@@ -163,7 +179,8 @@ int check(const std::string& file, long long requested, bool ring, const std::ve
     engine.run();
     out["flows"] = nlohmann::json::array();
     for (size_t i = 0; i < flows.size(); ++i)
-      out["flows"].push_back({{"src", flows[i].src}, {"dst", flows[i].dst}, {"bytes", flows[i].bytes}, {"finish_s", finish[i]}});
+      out["flows"].push_back(
+          {{"src", flows[i].src}, {"dst", flows[i].dst}, {"bytes", flows[i].bytes}, {"finish_s", finish[i]}});
   }
   std::cout << out.dump(2) << "\n";
   return 0;
@@ -237,7 +254,10 @@ int cmd_platform(const std::vector<std::string>& args) {
   const GpuSpec spec = find_gpu(gpu, kWhere, "--gpu");
   cluster.gpu = spec.id;
   cluster.gpus = nodes * cluster.gpus_per_node;
-  if (!have_intra) cluster.intra = interconnect_catalogue().gpu_links(spec.id, kWhere, "--gpu").nvswitch_bytes_s > 0 ? "nvswitch" : "pcie";
+  if (!have_intra)
+    cluster.intra = interconnect_catalogue().gpu_links(spec.id, kWhere, "--gpu").nvswitch_bytes_s > 0
+                        ? "nvswitch"
+                        : "pcie";
 
   std::string xml;
   try {

@@ -27,7 +27,8 @@ InterconnectCatalogue load() {
     l.gpu = id;
     l.pcie_gen = static_cast<int>(read_int(g["pcie_gen"], kFile, key + ".pcie_gen"));
     if (g["nvswitch_gbps"]) l.nvswitch_bytes_s = gbps(g["nvswitch_gbps"], key + ".nvswitch_gbps");
-    if (g["nvlink_bridge_gbps"]) l.nvlink_bridge_bytes_s = gbps(g["nvlink_bridge_gbps"], key + ".nvlink_bridge_gbps");
+    if (g["nvlink_bridge_gbps"])
+      l.nvlink_bridge_bytes_s = gbps(g["nvlink_bridge_gbps"], key + ".nvlink_bridge_gbps");
     l.source = read_string(g["source"], kFile, key + ".source");
     c.gpus[id] = l;
   }
@@ -39,7 +40,8 @@ InterconnectCatalogue load() {
     const int gen = kv.first.as<int>();
     const std::string key = "pcie.gens." + kv.first.Scalar();
     // GT/s per lane x lanes x line-coding efficiency / 8 bits per byte.
-    c.pcie_x16_bytes_s[gen] = read_double(kv.second["gt_s"], kFile, key + ".gt_s") * 1e9 * lanes * encoding / 8.0;
+    c.pcie_x16_bytes_s[gen] =
+        read_double(kv.second["gt_s"], kFile, key + ".gt_s") * 1e9 * lanes * encoding / 8.0;
     c.pcie_sources[gen] = read_string(kv.second["source"], kFile, key + ".source");
   }
   c.pcie_link_latency_s = usec(pcie["link_latency_us"], "pcie.link_latency_us");
@@ -51,8 +53,8 @@ InterconnectCatalogue load() {
   c.socket_link_bytes_s = gbps(host["socket_link_gbps"], "host.socket_link_gbps");
   c.socket_link_latency_s = usec(host["socket_link_latency_us"], "host.socket_link_latency_us");
   c.socket_link_source = read_string(host["socket_link_source"], kFile, "host.socket_link_source");
-  c.max_gpus_single_socket =
-      static_cast<int>(read_int_in(host["max_gpus_single_socket"], kFile, "host.max_gpus_single_socket", 1, 1024));
+  c.max_gpus_single_socket = static_cast<int>(
+      read_int_in(host["max_gpus_single_socket"], kFile, "host.max_gpus_single_socket", 1, 1024));
 
   const YAML::Node& nv = root["nvlink"];
   c.nvlink_port_latency_s = usec(nv["port_latency_us"], "nvlink.port_latency_us");
@@ -64,7 +66,8 @@ InterconnectCatalogue load() {
     const std::string id = kv.first.Scalar();
     const std::string key = "fabrics." + id;
     const YAML::Node& f = kv.second;
-    check_keys(f, {"port_gbps", "nic_latency_us", "switch_ports", "switch_latency_us", "nic_pcie_gen", "source"},
+    check_keys(f,
+               {"port_gbps", "nic_latency_us", "switch_ports", "switch_latency_us", "nic_pcie_gen", "source"},
                kFile, key);
     FabricSpec s;
     s.id = id;
@@ -91,15 +94,17 @@ const GpuLinks& InterconnectCatalogue::gpu_links(const std::string& gpu_id, cons
   if (it != gpus.end()) return it->second;
   std::vector<std::string> known;
   for (const auto& kv : gpus) known.push_back(kv.first);
-  throw ConfigError(file, key,
-                    "no interconnect data for GPU '" + gpu_id + "' in " + kFile + " (known: " + join(known) + ")");
+  throw ConfigError(
+      file, key,
+      "no interconnect data for GPU '" + gpu_id + "' in " + kFile + " (known: " + join(known) + ")");
 }
 
 const FabricSpec& InterconnectCatalogue::fabric(const std::string& id, const std::string& file,
                                                 const std::string& key) const {
   const auto it = fabrics.find(id);
   if (it != fabrics.end()) return it->second;
-  throw ConfigError(file, key, "unknown inter-node fabric '" + id + "' (allowed: " + join(inter_kinds()) + ")");
+  throw ConfigError(file, key,
+                    "unknown inter-node fabric '" + id + "' (allowed: " + join(inter_kinds()) + ")");
 }
 
 double InterconnectCatalogue::pcie_rate(int gen) const {

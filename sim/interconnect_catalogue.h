@@ -18,10 +18,10 @@ struct GpuLinks {
 
 // An inter-node fabric: NIC + leaf/spine switches of one technology.
 struct FabricSpec {
-  std::string id;             // ib-hdr200, ...
-  double port_bytes_s = 0;    // NIC and switch port rate per direction
-  double nic_latency_s = 0;   // one NIC's share of the end-to-end latency
-  int switch_ports = 0;       // leaf switch radix (half down, half up)
+  std::string id;            // ib-hdr200, ...
+  double port_bytes_s = 0;   // NIC and switch port rate per direction
+  double nic_latency_s = 0;  // one NIC's share of the end-to-end latency
+  int switch_ports = 0;      // leaf switch radix (half down, half up)
   double switch_latency_s = 0;
   int nic_pcie_gen = 4;
   std::string source;

@@ -1,7 +1,5 @@
 #include "sim/platform_check.h"
 
-#include <pugixml.hpp>
-
 #include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/connected_components.hpp>
@@ -11,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <pugixml.hpp>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -24,10 +23,11 @@ namespace {
 using UnitTable = std::vector<std::pair<std::string, double>>;
 
 UnitTable speed_units() {
-  return {{"f", 1},        {"flops", 1},       {"kf", 1e3},       {"kiloflops", 1e3}, {"Mf", 1e6},
-          {"megaflops", 1e6}, {"Gf", 1e9},     {"gigaflops", 1e9}, {"Tf", 1e12},      {"teraflops", 1e12},
-          {"Pf", 1e15},    {"petaflops", 1e15}, {"Ef", 1e18},      {"exaflops", 1e18}, {"Zf", 1e21},
-          {"zettaflops", 1e21}, {"Yf", 1e24}, {"yottaflops", 1e24}};
+  return {{"f", 1},     {"flops", 1},        {"kf", 1e3},  {"kiloflops", 1e3},
+          {"Mf", 1e6},  {"megaflops", 1e6},  {"Gf", 1e9},  {"gigaflops", 1e9},
+          {"Tf", 1e12}, {"teraflops", 1e12}, {"Pf", 1e15}, {"petaflops", 1e15},
+          {"Ef", 1e18}, {"exaflops", 1e18},  {"Zf", 1e21}, {"zettaflops", 1e21},
+          {"Yf", 1e24}, {"yottaflops", 1e24}};
 }
 UnitTable bandwidth_units() {
   UnitTable t = {{"Bps", 1}, {"bps", 0.125}};
@@ -37,14 +37,16 @@ UnitTable bandwidth_units() {
     t.push_back({p + "Bps", std::pow(1000.0, e)});
     t.push_back({p + "bps", std::pow(1000.0, e) / 8});
   }
-  for (const auto& [p, e] : std::vector<std::pair<std::string, int>>{{"Ki", 1}, {"Mi", 2}, {"Gi", 3}, {"Ti", 4}, {"Pi", 5}, {"Ei", 6}}) {
+  for (const auto& [p, e] : std::vector<std::pair<std::string, int>>{
+           {"Ki", 1}, {"Mi", 2}, {"Gi", 3}, {"Ti", 4}, {"Pi", 5}, {"Ei", 6}}) {
     t.push_back({p + "Bps", std::pow(1024.0, e)});
     t.push_back({p + "bps", std::pow(1024.0, e) / 8});
   }
   return t;
 }
 UnitTable latency_units() {
-  return {{"s", 1}, {"w", 604800}, {"d", 86400}, {"h", 3600}, {"m", 60}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}, {"ps", 1e-12}};
+  return {{"s", 1},     {"w", 604800}, {"d", 86400}, {"h", 3600},  {"m", 60},
+          {"ms", 1e-3}, {"us", 1e-6},  {"ns", 1e-9}, {"ps", 1e-12}};
 }
 
 // Number followed by an optional unit from `units` (unit-less numbers are accepted, as SimGrid does).
@@ -79,7 +81,8 @@ class Checker {
     const double v = std::atof(version.c_str());
     if (version.empty() || v < 4.0 || v >= 5.0)
       fail("platform.version",
-           "DTD version '" + version + "' is not supported; SimGrid 3.32 reads version 4 to 4.x (write <platform version=\"4.1\">)");
+           "DTD version '" + version +
+               "' is not supported; SimGrid 3.32 reads version 4 to 4.x (write <platform version=\"4.1\">)");
 
     for (const pugi::xml_node child : root.children()) {
       const std::string name = child.name();
@@ -140,7 +143,8 @@ class Checker {
     netpoint(id, "host");
     check_value(n, "speed", speed_units(), true, "host '" + id + "'");
     std::map<std::string, std::string> props;
-    for (const pugi::xml_node p : n.children("prop")) props[p.attribute("id").as_string()] = p.attribute("value").as_string();
+    for (const pugi::xml_node p : n.children("prop"))
+      props[p.attribute("id").as_string()] = p.attribute("value").as_string();
     hosts_.push_back({id, props, n.attribute("speed").as_string()});
     if (implicit) edge(id, zone_vertex);
   }
@@ -155,7 +159,8 @@ class Checker {
     check_value(n, "bw", bandwidth_units(), true, key);
     check_value(n, "lat", latency_units(), true, key);
     std::map<std::string, std::string> props;
-    for (const pugi::xml_node p : n.children("prop")) props[p.attribute("id").as_string()] = p.attribute("value").as_string();
+    for (const pugi::xml_node p : n.children("prop"))
+      props[p.attribute("id").as_string()] = p.attribute("value").as_string();
     const std::string prefix = n.attribute("prefix").as_string(), suffix = n.attribute("suffix").as_string();
     std::stringstream radical(n.attribute("radical").as_string());
     std::string part;
@@ -164,7 +169,9 @@ class Checker {
       char* end = nullptr;
       const long lo = std::strtol(part.c_str(), &end, 10);
       const long hi = dash == std::string::npos ? lo : std::strtol(part.c_str() + dash + 1, &end, 10);
-      if (part.empty() || hi < lo) fail(key, "radical '" + std::string(n.attribute("radical").as_string()) + "' is not a list of ranges like 0-7");
+      if (part.empty() || hi < lo)
+        fail(key, "radical '" + std::string(n.attribute("radical").as_string()) +
+                      "' is not a list of ranges like 0-7");
       for (long i = lo; i <= hi; ++i) {
         const std::string h = prefix + std::to_string(i) + suffix;
         netpoint(h, "host");
@@ -189,15 +196,19 @@ class Checker {
     netpoint(id, "zone");
     const std::string routing = z.attribute("routing").as_string();
     static const std::set<std::string> routed = {"Full", "Floyd", "Dijkstra", "DijkstraCache"};
-    static const std::set<std::string> implicit = {"Cluster", "ClusterTorus", "ClusterFatTree", "ClusterDragonfly",
-                                                   "Vivaldi", "Wifi", "Star", "None"};
+    static const std::set<std::string> implicit = {
+        "Cluster", "ClusterTorus", "ClusterFatTree", "ClusterDragonfly", "Vivaldi", "Wifi", "Star", "None"};
     if (!routed.count(routing) && !implicit.count(routing))
-      fail(key, "routing='" + routing + "' is not a SimGrid routing (" + join({"Full", "Floyd", "Dijkstra", "DijkstraCache", "Cluster", "Vivaldi", "Wifi", "Star", "None"}) + ")");
+      fail(key, "routing='" + routing + "' is not a SimGrid routing (" +
+                    join({"Full", "Floyd", "Dijkstra", "DijkstraCache", "Cluster", "Vivaldi", "Wifi", "Star",
+                          "None"}) +
+                    ")");
     // Every element of an implicitly routed zone reaches every other one (except with None).
     const bool connected_by_zone = implicit.count(routing) && routing != "None";
 
     if (top)
-      for (const pugi::xml_node p : z.children("prop")) zone_props_[p.attribute("id").as_string()] = p.attribute("value").as_string();
+      for (const pugi::xml_node p : z.children("prop"))
+        zone_props_[p.attribute("id").as_string()] = p.attribute("value").as_string();
 
     for (const pugi::xml_node c : z.children()) {
       const std::string name = c.name();
@@ -220,7 +231,8 @@ class Checker {
         pending_points_.push_back({dst, rkey});
         links_of(c, rkey);
         edge(src, dst);
-      } else if (name == "zoneRoute" || name == "ASroute" || name == "bypassZoneRoute" || name == "bypassASroute") {
+      } else if (name == "zoneRoute" || name == "ASroute" || name == "bypassZoneRoute" ||
+                 name == "bypassASroute") {
         const std::string src = c.attribute("src").as_string(), dst = c.attribute("dst").as_string();
         const std::string gsrc = c.attribute("gw_src").as_string(), gdst = c.attribute("gw_dst").as_string();
         const std::string rkey = key + " zoneRoute " + src + " -> " + dst;
@@ -252,17 +264,19 @@ class Checker {
     info.hosts = static_cast<int64_t>(hosts_.size());
     info.intra = zone_props_.count("intra") ? zone_props_["intra"] : "";
     info.inter = zone_props_.count("inter") ? zone_props_["inter"] : "";
-    if (zone_props_.count("gpus_per_node")) info.gpus_per_node = std::atoll(zone_props_["gpus_per_node"].c_str());
+    if (zone_props_.count("gpus_per_node"))
+      info.gpus_per_node = std::atoll(zone_props_["gpus_per_node"].c_str());
 
     for (const auto& h : hosts_)
       if (auto g = gpu_host(h)) info.gpu_hosts.push_back(*g);
     if (info.gpu_hosts.empty())
       fail("host", "no GPU hosts: " + std::to_string(hosts_.size()) +
-                       " host(s), none with a <prop id=\"gpu\" value=\"...\"/> naming a catalogue GPU (" + join(gpu_ids()) +
-                       ") or memory_bytes/bf16_flops/mem_bw_bytes_s props");
+                       " host(s), none with a <prop id=\"gpu\" value=\"...\"/> naming a catalogue GPU (" +
+                       join(gpu_ids()) + ") or memory_bytes/bf16_flops/mem_bw_bytes_s props");
 
-    const bool ranked = std::all_of(info.gpu_hosts.begin(), info.gpu_hosts.end(),
-                                    [](const PlatformGpuHost& h) { return h.node >= 0 && h.local_rank >= 0; });
+    const bool ranked =
+        std::all_of(info.gpu_hosts.begin(), info.gpu_hosts.end(),
+                    [](const PlatformGpuHost& h) { return h.node >= 0 && h.local_rank >= 0; });
     if (ranked) {
       std::stable_sort(info.gpu_hosts.begin(), info.gpu_hosts.end(), [](const auto& a, const auto& b) {
         return std::pair(a.node, a.local_rank) < std::pair(b.node, b.local_rank);
@@ -270,14 +284,15 @@ class Checker {
       for (size_t i = 1; i < info.gpu_hosts.size(); ++i)
         if (info.gpu_hosts[i].node == info.gpu_hosts[i - 1].node &&
             info.gpu_hosts[i].local_rank == info.gpu_hosts[i - 1].local_rank)
-          fail("host '" + info.gpu_hosts[i].host + "'",
-               "same node/local_rank (" + std::to_string(info.gpu_hosts[i].node) + "/" +
-                   std::to_string(info.gpu_hosts[i].local_rank) + ") as host '" + info.gpu_hosts[i - 1].host + "'");
+          fail("host '" + info.gpu_hosts[i].host + "'", "same node/local_rank (" +
+                                                            std::to_string(info.gpu_hosts[i].node) + "/" +
+                                                            std::to_string(info.gpu_hosts[i].local_rank) +
+                                                            ") as host '" + info.gpu_hosts[i - 1].host + "'");
     }
 
     if (requested > static_cast<int64_t>(info.gpu_hosts.size()))
-      fail("cluster.gpus", "the platform has " + std::to_string(info.gpu_hosts.size()) + " GPU host(s), but " +
-                               std::to_string(requested) + " GPUs are requested");
+      fail("cluster.gpus", "the platform has " + std::to_string(info.gpu_hosts.size()) +
+                               " GPU host(s), but " + std::to_string(requested) + " GPUs are requested");
 
     check_connected(info);
     return info;
@@ -297,8 +312,9 @@ class Checker {
     if (unreachable.empty()) return;
     const size_t shown = std::min<size_t>(unreachable.size(), 5);
     std::vector<std::string> list(unreachable.begin(), unreachable.begin() + static_cast<long>(shown));
-    fail("route", std::to_string(unreachable.size()) + " GPU host(s) cannot be reached from '" + info.gpu_hosts.front().host +
-                      "' through the routes in the file: " + join(list) + (unreachable.size() > shown ? ", ..." : ""));
+    fail("route", std::to_string(unreachable.size()) + " GPU host(s) cannot be reached from '" +
+                      info.gpu_hosts.front().host + "' through the routes in the file: " + join(list) +
+                      (unreachable.size() > shown ? ", ..." : ""));
   }
 
   struct RawHost {
@@ -312,7 +328,8 @@ class Checker {
   std::optional<PlatformGpuHost> gpu_host(const RawHost& h) const {
     static const std::vector<std::string> numeric = {"memory_bytes", "bf16_flops", "mem_bw_bytes_s"};
     const bool has_gpu = h.props.count("gpu");
-    const bool has_numbers = std::any_of(numeric.begin(), numeric.end(), [&](const auto& k) { return h.props.count(k); });
+    const bool has_numbers =
+        std::any_of(numeric.begin(), numeric.end(), [&](const auto& k) { return h.props.count(k); });
     if (!has_gpu && !has_numbers) return std::nullopt;
     const std::string key = "host '" + h.id + "'";
 
@@ -329,7 +346,8 @@ class Checker {
       if (!missing.empty())
         fail(key, (has_gpu ? "gpu '" + h.props.at("gpu") + "' is not in the GPU catalogue (" + join(ids) + ")"
                            : std::string("no gpu prop")) +
-                      " and props " + join(missing) + " are missing; give a catalogue gpu or all of " + join(numeric));
+                      " and props " + join(missing) + " are missing; give a catalogue gpu or all of " +
+                      join(numeric));
       out.gpu.id = has_gpu ? h.props.at("gpu") : h.id;
       out.gpu.name = out.gpu.id;
       out.gpu.source = "platform file " + origin_;
@@ -350,7 +368,8 @@ class Checker {
       char* end = nullptr;
       const std::string& text = h.props.at(k);
       const long long v = std::strtoll(text.c_str(), &end, 10);
-      if (end == text.c_str() || *end != '\0' || v < 0) fail(key, "prop " + k + "='" + text + "' is not an index >= 0");
+      if (end == text.c_str() || *end != '\0' || v < 0)
+        fail(key, "prop " + k + "='" + text + "' is not an index >= 0");
       return v;
     };
     out.node = index("node");
@@ -367,13 +386,16 @@ class Checker {
   std::map<std::string, std::string> zone_props_;
 };
 
-PlatformInfo check_document(const pugi::xml_document& doc, const pugi::xml_parse_result& parsed, const std::string& text,
-                            const std::string& origin, int64_t requested) {
+PlatformInfo check_document(const pugi::xml_document& doc, const pugi::xml_parse_result& parsed,
+                            const std::string& text, const std::string& origin, int64_t requested) {
   if (!parsed) {
     // pugixml reports a byte offset; users want a line.
     const auto offset = static_cast<size_t>(std::max<ptrdiff_t>(0, parsed.offset));
-    const long line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(std::min(offset, text.size())), '\n');
-    throw ConfigError(origin, "", "not a well-formed XML platform (line " + std::to_string(line) + ": " + parsed.description() + ")");
+    const long line =
+        1 + std::count(text.begin(), text.begin() + static_cast<long>(std::min(offset, text.size())), '\n');
+    throw ConfigError(
+        origin, "",
+        "not a well-formed XML platform (line " + std::to_string(line) + ": " + parsed.description() + ")");
   }
   if (!doc.document_element()) throw ConfigError(origin, "", "not an XML platform: no root element");
   return Checker(origin).run(doc, requested);
@@ -390,7 +412,8 @@ PlatformInfo check_platform_xml(const std::string& xml, const std::string& origi
 PlatformInfo check_platform_file(const std::string& path, int64_t requested_gpus) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw ConfigError(path, "", "platform file not found");
-  if (std::filesystem::is_directory(path, ec)) throw ConfigError(path, "", "is a directory, expected a platform XML file");
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path, "", "is a directory, expected a platform XML file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path, "", "cannot read platform file");
   std::stringstream ss;

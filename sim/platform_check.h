@@ -14,9 +14,9 @@ namespace zerosim {
 
 // One GPU host as the engine needs it: its SimGrid name and the GPU it models.
 struct PlatformGpuHost {
-  std::string host;      // SimGrid host id
-  GpuSpec gpu;           // from the host's props, completed from the catalogue when `gpu` names an entry
-  int64_t node = -1;     // `node` prop (-1 when absent)
+  std::string host;   // SimGrid host id
+  GpuSpec gpu;        // from the host's props, completed from the catalogue when `gpu` names an entry
+  int64_t node = -1;  // `node` prop (-1 when absent)
   int64_t local_rank = -1;
 };
 
@@ -32,7 +32,8 @@ struct PlatformInfo {
 // `requested_gpus` > 0 also checks that the platform has at least that many GPU hosts.
 PlatformInfo check_platform_file(const std::string& path, int64_t requested_gpus = 0);
 // Same checks on XML text already in memory (`origin` names it in messages).
-PlatformInfo check_platform_xml(const std::string& xml, const std::string& origin, int64_t requested_gpus = 0);
+PlatformInfo check_platform_xml(const std::string& xml, const std::string& origin,
+                                int64_t requested_gpus = 0);
 
 // The first `requested_gpus` GPU hosts of a checked platform file, in rank order (all when 0).
 std::vector<std::string> gpu_hosts(const std::string& path, int64_t requested_gpus = 0);

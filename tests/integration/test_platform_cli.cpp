@@ -82,15 +82,18 @@ TEST_CASE("routes carry the interconnect table's rates and latencies", "[platfor
     CHECK(r["latency_s"].get<double>() == Approx(0.5e-6));
   }
   SECTION("RTX 3090 pair: bridge 56.25 GB/s vs PCIe 4.0 x16 31.5 GB/s") {
-    const auto bridge = check("platforms/workstation-2x3090-nvlink.xml --route node0-gpu0 node0-gpu1")["routes"][0];
+    const auto bridge =
+        check("platforms/workstation-2x3090-nvlink.xml --route node0-gpu0 node0-gpu1")["routes"][0];
     CHECK(bridge["bandwidth_bytes_s"].get<double>() == Approx(56.25e9));
     CHECK(bridge["latency_s"].get<double>() == Approx(0.4e-6));
-    const auto pcie = check("platforms/workstation-2x3090-pcie.xml --route node0-gpu0 node0-gpu1")["routes"][0];
+    const auto pcie =
+        check("platforms/workstation-2x3090-pcie.xml --route node0-gpu0 node0-gpu1")["routes"][0];
     CHECK(pcie["bandwidth_bytes_s"].get<double>() == Approx(16e9 * 16 * 128 / 130 / 8));
     CHECK(pcie["latency_s"].get<double>() == Approx(1.0e-6));  // NCCL's per-hop PCI latency
   }
   SECTION("4x A100 PCIe server: the other socket adds the CPU interconnect") {
-    const auto j = check("platforms/server-4xa100-pcie.xml --route node0-gpu0 node0-gpu1 --route node0-gpu0 node0-gpu3");
+    const auto j =
+        check("platforms/server-4xa100-pcie.xml --route node0-gpu0 node0-gpu1 --route node0-gpu0 node0-gpu3");
     CHECK(j["routes"][0]["latency_s"].get<double>() == Approx(1.0e-6));
     // pcie 0.35 + root complex in 0.15 + socket link 0.15 + root complex out 0.15 + pcie 0.35
     CHECK(j["routes"][1]["latency_s"].get<double>() == Approx(1.15e-6));
@@ -105,7 +108,8 @@ TEST_CASE("routes carry the interconnect table's rates and latencies", "[platfor
     CHECK(same_rail["latency_s"].get<double>() == Approx(2 * (0.35 + 0.6 + 0.065) * 1e-6));
     // Plus two leaf uplinks of one switch hop each (leaf -> spine -> leaf).
     CHECK(cross_rail["latency_s"].get<double>() == Approx((2 * (0.35 + 0.6 + 0.065) + 2 * 0.13) * 1e-6));
-    CHECK_THAT(cross_rail["links"].dump(), Catch::Contains("rail2-leaf0-uplink_UP") && Catch::Contains("rail6-leaf0-uplink_DOWN"));
+    CHECK_THAT(cross_rail["links"].dump(),
+               Catch::Contains("rail2-leaf0-uplink_UP") && Catch::Contains("rail6-leaf0-uplink_DOWN"));
   }
 }
 
@@ -117,18 +121,21 @@ TEST_CASE("two flows over one shared inter-node link take twice as long as one",
   const auto alone = check(file + " --flow node0-gpu0 node1-gpu0" + b)["flows"][0]["finish_s"].get<double>();
   CHECK(alone == Approx(bytes / 25e9 + 2.03e-6));
   // Both flows end at node1-gpu0's NIC: its inbound half is shared.
-  const auto shared = check(file + " --flow node0-gpu0 node1-gpu0" + b + " --flow node0-gpu1 node1-gpu0" + b)["flows"];
+  const auto shared =
+      check(file + " --flow node0-gpu0 node1-gpu0" + b + " --flow node0-gpu1 node1-gpu0" + b)["flows"];
   CHECK(shared[0]["finish_s"].get<double>() == Approx(2 * alone).epsilon(0.01));
   CHECK(shared[1]["finish_s"].get<double>() == Approx(2 * alone).epsilon(0.01));
   // Control: disjoint NICs do not slow each other down, and opposite directions use separate halves.
-  const auto disjoint = check(file + " --flow node0-gpu0 node1-gpu0" + b + " --flow node0-gpu1 node1-gpu1" + b +
-                              " --flow node1-gpu2 node0-gpu2" + b + " --flow node0-gpu2 node1-gpu2" + b)["flows"];
+  const auto disjoint =
+      check(file + " --flow node0-gpu0 node1-gpu0" + b + " --flow node0-gpu1 node1-gpu1" + b +
+            " --flow node1-gpu2 node0-gpu2" + b + " --flow node0-gpu2 node1-gpu2" + b)["flows"];
   for (const auto& f : disjoint) CHECK(f["finish_s"].get<double>() == Approx(alone).epsilon(0.01));
 }
 
 TEST_CASE("128 nodes x 8 GPUs: loads and resolves a ring over all 1024 GPUs quickly", "[platform]") {
   const std::string path = temp_path("128x8.xml");
-  const auto r = run_zerosim("platform --gpu h100-80gb-sxm --nodes 128 --gpus-per-node 8 --inter ib-ndr400 -o " + path);
+  const auto r =
+      run_zerosim("platform --gpu h100-80gb-sxm --nodes 128 --gpus-per-node 8 --inter ib-ndr400 -o " + path);
   REQUIRE(r.exit_code == 0);
   const auto j = check(path + " --gpus 1024 --ring --route node0-gpu0 node127-gpu7");
   CHECK(j["hosts"] == 1024);
@@ -151,15 +158,15 @@ TEST_CASE("platform: bad input is exit 2 naming the file or flag", "[platform][e
     CHECK_THAT(r.err, Catch::Contains(path) && Catch::Contains("not a well-formed XML"));
   }
   SECTION("disconnected GPU hosts") {
-    const std::string path = write_temp(
-        "disconnected.xml",
-        "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
-        "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
-        "<host id=\"g0\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
-        "<host id=\"g1\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
-        "<host id=\"g2\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
-        "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/>"
-        "<route src=\"g0\" dst=\"g1\"><link_ctn id=\"l\"/></route></zone></platform>\n");
+    const std::string path =
+        write_temp("disconnected.xml",
+                   "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+                   "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
+                   "<host id=\"g0\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
+                   "<host id=\"g1\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
+                   "<host id=\"g2\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
+                   "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/>"
+                   "<route src=\"g0\" dst=\"g1\"><link_ctn id=\"l\"/></route></zone></platform>\n");
     const auto r = run_zerosim("platform --check " + path);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains(path) && Catch::Contains("cannot be reached") && Catch::Contains("g2"));

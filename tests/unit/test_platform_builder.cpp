@@ -1,19 +1,18 @@
 // The platform generator: hosts and props the engine relies on, link rates equal to the interconnect
 // table (checked against hand-computed figures), and routes SimGrid will pick — replayed here with
 // SimGrid's own rule (Dijkstra, edge weight = number of links in the <route>) without running SimGrid.
-#include <pugixml.hpp>
-
+#include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>
 #include <catch2/catch.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <tuple>
 #include <fstream>
 #include <map>
+#include <pugixml.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "sim/interconnect_catalogue.h"
 #include "sim/platform_builder.h"
@@ -25,8 +24,8 @@ using namespace zerosim;
 
 namespace {
 
-ClusterSpec cluster(const std::string& gpu, int64_t nodes, int64_t gpn, const std::string& intra, const std::string& inter,
-                    bool rail = true) {
+ClusterSpec cluster(const std::string& gpu, int64_t nodes, int64_t gpn, const std::string& intra,
+                    const std::string& inter, bool rail = true) {
   ClusterSpec c;
   c.gpu = gpu;
   c.gpus = nodes * gpn;
@@ -53,7 +52,8 @@ std::map<std::string, LinkValues> links_of(const std::string& xml) {
     const std::string bw = l.attribute("bandwidth").as_string(), lat = l.attribute("latency").as_string();
     REQUIRE(bw.substr(bw.size() - 4) == "GBps");
     REQUIRE(lat.substr(lat.size() - 2) == "us");
-    out[l.attribute("id").as_string()] = {std::stod(bw) * 1e9, std::stod(lat) * 1e-6, l.attribute("sharing_policy").as_string()};
+    out[l.attribute("id").as_string()] = {std::stod(bw) * 1e9, std::stod(lat) * 1e-6,
+                                          l.attribute("sharing_policy").as_string()};
   }
   return out;
 }
@@ -87,7 +87,8 @@ Paths replay_routing(const std::string& xml) {
   for (const auto& r : doc.select_nodes("//route")) {
     const pugi::xml_node n = r.node();
     const int a = vertex(n.attribute("src").as_string()), b = vertex(n.attribute("dst").as_string());
-    const int w = static_cast<int>(std::distance(n.children("link_ctn").begin(), n.children("link_ctn").end()));
+    const int w =
+        static_cast<int>(std::distance(n.children("link_ctn").begin(), n.children("link_ctn").end()));
     edges.emplace_back(a, b, w);
     if (std::string(n.attribute("symmetrical").as_string("YES")) != "NO") edges.emplace_back(b, a, w);
   }
@@ -208,7 +209,8 @@ TEST_CASE("routes: the physical path is the unique shortest one, never through a
   const std::vector<Case> cases = {
       {cluster("a100-80gb-sxm", 3, 4, "nvswitch", "ib-hdr200", true), "NVSwitch, rail-optimised"},
       {cluster("a100-80gb-sxm", 3, 4, "nvswitch", "ib-hdr200", false), "NVSwitch, one leaf per node group"},
-      {cluster("h100-80gb-sxm", 3, 8, "nvswitch", "roce-100g", false), "NVSwitch, several leaves, not rail-optimised"},
+      {cluster("h100-80gb-sxm", 3, 8, "nvswitch", "roce-100g", false),
+       "NVSwitch, several leaves, not rail-optimised"},
       {cluster("a100-80gb-pcie", 3, 4, "nvlink-bridge", "roce-100g", true), "bridges, two sockets, rails"},
       {cluster("a100-80gb-pcie", 2, 4, "pcie", "ib-hdr200", false), "PCIe, two sockets"},
       {cluster("l40s", 2, 8, "pcie", "ib-ndr400", true), "PCIe, 8 GPUs, rails"},
@@ -230,12 +232,14 @@ TEST_CASE("routes: the physical path is the unique shortest one, never through a
 
 TEST_CASE("rail-optimised: same rail stays on one leaf, another rail crosses the spine") {
   const Paths rail = replay_routing(build(cluster("a100-80gb-sxm", 2, 8, "nvswitch", "ib-hdr200", true)));
-  CHECK(rail.path.at({"node0-gpu3", "node1-gpu3"}) == std::vector<std::string>{"node0-gpu3", "rail3-leaf0", "node1-gpu3"});
+  CHECK(rail.path.at({"node0-gpu3", "node1-gpu3"}) ==
+        std::vector<std::string>{"node0-gpu3", "rail3-leaf0", "node1-gpu3"});
   CHECK(rail.path.at({"node0-gpu3", "node1-gpu5"}) ==
         std::vector<std::string>{"node0-gpu3", "rail3-leaf0", "spine", "rail5-leaf0", "node1-gpu5"});
   const Paths flat = replay_routing(build(cluster("a100-80gb-sxm", 2, 8, "nvswitch", "ib-hdr200", false)));
   // 20 down ports hold two 8-GPU nodes: both nodes on leaf0, any GPU pair one switch hop apart.
-  CHECK(flat.path.at({"node0-gpu3", "node1-gpu5"}) == std::vector<std::string>{"node0-gpu3", "leaf0", "node1-gpu5"});
+  CHECK(flat.path.at({"node0-gpu3", "node1-gpu5"}) ==
+        std::vector<std::string>{"node0-gpu3", "leaf0", "node1-gpu5"});
 }
 
 TEST_CASE("impossible clusters are ConfigErrors naming the cluster key") {
@@ -255,7 +259,8 @@ TEST_CASE("impossible clusters are ConfigErrors naming the cluster key") {
   ClusterSpec zero_per_node = cluster("a100-80gb-sxm", 1, 8, "nvswitch", "none");
   zero_per_node.gpus_per_node = 0;
   CHECK(key_of(zero_per_node) == "cluster.gpus_per_node");
-  CHECK_THROWS_WITH(build(cluster("rtx-3090", 1, 2, "nvswitch", "none")), Catch::Contains("nvlink-bridge or pcie"));
+  CHECK_THROWS_WITH(build(cluster("rtx-3090", 1, 2, "nvswitch", "none")),
+                    Catch::Contains("nvlink-bridge or pcie"));
 }
 
 TEST_CASE("a partial last node still gets whole nodes of hosts") {

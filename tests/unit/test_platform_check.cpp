@@ -12,7 +12,8 @@ using namespace zerosim;
 
 namespace {
 
-const std::string kHead = "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n";
+const std::string kHead =
+    "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n";
 
 std::string gpu_host(const std::string& id, int node = -1, int local = -1) {
   std::string s = "<host id=\"" + id + "\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/>";
@@ -22,10 +23,11 @@ std::string gpu_host(const std::string& id, int node = -1, int local = -1) {
 }
 
 // Two GPU hosts joined by one link, with `extra` inside the zone before the routes.
-std::string two_gpus(const std::string& routing = "Full", const std::string& route =
-                         "<route src=\"a\" dst=\"b\"><link_ctn id=\"l\"/></route>") {
-  return kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"" + routing + "\">" + gpu_host("a") + gpu_host("b") +
-         "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/>" + route + "</zone></platform>";
+std::string two_gpus(const std::string& routing = "Full",
+                     const std::string& route = "<route src=\"a\" dst=\"b\"><link_ctn id=\"l\"/></route>") {
+  return kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"" + routing + "\">" + gpu_host("a") +
+         gpu_host("b") + "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/>" + route +
+         "</zone></platform>";
 }
 
 std::string error_of(const std::string& xml, int64_t requested = 0) {
@@ -62,7 +64,8 @@ TEST_CASE("a well-formed two-GPU platform passes and completes props from the ca
 TEST_CASE("file-level problems name the file") {
   CHECK_THROWS_WITH(check_platform_file("/nonexistent/cluster.xml"),
                     Catch::Contains("/nonexistent/cluster.xml") && Catch::Contains("not found"));
-  CHECK_THROWS_WITH(check_platform_file(std::filesystem::temp_directory_path().string()), Catch::Contains("directory"));
+  CHECK_THROWS_WITH(check_platform_file(std::filesystem::temp_directory_path().string()),
+                    Catch::Contains("directory"));
   const TempFile not_xml("gpus: 8\nthis is YAML, not XML\n");
   CHECK_THROWS_WITH(check_platform_file(not_xml.path.string()),
                     Catch::Contains(not_xml.path.string()) && Catch::Contains("not a well-formed XML"));
@@ -88,14 +91,16 @@ TEST_CASE("GPU hosts: found by props, incomplete ones rejected with the missing 
 
   std::string unknown = two_gpus();
   unknown.replace(unknown.find("a100-80gb-sxm"), 13, "tpu-v9");
-  CHECK_THAT(error_of(unknown), Catch::Contains("host 'a'") && Catch::Contains("tpu-v9") && Catch::Contains("memory_bytes"));
+  CHECK_THAT(error_of(unknown),
+             Catch::Contains("host 'a'") && Catch::Contains("tpu-v9") && Catch::Contains("memory_bytes"));
 
   // A GPU the catalogue does not know is usable when the host carries its numbers.
-  const std::string custom = kHead +
-                             "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
-                             "<host id=\"x\" speed=\"100Tf\"><prop id=\"gpu\" value=\"my-gpu\"/>"
-                             "<prop id=\"memory_bytes\" value=\"1000\"/><prop id=\"bf16_flops\" value=\"1e14\"/>"
-                             "<prop id=\"mem_bw_bytes_s\" value=\"1e12\"/></host></zone></platform>";
+  const std::string custom =
+      kHead +
+      "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
+      "<host id=\"x\" speed=\"100Tf\"><prop id=\"gpu\" value=\"my-gpu\"/>"
+      "<prop id=\"memory_bytes\" value=\"1000\"/><prop id=\"bf16_flops\" value=\"1e14\"/>"
+      "<prop id=\"mem_bw_bytes_s\" value=\"1e12\"/></host></zone></platform>";
   const PlatformInfo info = check_platform_xml(custom, "user.xml");
   CHECK(info.gpu_hosts.at(0).gpu.memory_bytes == 1000);
   CHECK(info.gpu_hosts.at(0).gpu.id == "my-gpu");
@@ -106,8 +111,8 @@ TEST_CASE("GPU hosts: found by props, incomplete ones rejected with the missing 
 }
 
 TEST_CASE("rank order follows node and local_rank props, not file order") {
-  const std::string xml = kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">" + gpu_host("late", 1, 0) +
-                          gpu_host("early", 0, 1) + gpu_host("first", 0, 0) +
+  const std::string xml = kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">" +
+                          gpu_host("late", 1, 0) + gpu_host("early", 0, 1) + gpu_host("first", 0, 0) +
                           "<link id=\"l\" bandwidth=\"1GBps\"/>"
                           "<route src=\"late\" dst=\"early\"><link_ctn id=\"l\"/></route>"
                           "<route src=\"early\" dst=\"first\"><link_ctn id=\"l\"/></route></zone></platform>";
@@ -127,12 +132,13 @@ TEST_CASE("disconnected GPU hosts are found before SimGrid would abort on them")
   CHECK_THAT(error_of(two_gpus("Full", "")), Catch::Contains("cannot be reached") && Catch::Contains(": b"));
   // Dijkstra zones connect through routers: a -> r -> b is connected, a -> r alone is not.
   const std::string via_router =
-      kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"DijkstraCache\">" + gpu_host("a") + gpu_host("b") +
-      gpu_host("c") +
+      kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"DijkstraCache\">" + gpu_host("a") +
+      gpu_host("b") + gpu_host("c") +
       "<router id=\"r\"/><link id=\"l\" bandwidth=\"1GBps\" sharing_policy=\"SPLITDUPLEX\"/>"
       "<route src=\"a\" dst=\"r\"><link_ctn id=\"l\" direction=\"UP\"/></route>"
       "<route src=\"r\" dst=\"b\"><link_ctn id=\"l\" direction=\"UP\"/></route></zone></platform>";
-  CHECK_THAT(error_of(via_router), Catch::Contains("1 GPU host(s) cannot be reached") && Catch::Contains("c"));
+  CHECK_THAT(error_of(via_router),
+             Catch::Contains("1 GPU host(s) cannot be reached") && Catch::Contains("c"));
 }
 
 TEST_CASE("routes must name declared hosts and links, and values need SimGrid units") {
@@ -160,10 +166,11 @@ TEST_CASE("fewer GPU hosts than requested GPUs") {
 }
 
 TEST_CASE("<cluster> elements expand to their hosts with the cluster's props") {
-  const std::string xml = kHead +
-                          "<platform version=\"4.1\"><zone id=\"world\" routing=\"Full\">"
-                          "<cluster id=\"c\" prefix=\"gpu-\" suffix=\"\" radical=\"0-3,8\" speed=\"71Tf\" bw=\"25GBps\" "
-                          "lat=\"1us\"><prop id=\"gpu\" value=\"rtx-3090\"/></cluster></zone></platform>";
+  const std::string xml =
+      kHead +
+      "<platform version=\"4.1\"><zone id=\"world\" routing=\"Full\">"
+      "<cluster id=\"c\" prefix=\"gpu-\" suffix=\"\" radical=\"0-3,8\" speed=\"71Tf\" bw=\"25GBps\" "
+      "lat=\"1us\"><prop id=\"gpu\" value=\"rtx-3090\"/></cluster></zone></platform>";
   const PlatformInfo info = check_platform_xml(xml, "user.xml", 5);
   REQUIRE(info.gpu_hosts.size() == 5);
   CHECK(info.gpu_hosts[4].host == "gpu-8");
