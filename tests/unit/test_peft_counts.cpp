@@ -1,0 +1,218 @@
+// PEFT trainable-parameter counts with peft's semantics (reference/dora_zero.md §2): LoRA adds
+// r·(d_in+d_out) per adapted linear, DoRA adds the d_out magnitude on top; target resolution and
+// adapter_config.json reading.
+#include <catch2/catch.hpp>
+
+#include "test_support.h"
+#include "workloads/param_inventory.h"
+#include "workloads/peft_spec.h"
+
+using namespace zerosim;
+using zerosim::testing::config_error_message;
+using zerosim::testing::TempDir;
+using zerosim::testing::test_data;
+
+namespace {
+
+ParamCounts counts(const ModelSpec& model, PeftMethod method, int64_t r, std::vector<std::string> targets) {
+  PeftSpec p;
+  p.method = method;
+  p.r = r;
+  p.target_modules = std::move(targets);
+  resolve_targets(p, model, "test.yaml");
+  return count_params(param_modules(model, p));
+}
+
+}  // namespace
+
+TEST_CASE("per-module formulas: LoRA r·(d_in+d_out), DoRA adds d_out", "[peft]") {
+  // q_proj of LLaMA-2-7B, r=16: 16·(4096+4096) = 131,072; DoRA + 4096 = 135,168
+  CHECK(lora_params(16, 4096, 4096) == 131'072);
+  CHECK(dora_params(16, 4096, 4096) == 135'168);
+  // down_proj 11008→4096, r=8: 8·(11008+4096) = 120,832; DoRA + 4096 = 124,928
+  CHECK(lora_params(8, 11008, 4096) == 120'832);
+  CHECK(dora_params(8, 11008, 4096) == 124'928);
+}
+
+TEST_CASE("LLaMA-2-7B r=16 on q_proj+v_proj: LoRA 8,388,608, DoRA 8,650,752", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // LoRA: 32 layers × 2 modules × 16 × (4096+4096) = 8,388,608
+  const ParamCounts lora = counts(m, PeftMethod::lora, 16, {"q_proj", "v_proj"});
+  CHECK(lora.trainable == 8'388'608);
+  // DoRA: + 32 layers × 2 modules × 4096 (magnitude) = 262,144 → 8,650,752
+  const ParamCounts dora = counts(m, PeftMethod::dora, 16, {"q_proj", "v_proj"});
+  CHECK(dora.trainable == 8'650'752);
+  // Frozen = the whole base model; total = base + adapters.
+  CHECK(dora.frozen == 6'738'415'616);
+  CHECK(dora.total == 6'738'415'616 + 8'650'752);
+  CHECK(lora.frozen == 6'738'415'616);
+}
+
+TEST_CASE("LLaMA-2-7B q,v r=8 and r=64 (reference §2 table)", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // q,v: 32·2·r·8192 = 524,288·r; magnitude 32·2·4096 = 262,144
+  CHECK(counts(m, PeftMethod::lora, 8, {"q_proj", "v_proj"}).trainable == 4'194'304);     // 524,288·8
+  CHECK(counts(m, PeftMethod::dora, 8, {"q_proj", "v_proj"}).trainable == 4'456'448);     // + 262,144
+  CHECK(counts(m, PeftMethod::lora, 64, {"q_proj", "v_proj"}).trainable == 33'554'432);   // 524,288·64
+  CHECK(counts(m, PeftMethod::dora, 64, {"q_proj", "v_proj"}).trainable == 33'816'576);   // + 262,144
+}
+
+TEST_CASE("LLaMA-2-7B all-linear r=8/16/64 (reference §2 table)", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // Per layer Σ(d_in+d_out): q,k,v,o 4·8192 = 32,768; gate,up,down 3·(4096+11008) = 45,312 → 78,080
+  // LoRA = 32·r·78,080 = 2,498,560·r; magnitude = 32·(4·4096 + 2·11008 + 4096) = 32·42,496 = 1,359,872
+  struct Row {
+    int64_t r, lora, dora;
+  };
+  const Row rows[] = {
+      {8, 19'988'480, 21'348'352},     // 2,498,560·8;  + 1,359,872
+      {16, 39'976'960, 41'336'832},    // 2,498,560·16; + 1,359,872
+      {64, 159'907'840, 161'267'712},  // 2,498,560·64; + 1,359,872
+  };
+  for (const auto& row : rows) {
+    INFO("r = " << row.r);
+    CHECK(counts(m, PeftMethod::lora, row.r, {"all-linear"}).trainable == row.lora);
+    CHECK(counts(m, PeftMethod::dora, row.r, {"all-linear"}).trainable == row.dora);
+  }
+  // Listing the seven modules is the same as all-linear.
+  CHECK(counts(m, PeftMethod::dora, 16,
+               {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})
+            .trainable == 41'336'832);
+}
+
+TEST_CASE("GQA models: k_proj and v_proj adapters are narrower", "[peft]") {
+  // Llama-3-8B: v_proj 4096→1024. r=16 q,v: 32·16·((4096+4096) + (4096+1024)) = 32·16·13,312 = 6,815,744
+  // DoRA magnitude 32·(4096 + 1024) = 163,840 → 6,979,584
+  const ModelSpec m = load_model("llama3-8b");
+  CHECK(counts(m, PeftMethod::lora, 16, {"q_proj", "v_proj"}).trainable == 6'815'744);
+  CHECK(counts(m, PeftMethod::dora, 16, {"q_proj", "v_proj"}).trainable == 6'979'584);
+}
+
+TEST_CASE("method none trains every parameter", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  const ParamCounts c = counts(m, PeftMethod::none, 16, {"q_proj", "v_proj"});
+  CHECK(c.trainable == 6'738'415'616);
+  CHECK(c.frozen == 0);
+}
+
+TEST_CASE("Qwen (v1): c_proj names two linears, peft adapts both", "[peft]") {
+  const ModelSpec m = load_model(test_data("models/qwen-7b.json"));
+  // c_proj: attention 4096→4096 and MLP 11008→4096. r=8:
+  // 32·8·((4096+4096) + (11008+4096)) = 32·8·23,296 = 5,963,776
+  CHECK(counts(m, PeftMethod::lora, 8, {"c_proj"}).trainable == 5'963'776);
+  // c_attn 4096→12288: 32·8·16,384 = 4,194,304
+  CHECK(counts(m, PeftMethod::lora, 8, {"c_attn"}).trainable == 4'194'304);
+}
+
+TEST_CASE("target resolution rejects unknown modules and ranks above min(d_in, d_out)", "[peft][errors]") {
+  const ModelSpec m = load_model("llama2-7b");
+  PeftSpec p;
+  p.method = PeftMethod::dora;
+  SECTION("unknown target module lists the allowed names") {
+    p.target_modules = {"q_proj", "query_key_value"};
+    const std::string msg = config_error_message([&] { resolve_targets(p, m, "run.yaml"); });
+    CHECK_THAT(msg, Catch::Contains("run.yaml"));
+    CHECK_THAT(msg, Catch::Contains("'peft.target_modules'"));
+    CHECK_THAT(msg, Catch::Contains("query_key_value"));
+    CHECK_THAT(msg, Catch::Contains("q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"));
+    CHECK_THAT(msg, Catch::Contains("all-linear"));
+  }
+  SECTION("r larger than min(d_in, d_out): 4097 > 4096 for q_proj") {
+    p.r = 4097;
+    p.target_modules = {"q_proj"};
+    const std::string msg = config_error_message([&] { resolve_targets(p, m, "run.yaml"); });
+    CHECK_THAT(msg, Catch::Contains("'peft.r'"));
+    CHECK_THAT(msg, Catch::Contains("4096"));
+  }
+  SECTION("r = 4096 = min(d_in, d_out) is allowed") {
+    p.r = 4096;
+    p.target_modules = {"q_proj"};
+    CHECK_NOTHROW(resolve_targets(p, m, "run.yaml"));
+  }
+}
+
+TEST_CASE("adapter_config.json: r, lora_alpha, target_modules list, use_dora, lora_dropout", "[peft]") {
+  TempDir dir;
+  const std::string path = dir.write("adapter/adapter_config.json", R"({
+    "peft_type": "LORA", "r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "use_dora": true,
+    "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"], "bias": "none", "task_type": "CAUSAL_LM"})");
+  PeftSpec p = peft_from_adapter_config(path);
+  CHECK(p.method == PeftMethod::dora);
+  CHECK(p.r == 8);
+  CHECK(p.alpha == Approx(16.0));
+  CHECK(p.dropout == Approx(0.05));
+  CHECK(p.scaling() == Approx(2.0));  // 16 / 8
+  CHECK(p.target_modules == std::vector<std::string>{"q_proj", "k_proj", "v_proj", "o_proj"});
+  CHECK(p.adapter_file == path);
+
+  const ModelSpec m = load_model("llama2-7b");
+  resolve_targets(p, m, "run.yaml");
+  // q,k,v,o: 32·4·8·8192 = 8,388,608 + magnitude 32·4·4096 = 524,288 → 8,912,896
+  CHECK(count_params(param_modules(m, p)).trainable == 8'912'896);
+}
+
+TEST_CASE("adapter_config.json: use_dora false is LoRA, rsLoRA scaling, defaults", "[peft]") {
+  TempDir dir;
+  const std::string path =
+      dir.write("adapter_config.json", R"({"r": 16, "lora_alpha": 32, "use_dora": false, "use_rslora": true})");
+  const PeftSpec p = peft_from_adapter_config(path);
+  CHECK(p.method == PeftMethod::lora);
+  CHECK(p.scaling() == Approx(8.0));  // rsLoRA: 32 / √16
+  CHECK(p.dropout == 0.0);
+  // No target_modules: peft's llama default, q_proj and v_proj.
+  CHECK(p.target_modules == std::vector<std::string>{"q_proj", "v_proj"});
+
+  const std::string no_alpha = dir.write("b/adapter_config.json", R"({"r": 4})");
+  CHECK(peft_from_adapter_config(no_alpha).alpha == Approx(8.0));  // peft's default lora_alpha
+}
+
+TEST_CASE("adapter_config.json: a regex string target is a full match over module paths", "[peft]") {
+  TempDir dir;
+  const std::string path = dir.write("adapter_config.json",
+                                     R"json({"r": 16, "lora_alpha": 32, "use_dora": true,
+                                         "target_modules": ".*\\.(q_proj|v_proj)"})json");
+  PeftSpec p = peft_from_adapter_config(path);
+  const ModelSpec m = load_model("llama2-7b");
+  resolve_targets(p, m, "run.yaml");
+  // Matches model.layers.N.self_attn.q_proj and .v_proj only: same as the q,v list, 8,650,752.
+  CHECK(count_params(param_modules(m, p)).trainable == 8'650'752);
+
+  const std::string all = dir.write("all/adapter_config.json", R"({"r": 8, "target_modules": "all-linear"})");
+  PeftSpec q = peft_from_adapter_config(all);
+  resolve_targets(q, m, "run.yaml");
+  CHECK(count_params(param_modules(m, q)).trainable == 19'988'480);  // LoRA all-linear r=8
+
+  const std::string none = dir.write("none/adapter_config.json", R"({"r": 8, "target_modules": ".*\\.nothing"})");
+  PeftSpec n = peft_from_adapter_config(none);
+  const std::string msg = config_error_message([&] { resolve_targets(n, m, "run.yaml"); });
+  CHECK_THAT(msg, Catch::Contains(none));
+  CHECK_THAT(msg, Catch::Contains("'target_modules'"));
+}
+
+TEST_CASE("bad adapter_config.json values name the file and the key", "[peft][errors]") {
+  TempDir dir;
+  SECTION("r <= 0") {
+    const std::string path = dir.write("a.json", R"({"r": 0})");
+    const std::string msg = config_error_message([&] { peft_from_adapter_config(path); });
+    CHECK_THAT(msg, Catch::Contains(path));
+    CHECK_THAT(msg, Catch::Contains("'r'"));
+    CHECK_THAT(msg, Catch::Contains("allowed"));
+  }
+  SECTION("not JSON") {
+    const std::string path = dir.write("b.json", "{\"r\": 8,\n\"lora_alpha\": }\n");
+    const std::string msg = config_error_message([&] { peft_from_adapter_config(path); });
+    CHECK_THAT(msg, Catch::Contains(path));
+    CHECK_THAT(msg, Catch::Contains("line"));
+  }
+  SECTION("missing file") {
+    const std::string path = dir.path("missing/adapter_config.json");
+    const std::string msg = config_error_message([&] { peft_from_adapter_config(path); });
+    CHECK_THAT(msg, Catch::Contains(path));
+  }
+  SECTION("another peft type") {
+    const std::string path = dir.write("c.json", R"({"peft_type": "IA3", "r": 8})");
+    const std::string msg = config_error_message([&] { peft_from_adapter_config(path); });
+    CHECK_THAT(msg, Catch::Contains("'peft_type'"));
+    CHECK_THAT(msg, Catch::Contains("LORA"));
+  }
+}
