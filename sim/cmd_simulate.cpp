@@ -36,7 +36,9 @@ void add_simulate_command(CLI::App& root) {
     eo.platform_file = platform.file();
     eo.rank_hosts = platform.rank_hosts();
     eo.record_trace = !trace->empty();
-    const ComputeModel compute(platform.gpu());
+    ComputeModel compute(platform.gpu());
+    if (!config.calibration.empty())
+      compute.use_calibration(std::make_shared<const calib::CalibrationTable>(calib::load_calibration(config.calibration)));
     const SimResult result = run_step(graph, compute, eo);
     const CriticalPath cp = critical_path(graph, result.task_durations);
     const Throughput tp = throughput(config, program, result, platform.gpu().bf16_flops);
@@ -47,10 +49,11 @@ void add_simulate_command(CLI::App& root) {
     }
     nlohmann::json j = {{"config", config.echo()},           {"params", params_json(params)},
                         {"memory", memory_json(memory)},      {"time", time_json(result, cp)},
-                        {"throughput", throughput_json(tp)}};
+                        {"throughput", throughput_json(tp)}, {"compute_model", compute_model_json(graph, compute)}};
     if (f == OutputFormat::json) std::cout << json_text(j);
     else if (f == OutputFormat::csv) std::cout << csv_from_json(j);
-    else std::cout << memory_table(config, params, memory) << time_table(result, tp, cp);
+    else std::cout << memory_table(config, params, memory) << time_table(result, tp, cp)
+                   << compute_model_line(j["compute_model"]);
   });
 }
 

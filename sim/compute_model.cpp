@@ -11,10 +11,34 @@ double roofline_seconds(double flops, double bytes, double peak_flops, double fl
   return std::max({compute, memory, floor_s});
 }
 
-double ComputeModel::seconds(const ComputeOp& op) const {
-  const double flops_eff = op.cls == OpClass::gemm ? eff_.gemm : op.cls == OpClass::attention ? eff_.attention : eff_.gemm;
+double ComputeModel::roofline(const ComputeOp& op) const {
+  const double flops_eff = op.cls == OpClass::attention ? eff_.attention : eff_.gemm;
   return roofline_seconds(op.flops, op.bytes, gpu_.bf16_flops, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
                           eff_.launch_s);
+}
+
+void ComputeModel::use_calibration(std::shared_ptr<const calib::CalibrationTable> table) {
+  table_ = std::move(table);
+  transfer_ = table_ && (table_->device.kind != "gpu" || table_->device.name != gpu_.name);
+}
+
+OpTime ComputeModel::time(const ComputeOp& op) const {
+  if (table_) {
+    if (const auto t = table_->lookup(op.op, op.tokens, op.d_in, op.d_out, op.r)) {
+      OpTime out{t->seconds, TimeSource::calibrated, t->extrapolated || t->shape_scaled};
+      if (transfer_) {
+        const auto& peaks = table_->peaks;
+        const bool compute_bound =
+            op.flops / peaks.gemm_flops_per_s >= op.bytes / peaks.memory_bytes_per_s;
+        const double scale = compute_bound ? peaks.gemm_flops_per_s / (gpu_.bf16_flops * eff_.gemm)
+                                           : peaks.memory_bytes_per_s / (gpu_.mem_bw_bytes_s * eff_.memory);
+        out.seconds = std::max(t->seconds * scale, eff_.launch_s);
+        out.source = TimeSource::transferred;
+      }
+      return out;
+    }
+  }
+  return {roofline(op), TimeSource::roofline, false};
 }
 
 }  // namespace zerosim

@@ -1,6 +1,11 @@
 #pragma once
 // Seconds for one compute op: a roofline over the GPU catalogue's peaks with documented achievable
 // fractions (docs/time-model.md), or the measured time from a calibration file when it has the op.
+// A calibration taken on another device is transferred through its achieved efficiency and labelled so.
+#include <memory>
+#include <string>
+
+#include "calibrate/calibration_table.h"
 #include "workloads/gpu_catalogue.h"
 #include "workloads/step_program.h"
 
@@ -13,15 +18,35 @@ struct ComputeEfficiency {
   double launch_s = 4e-6;   // a kernel launch never takes less than this on the GPU timeline
 };
 
+enum class TimeSource { roofline, calibrated, transferred };
+
+struct OpTime {
+  double seconds = 0;
+  TimeSource source = TimeSource::roofline;
+  bool extrapolated = false;  // the calibration had to extrapolate or rescale a shape
+};
+
 class ComputeModel {
  public:
-  ComputeModel(GpuSpec gpu, ComputeEfficiency eff = {}) : gpu_(std::move(gpu)), eff_(eff) {}
-  double seconds(const ComputeOp& op) const;
+  explicit ComputeModel(GpuSpec gpu, ComputeEfficiency eff = {}) : gpu_(std::move(gpu)), eff_(eff) {}
+
+  // Measured times replace the roofline for the ops the file has. If the file was measured on another
+  // device (by name), times are transferred: t · (device's measured peak) / (target peak · achievable
+  // fraction), with the GEMM or bandwidth peak depending on which bounds the op on the measuring device.
+  void use_calibration(std::shared_ptr<const calib::CalibrationTable> table);
+  bool transfers() const { return transfer_; }
+  const calib::CalibrationTable* calibration() const { return table_.get(); }
+
+  OpTime time(const ComputeOp& op) const;
+  double seconds(const ComputeOp& op) const { return time(op).seconds; }
   const GpuSpec& gpu() const { return gpu_; }
 
  private:
+  double roofline(const ComputeOp& op) const;
   GpuSpec gpu_;
   ComputeEfficiency eff_;
+  std::shared_ptr<const calib::CalibrationTable> table_;
+  bool transfer_ = false;
 };
 
 // max(flops / (peak · eff_flops), bytes / (bandwidth · eff_bw)), never below the launch floor.

@@ -58,6 +58,46 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
   return out;
 }
 
+nlohmann::json compute_model_json(const StepGraph& g, const ComputeModel& model) {
+  int64_t calibrated = 0, estimated = 0, extrapolated = 0;
+  double calibrated_s = 0, estimated_s = 0;
+  for (TaskId v : g.compute_order) {
+    const Task& t = g.graph[v];
+    if (t.kind != TaskKind::compute) continue;
+    const OpTime time = model.time(g.ops[static_cast<size_t>(t.op)]);
+    if (time.source == TimeSource::roofline) {
+      ++estimated;
+      estimated_s += time.seconds;
+    } else {
+      ++calibrated;
+      calibrated_s += time.seconds;
+      extrapolated += time.extrapolated ? 1 : 0;
+    }
+  }
+  nlohmann::json j = {{"source", !model.calibration() ? "roofline"
+                                 : model.transfers()  ? "calibration-transfer"
+                                                      : "calibration"},
+                      {"gpu", model.gpu().id},
+                      {"calibrated_ops", calibrated},
+                      {"estimated_ops", estimated},
+                      {"extrapolated_ops", extrapolated},
+                      {"calibrated_compute_s", calibrated_s},
+                      {"estimated_compute_s", estimated_s}};
+  if (model.calibration()) j["calibration_device"] = model.calibration()->device.name;
+  return j;
+}
+
+std::string compute_model_line(const nlohmann::json& cm) {
+  std::string out = "compute times: " + cm["source"].get<std::string>();
+  if (cm.contains("calibration_device")) {
+    out += " (" + cm["calibration_device"].get<std::string>() + (cm["source"] == "calibration-transfer" ? " -> " + cm["gpu"].get<std::string>() : "") + ")";
+    out += "; " + std::to_string(cm["calibrated_ops"].get<int64_t>()) + " ops calibrated (" +
+           std::to_string(cm["extrapolated_ops"].get<int64_t>()) + " extrapolated), " +
+           std::to_string(cm["estimated_ops"].get<int64_t>()) + " from the roofline";
+  }
+  return out + "\n";
+}
+
 nlohmann::json chrome_trace(const SimResult& r) {
   nlohmann::json events = nlohmann::json::array();
   for (const auto& e : r.trace)

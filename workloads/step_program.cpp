@@ -293,14 +293,22 @@ class Builder {
     }
     if (phase == Phase::recompute) return adapted || full_ || x_rg;
 
-    // Backward, in forward order (reversed later).
-    if (dora) {
-      ComputeOp cb = make(n + ".dora_combine_bwd", "dora_combine_bwd", OpClass::memory_bound, Phase::backward,
-                          8.0 * td(dout), 15.0 * td(dout) * kAct);
-      keyed(cb, T_, 0, dout, 0);
-      cb.modules = {lm.magnitude[li]};
-      cb.transient_bytes = 2 * kAct * T_ * dout;
-      bwd_->push_back(cb);
+    // Backward ops in forward order (the layer's list is reversed later), so autograd's order comes
+    // out as: DoRA combine backward, LoRA backward, base input gradient.
+    if (x_rg) {
+      ComputeOp dx = make(n + ".linear_dx", "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
+                          (td(dout) + static_cast<double>(din * dout) + td(din)) * kAct);
+      keyed(dx, T_, din, dout, 0);
+      dx.modules = {lm.base[li]};
+      dx.transient_bytes = kAct * T_ * din;
+      bwd_->push_back(dx);
+    }
+    if (full_) {
+      ComputeOp dw = make(n + ".linear_dw", "linear_dw", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
+                          (td(dout) + td(din) + static_cast<double>(din * dout)) * kAct);
+      keyed(dw, T_, din, dout, 0);
+      dw.modules = {lm.base[li]};
+      bwd_->push_back(dw);
     }
     if (adapted) {
       double f = lora_backward_flops(T_, din, dout, r);
@@ -320,20 +328,13 @@ class Builder {
         bwd_->push_back(b2);
       }
     }
-    if (x_rg) {
-      ComputeOp dx = make(n + ".linear_dx", "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
-                          (td(dout) + static_cast<double>(din * dout) + td(din)) * kAct);
-      keyed(dx, T_, din, dout, 0);
-      dx.modules = {lm.base[li]};
-      dx.transient_bytes = kAct * T_ * din;
-      bwd_->push_back(dx);
-    }
-    if (full_) {
-      ComputeOp dw = make(n + ".linear_dw", "linear_dw", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
-                          (td(dout) + td(din) + static_cast<double>(din * dout)) * kAct);
-      keyed(dw, T_, din, dout, 0);
-      dw.modules = {lm.base[li]};
-      bwd_->push_back(dw);
+    if (dora) {
+      ComputeOp cb = make(n + ".dora_combine_bwd", "dora_combine_bwd", OpClass::memory_bound, Phase::backward,
+                          8.0 * td(dout), 15.0 * td(dout) * kAct);
+      keyed(cb, T_, 0, dout, 0);
+      cb.modules = {lm.magnitude[li]};
+      cb.transient_bytes = 2 * kAct * T_ * dout;
+      bwd_->push_back(cb);
     }
     return adapted || full_ || x_rg;
   }
