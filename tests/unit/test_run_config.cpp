@@ -78,7 +78,7 @@ TEST_CASE("parse_override splits key=value at the first '='", "[config][set]") {
   CHECK_THAT(config_error_message([] { parse_override("=3"); }), Catch::Contains("key=value"));
 }
 
-TEST_CASE("--set overrides any key, including lists and new sections", "[config][set]") {
+TEST_CASE("set overrides (--set) change any key, including lists and new sections", "[config][set]") {
   const RunConfig c = from_text("zero: {stage: 0}\ncluster: {gpus: 1}",
                                 {parse_override("zero.stage=3"), parse_override("cluster.gpus=8"),
                                  parse_override("peft.target_modules=[q_proj,k_proj]"),
