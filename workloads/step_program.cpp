@@ -388,7 +388,9 @@ class Builder {
 
     // Output projection: its input is the attention output (kept by flash-attn already).
     const size_t o_index = li;
-    const bool o_save = saves_input(o_index) && !flash && rg_attn;
+    // lora_A keeps its input for dA even when that input needs no gradient; flash-attn already keeps
+    // the attention output when anything before it requires grad.
+    const bool o_save = saves_input(o_index) && (!flash || !rg_attn);
     const bool rg_o = emit_linear(o_index, rg_attn, o_save, phase);
     ComputeOp add1 = make("residual_add_1", "residual_add", OpClass::memory_bound, phase, td(h), 3.0 * td(h) * kAct);
     keyed(add1, T_, h, h, 0);
@@ -420,7 +422,7 @@ class Builder {
     keyed(act, T_, i_dim, i_dim, 0);
     if (rg_mlp) act.saved_bytes = (swiglu ? 3 : 1) * kAct * T_ * i_dim;  // gate, silu(gate), up | up
     fwd_.push_back(act);
-    const bool rg_down = emit_linear(down, rg_mlp, saves_input(down) && rg_mlp, phase);
+    const bool rg_down = emit_linear(down, rg_mlp, saves_input(down), phase);
     ComputeOp add2 = make("residual_add_2", "residual_add", OpClass::memory_bound, phase, td(h), 3.0 * td(h) * kAct);
     keyed(add2, T_, h, h, 0);
     fwd_.push_back(add2);

@@ -325,11 +325,9 @@ TEST_CASE("eager attention keeps the s×s probabilities in fp32 and bf16", "[mem
   CHECK(saved_in_layer(p.forward, 1, Phase::forward) == 95'552);
 }
 
-TEST_CASE("an adapter on down_proj alone keeps down's input even in the first layer", "[memory][activations][!mayfail]") {
-  // DISCREPANCY (for the lead): lora_A of down_proj saves its input x (T×i) for dA = dhᵀ·x whether or
-  // not x requires grad; in layer 0 nothing upstream requires grad (frozen embedding, no attention
-  // adapter), and step_program.cpp passes `saves_input(down) && rg_mlp` — false there — so layer 0
-  // loses 2·T·i bytes. The same holds for o_proj alone (`o_save` requires rg_attn).
+TEST_CASE("an adapter on down_proj alone keeps down's input even in the first layer", "[memory][activations]") {
+  // lora_A of down_proj saves its input x (T×i) for dA = dhᵀ·x whether or not x requires grad; in
+  // layer 0 nothing upstream requires grad (frozen embedding, no attention adapter). Same for o_proj alone.
   Tiny tiny;
   const StepProgram p = build_step_program(tiny.config({{"peft.method", "lora"}, {"peft.target_modules", "[down_proj]"}}));
   // Layer 0: only down's LoRA: input 2·T·i = 2·32·128 = 8,192 + h 2·T·r = 256           = 8,448
