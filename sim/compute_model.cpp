@@ -11,8 +11,26 @@ double roofline_seconds(double flops, double bytes, double peak_flops, double fl
   return std::max({compute, memory, floor_s});
 }
 
+double gemm_wave_utilization(int64_t m, int64_t n, int64_t sms) {
+  constexpr int64_t kTile = 128;
+  if (m <= 0 || n <= 0 || sms <= 0) return 1.0;
+  const int64_t tiles = ((m + kTile - 1) / kTile) * ((n + kTile - 1) / kTile);
+  const int64_t waves = (tiles + sms - 1) / sms;
+  return static_cast<double>(tiles) / static_cast<double>(waves * sms);
+}
+
+namespace {
+// Output dimensions of the base-weight GEMMs (the ones large enough to fill the GPU).
+double shape_utilization(const ComputeOp& op, int64_t sms) {
+  if (op.op == "linear_fwd") return gemm_wave_utilization(op.tokens, op.d_out, sms);
+  if (op.op == "linear_dx") return gemm_wave_utilization(op.tokens, op.d_in, sms);
+  if (op.op == "linear_dw") return gemm_wave_utilization(op.d_out, op.d_in, sms);
+  return 1.0;
+}
+}  // namespace
+
 double ComputeModel::roofline(const ComputeOp& op) const {
-  const double flops_eff = op.cls == OpClass::attention ? eff_.attention : eff_.gemm;
+  const double flops_eff = op.cls == OpClass::attention ? eff_.attention : eff_.gemm * shape_utilization(op, gpu_.sms);
   return roofline_seconds(op.flops, op.bytes, gpu_.bf16_flops, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
                           eff_.launch_s);
 }

@@ -49,6 +49,10 @@ class ComputeModel {
   bool transfer_ = false;
 };
 
+// Fraction of a GPU's SMs a GEMM keeps busy: its M×N output splits into 128×128 tiles that run in
+// waves of `sms` tiles; the last wave is partly empty (wave quantization).
+double gemm_wave_utilization(int64_t m, int64_t n, int64_t sms);
+
 // max(flops / (peak · eff_flops), bytes / (bandwidth · eff_bw)), never below the launch floor.
 double roofline_seconds(double flops, double bytes, double peak_flops, double flops_eff, double bandwidth,
                         double bw_eff, double floor_s);

@@ -26,6 +26,7 @@ std::vector<GpuSpec> gpu_catalogue() {
       spec.memory_bytes = std::llround(read_double(g["memory_gib"], file, key + ".memory_gib") * 1073741824.0);
       spec.bf16_flops = read_double(g["bf16_tflops"], file, key + ".bf16_tflops") * 1e12;
       spec.mem_bw_bytes_s = read_double(g["mem_bw_gbps"], file, key + ".mem_bw_gbps") * 1e9;
+      spec.sms = read_int(g["sms"], file, key + ".sms");
       spec.cuda_context_bytes = read_int(g["cuda_context_mib"], file, key + ".cuda_context_mib") * 1048576;
       spec.source = read_string(g["source"], file, key + ".source");
       out.push_back(spec);

@@ -12,6 +12,7 @@ struct GpuSpec {
   int64_t memory_bytes = 0;   // what the framework can allocate
   double bf16_flops = 0;      // dense BF16 tensor peak, FLOP/s
   double mem_bw_bytes_s = 0;  // peak DRAM bandwidth, B/s
+  int64_t sms = 0;            // streaming multiprocessors
   int64_t cuda_context_bytes = 0;
   std::string source;
 };
