@@ -13,6 +13,8 @@ namespace zerosim {
 void add_memory_command(CLI::App& root);
 void add_simulate_command(CLI::App& root);
 void add_collective_command(CLI::App& root);
+void add_sweep_command(CLI::App& root);
+void add_merge_command(CLI::App& root);
 
 // `zerosim platform ...` with the arguments after the subcommand name.
 int cmd_platform(const std::vector<std::string>& args);
