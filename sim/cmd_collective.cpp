@@ -146,6 +146,7 @@ void add_collective_command(CLI::App& root) {
     EngineOptions eo;
     eo.platform_file = platform.file();
     eo.rank_hosts = platform.rank_hosts();
+    eo.gpus_per_node = platform.gpus_per_node();
     eo.record_trace = true;
     eo.comm.stepwise_ring = o->ring == "stepwise";
     const ComputeModel compute(platform.gpu());

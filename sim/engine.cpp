@@ -21,6 +21,56 @@ struct RankState {
   std::vector<char> done;
 };
 
+// Who each rank sends to in a ring collective, and which fraction of its share.
+struct RingSend {
+  s4u::Host* to;
+  double fraction;
+};
+struct RingPlan {
+  std::vector<std::vector<RingSend>> sends;  // per rank
+  int64_t nodes = 1;
+  int64_t tree_steps = 0;   // NCCL tree all-reduce: up and down the intra-node chain and the node tree
+  double latency_s = 0;     // the largest route latency among the ring's hops
+};
+
+int64_t ring_steps(CollectiveKind k, int64_t n) { return k == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1; }
+
+RingPlan plan_rings(const std::vector<s4u::Host*>& hosts, int64_t gpus_per_node) {
+  RingPlan plan;
+  const auto n = static_cast<int64_t>(hosts.size());
+  const int64_t G = std::max<int64_t>(1, std::min(gpus_per_node, n));
+  plan.nodes = (n + G - 1) / G;
+  plan.sends.resize(hosts.size());
+  auto node_size = [&](int64_t node) { return std::min(G, n - node * G); };
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t node = r / G, local = r % G, size = node_size(node);
+    auto& sends = plan.sends[static_cast<size_t>(r)];
+    if (plan.nodes == 1) {
+      if (n > 1) sends.push_back({hosts[static_cast<size_t>((r + 1) % n)], 1.0});
+      continue;
+    }
+    const int64_t next_node = (node + 1) % plan.nodes;
+    const int64_t peer = next_node * G + std::min(local, node_size(next_node) - 1);
+    if (size > 1) sends.push_back({hosts[static_cast<size_t>(node * G + (local + 1) % size)],
+                                   static_cast<double>(size - 1) / static_cast<double>(size)});
+    sends.push_back({hosts[static_cast<size_t>(peer)], 1.0 / static_cast<double>(size)});
+  }
+  int64_t depth = 0;
+  while ((int64_t{1} << depth) < plan.nodes) ++depth;
+  plan.tree_steps = 2 * ((G - 1) + depth);
+  for (int64_t r = 0; r < n; ++r)
+    for (const auto& send : plan.sends[static_cast<size_t>(r)]) {
+      std::vector<s4u::Link*> links;
+      double latency = 0;
+      hosts[static_cast<size_t>(r)]->route_to(send.to, links, &latency);
+      if (links.empty() && send.to != hosts[static_cast<size_t>(r)])
+        throw std::runtime_error("no route between " + hosts[static_cast<size_t>(r)]->get_name() + " and " +
+                                 send.to->get_name());
+      plan.latency_s = std::max(plan.latency_s, latency);
+    }
+  return plan;
+}
+
 struct Shared {
   const StepGraph* graph = nullptr;
   const ComputeModel* compute = nullptr;
@@ -28,7 +78,7 @@ struct Shared {
   std::vector<s4u::Host*> hosts;
   std::vector<RankState> ranks;
   std::vector<double> task_seconds;  // compute and hook durations (same on every rank)
-  double ring_latency_s = 0;         // the largest neighbour-route latency of the ring
+  RingPlan ring;
   SimResult result;
   std::vector<double> rank_end;
 };
@@ -80,11 +130,16 @@ void compute_actor(Shared& s, int rank) {
 }
 
 // The NCCL stream of one rank: collectives in issue order. A pipelined ring in steady state is N
-// concurrent neighbour flows, each carrying the rank's share, plus one latency per ring step.
+// concurrent neighbour flows, each carrying the rank's share, plus one latency per ring step. Across
+// nodes NCCL runs one ring per NIC (channel), each crossing nodes on its own rail: per rank that is
+// (G−1)/G of the share over NVLink/PCIe to a node neighbour and 1/G over its NIC to the same local
+// rank of the next node (RingPlan). Multi-node all-reduce uses NCCL's tree latency (log2 of the nodes).
 void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u::BarrierPtr& group) {
   const TaskGraph& g = s.graph->graph;
   const auto n = static_cast<int64_t>(s.hosts.size());
   const CommModel& cm = s.options->comm;
+  const auto& sends = s.ring.sends[static_cast<size_t>(rank)];
+  s4u::Host* self = s.hosts[static_cast<size_t>(rank)];
   for (TaskId v : order) {
     wait_for_inputs(s, rank, v);
     const Task& t = g[v];
@@ -92,28 +147,34 @@ void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u
     const double start = s4u::Engine::get_clock();
     if (n > 1 && t.bytes > 0) {
       const int64_t bytes = ring_bytes_per_rank(t.collective, t.bytes, n);
-      const int64_t steps = t.collective == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1;
-      s4u::Host* self = s.hosts[static_cast<size_t>(rank)];
-      s4u::Host* next = s.hosts[static_cast<size_t>((rank + 1) % n)];
+      const int64_t steps = ring_steps(t.collective, n);
+      auto wire = [&](double fraction, int64_t parts) {
+        return static_cast<uint64_t>(
+            std::llround(static_cast<double>(bytes) * fraction / static_cast<double>(parts) / cm.efficiency));
+      };
       if (cm.stepwise_ring) {
-        const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / static_cast<double>(steps) / cm.efficiency));
         s4u::this_actor::sleep_for(cm.launch_s);
         for (int64_t step = 0; step < steps; ++step) {
-          s4u::Comm::sendto_async(self, next, wire)->wait();
+          std::vector<s4u::CommPtr> flows;
+          for (const auto& send : sends) flows.push_back(s4u::Comm::sendto_async(self, send.to, wire(send.fraction, steps)));
+          for (auto& f : flows) f->wait();
           group->wait();  // a ring step ends when every rank has received its chunk
           s4u::this_actor::sleep_for(cm.step_overhead_s);
         }
       } else {
-        const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.efficiency));
-        s4u::CommPtr flow = s4u::Comm::sendto_async(self, next, wire);
-        flow->wait();
+        std::vector<s4u::CommPtr> flows;
+        for (const auto& send : sends) flows.push_back(s4u::Comm::sendto_async(self, send.to, wire(send.fraction, 1)));
+        for (auto& f : flows) f->wait();
         group->wait();  // the ring finishes when its slowest flow does
+        const int64_t latency_steps = t.collective == CollectiveKind::all_reduce && s.ring.nodes > 1
+                                          ? std::min(steps, s.ring.tree_steps)
+                                          : steps;
         s4u::this_actor::sleep_for(cm.launch_s + cm.step_overhead_s +
-                                   static_cast<double>(steps - 1) * (s.ring_latency_s + cm.step_overhead_s));
+                                   static_cast<double>(latency_steps - 1) * (s.ring.latency_s + cm.step_overhead_s));
       }
       if (rank == 0) {
         s.result.comm_bytes_per_rank += bytes;
-        s.result.flows += cm.stepwise_ring ? n * steps : n;
+        s.result.flows += n * static_cast<int64_t>(sends.size()) * (cm.stepwise_ring ? steps : 1);
       }
     }
     const double end = s4u::Engine::get_clock();
@@ -167,15 +228,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   for (const auto& extra : graph.extra_comm_streams) streams.push_back(&extra);
   std::vector<s4u::BarrierPtr> groups;
   for (size_t i = 0; i < streams.size(); ++i) groups.push_back(s4u::Barrier::create(static_cast<unsigned>(s.hosts.size())));
-  for (size_t r = 0; s.hosts.size() > 1 && r < s.hosts.size(); ++r) {
-    std::vector<s4u::Link*> links;
-    double latency = 0;
-    s.hosts[r]->route_to(s.hosts[(r + 1) % s.hosts.size()], links, &latency);
-    if (links.empty() && s.hosts[r] != s.hosts[(r + 1) % s.hosts.size()])
-      throw std::runtime_error("no route between " + s.hosts[r]->get_name() + " and " +
-                               s.hosts[(r + 1) % s.hosts.size()]->get_name());
-    s.ring_latency_s = std::max(s.ring_latency_s, latency);
-  }
+  s.ring = plan_rings(s.hosts, options.gpus_per_node);
   for (size_t r = 0; r < s.hosts.size(); ++r) {
     const int rank = static_cast<int>(r);
     s4u::Actor::create("compute-" + std::to_string(r), s.hosts[r], [&s, rank] { compute_actor(s, rank); });

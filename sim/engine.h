@@ -45,6 +45,7 @@ struct CommModel {
 struct EngineOptions {
   std::string platform_file;   // SimGrid XML to load
   std::vector<std::string> rank_hosts;  // host id per rank, node-major
+  int64_t gpus_per_node = 8;            // ranks [k·G, (k+1)·G) share a node
   bool record_trace = false;
   CommModel comm;
 };

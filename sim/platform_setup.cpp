@@ -17,6 +17,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
     file_ = c.cluster.platform;
     for (int64_t r = 0; r < c.cluster.gpus; ++r) hosts_.push_back(info.gpu_hosts[static_cast<size_t>(r)].host);
     gpu_ = info.gpu_hosts.front().gpu;
+    gpus_per_node_ = info.gpus_per_node > 0 ? info.gpus_per_node : c.cluster.gpus_per_node;
     return;
   }
   const std::string xml = build_platform_xml(c.cluster, c.gpu);
@@ -30,6 +31,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
   for (int64_t r = 0; r < c.cluster.gpus; ++r)
     hosts_.push_back(gpu_host_name(r / c.cluster.gpus_per_node, r % c.cluster.gpus_per_node));
   gpu_ = c.gpu;
+  gpus_per_node_ = c.cluster.gpus_per_node;
 }
 
 PreparedPlatform::~PreparedPlatform() {

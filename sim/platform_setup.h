@@ -18,12 +18,14 @@ class PreparedPlatform {
   const std::string& file() const { return file_; }
   const std::vector<std::string>& rank_hosts() const { return hosts_; }
   const GpuSpec& gpu() const { return gpu_; }
+  int64_t gpus_per_node() const { return gpus_per_node_; }
 
  private:
   std::string file_;
   bool temporary_ = false;
   std::vector<std::string> hosts_;
   GpuSpec gpu_;
+  int64_t gpus_per_node_ = 1;
 };
 
 }  // namespace zerosim
