@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   zerosim::add_memory_command(app);
   zerosim::add_simulate_command(app);
   zerosim::add_collective_command(app);
+  zerosim::add_plot_command(app);
   zerosim::add_sweep_command(app);
   zerosim::add_merge_command(app);
   int platform_exit = -1;
