@@ -16,6 +16,7 @@ void add_collective_command(CLI::App& root);
 void add_plot_command(CLI::App& root);
 void add_sweep_command(CLI::App& root);
 void add_merge_command(CLI::App& root);
+void add_validate_command(CLI::App& root);
 
 // `zerosim platform ...` with the arguments after the subcommand name.
 int cmd_platform(const std::vector<std::string>& args);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   zerosim::add_plot_command(app);
   zerosim::add_sweep_command(app);
   zerosim::add_merge_command(app);
+  zerosim::add_validate_command(app);
   int platform_exit = -1;
   CLI::App* platform = app.add_subcommand("platform", "write a SimGrid platform XML for a GPU cluster");
   platform->prefix_command();
