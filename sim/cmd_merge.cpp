@@ -20,10 +20,12 @@ struct MergeOptions {
   std::string out;
 };
 
-// "3, 7-9, 12" for a sorted list of indices.
+// "3, 7-9, 12" for a sorted list of indices (the first 30 runs, then "...").
 std::string ranges(const std::vector<size_t>& v) {
   std::string s;
-  for (size_t i = 0; i < v.size();) {
+  size_t runs = 0;
+  for (size_t i = 0; i < v.size(); ++runs) {
+    if (runs == 30) return s + ", ...";
     size_t j = i;
     while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
     s += (s.empty() ? "" : ", ") + std::to_string(v[i]) + (j > i ? "-" + std::to_string(v[j]) : "");
@@ -94,7 +96,7 @@ void run_merge(const MergeOptions& o) {
     if (n_duplicates)
       message += "\n  " + std::to_string(n_duplicates) + " point(s) appear more than once:" + duplicates +
                  (n_duplicates > 20 ? "\n  ..." : "");
-    throw ConfigError(join(o.shards), "", message);
+    throw ConfigError("merge", "", message);
   }
 
   std::map<size_t, std::string> lines;

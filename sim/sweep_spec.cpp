@@ -188,6 +188,8 @@ SweepPoint make_point(const YAML::Node& base, const std::string& origin, const s
 // SWEEP.yaml (an unknown key, a value of the wrong type or out of range), not a combination to record.
 void check_axis_values(const Sweep& s, const std::vector<Axis>& axes) {
   for (const Axis& axis : axes) {
+    std::vector<std::string> bad;  // values with which every point fails on this key
+    std::string first_error;
     for (const nlohmann::json& v : axis.json) {
       const SweepPoint* first = nullptr;
       bool always_fails_here = true;
@@ -196,9 +198,15 @@ void check_axis_values(const Sweep& s, const std::vector<Axis>& axes) {
         if (!first) first = &p;
         always_fails_here = always_fails_here && !p.error.empty() && names_axis(p.error_key, axis.key);
       }
-      if (first && always_fails_here)
-        throw ConfigError(s.file, "axes." + axis.key, "value " + v.dump() + " fails in every point: " + first->error);
+      if (!first || !always_fails_here) continue;
+      bad.push_back(v.dump());
+      if (first_error.empty()) first_error = first->error;
     }
+    if (bad.size() == axis.json.size())
+      throw ConfigError(s.file, "axes." + axis.key, "no value of this axis gives a valid run config: " + first_error);
+    if (!bad.empty())
+      throw ConfigError(s.file, "axes." + axis.key,
+                        "value" + std::string(bad.size() > 1 ? "s " : " ") + join(bad) + " fail(s) in every point: " + first_error);
   }
   const bool none = std::all_of(s.points.begin(), s.points.end(), [](const SweepPoint& p) { return !p.error.empty(); });
   if (none) throw ConfigError(s.file, "base", "no point of the sweep is a valid run config; the first: " + s.points.front().error);
