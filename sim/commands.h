@@ -14,6 +14,7 @@ void add_memory_command(CLI::App& root);
 void add_simulate_command(CLI::App& root);
 void add_collective_command(CLI::App& root);
 void add_plot_command(CLI::App& root);
+void add_recommend_command(CLI::App& root);
 void add_sweep_command(CLI::App& root);
 void add_merge_command(CLI::App& root);
 void add_validate_command(CLI::App& root);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   zerosim::add_simulate_command(app);
   zerosim::add_collective_command(app);
   zerosim::add_plot_command(app);
+  zerosim::add_recommend_command(app);
   zerosim::add_sweep_command(app);
   zerosim::add_merge_command(app);
   zerosim::add_validate_command(app);

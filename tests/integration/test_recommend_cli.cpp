@@ -1,0 +1,39 @@
+// zerosim recommend end to end on the tiny model: every stage gets a verdict, the winner fits.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "run_command.h"
+
+using zerosim::testing::run_zerosim;
+
+TEST_CASE("recommend ranks fitting configurations per GPU count and explains each stage", "[recommend]") {
+  const auto r = run_zerosim(
+      "recommend --config tests/data/tiny-llama-dora.yaml --gpus 1,2 --micro-batches 1,2 -j 2 --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& recs = j["recommendations"];
+  REQUIRE(recs.size() == 2);
+  for (const auto& rec : recs) {
+    REQUIRE(rec["stages"].size() == 4);
+    REQUIRE_FALSE(rec["winner"].is_null());
+    CHECK(rec["winner"]["fits"].get<bool>());
+    // The winner is at least as fast as every stage's best, within the documented 1% tie.
+    for (const auto& s : rec["stages"]) {
+      CHECK_FALSE(s["reason"].get<std::string>().empty());
+      if (!s["best"].is_null())
+        CHECK(rec["winner"]["tokens_per_s"].get<double>() >= 0.99 * s["best"]["tokens_per_s"].get<double>());
+    }
+  }
+  // On one tiny GPU nothing is communicated: stage 3 only adds hook time, so it cannot win.
+  CHECK(recs[0]["winner"]["zero_stage"].get<int>() != 3);
+}
+
+TEST_CASE("recommend: bad input is exit 2", "[recommend][errors]") {
+  auto r = run_zerosim("recommend --config tests/data/tiny-llama-dora.yaml --gpus 0");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--gpus"));
+  r = run_zerosim("recommend --config tests/data/tiny-llama-dora.yaml --set zero.stage=9");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("zero.stage"));
+}
