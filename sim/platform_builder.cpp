@@ -134,7 +134,14 @@ void check_cluster(const ClusterSpec& c, const GpuSpec& gpu, const GpuLinks& lin
 
 }  // namespace
 
-std::string build_platform_xml(const ClusterSpec& c, const GpuSpec& gpu) {
+std::string resolve_intra(const std::string& intra, const std::string& gpu_id) {
+  if (intra != "auto") return intra;
+  return interconnect_catalogue().gpu_links(gpu_id).nvswitch_bytes_s > 0 ? "nvswitch" : "pcie";
+}
+
+std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu) {
+  ClusterSpec c = cluster;
+  c.intra = resolve_intra(cluster.intra, gpu.id);
   const InterconnectCatalogue& cat = interconnect_catalogue();
   const GpuLinks& gl = cat.gpu_links(gpu.id);
   check_cluster(c, gpu, gl);

@@ -19,6 +19,9 @@ namespace zerosim {
 // node, nvswitch on a GPU without an SXM/NVSwitch form, nvlink-bridge on a GPU without a bridge, ...
 std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu);
 
+// `intra: auto` → nvswitch when the GPU has an SXM/NVSwitch form (interconnect catalogue), else pcie.
+std::string resolve_intra(const std::string& intra, const std::string& gpu_id);
+
 // SimGrid link names the generator uses (tests and the engine's reports refer to them).
 std::string gpu_host_name(long node, long local_rank);
 

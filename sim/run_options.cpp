@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sim/platform_builder.h"
 #include "sim/platform_check.h"
 
 namespace zerosim {
@@ -25,6 +26,7 @@ RunConfig RunOptions::load() const {
     if (!info.intra.empty()) config.cluster.intra = info.intra;
     if (!info.inter.empty()) config.cluster.inter = info.inter;
   }
+  config.cluster.intra = resolve_intra(config.cluster.intra, config.gpu.id);
   return config;
 }
 

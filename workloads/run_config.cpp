@@ -22,7 +22,7 @@ const std::vector<std::string> kTrainKeys = {"micro_batch",   "seq_len",        
                                              "activation_checkpointing", "flash_attention", "precision"};
 const std::vector<std::string> kClusterKeys = {"gpu", "gpus", "gpus_per_node", "intra", "inter", "rail_optimized", "platform"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "cuda_context_gib", "nccl_buffers_gib"};
-const std::vector<std::string> kIntra = {"nvswitch", "nvlink-bridge", "pcie"};
+const std::vector<std::string> kIntra = {"auto", "nvswitch", "nvlink-bridge", "pcie"};
 const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", "roce-200g", "none"};
 
 // Input limits keep every byte and FLOP count of the models well inside 64 bits.

@@ -33,7 +33,7 @@ struct ClusterSpec {
   std::string gpu = "a100-80gb-sxm";
   int64_t gpus = 1;
   int64_t gpus_per_node = 8;
-  std::string intra = "nvswitch";     // nvswitch | nvlink-bridge | pcie
+  std::string intra = "auto";         // auto (NVSwitch for SXM GPUs, else PCIe) | nvswitch | nvlink-bridge | pcie
   std::string inter = "ib-hdr200";    // ib-hdr200 | ib-ndr400 | roce-100g | roce-200g | none
   bool rail_optimized = true;
   std::string platform;               // path to a SimGrid platform XML; empty = built from the keys above

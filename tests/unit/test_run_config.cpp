@@ -53,7 +53,7 @@ TEST_CASE("an empty run config resolves to the documented defaults", "[config]")
   CHECK(c.cluster.gpu == "a100-80gb-sxm");
   CHECK(c.cluster.gpus == 1);
   CHECK(c.cluster.gpus_per_node == 8);
-  CHECK(c.cluster.intra == "nvswitch");
+  CHECK(c.cluster.intra == "auto");  // resolved per GPU when the platform is built
   CHECK(c.cluster.inter == "ib-hdr200");
   CHECK(c.memory.fragmentation == Approx(0.10));
   CHECK(c.gpu.id == "a100-80gb-sxm");
@@ -310,6 +310,6 @@ TEST_CASE("other enumerated keys list their allowed values", "[config][errors]")
   TempDir dir;
   CHECK_THAT(error_of_file(dir, "peft: {method: qlora}\n"), Catch::Contains("none, lora, dora"));
   CHECK_THAT(error_of_file(dir, "train: {precision: fp16}\n"), Catch::Contains("bf16-mixed, bf16-pure"));
-  CHECK_THAT(error_of_file(dir, "cluster: {intra: infiniband}\n"), Catch::Contains("nvswitch, nvlink-bridge, pcie"));
+  CHECK_THAT(error_of_file(dir, "cluster: {intra: infiniband}\n"), Catch::Contains("auto, nvswitch, nvlink-bridge, pcie"));
   CHECK_THAT(error_of_file(dir, "zero: {stage: 2, offload_param: cpu}\n"), Catch::Contains("'zero.offload_param'"));
 }
