@@ -15,6 +15,7 @@ packages=(
   libopenblas-dev         # CPU calibration backend
   gnuplot-nox             # plots
   python3                 # integration-test helpers (standard library only)
+  slurmctld slurmd munge slurm-client   # CI's single-node SLURM check of sweep job arrays (scripts/slurm/)
 )
 
 missing=()
