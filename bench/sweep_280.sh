@@ -12,7 +12,8 @@ bin="$build/sim/zerosim"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 start=$(date +%s.%N)
-"$bin" sweep --config workloads/sweeps/bench-280.yaml --out "$out/results.csv" "$@" 2> "$out/log"
+"$bin" sweep --config workloads/sweeps/bench-280.yaml --out "$out/results.csv" "$@" 2> "$out/log" ||
+  { cat "$out/log" >&2; exit 1; }
 end=$(date +%s.%N)
 rows=$(($(wc -l < "$out/results.jsonl")))
 failed=$(python3 -c 'import json,sys; print(sum(json.loads(l)["error"] is not None for l in open(sys.argv[1])))' "$out/results.jsonl")
