@@ -147,6 +147,7 @@ void add_collective_command(CLI::App& root) {
     eo.platform_file = platform.file();
     eo.rank_hosts = platform.rank_hosts();
     eo.gpus_per_node = platform.gpus_per_node();
+    eo.nvls = platform.nvls();
     eo.record_trace = true;
     eo.comm.stepwise_ring = o->ring == "stepwise";
     const ComputeModel compute(platform.gpu());

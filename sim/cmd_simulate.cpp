@@ -36,6 +36,7 @@ void add_simulate_command(CLI::App& root) {
     eo.platform_file = platform.file();
     eo.rank_hosts = platform.rank_hosts();
     eo.gpus_per_node = platform.gpus_per_node();
+    eo.nvls = platform.nvls();
     eo.record_trace = !trace->empty();
     ComputeModel compute(platform.gpu());
     if (!config.calibration.empty())

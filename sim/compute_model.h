@@ -11,9 +11,9 @@
 
 namespace zerosim {
 
+// GEMM and attention efficiencies are per GPU architecture (platforms/gpus.yaml, with sources);
+// these are the ones that are not.
 struct ComputeEfficiency {
-  double gemm = 0.78;       // cuBLAS bf16 GEMMs at transformer shapes reach ~75-80% of the dense peak
-  double attention = 0.60;  // FlashAttention-2 forward+backward reaches ~50-70% of peak on A100/H100
   double memory = 0.80;     // elementwise kernels reach ~80% of peak DRAM bandwidth
   double launch_s = 4e-6;   // a kernel launch never takes less than this on the GPU timeline
 };

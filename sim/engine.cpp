@@ -31,6 +31,7 @@ struct RingPlan {
   int64_t nodes = 1;
   int64_t tree_steps = 0;   // NCCL tree all-reduce: up and down the intra-node chain and the node tree
   double latency_s = 0;     // the largest route latency among the ring's hops
+  double hop_bandwidth = 0; // bottleneck link rate of the first ring hop (B/s), for algorithm choice
 };
 
 int64_t ring_steps(CollectiveKind k, int64_t n) { return k == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1; }
@@ -67,8 +68,22 @@ RingPlan plan_rings(const std::vector<s4u::Host*>& hosts, int64_t gpus_per_node)
         throw std::runtime_error("no route between " + hosts[static_cast<size_t>(r)]->get_name() + " and " +
                                  send.to->get_name());
       plan.latency_s = std::max(plan.latency_s, latency);
+      if (r == 0 && plan.hop_bandwidth == 0)
+        for (const auto* link : links)
+          plan.hop_bandwidth = plan.hop_bandwidth == 0 ? link->get_bandwidth() : std::min(plan.hop_bandwidth, link->get_bandwidth());
     }
   return plan;
+}
+
+// NCCL-tuner-style estimate: NVLS moves (1 + 1/N)·S per direction after ~25 µs; the ring moves
+// 2(N−1)/N·S with one latency per step.
+bool nvls_is_faster(const CommModel& cm, const RingPlan& ring, int64_t bytes, int64_t n) {
+  if (ring.hop_bandwidth <= 0) return false;
+  const double s = static_cast<double>(bytes), nn = static_cast<double>(n);
+  const double ring_s = 2.0 * (nn - 1) / nn * s / (cm.efficiency * ring.hop_bandwidth) +
+                        2.0 * (nn - 1) * (ring.latency_s + cm.step_overhead_s);
+  const double nvls_s = (1.0 + 1.0 / nn) * s / (cm.nvls_efficiency * ring.hop_bandwidth) + cm.nvls_latency_s;
+  return nvls_s < ring_s;
 }
 
 struct Shared {
@@ -145,7 +160,20 @@ void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u
     const Task& t = g[v];
     if (n > 1) group->wait();  // NCCL kernels start together
     const double start = s4u::Engine::get_clock();
-    if (n > 1 && t.bytes > 0) {
+    // NVLS for all-reduce inside one NVLS-capable node, where NCCL's tuner would pick it.
+    const bool nvls = s.options->nvls && s.ring.nodes == 1 && n > 2 && t.collective == CollectiveKind::all_reduce &&
+                      !cm.stepwise_ring && nvls_is_faster(cm, s.ring, t.bytes, n);
+    if (n > 1 && t.bytes > 0 && nvls) {
+      const int64_t bytes = t.bytes + (t.bytes + n - 1) / n;
+      const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.nvls_efficiency));
+      s4u::Comm::sendto_async(self, sends.front().to, wire)->wait();
+      group->wait();
+      s4u::this_actor::sleep_for(cm.launch_s + cm.nvls_latency_s);
+      if (rank == 0) {
+        s.result.comm_bytes_per_rank += bytes;
+        s.result.flows += n;
+      }
+    } else if (n > 1 && t.bytes > 0) {
       const int64_t bytes = ring_bytes_per_rank(t.collective, t.bytes, n);
       const int64_t steps = ring_steps(t.collective, n);
       auto wire = [&](double fraction, int64_t parts) {

@@ -37,6 +37,14 @@ struct CommModel {
   double efficiency = 0.80;        // NCCL ring protocols rarely exceed ~80% of link rate (nccl-tests busbw)
   double launch_s = 5e-6;          // per collective
   double step_overhead_s = 2e-6;   // per ring step, on top of the route latency
+  // NVLink SHARP all-reduce (NVLS) on NVSwitch-gen3 nodes: each GPU pushes its buffer into the switch
+  // and pulls the reduced result, ≈ (1 + 1/N)·S per direction; measured 478.9 GB/s busbw on 8x H100
+  // = 308 GB/s of wire per direction = 0.68 of NVLink4 (docs/time-model.md).
+  double nvls_efficiency = 0.68;
+  // NVLS start-up latency: NCCL's own tuning model (src/graph/tuning.cc hwLat[NVLINK][NVLS][Simple],
+  // 23-25 µs across NCCL 2.18-2.2x). NCCL picks NVLS only where its model predicts it to be faster
+  // than the ring; zerosim makes the same comparison.
+  double nvls_latency_s = 25e-6;
   // Validation only: run every ring step as its own round of N flows (O(N²) flows) instead of the
   // pipelined steady state (N flows carrying the whole share).
   bool stepwise_ring = false;
@@ -46,6 +54,7 @@ struct EngineOptions {
   std::string platform_file;   // SimGrid XML to load
   std::vector<std::string> rank_hosts;  // host id per rank, node-major
   int64_t gpus_per_node = 8;            // ranks [k·G, (k+1)·G) share a node
+  bool nvls = false;                    // the node's NVSwitch reduces in-network (H100/H200 SXM)
   bool record_trace = false;
   CommModel comm;
 };

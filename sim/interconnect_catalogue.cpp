@@ -22,8 +22,9 @@ InterconnectCatalogue load() {
     const std::string id = kv.first.Scalar();
     const std::string key = "gpus." + id;
     const YAML::Node& g = kv.second;
-    check_keys(g, {"pcie_gen", "nvswitch_gbps", "nvlink_bridge_gbps", "source"}, kFile, key);
+    check_keys(g, {"pcie_gen", "nvswitch_gbps", "nvlink_bridge_gbps", "nvls", "source"}, kFile, key);
     GpuLinks l;
+    if (g["nvls"]) l.nvls = read_bool(g["nvls"], kFile, key + ".nvls");
     l.gpu = id;
     l.pcie_gen = static_cast<int>(read_int(g["pcie_gen"], kFile, key + ".pcie_gen"));
     if (g["nvswitch_gbps"]) l.nvswitch_bytes_s = gbps(g["nvswitch_gbps"], key + ".nvswitch_gbps");

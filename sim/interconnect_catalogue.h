@@ -13,6 +13,7 @@ struct GpuLinks {
   int pcie_gen = 4;                  // generation of the GPU's x16 host link
   double nvswitch_bytes_s = 0;       // per GPU per direction into an NVSwitch; 0 = no SXM/NVSwitch form
   double nvlink_bridge_bytes_s = 0;  // per direction within a bridged pair; 0 = no bridge
+  bool nvls = false;                 // NVSwitch with NVLink SHARP (in-switch all-reduce)
   std::string source;
 };
 

@@ -187,6 +187,7 @@ std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu) {
   w.prop("nodes", std::to_string(nodes));
   w.prop("rail_optimized", c.rail_optimized ? "true" : "false");
   w.prop("gpu", gpu.id);
+  w.prop("nvls", nvswitch && gl.nvls ? "true" : "false");
 
   for (long n = 0; n < nodes; ++n)
     for (long g = 0; g < gpn; ++g) {

@@ -263,6 +263,7 @@ class Checker {
     info.file = origin_;
     info.hosts = static_cast<int64_t>(hosts_.size());
     info.intra = zone_props_.count("intra") ? zone_props_["intra"] : "";
+    info.nvls = zone_props_.count("nvls") && zone_props_["nvls"] == "true";
     info.inter = zone_props_.count("inter") ? zone_props_["inter"] : "";
     if (zone_props_.count("gpus_per_node"))
       info.gpus_per_node = std::atoll(zone_props_["gpus_per_node"].c_str());
@@ -351,6 +352,11 @@ class Checker {
       out.gpu.id = has_gpu ? h.props.at("gpu") : h.id;
       out.gpu.name = out.gpu.id;
       out.gpu.source = "platform file " + origin_;
+      // A GPU the catalogue does not know: Ampere-class efficiencies, no wave quantization (sms 0),
+      // and the catalogue's usual CUDA context, unless the host says otherwise (props below).
+      out.gpu.gemm_efficiency = 0.78;
+      out.gpu.attention_efficiency = 0.60;
+      out.gpu.cuda_context_bytes = 512LL * 1048576;
     }
     auto number = [&](const std::string& k) {
       char* end = nullptr;
@@ -363,6 +369,9 @@ class Checker {
     if (h.props.count("memory_bytes")) out.gpu.memory_bytes = static_cast<int64_t>(number("memory_bytes"));
     if (h.props.count("bf16_flops")) out.gpu.bf16_flops = number("bf16_flops");
     if (h.props.count("mem_bw_bytes_s")) out.gpu.mem_bw_bytes_s = number("mem_bw_bytes_s");
+    if (h.props.count("sms")) out.gpu.sms = static_cast<int64_t>(number("sms"));
+    if (h.props.count("gemm_efficiency")) out.gpu.gemm_efficiency = std::min(1.0, number("gemm_efficiency"));
+    if (h.props.count("attention_efficiency")) out.gpu.attention_efficiency = std::min(1.0, number("attention_efficiency"));
     auto index = [&](const std::string& k) -> int64_t {
       if (!h.props.count(k)) return -1;
       char* end = nullptr;

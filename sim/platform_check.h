@@ -27,6 +27,7 @@ struct PlatformInfo {
   int64_t hosts = 0;                       // every <host> (and cluster member), GPU or not
   std::string intra, inter;                // zone props; empty when the file does not say
   int64_t gpus_per_node = 0;               // zone prop; 0 when the file does not say
+  bool nvls = false;                       // zone prop nvls="true": NVSwitch with NVLink SHARP
 };
 
 // `requested_gpus` > 0 also checks that the platform has at least that many GPU hosts.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "sim/interconnect_catalogue.h"
 #include "sim/platform_builder.h"
 #include "sim/platform_check.h"
 #include "workloads/config_error.h"
@@ -18,6 +19,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
     for (int64_t r = 0; r < c.cluster.gpus; ++r) hosts_.push_back(info.gpu_hosts[static_cast<size_t>(r)].host);
     gpu_ = info.gpu_hosts.front().gpu;
     gpus_per_node_ = info.gpus_per_node > 0 ? info.gpus_per_node : c.cluster.gpus_per_node;
+    nvls_ = info.nvls;
     return;
   }
   const std::string xml = build_platform_xml(c.cluster, c.gpu);
@@ -32,6 +34,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
     hosts_.push_back(gpu_host_name(r / c.cluster.gpus_per_node, r % c.cluster.gpus_per_node));
   gpu_ = c.gpu;
   gpus_per_node_ = c.cluster.gpus_per_node;
+  nvls_ = resolve_intra(c.cluster.intra, c.gpu.id) == "nvswitch" && interconnect_catalogue().gpu_links(c.gpu.id).nvls;
 }
 
 PreparedPlatform::~PreparedPlatform() {

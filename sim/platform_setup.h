@@ -19,6 +19,7 @@ class PreparedPlatform {
   const std::vector<std::string>& rank_hosts() const { return hosts_; }
   const GpuSpec& gpu() const { return gpu_; }
   int64_t gpus_per_node() const { return gpus_per_node_; }
+  bool nvls() const { return nvls_; }
 
  private:
   std::string file_;
@@ -26,6 +27,7 @@ class PreparedPlatform {
   std::vector<std::string> hosts_;
   GpuSpec gpu_;
   int64_t gpus_per_node_ = 1;
+  bool nvls_ = false;
 };
 
 }  // namespace zerosim

@@ -27,6 +27,8 @@ std::vector<GpuSpec> gpu_catalogue() {
       spec.bf16_flops = read_double(g["bf16_tflops"], file, key + ".bf16_tflops") * 1e12;
       spec.mem_bw_bytes_s = read_double(g["mem_bw_gbps"], file, key + ".mem_bw_gbps") * 1e9;
       spec.sms = read_int(g["sms"], file, key + ".sms");
+      spec.gemm_efficiency = read_double(g["gemm_efficiency"], file, key + ".gemm_efficiency");
+      spec.attention_efficiency = read_double(g["attention_efficiency"], file, key + ".attention_efficiency");
       spec.cuda_context_bytes = read_int(g["cuda_context_mib"], file, key + ".cuda_context_mib") * 1048576;
       spec.source = read_string(g["source"], file, key + ".source");
       out.push_back(spec);
