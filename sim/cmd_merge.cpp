@@ -2,7 +2,6 @@
 // Combines the outputs of `zerosim sweep --shard K/N` runs into one results.jsonl (and the CSV next
 // to it) in cartesian order, after checking that every point of the sweep is there exactly once.
 #include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -49,7 +48,8 @@ void run_merge(const MergeOptions& o) {
     const std::string file = result_paths(given).jsonl;  // a shard's .csv names its .jsonl
     const StoredRows stored = read_rows(file);
     if (stored.rows.empty() && stored.dropped == 0 && !std::ifstream(file))
-      throw ConfigError(file, "", "cannot read this shard's results (a results.jsonl written by zerosim sweep)");
+      throw ConfigError(file, "",
+                        "cannot read this shard's results (a results.jsonl written by zerosim sweep)");
     if (stored.dropped)
       std::cerr << "merge: " << file << ": dropped " << stored.dropped << " torn or unreadable line(s)\n";
     for (const StoredRow& r : stored.rows) {
@@ -81,15 +81,17 @@ void run_merge(const MergeOptions& o) {
   std::string duplicates;
   size_t n_duplicates = 0;
   for (const auto& [index, seen] : by_index) {
-    if (index >= total) throw ConfigError(seen.files.front(), "sweep.index", "index " + std::to_string(index) +
-                                                                                 " beyond the sweep's " +
-                                                                                 std::to_string(total) + " points");
+    if (index >= total)
+      throw ConfigError(
+          seen.files.front(), "sweep.index",
+          "index " + std::to_string(index) + " beyond the sweep's " + std::to_string(total) + " points");
     if (seen.files.size() < 2) continue;
     if (++n_duplicates <= 20)
       duplicates += "\n  index " + std::to_string(index) + " " + seen.axes.dump() + " in " + join(seen.files);
   }
   if (!missing.empty() || n_duplicates) {
-    std::string message = "the shards do not hold each of the sweep's " + std::to_string(total) + " points once:";
+    std::string message =
+        "the shards do not hold each of the sweep's " + std::to_string(total) + " points once:";
     if (!missing.empty())
       message += "\n  missing " + std::to_string(missing.size()) + " point(s), indices " + ranges(missing) +
                  " (rerun their shard with --resume)";
@@ -103,15 +105,16 @@ void run_merge(const MergeOptions& o) {
   for (const auto& [index, seen] : by_index) lines.emplace(index, seen.line);
   const ResultPaths paths = result_paths(o.out);
   write_sorted_results(paths, lines, axis_keys);
-  std::cerr << "merge: " << lines.size() << " points from " << o.shards.size() << " file(s) into " << paths.jsonl
-            << " and " << paths.csv << "\n";
+  std::cerr << "merge: " << lines.size() << " points from " << o.shards.size() << " file(s) into "
+            << paths.jsonl << " and " << paths.csv << "\n";
 }
 
 }  // namespace
 
 void add_merge_command(CLI::App& root) {
-  auto* cmd = root.add_subcommand("merge", "combine the results.jsonl of sweep shards into one, checking for "
-                                           "missing and duplicated points");
+  auto* cmd = root.add_subcommand("merge",
+                                  "combine the results.jsonl of sweep shards into one, checking for "
+                                  "missing and duplicated points");
   auto o = std::make_shared<MergeOptions>();
   cmd->add_option("shards", o->shards, "results.jsonl of each shard (zerosim sweep --shard K/N --out ...)")
       ->required();

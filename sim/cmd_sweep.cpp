@@ -2,7 +2,6 @@
 // Simulates every point of a sweep in worker processes and streams one row per point to
 // results.jsonl and results.csv as each finishes (docs/sweeps.md).
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -45,8 +44,8 @@ std::map<size_t, std::string> rows_to_resume(const Sweep& sweep, const ResultPat
     if (!lines.emplace(index, r.line).second) ++repeated;
   }
   if (stored.dropped || repeated)
-    std::cerr << "sweep: dropped " << stored.dropped << " torn line(s) and " << repeated << " repeated row(s) from "
-              << paths.jsonl << "\n";
+    std::cerr << "sweep: dropped " << stored.dropped << " torn line(s) and " << repeated
+              << " repeated row(s) from " << paths.jsonl << "\n";
   write_sorted_results(paths, lines, sweep.axis_keys);
   return lines;
 }
@@ -59,8 +58,10 @@ void run_sweep(const SweepOptions& o) {
   if (!dir.empty()) std::filesystem::create_directories(dir);
 
   std::map<size_t, std::string> lines;
-  if (o.resume) lines = rows_to_resume(sweep, paths);
-  else write_sorted_results(paths, lines, sweep.axis_keys);  // start both files empty (CSV: its header)
+  if (o.resume)
+    lines = rows_to_resume(sweep, paths);
+  else
+    write_sorted_results(paths, lines, sweep.axis_keys);  // start both files empty (CSV: its header)
   RowAppender jsonl(paths.jsonl, false);
   RowAppender csv(paths.csv, false);
 
@@ -74,8 +75,8 @@ void run_sweep(const SweepOptions& o) {
   const size_t workers = o.jobs ? o.jobs : available_cpus();
   std::cerr << "sweep: " << sweep.points.size() << " points (" << sweep.excluded << " excluded)";
   if (shard.n > 1) std::cerr << ", shard " << shard.k << "/" << shard.n << ": " << in_shard;
-  std::cerr << "; " << in_shard - todo.size() << " already in " << paths.jsonl << ", " << todo.size() << " to run on "
-            << workers << " worker(s)\n";
+  std::cerr << "; " << in_shard - todo.size() << " already in " << paths.jsonl << ", " << todo.size()
+            << " to run on " << workers << " worker(s)\n";
 
   ProgressBar bar("sweep", todo.size());
   size_t failed = 0;
@@ -90,16 +91,19 @@ void run_sweep(const SweepOptions& o) {
   };
   std::vector<PointJob> jobs;
   for (const SweepPoint* p : todo) {
-    if (!p->error.empty()) record(*p, nullptr);  // rejected at validation: its row holds the error
-    else jobs.push_back({p->index, p->config_yaml});
+    if (!p->error.empty())
+      record(*p, nullptr);  // rejected at validation: its row holds the error
+    else
+      jobs.push_back({p->index, p->config_yaml});
   }
   PointRunnerOptions runner;
   runner.jobs = workers;
-  const RunStatus status = run_points(jobs, runner, [&](const PointOutcome& out) { record(sweep.points[out.id], &out); });
+  const RunStatus status =
+      run_points(jobs, runner, [&](const PointOutcome& out) { record(sweep.points[out.id], &out); });
   bar.finish();
   if (status.interrupted) {
-    std::cerr << "sweep: interrupted by " << strsignal(status.signal) << "; " << lines.size() << " rows kept in "
-              << paths.jsonl << ": rerun with --resume to finish\n";
+    std::cerr << "sweep: interrupted by " << strsignal(status.signal) << "; " << lines.size()
+              << " rows kept in " << paths.jsonl << ": rerun with --resume to finish\n";
     // Exit the way an interrupted program does (status 128 + signal), so shells and SLURM see it.
     std::signal(status.signal, SIG_DFL);
     std::raise(status.signal);
@@ -114,13 +118,16 @@ void run_sweep(const SweepOptions& o) {
 }  // namespace
 
 void add_sweep_command(CLI::App& root) {
-  auto* cmd = root.add_subcommand("sweep", "simulate every point of a sweep (config values x config values ...) "
-                                           "in parallel worker processes; resumable and shardable");
+  auto* cmd = root.add_subcommand("sweep",
+                                  "simulate every point of a sweep (config values x config values ...) "
+                                  "in parallel worker processes; resumable and shardable");
   auto o = std::make_shared<SweepOptions>();
-  cmd->add_option("--config", o->config, "SWEEP.yaml: base run config, axes, exclude rules (docs/sweeps.md)")->required();
+  cmd->add_option("--config", o->config, "SWEEP.yaml: base run config, axes, exclude rules (docs/sweeps.md)")
+      ->required();
   cmd->add_option("-j,--jobs", o->jobs, "worker processes at once (default: the CPUs available)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--shard", o->shard, "run shard K of N (1-based, K = 1..N): the points with index % N == K-1")
+  cmd->add_option("--shard", o->shard,
+                  "run shard K of N (1-based, K = 1..N): the points with index % N == K-1")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "results CSV; the JSON lines go next to it (same name, .jsonl)")
       ->capture_default_str();

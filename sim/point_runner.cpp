@@ -104,8 +104,10 @@ class Workers {
       f << job.config_yaml;
       if (!f.flush()) throw std::runtime_error("cannot write " + config);
     }
-    const int out_fd = open(dir_.file(job.id, ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    const int err_fd = open(dir_.file(job.id, ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int out_fd =
+        open(dir_.file(job.id, ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int err_fd =
+        open(dir_.file(job.id, ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out_fd < 0 || err_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open worker output files");
 
@@ -198,7 +200,8 @@ class Workers {
 size_t available_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return static_cast<size_t>(CPU_COUNT(&set));
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<size_t>(CPU_COUNT(&set));
   const unsigned n = std::thread::hardware_concurrency();
   return n ? n : 1;
 }
@@ -212,7 +215,8 @@ RunStatus run_points(const std::vector<PointJob>& jobs, const PointRunnerOptions
   Workers workers(dir);
   size_t next = 0;
   while (next < jobs.size() || workers.size() > 0) {
-    while (workers.size() < max_workers && next < jobs.size()) workers.launch(jobs[next++], options, signals.old_mask());
+    while (workers.size() < max_workers && next < jobs.size())
+      workers.launch(jobs[next++], options, signals.old_mask());
     bool reaped = false;
     for (const PointOutcome& o : workers.reap()) {
       reaped = true;

@@ -18,14 +18,14 @@ struct PointJob {
 
 struct PointOutcome {
   size_t id = 0;
-  int exit_code = 0;        // the worker's exit code; 128 + signal when a signal ended it
-  std::string out;          // its stdout (the simulate JSON when exit_code == 0)
-  std::string err;          // its stderr
-  double wall_s = 0;        // how long the worker ran
+  int exit_code = 0;  // the worker's exit code; 128 + signal when a signal ended it
+  std::string out;    // its stdout (the simulate JSON when exit_code == 0)
+  std::string err;    // its stderr
+  double wall_s = 0;  // how long the worker ran
 };
 
 struct PointRunnerOptions {
-  size_t jobs = 0;                  // workers at once; 0 = the CPUs this process may run on
+  size_t jobs = 0;  // workers at once; 0 = the CPUs this process may run on
   std::string executable = "/proc/self/exe";
   std::vector<std::string> command = {"simulate", "--format", "json"};  // `--config FILE` is appended
 };

@@ -17,13 +17,19 @@ constexpr double kLogLineS = 5.0;
 std::string format_duration(double seconds) {
   const long s = std::lround(std::max(0.0, seconds));
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
   return buf;
 }
 
 ProgressBar::ProgressBar(std::string label, size_t total, std::FILE* out)
-    : label_(std::move(label)), total_(total), out_(out), tty_(isatty(fileno(out)) != 0), start_(Clock::now()),
+    : label_(std::move(label)),
+      total_(total),
+      out_(out),
+      tty_(isatty(fileno(out)) != 0),
+      start_(Clock::now()),
       last_draw_(start_) {
   if (tty_) draw(false);
 }
@@ -52,8 +58,8 @@ void ProgressBar::draw(bool final) {
   if (tty_) {
     constexpr size_t width = 30;
     const size_t filled = total_ ? done_ * width / total_ : width;
-    line = "\r" + label_ + " [" + std::string(filled, '#') + std::string(width - filled, '.') + "] " + figures +
-           "\033[K" + (final ? "\n" : "");
+    line = "\r" + label_ + " [" + std::string(filled, '#') + std::string(width - filled, '.') + "] " +
+           figures + "\033[K" + (final ? "\n" : "");
   } else {
     line = label_ + ": " + figures + "\n";
   }

@@ -12,8 +12,8 @@ class ProgressBar {
  public:
   // `total` items to do in this run; `label` starts every line ("sweep").
   ProgressBar(std::string label, size_t total, std::FILE* out = stderr);
-  void advance();   // one more item done
-  void finish();    // the final line (and the newline a redrawn bar needs)
+  void advance();  // one more item done
+  void finish();   // the final line (and the newline a redrawn bar needs)
   double elapsed_s() const;
 
  private:

@@ -83,8 +83,10 @@ nlohmann::json make_row(const Sweep& sweep, const SweepPoint& point, const Point
       if (error.empty()) error = "the worker exited with code " + std::to_string(outcome->exit_code);
       if (error.size() > 4000) error = error.substr(0, 4000) + "...";
     }
-    if (!error.empty()) row = {{"config", point.config}, {"error", error}};
-    else row["error"] = nullptr;
+    if (!error.empty())
+      row = {{"config", point.config}, {"error", error}};
+    else
+      row["error"] = nullptr;
   }
   row["axes"] = point.axes;
   row["point"] = hex64(point.hash);

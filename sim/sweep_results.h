@@ -3,9 +3,8 @@
 // written with a single write() on an O_APPEND descriptor and fsynced, so a kill leaves at most a torn
 // last line, which readers drop. results.csv is derived from it (one column per axis and per headline
 // figure) and rewritten from it whenever the rows are rewritten.
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

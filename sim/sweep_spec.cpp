@@ -38,9 +38,9 @@ std::string emit(const YAML::Node& node, bool flow) {
 // directory, then from the config file's directory; a worker reads its point from a scratch file
 // elsewhere, so paths relative to the base (or the sweep file, for an inline base) are anchored
 // here, the way the base's own loader would have found them. (One or two levels deep.)
-const std::vector<std::vector<std::string>> kPathKeys = {{"model"},    {"peft", "adapter"},    {"deepspeed"},
-                                                         {"zero", "deepspeed"}, {"platform"}, {"cluster", "platform"},
-                                                         {"calibration"}};
+const std::vector<std::vector<std::string>> kPathKeys = {
+    {"model"},    {"peft", "adapter"},     {"deepspeed"},  {"zero", "deepspeed"},
+    {"platform"}, {"cluster", "platform"}, {"calibration"}};
 
 void anchor_paths(YAML::Node& root, const std::string& origin) {
   const fs::path dir = fs::path(origin).parent_path();
@@ -59,8 +59,10 @@ void anchor_paths(YAML::Node& root, const std::string& origin) {
     const fs::path p(v);
     if (!p.is_relative() || fs::exists(p, ec) || !fs::exists(dir / p, ec)) continue;
     const std::string anchored = (dir / p).lexically_normal().string();
-    if (path.size() == 2) root[path[0]][path[1]] = anchored;
-    else root[path[0]] = anchored;
+    if (path.size() == 2)
+      root[path[0]][path[1]] = anchored;
+    else
+      root[path[0]] = anchored;
   }
 }
 
@@ -76,7 +78,8 @@ YAML::Node load_base(const YAML::Node& node, const std::string& file, std::strin
   if (!node.IsScalar())
     throw ConfigError(file, "base", "expected a run config (a mapping) or the path to one" + line_of(node));
   fs::path p(node.Scalar());
-  if (p.is_relative()) p = (fs::path(file).parent_path() / p).lexically_normal();  // relative to the sweep file
+  if (p.is_relative())
+    p = (fs::path(file).parent_path() / p).lexically_normal();  // relative to the sweep file
   origin = p.string();
   YAML::Node base = parse_yaml_file(origin, "base run config");
   if (!base || base.IsNull()) return YAML::Node(YAML::NodeType::Map);
@@ -86,7 +89,8 @@ YAML::Node load_base(const YAML::Node& node, const std::string& file, std::strin
 
 std::vector<Axis> read_axes(const YAML::Node& node, const std::string& file) {
   if (!node || node.IsNull())
-    throw ConfigError(file, "axes", "missing: map config keys to the values to sweep, e.g. zero.stage: [0, 1, 2, 3]");
+    throw ConfigError(file, "axes",
+                      "missing: map config keys to the values to sweep, e.g. zero.stage: [0, 1, 2, 3]");
   if (!node.IsMap() || node.size() == 0)
     throw ConfigError(file, "axes", "expected a mapping of config keys to lists of values" + line_of(node));
   std::vector<Axis> axes;
@@ -102,7 +106,8 @@ std::vector<Axis> read_axes(const YAML::Node& node, const std::string& file) {
     }
     if (!kv.second.IsSequence())
       throw ConfigError(file, where, "expected a list of values, e.g. [0, 1]" + line_of(kv.second));
-    if (kv.second.size() == 0) throw ConfigError(file, where, "empty list: an axis needs at least one value" + line_of(kv.second));
+    if (kv.second.size() == 0)
+      throw ConfigError(file, where, "empty list: an axis needs at least one value" + line_of(kv.second));
     for (const auto& v : kv.second) {
       nlohmann::json j = yaml_to_json(v);
       if (std::find(a.json.begin(), a.json.end(), j) != a.json.end())
@@ -115,24 +120,29 @@ std::vector<Axis> read_axes(const YAML::Node& node, const std::string& file) {
   return axes;
 }
 
-std::vector<ExcludeRule> read_excludes(const YAML::Node& node, const std::vector<Axis>& axes, const std::string& file) {
+std::vector<ExcludeRule> read_excludes(const YAML::Node& node, const std::vector<Axis>& axes,
+                                       const std::string& file) {
   std::vector<ExcludeRule> rules;
   if (!node || node.IsNull()) return rules;
   if (!node.IsSequence())
-    throw ConfigError(file, "exclude", "expected a list of rules, e.g. - {zero.stage: 0, cluster.gpus: [32, 64]}" + line_of(node));
+    throw ConfigError(
+        file, "exclude",
+        "expected a list of rules, e.g. - {zero.stage: 0, cluster.gpus: [32, 64]}" + line_of(node));
   std::vector<std::string> axis_keys;
   for (const Axis& a : axes) axis_keys.push_back(a.key);
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node r = node[i];
     const std::string where = "exclude[" + std::to_string(i) + "]";
     if (!r.IsMap() || r.size() == 0)
-      throw ConfigError(file, where, "expected a mapping of axis keys to a value or a list of values" + line_of(r));
+      throw ConfigError(file, where,
+                        "expected a mapping of axis keys to a value or a list of values" + line_of(r));
     ExcludeRule rule;
     for (const auto& kv : r) {
       const std::string key = kv.first.Scalar();
       const auto it = std::find(axis_keys.begin(), axis_keys.end(), key);
       if (it == axis_keys.end())
-        throw ConfigError(file, where + "." + key, "is not an axis (axes: " + join(axis_keys) + ")" + line_of(kv.first));
+        throw ConfigError(file, where + "." + key,
+                          "is not an axis (axes: " + join(axis_keys) + ")" + line_of(kv.first));
       std::vector<nlohmann::json> values;
       if (kv.second.IsSequence())
         for (const auto& v : kv.second) values.push_back(yaml_to_json(v));
@@ -145,7 +155,8 @@ std::vector<ExcludeRule> read_excludes(const YAML::Node& node, const std::vector
   return rules;
 }
 
-bool excluded_by(const std::vector<ExcludeRule>& rules, const std::vector<Axis>& axes, const std::vector<size_t>& at) {
+bool excluded_by(const std::vector<ExcludeRule>& rules, const std::vector<Axis>& axes,
+                 const std::vector<size_t>& at) {
   for (const auto& rule : rules) {
     bool all = true;
     for (const auto& [axis, values] : rule) {
@@ -203,13 +214,18 @@ void check_axis_values(const Sweep& s, const std::vector<Axis>& axes) {
       if (first_error.empty()) first_error = first->error;
     }
     if (bad.size() == axis.json.size())
-      throw ConfigError(s.file, "axes." + axis.key, "no value of this axis gives a valid run config: " + first_error);
+      throw ConfigError(s.file, "axes." + axis.key,
+                        "no value of this axis gives a valid run config: " + first_error);
     if (!bad.empty())
       throw ConfigError(s.file, "axes." + axis.key,
-                        "value" + std::string(bad.size() > 1 ? "s " : " ") + join(bad) + " fail(s) in every point: " + first_error);
+                        "value" + std::string(bad.size() > 1 ? "s " : " ") + join(bad) +
+                            " fail(s) in every point: " + first_error);
   }
-  const bool none = std::all_of(s.points.begin(), s.points.end(), [](const SweepPoint& p) { return !p.error.empty(); });
-  if (none) throw ConfigError(s.file, "base", "no point of the sweep is a valid run config; the first: " + s.points.front().error);
+  const bool none =
+      std::all_of(s.points.begin(), s.points.end(), [](const SweepPoint& p) { return !p.error.empty(); });
+  if (none)
+    throw ConfigError(s.file, "base",
+                      "no point of the sweep is a valid run config; the first: " + s.points.front().error);
 }
 
 }  // namespace
@@ -252,7 +268,8 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
 }
 
 Sweep sweep_from_yaml(const YAML::Node& root, const std::string& file) {
-  if (!root || !root.IsMap()) throw ConfigError(file, "", "a sweep file is a mapping with base:, axes: and exclude:");
+  if (!root || !root.IsMap())
+    throw ConfigError(file, "", "a sweep file is a mapping with base:, axes: and exclude:");
   check_keys(root, kSweepKeys, file, "");
   Sweep s;
   s.file = file;
@@ -299,7 +316,8 @@ Shard parse_shard(const std::string& text) {
   if (slash == std::string::npos) throw bad();
   const std::string k = text.substr(0, slash), n = text.substr(slash + 1);
   const auto digits = [](const std::string& t) {
-    return !t.empty() && t.size() < 10 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !t.empty() && t.size() < 10 &&
+           std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   if (!digits(k) || !digits(n)) throw bad();
   Shard s{std::stoul(k), std::stoul(n)};
@@ -307,6 +325,8 @@ Shard parse_shard(const std::string& text) {
   return s;
 }
 
-Sweep load_sweep(const std::string& path) { return sweep_from_yaml(parse_yaml_file(path, "sweep file"), path); }
+Sweep load_sweep(const std::string& path) {
+  return sweep_from_yaml(parse_yaml_file(path, "sweep file"), path);
+}
 
 }  // namespace zerosim

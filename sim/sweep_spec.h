@@ -11,9 +11,8 @@
 //     - {zero.stage: 0, cluster.gpus: [8, 64]}
 #include <yaml-cpp/yaml.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,13 +20,13 @@
 namespace zerosim {
 
 struct SweepPoint {
-  size_t index = 0;            // position in cartesian order, counting only points that are not excluded
-  nlohmann::json axes;         // axis key → value
-  std::string config_yaml;     // the base with this point's axis values applied: what a worker simulates
-  nlohmann::json config;       // RunConfig::echo() of it; null when it does not resolve
-  std::string error;           // why it does not resolve (a combination the config rejects); "" if it does
-  std::string error_key;       // the config key that error names
-  uint64_t hash = 0;           // point identity: FNV-1a of config.dump() (of config_yaml when unresolved)
+  size_t index = 0;         // position in cartesian order, counting only points that are not excluded
+  nlohmann::json axes;      // axis key → value
+  std::string config_yaml;  // the base with this point's axis values applied: what a worker simulates
+  nlohmann::json config;    // RunConfig::echo() of it; null when it does not resolve
+  std::string error;        // why it does not resolve (a combination the config rejects); "" if it does
+  std::string error_key;    // the config key that error names
+  uint64_t hash = 0;        // point identity: FNV-1a of config.dump() (of config_yaml when unresolved)
 };
 
 struct Sweep {
@@ -35,7 +34,7 @@ struct Sweep {
   std::vector<std::string> axis_keys;  // in SWEEP.yaml order
   std::vector<SweepPoint> points;      // cartesian order, exclusions removed
   size_t excluded = 0;
-  uint64_t id = 0;                     // FNV-1a of every point's index and hash: which sweep a row belongs to
+  uint64_t id = 0;  // FNV-1a of every point's index and hash: which sweep a row belongs to
 };
 
 // `--shard K/N`: K is 1-based (K = 1..N, as SLURM_ARRAY_TASK_ID with --array=1-N); shard K runs the

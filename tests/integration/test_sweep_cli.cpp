@@ -6,11 +6,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
@@ -94,7 +93,8 @@ struct Reference {
 
 }  // namespace
 
-TEST_CASE("sweep writes one JSON row and one CSV row per point, with axes, hash and position", "[sweep][cli]") {
+TEST_CASE("sweep writes one JSON row and one CSV row per point, with axes, hash and position",
+          "[sweep][cli]") {
   const Reference ref;
   std::stringstream ss(ref.jsonl);
   std::vector<nlohmann::json> rows;
@@ -118,8 +118,9 @@ TEST_CASE("sweep writes one JSON row and one CSV row per point, with axes, hash 
   std::stringstream csv(ref.csv);
   std::string header;
   std::getline(csv, header);
-  CHECK(header == "index,point,zero.stage,cluster.gpus,peft.r,peak_bytes,fits,step_s,tokens_per_s,tokens_per_s_per_gpu,"
-                  "mfu,exposed_comm_s,error");
+  CHECK(header ==
+        "index,point,zero.stage,cluster.gpus,peft.r,peak_bytes,fits,step_s,tokens_per_s,tokens_per_s_per_gpu,"
+        "mfu,exposed_comm_s,error");
   CHECK(std::count(ref.csv.begin(), ref.csv.end(), '\n') == 11);
 }
 
@@ -134,7 +135,8 @@ TEST_CASE("results do not depend on -j: the files are byte-identical", "[sweep][
   CHECK(slurp(dir.path("j1.csv")) == ref.csv);
 }
 
-TEST_CASE("a sweep killed with SIGKILL at a random moment, then resumed, gives the uninterrupted rows", "[sweep][cli][resume]") {
+TEST_CASE("a sweep killed with SIGKILL at a random moment, then resumed, gives the uninterrupted rows",
+          "[sweep][cli][resume]") {
   const Reference ref;
   std::mt19937 rng(std::random_device{}());
   std::uniform_real_distribution<double> moment(0.0, 1.2 * ref.wall_s);
@@ -154,7 +156,8 @@ TEST_CASE("a sweep killed with SIGKILL at a random moment, then resumed, gives t
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       CHECK(processes_mentioning(dir.path("zerosim-points-")) == 0);
     }
-    INFO("killed after " << delays[0] << " s and " << delays[1] << " s (an uninterrupted run takes " << ref.wall_s << " s)");
+    INFO("killed after " << delays[0] << " s and " << delays[1] << " s (an uninterrupted run takes "
+                         << ref.wall_s << " s)");
     const auto r = run_zerosim("sweep " + kGrid + " -j 2 --resume --out " + out);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -199,7 +202,8 @@ TEST_CASE("sweep --resume drops a torn last line and reruns only that point", "[
 
 TEST_CASE("sweep --resume refuses rows of another sweep", "[sweep][cli][resume]") {
   const TempDir dir;
-  REQUIRE(run_zerosim("sweep --config tests/data/sweeps/tiny-failing-point.yaml --out " + dir.path("r.csv")).exit_code == 0);
+  REQUIRE(run_zerosim("sweep --config tests/data/sweeps/tiny-failing-point.yaml --out " + dir.path("r.csv"))
+              .exit_code == 0);
   const auto r = run_zerosim("sweep " + kGrid + " --resume --out " + dir.path("r.csv"));
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("another sweep"));
@@ -229,7 +233,8 @@ TEST_CASE("shards K/N cover every point once and merge into the unsharded result
   CHECK(slurp(dir.path("merged.csv")) == ref.csv);
 
   SECTION("a missing shard is a gap: exit 2 listing the missing indices") {
-    const auto r = run_zerosim("merge " + dir.path("s1.jsonl") + " " + dir.path("s2.jsonl") + " -o " + dir.path("m.jsonl"));
+    const auto r = run_zerosim("merge " + dir.path("s1.jsonl") + " " + dir.path("s2.jsonl") + " -o " +
+                               dir.path("m.jsonl"));
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("missing 3 point(s), indices 2, 5, 8"));
     CHECK_FALSE(std::filesystem::exists(dir.path("m.jsonl")));
@@ -241,8 +246,11 @@ TEST_CASE("shards K/N cover every point once and merge into the unsharded result
                           Catch::Contains("index 7 "));
   }
   SECTION("shards of different sweeps do not merge") {
-    REQUIRE(run_zerosim("sweep --config tests/data/sweeps/tiny-failing-point.yaml --out " + dir.path("other.csv")).exit_code == 0);
-    const auto r = run_zerosim("merge" + shards + " " + dir.path("other.jsonl") + " -o " + dir.path("m.jsonl"));
+    REQUIRE(
+        run_zerosim("sweep --config tests/data/sweeps/tiny-failing-point.yaml --out " + dir.path("other.csv"))
+            .exit_code == 0);
+    const auto r =
+        run_zerosim("merge" + shards + " " + dir.path("other.jsonl") + " -o " + dir.path("m.jsonl"));
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("same SWEEP.yaml"));
   }
@@ -250,14 +258,16 @@ TEST_CASE("shards K/N cover every point once and merge into the unsharded result
 
 TEST_CASE("a point the config rejects records its error and the sweep goes on", "[sweep][cli]") {
   const TempDir dir;
-  const auto r = run_zerosim("sweep --config tests/data/sweeps/tiny-failing-point.yaml --out " + dir.path("r.csv"));
+  const auto r =
+      run_zerosim("sweep --config tests/data/sweeps/tiny-failing-point.yaml --out " + dir.path("r.csv"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("1 point(s) of this run failed"));
   const auto rows = rows_of(dir.path("r.jsonl"));
   REQUIRE(rows.size() == 4);
   CHECK(rows[1]["axes"] == nlohmann::json{{"zero.stage", 0}, {"zero.offload_param", "cpu"}});
-  CHECK_THAT(rows[1]["error"].get<std::string>(), Catch::Contains("zero.offload_param") && Catch::Contains("stage 3"));
+  CHECK_THAT(rows[1]["error"].get<std::string>(),
+             Catch::Contains("zero.offload_param") && Catch::Contains("stage 3"));
   for (size_t i : {0, 2, 3}) {
     CHECK(rows[i]["error"].is_null());
     CHECK(rows[i]["time"]["step_s"].get<double>() > 0);
@@ -267,7 +277,8 @@ TEST_CASE("a point the config rejects records its error and the sweep goes on", 
 
 TEST_CASE("an inline base resolves its paths from the sweep file; list values work as axes", "[sweep][cli]") {
   const TempDir dir;
-  const auto r = run_zerosim("sweep --config tests/data/sweeps/tiny-inline-base.yaml --out " + dir.path("r.csv"));
+  const auto r =
+      run_zerosim("sweep --config tests/data/sweeps/tiny-inline-base.yaml --out " + dir.path("r.csv"));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto rows = rows_of(dir.path("r.jsonl"));
@@ -279,9 +290,12 @@ TEST_CASE("an inline base resolves its paths from the sweep file; list values wo
 
 TEST_CASE("a bad SWEEP.yaml exits 2 naming the key", "[sweep][cli][errors]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"bad-unknown-axis.yaml", "axes.zero.stagee"}, {"bad-empty-axis.yaml", "axes.peft.r"},
-      {"bad-axis-not-list.yaml", "axes.zero.stage"}, {"bad-value-type.yaml", "axes.cluster.gpus"},
-      {"bad-top-key.yaml", "'axis'"},                {"bad-exclude-key.yaml", "exclude[0].cluster.gpus"}};
+      {"bad-unknown-axis.yaml", "axes.zero.stagee"},
+      {"bad-empty-axis.yaml", "axes.peft.r"},
+      {"bad-axis-not-list.yaml", "axes.zero.stage"},
+      {"bad-value-type.yaml", "axes.cluster.gpus"},
+      {"bad-top-key.yaml", "'axis'"},
+      {"bad-exclude-key.yaml", "exclude[0].cluster.gpus"}};
   for (const auto& [file, key] : cases) {
     const TempDir dir;
     const auto r = run_zerosim("sweep --config tests/data/sweeps/" + file + " --out " + dir.path("r.csv"));

@@ -3,7 +3,6 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
-
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -38,7 +37,8 @@ bool no_children_left() { return waitpid(-1, nullptr, WNOHANG) < 0 && errno == E
 
 TEST_CASE("each point's stdout, stderr and exit code come back under its id", "[sweep][runner]") {
   std::set<size_t> seen;
-  const RunStatus st = run_points(jobs_with_configs(6), shell(R"sh(v=$(cat "$2"); echo "out $v"; echo "err $v" >&2; exit $v)sh", 3),
+  const RunStatus st = run_points(jobs_with_configs(6),
+                                  shell(R"sh(v=$(cat "$2"); echo "out $v"; echo "err $v" >&2; exit $v)sh", 3),
                                   [&](const PointOutcome& o) {
                                     const std::string v = std::to_string(o.id - 100);
                                     CHECK(o.out == "out " + v + "\n");
@@ -73,8 +73,8 @@ TEST_CASE("SIGINT stops the pool: no new worker, running ones killed, not report
   // One worker at a time; the first asks its parent (this test) to stop, then would run for 30 s.
   size_t reported = 0;
   const auto start = std::chrono::steady_clock::now();
-  const RunStatus st =
-      run_points(jobs_with_configs(4), shell("kill -INT $PPID; sleep 30", 1), [&](const PointOutcome&) { ++reported; });
+  const RunStatus st = run_points(jobs_with_configs(4), shell("kill -INT $PPID; sleep 30", 1),
+                                  [&](const PointOutcome&) { ++reported; });
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK(st.interrupted);
   CHECK(st.signal == SIGINT);

@@ -1,7 +1,6 @@
 // The sweep's output files: rows survive a kill (torn last lines dropped), the CSV columns, and
 // the row of a point that failed.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 #include "sim/sweep_results.h"
@@ -15,8 +14,9 @@ using zerosim::testing::test_data;
 namespace {
 
 Sweep tiny_sweep() {
-  const std::string text = "base:\n  model: " + test_data("models/tiny-llama.json") +
-                           "\n  train: {seq_len: 128}\naxes:\n  zero.stage: [0, 3]\n  zero.offload_param: [none, cpu]\n";
+  const std::string text =
+      "base:\n  model: " + test_data("models/tiny-llama.json") +
+      "\n  train: {seq_len: 128}\naxes:\n  zero.stage: [0, 3]\n  zero.offload_param: [none, cpu]\n";
   return sweep_from_yaml(YAML::Load(text), "sweep.yaml");
 }
 
@@ -43,19 +43,24 @@ TEST_CASE("a row is the worker's JSON plus axes, point, error and sweep position
   CHECK(row["error"].is_null());
   CHECK(row["axes"] == nlohmann::json{{"zero.stage", 0}, {"zero.offload_param", "none"}});
   CHECK(row["point"] == hex64(s.points[0].hash));
-  CHECK(row["sweep"] == nlohmann::json{{"id", hex64(s.id)}, {"index", 0}, {"points", 4},
+  CHECK(row["sweep"] == nlohmann::json{{"id", hex64(s.id)},
+                                       {"index", 0},
+                                       {"points", 4},
                                        {"axes", {"zero.stage", "zero.offload_param"}}});
   CHECK(row["memory"]["peak_bytes"] == 123);
   CHECK(csv_header(s.axis_keys) ==
-        "index,point,zero.stage,zero.offload_param,peak_bytes,fits,step_s,tokens_per_s,tokens_per_s_per_gpu,mfu,"
+        "index,point,zero.stage,zero.offload_param,peak_bytes,fits,step_s,tokens_per_s,tokens_per_s_per_gpu,"
+        "mfu,"
         "exposed_comm_s,error\n");
-  CHECK(csv_line(row, s.axis_keys) == "0," + hex64(s.points[0].hash) + ",0,none,123,true,0.5,10.0,10.0,0.5,0.25,\n");
+  CHECK(csv_line(row, s.axis_keys) ==
+        "0," + hex64(s.points[0].hash) + ",0,none,123,true,0.5,10.0,10.0,0.5,0.25,\n");
 
   // Rejected at validation: no worker ran; the row holds the error, which names the key.
   const nlohmann::json rejected = make_row(s, s.points[1], nullptr);
   CHECK_THAT(rejected["error"].get<std::string>(), Catch::Contains("zero.offload_param"));
   CHECK(rejected["config"].is_null());
-  CHECK_THAT(csv_line(rejected, s.axis_keys), Catch::StartsWith("1," + hex64(s.points[1].hash) + ",0,cpu,,,,,,,,"));
+  CHECK_THAT(csv_line(rejected, s.axis_keys),
+             Catch::StartsWith("1," + hex64(s.points[1].hash) + ",0,cpu,,,,,,,,"));
 
   // A worker that failed: its stderr becomes the error.
   PointOutcome crashed;
@@ -73,7 +78,9 @@ TEST_CASE("CSV cells with commas, quotes or lists are quoted", "[sweep][results]
                         {"point", "00ff"},
                         {"axes", {{"peft.target_modules", {"q_proj", "v_proj"}}}},
                         {"error", "a \"bad\", value"}};
-  CHECK(csv_line(row, {"peft.target_modules"}) == R"(7,00ff,"[""q_proj"",""v_proj""]",,,,,,,,"a ""bad"", value")" "\n");
+  CHECK(csv_line(row, {"peft.target_modules"}) ==
+        R"(7,00ff,"[""q_proj"",""v_proj""]",,,,,,,,"a ""bad"", value")"
+        "\n");
 }
 
 TEST_CASE("rows are appended whole; a torn last line and unreadable lines are dropped", "[sweep][results]") {
@@ -81,14 +88,17 @@ TEST_CASE("rows are appended whole; a torn last line and unreadable lines are dr
   const std::string path = dir.path("r.jsonl");
   {
     RowAppender out(path, true);
-    out.append(R"({"sweep":{"index":0},"x":1})" "\n");
-    out.append(R"({"sweep":{"index":1},"x":2})" "\n");
+    out.append(R"({"sweep":{"index":0},"x":1})"
+               "\n");
+    out.append(R"({"sweep":{"index":1},"x":2})"
+               "\n");
   }
   CHECK(read_rows(path).rows.size() == 2);
   {
     RowAppender out(path, false);
     out.append("garbage\n");
-    out.append(R"({"no_sweep":1})" "\n");
+    out.append(R"({"no_sweep":1})"
+               "\n");
     out.append(R"({"sweep":{"index":2},"x":)");  // killed in the middle of this row
   }
   const StoredRows r = read_rows(path);

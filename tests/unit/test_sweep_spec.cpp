@@ -1,7 +1,6 @@
 // SWEEP.yaml expansion: cartesian order, exclusions, point identity (hash), shards, and every bad
 // sweep file of issue 5 as a ConfigError naming the key.
 #include <catch2/catch.hpp>
-
 #include <set>
 
 #include "sim/sweep_spec.h"
@@ -18,7 +17,8 @@ namespace {
 // A sweep over the tiny model (2 layers, hidden 256): points resolve in microseconds.
 Sweep sweep_of(const std::string& axes_and_rest) {
   const std::string text = "base:\n  model: " + test_data("models/tiny-llama.json") +
-                           "\n  peft: {method: dora, r: 8, alpha: 16}\n  train: {seq_len: 128}\n" + axes_and_rest;
+                           "\n  peft: {method: dora, r: 8, alpha: 16}\n  train: {seq_len: 128}\n" +
+                           axes_and_rest;
   return sweep_from_yaml(YAML::Load(text), "sweep.yaml");
 }
 
@@ -55,7 +55,8 @@ TEST_CASE("exclude rules drop the points matching every key of one rule", "[swee
   CHECK(s.excluded == 3);
   REQUIRE(s.points.size() == 6);
   std::set<std::pair<int, int>> kept;
-  for (const SweepPoint& p : s.points) kept.emplace(p.axes["zero.stage"].get<int>(), p.axes["cluster.gpus"].get<int>());
+  for (const SweepPoint& p : s.points)
+    kept.emplace(p.axes["zero.stage"].get<int>(), p.axes["cluster.gpus"].get<int>());
   CHECK(kept == std::set<std::pair<int, int>>{{0, 1}, {0, 2}, {0, 4}, {1, 2}, {3, 1}, {3, 4}});
   // Indices count the points that run, in cartesian order.
   for (size_t i = 0; i < s.points.size(); ++i) CHECK(s.points[i].index == i);
@@ -96,7 +97,8 @@ TEST_CASE("shards K/N (1-based) partition the points: each index in exactly one 
   for (size_t n = 1; n <= 7; ++n) {
     for (size_t index = 0; index < 50; ++index) {
       size_t owners = 0;
-      for (size_t k = 1; k <= n; ++k) owners += parse_shard(std::to_string(k) + "/" + std::to_string(n)).contains(index);
+      for (size_t k = 1; k <= n; ++k)
+        owners += parse_shard(std::to_string(k) + "/" + std::to_string(n)).contains(index);
       CHECK(owners == 1);
     }
   }
@@ -107,34 +109,47 @@ TEST_CASE("shards K/N (1-based) partition the points: each index in exactly one 
 }
 
 TEST_CASE("a bad SWEEP.yaml is a ConfigError naming the key", "[sweep][errors]") {
-  CHECK_THAT(sweep_error("axes:\n  zero.stagee: [0, 3]\n"), Catch::Contains("axes.zero.stagee") && Catch::Contains("unknown key"));
-  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 3]\n  peft.r: []\n"), Catch::Contains("axes.peft.r") && Catch::Contains("empty"));
-  CHECK_THAT(sweep_error("axes:\n  zero.stage: 3\n"), Catch::Contains("axes.zero.stage") && Catch::Contains("list"));
-  CHECK_THAT(sweep_error("axes:\n  cluster.gpus: [1, two]\n"), Catch::Contains("axes.cluster.gpus") && Catch::Contains("\"two\""));
+  CHECK_THAT(sweep_error("axes:\n  zero.stagee: [0, 3]\n"),
+             Catch::Contains("axes.zero.stagee") && Catch::Contains("unknown key"));
+  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 3]\n  peft.r: []\n"),
+             Catch::Contains("axes.peft.r") && Catch::Contains("empty"));
+  CHECK_THAT(sweep_error("axes:\n  zero.stage: 3\n"),
+             Catch::Contains("axes.zero.stage") && Catch::Contains("list"));
+  CHECK_THAT(sweep_error("axes:\n  cluster.gpus: [1, two]\n"),
+             Catch::Contains("axes.cluster.gpus") && Catch::Contains("\"two\""));
   CHECK_THAT(sweep_error("axes: [zero.stage]\n"), Catch::Contains("'axes'"));
-  CHECK_THAT(sweep_error("axis:\n  zero.stage: [0]\n"), Catch::Contains("'axis'") && Catch::Contains("unknown key"));
+  CHECK_THAT(sweep_error("axis:\n  zero.stage: [0]\n"),
+             Catch::Contains("'axis'") && Catch::Contains("unknown key"));
   CHECK_THAT(sweep_error(""), Catch::Contains("'axes'") && Catch::Contains("missing"));
-  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 0]\n"), Catch::Contains("axes.zero.stage") && Catch::Contains("twice"));
-  CHECK_THAT(sweep_error("axes:\n  peft: [{r: 8}]\n  peft.r: [8]\n"), Catch::Contains("axes.peft.r") && Catch::Contains("overlaps"));
+  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 0]\n"),
+             Catch::Contains("axes.zero.stage") && Catch::Contains("twice"));
+  CHECK_THAT(sweep_error("axes:\n  peft: [{r: 8}]\n  peft.r: [8]\n"),
+             Catch::Contains("axes.peft.r") && Catch::Contains("overlaps"));
   CHECK_THAT(sweep_error("axes:\n  model.hidden: [1]\n"), Catch::Contains("axes.model.hidden"));
   CHECK_THAT(sweep_error("axes:\n  zero.stage: [0]\nexclude:\n  - {cluster.gpus: 1}\n"),
              Catch::Contains("exclude[0].cluster.gpus") && Catch::Contains("not an axis"));
-  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0]\nexclude: {zero.stage: 0}\n"), Catch::Contains("'exclude'"));
+  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0]\nexclude: {zero.stage: 0}\n"),
+             Catch::Contains("'exclude'"));
   CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 3]\nexclude:\n  - {zero.stage: [0, 3]}\n"),
              Catch::Contains("exclude") && Catch::Contains("every point"));
   // A value that is wrong whatever it is combined with is the file's mistake (exit 2), not a row.
-  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 3]\n  cluster.gpus: [1, 0]\n"), Catch::Contains("axes.cluster.gpus"));
+  CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 3]\n  cluster.gpus: [1, 0]\n"),
+             Catch::Contains("axes.cluster.gpus"));
 }
 
-TEST_CASE("the base is inline or a path relative to the sweep file, and its paths keep resolving", "[sweep]") {
+TEST_CASE("the base is inline or a path relative to the sweep file, and its paths keep resolving",
+          "[sweep]") {
   const TempDir dir;
-  dir.write("configs/run.yaml", "model: ../models/tiny.json\npeft: {method: lora, r: 4}\ntrain: {seq_len: 64}\n");
+  dir.write("configs/run.yaml",
+            "model: ../models/tiny.json\npeft: {method: lora, r: 4}\ntrain: {seq_len: 64}\n");
   dir.write("models/tiny.json", zerosim::read_text_file(test_data("models/tiny-llama.json")));
-  const std::string sweep = dir.write("sweeps/s.yaml", "base: ../configs/run.yaml\naxes:\n  peft.r: [4, 8]\n");
+  const std::string sweep =
+      dir.write("sweeps/s.yaml", "base: ../configs/run.yaml\naxes:\n  peft.r: [4, 8]\n");
   const Sweep s = load_sweep(sweep);
   REQUIRE(s.points.size() == 2);
   CHECK(s.points[0].error.empty());
-  // The worker reads the point from a scratch file elsewhere: the model path is anchored to the base's folder.
+  // The worker reads the point from a scratch file elsewhere: the model path is anchored to the base's
+  // folder.
   const YAML::Node point = YAML::Load(s.points[0].config_yaml);
   CHECK(point["model"].as<std::string>() == dir.path("models/tiny.json"));
   CHECK(point["peft"]["r"].as<int>() == 4);
@@ -146,6 +161,7 @@ TEST_CASE("the base is inline or a path relative to the sweep file, and its path
 
 TEST_CASE("YAML values become JSON with their YAML types", "[sweep]") {
   const YAML::Node n = YAML::Load("[3, 2.5, true, null, all-linear, '16', [q_proj, v_proj], {a: 1}]");
-  CHECK(yaml_to_json(n) == nlohmann::json::parse(R"([3, 2.5, true, null, "all-linear", "16", ["q_proj", "v_proj"], {"a": 1}])"));
+  CHECK(yaml_to_json(n) ==
+        nlohmann::json::parse(R"([3, 2.5, true, null, "all-linear", "16", ["q_proj", "v_proj"], {"a": 1}])"));
   CHECK(yaml_to_json(n)[0].is_number_integer());
 }
