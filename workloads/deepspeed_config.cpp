@@ -72,11 +72,13 @@ void apply_block(const YAML::Node& z, const std::string& file, const std::string
     throw ConfigError(file, prefix + "offload_optimizer", "optimizer offload needs ZeRO stage 1, 2 or 3");
 }
 
+// `max` is the run config's own limit for the key (run_config.cpp), so a ds_config.json cannot
+// bring in a value RUN.yaml would reject.
 void train_from_ds(const YAML::Node& ds, const char* ds_key, const YAML::Node& train_node, const char* train_key,
-                   const std::string& path, int64_t& target) {
+                   const std::string& path, int64_t& target, int64_t max) {
   const YAML::Node n = ds[ds_key];
   if (!present(n) || is_auto(n)) return;  // "auto": the run config's value (HF Trainer semantics)
-  const int64_t v = read_int_in(n, path, ds_key, 1, 1 << 20);
+  const int64_t v = read_int_in(n, path, ds_key, 1, max);
   if (present(train_node) && train_node.IsMap() && present(train_node[train_key])) {
     if (target != v)
       throw ConfigError(path, ds_key,
@@ -98,8 +100,10 @@ void apply_deepspeed_config(const std::string& path, const YAML::Node& train_nod
     if (!z.IsMap()) throw ConfigError(path, "zero_optimization", "expected an object" + line_of(z));
     apply_block(z, path, "zero_optimization.", c);
   }
-  train_from_ds(ds, "train_micro_batch_size_per_gpu", train_node, "micro_batch", path, c.train.micro_batch);
-  train_from_ds(ds, "gradient_accumulation_steps", train_node, "grad_accum", path, c.train.grad_accum);
+  train_from_ds(ds, "train_micro_batch_size_per_gpu", train_node, "micro_batch", path, c.train.micro_batch,
+                kMaxMicroBatch);
+  train_from_ds(ds, "gradient_accumulation_steps", train_node, "grad_accum", path, c.train.grad_accum,
+                kMaxGradAccum);
   const YAML::Node fp16 = ds["fp16"];
   if (present(fp16) && fp16.IsMap() && present(fp16["enabled"]) && !is_auto(fp16["enabled"]) &&
       read_bool(fp16["enabled"], path, "fp16.enabled"))

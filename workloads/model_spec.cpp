@@ -33,6 +33,18 @@ namespace {
 
 const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt"};
 
+// Upper bounds of the shapes a config.json may give. Every parameter, byte and FLOP count of the
+// model is a product of these; the bounds keep each such product (e.g. hidden x 3·heads·head_dim,
+// layers x params per layer) far inside int64, with room for the largest real models (hidden 16k-25k,
+// vocab 256k, 126 layers). check_model_size below then bounds the whole model.
+int64_t max_of(const std::string& key) {
+  if (key == "hidden_size" || key == "d_model") return int64_t{1} << 20;
+  if (key == "intermediate_size") return int64_t{1} << 23;  // qwen v1 counts both branches
+  if (key == "vocab_size") return int64_t{1} << 24;
+  if (key == "expansion_ratio") return 64;
+  return int64_t{1} << 14;  // layers, heads, key/value heads, head_dim
+}
+
 struct Reader {
   const YAML::Node& root;
   const std::string& file;
@@ -40,7 +52,7 @@ struct Reader {
   bool has(const std::string& key) const { return root[key] && !root[key].IsNull(); }
   int64_t positive(const std::string& key) const {
     if (!has(key)) throw ConfigError(file, key, "missing (a " + model_type() + " config.json needs it)");
-    return read_int_in(root[key], file, key, 1, int64_t{1} << 40);
+    return read_int_in(root[key], file, key, 1, max_of(key));
   }
   int64_t positive_or(const std::string& key, int64_t fallback) const {
     return has(key) ? positive(key) : fallback;
@@ -141,6 +153,29 @@ void mpt(ModelSpec& m, const Reader& r) {
   };
 }
 
+// Derived widths and the parameter count, computed in double before any int64 product is taken.
+void check_model_size(const ModelSpec& m, const std::string& file) {
+  constexpr int64_t kMaxWidth = int64_t{1} << 23;  // q_dim, kv_dim, the MLP branch
+  const std::pair<const char*, double> widths[] = {
+      {"num_attention_heads", static_cast<double>(m.heads) * static_cast<double>(m.head_dim)},
+      {"intermediate_size", static_cast<double>(m.intermediate)}};
+  for (const auto& [key, width] : widths)
+    if (width > static_cast<double>(kMaxWidth))
+      throw ConfigError(file, key,
+                        "gives a layer width of " + std::to_string(static_cast<int64_t>(width)) +
+                            " (heads x head_dim, or the MLP width), beyond zerosim's limit of " +
+                            std::to_string(kMaxWidth) + " (2^23)");
+  constexpr double kMaxParams = 17592186044416.0;  // 2^44 = 17.6 T parameters: bytes stay < 2^50
+  double params = static_cast<double>(m.vocab) * static_cast<double>(m.hidden) * 2;
+  for (const auto& l : m.layer_linears)
+    params += static_cast<double>(m.layers) * static_cast<double>(l.d_in) * static_cast<double>(l.d_out + 1);
+  if (params > kMaxParams)
+    throw ConfigError(file, "num_hidden_layers",
+                      "the model would have about " + std::to_string(static_cast<int64_t>(params)) +
+                          " parameters (layers x hidden x widths + vocab x hidden), beyond zerosim's limit of "
+                          "17592186044416 (2^44)");
+}
+
 }  // namespace
 
 ModelSpec model_from_hf_config(const std::string& json_text, const std::string& file) {
@@ -162,6 +197,7 @@ ModelSpec model_from_hf_config(const std::string& json_text, const std::string& 
   else
     throw ConfigError(file, "model_type",
                       "'" + m.model_type + "' is not supported (supported: " + join(kModelTypes) + ")");
+  check_model_size(m, file);
   return m;
 }
 

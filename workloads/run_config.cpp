@@ -12,6 +12,7 @@
 namespace zerosim {
 
 const char* precision_name(Precision p) { return p == Precision::bf16_mixed ? "bf16-mixed" : "bf16-pure"; }
+const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ? "fused" : "foreach"; }
 
 namespace {
 
@@ -19,17 +20,12 @@ const std::vector<std::string> kTopKeys = {"model",    "peft",     "train",     
                                            "cluster",  "platform", "calibration", "memory"};
 const std::vector<std::string> kPeftKeys = {"method", "r", "alpha", "dropout", "target_modules", "use_rslora", "adapter"};
 const std::vector<std::string> kTrainKeys = {"micro_batch",   "seq_len",         "grad_accum",
-                                             "activation_checkpointing", "flash_attention", "precision"};
+                                             "activation_checkpointing", "flash_attention", "precision", "optimizer"};
 const std::vector<std::string> kClusterKeys = {"gpu", "gpus", "gpus_per_node", "intra", "inter", "rail_optimized", "platform"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "cuda_context_gib", "nccl_buffers_gib"};
 const std::vector<std::string> kIntra = {"auto", "nvswitch", "nvlink-bridge", "pcie"};
 const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", "roce-200g", "none"};
 
-// Input limits keep every byte and FLOP count of the models well inside 64 bits.
-constexpr int64_t kMaxMicroBatch = 4096;
-constexpr int64_t kMaxSeqLen = 1 << 20;
-constexpr int64_t kMaxGradAccum = 1 << 20;
-constexpr int64_t kMaxGpus = 1 << 16;
 
 std::string one_of(const YAML::Node& node, const std::string& file, const std::string& key,
                    const std::vector<std::string>& allowed) {
@@ -40,6 +36,47 @@ std::string one_of(const YAML::Node& node, const std::string& file, const std::s
 }
 
 bool present(const YAML::Node& n) { return n && !n.IsNull(); }
+
+// The step's byte counts are int64 sums of products of the model's shapes and the micro-batch
+// (step_program.cpp, memory_model.cpp). The per-key limits alone would allow, e.g., 2^32 tokens x an
+// MLP width of 2^23 x 2^14 layers; so the resolved run is bounded as a whole: a generous upper bound
+// of what one GPU would hold, computed in double, must stay below 2^60 bytes (1 EiB, 1/8 of int64).
+// Past it the run is rejected naming the key that drives the size, rather than overflowing.
+constexpr double kMaxStepBytes = 1152921504606846976.0;  // 2^60
+
+void check_step_size(const RunConfig& c, const std::string& file) {
+  const ModelSpec& m = c.model;
+  const double b = static_cast<double>(c.train.micro_batch), s = static_cast<double>(c.train.seq_len);
+  const double T = b * s, layers = static_cast<double>(m.layers);
+  double per_token_layer = 32.0 * static_cast<double>(m.hidden) + 8.0 * static_cast<double>(m.intermediate);
+  double weights = static_cast<double>(m.vocab) * static_cast<double>(m.hidden) * 2;
+  double dora_temp = 0;
+  for (const auto& l : m.layer_linears) {
+    const double i = static_cast<double>(l.d_in), o = static_cast<double>(l.d_out);
+    per_token_layer += 4.0 * (i + o);
+    weights += layers * i * (o + 1);
+    dora_temp = std::max(dora_temp, i * i + i * static_cast<double>(c.peft.r) + 3 * i * o);
+  }
+  const double states = 20.0 * weights;                                  // bf16 + fp32 master, Adam, grads
+  const double activations = layers * T * per_token_layer * 2 * 4;      // bf16, x4 for DoRA and recompute
+  const double eager = c.train.flash_attention ? 0.0 : layers * b * static_cast<double>(m.heads) * s * s * 8;
+  const double logits = T * static_cast<double>(m.vocab) * 16;          // bf16 + fp32 logits and grads
+  const double total = states + activations + eager + logits + 4 * dora_temp;
+  if (total <= kMaxStepBytes) return;
+  const std::string size = std::to_string(static_cast<long double>(total) / 1152921504606846976.0L);
+  const std::string why = "about " + size.substr(0, size.find('.') + 3) +
+                          " EiB per GPU, beyond zerosim's arithmetic limit of 2^60 bytes (1 EiB)";
+  if (eager >= activations && eager >= logits && eager >= states)
+    throw ConfigError(file, "train.seq_len",
+                      std::to_string(c.train.seq_len) + " with eager attention (micro_batch x heads x seq_len^2 "
+                      "probabilities per layer) needs " + why + "; lower train.seq_len or set "
+                      "train.flash_attention: true");
+  if (states >= activations && states >= logits)
+    throw ConfigError(file, "model", "the model's states need " + why);
+  throw ConfigError(file, "train.micro_batch",
+                    "micro_batch x seq_len = " + std::to_string(c.train.micro_batch * c.train.seq_len) +
+                        " tokens per micro-batch need " + why + "; lower train.micro_batch or train.seq_len");
+}
 
 std::string resolve_path(const std::string& value, const std::string& file) {
   namespace fs = std::filesystem;
@@ -110,6 +147,10 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
     t.precision = one_of(node["precision"], file, "train.precision", {"bf16-mixed", "bf16-pure"}) == "bf16-mixed"
                       ? Precision::bf16_mixed
                       : Precision::bf16_pure;
+  if (present(node["optimizer"]))
+    t.optimizer = one_of(node["optimizer"], file, "train.optimizer", {"fused", "foreach"}) == "fused"
+                      ? OptimizerImpl::fused
+                      : OptimizerImpl::foreach;
   return t;
 }
 
@@ -217,6 +258,7 @@ RunConfig run_config_from_yaml(YAML::Node root, const std::string& file, const s
     ds_path = read_string(zero["deepspeed"], file, "zero.deepspeed");
   if (!ds_path.empty()) apply_deepspeed_config(resolve_path(ds_path, file), root["train"], c);
   apply_zero_section(zero, file, c);
+  check_step_size(c, file);
   return c;
 }
 
@@ -250,7 +292,8 @@ nlohmann::json RunConfig::echo() const {
         {"grad_accum", train.grad_accum},
         {"activation_checkpointing", train.activation_checkpointing},
         {"flash_attention", train.flash_attention},
-        {"precision", precision_name(train.precision)}}},
+        {"precision", precision_name(train.precision)},
+        {"optimizer", optimizer_name(train.optimizer)}}},
       {"zero",
        {{"stage", zero.stage},
         {"reduce_bucket_size", zero.reduce_bucket_size},

@@ -17,7 +17,17 @@
 
 namespace zerosim {
 
+// Input limits: with the model's (model_spec.cpp) they keep every byte and FLOP count inside 64 bits;
+// run_config_from_yaml also bounds the resolved run as a whole (2^60 bytes per GPU).
+inline constexpr int64_t kMaxMicroBatch = 4096;
+inline constexpr int64_t kMaxSeqLen = 1 << 20;
+inline constexpr int64_t kMaxGradAccum = 1 << 20;
+inline constexpr int64_t kMaxGpus = 1 << 16;
+
 enum class Precision { bf16_mixed, bf16_pure };  // fp32 master + fp32 Adam | everything bf16
+// How Adam runs: one fused multi-tensor kernel (DeepSpeed's FusedAdam, torch fused=True) or PyTorch's
+// foreach implementation (torch.optim.AdamW's default on CUDA, what HF Trainer's adamw_torch uses).
+enum class OptimizerImpl { fused, foreach };
 
 struct TrainSpec {
   int64_t micro_batch = 1;
@@ -26,6 +36,7 @@ struct TrainSpec {
   bool activation_checkpointing = false;
   bool flash_attention = true;
   Precision precision = Precision::bf16_mixed;
+  OptimizerImpl optimizer = OptimizerImpl::fused;
   int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
 };
 
@@ -75,5 +86,6 @@ RunConfig run_config_from_yaml(YAML::Node root, const std::string& file,
 void apply_override(YAML::Node& root, const Override& o, const std::string& file);
 
 const char* precision_name(Precision p);
+const char* optimizer_name(OptimizerImpl o);
 
 }  // namespace zerosim
