@@ -67,6 +67,9 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   // Adam: fp32 master + m + v (12 B) in mixed precision; bf16 m and v (4 B) in pure bf16.
   if (z.offload_optimizer != "cpu") s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
   if (mixed && z.offload_optimizer != "cpu") s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
+  // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).
+  if (c.train.optimizer == OptimizerImpl::foreach && z.offload_optimizer != "cpu")
+    s.optimizer_temporaries += (mixed ? 4 : 2) * optimizer_numel;
 
   const int64_t bucket = 2 * z.reduce_bucket_size;  // bf16 elements
   if (z.stage == 3 && z.contiguous_gradients) s.persistent_buffers = bucket;

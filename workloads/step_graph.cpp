@@ -142,9 +142,7 @@ class GraphBuilder {
   }
 
   ComputeOp optimizer_op() const {
-    // Adam over this rank's share: mixed precision reads the bf16 grad, writes fp32 grad, updates fp32
-    // master, m and v (read + write each) and writes the bf16 param: ≈ 32 B and 12 FLOPs per element.
-    const bool mixed = c_.train.precision == Precision::bf16_mixed;
+    // Adam over this rank's share: memory-bound, ~12 FLOPs and adam_step_bytes_per_param bytes per element.
     const int64_t N = c_.cluster.gpus;
     const int64_t numel = c_.zero.stage == 0 ? trainable_numel() : (trainable_numel() + N - 1) / N;
     ComputeOp op;
@@ -154,7 +152,7 @@ class GraphBuilder {
     op.phase = Phase::optimizer;
     op.cls = OpClass::memory_bound;
     op.flops = 12.0 * static_cast<double>(numel);
-    op.bytes = (mixed ? 32.0 : 14.0) * static_cast<double>(numel);
+    op.bytes = adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) * static_cast<double>(numel);
     return op;
   }
 

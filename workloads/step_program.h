@@ -49,5 +49,7 @@ double dora_weight_norm_flops(int64_t d_in, int64_t d_out, int64_t r);   // 2·d
 double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r);   // 2·(2·d_in² + 7·d_in·d_out) + r terms
 int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r);  // 2·(d_in² + d_in·r + 3·d_in·d_out)
 double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool causal_flash);
+// DRAM bytes per trainable element of one Adam step (see the derivation in step_program.cpp).
+double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl);
 
 }  // namespace zerosim

@@ -534,3 +534,14 @@ TEST_CASE("fits / OOM verdict against the GPU's capacity", "[memory][verdict]") 
   CHECK(full.peak_bytes > 16 * kFrozen);
   CHECK_FALSE(full.fits);
 }
+
+TEST_CASE("Adam's bytes per parameter follow the implementation", "[optimizer]") {
+  // Fused, mixed: bf16 grad read 2 + fp32 grad write 4 + fp32 master/m/v read+write 24 + bf16 param write 2.
+  CHECK(adam_step_bytes_per_param(Precision::bf16_mixed, OptimizerImpl::fused) == 32.0);
+  // Fused, pure bf16: read g, p, m, v (8) + write p, m, v (6).
+  CHECK(adam_step_bytes_per_param(Precision::bf16_pure, OptimizerImpl::fused) == 14.0);
+  // foreach: 4p + 12e + 2g; pure bf16 p = e = g = 2: 8 + 24 + 4 = 36.
+  CHECK(adam_step_bytes_per_param(Precision::bf16_pure, OptimizerImpl::foreach) == 36.0);
+  // foreach, mixed: p = e = g = 4: 16 + 48 + 8 = 72, + grad copy 6 + param copy 6 = 84.
+  CHECK(adam_step_bytes_per_param(Precision::bf16_mixed, OptimizerImpl::foreach) == 84.0);
+}
