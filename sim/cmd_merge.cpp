@@ -2,6 +2,7 @@
 // Combines the outputs of `zerosim sweep --shard K/N` runs into one results.jsonl (and the CSV next
 // to it) in cartesian order, after checking that every point of the sweep is there exactly once.
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -104,6 +105,8 @@ void run_merge(const MergeOptions& o) {
   std::map<size_t, std::string> lines;
   for (const auto& [index, seen] : by_index) lines.emplace(index, seen.line);
   const ResultPaths paths = result_paths(o.out);
+  const auto dir = std::filesystem::path(paths.jsonl).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir);
   write_sorted_results(paths, lines, axis_keys);
   std::cerr << "merge: " << lines.size() << " points from " << o.shards.size() << " file(s) into "
             << paths.jsonl << " and " << paths.csv << "\n";
