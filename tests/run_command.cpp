@@ -9,14 +9,12 @@
 
 namespace zerosim::testing {
 
-namespace {
-std::string slurp(const std::string& path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-}  // namespace
 
 CommandResult run_command(const std::string& command_line) {
   char err_template[] = "/tmp/zerosim-test-XXXXXX";
@@ -31,7 +29,7 @@ CommandResult run_command(const std::string& command_line) {
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.err = slurp(err_path);
+  r.err = read_file(err_path);
   std::remove(err_path.c_str());
   return r;
 }

@@ -4,22 +4,14 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "run_command.h"
 
+using zerosim::testing::read_file;
 using zerosim::testing::run_command;
 using zerosim::testing::run_zerosim;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // One sweep shared by the tests of this file (tests/data/sweeps/tiny-grid.yaml: 10 points).
 const std::string& results() {
@@ -43,7 +35,7 @@ TEST_CASE("plot draws a scaling chart as SVG with labelled axes, legend and titl
   const auto r = run_zerosim("plot " + results() + " --x cluster.gpus --y tokens_per_s --series zero.stage -o " + out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const std::string svg = slurp(out);
+  const std::string svg = read_file(out);
   CHECK(svg.find("<svg") != std::string::npos);
   CHECK(svg.find("GPUs") != std::string::npos);                               // x label
   CHECK(svg.find("throughput (tokens/s, whole job)") != std::string::npos);   // y label with unit
@@ -56,14 +48,14 @@ TEST_CASE("plot draws stacked memory and time breakdowns, PNG too", "[plot]") {
   auto r = run_zerosim("plot " + results() + " --kind memory --x zero.stage --where cluster.gpus=2 --where peft.r=8 -o " + mem);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const std::string svg = slurp(mem);
+  const std::string svg = read_file(mem);
   CHECK(svg.find("per-GPU memory (GiB)") != std::string::npos);
   CHECK(svg.find("frozen_params") != std::string::npos);
   CHECK(svg.find("zero.stage=3") != std::string::npos);
   const std::string png = dir_of(results()) + "/time.png";
   r = run_zerosim("plot " + results() + " --kind time --x zero.stage --where cluster.gpus=2 --where peft.r=16 -o " + png);
   REQUIRE(r.exit_code == 0);
-  const std::string bytes = slurp(png);
+  const std::string bytes = read_file(png);
   REQUIRE(bytes.size() > 1000);
   CHECK(bytes.substr(1, 3) == "PNG");
 }
