@@ -17,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kSweepKeys = {"base", "axes", "exclude"};
+constexpr size_t kMaxSweepPoints = 1'000'000;
 
 struct Axis {
   std::string key;
@@ -195,10 +196,15 @@ SweepPoint make_point(const YAML::Node& base, const std::string& origin, const s
   return p;
 }
 
-// An axis value with which not one point resolves, each failing on that very key, is a mistake in
-// SWEEP.yaml (an unknown key, a value of the wrong type or out of range), not a combination to record.
+// An axis key the run config does not know is a mistake in SWEEP.yaml whatever it is combined with:
+// one point failing on it with check_keys' "unknown key" proves it. (Another section's error, reported
+// first for some combinations, must not hide it among the rows.) Likewise an axis value with which not
+// one point resolves, each failing on that very key (a value of the wrong type or out of range).
 void check_axis_values(const Sweep& s, const std::vector<Axis>& axes) {
   for (const Axis& axis : axes) {
+    for (const SweepPoint& p : s.points)
+      if (names_axis(p.error_key, axis.key) && p.error.find("unknown key") != std::string::npos)
+        throw ConfigError(s.file, "axes." + axis.key, "is not a run-config key: " + p.error);
     std::vector<std::string> bad;  // values with which every point fails on this key
     std::string first_error;
     for (const nlohmann::json& v : axis.json) {
@@ -278,6 +284,15 @@ Sweep sweep_from_yaml(const YAML::Node& root, const std::string& file) {
   const std::vector<Axis> axes = read_axes(root["axes"], file);
   const std::vector<ExcludeRule> rules = read_excludes(root["exclude"], axes, file);
   for (const Axis& a : axes) s.axis_keys.push_back(a.key);
+  // Every point is resolved (and held) up front: a product of axes in the billions would hang and
+  // exhaust memory before anything runs. The count saturates instead of wrapping around.
+  size_t cartesian = 1;
+  for (const Axis& a : axes)
+    cartesian = cartesian > kMaxSweepPoints ? cartesian : cartesian * a.values.size();
+  if (cartesian > kMaxSweepPoints)
+    throw ConfigError(file, "axes",
+                      "the axes give more than " + std::to_string(kMaxSweepPoints) +
+                          " points (the limit, before exclusions): split the sweep into several files");
 
   // Odometer over the axes: the last axis turns fastest.
   std::vector<size_t> at(axes.size(), 0);

@@ -132,6 +132,10 @@ TEST_CASE("a bad SWEEP.yaml is a ConfigError naming the key", "[sweep][errors]")
              Catch::Contains("'exclude'"));
   CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 3]\nexclude:\n  - {zero.stage: [0, 3]}\n"),
              Catch::Contains("exclude") && Catch::Contains("every point"));
+  // An unknown key is found even when other points of the sweep fail first on another section's key.
+  CHECK_THAT(
+      sweep_error("axes:\n  cluster.inter: [none, ib-hdr200]\n  cluster.gpus: [1, 16]\n  zero.stagee: [0]\n"),
+      Catch::Contains("axes.zero.stagee") && Catch::Contains("not a run-config key"));
   // A value that is wrong whatever it is combined with is the file's mistake (exit 2), not a row.
   CHECK_THAT(sweep_error("axes:\n  zero.stage: [0, 3]\n  cluster.gpus: [1, 0]\n"),
              Catch::Contains("axes.cluster.gpus"));
