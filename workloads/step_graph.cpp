@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 
 #include "workloads/memory_model.h"
@@ -184,26 +185,43 @@ class GraphBuilder {
 
     const size_t n_fwd = p_.forward.size();
     const size_t n = n_fwd + p_.backward.size();
+    // ZeRO-3: the all-gather (fetch or earlier prefetch) that made each module's parameters available;
+    // the op that uses a module waits for it, as DeepSpeed's fetch_sub_module waits on the handle.
+    std::vector<std::optional<TaskId>> gathered_by(p_.modules.size());
     for (size_t i = 0; i < n; ++i) {
       const ComputeOp& op = out_.ops[i];
-      std::vector<TaskId> fetches;
+      std::vector<TaskId> waits;
+      bool issued = false;
+      TaskId issuer = 0;  // the compute-stream task from which this op's all-gathers are issued
       if (stage == 3) {
-        if (!op.modules.empty()) add_hook(op.name + ".zero3_hooks", kZero3HookSeconds * static_cast<double>(op.modules.size()),
-                                          op.phase, micro);
-        for (int m : plan_.fetch_before[i])
-          fetches.push_back(add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
-                                           p_.modules[static_cast<size_t>(m)].name + ".all_gather", op.phase, micro));
+        if (!op.modules.empty()) {
+          issuer = add_hook(op.name + ".zero3_hooks", kZero3HookSeconds * static_cast<double>(op.modules.size()),
+                            op.phase, micro);
+          issued = true;
+        } else if (have_compute_) {
+          issuer = last_compute_;
+          issued = true;
+        }
+        for (int m : plan_.fetch_before[i]) {
+          const TaskId f = add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
+                                          p_.modules[static_cast<size_t>(m)].name + ".all_gather", op.phase, micro);
+          if (issued) edge(issuer, f);
+          gathered_by[static_cast<size_t>(m)] = f;
+        }
+        for (int m : op.modules)
+          if (m >= 0 && gathered_by[static_cast<size_t>(m)]) waits.push_back(*gathered_by[static_cast<size_t>(m)]);
       }
-      const TaskId before = last_compute_;
-      const bool had_compute = have_compute_;
       const TaskId task = add_compute(i, micro);
-      for (TaskId f : fetches) edge(f, task);
-      if (stage == 3)
+      for (TaskId w : waits) edge(w, task);
+      if (stage == 3) {
         for (int m : plan_.prefetch_after[i]) {
           const TaskId pf = add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
                                            p_.modules[static_cast<size_t>(m)].name + ".prefetch", op.phase, micro);
-          if (had_compute) edge(before, pf);  // issued from the op's pre-forward hook
+          if (issued) edge(issuer, pf);  // issued from the op's pre-forward hook
+          gathered_by[static_cast<size_t>(m)] = pf;
         }
+        for (int m : plan_.release_after[i]) gathered_by[static_cast<size_t>(m)].reset();
+      }
       if (op.phase == Phase::backward)
         for (int m : op.modules) {
           const auto mi = static_cast<size_t>(m);
