@@ -19,6 +19,7 @@ struct RankState {
   s4u::MutexPtr mutex = s4u::Mutex::create();
   s4u::ConditionVariablePtr changed = s4u::ConditionVariable::create();
   std::vector<char> done;
+  int waiting = 0;  // actors of this rank sleeping on `changed`
 };
 
 // Who each rank sends to in a ring collective, and which fraction of its share.
@@ -93,24 +94,34 @@ struct Shared {
   std::vector<s4u::Host*> hosts;
   std::vector<RankState> ranks;
   std::vector<double> task_seconds;  // compute and hook durations (same on every rank)
+  std::vector<char> chains_into_next;  // compute_order[k] feeds only compute_order[k+1], which needs only it
   RingPlan ring;
   SimResult result;
   std::vector<double> rank_end;
 };
 
+// SimGrid runs actors one at a time in one OS thread, so the done flags can be read without the mutex;
+// the mutex and condition variable are only needed to sleep until a flag changes.
+bool inputs_done(const Shared& s, const RankState& st, TaskId v) {
+  for (auto [e, end] = boost::in_edges(v, s.graph->graph); e != end; ++e)
+    if (!st.done[boost::source(*e, s.graph->graph)]) return false;
+  return true;
+}
+
 void wait_for_inputs(Shared& s, int rank, TaskId v) {
   RankState& st = s.ranks[static_cast<size_t>(rank)];
+  if (inputs_done(s, st, v)) return;
   std::unique_lock<s4u::Mutex> lock(*st.mutex);
-  for (auto [e, end] = boost::in_edges(v, s.graph->graph); e != end; ++e) {
-    const TaskId u = boost::source(*e, s.graph->graph);
-    while (!st.done[u]) st.changed->wait(lock);
-  }
+  ++st.waiting;
+  while (!inputs_done(s, st, v)) st.changed->wait(lock);
+  --st.waiting;
 }
 
 void finish(Shared& s, int rank, TaskId v) {
   RankState& st = s.ranks[static_cast<size_t>(rank)];
-  std::unique_lock<s4u::Mutex> lock(*st.mutex);
   st.done[v] = 1;
+  if (st.waiting == 0) return;  // nobody to wake: skip the simcalls
+  std::unique_lock<s4u::Mutex> lock(*st.mutex);
   st.changed->notify_all();
 }
 
@@ -121,25 +132,37 @@ void record(Shared& s, int rank, Stream stream, const std::string& name, double 
 // The CUDA compute stream of one rank: ops in program order, each after its inputs.
 void compute_actor(Shared& s, int rank) {
   const TaskGraph& g = s.graph->graph;
+  const auto& order = s.graph->compute_order;
   const double speed = s4u::this_actor::get_host()->get_speed();
-  for (TaskId v : s.graph->compute_order) {
-    wait_for_inputs(s, rank, v);
+  for (size_t i = 0; i < order.size();) {
+    // A block: consecutive tasks that nothing outside the compute stream waits on or feeds into run as
+    // one execution — the same timeline with far fewer simulation events.
+    size_t j = i + 1;
+    while (j < order.size() && s.chains_into_next[j - 1]) ++j;
+    wait_for_inputs(s, rank, order[i]);
     const double start = s4u::Engine::get_clock();
-    const double seconds = s.task_seconds[v];
-    if (g[v].kind == TaskKind::compute) s4u::this_actor::execute(seconds * speed);
-    else s4u::this_actor::sleep_for(seconds);  // CPU-side hook: the GPU idles
-    const double end = s4u::Engine::get_clock();
-    record(s, rank, Stream::compute, g[v].name, start, end);
-    if (rank == 0) {
-      const Task& t = g[v];
-      if (t.kind == TaskKind::hook) s.result.overhead_s += end - start;
-      else if (t.phase == Phase::forward) s.result.forward_s += end - start;
-      else if (t.phase == Phase::optimizer) s.result.optimizer_s += end - start;
-      else s.result.backward_s += end - start;
-      s.result.task_durations[v] = end - start;
-      s.result.compute_tasks += 1;
+    double block_s = 0;
+    for (size_t k = i; k < j; ++k) block_s += s.task_seconds[order[k]];
+    s4u::this_actor::execute(block_s * speed);
+    double t = start;
+    for (size_t k = i; k < j; ++k) {
+      const TaskId v = order[k];
+      const double end = t + s.task_seconds[v];
+      record(s, rank, Stream::compute, g[v].name, t, end);
+      if (rank == 0) {
+        const Task& task = g[v];
+        const double d = end - t;
+        if (task.kind == TaskKind::hook) s.result.overhead_s += d;  // CPU-side hook: the GPU idles
+        else if (task.phase == Phase::forward) s.result.forward_s += d;
+        else if (task.phase == Phase::optimizer) s.result.optimizer_s += d;
+        else s.result.backward_s += d;
+        s.result.task_durations[v] = d;
+        s.result.compute_tasks += 1;
+      }
+      t = end;
     }
-    finish(s, rank, v);
+    for (size_t k = i; k < j; ++k) finish(s, rank, order[k]);
+    i = j;
   }
   s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
 }
@@ -250,6 +273,12 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
     else if (t.kind == TaskKind::hook) s.task_seconds[v] = t.hook_s;
   }
   s.result.task_durations.assign(n_tasks, 0.0);
+  const auto& order = graph.compute_order;
+  s.chains_into_next.assign(order.size(), 0);
+  for (size_t k = 0; k + 1 < order.size(); ++k)
+    s.chains_into_next[k] = boost::out_degree(order[k], graph.graph) == 1 &&
+                            boost::in_degree(order[k + 1], graph.graph) == 1 &&
+                            boost::edge(order[k], order[k + 1], graph.graph).second;
   s.rank_end.assign(s.hosts.size(), 0.0);
   // One barrier per communicator: every collective joins all ranks of the data-parallel group.
   std::vector<const std::vector<TaskId>*> streams = {&graph.comm_order};
