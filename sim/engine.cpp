@@ -3,7 +3,9 @@
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
 
+#include <array>
 #include <cmath>
+#include <span>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -117,9 +119,11 @@ void wait_for_inputs(Shared& s, int rank, TaskId v) {
   --st.waiting;
 }
 
-void finish(Shared& s, int rank, TaskId v) {
+// Marks tasks done and wakes the rank's other actor once (not once per task) if it sleeps.
+template <class Tasks>
+void finish(Shared& s, int rank, const Tasks& tasks) {
   RankState& st = s.ranks[static_cast<size_t>(rank)];
-  st.done[v] = 1;
+  for (TaskId v : tasks) st.done[v] = 1;
   if (st.waiting == 0) return;  // nobody to wake: skip the simcalls
   std::unique_lock<s4u::Mutex> lock(*st.mutex);
   st.changed->notify_all();
@@ -161,7 +165,7 @@ void compute_actor(Shared& s, int rank) {
       }
       t = end;
     }
-    for (size_t k = i; k < j; ++k) finish(s, rank, order[k]);
+    finish(s, rank, std::span<const TaskId>(order.data() + i, j - i));
     i = j;
   }
   s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
@@ -235,7 +239,7 @@ void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u
       s.result.collectives += 1;
       s.result.task_durations[v] = end - start;
     }
-    finish(s, rank, v);
+    finish(s, rank, std::array<TaskId, 1>{v});
   }
   s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
 }
