@@ -68,6 +68,9 @@ std::vector<std::string> unit_names(const UnitTable& units) {
   return names;
 }
 
+// Hosts a platform may declare through <cluster radical=...>: twice the largest run (cluster.gpus).
+constexpr long kMaxClusterHosts = 131072;
+
 // ---- the checker: walks the zones once, collects netpoints, links and adjacency ----
 class Checker {
  public:
@@ -169,9 +172,14 @@ class Checker {
       char* end = nullptr;
       const long lo = std::strtol(part.c_str(), &end, 10);
       const long hi = dash == std::string::npos ? lo : std::strtol(part.c_str() + dash + 1, &end, 10);
-      if (part.empty() || hi < lo)
+      if (part.empty() || hi < lo || lo < 0)
         fail(key, "radical '" + std::string(n.attribute("radical").as_string()) +
                       "' is not a list of ranges like 0-7");
+      // A typo like 0-70000000000 would otherwise expand to billions of hosts (and at LONG_MAX the
+      // loop counter would overflow); zerosim runs at most 65536 GPUs.
+      if (hi - lo >= kMaxClusterHosts || hosts_.size() + static_cast<size_t>(hi - lo) >= kMaxClusterHosts)
+        fail(key, "radical '" + std::string(n.attribute("radical").as_string()) + "' declares more than " +
+                      std::to_string(kMaxClusterHosts) + " hosts (the limit)");
       for (long i = lo; i <= hi; ++i) {
         const std::string h = prefix + std::to_string(i) + suffix;
         netpoint(h, "host");
