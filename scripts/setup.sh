@@ -16,6 +16,8 @@ packages=(
   gnuplot-nox             # plots
   python3                 # integration-test helpers (standard library only)
   slurmctld slurmd munge slurm-client   # CI's single-node SLURM check of sweep job arrays (scripts/slurm/)
+  clang libclang-rt-14-dev  # libFuzzer harnesses of tests/fuzz (scripts/fuzz.sh)
+  time                      # /usr/bin/time -v: peak RSS in scripts/soak-sweep.sh
 )
 
 missing=()
