@@ -217,10 +217,12 @@ ModelSpec load_model(const std::string& name_or_path, const std::string& source_
   }
   namespace fs = std::filesystem;
   fs::path path(name_or_path);
-  if (path.is_relative() && !source_file.empty() && !fs::exists(path))
+  // error_code overloads: a name longer than NAME_MAX makes the throwing ones raise filesystem_error.
+  std::error_code exists_ec;
+  if (path.is_relative() && !source_file.empty() && !fs::exists(path, exists_ec))
     path = fs::path(source_file).parent_path() / path;  // relative to the run config
   if (name_or_path.find('/') == std::string::npos && name_or_path.find(".json") == std::string::npos &&
-      !fs::exists(path))
+      !fs::exists(path, exists_ec))
     throw ConfigError(source_file, key,
                       "unknown model '" + name_or_path + "' (presets: " + join(preset_names()) +
                           "; or a path to a Hugging Face config.json)");

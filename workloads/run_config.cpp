@@ -81,9 +81,10 @@ void check_step_size(const RunConfig& c, const std::string& file) {
 std::string resolve_path(const std::string& value, const std::string& file) {
   namespace fs = std::filesystem;
   fs::path p(value);
-  if (p.is_relative() && !fs::exists(p) && !file.empty()) {
+  std::error_code ec;  // a name longer than NAME_MAX: the throwing fs::exists raises filesystem_error
+  if (p.is_relative() && !fs::exists(p, ec) && !file.empty()) {
     fs::path alt = fs::path(file).parent_path() / p;
-    if (fs::exists(alt)) return alt.string();
+    if (fs::exists(alt, ec)) return alt.string();
   }
   return value;
 }
