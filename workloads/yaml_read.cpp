@@ -1,5 +1,6 @@
 #include "workloads/yaml_read.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,7 +11,38 @@
 
 namespace zerosim {
 
+namespace {
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629), or npos. Config values
+// end up in JSON output, whose writer throws on invalid UTF-8; rejecting the bytes here names the
+// file and line instead.
+size_t invalid_utf8_at(const std::string& text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned char b = s[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::string::npos;
+}
+}  // namespace
+
 YAML::Node parse_yaml_text(const std::string& text, const std::string& origin) {
+  if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos)
+    throw ConfigError(origin, "",
+                      "not UTF-8 text: invalid byte at line " +
+                          std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n')));
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
