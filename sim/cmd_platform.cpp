@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include <string>
 #include <vector>
@@ -122,7 +123,13 @@ int check(const std::string& file, long long requested, bool ring,
 
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  engine.load_platform(file);
+  // SimGrid's parser validates against its DTD, which sim/platform_check does not fully replicate
+  // (unknown attributes, the DOCTYPE's system id): its ParseError is bad input too, exit 2.
+  try {
+    engine.load_platform(file);
+  } catch (const simgrid::ParseError& e) {
+    throw ConfigError(file, "", std::string("SimGrid cannot read this platform: ") + e.what());
+  }
   // Routing tables (DijkstraZone's vertex indexes) are only built when the platform is sealed, which
   // run() would do; routes are queried before that.
   engine.seal_platform();

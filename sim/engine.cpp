@@ -1,5 +1,7 @@
 #include "sim/engine.h"
+#include "workloads/config_error.h"
 
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
 
@@ -255,7 +257,13 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   xbt_log_control_set("root.thres:critical");
   s4u::Engine::set_config("network/model:CM02");
   s4u::Engine::set_config("network/crosstraffic:0");
-  engine.load_platform(options.platform_file);
+  // SimGrid's parser validates against its DTD, which sim/platform_check does not fully replicate
+  // (unknown attributes, the DOCTYPE's system id): its ParseError is bad input too, exit 2.
+  try {
+    engine.load_platform(options.platform_file);
+  } catch (const simgrid::ParseError& e) {
+    throw ConfigError(options.platform_file, "", std::string("SimGrid cannot read this platform: ") + e.what());
+  }
   engine.seal_platform();  // DijkstraCache builds its routing graph when sealed; routes are queried before run()
 
   Shared s;
