@@ -150,3 +150,11 @@ TEST_CASE("a sweep SIGKILLed many times in a row, resumed each time, never loses
   CHECK(slurp(dir.path("r.jsonl")) == slurp(dir.path("ref.jsonl")));
   CHECK(slurp(dir.path("r.csv")) == slurp(dir.path("ref.csv")));
 }
+
+TEST_CASE("a platform our check accepts but SimGrid's DTD rejects is exit 2, not an internal error",
+          "[robustness][platform]") {
+  // Found by fuzz_platform: a DOCTYPE with a mangled system id, which pugixml ignores.
+  const auto r = run_zerosim("platform --check tests/fuzz/corpus/platform/accepted-then-simgrid-parse-error.xml");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("accepted-then-simgrid-parse-error.xml"));
+}
