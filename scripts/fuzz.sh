@@ -9,7 +9,7 @@
 #
 # The platform harness also keeps every XML that sim/platform_check accepts; each accepted input of
 # the final corpus is then loaded by SimGrid itself (`zerosim platform --check FILE --ring`, the
-# ASan build when present), which must exit 0 or 2: what our check accepts must not make SimGrid
+# same ASan + UBSan build), which must exit 0 or 2: what our check accepts must not make SimGrid
 # abort (SimGrid's own DTD validation may still reject it, as a ParseError zerosim turns into exit 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ jobs="$(nproc)"
 # Warnings are errors in the GCC builds; clang's extra warnings are not worth failing a fuzz run on.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1" \
   -DZEROSIM_FUZZ=ON -DZEROSIM_CUDA=OFF -DBUILD_TESTING=OFF -DZEROSIM_WERROR=OFF >/dev/null
-cmake --build build-fuzz -j "$jobs" --target "${harnesses[@]/#/fuzz_}"
+cmake --build build-fuzz -j "$jobs" --target "${harnesses[@]/#/fuzz_}" zerosim
 
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
@@ -30,7 +30,9 @@ status=0
 run_one() {
   local h="$1" work="build-fuzz/work/$1" art="build-fuzz/artifacts/$1/"
   rm -rf "$work" && mkdir -p "$work" "$art"
-  cp tests/fuzz/corpus/"$h"/* "$work"/
+  # Seeds only: the regression-* inputs are replayed by tests/unit/test_fuzz_regressions.cpp, and a
+  # seed like the 10^12-point sweep steers mutations to sweeps that are merely slow to expand.
+  find tests/fuzz/corpus/"$h" -maxdepth 1 -type f ! -name 'regression-*' -exec cp {} "$work"/ \;
   local log="build-fuzz/fuzz-$h.log"
   # -timeout: one input taking 10 s is a hang to fix (a sweep of 10^12 points, a huge <cluster>);
   # -rss_limit_mb: an input blowing up memory is a finding too.
@@ -57,8 +59,7 @@ accepted=build-fuzz/platform-accepted
 rm -rf "$accepted" && mkdir -p "$accepted"
 ZEROSIM_FUZZ_ACCEPTED_DIR="$accepted" build-fuzz/tests/fuzz/fuzz_platform -runs=0 build-fuzz/work/platform \
   >build-fuzz/platform-accepted.log 2>&1 || true
-zerosim=build-asan/sim/zerosim
-[ -x "$zerosim" ] || zerosim=build/sim/zerosim
+zerosim=build-fuzz/sim/zerosim  # this build's (ASan + UBSan, clang), so it is current with the harnesses
 checked=0
 for f in "$accepted"/*.xml; do
   [ -e "$f" ] || continue

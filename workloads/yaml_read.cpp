@@ -22,6 +22,10 @@ size_t invalid_utf8_at(const std::string& text) {
     const unsigned char c = s[i];
     size_t len = 0;
     unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    // YAML's character set (c-printable) has no C0 controls besides tab, LF and CR; yaml-cpp turns a
+    // NUL inside a scalar into bytes that are not UTF-8.
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return i;
+    if (c == 0x7F) return i;
     if (c < 0x80) len = 1;
     else if (c >= 0xC2 && c <= 0xDF) len = 2;
     else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
@@ -41,7 +45,7 @@ size_t invalid_utf8_at(const std::string& text) {
 YAML::Node parse_yaml_text(const std::string& text, const std::string& origin) {
   if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos)
     throw ConfigError(origin, "",
-                      "not UTF-8 text: invalid byte at line " +
+                      "not YAML/JSON text: a control character or invalid UTF-8 byte at line " +
                           std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n')));
   try {
     return YAML::Load(text);
