@@ -36,7 +36,8 @@ run_one() {
   local log="build-fuzz/fuzz-$h.log"
   # -timeout: one input taking 10 s is a hang to fix (a sweep of 10^12 points, a huge <cluster>);
   # -rss_limit_mb: an input blowing up memory is a finding too.
-  if build-fuzz/tests/fuzz/fuzz_"$h" "$work" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # -seed=1: CI replays the same mutation sequence each run (reproducible); fuzz-long.sh explores freely.
+  if build-fuzz/tests/fuzz/fuzz_"$h" "$work" -seed=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -max_len=16384 -print_final_stats=1 -artifact_prefix="$art" >"$log" 2>&1; then
     local execs
     execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
