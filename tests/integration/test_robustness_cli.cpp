@@ -28,13 +28,6 @@ namespace {
 const std::string kTiny = "--config tests/data/tiny-llama-dora.yaml";
 const std::string kGrid = "--config tests/data/sweeps/tiny-grid.yaml";  // 10 points
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -110,7 +103,7 @@ TEST_CASE("a sweep SIGKILLed many times in a row, resumed each time, never loses
   const TempDir dir;
   const auto ref = run_zerosim("sweep " + kGrid + " -j 2 --out " + dir.path("ref.csv"));
   REQUIRE(ref.exit_code == 0);
-  const std::vector<std::string> want = lines_of(slurp(dir.path("ref.jsonl")));
+  const std::vector<std::string> want = lines_of(zerosim::testing::read_file(dir.path("ref.jsonl")));
   REQUIRE(want.size() == 10);
   const std::set<std::string> want_set(want.begin(), want.end());
 
@@ -132,7 +125,7 @@ TEST_CASE("a sweep SIGKILLed many times in a row, resumed each time, never loses
     kills += WIFSIGNALED(status) ? 1 : 0;
     // Between kills: every complete line is a row of the uninterrupted run, none twice; only the last
     // line may be torn (no newline yet), and --resume drops it.
-    const std::string text = slurp(dir.path("r.jsonl"));
+    const std::string text = zerosim::testing::read_file(dir.path("r.jsonl"));
     std::vector<std::string> lines = lines_of(text);
     if (!text.empty() && text.back() != '\n') lines.pop_back();
     std::set<std::string> seen;
@@ -147,8 +140,8 @@ TEST_CASE("a sweep SIGKILLed many times in a row, resumed each time, never loses
   const auto r = run_zerosim("sweep " + kGrid + " -j 3 --resume --out " + out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(slurp(dir.path("r.jsonl")) == slurp(dir.path("ref.jsonl")));
-  CHECK(slurp(dir.path("r.csv")) == slurp(dir.path("ref.csv")));
+  CHECK(zerosim::testing::read_file(dir.path("r.jsonl")) == zerosim::testing::read_file(dir.path("ref.jsonl")));
+  CHECK(zerosim::testing::read_file(dir.path("r.csv")) == zerosim::testing::read_file(dir.path("ref.csv")));
 }
 
 TEST_CASE("a platform our check accepts but SimGrid's DTD rejects is exit 2, not an internal error",

@@ -25,16 +25,9 @@ namespace {
 
 const std::string kGrid = "--config tests/data/sweeps/tiny-grid.yaml";  // 10 points
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<nlohmann::json> rows_of(const std::string& jsonl) {
   std::vector<nlohmann::json> rows;
-  std::stringstream ss(slurp(jsonl));
+  std::stringstream ss(zerosim::testing::read_file(jsonl));
   for (std::string line; std::getline(ss, line);) rows.push_back(nlohmann::json::parse(line));
   return rows;
 }
@@ -68,7 +61,7 @@ size_t processes_mentioning(const std::string& text) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = slurp(entry.path() / "cmdline");
+    std::string cmdline = zerosim::testing::read_file(entry.path() / "cmdline");
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     if (cmdline.find(text) != std::string::npos) ++n;
   }
@@ -86,8 +79,8 @@ struct Reference {
     wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    jsonl = slurp(dir.path("ref.jsonl"));
-    csv = slurp(dir.path("ref.csv"));
+    jsonl = zerosim::testing::read_file(dir.path("ref.jsonl"));
+    csv = zerosim::testing::read_file(dir.path("ref.csv"));
   }
 };
 
@@ -131,8 +124,8 @@ TEST_CASE("results do not depend on -j: the files are byte-identical", "[sweep][
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("10/10 points"));  // the progress line (stderr is not a terminal here)
-  CHECK(slurp(dir.path("j1.jsonl")) == ref.jsonl);
-  CHECK(slurp(dir.path("j1.csv")) == ref.csv);
+  CHECK(zerosim::testing::read_file(dir.path("j1.jsonl")) == ref.jsonl);
+  CHECK(zerosim::testing::read_file(dir.path("j1.csv")) == ref.csv);
 }
 
 TEST_CASE("a sweep killed with SIGKILL at a random moment, then resumed, gives the uninterrupted rows",
@@ -161,8 +154,8 @@ TEST_CASE("a sweep killed with SIGKILL at a random moment, then resumed, gives t
     const auto r = run_zerosim("sweep " + kGrid + " -j 2 --resume --out " + out);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK(slurp(dir.path("r.jsonl")) == ref.jsonl);
-    CHECK(slurp(dir.path("r.csv")) == ref.csv);
+    CHECK(zerosim::testing::read_file(dir.path("r.jsonl")) == ref.jsonl);
+    CHECK(zerosim::testing::read_file(dir.path("r.csv")) == ref.csv);
   }
 }
 
@@ -182,7 +175,7 @@ TEST_CASE("SIGINT stops a sweep with the signal's status; --resume finishes it",
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("already in"));
-  CHECK(slurp(dir.path("r.jsonl")) == ref.jsonl);
+  CHECK(zerosim::testing::read_file(dir.path("r.jsonl")) == ref.jsonl);
 }
 
 TEST_CASE("sweep --resume drops a torn last line and reruns only that point", "[sweep][cli][resume]") {
@@ -196,8 +189,8 @@ TEST_CASE("sweep --resume drops a torn last line and reruns only that point", "[
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("dropped 1 torn line") && Catch::Contains("9 already in") &&
                         Catch::Contains("1 to run"));
-  CHECK(slurp(dir.path("r.jsonl")) == ref.jsonl);
-  CHECK(slurp(dir.path("r.csv")) == ref.csv);
+  CHECK(zerosim::testing::read_file(dir.path("r.jsonl")) == ref.jsonl);
+  CHECK(zerosim::testing::read_file(dir.path("r.csv")) == ref.csv);
 }
 
 TEST_CASE("sweep --resume refuses rows of another sweep", "[sweep][cli][resume]") {
@@ -229,8 +222,8 @@ TEST_CASE("shards K/N cover every point once and merge into the unsharded result
   const auto m = run_zerosim("merge" + shards + " -o " + dir.path("merged.jsonl"));
   INFO(m.err);
   REQUIRE(m.exit_code == 0);
-  CHECK(slurp(dir.path("merged.jsonl")) == ref.jsonl);
-  CHECK(slurp(dir.path("merged.csv")) == ref.csv);
+  CHECK(zerosim::testing::read_file(dir.path("merged.jsonl")) == ref.jsonl);
+  CHECK(zerosim::testing::read_file(dir.path("merged.csv")) == ref.csv);
 
   SECTION("a missing shard is a gap: exit 2 listing the missing indices") {
     const auto r = run_zerosim("merge " + dir.path("s1.jsonl") + " " + dir.path("s2.jsonl") + " -o " +
@@ -272,7 +265,7 @@ TEST_CASE("a point the config rejects records its error and the sweep goes on", 
     CHECK(rows[i]["error"].is_null());
     CHECK(rows[i]["time"]["step_s"].get<double>() > 0);
   }
-  CHECK_THAT(slurp(dir.path("r.csv")), Catch::Contains(",0,cpu,,,,,,,,") && Catch::Contains("offload_param"));
+  CHECK_THAT(zerosim::testing::read_file(dir.path("r.csv")), Catch::Contains(",0,cpu,,,,,,,,") && Catch::Contains("offload_param"));
 }
 
 TEST_CASE("an inline base resolves its paths from the sweep file; list values work as axes", "[sweep][cli]") {
