@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cmath>
+#include <functional>
 #include <span>
 #include <memory>
 #include <mutex>
@@ -29,10 +30,12 @@ struct RankState {
 // Who each rank sends to in a ring collective, and which fraction of its share.
 struct RingSend {
   s4u::Host* to;
+  int64_t to_rank;
   double fraction;
 };
 struct RingPlan {
   std::vector<std::vector<RingSend>> sends;  // per rank
+  std::vector<int> receives;                 // flows arriving at each rank per collective
   int64_t nodes = 1;
   int64_t tree_steps = 0;   // NCCL tree all-reduce: up and down the intra-node chain and the node tree
   double latency_s = 0;     // the largest route latency among the ring's hops
@@ -52,15 +55,19 @@ RingPlan plan_rings(const std::vector<s4u::Host*>& hosts, int64_t gpus_per_node)
     const int64_t node = r / G, local = r % G, size = node_size(node);
     auto& sends = plan.sends[static_cast<size_t>(r)];
     if (plan.nodes == 1) {
-      if (n > 1) sends.push_back({hosts[static_cast<size_t>((r + 1) % n)], 1.0});
+      if (n > 1) sends.push_back({hosts[static_cast<size_t>((r + 1) % n)], (r + 1) % n, 1.0});
       continue;
     }
     const int64_t next_node = (node + 1) % plan.nodes;
     const int64_t peer = next_node * G + std::min(local, node_size(next_node) - 1);
-    if (size > 1) sends.push_back({hosts[static_cast<size_t>(node * G + (local + 1) % size)],
+    const int64_t local_next = node * G + (local + 1) % size;
+    if (size > 1) sends.push_back({hosts[static_cast<size_t>(local_next)], local_next,
                                    static_cast<double>(size - 1) / static_cast<double>(size)});
-    sends.push_back({hosts[static_cast<size_t>(peer)], 1.0 / static_cast<double>(size)});
+    sends.push_back({hosts[static_cast<size_t>(peer)], peer, 1.0 / static_cast<double>(size)});
   }
+  plan.receives.assign(hosts.size(), 0);
+  for (const auto& sends : plan.sends)
+    for (const auto& send : sends) ++plan.receives[static_cast<size_t>(send.to_rank)];
   int64_t depth = 0;
   while ((int64_t{1} << depth) < plan.nodes) ++depth;
   plan.tree_steps = 2 * ((G - 1) + depth);
@@ -100,6 +107,7 @@ struct Shared {
   std::vector<double> task_seconds;  // compute and hook durations (same on every rank)
   std::vector<char> chains_into_next;  // compute_order[k] feeds only compute_order[k+1], which needs only it
   RingPlan ring;
+  std::vector<std::vector<s4u::Mailbox*>> mailboxes;  // [comm stream][rank]
   SimResult result;
   std::vector<double> rank_end;
 };
@@ -135,7 +143,10 @@ void record(Shared& s, int rank, Stream stream, const std::string& name, double 
   if (s.options->record_trace) s.result.trace.push_back({rank, stream, name, start, end});
 }
 
-// The CUDA compute stream of one rank: ops in program order, each after its inputs.
+// The CUDA compute stream: ops in program order, each after its inputs. Every rank runs the same ops
+// for the same time, and every collective starts and ends on all ranks at once (comm_actor's barriers),
+// so all ranks' compute timelines are identical: one actor (rank 0) simulates them all, and the trace
+// repeats its events for the other ranks. Simulating n copies cost n× the events for the same answer.
 void compute_actor(Shared& s, int rank) {
   const TaskGraph& g = s.graph->graph;
   const auto& order = s.graph->compute_order;
@@ -154,7 +165,7 @@ void compute_actor(Shared& s, int rank) {
     for (size_t k = i; k < j; ++k) {
       const TaskId v = order[k];
       const double end = t + s.task_seconds[v];
-      record(s, rank, Stream::compute, g[v].name, t, end);
+      for (size_t r = 0; r < s.hosts.size(); ++r) record(s, static_cast<int>(r), Stream::compute, g[v].name, t, end);
       if (rank == 0) {
         const Task& task = g[v];
         const double d = end - t;
@@ -173,31 +184,55 @@ void compute_actor(Shared& s, int rank) {
   s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
 }
 
+// One round of a collective's flows from this rank: a put to each peer's mailbox and a get for each flow
+// arriving here. Mailbox comms rather than Comm::sendto: SimGrid 3.32 keeps host-to-host comms in one
+// list that each completion scans, which made a 1,024-flow collective cost O(flows²).
+void exchange(Shared& s, size_t stream, int rank, const std::vector<RingSend>& sends,
+              const std::function<uint64_t(const RingSend&)>& bytes_of) {
+  static char payload = 0;
+  static char* landed = nullptr;  // the payload pointer each get writes; never read
+  const auto& boxes = s.mailboxes[stream];
+  std::vector<s4u::CommPtr> flows;
+  flows.reserve(sends.size() + static_cast<size_t>(s.ring.receives[static_cast<size_t>(rank)]));
+  for (const auto& send : sends)
+    flows.push_back(boxes[static_cast<size_t>(send.to_rank)]->put_async(&payload, bytes_of(send)));
+  for (int k = 0; k < s.ring.receives[static_cast<size_t>(rank)]; ++k)
+    flows.push_back(boxes[static_cast<size_t>(rank)]->get_async(&landed));
+  for (auto& f : flows) f->wait();
+}
+
 // The NCCL stream of one rank: collectives in issue order. A pipelined ring in steady state is N
 // concurrent neighbour flows, each carrying the rank's share, plus one latency per ring step. Across
 // nodes NCCL runs one ring per NIC (channel), each crossing nodes on its own rail: per rank that is
 // (G−1)/G of the share over NVLink/PCIe to a node neighbour and 1/G over its NIC to the same local
 // rank of the next node (RingPlan). Multi-node all-reduce uses NCCL's tree latency (log2 of the nodes).
-void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u::BarrierPtr& group) {
+void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& order, const s4u::BarrierPtr& group) {
   const TaskGraph& g = s.graph->graph;
   const auto n = static_cast<int64_t>(s.hosts.size());
   const CommModel& cm = s.options->comm;
   const auto& sends = s.ring.sends[static_cast<size_t>(rank)];
-  s4u::Host* self = s.hosts[static_cast<size_t>(rank)];
   for (TaskId v : order) {
-    wait_for_inputs(s, rank, v);
+    // Only rank 0 tracks the (identical) compute timeline; the others meet it at the start barrier.
+    if (rank == 0) wait_for_inputs(s, 0, v);
     const Task& t = g[v];
     if (n > 1) group->wait();  // NCCL kernels start together
     const double start = s4u::Engine::get_clock();
+    // After the closing barrier every rank waits out the same latency. Only rank 0 sleeps it: the others
+    // would just meet rank 0 at the next start barrier anyway, so they note it and skip the simcalls.
+    double tail_s = 0;
+    auto settle = [&](double seconds) {
+      if (rank == 0) s4u::this_actor::sleep_for(seconds);
+      else tail_s = seconds;
+    };
     // NVLS for all-reduce inside one NVLS-capable node, where NCCL's tuner would pick it.
     const bool nvls = s.options->nvls && s.ring.nodes == 1 && n > 2 && t.collective == CollectiveKind::all_reduce &&
                       !cm.stepwise_ring && nvls_is_faster(cm, s.ring, t.bytes, n);
     if (n > 1 && t.bytes > 0 && nvls) {
       const int64_t bytes = t.bytes + (t.bytes + n - 1) / n;
       const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.nvls_efficiency));
-      s4u::Comm::sendto_async(self, sends.front().to, wire)->wait();
+      exchange(s, stream, rank, {sends.front()}, [wire](const RingSend&) { return wire; });
       group->wait();
-      s4u::this_actor::sleep_for(cm.launch_s + cm.nvls_latency_s);
+      settle(cm.launch_s + cm.nvls_latency_s);
       if (rank == 0) {
         s.result.comm_bytes_per_rank += bytes;
         s.result.flows += n;
@@ -212,36 +247,32 @@ void comm_actor(Shared& s, int rank, const std::vector<TaskId>& order, const s4u
       if (cm.stepwise_ring) {
         s4u::this_actor::sleep_for(cm.launch_s);
         for (int64_t step = 0; step < steps; ++step) {
-          std::vector<s4u::CommPtr> flows;
-          for (const auto& send : sends) flows.push_back(s4u::Comm::sendto_async(self, send.to, wire(send.fraction, steps)));
-          for (auto& f : flows) f->wait();
+          exchange(s, stream, rank, sends, [&](const RingSend& send) { return wire(send.fraction, steps); });
           group->wait();  // a ring step ends when every rank has received its chunk
           s4u::this_actor::sleep_for(cm.step_overhead_s);
         }
       } else {
-        std::vector<s4u::CommPtr> flows;
-        for (const auto& send : sends) flows.push_back(s4u::Comm::sendto_async(self, send.to, wire(send.fraction, 1)));
-        for (auto& f : flows) f->wait();
+        exchange(s, stream, rank, sends, [&](const RingSend& send) { return wire(send.fraction, 1); });
         group->wait();  // the ring finishes when its slowest flow does
         const int64_t latency_steps = t.collective == CollectiveKind::all_reduce && s.ring.nodes > 1
                                           ? std::min(steps, s.ring.tree_steps)
                                           : steps;
-        s4u::this_actor::sleep_for(cm.launch_s + cm.step_overhead_s +
-                                   static_cast<double>(latency_steps - 1) * (s.ring.latency_s + cm.step_overhead_s));
+        settle(cm.launch_s + cm.step_overhead_s +
+               static_cast<double>(latency_steps - 1) * (s.ring.latency_s + cm.step_overhead_s));
       }
       if (rank == 0) {
         s.result.comm_bytes_per_rank += bytes;
         s.result.flows += n * static_cast<int64_t>(sends.size()) * (cm.stepwise_ring ? steps : 1);
       }
     }
-    const double end = s4u::Engine::get_clock();
+    const double end = s4u::Engine::get_clock() + tail_s;
     record(s, rank, Stream::comm, t.name, start, end);
     if (rank == 0) {
       s.result.comm_s += end - start;
       s.result.collectives += 1;
       s.result.task_durations[v] = end - start;
     }
-    finish(s, rank, std::array<TaskId, 1>{v});
+    if (rank == 0) finish(s, 0, std::array<TaskId, 1>{v});
   }
   s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
 }
@@ -276,7 +307,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
     s.hosts.push_back(host);
   }
   const size_t n_tasks = boost::num_vertices(graph.graph);
-  s.ranks.resize(s.hosts.size());
+  s.ranks.resize(1);  // the compute timeline all ranks share (see compute_actor)
   for (auto& r : s.ranks) r.done.assign(n_tasks, 0);
   s.task_seconds.assign(n_tasks, 0.0);
   for (size_t v = 0; v < n_tasks; ++v) {
@@ -298,12 +329,16 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   std::vector<s4u::BarrierPtr> groups;
   for (size_t i = 0; i < streams.size(); ++i) groups.push_back(s4u::Barrier::create(static_cast<unsigned>(s.hosts.size())));
   s.ring = plan_rings(s.hosts, options.gpus_per_node);
+  s.mailboxes.resize(streams.size());
+  for (size_t i = 0; i < streams.size(); ++i)
+    for (size_t r = 0; r < s.hosts.size(); ++r)
+      s.mailboxes[i].push_back(s4u::Mailbox::by_name("nccl" + std::to_string(i) + "-" + std::to_string(r)));
   for (size_t r = 0; r < s.hosts.size(); ++r) {
     const int rank = static_cast<int>(r);
-    s4u::Actor::create("compute-" + std::to_string(r), s.hosts[r], [&s, rank] { compute_actor(s, rank); });
+    if (r == 0) s4u::Actor::create("compute", s.hosts[r], [&s, rank] { compute_actor(s, rank); });
     for (size_t i = 0; i < streams.size(); ++i)
       s4u::Actor::create("comm" + std::to_string(i) + "-" + std::to_string(r), s.hosts[r],
-                         [&s, rank, order = streams[i], group = groups[i]] { comm_actor(s, rank, *order, group); });
+                         [&s, rank, i, order = streams[i], group = groups[i]] { comm_actor(s, rank, i, *order, group); });
   }
   engine.run();
   for (double e : s.rank_end) s.result.step_s = std::max(s.result.step_s, e);
