@@ -1,4 +1,4 @@
-// zerosim collective (--platform FILE | --cluster k=v,...) --op OP [-b 1K -e 8G -f 2] [--concurrent K]
+// zerosim collective (--platform FILE | --cluster k=v,...) --op OP [-b 1K -e 8G -f 2] [--concurrent K] [--algo A]
 // An nccl-tests-style sweep on the simulated platform: same columns (size, count, time, algbw,
 // busbw with nccl-tests' bus-bandwidth factors) so users can put their own nccl-tests output beside it.
 #include <CLI/CLI.hpp>
@@ -80,6 +80,7 @@ void add_collective_command(CLI::App& root) {
     int concurrent = 1;
     int64_t gpus = 0;
     std::string ring = "pipelined";
+    std::string algo = "auto";
   };
   auto o = std::make_shared<Options>();
   auto* group = cmd->add_option_group("where");
@@ -95,6 +96,10 @@ void add_collective_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--ring", o->ring, "ring model: pipelined (N flows) | stepwise (one round of N flows per ring step)")
       ->check(CLI::IsMember({"pipelined", "stepwise"}))
+      ->capture_default_str();
+  cmd->add_option("--algo", o->algo,
+                  "NCCL algorithm, as NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree (multi-node all_reduce)")
+      ->check(CLI::IsMember({"auto", "ring", "tree"}))
       ->capture_default_str();
   add_format_option(*cmd, o->format, "table,json");
   cmd->callback([o] {
@@ -150,30 +155,35 @@ void add_collective_command(CLI::App& root) {
     eo.nvls = platform.nvls();
     eo.record_trace = true;
     eo.comm.stepwise_ring = o->ring == "stepwise";
+    eo.comm.algorithm = o->algo == "ring" ? NcclAlgorithm::ring : o->algo == "tree" ? NcclAlgorithm::tree : NcclAlgorithm::automatic;
     const ComputeModel compute(platform.gpu());
     const SimResult r = run_step(g, compute, eo);
     // Per size: the slowest of the concurrent collectives (rank 0's view of the ring).
     std::vector<double> seconds(sizes.size(), 0.0);
+    std::vector<std::string> algorithm(sizes.size());
     for (const auto& e : r.trace) {
       if (e.rank != 0) continue;
       for (size_t i = 0; i < sizes.size(); ++i)
         for (const auto& stream : tasks)
-          if (g.graph[stream[i]].name == e.name) seconds[i] = std::max(seconds[i], e.end_s - e.start_s);
+          if (g.graph[stream[i]].name == e.name) {
+            seconds[i] = std::max(seconds[i], e.end_s - e.start_s);
+            algorithm[i] = e.algorithm;
+          }
     }
     nlohmann::json rows = nlohmann::json::array();
     std::string table = "# zerosim collective: " + o->op + " on " + std::to_string(n) + " GPUs (" +
                         platform.gpu().id + "), " + std::to_string(o->concurrent) + " concurrent\n";
-    table += "#        size         count   type      time   algbw   busbw\n";
+    table += "#        size         count   type      time   algbw   busbw  algo\n";
     table += "#         (B)    (elements)             (us)  (GB/s)  (GB/s)\n";
     for (size_t i = 0; i < sizes.size(); ++i) {
       const double t = seconds[i];
       const double algbw = t > 0 ? static_cast<double>(sizes[i]) / t / 1e9 : 0.0;
       const double busbw = algbw * bus_factor(kind, n);
       rows.push_back({{"size_bytes", sizes[i]}, {"count", sizes[i] / 2}, {"type", "bfloat16"}, {"time_s", t},
-                      {"algbw_gbps", algbw}, {"busbw_gbps", busbw}});
-      char line[160];
-      std::snprintf(line, sizeof line, "%14lld %13lld %6s %9.2f %7.2f %7.2f\n", static_cast<long long>(sizes[i]),
-                    static_cast<long long>(sizes[i] / 2), "bf16", t * 1e6, algbw, busbw);
+                      {"algbw_gbps", algbw}, {"busbw_gbps", busbw}, {"algorithm", algorithm[i]}});
+      char line[192];
+      std::snprintf(line, sizeof line, "%14lld %13lld %6s %9.2f %7.2f %7.2f  %s\n", static_cast<long long>(sizes[i]),
+                    static_cast<long long>(sizes[i] / 2), "bf16", t * 1e6, algbw, busbw, algorithm[i].c_str());
       table += line;
     }
     if (f == OutputFormat::json)

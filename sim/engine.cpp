@@ -1,4 +1,5 @@
 #include "sim/engine.h"
+#include "sim/nccl_tree.h"
 #include "workloads/config_error.h"
 
 #include <simgrid/Exception.hpp>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace zerosim {
 
@@ -27,75 +29,152 @@ struct RankState {
   int waiting = 0;  // actors of this rank sleeping on `changed`
 };
 
-// Who each rank sends to in a ring collective, and which fraction of its share.
-struct RingSend {
+// Who each rank sends to in one round of a collective, and which fraction of the data.
+struct FlowSend {
   s4u::Host* to;
   int64_t to_rank;
   double fraction;
 };
-struct RingPlan {
-  std::vector<std::vector<RingSend>> sends;  // per rank
-  std::vector<int> receives;                 // flows arriving at each rank per collective
+struct FlowPlan {
+  std::vector<std::vector<FlowSend>> sends;  // per rank
+  std::vector<int> receives;                 // flows arriving at each rank per round
+  int64_t flows = 0;                         // all ranks' sends per round
+  double latency_s = 0;         // the largest route latency among the hops
+  double seconds_per_byte = 0;  // busiest link direction: Σ fractions of the flows crossing it / its rate
+  double hop_bandwidth = 0;     // bottleneck link rate of rank 0's first hop (B/s), for NVLS
+};
+struct CollectivePlans {
+  FlowPlan ring;  // fractions of the per-rank ring volume (ring_bytes_per_rank)
+  FlowPlan tree;  // fractions of the buffer; multi-node all-reduce only
   int64_t nodes = 1;
-  int64_t tree_steps = 0;   // NCCL tree all-reduce: up and down the intra-node chain and the node tree
-  double latency_s = 0;     // the largest route latency among the ring's hops
-  double hop_bandwidth = 0; // bottleneck link rate of the first ring hop (B/s), for algorithm choice
+  int64_t tree_steps = 0;  // NCCL tree all-reduce: up and down the intra-node chain and the node tree
 };
 
 int64_t ring_steps(CollectiveKind k, int64_t n) { return k == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1; }
 
-RingPlan plan_rings(const std::vector<s4u::Host*>& hosts, int64_t gpus_per_node) {
-  RingPlan plan;
+// Routes every send once: receive counts, the largest latency, and the static load of the busiest link,
+// which is what NCCL's tuner-style choice between algorithms needs (the simulation itself shares links).
+void measure(FlowPlan& plan, const std::vector<s4u::Host*>& hosts) {
+  plan.receives.assign(hosts.size(), 0);
+  std::unordered_map<const s4u::Link*, double> load;
+  for (size_t r = 0; r < hosts.size(); ++r)
+    for (const auto& send : plan.sends[r]) {
+      ++plan.receives[static_cast<size_t>(send.to_rank)];
+      ++plan.flows;
+      std::vector<s4u::Link*> links;
+      double latency = 0;
+      hosts[r]->route_to(send.to, links, &latency);
+      if (links.empty() && send.to != hosts[r])
+        throw std::runtime_error("no route between " + hosts[r]->get_name() + " and " + send.to->get_name());
+      plan.latency_s = std::max(plan.latency_s, latency);
+      for (const auto* link : links) {
+        load[link] += send.fraction;
+        if (r == 0 && &send == &plan.sends[0].front())
+          plan.hop_bandwidth = plan.hop_bandwidth == 0 ? link->get_bandwidth()
+                                                       : std::min(plan.hop_bandwidth, link->get_bandwidth());
+      }
+    }
+  for (const auto& [link, fraction] : load)
+    if (link->get_bandwidth() > 0) plan.seconds_per_byte = std::max(plan.seconds_per_byte, fraction / link->get_bandwidth());
+}
+
+// Rings as NCCL builds them: inside one node a single ring; across nodes one ring per NIC (channel), each
+// crossing nodes on its own rail, so a rank sends (G−1)/G of its share to a node neighbour over
+// NVLink/PCIe and 1/G over its NIC to the same local rank of the next node.
+FlowPlan plan_rings(const std::vector<s4u::Host*>& hosts, int64_t G, int64_t nodes) {
+  FlowPlan plan;
   const auto n = static_cast<int64_t>(hosts.size());
-  const int64_t G = std::max<int64_t>(1, std::min(gpus_per_node, n));
-  plan.nodes = (n + G - 1) / G;
   plan.sends.resize(hosts.size());
   auto node_size = [&](int64_t node) { return std::min(G, n - node * G); };
   for (int64_t r = 0; r < n; ++r) {
     const int64_t node = r / G, local = r % G, size = node_size(node);
     auto& sends = plan.sends[static_cast<size_t>(r)];
-    if (plan.nodes == 1) {
+    if (nodes == 1) {
       if (n > 1) sends.push_back({hosts[static_cast<size_t>((r + 1) % n)], (r + 1) % n, 1.0});
       continue;
     }
-    const int64_t next_node = (node + 1) % plan.nodes;
+    const int64_t next_node = (node + 1) % nodes;
     const int64_t peer = next_node * G + std::min(local, node_size(next_node) - 1);
     const int64_t local_next = node * G + (local + 1) % size;
     if (size > 1) sends.push_back({hosts[static_cast<size_t>(local_next)], local_next,
                                    static_cast<double>(size - 1) / static_cast<double>(size)});
     sends.push_back({hosts[static_cast<size_t>(peer)], peer, 1.0 / static_cast<double>(size)});
   }
-  plan.receives.assign(hosts.size(), 0);
-  for (const auto& sends : plan.sends)
-    for (const auto& send : sends) ++plan.receives[static_cast<size_t>(send.to_rank)];
-  int64_t depth = 0;
-  while ((int64_t{1} << depth) < plan.nodes) ++depth;
-  plan.tree_steps = 2 * ((G - 1) + depth);
-  for (int64_t r = 0; r < n; ++r)
-    for (const auto& send : plan.sends[static_cast<size_t>(r)]) {
-      std::vector<s4u::Link*> links;
-      double latency = 0;
-      hosts[static_cast<size_t>(r)]->route_to(send.to, links, &latency);
-      if (links.empty() && send.to != hosts[static_cast<size_t>(r)])
-        throw std::runtime_error("no route between " + hosts[static_cast<size_t>(r)]->get_name() + " and " +
-                                 send.to->get_name());
-      plan.latency_s = std::max(plan.latency_s, latency);
-      if (r == 0 && plan.hop_bandwidth == 0)
-        for (const auto* link : links)
-          plan.hop_bandwidth = plan.hop_bandwidth == 0 ? link->get_bandwidth() : std::min(plan.hop_bandwidth, link->get_bandwidth());
-    }
+  measure(plan, hosts);
   return plan;
+}
+
+// NCCL's tree all-reduce in its pipelined steady state. Channel j's chain runs through the node starting at
+// GPU j, whose NIC (rail j) joins the node to its parent and children in NCCL's double binary tree over
+// nodes; each of the two trees carries half of the channel's 1/G of the buffer, reduced going up and
+// broadcast coming down. Summed over the G channels a GPU sends (G−1)/G of the buffer to each chain
+// neighbour, and its NIC 1/(2G) to each tree neighbour of its node on its rail.
+FlowPlan plan_trees(const std::vector<s4u::Host*>& hosts, int64_t G, int64_t nodes) {
+  FlowPlan plan;
+  const auto n = static_cast<int64_t>(hosts.size());
+  plan.sends.resize(hosts.size());
+  auto node_size = [&](int64_t node) { return std::min(G, n - node * G); };
+  auto rank_of = [&](int64_t node, int64_t local) { return node * G + std::min(local, node_size(node) - 1); };
+  auto send = [&](int64_t from, int64_t to, double fraction) {
+    plan.sends[static_cast<size_t>(from)].push_back({hosts[static_cast<size_t>(to)], to, fraction});
+  };
+  const double per_tree = 0.5 / static_cast<double>(G);
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t node = r / G, local = r % G, size = node_size(node);
+    if (size > 1) {
+      const double chain = static_cast<double>(size - 1) / static_cast<double>(size);
+      const int64_t next = node * G + (local + 1) % size, prev = node * G + (local - 1 + size) % size;
+      if (next == prev) send(r, next, 2 * chain);
+      else {
+        send(r, next, chain);
+        send(r, prev, chain);
+      }
+    }
+    for (int64_t parent : dtree_parents(nodes, node))
+      if (parent >= 0) {
+        send(r, rank_of(parent, local), per_tree);  // reduce, up
+        send(rank_of(parent, local), r, per_tree);  // broadcast, down
+      }
+  }
+  measure(plan, hosts);
+  return plan;
+}
+
+CollectivePlans plan_collectives(const std::vector<s4u::Host*>& hosts, int64_t gpus_per_node) {
+  CollectivePlans plans;
+  const auto n = static_cast<int64_t>(hosts.size());
+  const int64_t G = std::max<int64_t>(1, std::min(gpus_per_node, n));
+  plans.nodes = (n + G - 1) / G;
+  plans.ring = plan_rings(hosts, G, plans.nodes);
+  if (plans.nodes > 1) plans.tree = plan_trees(hosts, G, plans.nodes);
+  int64_t depth = 0;
+  while ((int64_t{1} << depth) < plans.nodes) ++depth;
+  plans.tree_steps = 2 * ((G - 1) + depth);
+  return plans;
 }
 
 // NCCL-tuner-style estimate: NVLS moves (1 + 1/N)·S per direction after ~25 µs; the ring moves
 // 2(N−1)/N·S with one latency per step.
-bool nvls_is_faster(const CommModel& cm, const RingPlan& ring, int64_t bytes, int64_t n) {
+bool nvls_is_faster(const CommModel& cm, const FlowPlan& ring, int64_t bytes, int64_t n) {
   if (ring.hop_bandwidth <= 0) return false;
   const double s = static_cast<double>(bytes), nn = static_cast<double>(n);
   const double ring_s = 2.0 * (nn - 1) / nn * s / (cm.efficiency * ring.hop_bandwidth) +
                         2.0 * (nn - 1) * (ring.latency_s + cm.step_overhead_s);
   const double nvls_s = (1.0 + 1.0 / nn) * s / (cm.nvls_efficiency * ring.hop_bandwidth) + cm.nvls_latency_s;
   return nvls_s < ring_s;
+}
+
+// NCCL's choice between ring and tree for a multi-node all-reduce, made the way its tuner makes it
+// (src/graph/tuning.cc: predicted time = latency + bytes / bandwidth, the lower wins), with the
+// bandwidths and latencies of this platform's routes.
+bool tree_is_faster(const CommModel& cm, const CollectivePlans& p, int64_t bytes, int64_t n) {
+  const double s = static_cast<double>(bytes);
+  const double ring_s = p.ring.seconds_per_byte * static_cast<double>(ring_bytes_per_rank(CollectiveKind::all_reduce, bytes, n)) /
+                            cm.efficiency +
+                        static_cast<double>(ring_steps(CollectiveKind::all_reduce, n)) * (p.ring.latency_s + cm.step_overhead_s);
+  const double tree_s = p.tree.seconds_per_byte * s / (cm.efficiency * cm.tree_efficiency) +
+                        static_cast<double>(p.tree_steps) * (p.tree.latency_s + cm.step_overhead_s);
+  return tree_s < ring_s;
 }
 
 struct Shared {
@@ -106,7 +185,7 @@ struct Shared {
   std::vector<RankState> ranks;
   std::vector<double> task_seconds;  // compute and hook durations (same on every rank)
   std::vector<char> chains_into_next;  // compute_order[k] feeds only compute_order[k+1], which needs only it
-  RingPlan ring;
+  CollectivePlans plans;
   std::vector<std::vector<s4u::Mailbox*>> mailboxes;  // [comm stream][rank]
   SimResult result;
   std::vector<double> rank_end;
@@ -139,8 +218,9 @@ void finish(Shared& s, int rank, const Tasks& tasks) {
   st.changed->notify_all();
 }
 
-void record(Shared& s, int rank, Stream stream, const std::string& name, double start, double end) {
-  if (s.options->record_trace) s.result.trace.push_back({rank, stream, name, start, end});
+void record(Shared& s, int rank, Stream stream, const std::string& name, double start, double end,
+            const char* algorithm = "") {
+  if (s.options->record_trace) s.result.trace.push_back({rank, stream, name, start, end, algorithm});
 }
 
 // The CUDA compute stream: ops in program order, each after its inputs. Every rank runs the same ops
@@ -187,17 +267,17 @@ void compute_actor(Shared& s, int rank) {
 // One round of a collective's flows from this rank: a put to each peer's mailbox and a get for each flow
 // arriving here. Mailbox comms rather than Comm::sendto: SimGrid 3.32 keeps host-to-host comms in one
 // list that each completion scans, which made a 1,024-flow collective cost O(flows²).
-void exchange(Shared& s, size_t stream, int rank, const std::vector<RingSend>& sends,
-              const std::function<uint64_t(const RingSend&)>& bytes_of) {
+void exchange(Shared& s, size_t stream, int rank, const FlowPlan& plan, const std::vector<FlowSend>& sends,
+              const std::function<uint64_t(const FlowSend&)>& bytes_of) {
   static char payload = 0;
   static char* landed = nullptr;  // the payload pointer each get writes; never read
   const auto& boxes = s.mailboxes[stream];
+  const int receives = plan.receives[static_cast<size_t>(rank)];
   std::vector<s4u::CommPtr> flows;
-  flows.reserve(sends.size() + static_cast<size_t>(s.ring.receives[static_cast<size_t>(rank)]));
+  flows.reserve(sends.size() + static_cast<size_t>(receives));
   for (const auto& send : sends)
     flows.push_back(boxes[static_cast<size_t>(send.to_rank)]->put_async(&payload, bytes_of(send)));
-  for (int k = 0; k < s.ring.receives[static_cast<size_t>(rank)]; ++k)
-    flows.push_back(boxes[static_cast<size_t>(rank)]->get_async(&landed));
+  for (int k = 0; k < receives; ++k) flows.push_back(boxes[static_cast<size_t>(rank)]->get_async(&landed));
   for (auto& f : flows) f->wait();
 }
 
@@ -205,12 +285,14 @@ void exchange(Shared& s, size_t stream, int rank, const std::vector<RingSend>& s
 // concurrent neighbour flows, each carrying the rank's share, plus one latency per ring step. Across
 // nodes NCCL runs one ring per NIC (channel), each crossing nodes on its own rail: per rank that is
 // (G−1)/G of the share over NVLink/PCIe to a node neighbour and 1/G over its NIC to the same local
-// rank of the next node (RingPlan). Multi-node all-reduce uses NCCL's tree latency (log2 of the nodes).
+// rank of the next node (plan_rings). A multi-node all-reduce runs NCCL's double binary tree instead
+// where NCCL's tuner would pick it (plan_trees, tree_is_faster).
 void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& order, const s4u::BarrierPtr& group) {
   const TaskGraph& g = s.graph->graph;
   const auto n = static_cast<int64_t>(s.hosts.size());
   const CommModel& cm = s.options->comm;
-  const auto& sends = s.ring.sends[static_cast<size_t>(rank)];
+  const auto& ring = s.plans.ring;
+  const auto& sends = ring.sends[static_cast<size_t>(rank)];
   for (TaskId v : order) {
     // Only rank 0 tracks the (identical) compute timeline; the others meet it at the start barrier.
     if (rank == 0) wait_for_inputs(s, 0, v);
@@ -225,17 +307,37 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       else tail_s = seconds;
     };
     // NVLS for all-reduce inside one NVLS-capable node, where NCCL's tuner would pick it.
-    const bool nvls = s.options->nvls && s.ring.nodes == 1 && n > 2 && t.collective == CollectiveKind::all_reduce &&
-                      !cm.stepwise_ring && nvls_is_faster(cm, s.ring, t.bytes, n);
+    const bool automatic = cm.algorithm == NcclAlgorithm::automatic && !cm.stepwise_ring;
+    const bool nvls = automatic && s.options->nvls && s.plans.nodes == 1 && n > 2 &&
+                      t.collective == CollectiveKind::all_reduce && nvls_is_faster(cm, ring, t.bytes, n);
+    const bool tree = !nvls && s.plans.nodes > 1 && t.collective == CollectiveKind::all_reduce && !cm.stepwise_ring &&
+                      (cm.algorithm == NcclAlgorithm::tree || (automatic && tree_is_faster(cm, s.plans, t.bytes, n)));
     if (n > 1 && t.bytes > 0 && nvls) {
       const int64_t bytes = t.bytes + (t.bytes + n - 1) / n;
       const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.nvls_efficiency));
-      exchange(s, stream, rank, {sends.front()}, [wire](const RingSend&) { return wire; });
+      exchange(s, stream, rank, ring, {sends.front()}, [wire](const FlowSend&) { return wire; });
       group->wait();
       settle(cm.launch_s + cm.nvls_latency_s);
       if (rank == 0) {
         s.result.comm_bytes_per_rank += bytes;
         s.result.flows += n;
+        s.result.nvls_collectives += 1;
+      }
+    } else if (n > 1 && t.bytes > 0 && tree) {
+      const FlowPlan& plan = s.plans.tree;
+      const double buffer = static_cast<double>(t.bytes);
+      exchange(s, stream, rank, plan, plan.sends[static_cast<size_t>(rank)], [&](const FlowSend& send) {
+        return static_cast<uint64_t>(std::llround(buffer * send.fraction / (cm.efficiency * cm.tree_efficiency)));
+      });
+      group->wait();  // the tree finishes when its slowest flow does
+      settle(cm.launch_s + cm.step_overhead_s +
+             static_cast<double>(s.plans.tree_steps - 1) * (plan.latency_s + cm.step_overhead_s));
+      if (rank == 0) {
+        double fraction = 0;
+        for (const auto& send : plan.sends[0]) fraction += send.fraction;
+        s.result.comm_bytes_per_rank += std::llround(buffer * fraction);
+        s.result.flows += plan.flows;
+        s.result.tree_collectives += 1;
       }
     } else if (n > 1 && t.bytes > 0) {
       const int64_t bytes = ring_bytes_per_rank(t.collective, t.bytes, n);
@@ -247,26 +349,24 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       if (cm.stepwise_ring) {
         s4u::this_actor::sleep_for(cm.launch_s);
         for (int64_t step = 0; step < steps; ++step) {
-          exchange(s, stream, rank, sends, [&](const RingSend& send) { return wire(send.fraction, steps); });
+          exchange(s, stream, rank, ring, sends, [&](const FlowSend& send) { return wire(send.fraction, steps); });
           group->wait();  // a ring step ends when every rank has received its chunk
           s4u::this_actor::sleep_for(cm.step_overhead_s);
         }
       } else {
-        exchange(s, stream, rank, sends, [&](const RingSend& send) { return wire(send.fraction, 1); });
+        exchange(s, stream, rank, ring, sends, [&](const FlowSend& send) { return wire(send.fraction, 1); });
         group->wait();  // the ring finishes when its slowest flow does
-        const int64_t latency_steps = t.collective == CollectiveKind::all_reduce && s.ring.nodes > 1
-                                          ? std::min(steps, s.ring.tree_steps)
-                                          : steps;
         settle(cm.launch_s + cm.step_overhead_s +
-               static_cast<double>(latency_steps - 1) * (s.ring.latency_s + cm.step_overhead_s));
+               static_cast<double>(steps - 1) * (ring.latency_s + cm.step_overhead_s));
       }
       if (rank == 0) {
         s.result.comm_bytes_per_rank += bytes;
-        s.result.flows += n * static_cast<int64_t>(sends.size()) * (cm.stepwise_ring ? steps : 1);
+        s.result.flows += ring.flows * (cm.stepwise_ring ? steps : 1);
+        s.result.ring_collectives += 1;
       }
     }
     const double end = s4u::Engine::get_clock() + tail_s;
-    record(s, rank, Stream::comm, t.name, start, end);
+    record(s, rank, Stream::comm, t.name, start, end, n == 1 || t.bytes == 0 ? "" : nvls ? "nvls" : tree ? "tree" : "ring");
     if (rank == 0) {
       s.result.comm_s += end - start;
       s.result.collectives += 1;
@@ -328,7 +428,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   for (const auto& extra : graph.extra_comm_streams) streams.push_back(&extra);
   std::vector<s4u::BarrierPtr> groups;
   for (size_t i = 0; i < streams.size(); ++i) groups.push_back(s4u::Barrier::create(static_cast<unsigned>(s.hosts.size())));
-  s.ring = plan_rings(s.hosts, options.gpus_per_node);
+  s.plans = plan_collectives(s.hosts, options.gpus_per_node);
   s.mailboxes.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)
     for (size_t r = 0; r < s.hosts.size(); ++r)

@@ -1,7 +1,7 @@
 #pragma once
 // Executes a StepGraph on a SimGrid platform: one compute actor and one communication actor per rank
 // (the CUDA compute stream and the NCCL stream), compute ops as executions on the rank's GPU host,
-// collectives as ring flows over the platform's links. One engine per process (SimGrid's rule).
+// collectives as ring, tree or NVLS flows over the platform's links. One engine per process (SimGrid's rule).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +17,7 @@ struct TraceEvent {
   Stream stream;
   std::string name;
   double start_s, end_s;
+  std::string algorithm = {};  // collectives: the NCCL algorithm simulated (ring, tree, nvls)
 };
 
 struct SimResult {
@@ -29,11 +30,17 @@ struct SimResult {
   int64_t collectives = 0;    // per rank
   int64_t compute_tasks = 0;  // per rank (compute ops and hooks)
   int64_t comm_bytes_per_rank = 0;  // bytes rank 0 sent
+  int64_t ring_collectives = 0, tree_collectives = 0, nvls_collectives = 0;  // NCCL algorithm chosen, per rank
   std::vector<double> task_durations;  // rank 0, by task id (critical path)
   std::vector<TraceEvent> trace;       // filled when requested
 };
 
+// NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring` and `tree` force one (tree
+// exists only for multi-node all-reduce; other collectives stay rings).
+enum class NcclAlgorithm { automatic, ring, tree };
+
 struct CommModel {
+  NcclAlgorithm algorithm = NcclAlgorithm::automatic;
   double efficiency = 0.80;        // NCCL ring protocols rarely exceed ~80% of link rate (nccl-tests busbw)
   double launch_s = 5e-6;          // per collective
   double step_overhead_s = 2e-6;   // per ring step, on top of the route latency
@@ -45,6 +52,9 @@ struct CommModel {
   // 23-25 µs across NCCL 2.18-2.2x). NCCL picks NVLS only where its model predicts it to be faster
   // than the ring; zerosim makes the same comparison.
   double nvls_latency_s = 25e-6;
+  // NCCL's tree moves data at 0.92 of the rate its ring reaches on the same links (src/graph/tuning.cc:
+  // `if (a == NCCL_ALGO_TREE) busBw = std::min(busBw*.92, ...)`, NCCL 2.12-2.2x).
+  double tree_efficiency = 0.92;
   // Validation only: run every ring step as its own round of N flows (O(N²) flows) instead of the
   // pipelined steady state (N flows carrying the whole share).
   bool stepwise_ring = false;

@@ -26,6 +26,7 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
           {"compute_tasks_per_rank", r.compute_tasks},
           {"comm_bytes_per_rank", r.comm_bytes_per_rank},
           {"flows", r.flows},
+          {"algorithms", {{"ring", r.ring_collectives}, {"tree", r.tree_collectives}, {"nvls", r.nvls_collectives}}},
           {"critical_path", {{"length_s", cp.length_s}, {"compute_s", cp.compute_s}, {"comm_s", cp.comm_s},
                              {"tasks", cp.tasks.size()}}}};
 }
@@ -55,6 +56,12 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
                 cp.length_s * 1e3, cp.compute_s * 1e3, cp.comm_s * 1e3, static_cast<long long>(r.collectives),
                 static_cast<long long>(r.flows));
   out += line;
+  if (r.ring_collectives + r.tree_collectives + r.nvls_collectives > 0) {
+    std::snprintf(line, sizeof line, "NCCL algorithms: %lld ring, %lld tree, %lld NVLS\n",
+                  static_cast<long long>(r.ring_collectives), static_cast<long long>(r.tree_collectives),
+                  static_cast<long long>(r.nvls_collectives));
+    out += line;
+  }
   return out;
 }
 
@@ -106,7 +113,8 @@ nlohmann::json chrome_trace(const SimResult& r) {
                       {"ts", e.start_s * 1e6},
                       {"dur", (e.end_s - e.start_s) * 1e6},
                       {"pid", e.rank},
-                      {"tid", e.stream == Stream::compute ? "compute" : "nccl"}});
+                      {"tid", e.stream == Stream::compute ? "compute" : "nccl"},
+                      {"args", e.algorithm.empty() ? nlohmann::json::object() : nlohmann::json{{"algorithm", e.algorithm}}}});
   return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};
 }
 

@@ -54,7 +54,8 @@ TEST_CASE("ring collectives on a uniform NVSwitch node match the ring cost formu
 
 TEST_CASE("the pipelined ring (N flows) agrees with a step-by-step ring (N flows per step)", "[engine][collective]") {
   // Two nodes of 4 GPUs: intra-node NVLink hops and one InfiniBand hop per ring direction.
-  const std::string where = "--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=4,inter=ib-hdr200 --op all_reduce -b 64M -e 256M -f 4";
+  const std::string where =
+      "--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=4,inter=ib-hdr200 --op all_reduce -b 64M -e 256M -f 4 --algo ring";
   const auto pipelined = collective(where);
   const auto stepwise = collective(where + " --ring stepwise");
   CHECK(stepwise["flows"].get<int64_t>() == pipelined["flows"].get<int64_t>() * 14);  // 2(N−1) = 14 rounds
@@ -64,7 +65,7 @@ TEST_CASE("the pipelined ring (N flows) agrees with a step-by-step ring (N flows
 
 TEST_CASE("two collectives sharing an inter-node link take longer than one alone", "[engine][contention]") {
   // One GPU per node: both rings cross the same NIC links.
-  const std::string where = "--cluster gpu=a100-80gb-sxm,gpus=2,gpus_per_node=1,inter=ib-hdr200 --op all_reduce -b 1G -e 1G";
+  const std::string where = "--cluster gpu=a100-80gb-sxm,gpus=2,gpus_per_node=1,inter=ib-hdr200 --op all_reduce -b 1G -e 1G --algo ring";
   const double alone = seconds_at(collective(where), 1LL << 30);
   const double shared = seconds_at(collective(where + " --concurrent 2"), 1LL << 30);
   CHECK(shared > 1.9 * alone);  // bandwidth-bound: max-min sharing halves each ring's rate
@@ -91,4 +92,38 @@ TEST_CASE("collective: bad input is exit 2 naming the flag", "[collective][error
   r = run_zerosim("collective --cluster gpu=a100-80gb-sxm,gpus=8 -b 1X");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("-b"));
+}
+
+TEST_CASE("multi-node all-reduce: NCCL's tree where it is faster, the ring where bandwidth wins", "[engine][collective][tree]") {
+  // 2 DGX A100 nodes: the tree's latency is 2·((G−1) + log2 nodes) = 16 steps against the ring's
+  // 2(n−1) = 30, and with two nodes each NIC carries S/G against the ring's 2(n−1)/n·S/G, so the tree
+  // wins at every size (as NCCL finds on two DGX A100, NVIDIA/nccl#812).
+  const auto two = collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_reduce -b 1M -e 1G -f 32");
+  for (const auto& row : two["results"]) CHECK(row["algorithm"] == "tree");
+  // 8 DGX H100 nodes: interior nodes of the double binary tree carry 2S/G per NIC, like the ring, but at
+  // NCCL's 0.92 tree rate, so the ring takes over once its 2(n−1) = 126 step latencies are paid off.
+  const auto eight = collective("--cluster gpu=h100-80gb-sxm,gpus=64 --op all_reduce -b 1M -e 4G -f 4096");
+  CHECK(eight["results"][0]["algorithm"] == "tree");
+  CHECK(eight["results"][1]["algorithm"] == "ring");
+  // Other collectives have only the ring in NCCL.
+  const auto ag = collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_gather -b 1M -e 1M --algo tree");
+  CHECK(ag["results"][0]["algorithm"] == "ring");
+  // --algo forces one, as NCCL_ALGO does.
+  const auto forced = collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_reduce -b 1M -e 1M --algo ring");
+  CHECK(forced["results"][0]["algorithm"] == "ring");
+  CHECK(seconds_at(forced, 1 << 20) > seconds_at(two, 1 << 20));  // 30 ring steps against 16 tree steps
+}
+
+TEST_CASE("simulate: stage 0 on two nodes moves the tree all-reduce volume", "[engine][simulate][tree]") {
+  // Rank 0 (node 0, GPU 0) sends (G−1)/G·S to each chain neighbour and 1/(2G)·S to node 1 in each of the
+  // two trees (down in tree 0 where node 0 is the root, up in tree 1 where node 1 is): with G = 8,
+  // 2·7/8 + 2/16 = 1.875 of the gradient buffer, S = Ψt · 2 B (bf16) per bucket; Ψt = 8,650,752 (DoRA
+  // r=16 on q,v) fits in one bucket.
+  const auto r = run_zerosim("simulate --config workloads/configs/seed-dora-7b.yaml --set zero.stage=0 "
+                             "--set cluster.gpu=a100-80gb-sxm --set cluster.gpus=16 --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out)["time"];
+  CHECK(j["algorithms"]["tree"].get<int64_t>() == j["collectives_per_rank"].get<int64_t>());
+  CHECK(j["comm_bytes_per_rank"].get<double>() == Approx(1.875 * 8650752 * 2).epsilon(1e-6));
 }
