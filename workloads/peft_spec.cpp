@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
+#include <optional>
 
 #include "workloads/config_error.h"
+#include "workloads/module_regex.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -43,6 +44,31 @@ std::vector<std::string> module_names(const ModelSpec& model) {
   return names;
 }
 
+// One module path for messages ("model.layers.0.self_attn.q_proj").
+std::string example_path(const ModelSpec& model) {
+  return model.layer_linears.empty() ? std::string("(none)")
+                                     : module_path(model, model.layer_linears.front());
+}
+
+// A pattern for a one-line message: control characters escaped, at most 120 characters shown.
+std::string quoted_pattern(const std::string& pattern) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < pattern.size() && i < 120; ++i) {
+    const auto c = static_cast<unsigned char>(pattern[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return pattern.size() > 120 ? out + "..." : out;
+}
+
 bool is_regex(const std::string& s) { return s.find_first_of("*.()|[]\\^$+?") != std::string::npos; }
 
 }  // namespace
@@ -60,18 +86,26 @@ void resolve_targets(PeftSpec& peft, const ModelSpec& model, const std::string& 
 
   const bool single_regex = peft.target_modules.size() == 1 && is_regex(peft.target_modules[0]) &&
                             peft.target_modules[0] != "all-linear";
-  if (single_regex) {  // peft: a string target is a full-match regex over module paths
-    std::regex re;
+  if (single_regex) {  // peft: a string target is a full-match regex over module paths (re.fullmatch)
+    const std::string& pattern = peft.target_modules[0];
+    // Messages quote a long pattern (up to ModuleRegex::kMaxPatternLength, or over it) by its start,
+    // and control characters escaped: the message stays on one line.
+    const std::string shown = quoted_pattern(pattern);
+    std::optional<ModuleRegex> re;
     try {
-      re = std::regex(peft.target_modules[0]);
-    } catch (const std::regex_error&) {
-      throw ConfigError(where, key, "'" + peft.target_modules[0] + "' is not a valid regular expression");
-    }
-    for (size_t i = 0; i < n; ++i) peft.adapted[i] = std::regex_match(module_path(model, model.layer_linears[i]), re);
-    if (std::none_of(peft.adapted.begin(), peft.adapted.end(), [](bool b) { return b; }))
+      re.emplace(pattern);
+    } catch (const RegexError& e) {
       throw ConfigError(where, key,
-                        "regex '" + peft.target_modules[0] + "' matches no module (module paths look like " +
-                            module_path(model, model.layer_linears[0]) + ")");
+                        "'" + shown + "' is not a usable regular expression: " + e.what() +
+                            " (Python re syntax, matched in full against module paths like " +
+                            example_path(model) + ")");
+    }
+    for (size_t i = 0; i < n; ++i)
+      peft.adapted[i] = re->full_match(module_path(model, model.layer_linears[i]));
+    if (std::none_of(peft.adapted.begin(), peft.adapted.end(), [](bool b) { return b; }))
+      throw ConfigError(
+          where, key,
+          "regex '" + shown + "' matches no module (module paths look like " + example_path(model) + ")");
   } else {
     for (const auto& t : peft.target_modules) {
       if (t == "all-linear") {  // every linear of the decoder layers; lm_head is excluded by peft
