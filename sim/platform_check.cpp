@@ -1,17 +1,17 @@
 #include "sim/platform_check.h"
 
 #include <algorithm>
-#include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/connected_components.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <pugixml.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "workloads/config_error.h"
@@ -58,7 +58,7 @@ std::optional<double> parse_with_unit(const std::string& text, const UnitTable& 
   const std::string unit(end);
   if (unit.empty()) return v;
   for (const auto& [name, factor] : units)
-    if (unit == name) return v * factor;
+    if (unit == name) return std::isfinite(v * factor) ? std::optional<double>(v * factor) : std::nullopt;
   return std::nullopt;
 }
 
@@ -70,6 +70,17 @@ std::vector<std::string> unit_names(const UnitTable& units) {
 
 // Hosts a platform may declare through <cluster radical=...>: twice the largest run (cluster.gpus).
 constexpr long kMaxClusterHosts = 131072;
+// GPU numbers from host props: memory up to 1 PiB (an int64 byte count, with room), SMs up to a million.
+constexpr double kMaxMemoryBytes = 1125899906842624.0;
+constexpr double kMaxSms = 1e6;
+
+// Zone routings SimGrid 3.32 reads from XML that zerosim accepts. Routed zones take <route> and
+// <zoneRoute>; Cluster connects its members itself (<host_link>); None connects nothing. (SimGrid's
+// Vivaldi and Wifi zones need coordinates or access points zerosim does not model; Star and the
+// Cluster* topologies are not zone routings in 3.32's XML: it aborts with "Not a valid model!".)
+const std::vector<std::string> kRoutedZones = {"Full", "Floyd", "Dijkstra", "DijkstraCache"};
+const std::vector<std::string> kZoneRoutings = {"Full",          "Floyd",   "Dijkstra",
+                                                "DijkstraCache", "Cluster", "None"};
 
 // ---- the checker: walks the zones once, collects netpoints, links and adjacency ----
 class Checker {
@@ -90,9 +101,9 @@ class Checker {
     for (const pugi::xml_node child : root.children()) {
       const std::string name = child.name();
       if (name == "zone" || name == "AS") {
-        zone(child, true);
+        (void)zone(child, true);
       } else if (name == "cluster") {
-        cluster(child);
+        (void)cluster(child);
       } else if (name == "config" || name == "trace" || name == "trace_connect" || name == "actor" ||
                  name == "process" || name.empty()) {
         continue;  // not part of the topology
@@ -104,6 +115,19 @@ class Checker {
   }
 
  private:
+  enum class Kind { host, router, zone };
+  struct Route {
+    std::string element, key, src, dst, gw_src, gw_dst;
+    bool zone_route = false, bypass = false, symmetrical = true;
+    size_t links = 0;
+  };
+  struct Zone {
+    std::string id, routing;
+    std::set<std::string> members;   // hosts and routers declared directly in it
+    std::set<std::string> children;  // zones and clusters declared directly in it
+    std::vector<Route> routes;
+  };
+
   [[noreturn]] void fail(const std::string& key, const std::string& message) const {
     throw ConfigError(origin_, key, message);
   }
@@ -112,7 +136,12 @@ class Checker {
     const auto [it, inserted] = vertex_of_.try_emplace(id, vertex_of_.size());
     return it->second;
   }
-  void edge(const std::string& a, const std::string& b) { edges_.emplace_back(vertex(a), vertex(b)); }
+  // Connectivity: `arc` one way (a route with symmetrical="NO", a bypass route), `edge` both ways.
+  void arc(const std::string& a, const std::string& b) { arcs_.emplace_back(vertex(a), vertex(b)); }
+  void edge(const std::string& a, const std::string& b) {
+    arc(a, b);
+    arc(b, a);
+  }
 
   void netpoint(const std::string& id, const std::string& what) {
     if (id.empty()) fail(what, "<" + what + "> without an id");
@@ -144,6 +173,7 @@ class Checker {
   void host(const pugi::xml_node& n, const std::string& zone_vertex, bool implicit) {
     const std::string id = n.attribute("id").as_string();
     netpoint(id, "host");
+    kind_[id] = Kind::host;
     check_value(n, "speed", speed_units(), true, "host '" + id + "'");
     std::map<std::string, std::string> props;
     for (const pugi::xml_node p : n.children("prop"))
@@ -154,10 +184,13 @@ class Checker {
 
   // A <cluster> expands to prefix<i>suffix hosts for every i in `radical` ("0-7", "0-3,8,10-11"), all
   // reachable through the cluster's backbone; its <prop>s apply to every host.
-  void cluster(const pugi::xml_node& n) {
+  // Returns the hosts and the router inside it (gateways a <zoneRoute> may name).
+  std::vector<std::string> cluster(const pugi::xml_node& n) {
     const std::string id = n.attribute("id").as_string();
     const std::string key = "cluster '" + id + "'";
     netpoint(id, "cluster");
+    kind_[id] = Kind::zone;
+    std::vector<std::string> inside;
     check_value(n, "speed", speed_units(), true, key);
     check_value(n, "bw", bandwidth_units(), true, key);
     check_value(n, "lat", latency_units(), true, key);
@@ -183,12 +216,19 @@ class Checker {
       for (long i = lo; i <= hi; ++i) {
         const std::string h = prefix + std::to_string(i) + suffix;
         netpoint(h, "host");
+        kind_[h] = Kind::host;
         hosts_.push_back({h, props, n.attribute("speed").as_string()});
         edge(h, id);
+        inside.push_back(h);
       }
     }
-    const std::string router = n.attribute("router_id").as_string();
-    edge(router.empty() ? prefix + id + "_router" + suffix : router, id);
+    const std::string router_id = n.attribute("router_id").as_string();
+    const std::string router = router_id.empty() ? prefix + id + "_router" + suffix : router_id;
+    netpoint(router, "router");  // SimGrid creates it: a gateway for <zoneRoute>s to the cluster
+    kind_[router] = Kind::router;
+    edge(router, id);
+    inside.push_back(router);
+    return inside;
   }
 
   void links_of(const pugi::xml_node& route, const std::string& key) {
@@ -198,58 +238,78 @@ class Checker {
     }
   }
 
-  void zone(const pugi::xml_node& z, bool top) {
+  // One zone and everything in it; returns the hosts and routers inside it, at any depth (the
+  // gateways a <zoneRoute> of the parent zone may name).
+  std::vector<std::string> zone(const pugi::xml_node& z, bool top) {
     const std::string id = z.attribute("id").as_string();
     const std::string key = "zone '" + id + "'";
     netpoint(id, "zone");
+    kind_[id] = Kind::zone;
     const std::string routing = z.attribute("routing").as_string();
-    static const std::set<std::string> routed = {"Full", "Floyd", "Dijkstra", "DijkstraCache"};
-    static const std::set<std::string> implicit = {
-        "Cluster", "ClusterTorus", "ClusterFatTree", "ClusterDragonfly", "Vivaldi", "Wifi", "Star", "None"};
-    if (!routed.count(routing) && !implicit.count(routing))
-      fail(key, "routing='" + routing + "' is not a SimGrid routing (" +
-                    join({"Full", "Floyd", "Dijkstra", "DijkstraCache", "Cluster", "Vivaldi", "Wifi", "Star",
-                          "None"}) +
-                    ")");
-    // Every element of an implicitly routed zone reaches every other one (except with None).
-    const bool connected_by_zone = implicit.count(routing) && routing != "None";
+    if (std::find(kZoneRoutings.begin(), kZoneRoutings.end(), routing) == kZoneRoutings.end())
+      fail(key, "routing='" + routing + "' is not supported (allowed: " + join(kZoneRoutings) + ")");
+    // Every element of a Cluster zone reaches every other one.
+    const bool connected_by_zone = routing == "Cluster";
 
     if (top)
       for (const pugi::xml_node p : z.children("prop"))
         zone_props_[p.attribute("id").as_string()] = p.attribute("value").as_string();
 
+    Zone info;
+    info.id = id;
+    info.routing = routing;
+    std::vector<std::string> inside;
     for (const pugi::xml_node c : z.children()) {
       const std::string name = c.name();
       if (name == "host") {
         host(c, id, connected_by_zone);
+        info.members.insert(c.attribute("id").as_string());
+        inside.push_back(c.attribute("id").as_string());
       } else if (name == "router") {
-        netpoint(c.attribute("id").as_string(), "router");
-        if (connected_by_zone) edge(c.attribute("id").as_string(), id);
+        const std::string r = c.attribute("id").as_string();
+        netpoint(r, "router");
+        kind_[r] = Kind::router;
+        info.members.insert(r);
+        inside.push_back(r);
+        if (connected_by_zone) edge(r, id);
       } else if (name == "link" || name == "backbone") {
         link(c, name);
-      } else if (name == "zone" || name == "AS") {
-        zone(c, false);
-      } else if (name == "cluster") {
-        cluster(c);
-        if (connected_by_zone) edge(c.attribute("id").as_string(), id);
-      } else if (name == "route" || name == "bypassRoute") {
-        const std::string src = c.attribute("src").as_string(), dst = c.attribute("dst").as_string();
-        const std::string rkey = key + " route " + src + " -> " + dst;
-        pending_points_.push_back({src, rkey});
-        pending_points_.push_back({dst, rkey});
-        links_of(c, rkey);
-        edge(src, dst);
-      } else if (name == "zoneRoute" || name == "ASroute" || name == "bypassZoneRoute" ||
-                 name == "bypassASroute") {
-        const std::string src = c.attribute("src").as_string(), dst = c.attribute("dst").as_string();
-        const std::string gsrc = c.attribute("gw_src").as_string(), gdst = c.attribute("gw_dst").as_string();
-        const std::string rkey = key + " zoneRoute " + src + " -> " + dst;
-        for (const auto& p : {src, dst, gsrc, gdst}) pending_points_.push_back({p, rkey});
-        links_of(c, rkey);
-        // Traffic enters and leaves the child zones through their gateways.
-        edge(gsrc, gdst);
-        edge(src, gsrc);
-        edge(dst, gdst);
+      } else if (name == "zone" || name == "AS" || name == "cluster") {
+        const std::string child = c.attribute("id").as_string();
+        std::vector<std::string> below = name == "cluster" ? cluster(c) : zone(c, false);
+        if (name == "cluster" && connected_by_zone) edge(child, id);
+        info.children.insert(child);
+        inside.insert(inside.end(), below.begin(), below.end());
+        inside_[child] = std::set<std::string>(below.begin(), below.end());
+      } else if (name == "route" || name == "bypassRoute" || name == "zoneRoute" || name == "ASroute" ||
+                 name == "bypassZoneRoute" || name == "bypassASroute") {
+        Route r;
+        r.element = name;
+        r.zone_route = name != "route" && name != "bypassRoute";
+        r.bypass = name.rfind("bypass", 0) == 0;
+        r.src = c.attribute("src").as_string();
+        r.dst = c.attribute("dst").as_string();
+        r.gw_src = c.attribute("gw_src").as_string();
+        r.gw_dst = c.attribute("gw_dst").as_string();
+        // SimGrid's DTD: YES (the default), NO, yes, no. Bypass routes are one way.
+        const std::string sym = c.attribute("symmetrical").as_string();
+        r.symmetrical = !r.bypass && sym != "NO" && sym != "no";
+        r.links =
+            static_cast<size_t>(std::distance(c.children("link_ctn").begin(), c.children("link_ctn").end()));
+        r.key = key + (r.zone_route ? " zoneRoute " : " route ") + r.src + " -> " + r.dst;
+        if (r.zone_route) {
+          for (const auto& p : {r.src, r.dst, r.gw_src, r.gw_dst}) pending_points_.push_back({p, r.key});
+          // Traffic between the child zones enters and leaves them through their gateways.
+          arc(r.gw_src, r.gw_dst);
+          if (r.symmetrical) arc(r.gw_dst, r.gw_src);
+        } else {
+          pending_points_.push_back({r.src, r.key});
+          pending_points_.push_back({r.dst, r.key});
+          arc(r.src, r.dst);
+          if (r.symmetrical) arc(r.dst, r.src);
+        }
+        links_of(c, r.key);
+        info.routes.push_back(std::move(r));
       } else if (name == "host_link") {
         pending_points_.push_back({c.attribute("id").as_string(), key + " host_link"});
         for (const char* a : {"up", "down"}) {
@@ -257,6 +317,79 @@ class Checker {
           if (!links_.count(l)) pending_links_.push_back({l, key + " host_link"});
         }
       }
+    }
+    zones_.push_back(std::move(info));
+    return inside;
+  }
+
+  // SimGrid 3.32 adds each route to its zone's routing table with assertions that abort the process,
+  // and a Dijkstra zone dereferences a null pointer formatting its "already exists" message: a route
+  // declared twice, or whose symmetrical reverse repeats another route, crashes SimGrid. Checked here
+  // against SimGrid's own rules (RoutedZone::add_route_check_params and each zone's add_route).
+  void check_routes(const Zone& z) const {
+    const bool routed = std::find(kRoutedZones.begin(), kRoutedZones.end(), z.routing) != kRoutedZones.end();
+    std::set<std::pair<std::string, std::string>> table, bypass;
+    const std::string where = "zone '" + z.id + "' (routing='" + z.routing + "')";
+    for (const Route& r : z.routes) {
+      const std::string tag = "<" + r.element + ">";
+      if (!routed && (!r.bypass || z.routing == "None"))
+        fail(r.key,
+             tag + " in " + where + ": this routing takes no " +
+                 (z.routing == "None" ? std::string("routes") : "<route> or <zoneRoute> (use <host_link>)") +
+                 "; routes are allowed in zones with routing " + join(kRoutedZones));
+      if (r.links == 0)
+        fail(r.key, tag + " without a <link_ctn>: SimGrid forbids empty routes (list at least one link)");
+      if (r.zone_route) {
+        for (const auto& [attr, zone_id, gw] :
+             {std::tuple{"src", r.src, r.gw_src}, std::tuple{"dst", r.dst, r.gw_dst}}) {
+          if (!z.children.count(zone_id))
+            fail(r.key, std::string(attr) + "='" + zone_id +
+                            "' is not a zone or cluster declared directly in " + where + " (a " + tag +
+                            " joins two of its child zones; between hosts or routers use " +
+                            (r.bypass ? "<bypassRoute>" : "<route>") + ")");
+          const auto inside = inside_.find(zone_id);
+          if (inside == inside_.end() || !inside->second.count(gw))
+            fail(r.key, "gw_" + std::string(attr) + "='" + gw + "' is not a host or router inside zone '" +
+                            zone_id + "' (the gateway must belong to the zone it leaves or enters)");
+        }
+        if (r.gw_src == r.gw_dst)
+          fail(r.key,
+               "gw_src and gw_dst are both '" + r.gw_src + "' (a zone route joins two different gateways)");
+      } else if (!r.bypass) {
+        for (const auto& [attr, point] : {std::pair{"src", r.src}, std::pair{"dst", r.dst}}) {
+          const auto k = kind_.find(point);
+          if (k != kind_.end() && k->second == Kind::zone)
+            fail(r.key, std::string(attr) + "='" + point +
+                            "' is a zone: a <route> joins hosts or routers (between zones use <zoneRoute> "
+                            "with gateways)");
+          if (!z.members.count(point))
+            fail(r.key,
+                 std::string(attr) + "='" + point + "' is not a host or router declared directly in " +
+                     where +
+                     " (a <route> joins the zone's own hosts and routers; across zones use <zoneRoute>)");
+        }
+      }
+      if (r.bypass) {
+        if (!bypass.insert({r.src, r.dst}).second)
+          fail(r.key, "a bypass route from '" + r.src + "' to '" + r.dst + "' is already declared in " +
+                          where + "; declare each bypass route once");
+        continue;
+      }
+      if (!table.insert({r.src, r.dst}).second)
+        fail(r.key,
+             "a route from '" + r.src + "' to '" + r.dst + "' is already declared in " + where +
+                 "; declare each route once (a route is symmetrical unless symmetrical=\"NO\": it also "
+                 "declares its reverse)");
+      // Full skips the reverse of a route to itself; Floyd and Dijkstra add it again, which repeats it.
+      if (!r.symmetrical || (r.src == r.dst && z.routing == "Full")) continue;
+      if (r.src == r.dst)
+        fail(r.key, "a route from '" + r.src + "' to itself needs symmetrical=\"NO\" in " + where +
+                        ": its reverse is the same route, which would be declared twice");
+      if (!table.insert({r.dst, r.src}).second)
+        fail(r.key,
+             "the reverse route from '" + r.dst + "' to '" + r.src + "' is already declared in " + where +
+                 "; this route is symmetrical, so it would declare it again (add symmetrical=\"NO\" to both "
+                 "directions, or drop the explicit reverse route)");
     }
   }
 
@@ -266,6 +399,7 @@ class Checker {
       if (!netpoints_.count(id)) fail(where, "'" + id + "' is not a declared host, router or zone");
     for (const auto& [id, where] : pending_links_)
       if (!links_.count(id)) fail(where, "link '" + id + "' is not declared");
+    for (const Zone& z : zones_) check_routes(z);
 
     PlatformInfo info;
     info.file = origin_;
@@ -273,8 +407,15 @@ class Checker {
     info.intra = zone_props_.count("intra") ? zone_props_["intra"] : "";
     info.nvls = zone_props_.count("nvls") && zone_props_["nvls"] == "true";
     info.inter = zone_props_.count("inter") ? zone_props_["inter"] : "";
-    if (zone_props_.count("gpus_per_node"))
-      info.gpus_per_node = std::atoll(zone_props_["gpus_per_node"].c_str());
+    if (zone_props_.count("gpus_per_node")) {
+      const std::string& text = zone_props_["gpus_per_node"];
+      char* end = nullptr;
+      const long long v = std::strtoll(text.c_str(), &end, 10);
+      if (end == text.c_str() || *end != '\0' || v < 1 || v > kMaxClusterHosts)
+        fail("gpus_per_node", "zone prop gpus_per_node='" + text + "' is not a whole number from 1 to " +
+                                  std::to_string(kMaxClusterHosts));
+      info.gpus_per_node = v;
+    }
 
     for (const auto& h : hosts_)
       if (auto g = gpu_host(h)) info.gpu_hosts.push_back(*g);
@@ -307,23 +448,50 @@ class Checker {
     return info;
   }
 
-  // Every GPU host must reach every other: SimGrid would only fail (abort) at the first transfer.
-  void check_connected(const PlatformInfo& info) {
-    using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
-    Graph g(vertex_of_.size());
-    for (const auto& [a, b] : edges_) boost::add_edge(a, b, g);
-    std::vector<int> component(boost::num_vertices(g));
-    boost::connected_components(g, component.data());
-    const int first = component[vertex_of_.at(info.gpu_hosts.front().host)];
-    std::vector<std::string> unreachable;
-    for (const auto& h : info.gpu_hosts)
-      if (component[vertex_of_.at(h.host)] != first) unreachable.push_back(h.host);
-    if (unreachable.empty()) return;
-    const size_t shown = std::min<size_t>(unreachable.size(), 5);
-    std::vector<std::string> list(unreachable.begin(), unreachable.begin() + static_cast<long>(shown));
-    fail("route", std::to_string(unreachable.size()) + " GPU host(s) cannot be reached from '" +
-                      info.gpu_hosts.front().host + "' through the routes in the file: " + join(list) +
-                      (unreachable.size() > shown ? ", ..." : ""));
+  // Every GPU host must reach every other: SimGrid would only fail at the first transfer (abort, or
+  // loop forever in a Dijkstra zone). Directed: a route with symmetrical="NO" only goes one way, so
+  // every GPU host must be reachable from the first one and reach it back.
+  void check_connected(const PlatformInfo& info) const {
+    const size_t n = vertex_of_.size();
+    std::vector<std::vector<size_t>> forward(n), backward(n);
+    for (const auto& [a, b] : arcs_) {
+      forward[a].push_back(b);
+      backward[b].push_back(a);
+    }
+    const size_t first = vertex_of_.at(info.gpu_hosts.front().host);
+    auto reach = [&](const std::vector<std::vector<size_t>>& next) {
+      std::vector<char> seen(n, 0);
+      std::vector<size_t> stack = {first};
+      seen[first] = 1;
+      while (!stack.empty()) {
+        const size_t v = stack.back();
+        stack.pop_back();
+        for (const size_t w : next[v])
+          if (!seen[w]) {
+            seen[w] = 1;
+            stack.push_back(w);
+          }
+      }
+      return seen;
+    };
+    auto missing = [&](const std::vector<char>& seen) {
+      std::vector<std::string> out;
+      for (const auto& h : info.gpu_hosts)
+        if (!seen[vertex_of_.at(h.host)]) out.push_back(h.host);
+      return out;
+    };
+    auto listed = [](const std::vector<std::string>& hosts) {
+      const size_t shown = std::min<size_t>(hosts.size(), 5);
+      return join(std::vector<std::string>(hosts.begin(), hosts.begin() + static_cast<long>(shown))) +
+             (hosts.size() > shown ? ", ..." : "");
+    };
+    const std::string& from = info.gpu_hosts.front().host;
+    if (const auto unreachable = missing(reach(forward)); !unreachable.empty())
+      fail("route", std::to_string(unreachable.size()) + " GPU host(s) cannot be reached from '" + from +
+                        "' through the routes in the file: " + listed(unreachable));
+    if (const auto no_way_back = missing(reach(backward)); !no_way_back.empty())
+      fail("route", std::to_string(no_way_back.size()) + " GPU host(s) have no route back to '" + from +
+                        "' (routes with symmetrical=\"NO\" go one way): " + listed(no_way_back));
   }
 
   struct RawHost {
@@ -370,14 +538,22 @@ class Checker {
       char* end = nullptr;
       const std::string& text = h.props.at(k);
       const double v = std::strtod(text.c_str(), &end);
-      if (end == text.c_str() || *end != '\0' || !(v > 0))
+      if (end == text.c_str() || *end != '\0' || !(v > 0) || !std::isfinite(v))
         fail(key, "prop " + k + "='" + text + "' is not a positive number");
       return v;
     };
-    if (h.props.count("memory_bytes")) out.gpu.memory_bytes = static_cast<int64_t>(number("memory_bytes"));
+    // Counts become integers: bounded first (a double beyond int64's range does not convert).
+    auto count = [&](const std::string& k, double limit, const std::string& limit_text) {
+      const double v = number(k);
+      if (v > limit)
+        fail(key, "prop " + k + "='" + h.props.at(k) + "' is over the limit (" + limit_text + ")");
+      return static_cast<int64_t>(v);
+    };
+    if (h.props.count("memory_bytes"))
+      out.gpu.memory_bytes = count("memory_bytes", kMaxMemoryBytes, "1125899906842624 bytes, 1 PiB");
     if (h.props.count("bf16_flops")) out.gpu.bf16_flops = number("bf16_flops");
     if (h.props.count("mem_bw_bytes_s")) out.gpu.mem_bw_bytes_s = number("mem_bw_bytes_s");
-    if (h.props.count("sms")) out.gpu.sms = static_cast<int64_t>(number("sms"));
+    if (h.props.count("sms")) out.gpu.sms = count("sms", kMaxSms, "1000000");
     if (h.props.count("gemm_efficiency")) out.gpu.gemm_efficiency = std::min(1.0, number("gemm_efficiency"));
     if (h.props.count("attention_efficiency")) out.gpu.attention_efficiency = std::min(1.0, number("attention_efficiency"));
     auto index = [&](const std::string& k) -> int64_t {
@@ -396,7 +572,10 @@ class Checker {
 
   std::string origin_;
   std::map<std::string, size_t> vertex_of_;
-  std::vector<std::pair<size_t, size_t>> edges_;
+  std::vector<std::pair<size_t, size_t>> arcs_;
+  std::map<std::string, Kind> kind_;
+  std::map<std::string, std::set<std::string>> inside_;  // zone or cluster -> hosts and routers in it
+  std::vector<Zone> zones_;
   std::set<std::string> netpoints_, links_;
   std::vector<std::pair<std::string, std::string>> pending_points_, pending_links_;  // (id, where)
   std::vector<RawHost> hosts_;

@@ -2,8 +2,12 @@
 // Checks a user's SimGrid platform XML before SimGrid sees it. SimGrid aborts the process on a
 // malformed platform; zerosim instead reports a ConfigError (exit 2) naming the file and what is wrong:
 // missing/unreadable file, not well-formed XML, wrong root or DTD version, unknown ids in routes, bad
-// units, no GPU hosts, GPU hosts without usable properties, GPU hosts that cannot reach each other,
-// fewer GPU hosts than the run asks for.
+// units, no GPU hosts, GPU hosts without usable properties, GPU hosts that cannot reach each other
+// (routes are directed: symmetrical="NO" goes one way), fewer GPU hosts than the run asks for; and the
+// route tables SimGrid 3.32 aborts, segfaults or loops on (a route declared twice, also through a
+// symmetrical route's reverse; an empty route; a <route> naming a zone or another zone's host; a
+// <zoneRoute> whose gateways are not inside its zones; routes in Cluster or None zones; zone routings
+// other than Full, Floyd, Dijkstra, DijkstraCache, Cluster and None).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -150,4 +151,45 @@ TEST_CASE("a platform our check accepts but SimGrid's DTD rejects is exit 2, not
   const auto r = run_zerosim("platform --check tests/fuzz/corpus/platform/accepted-then-simgrid-parse-error.xml");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("accepted-then-simgrid-parse-error.xml"));
+}
+
+TEST_CASE(
+    "platforms that crashed SimGrid 3.32 after our check accepted them are exit 2 naming the route or prop",
+    "[robustness][platform]") {
+  // Found by fuzz_platform: a DijkstraCache zone declaring node0-nvswitch -> node0-gpu0 twice made
+  // SimGrid segfault (DijkstraZone::new_edge formats "already exists" through a null pointer).
+  const std::string dup = "tests/fuzz/corpus/platform/regression-duplicate-route-dijkstra-segv.xml";
+  const auto r = run_zerosim("platform --check " + dup + " --ring");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains(dup) &&
+                        Catch::Contains("zone 'cluster' route node0-nvswitch -> node0-gpu0") &&
+                        Catch::Contains("already declared") && Catch::Contains("routing='DijkstraCache'"));
+  // Found by fuzz_platform under UBSan: memory_bytes of 1.8e19 overflowed the conversion to int64.
+  const std::string mem = "tests/fuzz/corpus/platform/regression-memory-bytes-over-int64.xml";
+  const auto m = run_zerosim("platform --check " + mem + " --ring");
+  CHECK(m.exit_code == 2);
+  CHECK_THAT(m.err, Catch::Contains(mem) && Catch::Contains("host 'node0-gpu0'") &&
+                        Catch::Contains("memory_bytes") && Catch::Contains("1 PiB"));
+}
+
+TEST_CASE("an adapter_config.json regex std::regex backtracked on for minutes is exit 2 at once",
+          "[robustness][peft]") {
+  // Found by fuzz_adapter_config (over its 10 s timeout): target_modules ".?*\.(...)", which Python's
+  // re rejects as "multiple repeat" and libstdc++'s std::regex took exponential time to match.
+  TempDir dir;
+  const std::string adapter = zerosim::testing::source_path(
+      "tests/fuzz/corpus/adapter_config/regression-regex-multiple-repeat-timeout.json");
+  const std::string config =
+      dir.write("run.yaml", "model: llama2-7b\ncluster: {gpus: 1}\npeft: {adapter: " + adapter + "}\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_zerosim("memory --config " + config);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains(adapter) && Catch::Contains("'target_modules'") &&
+                        Catch::Contains("multiple repeat at position 2") &&
+                        Catch::Contains("'.?*\\.(self_aatpt\\n_self|"));  // the newline shown escaped
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);               // one line
+  CHECK(seconds < 5.0);
 }

@@ -176,3 +176,120 @@ TEST_CASE("<cluster> elements expand to their hosts with the cluster's props") {
   CHECK(info.gpu_hosts[4].host == "gpu-8");
   CHECK(info.gpu_hosts[4].gpu.id == "rtx-3090");
 }
+
+// SimGrid 3.32 aborts, segfaults or loops on route tables its own assertions reject; found by
+// fuzz_platform (a DijkstraCache zone with a route declared twice segfaulted in
+// DijkstraZone::new_edge) and by reading RoutedZone/FullZone/FloydZone/DijkstraZone::add_route.
+TEST_CASE("route tables SimGrid would crash on: repeated, symmetrical-reverse and empty routes") {
+  const std::string ab = "<route src=\"a\" dst=\"b\"><link_ctn id=\"l\"/></route>";
+  const std::string ab_one_way = "<route src=\"a\" dst=\"b\" symmetrical=\"NO\"><link_ctn id=\"l\"/></route>";
+  const std::string ba_one_way = "<route src=\"b\" dst=\"a\" symmetrical=\"NO\"><link_ctn id=\"l\"/></route>";
+  const std::string ba = "<route src=\"b\" dst=\"a\"><link_ctn id=\"l\"/></route>";
+  for (const std::string routing : {"Full", "Floyd", "Dijkstra", "DijkstraCache"}) {
+    INFO(routing);
+    // The same direction twice (the fuzz finding, in a DijkstraCache zone).
+    CHECK_THAT(
+        error_of(two_gpus(routing, ab_one_way + ab_one_way + ba_one_way)),
+        Catch::Contains("user.xml") && Catch::Contains("zone 'z' route a -> b") &&
+            Catch::Contains("a route from 'a' to 'b' is already declared in zone 'z' (routing='" + routing));
+    // A symmetrical route declares its reverse: an explicit reverse repeats it.
+    CHECK_THAT(
+        error_of(two_gpus(routing, ab + ba)),
+        Catch::Contains("route b -> a") && Catch::Contains("a route from 'b' to 'a' is already declared"));
+    CHECK_THAT(error_of(two_gpus(routing, ba_one_way + ab)),
+               Catch::Contains("the reverse route from 'b' to 'a' is already declared") &&
+                   Catch::Contains("symmetrical=\"NO\""));
+    // Both directions declared one way each, or one symmetrical route: accepted.
+    CHECK(check_platform_xml(two_gpus(routing, ab_one_way + ba_one_way), "user.xml").gpu_hosts.size() == 2);
+    CHECK(check_platform_xml(two_gpus(routing, ab), "user.xml").gpu_hosts.size() == 2);
+    // Only one way: SimGrid's Dijkstra loops forever looking for b -> a, Floyd throws.
+    CHECK_THAT(error_of(two_gpus(routing, ab_one_way)),
+               Catch::Contains("1 GPU host(s) have no route back to 'a'") && Catch::Contains(": b"));
+    // A route without links.
+    CHECK_THAT(error_of(two_gpus(routing, "<route src=\"a\" dst=\"b\"/>")),
+               Catch::Contains("<route> without a <link_ctn>"));
+  }
+  // A symmetrical route from a host to itself: Full skips the reverse, Floyd and Dijkstra add it twice.
+  const std::string loop = "<route src=\"a\" dst=\"a\"><link_ctn id=\"l\"/></route>";
+  CHECK_NOTHROW(check_platform_xml(two_gpus("Full", ab + loop), "user.xml"));
+  CHECK_THAT(error_of(two_gpus("Floyd", ab + loop)),
+             Catch::Contains("a route from 'a' to itself needs symmetrical=\"NO\""));
+  CHECK_NOTHROW(check_platform_xml(
+      two_gpus("Dijkstra", ab + "<route src=\"a\" dst=\"a\" symmetrical=\"NO\"><link_ctn id=\"l\"/></route>"),
+      "user.xml"));
+  // Bypass routes: one table of their own, one way, not empty.
+  const std::string bypass = "<bypassRoute src=\"a\" dst=\"b\"><link_ctn id=\"l\"/></bypassRoute>";
+  CHECK_NOTHROW(check_platform_xml(two_gpus("Full", ab + bypass), "user.xml"));
+  CHECK_THAT(error_of(two_gpus("Full", ab + bypass + bypass)),
+             Catch::Contains("a bypass route from 'a' to 'b' is already declared"));
+}
+
+TEST_CASE("route endpoints, zone routes and zone routings as SimGrid 3.32 accepts them") {
+  // A <route> joins hosts and routers of its own zone, never a zone.
+  CHECK_THAT(error_of(two_gpus("Full",
+                               "<route src=\"a\" dst=\"b\"><link_ctn id=\"l\"/></route>"
+                               "<route src=\"a\" dst=\"z\"><link_ctn id=\"l\"/></route>")),
+             Catch::Contains("dst='z' is a zone") && Catch::Contains("<zoneRoute>"));
+  // Two child zones joined by a <zoneRoute> through gateways inside each.
+  auto zones = [](const std::string& routing, const std::string& routes) {
+    return kHead + "<platform version=\"4.1\"><zone id=\"top\" routing=\"" + routing + "\">" +
+           "<zone id=\"z1\" routing=\"Full\">" + gpu_host("a") + "</zone>" +
+           "<zone id=\"z2\" routing=\"Full\">" + gpu_host("b") +
+           "</zone><link id=\"x\" bandwidth=\"25GBps\" latency=\"1us\"/>" + routes + "</zone></platform>";
+  };
+  const std::string z12 =
+      "<zoneRoute src=\"z1\" dst=\"z2\" gw_src=\"a\" gw_dst=\"b\"><link_ctn id=\"x\"/></zoneRoute>";
+  CHECK(check_platform_xml(zones("Full", z12), "user.xml").gpu_hosts.size() == 2);
+  CHECK_THAT(error_of(zones("Dijkstra", z12 + "<zoneRoute src=\"z2\" dst=\"z1\" gw_src=\"b\" gw_dst=\"a\">"
+                                              "<link_ctn id=\"x\"/></zoneRoute>")),
+             Catch::Contains("zoneRoute z2 -> z1") && Catch::Contains("already declared"));
+  CHECK_THAT(error_of(zones("Full",
+                            "<zoneRoute src=\"z1\" dst=\"z2\" gw_src=\"b\" gw_dst=\"a\">"
+                            "<link_ctn id=\"x\"/></zoneRoute>")),
+             Catch::Contains("gw_src='b' is not a host or router inside zone 'z1'"));
+  CHECK_THAT(error_of(zones("Full",
+                            "<zoneRoute src=\"a\" dst=\"z2\" gw_src=\"a\" gw_dst=\"b\">"
+                            "<link_ctn id=\"x\"/></zoneRoute>")),
+             Catch::Contains("src='a' is not a zone or cluster declared directly in zone 'top'"));
+  CHECK_THAT(error_of(zones("Cluster", z12)),
+             Catch::Contains("routing='Cluster'") && Catch::Contains("Full, Floyd, Dijkstra, DijkstraCache"));
+  // Routings SimGrid 3.32's XML does not build (Star, Cluster*) or zerosim does not model (Vivaldi, Wifi).
+  for (const std::string routing : {"Star", "ClusterFatTree", "Vivaldi", "Wifi"})
+    CHECK_THAT(error_of(two_gpus(routing)),
+               Catch::Contains("routing='" + routing + "' is not supported") &&
+                   Catch::Contains("Full, Floyd, Dijkstra, DijkstraCache, Cluster, None"));
+  // A Cluster zone connects its hosts itself and takes no <route>.
+  CHECK_NOTHROW(check_platform_xml(two_gpus("Cluster", ""), "user.xml"));
+  CHECK_THAT(error_of(two_gpus("Cluster")), Catch::Contains("<route> in zone 'z' (routing='Cluster')"));
+}
+
+TEST_CASE("GPU numbers in host props stay in range before they become integers") {
+  // Found by fuzz_platform under UBSan: memory_bytes="017884046344943715697" (1.8e19) overflowed the
+  // conversion to int64.
+  auto with_memory = [](const std::string& value) {
+    return kHead +
+           "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
+           "<host id=\"x\" speed=\"100Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/>"
+           "<prop id=\"memory_bytes\" value=\"" +
+           value + "\"/></host></zone></platform>";
+  };
+  CHECK(check_platform_xml(with_memory("85899345920"), "user.xml").gpu_hosts.at(0).gpu.memory_bytes ==
+        85'899'345'920);
+  CHECK(check_platform_xml(with_memory("1125899906842624"), "user.xml").gpu_hosts.at(0).gpu.memory_bytes ==
+        1'125'899'906'842'624);  // 1 PiB, the limit
+  CHECK_THAT(error_of(with_memory("017884046344943715697")),
+             Catch::Contains("host 'x'") && Catch::Contains("memory_bytes='017884046344943715697'") &&
+                 Catch::Contains("over the limit (1125899906842624 bytes, 1 PiB)"));
+  CHECK_THAT(error_of(with_memory("1e999")), Catch::Contains("not a positive number"));
+  CHECK_THAT(error_of(with_memory("inf")), Catch::Contains("not a positive number"));
+  std::string sms = with_memory("85899345920");
+  sms.insert(sms.find("</host>"), "<prop id=\"sms\" value=\"1e300\"/>");
+  CHECK_THAT(error_of(sms), Catch::Contains("sms='1e300' is over the limit"));
+  // Units that overflow a double are not numbers either.
+  std::string speed = two_gpus();
+  speed.replace(speed.find("312Tf"), 5, "1e300Yf");
+  CHECK_THAT(error_of(speed), Catch::Contains("speed='1e300Yf'"));
+  std::string per_node = two_gpus();
+  per_node.insert(per_node.find("<host"), "<prop id=\"gpus_per_node\" value=\"99999999999999999999\"/>");
+  CHECK_THAT(error_of(per_node), Catch::Contains("gpus_per_node='99999999999999999999'"));
+}
