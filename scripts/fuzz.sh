@@ -66,9 +66,10 @@ for f in "$accepted"/*.xml; do
   [ -e "$f" ] || continue
   checked=$((checked + 1))
   # 0: SimGrid loads it; 2: SimGrid's DTD validation rejects it (a ConfigError naming the file). An
-  # abort, a signal or 1 (internal error) is a finding.
+  # abort, a signal, 1 (internal error) or a hang (124: SimGrid's Dijkstra routing loops forever on a
+  # missing route) is a finding.
   rc=0
-  out=$("$zerosim" platform --check "$f" --ring 2>&1 >/dev/null) || rc=$?
+  out=$(timeout 60 "$zerosim" platform --check "$f" --ring 2>&1 >/dev/null) || rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
     echo "platform: $f passes sim/platform_check but zerosim platform --check exits $rc: $out" | tee -a "$summary" >&2
     status=1
