@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <sstream>
 
 #include "workloads/config_error.h"
 #include "workloads/module_regex.h"
@@ -84,8 +85,13 @@ void resolve_targets(PeftSpec& peft, const ModelSpec& model, const std::string& 
   if (peft.target_modules.empty())
     throw ConfigError(where, key, "empty (allowed: " + join(names) + ", or all-linear)");
 
-  const bool single_regex = peft.target_modules.size() == 1 && is_regex(peft.target_modules[0]) &&
-                            peft.target_modules[0] != "all-linear";
+  // adapter_config.json: a string is a regex and a list holds names, exactly as peft reads them. In a
+  // run config (where a scalar is a comma-separated list, for --set) a single item with regex
+  // characters is taken as the regex.
+  const bool single_regex =
+      peft.adapter_file.empty()
+          ? peft.target_modules.size() == 1 && is_regex(peft.target_modules[0]) && peft.target_modules[0] != "all-linear"
+          : peft.target_regex;
   if (single_regex) {  // peft: a string target is a full-match regex over module paths (re.fullmatch)
     const std::string& pattern = peft.target_modules[0];
     // Messages quote a long pattern (up to ModuleRegex::kMaxPatternLength, or over it) by its start,
@@ -112,9 +118,22 @@ void resolve_targets(PeftSpec& peft, const ModelSpec& model, const std::string& 
         peft.adapted.assign(n, true);
         continue;
       }
+      // peft's check_target_module_exists: the module's path equals the target or ends with "." + target.
+      // zerosim adapts every layer alike, so a target naming one layer's index cannot be honoured.
+      std::stringstream parts(t);
+      for (std::string part; std::getline(parts, part, '.');)
+        if (!part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char c) { return std::isdigit(c); }))
+          throw ConfigError(where, key,
+                            "'" + quoted_pattern(t) + "' names layer " + part +
+                                "; adapters in a subset of layers are not supported yet (name the module: " +
+                                join(names) + ")");
       bool found = false;
-      for (size_t i = 0; i < n; ++i)
-        if (model.layer_linears[i].name == t) peft.adapted[i] = found = true;
+      for (size_t i = 0; i < n; ++i) {
+        const std::string path = module_path(model, model.layer_linears[i]);
+        const bool suffix = path.size() > t.size() && path.compare(path.size() - t.size(), t.size(), t) == 0 &&
+                            path[path.size() - t.size() - 1] == '.';
+        if (model.layer_linears[i].name == t || path == t || suffix) peft.adapted[i] = found = true;
+      }
       if (!found)
         throw ConfigError(where, key,
                           "unknown target module '" + t + "' for model type " + model.model_type +
@@ -158,6 +177,7 @@ PeftSpec peft_from_adapter_config(const std::string& path) {
     const YAML::Node& t = root["target_modules"];
     p.target_modules = t.IsScalar() ? std::vector<std::string>{t.Scalar()}
                                     : read_string_list(t, path, "target_modules");
+    p.target_regex = t.IsScalar() && t.Scalar() != "all-linear";
   }  // else: peft's per-model default, q_proj and v_proj for llama-family models (kept from PeftSpec)
   if (root["layers_to_transform"] && !root["layers_to_transform"].IsNull())
     throw ConfigError(path, "layers_to_transform", "is not supported yet (adapters in every layer only)");

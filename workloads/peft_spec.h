@@ -18,6 +18,9 @@ struct PeftSpec {
   bool use_rslora = false;
   std::vector<std::string> target_modules = {"q_proj", "v_proj"};  // as written (or "all-linear")
   std::string adapter_file;                                        // adapter_config.json it came from
+  // adapter_config.json gave target_modules as one string: peft matches it with re.fullmatch against
+  // every module path (a list is matched by name or dotted suffix instead).
+  bool target_regex = false;
   std::vector<bool> adapted;  // resolved: one flag per model.layer_linears entry
 
   bool adapts(size_t linear_index) const { return method != PeftMethod::none && adapted[linear_index]; }

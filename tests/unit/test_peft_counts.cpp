@@ -189,6 +189,34 @@ TEST_CASE("adapter_config.json: a regex string target is a full match over modul
   CHECK_THAT(msg, Catch::Contains("'target_modules'"));
 }
 
+TEST_CASE("adapter_config.json: a string is always a regex, a list holds names or dotted suffixes, as in peft", "[peft]") {
+  TempDir dir;
+  const ModelSpec m = load_model("llama2-7b");
+  // peft: re.fullmatch("q_proj", "model.layers.0.self_attn.q_proj") is None for every module, so peft
+  // raises "Target modules q_proj not found"; zerosim says so instead of adapting q_proj.
+  const std::string plain = dir.write("plain/adapter_config.json", R"({"r": 16, "target_modules": "q_proj"})");
+  PeftSpec p = peft_from_adapter_config(plain);
+  const std::string msg = config_error_message([&] { resolve_targets(p, m, "run.yaml"); });
+  CHECK_THAT(msg, Catch::Contains("matches no module"));
+  CHECK_THAT(msg, Catch::Contains("model.layers.0.self_attn.q_proj"));
+  // A list item is a name or a dotted suffix of the module path (check_target_module_exists):
+  // "self_attn.q_proj" is q_proj in every layer: LoRA r=16 on q only = 32 · 16 · (4096 + 4096) = 4,194,304.
+  const std::string suffix =
+      dir.write("suffix/adapter_config.json", R"({"r": 16, "target_modules": ["self_attn.q_proj"]})");
+  PeftSpec q = peft_from_adapter_config(suffix);
+  resolve_targets(q, m, "run.yaml");
+  CHECK(count_params(param_modules(m, q)).trainable == 4'194'304);
+  // In a list, regex characters are literal: peft finds no module called "model.*q_proj".
+  const std::string listed = dir.write("listed/adapter_config.json", R"({"r": 16, "target_modules": [".*q_proj"]})");
+  PeftSpec l = peft_from_adapter_config(listed);
+  CHECK_THAT(config_error_message([&] { resolve_targets(l, m, "run.yaml"); }), Catch::Contains("unknown target module"));
+  // A suffix naming one layer's index cannot be honoured (zerosim adapts every layer alike).
+  const std::string layer =
+      dir.write("layer/adapter_config.json", R"({"r": 16, "target_modules": ["layers.3.self_attn.q_proj"]})");
+  PeftSpec y = peft_from_adapter_config(layer);
+  CHECK_THAT(config_error_message([&] { resolve_targets(y, m, "run.yaml"); }), Catch::Contains("names layer 3"));
+}
+
 TEST_CASE("bad adapter_config.json values name the file and the key", "[peft][errors]") {
   TempDir dir;
   SECTION("r <= 0") {
