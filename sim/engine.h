@@ -48,12 +48,10 @@ struct CommModel {
   // and pulls the reduced result, ≈ (1 + 1/N)·S per direction; measured 478.9 GB/s busbw on 8x H100
   // = 308 GB/s of wire per direction = 0.68 of NVLink4 (docs/time-model.md).
   double nvls_efficiency = 0.68;
-  // NVLS fixed cost per collective (after the 5 µs launch): the published 8x H100 all_reduce points from
-  // 1 to 8 GB lie on t = 139.7 µs + S / 274.7 GB/s (least squares, residuals under 0.5%;
-  // tests/validation/nccl-dgx-a100-h100.yaml). NCCL's tuner assumes 23-25 µs (tuning.cc
-  // hwLat[NVLINK][NVLS][Simple]), which made NVLS look better than the ring down to 1 MB; with the
-  // measured cost the ring wins below ~64 MB, as the measured curve's shape shows (docs/time-model.md).
-  double nvls_latency_s = 135e-6;
+  // NVLS start-up latency: NCCL's own tuning model (src/graph/tuning.cc hwLat[NVLINK][NVLS][Simple],
+  // 23-25 µs across NCCL 2.18-2.2x). NCCL picks NVLS only where its model predicts it to be faster
+  // than the ring; zerosim makes the same comparison.
+  double nvls_latency_s = 25e-6;
   // NCCL's tree moves data at 0.92 of the rate its ring reaches on the same links (src/graph/tuning.cc:
   // `if (a == NCCL_ALGO_TREE) busBw = std::min(busBw*.92, ...)`, NCCL 2.12-2.2x).
   double tree_efficiency = 0.92;
