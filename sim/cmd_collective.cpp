@@ -98,8 +98,9 @@ void add_collective_command(CLI::App& root) {
       ->check(CLI::IsMember({"pipelined", "stepwise"}))
       ->capture_default_str();
   cmd->add_option("--algo", o->algo,
-                  "NCCL algorithm, as NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree (multi-node all_reduce)")
-      ->check(CLI::IsMember({"auto", "ring", "tree"}))
+                  "NCCL algorithm, as NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree (multi-node all_reduce) | "
+                  "nvls (all_reduce in one NVSwitch-gen3 node); where the forced one cannot run, the ring, as in NCCL")
+      ->check(CLI::IsMember({"auto", "ring", "tree", "nvls"}))
       ->capture_default_str();
   add_format_option(*cmd, o->format, "table,json");
   cmd->callback([o] {
@@ -155,7 +156,10 @@ void add_collective_command(CLI::App& root) {
     eo.nvls = platform.nvls();
     eo.record_trace = true;
     eo.comm.stepwise_ring = o->ring == "stepwise";
-    eo.comm.algorithm = o->algo == "ring" ? NcclAlgorithm::ring : o->algo == "tree" ? NcclAlgorithm::tree : NcclAlgorithm::automatic;
+    eo.comm.algorithm = o->algo == "ring"   ? NcclAlgorithm::ring
+                        : o->algo == "tree" ? NcclAlgorithm::tree
+                        : o->algo == "nvls" ? NcclAlgorithm::nvls
+                                            : NcclAlgorithm::automatic;
     const ComputeModel compute(platform.gpu());
     const SimResult r = run_step(g, compute, eo);
     // Per size: the slowest of the concurrent collectives (rank 0's view of the ring).

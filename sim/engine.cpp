@@ -308,8 +308,9 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
     };
     // NVLS for all-reduce inside one NVLS-capable node, where NCCL's tuner would pick it.
     const bool automatic = cm.algorithm == NcclAlgorithm::automatic && !cm.stepwise_ring;
-    const bool nvls = automatic && s.options->nvls && s.plans.nodes == 1 && n > 2 &&
-                      t.collective == CollectiveKind::all_reduce && nvls_is_faster(cm, ring, t.bytes, n);
+    const bool nvls = s.options->nvls && s.plans.nodes == 1 && n > 2 && t.collective == CollectiveKind::all_reduce &&
+                      !cm.stepwise_ring &&
+                      (cm.algorithm == NcclAlgorithm::nvls || (automatic && nvls_is_faster(cm, ring, t.bytes, n)));
     const bool tree = !nvls && s.plans.nodes > 1 && t.collective == CollectiveKind::all_reduce && !cm.stepwise_ring &&
                       (cm.algorithm == NcclAlgorithm::tree || (automatic && tree_is_faster(cm, s.plans, t.bytes, n)));
     if (n > 1 && t.bytes > 0 && nvls) {

@@ -35,9 +35,10 @@ struct SimResult {
   std::vector<TraceEvent> trace;       // filled when requested
 };
 
-// NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring` and `tree` force one (tree
-// exists only for multi-node all-reduce; other collectives stay rings).
-enum class NcclAlgorithm { automatic, ring, tree };
+// NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring`, `tree` and `nvls` force one.
+// As in NCCL, a forced algorithm that cannot run falls back to the ring: tree exists only for multi-node
+// all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
+enum class NcclAlgorithm { automatic, ring, tree, nvls };
 
 struct CommModel {
   NcclAlgorithm algorithm = NcclAlgorithm::automatic;

@@ -103,8 +103,14 @@ void read_run_measured(ValidationCase& c, const YAML::Node& m, std::vector<std::
 void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node& m) {
   const std::string& f = c.file;
   const std::string k = c.key + ".collective";
-  if (!node.IsMap()) throw ConfigError(f, k, "must be a mapping {op, cluster}");
-  check_keys(node, {"op", "cluster"}, f, k);
+  if (!node.IsMap()) throw ConfigError(f, k, "must be a mapping {op, cluster, nccl_algo}");
+  check_keys(node, {"op", "cluster", "nccl_algo"}, f, k);
+  if (present(node["nccl_algo"])) {  // the NCCL_ALGO the source forced, e.g. NVLS for every size
+    c.nccl_algo = read_string(node["nccl_algo"], f, k + ".nccl_algo");
+    if (!contains({"auto", "ring", "tree", "nvls"}, c.nccl_algo))
+      throw ConfigError(f, k + ".nccl_algo",
+                        "'" + c.nccl_algo + "' is not allowed" + line_of(node["nccl_algo"]) + " (allowed: auto, ring, tree, nvls)");
+  }
   if (!present(node["op"])) throw ConfigError(f, k + ".op", "missing (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
   c.op = read_string(node["op"], f, k + ".op");
   if (!contains({"all_reduce", "all_gather", "reduce_scatter", "broadcast"}, c.op))

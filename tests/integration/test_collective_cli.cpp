@@ -114,6 +114,22 @@ TEST_CASE("multi-node all-reduce: NCCL's tree where it is faster, the ring where
   CHECK(seconds_at(forced, 1 << 20) > seconds_at(two, 1 << 20));  // 30 ring steps against 16 tree steps
 }
 
+TEST_CASE("collective --algo nvls forces NVLS where it can run and falls back to the ring where it cannot, as NCCL does",
+          "[engine][collective][nvls]") {
+  // 1 GB on 8 H100: NVLS moves (1 + 1/8)·S per direction against the ring's 2·7/8·S.
+  const auto ring = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo ring");
+  CHECK(ring["results"][0]["algorithm"] == "ring");
+  const auto nvls = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo nvls");
+  CHECK(nvls["results"][0]["algorithm"] == "nvls");
+  CHECK(seconds_at(nvls, 1LL << 30) < seconds_at(ring, 1LL << 30));
+  // Only all-reduce has NVLS here: a forced all_gather stays a ring.
+  const auto ag = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_gather -b 1G -e 1G --algo nvls");
+  CHECK(ag["results"][0]["algorithm"] == "ring");
+  // A100's NVSwitch has no SHARP: NCCL_ALGO=NVLS there leaves NCCL its ring.
+  const auto a100 = collective("--cluster gpu=a100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo nvls");
+  CHECK(a100["results"][0]["algorithm"] == "ring");
+}
+
 TEST_CASE("simulate: stage 0 on two nodes moves the tree all-reduce volume", "[engine][simulate][tree]") {
   // Rank 0 (node 0, GPU 0) sends (G−1)/G·S to each chain neighbour and 1/(2G)·S to node 1 in each of the
   // two trees (down in tree 0 where node 0 is the root, up in tree 1 where node 1 is): with G = 8,

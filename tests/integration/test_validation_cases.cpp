@@ -148,6 +148,7 @@ TEST_CASE("validate: errors in case files are exit 2 naming the file and the key
       {"ratio-missing", "case.yaml", "cases[1] (a-over-b).ratio.denominator"},
       {"duplicate-id", "two.yaml", "cases[0] (same).id"},
       {"bad-use", "case.yaml", "cases[0] (no-time).use"},
+      {"bad-nccl-algo", "case.yaml", "cases[0] (bus).collective.nccl_algo"},
   };
   for (const auto& b : bad) {
     const auto r = run_zerosim(std::string("validate tests/data/validation/errors/") + b.dir);
