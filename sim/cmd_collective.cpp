@@ -156,10 +156,7 @@ void add_collective_command(CLI::App& root) {
     eo.nvls = platform.nvls();
     eo.record_trace = true;
     eo.comm.stepwise_ring = o->ring == "stepwise";
-    eo.comm.algorithm = o->algo == "ring"   ? NcclAlgorithm::ring
-                        : o->algo == "tree" ? NcclAlgorithm::tree
-                        : o->algo == "nvls" ? NcclAlgorithm::nvls
-                                            : NcclAlgorithm::automatic;
+    eo.comm.algorithm = nccl_algorithm(o->algo);
     const ComputeModel compute(platform.gpu());
     const SimResult r = run_step(g, compute, eo);
     // Per size: the slowest of the concurrent collectives (rank 0's view of the ring).

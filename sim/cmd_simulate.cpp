@@ -37,6 +37,7 @@ void add_simulate_command(CLI::App& root) {
     eo.rank_hosts = platform.rank_hosts();
     eo.gpus_per_node = platform.gpus_per_node();
     eo.nvls = platform.nvls();
+    eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
     eo.record_trace = !trace->empty();
     ComputeModel compute(platform.gpu());
     if (!config.calibration.empty())

@@ -380,6 +380,13 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
 
 }  // namespace
 
+NcclAlgorithm nccl_algorithm(const std::string& name) {
+  if (name == "ring") return NcclAlgorithm::ring;
+  if (name == "tree") return NcclAlgorithm::tree;
+  if (name == "nvls") return NcclAlgorithm::nvls;
+  return NcclAlgorithm::automatic;
+}
+
 SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const EngineOptions& options) {
   // Plain max-min sharing with the platform's own numbers: no TCP factors, no cross-traffic.
   int argc = 1;

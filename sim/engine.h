@@ -39,6 +39,7 @@ struct SimResult {
 // As in NCCL, a forced algorithm that cannot run falls back to the ring: tree exists only for multi-node
 // all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
 enum class NcclAlgorithm { automatic, ring, tree, nvls };
+NcclAlgorithm nccl_algorithm(const std::string& name);  // "auto" | "ring" | "tree" | "nvls" (validated by callers)
 
 struct CommModel {
   NcclAlgorithm algorithm = NcclAlgorithm::automatic;

@@ -21,7 +21,9 @@ const std::vector<std::string> kTopKeys = {"model",    "peft",     "train",     
 const std::vector<std::string> kPeftKeys = {"method", "r", "alpha", "dropout", "target_modules", "use_rslora", "adapter"};
 const std::vector<std::string> kTrainKeys = {"micro_batch",   "seq_len",         "grad_accum",
                                              "activation_checkpointing", "flash_attention", "precision", "optimizer"};
-const std::vector<std::string> kClusterKeys = {"gpu", "gpus", "gpus_per_node", "intra", "inter", "rail_optimized", "platform"};
+const std::vector<std::string> kClusterKeys = {"gpu",           "gpus",     "gpus_per_node", "intra",
+                                               "inter",         "rail_optimized", "platform", "nccl_algo"};
+const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "cuda_context_gib", "nccl_buffers_gib"};
 const std::vector<std::string> kIntra = {"auto", "nvswitch", "nvlink-bridge", "pcie"};
 const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", "roce-200g", "none"};
@@ -168,6 +170,7 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
   if (present(node["rail_optimized"])) c.rail_optimized = read_bool(node["rail_optimized"], file, "cluster.rail_optimized");
   if (present(node["platform"]))
     c.platform = resolve_path(read_string(node["platform"], file, "cluster.platform"), file);
+  if (present(node["nccl_algo"])) c.nccl_algo = one_of(node["nccl_algo"], file, "cluster.nccl_algo", kNcclAlgos);
   if (c.inter == "none" && c.gpus > c.gpus_per_node && c.platform.empty())
     throw ConfigError(file, "cluster.inter",
                       "'none' but cluster.gpus = " + std::to_string(c.gpus) + " needs " +
@@ -279,7 +282,8 @@ nlohmann::json RunConfig::echo() const {
               {"target_modules", targets}});
   }
   nlohmann::json cl = {{"gpu", cluster.gpu},       {"gpus", cluster.gpus},   {"gpus_per_node", cluster.gpus_per_node},
-                       {"intra", cluster.intra},   {"inter", cluster.inter}, {"rail_optimized", cluster.rail_optimized}};
+                       {"intra", cluster.intra},   {"inter", cluster.inter}, {"rail_optimized", cluster.rail_optimized},
+                       {"nccl_algo", cluster.nccl_algo}};
   if (!cluster.platform.empty()) cl["platform"] = cluster.platform;
   nlohmann::json mem = {{"fragmentation", memory.fragmentation}};
   if (memory.cuda_context_bytes) mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / 1073741824.0;

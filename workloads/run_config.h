@@ -48,6 +48,7 @@ struct ClusterSpec {
   std::string inter = "ib-hdr200";    // ib-hdr200 | ib-ndr400 | roce-100g | roce-200g | none
   bool rail_optimized = true;
   std::string platform;               // path to a SimGrid platform XML; empty = built from the keys above
+  std::string nccl_algo = "auto";     // NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree | nvls
   int64_t nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
 };
 

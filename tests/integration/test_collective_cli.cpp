@@ -142,4 +142,14 @@ TEST_CASE("simulate: stage 0 on two nodes moves the tree all-reduce volume", "[e
   const auto j = nlohmann::json::parse(r.out)["time"];
   CHECK(j["algorithms"]["tree"].get<int64_t>() == j["collectives_per_rank"].get<int64_t>());
   CHECK(j["comm_bytes_per_rank"].get<double>() == Approx(1.875 * 8650752 * 2).epsilon(1e-6));
+  // cluster.nccl_algo: ring (NCCL_ALGO=Ring in the job's environment) runs the rings instead: the same
+  // 2(n−1)/n = 1.875 of the buffer per rank, split 7/8 over NVLink and 1/8 over the NIC.
+  const auto ring = run_zerosim("simulate --config workloads/configs/seed-dora-7b.yaml --set zero.stage=0 "
+                                "--set cluster.gpu=a100-80gb-sxm --set cluster.gpus=16 --set cluster.nccl_algo=ring "
+                                "--format json");
+  REQUIRE(ring.exit_code == 0);
+  const auto rj = nlohmann::json::parse(ring.out)["time"];
+  CHECK(rj["algorithms"]["ring"].get<int64_t>() == rj["collectives_per_rank"].get<int64_t>());
+  CHECK(rj["algorithms"]["tree"].get<int64_t>() == 0);
+  CHECK(rj["comm_bytes_per_rank"].get<double>() == Approx(1.875 * 8650752 * 2).epsilon(1e-6));
 }

@@ -311,5 +311,6 @@ TEST_CASE("other enumerated keys list their allowed values", "[config][errors]")
   CHECK_THAT(error_of_file(dir, "peft: {method: qlora}\n"), Catch::Contains("none, lora, dora"));
   CHECK_THAT(error_of_file(dir, "train: {precision: fp16}\n"), Catch::Contains("bf16-mixed, bf16-pure"));
   CHECK_THAT(error_of_file(dir, "cluster: {intra: infiniband}\n"), Catch::Contains("auto, nvswitch, nvlink-bridge, pcie"));
+  CHECK_THAT(error_of_file(dir, "cluster: {nccl_algo: collnet}\n"), Catch::Contains("auto, ring, tree, nvls"));
   CHECK_THAT(error_of_file(dir, "zero: {stage: 2, offload_param: cpu}\n"), Catch::Contains("'zero.offload_param'"));
 }
