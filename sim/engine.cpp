@@ -21,12 +21,12 @@ namespace s4u = simgrid::s4u;
 
 namespace {
 
-// State shared by the two actors of one rank: which tasks have finished.
-struct RankState {
+// Which tasks of the (shared, see compute_actor) rank timeline have finished, and who sleeps on it.
+struct Timeline {
   s4u::MutexPtr mutex = s4u::Mutex::create();
   s4u::ConditionVariablePtr changed = s4u::ConditionVariable::create();
   std::vector<char> done;
-  int waiting = 0;  // actors of this rank sleeping on `changed`
+  int waiting = 0;  // actors sleeping on `changed`
 };
 
 // Who each rank sends to in one round of a collective, and which fraction of the data.
@@ -49,6 +49,9 @@ struct CollectivePlans {
   int64_t nodes = 1;
   int64_t tree_steps = 0;  // NCCL tree all-reduce: up and down the intra-node chain and the node tree
 };
+
+// GPUs on `node` when n ranks fill nodes of G in order (the last node may be partial).
+int64_t node_size(int64_t n, int64_t G, int64_t node) { return std::min(G, n - node * G); }
 
 int64_t ring_steps(CollectiveKind k, int64_t n) { return k == CollectiveKind::all_reduce ? 2 * (n - 1) : n - 1; }
 
@@ -85,16 +88,15 @@ FlowPlan plan_rings(const std::vector<s4u::Host*>& hosts, int64_t G, int64_t nod
   FlowPlan plan;
   const auto n = static_cast<int64_t>(hosts.size());
   plan.sends.resize(hosts.size());
-  auto node_size = [&](int64_t node) { return std::min(G, n - node * G); };
   for (int64_t r = 0; r < n; ++r) {
-    const int64_t node = r / G, local = r % G, size = node_size(node);
+    const int64_t node = r / G, local = r % G, size = node_size(n, G, node);
     auto& sends = plan.sends[static_cast<size_t>(r)];
     if (nodes == 1) {
       if (n > 1) sends.push_back({hosts[static_cast<size_t>((r + 1) % n)], (r + 1) % n, 1.0});
       continue;
     }
     const int64_t next_node = (node + 1) % nodes;
-    const int64_t peer = next_node * G + std::min(local, node_size(next_node) - 1);
+    const int64_t peer = next_node * G + std::min(local, node_size(n, G, next_node) - 1);
     const int64_t local_next = node * G + (local + 1) % size;
     if (size > 1) sends.push_back({hosts[static_cast<size_t>(local_next)], local_next,
                                    static_cast<double>(size - 1) / static_cast<double>(size)});
@@ -113,14 +115,13 @@ FlowPlan plan_trees(const std::vector<s4u::Host*>& hosts, int64_t G, int64_t nod
   FlowPlan plan;
   const auto n = static_cast<int64_t>(hosts.size());
   plan.sends.resize(hosts.size());
-  auto node_size = [&](int64_t node) { return std::min(G, n - node * G); };
-  auto rank_of = [&](int64_t node, int64_t local) { return node * G + std::min(local, node_size(node) - 1); };
+  auto rank_of = [&](int64_t node, int64_t local) { return node * G + std::min(local, node_size(n, G, node) - 1); };
   auto send = [&](int64_t from, int64_t to, double fraction) {
     plan.sends[static_cast<size_t>(from)].push_back({hosts[static_cast<size_t>(to)], to, fraction});
   };
   const double per_tree = 0.5 / static_cast<double>(G);
   for (int64_t r = 0; r < n; ++r) {
-    const int64_t node = r / G, local = r % G, size = node_size(node);
+    const int64_t node = r / G, local = r % G, size = node_size(n, G, node);
     if (size > 1) {
       const double chain = static_cast<double>(size - 1) / static_cast<double>(size);
       const int64_t next = node * G + (local + 1) % size, prev = node * G + (local - 1 + size) % size;
@@ -182,7 +183,7 @@ struct Shared {
   const ComputeModel* compute = nullptr;
   const EngineOptions* options = nullptr;
   std::vector<s4u::Host*> hosts;
-  std::vector<RankState> ranks;
+  Timeline timeline;
   std::vector<double> task_seconds;  // compute and hook durations (same on every rank)
   std::vector<char> chains_into_next;  // compute_order[k] feeds only compute_order[k+1], which needs only it
   CollectivePlans plans;
@@ -193,29 +194,29 @@ struct Shared {
 
 // SimGrid runs actors one at a time in one OS thread, so the done flags can be read without the mutex;
 // the mutex and condition variable are only needed to sleep until a flag changes.
-bool inputs_done(const Shared& s, const RankState& st, TaskId v) {
+bool inputs_done(const Shared& s, TaskId v) {
   for (auto [e, end] = boost::in_edges(v, s.graph->graph); e != end; ++e)
-    if (!st.done[boost::source(*e, s.graph->graph)]) return false;
+    if (!s.timeline.done[boost::source(*e, s.graph->graph)]) return false;
   return true;
 }
 
-void wait_for_inputs(Shared& s, int rank, TaskId v) {
-  RankState& st = s.ranks[static_cast<size_t>(rank)];
-  if (inputs_done(s, st, v)) return;
-  std::unique_lock<s4u::Mutex> lock(*st.mutex);
-  ++st.waiting;
-  while (!inputs_done(s, st, v)) st.changed->wait(lock);
-  --st.waiting;
+void wait_for_inputs(Shared& s, TaskId v) {
+  Timeline& tl = s.timeline;
+  if (inputs_done(s, v)) return;
+  std::unique_lock<s4u::Mutex> lock(*tl.mutex);
+  ++tl.waiting;
+  while (!inputs_done(s, v)) tl.changed->wait(lock);
+  --tl.waiting;
 }
 
-// Marks tasks done and wakes the rank's other actor once (not once per task) if it sleeps.
+// Marks tasks done and wakes the sleeping actors once (not once per task).
 template <class Tasks>
-void finish(Shared& s, int rank, const Tasks& tasks) {
-  RankState& st = s.ranks[static_cast<size_t>(rank)];
-  for (TaskId v : tasks) st.done[v] = 1;
-  if (st.waiting == 0) return;  // nobody to wake: skip the simcalls
-  std::unique_lock<s4u::Mutex> lock(*st.mutex);
-  st.changed->notify_all();
+void finish(Shared& s, const Tasks& tasks) {
+  Timeline& tl = s.timeline;
+  for (TaskId v : tasks) tl.done[v] = 1;
+  if (tl.waiting == 0) return;  // nobody to wake: skip the simcalls
+  std::unique_lock<s4u::Mutex> lock(*tl.mutex);
+  tl.changed->notify_all();
 }
 
 void record(Shared& s, int rank, Stream stream, const std::string& name, double start, double end,
@@ -227,7 +228,7 @@ void record(Shared& s, int rank, Stream stream, const std::string& name, double 
 // for the same time, and every collective starts and ends on all ranks at once (comm_actor's barriers),
 // so all ranks' compute timelines are identical: one actor (rank 0) simulates them all, and the trace
 // repeats its events for the other ranks. Simulating n copies cost n× the events for the same answer.
-void compute_actor(Shared& s, int rank) {
+void compute_actor(Shared& s) {
   const TaskGraph& g = s.graph->graph;
   const auto& order = s.graph->compute_order;
   const double speed = s4u::this_actor::get_host()->get_speed();
@@ -236,7 +237,7 @@ void compute_actor(Shared& s, int rank) {
     // one execution — the same timeline with far fewer simulation events.
     size_t j = i + 1;
     while (j < order.size() && s.chains_into_next[j - 1]) ++j;
-    wait_for_inputs(s, rank, order[i]);
+    wait_for_inputs(s, order[i]);
     const double start = s4u::Engine::get_clock();
     double block_s = 0;
     for (size_t k = i; k < j; ++k) block_s += s.task_seconds[order[k]];
@@ -246,22 +247,20 @@ void compute_actor(Shared& s, int rank) {
       const TaskId v = order[k];
       const double end = t + s.task_seconds[v];
       for (size_t r = 0; r < s.hosts.size(); ++r) record(s, static_cast<int>(r), Stream::compute, g[v].name, t, end);
-      if (rank == 0) {
-        const Task& task = g[v];
-        const double d = end - t;
-        if (task.kind == TaskKind::hook) s.result.overhead_s += d;  // CPU-side hook: the GPU idles
-        else if (task.phase == Phase::forward) s.result.forward_s += d;
-        else if (task.phase == Phase::optimizer) s.result.optimizer_s += d;
-        else s.result.backward_s += d;
-        s.result.task_durations[v] = d;
-        s.result.compute_tasks += 1;
-      }
+      const Task& task = g[v];
+      const double d = end - t;
+      if (task.kind == TaskKind::hook) s.result.overhead_s += d;  // CPU-side hook: the GPU idles
+      else if (task.phase == Phase::forward) s.result.forward_s += d;
+      else if (task.phase == Phase::optimizer) s.result.optimizer_s += d;
+      else s.result.backward_s += d;
+      s.result.task_durations[v] = d;
+      s.result.compute_tasks += 1;
       t = end;
     }
-    finish(s, rank, std::span<const TaskId>(order.data() + i, j - i));
+    finish(s, std::span<const TaskId>(order.data() + i, j - i));
     i = j;
   }
-  s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
+  s.rank_end[0] = std::max(s.rank_end[0], s4u::Engine::get_clock());
 }
 
 // One round of a collective's flows from this rank: a put to each peer's mailbox and a get for each flow
@@ -295,7 +294,7 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
   const auto& sends = ring.sends[static_cast<size_t>(rank)];
   for (TaskId v : order) {
     // Only rank 0 tracks the (identical) compute timeline; the others meet it at the start barrier.
-    if (rank == 0) wait_for_inputs(s, 0, v);
+    if (rank == 0) wait_for_inputs(s, v);
     const Task& t = g[v];
     if (n > 1) group->wait();  // NCCL kernels start together
     const double start = s4u::Engine::get_clock();
@@ -372,8 +371,8 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       s.result.comm_s += end - start;
       s.result.collectives += 1;
       s.result.task_durations[v] = end - start;
+      finish(s, std::array<TaskId, 1>{v});
     }
-    if (rank == 0) finish(s, 0, std::array<TaskId, 1>{v});
   }
   s.rank_end[static_cast<size_t>(rank)] = std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
 }
@@ -415,8 +414,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
     s.hosts.push_back(host);
   }
   const size_t n_tasks = boost::num_vertices(graph.graph);
-  s.ranks.resize(1);  // the compute timeline all ranks share (see compute_actor)
-  for (auto& r : s.ranks) r.done.assign(n_tasks, 0);
+  s.timeline.done.assign(n_tasks, 0);
   s.task_seconds.assign(n_tasks, 0.0);
   for (size_t v = 0; v < n_tasks; ++v) {
     const Task& t = graph.graph[v];
@@ -443,7 +441,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
       s.mailboxes[i].push_back(s4u::Mailbox::by_name("nccl" + std::to_string(i) + "-" + std::to_string(r)));
   for (size_t r = 0; r < s.hosts.size(); ++r) {
     const int rank = static_cast<int>(r);
-    if (r == 0) s4u::Actor::create("compute", s.hosts[r], [&s, rank] { compute_actor(s, rank); });
+    if (r == 0) s4u::Actor::create("compute", s.hosts[r], [&s] { compute_actor(s); });
     for (size_t i = 0; i < streams.size(); ++i)
       s4u::Actor::create("comm" + std::to_string(i) + "-" + std::to_string(r), s.hosts[r],
                          [&s, rank, i, order = streams[i], group = groups[i]] { comm_actor(s, rank, i, *order, group); });
