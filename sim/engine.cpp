@@ -1,4 +1,5 @@
 #include "sim/engine.h"
+#include "sim/nccl_nvls.h"
 #include "sim/nccl_tree.h"
 #include "workloads/config_error.h"
 
@@ -154,14 +155,21 @@ CollectivePlans plan_collectives(const std::vector<s4u::Host*>& hosts, int64_t g
   return plans;
 }
 
-// NCCL-tuner-style estimate: NVLS moves (1 + 1/N)·S per direction after ~25 µs; the ring moves
+// NVLS's fixed costs on top of its wire time: NCCL's start-up latency, then one synchronisation per
+// handshake for every chunk each concurrent operation moves (NCCL's chunk size grows with the message).
+double nvls_overhead_s(const CommModel& cm, int64_t bytes, int64_t n) {
+  const int64_t rounds = nvls_chunk_rounds(bytes, cm.nvls_channels * n);
+  return cm.nvls_latency_s + static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s;
+}
+
+// NCCL-tuner-style estimate: NVLS moves (1 + 1/N)·S per direction after its fixed costs; the ring moves
 // 2(N−1)/N·S with one latency per step.
 bool nvls_is_faster(const CommModel& cm, const FlowPlan& ring, int64_t bytes, int64_t n) {
   if (ring.hop_bandwidth <= 0) return false;
   const double s = static_cast<double>(bytes), nn = static_cast<double>(n);
   const double ring_s = 2.0 * (nn - 1) / nn * s / (cm.efficiency * ring.hop_bandwidth) +
                         2.0 * (nn - 1) * (ring.latency_s + cm.step_overhead_s);
-  const double nvls_s = (1.0 + 1.0 / nn) * s / (cm.nvls_efficiency * ring.hop_bandwidth) + cm.nvls_latency_s;
+  const double nvls_s = (1.0 + 1.0 / nn) * s / (cm.nvls_efficiency * ring.hop_bandwidth) + nvls_overhead_s(cm, bytes, n);
   return nvls_s < ring_s;
 }
 
@@ -317,7 +325,7 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(bytes) / cm.nvls_efficiency));
       exchange(s, stream, rank, ring, {sends.front()}, [wire](const FlowSend&) { return wire; });
       group->wait();
-      settle(cm.launch_s + cm.nvls_latency_s);
+      settle(cm.launch_s + nvls_overhead_s(cm, t.bytes, n));
       if (rank == 0) {
         s.result.comm_bytes_per_rank += bytes;
         s.result.flows += n;

@@ -47,9 +47,15 @@ struct CommModel {
   double launch_s = 5e-6;          // per collective
   double step_overhead_s = 2e-6;   // per ring step, on top of the route latency
   // NVLink SHARP all-reduce (NVLS) on NVSwitch-gen3 nodes: each GPU pushes its buffer into the switch
-  // and pulls the reduced result, ≈ (1 + 1/N)·S per direction; measured 478.9 GB/s busbw on 8x H100
-  // = 308 GB/s of wire per direction = 0.68 of NVLink4 (docs/time-model.md).
-  double nvls_efficiency = 0.68;
+  // and pulls the reduced result, ≈ (1 + 1/N)·S per direction. Measured 478.9 GB/s busbw on 8x H100 at
+  // 8 GiB = 31.39 ms, of which 2.05 ms are chunk synchronisation (below): 330 GB/s of wire per
+  // direction = 0.73 of NVLink4 (docs/time-model.md).
+  double nvls_efficiency = 0.733;
+  // NVLS runs as nvls_channels × N concurrent operations, each moving its share one NCCL chunk at a time
+  // (sim/nccl_nvls.h); a chunk is reduced in the switch and then multicast back, two handshakes of
+  // step_overhead_s each. NCCL 2.18's NCCL_NVLS_NCHANNELS default is 16.
+  int64_t nvls_channels = 16;
+  int64_t nvls_chunk_handshakes = 2;
   // NVLS start-up latency: NCCL's own tuning model (src/graph/tuning.cc hwLat[NVLINK][NVLS][Simple],
   // 23-25 µs across NCCL 2.18-2.2x). NCCL picks NVLS only where its model predicts it to be faster
   // than the ring; zerosim makes the same comparison.
