@@ -1,8 +1,11 @@
 // zerosim collective (--platform FILE | --cluster k=v,...) --op OP [-b 1K -e 8G -f 2] [--concurrent K] [--algo A]
+//                   [--compare NCCL_TESTS_OUTPUT [--compare-column in-place|out-of-place]]
 // An nccl-tests-style sweep on the simulated platform: same columns (size, count, time, algbw,
-// busbw with nccl-tests' bus-bandwidth factors) so users can put their own nccl-tests output beside it.
+// busbw with nccl-tests' bus-bandwidth factors) so users can put their own nccl-tests output beside it;
+// --compare does that for them, at the sizes of their run, with the error per size and its MAPE.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -10,6 +13,7 @@
 
 #include "sim/commands.h"
 #include "sim/engine.h"
+#include "sim/nccl_tests_log.h"
 #include "sim/output_format.h"
 #include "sim/platform_setup.h"
 #include "workloads/config_error.h"
@@ -81,6 +85,7 @@ void add_collective_command(CLI::App& root) {
     int64_t gpus = 0;
     std::string ring = "pipelined";
     std::string algo = "auto";
+    std::string compare, compare_column = "in-place";
   };
   auto o = std::make_shared<Options>();
   auto* group = cmd->add_option_group("where");
@@ -102,8 +107,14 @@ void add_collective_command(CLI::App& root) {
                   "nvls (all_reduce in one NVSwitch-gen3 node); where the forced one cannot run, the ring, as in NCCL")
       ->check(CLI::IsMember({"auto", "ring", "tree", "nvls"}))
       ->capture_default_str();
+  cmd->add_option("--compare", o->compare,
+                  "nccl-tests output (all_reduce_perf ... > FILE): simulate its sizes and print its busbw and the "
+                  "error beside zerosim's");
+  cmd->add_option("--compare-column", o->compare_column, "which of the file's busbw columns to compare")
+      ->check(CLI::IsMember({"in-place", "out-of-place"}))
+      ->capture_default_str();
   add_format_option(*cmd, o->format, "table,json");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
     const OutputFormat f = parse_format(o->format);
     CollectiveKind kind;
     if (o->op == "all_reduce") kind = CollectiveKind::all_reduce;
@@ -111,6 +122,14 @@ void add_collective_command(CLI::App& root) {
     else if (o->op == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
     else if (o->op == "broadcast") kind = CollectiveKind::broadcast;
     else throw ConfigError("zerosim collective", "--op", "'" + o->op + "' (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
+    std::vector<NcclTestsRow> measured;
+    if (!o->compare.empty()) {
+      if (cmd->count("-b") + cmd->count("-e") + cmd->count("-f") > 0)
+        throw ConfigError("zerosim collective", "--compare", "takes its message sizes from the file: drop -b/-e/-f");
+      measured = parse_nccl_tests_log(read_text_file(o->compare, "nccl-tests output"), o->compare);
+    } else if (cmd->count("--compare-column") > 0) {
+      throw ConfigError("zerosim collective", "--compare-column", "only means something with --compare FILE");
+    }
     const int64_t lo = parse_size(o->begin, "-b"), hi = parse_size(o->end, "-e");
     if (lo > hi) throw ConfigError("zerosim collective", "-b", "minbytes must not exceed maxbytes");
     if (!(o->factor > 1)) throw ConfigError("zerosim collective", "-f", "step factor must be > 1");
@@ -129,8 +148,17 @@ void add_collective_command(CLI::App& root) {
     StepGraph g;
     g.ranks = n;
     std::vector<int64_t> sizes;
-    for (double s = static_cast<double>(lo); s <= static_cast<double>(hi) * (1 + 1e-9); s *= o->factor)
-      sizes.push_back(static_cast<int64_t>(std::llround(s)));
+    std::vector<double> measured_busbw;  // GB/s, from --compare; 0 where the file has none
+    if (!measured.empty()) {
+      for (const auto& row : measured) {
+        if (std::find(sizes.begin(), sizes.end(), row.size_bytes) != sizes.end()) continue;
+        sizes.push_back(row.size_bytes);
+        measured_busbw.push_back(o->compare_column == "in-place" ? row.in_busbw_gbps : row.out_busbw_gbps);
+      }
+    } else {
+      for (double s = static_cast<double>(lo); s <= static_cast<double>(hi) * (1 + 1e-9); s *= o->factor)
+        sizes.push_back(static_cast<int64_t>(std::llround(s)));
+    }
     std::vector<std::vector<TaskId>> tasks(static_cast<size_t>(o->concurrent));
     for (int k = 0; k < o->concurrent; ++k) {
       std::vector<TaskId> stream;
@@ -171,25 +199,74 @@ void add_collective_command(CLI::App& root) {
             algorithm[i] = e.algorithm;
           }
     }
+    const bool comparing = !measured_busbw.empty();
     nlohmann::json rows = nlohmann::json::array();
     std::string table = "# zerosim collective: " + o->op + " on " + std::to_string(n) + " GPUs (" +
                         platform.gpu().id + "), " + std::to_string(o->concurrent) + " concurrent\n";
-    table += "#        size         count   type      time   algbw   busbw  algo\n";
-    table += "#         (B)    (elements)             (us)  (GB/s)  (GB/s)\n";
+    table += "#        size         count   type      time   algbw   busbw  algo";
+    table += comparing ? "   nccl-tests   error\n" : "\n";
+    table += "#         (B)    (elements)             (us)  (GB/s)  (GB/s)";
+    table += comparing ? "        busbw\n" : "\n";
+    // Mean absolute percentage error over all compared sizes and over those of at least 64 MiB, where
+    // latency no longer dominates (the bar `zerosim validate` scores bandwidth at).
+    double abs_all = 0, abs_large = 0;
+    int n_all = 0, n_large = 0;
     for (size_t i = 0; i < sizes.size(); ++i) {
       const double t = seconds[i];
       const double algbw = t > 0 ? static_cast<double>(sizes[i]) / t / 1e9 : 0.0;
       const double busbw = algbw * bus_factor(kind, n);
-      rows.push_back({{"size_bytes", sizes[i]}, {"count", sizes[i] / 2}, {"type", "bfloat16"}, {"time_s", t},
-                      {"algbw_gbps", algbw}, {"busbw_gbps", busbw}, {"algorithm", algorithm[i]}});
-      char line[192];
-      std::snprintf(line, sizeof line, "%14lld %13lld %6s %9.2f %7.2f %7.2f  %s\n", static_cast<long long>(sizes[i]),
+      nlohmann::json row = {{"size_bytes", sizes[i]}, {"count", sizes[i] / 2}, {"type", "bfloat16"}, {"time_s", t},
+                            {"algbw_gbps", algbw}, {"busbw_gbps", busbw}, {"algorithm", algorithm[i]}};
+      char line[240];
+      std::snprintf(line, sizeof line, "%14lld %13lld %6s %9.2f %7.2f %7.2f  %-5s", static_cast<long long>(sizes[i]),
                     static_cast<long long>(sizes[i] / 2), "bf16", t * 1e6, algbw, busbw, algorithm[i].c_str());
       table += line;
+      if (comparing) {
+        const double m = measured_busbw[i];
+        row["measured_busbw_gbps"] = m;
+        if (m > 0) {
+          const double error = busbw / m - 1;
+          row["error"] = error;
+          abs_all += std::abs(error);
+          ++n_all;
+          if (sizes[i] >= (int64_t{64} << 20)) {
+            abs_large += std::abs(error);
+            ++n_large;
+          }
+          std::snprintf(line, sizeof line, " %11.2f %+6.1f%%", m, 100 * error);
+        } else {
+          row["error"] = nullptr;
+          std::snprintf(line, sizeof line, " %11.2f      -", m);
+        }
+        table += line;
+      }
+      table += "\n";
+      rows.push_back(row);
+    }
+    nlohmann::json out = {{"op", o->op}, {"gpus", n}, {"gpu", platform.gpu().id}, {"concurrent", o->concurrent},
+                          {"flows", r.flows}, {"results", rows}};
+    if (comparing) {
+      const auto mape = [](double sum, int count) -> nlohmann::json {
+        return count > 0 ? nlohmann::json(sum / count) : nlohmann::json(nullptr);
+      };
+      out["compare"] = {{"file", o->compare},
+                        {"column", o->compare_column},
+                        {"sizes", n_all},
+                        {"mape", mape(abs_all, n_all)},
+                        {"sizes_min_64mib", n_large},
+                        {"mape_min_64mib", mape(abs_large, n_large)}};
+      char line[160];
+      std::snprintf(line, sizeof line, " busbw): MAPE %.1f%% over %d sizes", n_all > 0 ? 100 * abs_all / n_all : 0.0,
+                    n_all);
+      table += "# vs " + o->compare + " (" + o->compare_column + line;
+      if (n_large > 0) {
+        std::snprintf(line, sizeof line, ", %.1f%% over the %d of at least 64 MiB", 100 * abs_large / n_large, n_large);
+        table += line;
+      }
+      table += "\n";
     }
     if (f == OutputFormat::json)
-      std::cout << json_text({{"op", o->op}, {"gpus", n}, {"gpu", platform.gpu().id}, {"concurrent", o->concurrent},
-                              {"flows", r.flows}, {"results", rows}});
+      std::cout << json_text(out);
     else
       std::cout << table;
   });

@@ -153,3 +153,59 @@ TEST_CASE("simulate: stage 0 on two nodes moves the tree all-reduce volume", "[e
   CHECK(rj["algorithms"]["tree"].get<int64_t>() == 0);
   CHECK(rj["comm_bytes_per_rank"].get<double>() == Approx(1.875 * 8650752 * 2).epsilon(1e-6));
 }
+
+TEST_CASE("NVLS all-reduce time: wire at nvls_efficiency plus one synchronisation per NCCL chunk",
+          "[engine][collective][nvls]") {
+  // 8x H100 SXM (NVLink4 450 GB/s per direction), 64 MiB forced NVLS. NCCL 2.18's chunk rule with
+  // 16 channels x 8 heads = 128 concurrent operations: 64 MiB >= 8·128·64 KiB, so 64 KiB chunks and
+  // 64 MiB / (128 · 64 KiB) = 8 rounds, each with 2 handshakes of 2 µs = 32 µs.
+  // Wire: (1 + 1/8) · 64 MiB / (0.733 · 450e9 B/s) = 75,497,472 / 329.85e9 = 228.9 µs.
+  // Fixed: launch 5 µs + NCCL's NVLS latency 25 µs. Total 290.9 µs (plus 0.5 µs of route latency).
+  const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 64M -e 64M --algo nvls");
+  CHECK(j["results"][0]["algorithm"] == "nvls");
+  CHECK(seconds_at(j, 64LL << 20) == Approx(290.9e-6).epsilon(0.01));
+  // 8 GiB: 128 KiB chunks, 8 GiB / (128 · 128 KiB) = 512 rounds = 2.048 ms of synchronisation;
+  // wire 1.125 · 8 GiB / 329.85e9 = 29.30 ms; total 31.38 ms (published: 31.39 ms, 478.9 GB/s busbw).
+  const auto big = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 8G -e 8G --algo nvls");
+  CHECK(seconds_at(big, 8LL << 30) == Approx(31.38e-3).epsilon(0.01));
+}
+
+TEST_CASE("collective --compare puts a user's nccl-tests run beside the simulated curve", "[collective][compare]") {
+  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log);
+  // The file's 19 sizes (1 KiB to 8 GiB), simulated, each with the file's in-place busbw and the error.
+  REQUIRE(j["results"].size() == 19);
+  const auto& at64 = j["results"][11];
+  CHECK(at64["size_bytes"] == 67108864);
+  CHECK(at64["measured_busbw_gbps"].get<double>() == Approx(361.78));
+  CHECK(at64["error"].get<double>() == Approx(at64["busbw_gbps"].get<double>() / 361.78 - 1));
+  CHECK(j["compare"]["column"] == "in-place");
+  CHECK(j["compare"]["sizes_min_64mib"] == 8);
+  // The validation bar: within ±15% from 64 MiB up, so the mean there is well inside it.
+  CHECK(j["compare"]["mape_min_64mib"].get<double>() < 0.15);
+  // The out-of-place column of this file is 97% of the in-place one.
+  const auto out = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log +
+                              " --compare-column out-of-place");
+  CHECK(out["results"][11]["measured_busbw_gbps"].get<double>() == Approx(0.97 * 361.78).epsilon(0.001));
+  // The table carries the same comparison.
+  const auto table = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log);
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("nccl-tests") && Catch::Contains("over the 8 of at least 64 MiB"));
+}
+
+TEST_CASE("collective --compare: bad files and conflicting options exit 2 with the reason", "[collective][compare][errors]") {
+  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  const auto missing = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare /nonexistent/run.log");
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("/nonexistent/run.log"));
+  const auto not_a_log = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare " +
+                                     std::string(ZEROSIM_SOURCE_DIR) + "/platforms/dgx-h100.xml");
+  CHECK(not_a_log.exit_code == 2);
+  CHECK_THAT(not_a_log.err, Catch::Contains("no nccl-tests result rows"));
+  const auto sizes = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare " + log + " -b 1M");
+  CHECK(sizes.exit_code == 2);
+  CHECK_THAT(sizes.err, Catch::Contains("drop -b/-e/-f"));
+  const auto column = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare-column out-of-place");
+  CHECK(column.exit_code == 2);
+  CHECK_THAT(column.err, Catch::Contains("--compare FILE"));
+}

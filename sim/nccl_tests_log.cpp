@@ -1,0 +1,70 @@
+#include "sim/nccl_tests_log.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "workloads/config_error.h"
+
+namespace zerosim {
+namespace {
+
+bool is_integer(const std::string& s) {
+  if (s.empty() || s.size() > 18) return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// A finite, non-negative number as nccl-tests prints it (e.g. 31392, 273.78, 0e+00); false otherwise.
+bool to_number(const std::string& s, double& out) {
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end != s.c_str() && *end == '\0' && std::isfinite(out) && out >= 0;
+}
+
+}  // namespace
+
+std::vector<NcclTestsRow> parse_nccl_tests_log(const std::string& text, const std::string& origin) {
+  std::vector<NcclTestsRow> rows;
+  std::istringstream in(text);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    std::istringstream fields(line);
+    std::vector<std::string> f;
+    for (std::string w; fields >> w;) f.push_back(w);
+    if (f.size() < 2 || !is_integer(f[0]) || !is_integer(f[1])) continue;  // not a result row
+    const std::string where = "line " + std::to_string(number);
+    // size count type [redop] [root] time algbw busbw #wrong time algbw busbw #wrong
+    if (f.size() < 11)
+      throw ConfigError(origin, where,
+                        "an nccl-tests result row needs size, count, type and the out-of-place and in-place "
+                        "columns (time algbw busbw #wrong, twice); this one has " +
+                            std::to_string(f.size()) + " fields");
+    const size_t k = f.size() - 8;
+    double v[6];
+    const size_t at[6] = {k, k + 1, k + 2, k + 4, k + 5, k + 6};
+    for (int i = 0; i < 6; ++i)
+      if (!to_number(f[at[i]], v[i]))
+        throw ConfigError(origin, where,
+                          "'" + f[at[i]] + "' is not a time (us) or bandwidth (GB/s): expected a non-negative number");
+    NcclTestsRow r;
+    r.size_bytes = std::stoll(f[0]);
+    r.out_time_s = v[0] * 1e-6;
+    r.out_algbw_gbps = v[1];
+    r.out_busbw_gbps = v[2];
+    r.in_time_s = v[3] * 1e-6;
+    r.in_algbw_gbps = v[4];
+    r.in_busbw_gbps = v[5];
+    if (r.size_bytes <= 0) continue;  // nccl-tests prints 0-byte rows for tiny -b; nothing to compare
+    rows.push_back(r);
+  }
+  if (rows.empty())
+    throw ConfigError(origin, "",
+                      "no nccl-tests result rows found (lines like '  67108864  16777216  float  sum  -1  "
+                      "324.6  206.73  361.78  0  ...' as all_reduce_perf prints them)");
+  return rows;
+}
+
+}  // namespace zerosim

@@ -1,0 +1,25 @@
+#pragma once
+// Reads the result table of an nccl-tests run (all_reduce_perf, all_gather_perf, ...) so that
+// `zerosim collective --compare` can put a user's own measurement beside the simulated curve.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zerosim {
+
+// One message size of an nccl-tests table: its out-of-place and in-place columns.
+struct NcclTestsRow {
+  int64_t size_bytes = 0;
+  double out_time_s = 0, out_algbw_gbps = 0, out_busbw_gbps = 0;
+  double in_time_s = 0, in_algbw_gbps = 0, in_busbw_gbps = 0;
+};
+
+// Parses nccl-tests' stdout. A result row starts with two integers (size, count) and a type name and
+// ends with eight columns: time algbw busbw #wrong for out-of-place, then the same for in-place. The
+// columns in between (redop, root) differ across nccl-tests versions and collectives, so rows are read
+// from both ends. Comment lines ('#') and anything that does not start with a size (NCCL_DEBUG lines,
+// MPI banners) are skipped. Throws ConfigError naming `origin` and the line when a row is malformed,
+// and when the text has no rows at all.
+std::vector<NcclTestsRow> parse_nccl_tests_log(const std::string& text, const std::string& origin);
+
+}  // namespace zerosim

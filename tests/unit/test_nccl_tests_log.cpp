@@ -1,0 +1,75 @@
+// Reading nccl-tests output (sim/nccl_tests_log.h) for `zerosim collective --compare`: the layouts of
+// different nccl-tests versions and collectives, lines to skip, and malformed input.
+#include <catch2/catch.hpp>
+
+#include "sim/nccl_tests_log.h"
+#include "workloads/config_error.h"
+
+using zerosim::ConfigError;
+using zerosim::parse_nccl_tests_log;
+
+TEST_CASE("nccl-tests log: the current layout (redop and root columns), comments and NCCL INFO lines skipped",
+          "[nccl-tests][compare]") {
+  const std::string text =
+      "# nThread 1 nGpus 8 minBytes 67108864 maxBytes 134217728 step: 2(factor) warmup iters: 5 iters: 20\n"
+      "host:1:1 [0] NCCL INFO NCCL version 2.21.5+cuda12.4\n"
+      "#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong\n"
+      "    67108864      16777216     float     sum      -1    330.1  203.30  355.78      0    324.6  206.74  361.80      0\n"
+      "   134217728      33554432     float     sum      -1    600.0  223.70  391.47    N/A    586.3  228.92  400.61    N/A\n"
+      "# Avg bus bandwidth    : 377.41\n";
+  const auto rows = parse_nccl_tests_log(text, "run.log");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].size_bytes == 67108864);
+  CHECK(rows[0].out_time_s == Approx(330.1e-6));
+  CHECK(rows[0].out_busbw_gbps == Approx(355.78));
+  CHECK(rows[0].in_time_s == Approx(324.6e-6));
+  CHECK(rows[0].in_algbw_gbps == Approx(206.74));
+  CHECK(rows[0].in_busbw_gbps == Approx(361.80));
+  // "N/A" in #wrong (a run with -c 0) is not a number, and not needed.
+  CHECK(rows[1].in_busbw_gbps == Approx(400.61));
+}
+
+TEST_CASE("nccl-tests log: older layouts without root, and all_gather without redop", "[nccl-tests][compare]") {
+  // nccl-tests 2.x before the root column, with the error as a float (NVIDIA/nccl#340's layout).
+  const auto old = parse_nccl_tests_log(
+      "   1048576        262144   float     sum    47.38   22.13   22.13  0e+00    46.84   22.39   22.39  0e+00\n",
+      "old.log");
+  REQUIRE(old.size() == 1);
+  CHECK(old[0].out_busbw_gbps == Approx(22.13));
+  CHECK(old[0].in_time_s == Approx(46.84e-6));
+  // all_gather_perf of the same era: no redop column at all (11 fields).
+  const auto ag = parse_nccl_tests_log(
+      "  1073741824     33554432   float    3370.1  318.61  278.78      0   3310.0  324.39  283.84      0\n", "ag.log");
+  REQUIRE(ag.size() == 1);
+  CHECK(ag[0].in_busbw_gbps == Approx(283.84));
+}
+
+TEST_CASE("nccl-tests log: malformed rows and files without rows are errors naming the file and line",
+          "[nccl-tests][compare][errors]") {
+  try {
+    parse_nccl_tests_log("# header\n  67108864  16777216  float  sum  -1  abc  206.7  361.8  0  324.6  206.7  361.8  0\n",
+                         "bad.log");
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(e.file() == "bad.log");
+    CHECK(e.key() == "line 2");
+    CHECK_THAT(e.what(), Catch::Contains("'abc'"));
+  }
+  try {
+    parse_nccl_tests_log("  67108864  16777216  float  sum  -1  324.6  206.7\n", "short.log");
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(e.key() == "line 1");
+    CHECK_THAT(e.what(), Catch::Contains("7 fields"));
+  }
+  // A negative bandwidth cannot come from nccl-tests.
+  CHECK_THROWS_AS(
+      parse_nccl_tests_log("  64  16  float  sum  -1  10.0  -1.0  0.01  0  10.0  0.01  0.01  0\n", "neg.log"), ConfigError);
+  try {
+    parse_nccl_tests_log("# only comments\nNCCL INFO something\n", "empty.log");
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(e.file() == "empty.log");
+    CHECK_THAT(e.what(), Catch::Contains("no nccl-tests result rows"));
+  }
+}
