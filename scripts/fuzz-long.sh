@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 hours="${1:-1}"
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(run_config hf_config ds_config adapter_config sweep calibration platform)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(run_config hf_config ds_config adapter_config sweep calibration platform nccl_tests)
 scripts/fuzz.sh 5 >/dev/null || true   # builds build-fuzz (and a quick smoke run)
 per=$(python3 -c "print(int(float('$hours') * 3600 / ${#harnesses[@]}))")
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:allocator_may_return_null=1"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "calibrate/calibration_table.h"
+#include "sim/nccl_tests_log.h"
 #include "sim/platform_check.h"
 #include "sim/sweep_spec.h"
 #include "workloads/config_error.h"
@@ -126,11 +127,17 @@ void platform(const std::string& input) {
   if (info.gpu_hosts.empty()) std::abort();  // the check promises at least one GPU host
 }
 
+void nccl_tests(const std::string& input) {
+  // Every row kept must be usable: a positive size and finite, non-negative columns.
+  for (const NcclTestsRow& r : parse_nccl_tests_log(input, "run.log"))
+    if (r.size_bytes <= 0 || !(r.in_busbw_gbps >= 0) || !(r.out_busbw_gbps >= 0) || !(r.in_time_s >= 0)) std::abort();
+}
+
 const std::map<std::string, std::function<void(const std::string&)>>& targets() {
   static const std::map<std::string, std::function<void(const std::string&)>> t = {
       {"run_config", run_config}, {"hf_config", hf_config}, {"ds_config", ds_config},
       {"adapter_config", adapter_config}, {"sweep", sweep}, {"calibration", calibration},
-      {"platform", platform}};
+      {"platform", platform}, {"nccl_tests", nccl_tests}};
   return t;
 }
 

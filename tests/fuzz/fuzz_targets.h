@@ -15,6 +15,7 @@ void adapter_config(const std::string& input);  // peft adapter_config.json on a
 void sweep(const std::string& input);           // SWEEP.yaml (and the text as a --shard value)
 void calibration(const std::string& input);     // calibration YAML, then lookups
 void platform(const std::string& input);        // platform XML through sim/platform_check
+void nccl_tests(const std::string& input);      // nccl-tests output for collective --compare
 
 // Harness name (tests/fuzz/corpus/<name>/) → function.
 const std::map<std::string, std::function<void(const std::string&)>>& targets();
