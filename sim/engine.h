@@ -36,8 +36,8 @@ struct SimResult {
 };
 
 // NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring`, `tree` and `nvls` force one.
-// As in NCCL (2.19.3 on; 2.18 fails the call), a forced algorithm that cannot run falls back to the ring: tree exists only for multi-node
-// all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
+// As in NCCL (from 2.19.3; 2.18 fails the call), a forced algorithm that cannot run falls back to the
+// ring: tree exists only for multi-node all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
 enum class NcclAlgorithm { automatic, ring, tree, nvls };
 NcclAlgorithm nccl_algorithm(const std::string& name);  // "auto" | "ring" | "tree" | "nvls" (validated by callers)
 
