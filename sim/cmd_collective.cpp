@@ -122,7 +122,7 @@ void add_collective_command(CLI::App& root) {
     else if (o->op == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
     else if (o->op == "broadcast") kind = CollectiveKind::broadcast;
     else throw ConfigError("zerosim collective", "--op", "'" + o->op + "' (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
-    std::vector<NcclTestsRow> measured;
+    NcclTestsLog measured;
     if (!o->compare.empty()) {
       if (cmd->count("-b") + cmd->count("-e") + cmd->count("-f") > 0)
         throw ConfigError("zerosim collective", "--compare", "takes its message sizes from the file: drop -b/-e/-f");
@@ -144,13 +144,19 @@ void add_collective_command(CLI::App& root) {
     }
     const PreparedPlatform platform(config);
     const int64_t n = static_cast<int64_t>(platform.rank_hosts().size());
+    // Busbw factors depend on the rank count: a run on other GPUs than simulated compares nothing.
+    if (measured.ranks > 0 && measured.ranks != n)
+      throw ConfigError(o->compare, "# Rank",
+                        "the nccl-tests run used " + std::to_string(measured.ranks) + " ranks (its '# Rank' lines) but " +
+                            std::to_string(n) + " GPUs are simulated: simulate " + std::to_string(measured.ranks) +
+                            " (--gpus with --platform, gpus= with --cluster)");
 
     StepGraph g;
     g.ranks = n;
     std::vector<int64_t> sizes;
     std::vector<double> measured_busbw;  // GB/s, from --compare; 0 where the file has none
-    if (!measured.empty()) {
-      for (const auto& row : measured) {
+    if (!measured.rows.empty()) {
+      for (const auto& row : measured.rows) {
         if (std::find(sizes.begin(), sizes.end(), row.size_bytes) != sizes.end()) continue;
         sizes.push_back(row.size_bytes);
         measured_busbw.push_back(o->compare_column == "in-place" ? row.in_busbw_gbps : row.out_busbw_gbps);

@@ -1,5 +1,6 @@
 #include "sim/nccl_tests_log.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -26,14 +27,18 @@ bool to_number(const std::string& s, double& out) {
 
 }  // namespace
 
-std::vector<NcclTestsRow> parse_nccl_tests_log(const std::string& text, const std::string& origin) {
-  std::vector<NcclTestsRow> rows;
+NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& origin) {
+  NcclTestsLog log;
+  std::vector<NcclTestsRow>& rows = log.rows;
   std::istringstream in(text);
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     std::istringstream fields(line);
     std::vector<std::string> f;
     for (std::string w; fields >> w;) f.push_back(w);
+    // "#  Rank  3 Group  0 Pid ..." (or "#   Rank  3 Pid ..." in older versions): one line per rank.
+    if (f.size() >= 3 && f[0] == "#" && f[1] == "Rank" && is_integer(f[2]))
+      log.ranks = std::max<int64_t>(log.ranks, std::stoll(f[2]) + 1);
     if (f.size() < 2 || !is_integer(f[0]) || !is_integer(f[1])) continue;  // not a result row
     const std::string where = "line " + std::to_string(number);
     // size count type [redop] [root] time algbw busbw #wrong time algbw busbw #wrong
@@ -64,7 +69,7 @@ std::vector<NcclTestsRow> parse_nccl_tests_log(const std::string& text, const st
     throw ConfigError(origin, "",
                       "no nccl-tests result rows found (lines like '  67108864  16777216  float  sum  -1  "
                       "324.6  206.73  361.78  0  ...' as all_reduce_perf prints them)");
-  return rows;
+  return log;
 }
 
 }  // namespace zerosim

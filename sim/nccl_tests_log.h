@@ -14,12 +14,19 @@ struct NcclTestsRow {
   double in_time_s = 0, in_algbw_gbps = 0, in_busbw_gbps = 0;
 };
 
+// What an nccl-tests run printed: its result rows, and how many ranks it ran on when its "# Using devices"
+// block says so ("#  Rank  7 Group ..." lines; 0 when the file has none).
+struct NcclTestsLog {
+  std::vector<NcclTestsRow> rows;
+  int64_t ranks = 0;
+};
+
 // Parses nccl-tests' stdout. A result row starts with two integers (size, count) and a type name and
 // ends with eight columns: time algbw busbw #wrong for out-of-place, then the same for in-place. The
 // columns in between (redop, root) differ across nccl-tests versions and collectives, so rows are read
 // from both ends. Comment lines ('#') and anything that does not start with a size (NCCL_DEBUG lines,
 // MPI banners) are skipped. Throws ConfigError naming `origin` and the line when a row is malformed,
 // and when the text has no rows at all.
-std::vector<NcclTestsRow> parse_nccl_tests_log(const std::string& text, const std::string& origin);
+NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& origin);
 
 }  // namespace zerosim

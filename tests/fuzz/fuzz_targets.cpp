@@ -129,7 +129,9 @@ void platform(const std::string& input) {
 
 void nccl_tests(const std::string& input) {
   // Every row kept must be usable: a positive size and finite, non-negative columns.
-  for (const NcclTestsRow& r : parse_nccl_tests_log(input, "run.log"))
+  const NcclTestsLog log = parse_nccl_tests_log(input, "run.log");
+  if (log.ranks < 0) std::abort();
+  for (const NcclTestsRow& r : log.rows)
     if (r.size_bytes <= 0 || !(r.in_busbw_gbps >= 0) || !(r.out_busbw_gbps >= 0) || !(r.in_time_s >= 0)) std::abort();
 }
 

@@ -209,3 +209,11 @@ TEST_CASE("collective --compare: bad files and conflicting options exit 2 with t
   CHECK(column.exit_code == 2);
   CHECK_THAT(column.err, Catch::Contains("--compare FILE"));
 }
+
+TEST_CASE("collective --compare refuses a run on another GPU count than simulated", "[collective][compare][errors]") {
+  // The file's device list has 8 ranks; busbw factors (2(n-1)/n) and the curve itself depend on n.
+  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  const auto r = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=16 --op all_reduce --compare " + log);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("8 ranks") && Catch::Contains("16 GPUs"));
+}

@@ -17,8 +17,10 @@ TEST_CASE("nccl-tests log: the current layout (redop and root columns), comments
       "    67108864      16777216     float     sum      -1    330.1  203.30  355.78      0    324.6  206.74  361.80      0\n"
       "   134217728      33554432     float     sum      -1    600.0  223.70  391.47    N/A    586.3  228.92  400.61    N/A\n"
       "# Avg bus bandwidth    : 377.41\n";
-  const auto rows = parse_nccl_tests_log(text, "run.log");
+  const auto log = parse_nccl_tests_log(text, "run.log");
+  const auto& rows = log.rows;
   REQUIRE(rows.size() == 2);
+  CHECK(log.ranks == 0);  // no "# Using devices" block in this excerpt
   CHECK(rows[0].size_bytes == 67108864);
   CHECK(rows[0].out_time_s == Approx(330.1e-6));
   CHECK(rows[0].out_busbw_gbps == Approx(355.78));
@@ -33,13 +35,13 @@ TEST_CASE("nccl-tests log: older layouts without root, and all_gather without re
   // nccl-tests 2.x before the root column, with the error as a float (NVIDIA/nccl#340's layout).
   const auto old = parse_nccl_tests_log(
       "   1048576        262144   float     sum    47.38   22.13   22.13  0e+00    46.84   22.39   22.39  0e+00\n",
-      "old.log");
+      "old.log").rows;
   REQUIRE(old.size() == 1);
   CHECK(old[0].out_busbw_gbps == Approx(22.13));
   CHECK(old[0].in_time_s == Approx(46.84e-6));
   // all_gather_perf of the same era: no redop column at all (11 fields).
   const auto ag = parse_nccl_tests_log(
-      "  1073741824     33554432   float    3370.1  318.61  278.78      0   3310.0  324.39  283.84      0\n", "ag.log");
+      "  1073741824     33554432   float    3370.1  318.61  278.78      0   3310.0  324.39  283.84      0\n", "ag.log").rows;
   REQUIRE(ag.size() == 1);
   CHECK(ag[0].in_busbw_gbps == Approx(283.84));
 }
@@ -72,4 +74,14 @@ TEST_CASE("nccl-tests log: malformed rows and files without rows are errors nami
     CHECK(e.file() == "empty.log");
     CHECK_THAT(e.what(), Catch::Contains("no nccl-tests result rows"));
   }
+}
+
+TEST_CASE("nccl-tests log: the rank count comes from the '# Rank' lines of the device list", "[nccl-tests][compare]") {
+  const std::string text =
+      "# Using devices\n"
+      "#  Rank  0 Group  0 Pid  101 on node1 device  0 [0x0e] NVIDIA A100-SXM4-80GB\n"
+      "#  Rank  1 Group  0 Pid  101 on node1 device  1 [0x13] NVIDIA A100-SXM4-80GB\n"
+      "#   Rank 15 Pid 2066 on node2 device  7 [0xd2] NVIDIA A100-SXM4-80GB\n"  // older layout, no Group
+      "  1048576  262144  float  sum  -1  50.1  20.93  39.24  0  49.8  21.06  39.48  0\n";
+  CHECK(parse_nccl_tests_log(text, "run.log").ranks == 16);
 }
