@@ -116,18 +116,35 @@ void add_collective_command(CLI::App& root) {
   add_format_option(*cmd, o->format, "table,json");
   cmd->callback([o, cmd] {
     const OutputFormat f = parse_format(o->format);
+    NcclTestsLog measured;
+    if (!o->compare.empty()) {
+      if (cmd->count("-b") + cmd->count("-e") + cmd->count("-f") > 0)
+        throw ConfigError("zerosim collective", "--compare", "takes its message sizes from the file: drop -b/-e/-f");
+      measured = parse_nccl_tests_log(read_text_file(o->compare, "nccl-tests output"), o->compare);
+      // The file's collective, where it names one, is the one to simulate; a different --op compares nothing.
+      if (!measured.op.empty()) {
+        const std::vector<std::string> simulated = {"all_reduce", "all_gather", "reduce_scatter", "broadcast"};
+        if (std::find(simulated.begin(), simulated.end(), measured.op) == simulated.end())
+          throw ConfigError(o->compare, "Collective test starting",
+                            "the file is " + measured.op + "_perf output; zerosim simulates " + join(simulated));
+        if (cmd->count("--op") == 0) o->op = measured.op;
+        else if (measured.op != o->op)
+          throw ConfigError(o->compare, "Collective test starting",
+                            "the file is " + measured.op + "_perf output but --op is " + o->op + ": drop --op or pass --op " +
+                                measured.op);
+      } else if (measured.reduction_none && o->op == "all_reduce") {
+        throw ConfigError(o->compare, "redop",
+                          "the rows have redop 'none', so this is not all_reduce_perf output: pass --op all_gather, "
+                          "reduce_scatter or broadcast");
+      }
+    }
     CollectiveKind kind;
     if (o->op == "all_reduce") kind = CollectiveKind::all_reduce;
     else if (o->op == "all_gather") kind = CollectiveKind::all_gather;
     else if (o->op == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
     else if (o->op == "broadcast") kind = CollectiveKind::broadcast;
     else throw ConfigError("zerosim collective", "--op", "'" + o->op + "' (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
-    NcclTestsLog measured;
-    if (!o->compare.empty()) {
-      if (cmd->count("-b") + cmd->count("-e") + cmd->count("-f") > 0)
-        throw ConfigError("zerosim collective", "--compare", "takes its message sizes from the file: drop -b/-e/-f");
-      measured = parse_nccl_tests_log(read_text_file(o->compare, "nccl-tests output"), o->compare);
-    } else if (cmd->count("--compare-column") > 0) {
+    if (o->compare.empty() && cmd->count("--compare-column") > 0) {
       throw ConfigError("zerosim collective", "--compare-column", "only means something with --compare FILE");
     }
     const int64_t lo = parse_size(o->begin, "-b"), hi = parse_size(o->end, "-e");

@@ -39,6 +39,12 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& or
     // "#  Rank  3 Group  0 Pid ..." (or "#   Rank  3 Pid ..." in older versions): one line per rank.
     if (f.size() >= 3 && f[0] == "#" && f[1] == "Rank" && is_integer(f[2]))
       log.ranks = std::max<int64_t>(log.ranks, std::stoll(f[2]) + 1);
+    if (f.size() >= 5 && f[0] == "#" && f[1] == "Collective" && f[2] == "test" && f[3] == "starting:") {
+      std::string program = f[4];
+      if (const auto slash = program.rfind('/'); slash != std::string::npos) program = program.substr(slash + 1);
+      if (program.size() > 5 && program.compare(program.size() - 5, 5, "_perf") == 0)
+        log.op = program.substr(0, program.size() - 5);
+    }
     if (f.size() < 2 || !is_integer(f[0]) || !is_integer(f[1])) continue;  // not a result row
     const std::string where = "line " + std::to_string(number);
     // size count type [redop] [root] time algbw busbw #wrong time algbw busbw #wrong
@@ -54,6 +60,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& or
       if (!to_number(f[at[i]], v[i]))
         throw ConfigError(origin, where,
                           "'" + f[at[i]] + "' is not a time (us) or bandwidth (GB/s): expected a non-negative number");
+    if (f.size() >= 12 && f[3] == "none") log.reduction_none = true;  // all_gather, broadcast, alltoall
     NcclTestsRow r;
     r.size_bytes = std::stoll(f[0]);
     r.out_time_s = v[0] * 1e-6;

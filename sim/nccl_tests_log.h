@@ -19,6 +19,10 @@ struct NcclTestsRow {
 struct NcclTestsLog {
   std::vector<NcclTestsRow> rows;
   int64_t ranks = 0;
+  // The collective, where the file says: "# Collective test starting: all_gather_perf" (nccl-tests
+  // 2.13 on) gives "all_gather"; else "" (and reduction_none tells whether the rows' redop is "none").
+  std::string op;
+  bool reduction_none = false;
 };
 
 // Parses nccl-tests' stdout. A result row starts with two integers (size, count) and a type name and

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
+#include "unit/test_support.h"
 
 using zerosim::testing::run_zerosim;
 
@@ -216,4 +217,31 @@ TEST_CASE("collective --compare refuses a run on another GPU count than simulate
   const auto r = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=16 --op all_reduce --compare " + log);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("8 ranks") && Catch::Contains("16 GPUs"));
+}
+
+TEST_CASE("collective --compare simulates the file's collective, and refuses a contradicting --op",
+          "[collective][compare][errors]") {
+  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  // The fixture says "Collective test starting: all_reduce_perf": without --op that is what runs.
+  const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --algo nvls --compare " + log);
+  CHECK(j["op"] == "all_reduce");
+  const auto wrong = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_gather --compare " + log);
+  CHECK(wrong.exit_code == 2);
+  CHECK_THAT(wrong.err, Catch::Contains("all_reduce_perf output") && Catch::Contains("--op all_reduce"));
+}
+
+TEST_CASE("collective --compare refuses an all_gather-style table (redop 'none') as all_reduce", "[collective][compare][errors]") {
+  // Older nccl-tests print no "Collective test starting" line; redop 'none' still says it is no all-reduce.
+  const zerosim::testing::TempDir dir;
+  const std::string log = dir.write(
+      "ag.log", "#  Rank  0 Group  0 Pid 1 on n device  0 [0x00] NVIDIA H100 80GB HBM3\n"
+                "#  Rank  1 Group  0 Pid 1 on n device  1 [0x00] NVIDIA H100 80GB HBM3\n"
+                "  1073741824  134217728  float  none  -1  6010.0  178.66  89.33  0  6000.0  178.96  89.48  0\n");
+  const auto r = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=2 --compare " + log);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("redop 'none'"));
+  // With the collective named, the same file compares.
+  const auto ok = collective("--cluster gpu=h100-80gb-sxm,gpus=2 --op all_gather --compare " + log);
+  CHECK(ok["results"].size() == 1);
+  CHECK(ok["results"][0]["measured_busbw_gbps"].get<double>() == Approx(89.48));
 }

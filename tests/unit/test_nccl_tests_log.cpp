@@ -85,3 +85,17 @@ TEST_CASE("nccl-tests log: the rank count comes from the '# Rank' lines of the d
       "  1048576  262144  float  sum  -1  50.1  20.93  39.24  0  49.8  21.06  39.48  0\n";
   CHECK(parse_nccl_tests_log(text, "run.log").ranks == 16);
 }
+
+TEST_CASE("nccl-tests log: the collective from the 'Collective test starting' line, and redop 'none' rows",
+          "[nccl-tests][compare]") {
+  const auto named = parse_nccl_tests_log(
+      "# Collective test starting: ./build/all_gather_perf\n"
+      "  1073741824  33554432  float  none  -1  3370.1  318.61  278.78  0  3310.0  324.39  283.84  0\n",
+      "ag.log");
+  CHECK(named.op == "all_gather");  // the path before the program name is dropped
+  CHECK(named.reduction_none);
+  const auto unnamed = parse_nccl_tests_log(
+      "  1048576  262144  float  sum  -1  50.1  20.93  39.24  0  49.8  21.06  39.48  0\n", "ar.log");
+  CHECK(unnamed.op.empty());
+  CHECK_FALSE(unnamed.reduction_none);
+}
