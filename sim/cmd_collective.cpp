@@ -121,22 +121,7 @@ void add_collective_command(CLI::App& root) {
       if (cmd->count("-b") + cmd->count("-e") + cmd->count("-f") > 0)
         throw ConfigError("zerosim collective", "--compare", "takes its message sizes from the file: drop -b/-e/-f");
       measured = parse_nccl_tests_log(read_text_file(o->compare, "nccl-tests output"), o->compare);
-      // The file's collective, where it names one, is the one to simulate; a different --op compares nothing.
-      if (!measured.op.empty()) {
-        const std::vector<std::string> simulated = {"all_reduce", "all_gather", "reduce_scatter", "broadcast"};
-        if (std::find(simulated.begin(), simulated.end(), measured.op) == simulated.end())
-          throw ConfigError(o->compare, "Collective test starting",
-                            "the file is " + measured.op + "_perf output; zerosim simulates " + join(simulated));
-        if (cmd->count("--op") == 0) o->op = measured.op;
-        else if (measured.op != o->op)
-          throw ConfigError(o->compare, "Collective test starting",
-                            "the file is " + measured.op + "_perf output but --op is " + o->op + ": drop --op or pass --op " +
-                                measured.op);
-      } else if (measured.reduction_none && o->op == "all_reduce") {
-        throw ConfigError(o->compare, "redop",
-                          "the rows have redop 'none', so this is not all_reduce_perf output: pass --op all_gather, "
-                          "reduce_scatter or broadcast");
-      }
+      o->op = collective_to_compare(measured, o->op, cmd->count("--op") > 0, o->compare);
     }
     CollectiveKind kind;
     if (o->op == "all_reduce") kind = CollectiveKind::all_reduce;

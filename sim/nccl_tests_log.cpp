@@ -79,4 +79,23 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& or
   return log;
 }
 
+std::string collective_to_compare(const NcclTestsLog& log, const std::string& op, bool op_given,
+                                  const std::string& origin) {
+  if (log.op.empty()) {
+    if (log.reduction_none && op == "all_reduce")
+      throw ConfigError(origin, "redop",
+                        "the rows have redop 'none', so this is not all_reduce_perf output: pass --op all_gather, "
+                        "reduce_scatter or broadcast");
+    return op;
+  }
+  const std::vector<std::string> simulated = {"all_reduce", "all_gather", "reduce_scatter", "broadcast"};
+  if (std::find(simulated.begin(), simulated.end(), log.op) == simulated.end())
+    throw ConfigError(origin, "Collective test starting",
+                      "the file is " + log.op + "_perf output; zerosim simulates " + join(simulated));
+  if (op_given && op != log.op)
+    throw ConfigError(origin, "Collective test starting",
+                      "the file is " + log.op + "_perf output but --op is " + op + ": drop --op or pass --op " + log.op);
+  return log.op;
+}
+
 }  // namespace zerosim

@@ -33,4 +33,10 @@ struct NcclTestsLog {
 // and when the text has no rows at all.
 NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& origin);
 
+// The collective to simulate against `log`: the one the file names ("all_gather" for all_gather_perf)
+// unless `op_given`, when `op` must agree with it. Throws ConfigError naming `origin` for a collective
+// zerosim does not simulate, a contradicting --op, and redop-"none" rows read as an all-reduce.
+std::string collective_to_compare(const NcclTestsLog& log, const std::string& op, bool op_given,
+                                  const std::string& origin);
+
 }  // namespace zerosim

@@ -99,3 +99,21 @@ TEST_CASE("nccl-tests log: the collective from the 'Collective test starting' li
   CHECK(unnamed.op.empty());
   CHECK_FALSE(unnamed.reduction_none);
 }
+
+TEST_CASE("nccl-tests log: which collective to compare against", "[nccl-tests][compare]") {
+  zerosim::NcclTestsLog log;
+  log.op = "reduce_scatter";
+  CHECK(zerosim::collective_to_compare(log, "all_reduce", false, "rs.log") == "reduce_scatter");  // the file's
+  CHECK(zerosim::collective_to_compare(log, "reduce_scatter", true, "rs.log") == "reduce_scatter");
+  CHECK_THROWS_WITH(zerosim::collective_to_compare(log, "all_gather", true, "rs.log"),
+                    Catch::Contains("reduce_scatter_perf output but --op is all_gather"));
+  log.op = "alltoall";
+  CHECK_THROWS_WITH(zerosim::collective_to_compare(log, "all_reduce", false, "a2a.log"),
+                    Catch::Contains("zerosim simulates all_reduce, all_gather, reduce_scatter, broadcast"));
+  // Unnamed: --op (or its all_reduce default) stands, unless the rows have no reduction.
+  zerosim::NcclTestsLog unnamed;
+  CHECK(zerosim::collective_to_compare(unnamed, "broadcast", true, "b.log") == "broadcast");
+  unnamed.reduction_none = true;
+  CHECK_THROWS_AS(zerosim::collective_to_compare(unnamed, "all_reduce", false, "b.log"), ConfigError);
+  CHECK(zerosim::collective_to_compare(unnamed, "all_gather", true, "b.log") == "all_gather");
+}
