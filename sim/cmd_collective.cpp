@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "sim/commands.h"
@@ -123,12 +124,9 @@ void add_collective_command(CLI::App& root) {
       measured = parse_nccl_tests_log(read_text_file(o->compare, "nccl-tests output"), o->compare);
       o->op = collective_to_compare(measured, o->op, cmd->count("--op") > 0, o->compare);
     }
-    CollectiveKind kind;
-    if (o->op == "all_reduce") kind = CollectiveKind::all_reduce;
-    else if (o->op == "all_gather") kind = CollectiveKind::all_gather;
-    else if (o->op == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
-    else if (o->op == "broadcast") kind = CollectiveKind::broadcast;
-    else throw ConfigError("zerosim collective", "--op", "'" + o->op + "' (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
+    const std::optional<CollectiveKind> op_kind = collective_kind(o->op);
+    if (!op_kind) throw ConfigError("zerosim collective", "--op", "'" + o->op + "' (allowed: " + join(collective_names()) + ")");
+    const CollectiveKind kind = *op_kind;
     if (o->compare.empty() && cmd->count("--compare-column") > 0) {
       throw ConfigError("zerosim collective", "--compare-column", "only means something with --compare FILE");
     }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "workloads/config_error.h"
+#include "workloads/step_graph.h"
 
 namespace zerosim {
 namespace {
@@ -88,10 +89,9 @@ std::string collective_to_compare(const NcclTestsLog& log, const std::string& op
                         "reduce_scatter or broadcast");
     return op;
   }
-  const std::vector<std::string> simulated = {"all_reduce", "all_gather", "reduce_scatter", "broadcast"};
-  if (std::find(simulated.begin(), simulated.end(), log.op) == simulated.end())
+  if (!collective_kind(log.op))
     throw ConfigError(origin, "Collective test starting",
-                      "the file is " + log.op + "_perf output; zerosim simulates " + join(simulated));
+                      "the file is " + log.op + "_perf output; zerosim simulates " + join(collective_names()));
   if (op_given && op != log.op)
     throw ConfigError(origin, "Collective test starting",
                       "the file is " + log.op + "_perf output but --op is " + op + ": drop --op or pass --op " + log.op);

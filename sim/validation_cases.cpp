@@ -5,6 +5,7 @@
 #include <set>
 
 #include "workloads/config_error.h"
+#include "workloads/step_graph.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -111,12 +112,11 @@ void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node
       throw ConfigError(f, k + ".nccl_algo",
                         "'" + c.nccl_algo + "' is not allowed" + line_of(node["nccl_algo"]) + " (allowed: auto, ring, tree, nvls)");
   }
-  if (!present(node["op"])) throw ConfigError(f, k + ".op", "missing (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
+  const std::string allowed_ops = " (allowed: " + join(collective_names()) + ")";
+  if (!present(node["op"])) throw ConfigError(f, k + ".op", "missing" + allowed_ops);
   c.op = read_string(node["op"], f, k + ".op");
-  if (!contains({"all_reduce", "all_gather", "reduce_scatter", "broadcast"}, c.op))
-    throw ConfigError(f, k + ".op",
-                      "'" + c.op + "' is not allowed" + line_of(node["op"]) +
-                          " (allowed: all_reduce, all_gather, reduce_scatter, broadcast)");
+  if (!collective_kind(c.op))
+    throw ConfigError(f, k + ".op", "'" + c.op + "' is not allowed" + line_of(node["op"]) + allowed_ops);
   const YAML::Node cl = node["cluster"];
   if (!present(cl) || !cl.IsMap()) throw ConfigError(f, k + ".cluster", "missing or not a mapping (cluster keys of DESIGN.md §4)");
   for (auto it = cl.begin(); it != cl.end(); ++it) {

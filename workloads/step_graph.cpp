@@ -22,6 +22,18 @@ const char* collective_name(CollectiveKind k) {
   return "?";
 }
 
+const std::vector<std::string>& collective_names() {
+  static const std::vector<std::string> names = {"all_reduce", "all_gather", "reduce_scatter", "broadcast"};
+  return names;
+}
+
+std::optional<CollectiveKind> collective_kind(const std::string& name) {
+  for (CollectiveKind k : {CollectiveKind::all_reduce, CollectiveKind::all_gather, CollectiveKind::reduce_scatter,
+                           CollectiveKind::broadcast})
+    if (name == collective_name(k)) return k;
+  return std::nullopt;
+}
+
 int64_t ring_bytes_per_rank(CollectiveKind k, int64_t bytes, int64_t ranks) {
   if (ranks <= 1) return 0;
   const int64_t share = (bytes + ranks - 1) / ranks;  // one chunk per rank

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "workloads/run_config.h"
@@ -19,6 +20,9 @@ enum class TaskKind { compute, collective, hook };  // hook: CPU-side framework 
 enum class CollectiveKind { all_reduce, all_gather, reduce_scatter, broadcast };
 
 const char* collective_name(CollectiveKind k);
+// Every collective's name ("all_reduce", "all_gather", "reduce_scatter", "broadcast"), and the reverse.
+const std::vector<std::string>& collective_names();
+std::optional<CollectiveKind> collective_kind(const std::string& name);
 
 struct Task {
   TaskKind kind = TaskKind::compute;
