@@ -7,6 +7,7 @@
 #include "unit/test_support.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::source_path;
 
 namespace {
 
@@ -30,6 +31,8 @@ constexpr double kEfficiency = 0.80, kLaunch = 5e-6, kStep = 2e-6;
 // DGX A100 NVSwitch (platforms/interconnect.yaml): 300 GB/s per GPU per direction; route latency
 // GPU port 0.2 µs + switch 0.1 µs + GPU port 0.2 µs = 0.5 µs.
 constexpr double kNvlinkBps = 300e9, kRouteLatency = 0.5e-6;
+// The published 8x H100 NVLS all-reduce curve in all_reduce_perf's layout (for --compare).
+constexpr const char* kH100AllReduceLog = "tests/data/nccl-tests/h100x8-all_reduce.log";
 
 }  // namespace
 
@@ -172,7 +175,7 @@ TEST_CASE("NVLS all-reduce time: wire at nvls_efficiency plus one synchronisatio
 }
 
 TEST_CASE("collective --compare puts a user's nccl-tests run beside the simulated curve", "[collective][compare]") {
-  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  const std::string log = source_path(kH100AllReduceLog);
   const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log);
   // The file's 19 sizes (1 KiB to 8 GiB), simulated, each with the file's in-place busbw and the error.
   REQUIRE(j["results"].size() == 19);
@@ -195,12 +198,12 @@ TEST_CASE("collective --compare puts a user's nccl-tests run beside the simulate
 }
 
 TEST_CASE("collective --compare: bad files and conflicting options exit 2 with the reason", "[collective][compare][errors]") {
-  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  const std::string log = source_path(kH100AllReduceLog);
   const auto missing = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare /nonexistent/run.log");
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.err, Catch::Contains("/nonexistent/run.log"));
   const auto not_a_log = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare " +
-                                     std::string(ZEROSIM_SOURCE_DIR) + "/platforms/dgx-h100.xml");
+                                     source_path("platforms/dgx-h100.xml"));
   CHECK(not_a_log.exit_code == 2);
   CHECK_THAT(not_a_log.err, Catch::Contains("no nccl-tests result rows"));
   const auto sizes = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare " + log + " -b 1M");
@@ -213,7 +216,7 @@ TEST_CASE("collective --compare: bad files and conflicting options exit 2 with t
 
 TEST_CASE("collective --compare refuses a run on another GPU count than simulated", "[collective][compare][errors]") {
   // The file's device list has 8 ranks; busbw factors (2(n-1)/n) and the curve itself depend on n.
-  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  const std::string log = source_path(kH100AllReduceLog);
   const auto r = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=16 --op all_reduce --compare " + log);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("8 ranks") && Catch::Contains("16 GPUs"));
@@ -221,7 +224,7 @@ TEST_CASE("collective --compare refuses a run on another GPU count than simulate
 
 TEST_CASE("collective --compare simulates the file's collective, and refuses a contradicting --op",
           "[collective][compare][errors]") {
-  const std::string log = std::string(ZEROSIM_SOURCE_DIR) + "/tests/data/nccl-tests/h100x8-all_reduce.log";
+  const std::string log = source_path(kH100AllReduceLog);
   // The fixture says "Collective test starting: all_reduce_perf": without --op that is what runs.
   const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --algo nvls --compare " + log);
   CHECK(j["op"] == "all_reduce");

@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include "sim/nccl_tests_log.h"
+#include "test_support.h"
 #include "workloads/config_error.h"
 
 using zerosim::ConfigError;
 using zerosim::parse_nccl_tests_log;
+using zerosim::testing::config_error_message;
 
 TEST_CASE("nccl-tests log: the current layout (redop and root columns), comments and NCCL INFO lines skipped",
           "[nccl-tests][compare]") {
@@ -48,32 +50,21 @@ TEST_CASE("nccl-tests log: older layouts without root, and all_gather without re
 
 TEST_CASE("nccl-tests log: malformed rows and files without rows are errors naming the file and line",
           "[nccl-tests][compare][errors]") {
-  try {
+  // ConfigError's message is "<file>: key '<key>': <what>".
+  const std::string bad = config_error_message([] {
     parse_nccl_tests_log("# header\n  67108864  16777216  float  sum  -1  abc  206.7  361.8  0  324.6  206.7  361.8  0\n",
                          "bad.log");
-    FAIL("expected a ConfigError");
-  } catch (const ConfigError& e) {
-    CHECK(e.file() == "bad.log");
-    CHECK(e.key() == "line 2");
-    CHECK_THAT(e.what(), Catch::Contains("'abc'"));
-  }
-  try {
-    parse_nccl_tests_log("  67108864  16777216  float  sum  -1  324.6  206.7\n", "short.log");
-    FAIL("expected a ConfigError");
-  } catch (const ConfigError& e) {
-    CHECK(e.key() == "line 1");
-    CHECK_THAT(e.what(), Catch::Contains("7 fields"));
-  }
+  });
+  CHECK_THAT(bad, Catch::StartsWith("bad.log: key 'line 2': ") && Catch::Contains("'abc'"));
+  const std::string short_row =
+      config_error_message([] { parse_nccl_tests_log("  67108864  16777216  float  sum  -1  324.6  206.7\n", "short.log"); });
+  CHECK_THAT(short_row, Catch::StartsWith("short.log: key 'line 1': ") && Catch::Contains("7 fields"));
   // A negative bandwidth cannot come from nccl-tests.
   CHECK_THROWS_AS(
       parse_nccl_tests_log("  64  16  float  sum  -1  10.0  -1.0  0.01  0  10.0  0.01  0.01  0\n", "neg.log"), ConfigError);
-  try {
-    parse_nccl_tests_log("# only comments\nNCCL INFO something\n", "empty.log");
-    FAIL("expected a ConfigError");
-  } catch (const ConfigError& e) {
-    CHECK(e.file() == "empty.log");
-    CHECK_THAT(e.what(), Catch::Contains("no nccl-tests result rows"));
-  }
+  const std::string empty =
+      config_error_message([] { parse_nccl_tests_log("# only comments\nNCCL INFO something\n", "empty.log"); });
+  CHECK_THAT(empty, Catch::StartsWith("empty.log: ") && Catch::Contains("no nccl-tests result rows"));
 }
 
 TEST_CASE("nccl-tests log: the rank count comes from the '# Rank' lines of the device list", "[nccl-tests][compare]") {
