@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fuzz_targets.h"
-#include "sim/sweep_spec.h"
+#include "sim/batch/sweep_spec.h"
 #include "workloads/config_error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

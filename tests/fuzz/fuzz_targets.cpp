@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "calibrate/calibration_table.h"
-#include "sim/nccl_tests_log.h"
-#include "sim/platform_check.h"
-#include "sim/sweep_spec.h"
+#include "sim/batch/nccl_tests_log.h"
+#include "sim/platform/platform_check.h"
+#include "sim/batch/sweep_spec.h"
 #include "workloads/config_error.h"
 #include "workloads/deepspeed_config.h"
 #include "workloads/memory_model.h"

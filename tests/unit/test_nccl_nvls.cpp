@@ -2,7 +2,7 @@
 // out by hand for one 8-GPU node with 16 NVLS channels: 16 × 8 = 128 concurrent operations.
 #include <catch2/catch.hpp>
 
-#include "sim/nccl_nvls.h"
+#include "sim/engine/nccl_nvls.h"
 
 using zerosim::nvls_chunk_bytes;
 using zerosim::nvls_chunk_rounds;

@@ -2,7 +2,7 @@
 // different nccl-tests versions and collectives, lines to skip, and malformed input.
 #include <catch2/catch.hpp>
 
-#include "sim/nccl_tests_log.h"
+#include "sim/batch/nccl_tests_log.h"
 #include "test_support.h"
 #include "workloads/config_error.h"
 

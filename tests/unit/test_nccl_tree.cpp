@@ -1,7 +1,7 @@
 // NCCL's double binary tree (sim/nccl_tree.h) against the trees drawn in NCCL's src/graph/trees.cc.
 #include <catch2/catch.hpp>
 
-#include "sim/nccl_tree.h"
+#include "sim/engine/nccl_tree.h"
 
 using zerosim::btree_parent;
 using zerosim::dtree_parents;

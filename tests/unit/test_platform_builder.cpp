@@ -14,9 +14,9 @@
 #include <sstream>
 #include <tuple>
 
-#include "sim/interconnect_catalogue.h"
-#include "sim/platform_builder.h"
-#include "sim/platform_check.h"
+#include "sim/platform/interconnect_catalogue.h"
+#include "sim/platform/platform_builder.h"
+#include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
 #include "workloads/gpu_catalogue.h"
 

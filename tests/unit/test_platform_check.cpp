@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sim/platform_check.h"
+#include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
 
 using namespace zerosim;

@@ -1,7 +1,7 @@
 // recommend's choice and reasons, on hand-made simulate results.
 #include <catch2/catch.hpp>
 
-#include "sim/recommendation.h"
+#include "sim/batch/recommendation.h"
 
 using namespace zerosim;
 

@@ -8,7 +8,7 @@
 #include <csignal>
 #include <set>
 
-#include "sim/point_runner.h"
+#include "sim/batch/point_runner.h"
 #include "test_support.h"
 
 using namespace zerosim;

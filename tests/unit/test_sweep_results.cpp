@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "sim/sweep_results.h"
+#include "sim/batch/sweep_results.h"
 #include "test_support.h"
 #include "workloads/yaml_read.h"
 

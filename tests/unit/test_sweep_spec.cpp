@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "sim/sweep_spec.h"
+#include "sim/batch/sweep_spec.h"
 #include "test_support.h"
 #include "workloads/yaml_read.h"
 

@@ -3,8 +3,8 @@
 // read as shared/validation/README.md says (units, memory kind, `use:` filtering, errors).
 #include <catch2/catch.hpp>
 
-#include "sim/validation_cases.h"
-#include "sim/validation_run.h"
+#include "sim/batch/validation_cases.h"
+#include "sim/batch/validation_run.h"
 #include "test_support.h"
 #include "workloads/run_config.h"
 #include "workloads/step_program.h"

@@ -1,0 +1,165 @@
+#include "sim/batch/recommendation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+namespace zerosim {
+
+namespace {
+
+constexpr double kGiB = 1073741824.0;
+constexpr double kTie = 0.01;
+
+bool fits(const Candidate& c) { return !c.result.is_null() && c.result["memory"]["fits"].get<bool>(); }
+double tokens_per_s(const Candidate& c) { return c.result["throughput"]["tokens_per_s"].get<double>(); }
+double peak_gib(const Candidate& c) { return static_cast<double>(c.result["memory"]["peak_bytes"].get<int64_t>()) / kGiB; }
+double component_gib(const Candidate& c, const char* name) {
+  return static_cast<double>(c.result["memory"]["breakdown"][name].get<int64_t>()) / kGiB;
+}
+double time_ms(const Candidate& c, const char* name) { return c.result["time"][name].get<double>() * 1e3; }
+
+// Deterministic preference: tokens/s; within 1% (below what the model can resolve) the smaller
+// peak memory, then the smaller stage and micro-batch.
+bool better(const Candidate& a, const Candidate& b) {
+  const double ta = tokens_per_s(a), tb = tokens_per_s(b);
+  if (std::fabs(ta - tb) > kTie * std::max(ta, tb)) return ta > tb;
+  if (peak_gib(a) != peak_gib(b)) return peak_gib(a) < peak_gib(b);
+  if (a.stage != b.stage) return a.stage < b.stage;
+  return a.micro_batch < b.micro_batch;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string settings(const Candidate& c) {
+  return "micro-batch " + std::to_string(c.micro_batch) + (c.checkpointing ? " with checkpointing" : "");
+}
+
+// What a stage changes against stage 0 at the same settings: memory by component, time by cause.
+std::string compare_to_stage0(const Candidate& c, const Candidate* s0) {
+  if (!s0 || s0->result.is_null() || c.stage == 0) return "";
+  std::string out;
+  const std::pair<const char*, const char*> parts[] = {{"frozen_params", "frozen weights"},
+                                                       {"optimizer_states", "optimizer states"},
+                                                       {"gradients", "gradients"},
+                                                       {"buffers", "gradient buckets"},
+                                                       {"temporaries", "gathered params/temporaries"}};
+  for (const auto& [key, label] : parts) {
+    const double d = component_gib(c, key) - component_gib(*s0, key);
+    if (std::fabs(d) >= 0.01) out += std::string(out.empty() ? "" : ", ") + label + " " + fmt("%+.2f GiB", d);
+  }
+  const double dpeak = peak_gib(c) - peak_gib(*s0);
+  out = (out.empty() ? "" : out + ": ") + "peak " + fmt("%+.2f GiB", dpeak) + " vs stage 0";
+  const double speed = tokens_per_s(c) / tokens_per_s(*s0) - 1.0;
+  out += "; " + fmt("%+.1f%%", 100.0 * speed) + " tokens/s";
+  const double comm = time_ms(c, "exposed_comm_s") - time_ms(*s0, "exposed_comm_s");
+  const double hooks = time_ms(c, "overhead_s") - time_ms(*s0, "overhead_s");
+  if (comm >= 0.5) out += ", exposed communication " + fmt("%+.1f ms", comm);
+  if (hooks >= 0.5) out += ", ZeRO hooks " + fmt("%+.1f ms", hooks);
+  return out;
+}
+
+}  // namespace
+
+std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates) {
+  std::map<int64_t, std::vector<const Candidate*>> by_gpus;
+  for (const auto& c : candidates) by_gpus[c.gpus].push_back(&c);
+  std::vector<GpuCountVerdict> out;
+  for (const auto& [gpus, list] : by_gpus) {
+    GpuCountVerdict v;
+    v.gpus = gpus;
+    for (const Candidate* c : list)
+      if (fits(*c) && (!v.winner || better(*c, *v.winner))) v.winner = c;
+    for (int stage = 0; stage <= 3; ++stage) {
+      StageVerdict sv;
+      sv.stage = stage;
+      const Candidate* smallest = nullptr;
+      for (const Candidate* c : list) {
+        if (c->stage != stage || c->result.is_null()) continue;
+        if (fits(*c) && (!sv.best || better(*c, *sv.best))) sv.best = c;
+        if (!smallest || peak_gib(*c) < peak_gib(*smallest)) smallest = c;
+      }
+      if (sv.best) {
+        const Candidate* s0 = nullptr;
+        for (const Candidate* c : list)
+          if (c->stage == 0 && c->micro_batch == sv.best->micro_batch && c->checkpointing == sv.best->checkpointing) s0 = c;
+        sv.reason = (sv.best == v.winner ? "fastest that fits" : "best at " + settings(*sv.best));
+        if (sv.best == v.winner) sv.reason += " (" + settings(*sv.best) + ")";
+        const std::string cmp = compare_to_stage0(*sv.best, s0);
+        if (!cmp.empty()) sv.reason += "; " + cmp;
+        else if (stage == 0) sv.reason += "; no parameter traffic, " + fmt("%.1f ms", time_ms(*sv.best, "exposed_comm_s")) + " exposed communication";
+      } else if (smallest) {
+        sv.reason = "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(*smallest)) + " (" + settings(*smallest) +
+                    ") of " + fmt("%.2f GiB", static_cast<double>(smallest->result["memory"]["capacity_bytes"].get<int64_t>()) / kGiB);
+      } else {
+        sv.reason = "no successful simulation";
+        for (const Candidate* c : list)
+          if (c->stage == stage && !c->error.empty()) {
+            sv.reason += ": " + c->error;
+            break;
+          }
+      }
+      v.stages.push_back(sv);
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+namespace {
+nlohmann::json candidate_json(const Candidate& c) {
+  return {{"zero_stage", c.stage},
+          {"micro_batch", c.micro_batch},
+          {"activation_checkpointing", c.checkpointing},
+          {"peak_bytes", c.result["memory"]["peak_bytes"]},
+          {"fits", c.result["memory"]["fits"]},
+          {"step_s", c.result["time"]["step_s"]},
+          {"tokens_per_s", c.result["throughput"]["tokens_per_s"]},
+          {"exposed_comm_s", c.result["time"]["exposed_comm_s"]},
+          {"overhead_s", c.result["time"]["overhead_s"]}};
+}
+}  // namespace
+
+nlohmann::json verdicts_json(const std::vector<GpuCountVerdict>& verdicts) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : verdicts) {
+    nlohmann::json stages = nlohmann::json::array();
+    for (const auto& s : v.stages)
+      stages.push_back({{"stage", s.stage}, {"best", s.best ? candidate_json(*s.best) : nlohmann::json()}, {"reason", s.reason}});
+    out.push_back({{"gpus", v.gpus}, {"winner", v.winner ? candidate_json(*v.winner) : nlohmann::json()}, {"stages", stages}});
+  }
+  return out;
+}
+
+std::string verdicts_table(const std::vector<GpuCountVerdict>& verdicts, const std::string& title) {
+  std::string out = title + "\n";
+  char line[512];
+  for (const auto& v : verdicts) {
+    out += "\n" + std::to_string(v.gpus) + " GPU" + (v.gpus > 1 ? "s" : "") + ": ";
+    if (v.winner)
+      out += "use ZeRO stage " + std::to_string(v.winner->stage) + ", " + settings(*v.winner) + fmt(": %.0f tokens/s", tokens_per_s(*v.winner)) +
+             fmt(", %.2f GiB per GPU\n", peak_gib(*v.winner));
+    else
+      out += "nothing fits (try more GPUs, checkpointing, a shorter sequence or offload)\n";
+    std::snprintf(line, sizeof line, "  %-6s %-7s %-5s %9s %9s %11s  %s\n", "stage", "micro-b", "ckpt", "peak GiB", "step ms",
+                  "tokens/s", "why");
+    out += line;
+    for (const auto& s : v.stages) {
+      if (s.best)
+        std::snprintf(line, sizeof line, "  %s%-5d %-7lld %-5s %9.2f %9.1f %11.0f  %s\n", s.best == v.winner ? "*" : " ", s.stage,
+                      static_cast<long long>(s.best->micro_batch), s.best->checkpointing ? "yes" : "no", peak_gib(*s.best),
+                      time_ms(*s.best, "step_s"), tokens_per_s(*s.best), s.reason.c_str());
+      else
+        std::snprintf(line, sizeof line, "   %-5d %-7s %-5s %9s %9s %11s  %s\n", s.stage, "-", "-", "-", "-", "-", s.reason.c_str());
+      out += line;
+    }
+  }
+  return out;
+}
+
+}  // namespace zerosim

@@ -1,0 +1,48 @@
+// zerosim: predicts step time and per-GPU memory of LLM fine-tuning (none / LoRA / DoRA) under
+// DeepSpeed ZeRO on a simulated cluster. Subcommands live in cmd_*.cpp; this file only dispatches
+// and maps errors to exit codes: 0 ok, 2 bad usage or bad input, 1 internal error.
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "sim/cli/commands.h"
+#include "workloads/config_error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"zerosim: simulate DoRA/LoRA fine-tuning under DeepSpeed ZeRO on a GPU cluster"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "zerosim 0.1.0");
+  zerosim::add_memory_command(app);
+  zerosim::add_simulate_command(app);
+  zerosim::add_collective_command(app);
+  zerosim::add_plot_command(app);
+  zerosim::add_recommend_command(app);
+  zerosim::add_sweep_command(app);
+  zerosim::add_merge_command(app);
+  zerosim::add_validate_command(app);
+  int platform_exit = -1;
+  CLI::App* platform = app.add_subcommand("platform", "write a SimGrid platform XML for a GPU cluster");
+  platform->prefix_command();
+  platform->set_help_flag();
+  platform->callback([&] { platform_exit = zerosim::cmd_platform(platform->remaining()); });
+  try {
+    app.parse(argc, argv);
+    return platform_exit >= 0 ? platform_exit : 0;
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const zerosim::ConfigError& e) {
+    std::cerr << "zerosim: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "zerosim: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

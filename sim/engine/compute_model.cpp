@@ -1,0 +1,63 @@
+#include "sim/engine/compute_model.h"
+
+#include <algorithm>
+
+namespace zerosim {
+
+double roofline_seconds(double flops, double bytes, double peak_flops, double flops_eff, double bandwidth,
+                        double bw_eff, double floor_s) {
+  const double compute = flops / (peak_flops * flops_eff);
+  const double memory = bytes / (bandwidth * bw_eff);
+  return std::max({compute, memory, floor_s});
+}
+
+double gemm_wave_utilization(int64_t m, int64_t n, int64_t sms) {
+  constexpr int64_t kTile = 128;
+  if (m <= 0 || n <= 0 || sms <= 0) return 1.0;
+  const int64_t tiles = ((m + kTile - 1) / kTile) * ((n + kTile - 1) / kTile);
+  const int64_t waves = (tiles + sms - 1) / sms;
+  return static_cast<double>(tiles) / static_cast<double>(waves * sms);
+}
+
+namespace {
+// Output dimensions of the base-weight GEMMs (the ones large enough to fill the GPU).
+double shape_utilization(const ComputeOp& op, int64_t sms) {
+  if (op.op == "linear_fwd") return gemm_wave_utilization(op.tokens, op.d_out, sms);
+  if (op.op == "linear_dx") return gemm_wave_utilization(op.tokens, op.d_in, sms);
+  if (op.op == "linear_dw") return gemm_wave_utilization(op.d_out, op.d_in, sms);
+  return 1.0;
+}
+}  // namespace
+
+double ComputeModel::roofline(const ComputeOp& op) const {
+  const double flops_eff = op.cls == OpClass::attention ? gpu_.attention_efficiency
+                                                        : gpu_.gemm_efficiency * shape_utilization(op, gpu_.sms);
+  return roofline_seconds(op.flops, op.bytes, gpu_.bf16_flops, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
+                          eff_.launch_s);
+}
+
+void ComputeModel::use_calibration(std::shared_ptr<const calib::CalibrationTable> table) {
+  table_ = std::move(table);
+  transfer_ = table_ && (table_->device.kind != "gpu" || table_->device.name != gpu_.name);
+}
+
+OpTime ComputeModel::time(const ComputeOp& op) const {
+  if (table_) {
+    if (const auto t = table_->lookup(op.op, op.tokens, op.d_in, op.d_out, op.r)) {
+      OpTime out{t->seconds, TimeSource::calibrated, t->extrapolated || t->shape_scaled};
+      if (transfer_) {
+        const auto& peaks = table_->peaks;
+        const bool compute_bound =
+            op.flops / peaks.gemm_flops_per_s >= op.bytes / peaks.memory_bytes_per_s;
+        const double scale = compute_bound ? peaks.gemm_flops_per_s / (gpu_.bf16_flops * gpu_.gemm_efficiency)
+                                           : peaks.memory_bytes_per_s / (gpu_.mem_bw_bytes_s * eff_.memory);
+        out.seconds = std::max(t->seconds * scale, eff_.launch_s);
+        out.source = TimeSource::transferred;
+      }
+      return out;
+    }
+  }
+  return {roofline(op), TimeSource::roofline, false};
+}
+
+}  // namespace zerosim

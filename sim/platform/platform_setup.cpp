@@ -1,0 +1,44 @@
+#include "sim/platform/platform_setup.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "sim/platform/interconnect_catalogue.h"
+#include "sim/platform/platform_builder.h"
+#include "sim/platform/platform_check.h"
+#include "workloads/config_error.h"
+
+namespace zerosim {
+
+PreparedPlatform::PreparedPlatform(const RunConfig& c) {
+  if (!c.cluster.platform.empty()) {
+    const PlatformInfo info = check_platform_file(c.cluster.platform, c.cluster.gpus);
+    file_ = c.cluster.platform;
+    for (int64_t r = 0; r < c.cluster.gpus; ++r) hosts_.push_back(info.gpu_hosts[static_cast<size_t>(r)].host);
+    gpu_ = info.gpu_hosts.front().gpu;
+    gpus_per_node_ = info.gpus_per_node > 0 ? info.gpus_per_node : c.cluster.gpus_per_node;
+    nvls_ = info.nvls;
+    return;
+  }
+  const std::string xml = build_platform_xml(c.cluster, c.gpu);
+  char path[] = "/tmp/zerosim-platform-XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) throw std::runtime_error("cannot create a temporary platform file");
+  close(fd);
+  file_ = path;
+  temporary_ = true;
+  std::ofstream(file_) << xml;
+  for (int64_t r = 0; r < c.cluster.gpus; ++r)
+    hosts_.push_back(gpu_host_name(r / c.cluster.gpus_per_node, r % c.cluster.gpus_per_node));
+  gpu_ = c.gpu;
+  gpus_per_node_ = c.cluster.gpus_per_node;
+  nvls_ = resolve_intra(c.cluster.intra, c.gpu.id) == "nvswitch" && interconnect_catalogue().gpu_links(c.gpu.id).nvls;
+}
+
+PreparedPlatform::~PreparedPlatform() {
+  if (temporary_) std::remove(file_.c_str());
+}
+
+}  // namespace zerosim

@@ -1,0 +1,61 @@
+#include "sim/report/output_format.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "workloads/config_error.h"
+
+namespace zerosim {
+
+OutputFormat parse_format(const std::string& text) {
+  if (text == "table") return OutputFormat::table;
+  if (text == "json") return OutputFormat::json;
+  if (text == "csv") return OutputFormat::csv;
+  throw ConfigError("--format", "", "'" + text + "' is not a format (allowed: table, json, csv)");
+}
+
+std::string json_text(const nlohmann::json& j) { return j.dump(2) + "\n"; }
+
+namespace {
+void flatten(const nlohmann::json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    return;
+  }
+  std::string v;
+  if (j.is_string()) {
+    v = j.get<std::string>();
+    if (v.find_first_of(",\"\n") != std::string::npos) {
+      std::string quoted = "\"";
+      for (char ch : v) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      v = quoted + "\"";
+    }
+  } else if (j.is_array()) {
+    std::string joined;
+    for (const auto& e : j) joined += (joined.empty() ? "" : ";") + (e.is_string() ? e.get<std::string>() : e.dump());
+    v = joined;
+  } else {
+    v = j.dump();
+  }
+  out.emplace_back(prefix, v);
+}
+}  // namespace
+
+std::string csv_from_json(const nlohmann::json& j) {
+  std::vector<std::pair<std::string, std::string>> cells;
+  flatten(j, "", cells);
+  std::string header, row;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    header += (i ? "," : "") + cells[i].first;
+    row += (i ? "," : "") + cells[i].second;
+  }
+  return header + "\n" + row + "\n";
+}
+
+std::string gib(int64_t bytes, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(bytes) / 1073741824.0);
+  return buf;
+}
+
+}  // namespace zerosim

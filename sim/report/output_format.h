@@ -1,0 +1,22 @@
+#pragma once
+// The three output formats of `memory` and `simulate`: a table for people (GiB, ms, labelled),
+// JSON and CSV for machines (bytes and seconds, exact). DESIGN.md §4 fixes the JSON keys.
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace zerosim {
+
+enum class OutputFormat { table, json, csv };
+
+OutputFormat parse_format(const std::string& text);
+
+// Deterministic JSON text (keys sorted by nlohmann's default map, shortest round-trip doubles).
+std::string json_text(const nlohmann::json& j);
+
+// One CSV header line and one row from a JSON object, flattening nested keys with dots.
+std::string csv_from_json(const nlohmann::json& j);
+
+std::string gib(int64_t bytes, int decimals = 2);  // "12.55"
+
+}  // namespace zerosim

@@ -1,0 +1,121 @@
+#include "sim/report/simulate_report.h"
+
+#include <cstdio>
+
+namespace zerosim {
+
+Throughput throughput(const RunConfig& c, const StepProgram& p, const SimResult& r, double peak_flops) {
+  Throughput t;
+  const double gpus = static_cast<double>(c.cluster.gpus);
+  const double tokens_per_gpu = static_cast<double>(c.train.tokens() * c.train.grad_accum);
+  t.tokens_per_s_per_gpu = tokens_per_gpu / r.step_s;
+  t.tokens_per_s = t.tokens_per_s_per_gpu * gpus;
+  t.mfu = p.model_flops_per_token * tokens_per_gpu / (r.step_s * peak_flops);
+  return t;
+}
+
+nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
+  return {{"step_s", r.step_s},
+          {"forward_s", r.forward_s},
+          {"backward_s", r.backward_s},
+          {"optimizer_s", r.optimizer_s},
+          {"comm_s", r.comm_s},
+          {"exposed_comm_s", r.exposed_comm_s},
+          {"overhead_s", r.overhead_s},
+          {"collectives_per_rank", r.collectives},
+          {"compute_tasks_per_rank", r.compute_tasks},
+          {"comm_bytes_per_rank", r.comm_bytes_per_rank},
+          {"flows", r.flows},
+          {"algorithms", {{"ring", r.ring_collectives}, {"tree", r.tree_collectives}, {"nvls", r.nvls_collectives}}},
+          {"critical_path", {{"length_s", cp.length_s}, {"compute_s", cp.compute_s}, {"comm_s", cp.comm_s},
+                             {"tasks", cp.tasks.size()}}}};
+}
+
+nlohmann::json throughput_json(const Throughput& t) {
+  return {{"tokens_per_s", t.tokens_per_s}, {"tokens_per_s_per_gpu", t.tokens_per_s_per_gpu}, {"mfu", t.mfu}};
+}
+
+std::string time_table(const SimResult& r, const Throughput& t, const CriticalPath& cp) {
+  std::string out = "\nstep time breakdown (rank 0)          ms\n";
+  char line[160];
+  auto row = [&](const char* label, double s) {
+    std::snprintf(line, sizeof line, "  %-30s %10.2f\n", label, s * 1e3);
+    out += line;
+  };
+  row("step", r.step_s);
+  row("forward compute", r.forward_s);
+  row("backward compute (+recompute)", r.backward_s);
+  row("optimizer", r.optimizer_s);
+  row("framework overhead", r.overhead_s);
+  row("communication (stream busy)", r.comm_s);
+  row("exposed communication", r.exposed_comm_s);
+  std::snprintf(line, sizeof line, "throughput: %.0f tokens/s (%.0f per GPU), MFU %.1f%%\n", t.tokens_per_s,
+                t.tokens_per_s_per_gpu, 100.0 * t.mfu);
+  out += line;
+  std::snprintf(line, sizeof line, "critical path: %.2f ms (compute %.2f ms, communication %.2f ms); %lld collectives, %lld flows\n",
+                cp.length_s * 1e3, cp.compute_s * 1e3, cp.comm_s * 1e3, static_cast<long long>(r.collectives),
+                static_cast<long long>(r.flows));
+  out += line;
+  if (r.ring_collectives + r.tree_collectives + r.nvls_collectives > 0) {
+    std::snprintf(line, sizeof line, "NCCL algorithms: %lld ring, %lld tree, %lld NVLS\n",
+                  static_cast<long long>(r.ring_collectives), static_cast<long long>(r.tree_collectives),
+                  static_cast<long long>(r.nvls_collectives));
+    out += line;
+  }
+  return out;
+}
+
+nlohmann::json compute_model_json(const StepGraph& g, const ComputeModel& model) {
+  int64_t calibrated = 0, estimated = 0, extrapolated = 0;
+  double calibrated_s = 0, estimated_s = 0;
+  for (TaskId v : g.compute_order) {
+    const Task& t = g.graph[v];
+    if (t.kind != TaskKind::compute) continue;
+    const OpTime time = model.time(g.ops[static_cast<size_t>(t.op)]);
+    if (time.source == TimeSource::roofline) {
+      ++estimated;
+      estimated_s += time.seconds;
+    } else {
+      ++calibrated;
+      calibrated_s += time.seconds;
+      extrapolated += time.extrapolated ? 1 : 0;
+    }
+  }
+  nlohmann::json j = {{"source", !model.calibration() ? "roofline"
+                                 : model.transfers()  ? "calibration-transfer"
+                                                      : "calibration"},
+                      {"gpu", model.gpu().id},
+                      {"calibrated_ops", calibrated},
+                      {"estimated_ops", estimated},
+                      {"extrapolated_ops", extrapolated},
+                      {"calibrated_compute_s", calibrated_s},
+                      {"estimated_compute_s", estimated_s}};
+  if (model.calibration()) j["calibration_device"] = model.calibration()->device.name;
+  return j;
+}
+
+std::string compute_model_line(const nlohmann::json& cm) {
+  std::string out = "compute times: " + cm["source"].get<std::string>();
+  if (cm.contains("calibration_device")) {
+    out += " (" + cm["calibration_device"].get<std::string>() + (cm["source"] == "calibration-transfer" ? " -> " + cm["gpu"].get<std::string>() : "") + ")";
+    out += "; " + std::to_string(cm["calibrated_ops"].get<int64_t>()) + " ops calibrated (" +
+           std::to_string(cm["extrapolated_ops"].get<int64_t>()) + " extrapolated), " +
+           std::to_string(cm["estimated_ops"].get<int64_t>()) + " from the roofline";
+  }
+  return out + "\n";
+}
+
+nlohmann::json chrome_trace(const SimResult& r) {
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& e : r.trace)
+    events.push_back({{"name", e.name},
+                      {"ph", "X"},
+                      {"ts", e.start_s * 1e6},
+                      {"dur", (e.end_s - e.start_s) * 1e6},
+                      {"pid", e.rank},
+                      {"tid", e.stream == Stream::compute ? "compute" : "nccl"},
+                      {"args", e.algorithm.empty() ? nlohmann::json::object() : nlohmann::json{{"algorithm", e.algorithm}}}});
+  return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};
+}
+
+}  // namespace zerosim
