@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates docs/seed-report.md: the seed analysis' claims (shared/seed) answered by simulation.
+"""Regenerates docs/seed-report.md: the seed analysis' claims answered by simulation.
 
 Runs the sweep workloads/sweeps/seed.yaml with zerosim (fresh), draws the figures with `zerosim plot`,
 and writes the report. Every verdict below is computed from the sweep's rows, not written by hand.

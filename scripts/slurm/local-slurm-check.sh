@@ -57,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$tmp/state" "$tmp/spool" "$tmp/logs" "$tmp/out"
 
-# munge: a key owned by munge, munged running as munge (DESIGN.md §6).
+# munge: a key owned by munge, munged running as munge.
 if [ ! -s /etc/munge/munge.key ]; then
   install -d -o munge -g munge -m 0700 /etc/munge
   dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
