@@ -1,6 +1,7 @@
 #include "sim/engine/nccl_nvls.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace zerosim {
 
@@ -18,6 +19,30 @@ int64_t nvls_chunk_rounds(int64_t bytes, int64_t concurrent_ops) {
   const int64_t ops = std::max<int64_t>(1, concurrent_ops);
   const int64_t per_round = ops * nvls_chunk_bytes(bytes, ops);
   return std::max<int64_t>(1, (bytes + per_round - 1) / per_round);
+}
+
+double nvls_overhead_s(const CommModel& cm, int64_t bytes, int64_t n) {
+  const int64_t rounds = nvls_chunk_rounds(bytes, cm.nvls_channels * n);
+  return cm.nvls_latency_s + static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s;
+}
+
+double nvls_predicted_s(const CommModel& cm, double hop_bandwidth, int64_t bytes, int64_t n) {
+  const double s = static_cast<double>(bytes), nn = static_cast<double>(n);
+  return (1.0 + 1.0 / nn) * s / (cm.nvls_efficiency * hop_bandwidth) + nvls_overhead_s(cm, bytes, n);
+}
+
+CollectiveSchedule nvls_schedule(const CommModel& cm, const FlowPlan& single_node_ring, int64_t bytes,
+                                 int64_t n) {
+  const int64_t volume = bytes + (bytes + n - 1) / n;
+  const auto wire = static_cast<uint64_t>(std::llround(static_cast<double>(volume) / cm.nvls_efficiency));
+  CollectiveSchedule schedule;
+  schedule.algorithm = NcclAlgorithm::nvls;
+  schedule.plan = &single_node_ring;
+  schedule.wire_bytes = [wire](const FlowSend&) { return wire; };
+  schedule.settle_s = cm.launch_s + nvls_overhead_s(cm, bytes, n);
+  schedule.bytes_per_rank = volume;
+  schedule.flows = single_node_ring.flows;
+  return schedule;
 }
 
 }  // namespace zerosim

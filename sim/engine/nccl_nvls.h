@@ -1,9 +1,14 @@
 #pragma once
-// How NCCL cuts an NVLS all-reduce into chunks (src/enqueue.cc, NCCL 2.18, the NCCL_ALGO_NVLS branch of
-// the chunk-size computation). Each of the nChannels × nHeads concurrent operations moves its share of
-// the buffer one chunk at a time, and every chunk pays a fixed synchronisation cost; NCCL grows the chunk
-// with the message (16 → 32 → 64 → 128 KiB), which is why NVLS bandwidth ramps up to 1 GiB and beyond.
+// NCCL's NVLink SHARP all-reduce (NVLS) inside one NVSwitch-gen3 node: how NCCL cuts it into chunks
+// (src/enqueue.cc, NCCL 2.18, the NCCL_ALGO_NVLS branch of the chunk-size computation), its flows, its
+// fixed costs and the tuner's time estimate. Each of the nChannels × nHeads concurrent operations moves
+// its share of the buffer one chunk at a time, and every chunk pays a fixed synchronisation cost; NCCL
+// grows the chunk with the message (16 → 32 → 64 → 128 KiB), which is why NVLS bandwidth ramps up to
+// 1 GiB and beyond.
 #include <cstdint>
+
+#include "sim/engine/collective_plan.h"
+#include "sim/engine/comm_model.h"
 
 namespace zerosim {
 
@@ -13,5 +18,20 @@ int64_t nvls_chunk_bytes(int64_t bytes, int64_t concurrent_ops);
 
 // Chunks each concurrent operation handles in turn: ⌈bytes / (ops · chunk)⌉ (at least 1).
 int64_t nvls_chunk_rounds(int64_t bytes, int64_t concurrent_ops);
+
+// NVLS's fixed costs on top of its wire time: NCCL's start-up latency, then one synchronisation per
+// handshake for every chunk each concurrent operation moves (NCCL's chunk size grows with the message).
+double nvls_overhead_s(const CommModel& cm, int64_t bytes, int64_t n);
+
+// NCCL-tuner-style estimate: (1 + 1/N)·S over a GPU's NVLink port of rate `hop_bandwidth` at
+// nvls_efficiency, plus the fixed costs.
+double nvls_predicted_s(const CommModel& cm, double hop_bandwidth, int64_t bytes, int64_t n);
+
+// A `bytes`-byte all-reduce with NVLS: one round of (S + ⌈S/N⌉) / nvls_efficiency bytes per GPU, then
+// the launch and the fixed costs. Its flows are the single-node ring's (one per GPU, fraction 1): a
+// flow to the ring neighbour crosses the GPU's own NVLink port up and the neighbour's down, as NVLS's
+// push into the switch and pull of the reduced result do.
+CollectiveSchedule nvls_schedule(const CommModel& cm, const FlowPlan& single_node_ring, int64_t bytes,
+                                 int64_t n);
 
 }  // namespace zerosim

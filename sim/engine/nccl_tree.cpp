@@ -1,5 +1,7 @@
 #include "sim/engine/nccl_tree.h"
 
+#include <cmath>
+
 namespace zerosim {
 
 int64_t btree_parent(int64_t n, int64_t rank) {
@@ -22,6 +24,64 @@ std::array<int64_t, 2> dtree_parents(int64_t n, int64_t rank) {
     second = up == -1 ? -1 : n - 1 - up;
   }
   return {first, second};
+}
+
+FlowPlan plan_trees(const RankLayout& layout, const RouteOf& route_of) {
+  FlowPlan plan;
+  const int64_t n = layout.ranks, G = layout.gpus_per_node;
+  plan.sends.resize(static_cast<size_t>(n));
+  auto send = [&](int64_t from, int64_t to, double fraction) {
+    plan.sends[static_cast<size_t>(from)].push_back({to, fraction});
+  };
+  const double per_tree = 0.5 / static_cast<double>(G);
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t node = r / G, local = r % G, size = layout.node_size(node);
+    if (size > 1) {
+      const double chain = static_cast<double>(size - 1) / static_cast<double>(size);
+      const int64_t next = node * G + (local + 1) % size, prev = node * G + (local - 1 + size) % size;
+      if (next == prev) {
+        send(r, next, 2 * chain);
+      } else {
+        send(r, next, chain);
+        send(r, prev, chain);
+      }
+    }
+    for (int64_t parent : dtree_parents(layout.nodes, node))
+      if (parent >= 0) {
+        send(r, layout.rank_on(parent, local), per_tree);  // reduce, up
+        send(layout.rank_on(parent, local), r, per_tree);  // broadcast, down
+      }
+  }
+  route_plan(plan, route_of);
+  return plan;
+}
+
+int64_t tree_steps(const RankLayout& layout) {
+  int64_t depth = 0;
+  while ((int64_t{1} << depth) < layout.nodes) ++depth;
+  return 2 * ((layout.gpus_per_node - 1) + depth);
+}
+
+double tree_predicted_s(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes) {
+  return tree.seconds_per_byte * static_cast<double>(bytes) / (cm.efficiency * cm.tree_efficiency) +
+         static_cast<double>(steps) * (tree.latency_s + cm.step_overhead_s);
+}
+
+CollectiveSchedule tree_schedule(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes) {
+  const double buffer = static_cast<double>(bytes);
+  double rank0_fraction = 0;
+  for (const auto& send : tree.sends[0]) rank0_fraction += send.fraction;
+  CollectiveSchedule schedule;
+  schedule.algorithm = NcclAlgorithm::tree;
+  schedule.plan = &tree;
+  schedule.wire_bytes = [buffer, divisor = cm.efficiency * cm.tree_efficiency](const FlowSend& send) {
+    return static_cast<uint64_t>(std::llround(buffer * send.fraction / divisor));
+  };
+  schedule.settle_s = cm.launch_s + cm.step_overhead_s +
+                      static_cast<double>(steps - 1) * (tree.latency_s + cm.step_overhead_s);
+  schedule.bytes_per_rank = std::llround(buffer * rank0_fraction);
+  schedule.flows = tree.flows;
+  return schedule;
 }
 
 }  // namespace zerosim

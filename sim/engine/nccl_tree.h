@@ -1,10 +1,15 @@
 #pragma once
-// NCCL's double binary tree over the nodes of a communicator (src/graph/trees.cc, ncclGetBtree and
-// ncclGetDtree): tree 0 is a binary tree rooted at 0 built from the ranks' lowest set bit; tree 1 is its
-// mirror (n even) or its shift by one (n odd), so that a node that is interior in one tree is a leaf in
-// the other and every node's NIC carries about the same load.
+// NCCL's tree all-reduce across nodes: the double binary tree over the nodes of a communicator
+// (src/graph/trees.cc, ncclGetBtree and ncclGetDtree), the flows it puts on the platform in its pipelined
+// steady state, its latency terms and the tuner's time estimate. Tree 0 is a binary tree rooted at 0
+// built from the ranks' lowest set bit; tree 1 is its mirror (n even) or its shift by one (n odd), so
+// that a node that is interior in one tree is a leaf in the other and every node's NIC carries about
+// the same load.
 #include <array>
 #include <cstdint>
+
+#include "sim/engine/collective_plan.h"
+#include "sim/engine/comm_model.h"
 
 namespace zerosim {
 
@@ -13,5 +18,25 @@ int64_t btree_parent(int64_t n, int64_t rank);
 
 // Parents of `rank` in the two trees of NCCL's double binary tree, −1 for a root.
 std::array<int64_t, 2> dtree_parents(int64_t n, int64_t rank);
+
+// The tree all-reduce's flows (multi-node layouts only). Channel j's chain runs through the node
+// starting at GPU j, whose NIC (rail j) joins the node to its parent and children in the double binary
+// tree over nodes; each of the two trees carries half of the channel's 1/G of the buffer, reduced going
+// up and broadcast coming down. Summed over the G channels a GPU sends (G−1)/G of the buffer to each
+// chain neighbour, and its NIC 1/(2G) to each tree neighbour of its node on its rail. Fractions are of
+// the buffer.
+FlowPlan plan_trees(const RankLayout& layout, const RouteOf& route_of);
+
+// Latency steps of the tree all-reduce: up and down the intra-node chain and the node tree,
+// 2·((G−1) + ⌈log2 nodes⌉).
+int64_t tree_steps(const RankLayout& layout);
+
+// NCCL-tuner-style estimate: the buffer's load on the busiest link at efficiency · tree_efficiency of its
+// rate, plus one route latency and step overhead per tree step.
+double tree_predicted_s(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes);
+
+// A `bytes`-byte all-reduce on the tree: one round of the plan's flows, then the launch and one latency
+// per step.
+CollectiveSchedule tree_schedule(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes);
 
 }  // namespace zerosim

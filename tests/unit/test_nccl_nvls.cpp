@@ -1,4 +1,4 @@
-// NCCL's NVLS chunk sizes (sim/nccl_nvls.h) against the thresholds of NCCL 2.18's enqueue.cc, worked
+// NCCL's NVLS chunk sizes (sim/engine/nccl_nvls.h) against the thresholds of NCCL 2.18's enqueue.cc, worked
 // out by hand for one 8-GPU node with 16 NVLS channels: 16 × 8 = 128 concurrent operations.
 #include <catch2/catch.hpp>
 

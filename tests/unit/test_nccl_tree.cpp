@@ -1,4 +1,4 @@
-// NCCL's double binary tree (sim/nccl_tree.h) against the trees drawn in NCCL's src/graph/trees.cc.
+// NCCL's double binary tree (sim/engine/nccl_tree.h) against the trees drawn in NCCL's src/graph/trees.cc.
 #include <catch2/catch.hpp>
 
 #include "sim/engine/nccl_tree.h"
@@ -23,7 +23,8 @@ TEST_CASE("btree: parents of NCCL's 14-rank illustration", "[nccl][tree]") {
   CHECK(btree_parent(14, 13) == 12);
 }
 
-TEST_CASE("dtree: the second tree mirrors the first for an even count and shifts it for an odd one", "[nccl][tree]") {
+TEST_CASE("dtree: the second tree mirrors the first for an even count and shifts it for an odd one",
+          "[nccl][tree]") {
   // n = 12 (even): tree 1 is the mirror r -> 11 - r. In tree 0, 11's parent is 10 (lowest bit 1:
   // (11^1)|2 = 10), so in tree 1 rank 0's parent is 11 - 10 = 1; the mirrored root is 11.
   CHECK(dtree_parents(12, 0)[0] == -1);

@@ -1,0 +1,42 @@
+#include "sim/engine/collective_plan.h"
+
+#include <algorithm>
+
+namespace zerosim {
+
+int64_t RankLayout::node_size(int64_t node) const {
+  return std::min(gpus_per_node, ranks - node * gpus_per_node);
+}
+
+int64_t RankLayout::rank_on(int64_t node, int64_t local) const {
+  return node * gpus_per_node + std::min(local, node_size(node) - 1);
+}
+
+RankLayout rank_layout(int64_t ranks, int64_t gpus_per_node) {
+  const int64_t G = std::max<int64_t>(1, std::min(gpus_per_node, ranks));
+  return {ranks, G, (ranks + G - 1) / G};
+}
+
+void route_plan(FlowPlan& plan, const RouteOf& route_of) {
+  plan.receives.assign(plan.sends.size(), 0);
+  std::map<std::string, double> rate;
+  for (size_t r = 0; r < plan.sends.size(); ++r)
+    for (const auto& send : plan.sends[r]) {
+      ++plan.receives[static_cast<size_t>(send.to_rank)];
+      ++plan.flows;
+      const Route route = route_of(static_cast<int64_t>(r), send.to_rank);
+      plan.latency_s = std::max(plan.latency_s, route.latency_s);
+      const bool first_hop = r == 0 && &send == &plan.sends[0].front();
+      for (const auto& link : route.links) {
+        plan.link_load[link.name] += send.fraction;
+        rate[link.name] = link.bandwidth;
+        if (first_hop)
+          plan.hop_bandwidth =
+              plan.hop_bandwidth == 0 ? link.bandwidth : std::min(plan.hop_bandwidth, link.bandwidth);
+      }
+    }
+  for (const auto& [link, fraction] : plan.link_load)
+    if (rate[link] > 0) plan.seconds_per_byte = std::max(plan.seconds_per_byte, fraction / rate[link]);
+}
+
+}  // namespace zerosim

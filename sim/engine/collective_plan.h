@@ -1,0 +1,71 @@
+#pragma once
+// What each NCCL algorithm's planner (nccl_ring.h, nccl_tree.h, nccl_nvls.h) produces, without SimGrid:
+// who sends which fraction of the data to whom in one round (FlowPlan), the loads those flows put on the
+// platform's links, and how the engine's comm actor runs one collective (CollectiveSchedule). Routes come
+// from a RouteOf function: the engine answers it from SimGrid, unit tests from a hand-drawn network.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/engine/comm_model.h"
+
+namespace zerosim {
+
+// Ranks fill nodes of G GPUs in order: ranks [k·G, (k+1)·G) share node k; the last node may be partial.
+struct RankLayout {
+  int64_t ranks = 1;
+  int64_t gpus_per_node = 1;  // G, within [1, ranks]
+  int64_t nodes = 1;
+  int64_t node_size(int64_t node) const;
+  // The rank at `local` on `node`, or the node's last rank where a partial node has no such GPU.
+  int64_t rank_on(int64_t node, int64_t local) const;
+};
+RankLayout rank_layout(int64_t ranks, int64_t gpus_per_node);
+
+struct RouteLink {
+  std::string name;      // unique per direction: SimGrid names a full-duplex link's halves x_UP and x_DOWN
+  double bandwidth = 0;  // B/s
+};
+struct Route {
+  std::vector<RouteLink> links;
+  double latency_s = 0;
+};
+using RouteOf = std::function<Route(int64_t from_rank, int64_t to_rank)>;
+
+// Who a rank sends to in one round of a collective, and which fraction of the algorithm's unit of data
+// (the ring's per-rank volume, the tree's buffer, NVLS's push-and-pull volume).
+struct FlowSend {
+  int64_t to_rank;
+  double fraction;
+};
+struct FlowPlan {
+  std::vector<std::vector<FlowSend>> sends;  // per rank
+  std::vector<int> receives;                 // flows arriving at each rank per round
+  int64_t flows = 0;                         // all ranks' sends per round
+  double latency_s = 0;                      // the largest route latency among the hops
+  std::map<std::string, double> link_load;   // per link direction: Σ fractions of the flows crossing it
+  double seconds_per_byte = 0;               // busiest link direction: its load / its rate
+  double hop_bandwidth = 0;                  // bottleneck link rate of rank 0's first hop (B/s)
+};
+
+// Routes every send once and fills in everything of `plan` but its sends: the static view of the
+// network that NCCL's tuner-style choice between algorithms needs (the simulation itself shares links).
+void route_plan(FlowPlan& plan, const RouteOf& route_of);
+
+// How the comm actor runs one collective with the algorithm chosen for it.
+struct CollectiveSchedule {
+  NcclAlgorithm algorithm = NcclAlgorithm::ring;        // never automatic
+  const FlowPlan* plan = nullptr;                       // who sends to whom, every round
+  std::function<uint64_t(const FlowSend&)> wire_bytes;  // bytes of one send in one round
+  // Pipelined (the default): one round whose flows carry everything, then settle_s of latency.
+  // Stepwise (ring validation mode): `rounds` rounds, the launch before them and a step overhead after each.
+  bool stepwise = false;
+  int64_t rounds = 1;
+  double settle_s = 0;
+  int64_t bytes_per_rank = 0;  // what rank 0 sends (the report's comm_bytes_per_rank)
+  int64_t flows = 0;           // simulated flows, all ranks and rounds
+};
+
+}  // namespace zerosim

@@ -1,0 +1,34 @@
+#pragma once
+// Chooses the NCCL algorithm for each collective as NCCL's tuner does (src/graph/tuning.cc: predicted
+// time = latency + bytes / bandwidth, the lowest wins), from the plans of every algorithm on this
+// platform's routes; honours a forced NCCL_ALGO, falling back to the ring where it cannot run.
+#include <cstdint>
+
+#include "sim/engine/collective_plan.h"
+#include "sim/engine/comm_model.h"
+#include "workloads/step_graph.h"
+
+namespace zerosim {
+
+// Every algorithm's flows for one communicator, planned once per simulation.
+struct CollectivePlans {
+  RankLayout layout;
+  bool nvls_capable = false;  // the node's NVSwitch reduces in-network (H100/H200 SXM)
+  FlowPlan ring;
+  FlowPlan tree;  // multi-node layouts only
+  int64_t tree_steps = 0;
+};
+CollectivePlans plan_collectives(int64_t ranks, int64_t gpus_per_node, bool nvls_capable,
+                                 const RouteOf& route_of);
+
+// Ring, tree or NVLS for a `bytes`-byte collective on more than one rank. NVLS only for an all-reduce
+// on more than two ranks inside one NVLS-capable node, the tree only for a multi-node all-reduce; the
+// stepwise ring validation mode always runs the ring.
+NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
+                               int64_t bytes);
+
+// The chosen algorithm's schedule for that collective (it points into `plans`).
+CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
+                                       int64_t bytes);
+
+}  // namespace zerosim

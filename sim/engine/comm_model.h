@@ -1,0 +1,44 @@
+#pragma once
+// The NCCL model's constants (CommModel) and the algorithm choice a user can force (NCCL_ALGO). Plain
+// data, shared by the collective planners, the selector and the engine.
+#include <cstdint>
+#include <string>
+
+namespace zerosim {
+
+// NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring`, `tree` and `nvls` force one.
+// As in NCCL (from 2.19.3; 2.18 fails the call), a forced algorithm that cannot run falls back to the
+// ring: tree exists only for multi-node all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
+enum class NcclAlgorithm { automatic, ring, tree, nvls };
+NcclAlgorithm nccl_algorithm(
+    const std::string& name);  // "auto" | "ring" | "tree" | "nvls" (validated by callers)
+const char* nccl_algorithm_name(NcclAlgorithm algorithm);  // "ring", "tree", "nvls" ("" for automatic)
+
+struct CommModel {
+  NcclAlgorithm algorithm = NcclAlgorithm::automatic;
+  double efficiency = 0.80;       // NCCL ring protocols rarely exceed ~80% of link rate (nccl-tests busbw)
+  double launch_s = 5e-6;         // per collective
+  double step_overhead_s = 2e-6;  // per ring step, on top of the route latency
+  // NVLink SHARP all-reduce (NVLS) on NVSwitch-gen3 nodes: each GPU pushes its buffer into the switch
+  // and pulls the reduced result, ≈ (1 + 1/N)·S per direction. Measured 478.9 GB/s busbw on 8x H100 at
+  // 8 GiB = 31.39 ms, of which 2.05 ms are chunk synchronisation (below): 330 GB/s of wire per
+  // direction = 0.73 of NVLink4 (docs/time-model.md).
+  double nvls_efficiency = 0.733;
+  // NVLS runs as nvls_channels × N concurrent operations, each moving its share one NCCL chunk at a time
+  // (sim/engine/nccl_nvls.h); a chunk is reduced in the switch and then multicast back, two handshakes of
+  // step_overhead_s each. NCCL 2.18's NCCL_NVLS_NCHANNELS default is 16.
+  int64_t nvls_channels = 16;
+  int64_t nvls_chunk_handshakes = 2;
+  // NVLS start-up latency: NCCL's own tuning model (src/graph/tuning.cc hwLat[NVLINK][NVLS][Simple],
+  // 23-25 µs across NCCL 2.18-2.2x). NCCL picks NVLS only where its model predicts it to be faster
+  // than the ring; zerosim makes the same comparison.
+  double nvls_latency_s = 25e-6;
+  // NCCL's tree moves data at 0.92 of the rate its ring reaches on the same links (src/graph/tuning.cc:
+  // `if (a == NCCL_ALGO_TREE) busBw = std::min(busBw*.92, ...)`, NCCL 2.12-2.2x).
+  double tree_efficiency = 0.92;
+  // Validation only: run every ring step as its own round of N flows (O(N²) flows) instead of the
+  // pipelined steady state (N flows carrying the whole share).
+  bool stepwise_ring = false;
+};
+
+}  // namespace zerosim
