@@ -29,6 +29,31 @@ const LinearSpec* ModelSpec::find_linear(const std::string& module_name) const {
   return nullptr;
 }
 
+LinearGroup group_of(LinearRole role) {
+  switch (role) {
+    case LinearRole::q:
+    case LinearRole::k:
+    case LinearRole::v:
+    case LinearRole::qkv:
+      return LinearGroup::attention_input;
+    case LinearRole::o:
+      return LinearGroup::attention_output;
+    case LinearRole::gate:
+    case LinearRole::up:
+      return LinearGroup::mlp_input;
+    case LinearRole::down:
+      break;
+  }
+  return LinearGroup::mlp_output;
+}
+
+std::vector<size_t> ModelSpec::linears_in(LinearGroup group) const {
+  std::vector<size_t> indices;
+  for (size_t i = 0; i < layer_linears.size(); ++i)
+    if (group_of(layer_linears[i].role) == group) indices.push_back(i);
+  return indices;
+}
+
 namespace {
 
 const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt"};
@@ -85,9 +110,9 @@ void llama_like(ModelSpec& m, const Reader& r) {
   set_heads(m, r, "hidden_size", "num_attention_heads", "head_dim");
   m.kv_heads = r.positive_or("num_key_value_heads", m.heads);
   if (m.heads % m.kv_heads != 0)
-    throw ConfigError(r.file, "num_key_value_heads",
-                      std::to_string(m.kv_heads) + " must divide num_attention_heads = " +
-                          std::to_string(m.heads));
+    throw ConfigError(
+        r.file, "num_key_value_heads",
+        std::to_string(m.kv_heads) + " must divide num_attention_heads = " + std::to_string(m.heads));
   m.vocab = r.positive("vocab_size");
   m.tied_embeddings = r.flag_or("tie_word_embeddings", false);
   const bool qkv_bias = m.model_type == "qwen2" ? true : r.flag_or("attention_bias", false);
@@ -170,10 +195,11 @@ void check_model_size(const ModelSpec& m, const std::string& file) {
   for (const auto& l : m.layer_linears)
     params += static_cast<double>(m.layers) * static_cast<double>(l.d_in) * static_cast<double>(l.d_out + 1);
   if (params > kMaxParams)
-    throw ConfigError(file, "num_hidden_layers",
-                      "the model would have about " + std::to_string(static_cast<int64_t>(params)) +
-                          " parameters (layers x hidden x widths + vocab x hidden), beyond zerosim's limit of "
-                          "17592186044416 (2^44)");
+    throw ConfigError(
+        file, "num_hidden_layers",
+        "the model would have about " + std::to_string(static_cast<int64_t>(params)) +
+            " parameters (layers x hidden x widths + vocab x hidden), beyond zerosim's limit of "
+            "17592186044416 (2^44)");
 }
 
 }  // namespace
@@ -208,7 +234,8 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
-ModelSpec load_model(const std::string& name_or_path, const std::string& source_file, const std::string& key) {
+ModelSpec load_model(const std::string& name_or_path, const std::string& source_file,
+                     const std::string& key) {
   const auto& presets = embedded::model_presets();
   if (auto it = presets.find(name_or_path + ".json"); it != presets.end()) {
     ModelSpec m = model_from_hf_config(it->second, "workloads/models/" + it->first);

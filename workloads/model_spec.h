@@ -6,15 +6,22 @@
 
 namespace zerosim {
 
-enum class MlpKind { swiglu, gelu };       // LLaMA gate/up/down vs. MPT/GPT up/down
+enum class MlpKind { swiglu, gelu };  // LLaMA gate/up/down vs. MPT/GPT up/down
 enum class NormKind { rmsnorm, layernorm };
 
 // Where a linear sits in the block; the step graph and memory model reason on roles,
 // never on the model-specific module names.
 enum class LinearRole { q, k, v, qkv, o, gate, up, down };
 
+// The linears of a decoder layer in groups that read the same tensor, in forward order: the normalised
+// layer input (attention inputs), the attention output, the normalised residual (MLP inputs), the
+// activation output. Between two groups sits a non-linear part of the layer whose backward runs
+// between theirs.
+enum class LinearGroup { attention_input, attention_output, mlp_input, mlp_output };
+LinearGroup group_of(LinearRole role);
+
 struct LinearSpec {
-  std::string name;   // peft's module name (q_proj, c_attn, Wqkv, ...)
+  std::string name;  // peft's module name (q_proj, c_attn, Wqkv, ...)
   LinearRole role;
   int64_t d_in;
   int64_t d_out;
@@ -22,8 +29,8 @@ struct LinearSpec {
 };
 
 struct ModelSpec {
-  std::string name;         // preset name or config path
-  std::string model_type;   // llama, mistral, qwen2, qwen, mpt
+  std::string name;        // preset name or config path
+  std::string model_type;  // llama, mistral, qwen2, qwen, mpt
   int64_t hidden = 0;
   int64_t intermediate = 0;  // width of one MLP branch
   int64_t layers = 0;
@@ -34,19 +41,20 @@ struct ModelSpec {
   bool tied_embeddings = false;
   MlpKind mlp = MlpKind::swiglu;
   NormKind norm = NormKind::rmsnorm;
-  bool norm_bias = false;                   // LayerNorm with a bias vector
-  bool rotary = true;                       // rotary position embedding (MPT uses ALiBi instead)
-  std::vector<LinearSpec> layer_linears;    // one decoder layer, in forward order
+  bool norm_bias = false;                 // LayerNorm with a bias vector
+  bool rotary = true;                     // rotary position embedding (MPT uses ALiBi instead)
+  std::vector<LinearSpec> layer_linears;  // one decoder layer, in forward order
 
   int64_t q_dim() const { return heads * head_dim; }
   int64_t kv_dim() const { return kv_heads * head_dim; }
   int64_t norm_params() const { return norm_bias ? 2 * hidden : hidden; }
-  int64_t layer_linear_params() const;      // weights + biases of one layer's linears
-  int64_t params_per_layer() const;         // linears + the two norms
+  int64_t layer_linear_params() const;  // weights + biases of one layer's linears
+  int64_t params_per_layer() const;     // linears + the two norms
   int64_t embedding_params() const { return vocab * hidden; }
   int64_t lm_head_params() const { return tied_embeddings ? 0 : vocab * hidden; }
   int64_t total_params() const;
   const LinearSpec* find_linear(const std::string& module_name) const;
+  std::vector<size_t> linears_in(LinearGroup group) const;  // indices into layer_linears, forward order
 };
 
 // A preset name (see preset_names()) or a path to a Hugging Face config.json.

@@ -12,12 +12,14 @@ double linear_flops(int64_t tokens, int64_t d_in, int64_t d_out) {
 
 double lora_forward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r) {
   const double t = static_cast<double>(tokens);
-  return 2.0 * t * static_cast<double>(r) * static_cast<double>(d_in + d_out) + 2.0 * t * static_cast<double>(d_out);
+  return 2.0 * t * static_cast<double>(r) * static_cast<double>(d_in + d_out) +
+         2.0 * t * static_cast<double>(d_out);
 }
 
 double lora_backward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r) {
   const double t = static_cast<double>(tokens);
-  return 4.0 * t * static_cast<double>(r) * static_cast<double>(d_in + d_out) + t * static_cast<double>(d_out);
+  return 4.0 * t * static_cast<double>(r) * static_cast<double>(d_in + d_out) +
+         t * static_cast<double>(d_out);
 }
 
 double dora_weight_norm_flops(int64_t d_in, int64_t d_out, int64_t r) {
@@ -39,8 +41,8 @@ int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r)
 double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool causal_flash) {
   // QKᵀ and PV: 4·b·s²·(heads·head_dim). Flash-attention skips masked tiles of a causal mask:
   // half the work. Eager attention computes the full s×s matrices and masks them.
-  const double dense = 4.0 * static_cast<double>(batch) * static_cast<double>(seq) * static_cast<double>(seq) *
-                       static_cast<double>(q_dim);
+  const double dense = 4.0 * static_cast<double>(batch) * static_cast<double>(seq) *
+                       static_cast<double>(seq) * static_cast<double>(q_dim);
   return causal_flash ? dense / 2.0 : dense;
 }
 
@@ -71,7 +73,12 @@ struct LayerModules {
 class Builder {
  public:
   explicit Builder(const RunConfig& c)
-      : c_(c), m_(c.model), p_(c.peft), t_(c.train), T_(c.train.tokens()), full_(c.peft.method == PeftMethod::none) {
+      : c_(c),
+        m_(c.model),
+        p_(c.peft),
+        t_(c.train),
+        T_(c.train.tokens()),
+        full_(c.peft.method == PeftMethod::none) {
     prog_.modules = param_modules(m_, p_);
     index_modules();
   }
@@ -80,7 +87,8 @@ class Builder {
     emit_embedding();
     bool rg = full_ || t_.activation_checkpointing;  // HF enables input grads when checkpointing
     std::vector<std::vector<ComputeOp>> layer_backward(static_cast<size_t>(m_.layers));
-    for (int l = 0; l < static_cast<int>(m_.layers); ++l) rg = emit_layer(l, rg, layer_backward[static_cast<size_t>(l)]);
+    for (int l = 0; l < static_cast<int>(m_.layers); ++l)
+      rg = emit_layer(l, rg, layer_backward[static_cast<size_t>(l)]);
     emit_head_and_loss();
     for (int l = static_cast<int>(m_.layers) - 1; l >= 0; --l) {
       auto& ops = layer_backward[static_cast<size_t>(l)];
@@ -107,7 +115,7 @@ class Builder {
   int embed_ = -1, final_norm_ = -1, lm_head_ = -1;
 
   // Per-layer bookkeeping while emitting.
-  std::vector<ComputeOp> fwd_;        // this layer's forward ops
+  std::vector<ComputeOp> fwd_;             // this layer's forward ops
   std::vector<ComputeOp>* bwd_ = nullptr;  // this layer's backward ops (forward order; reversed later)
   int layer_ = -1;
 
@@ -129,12 +137,23 @@ class Builder {
       LayerModules& lm = layer_modules_[static_cast<size_t>(pm.layer)];
       const auto li = static_cast<size_t>(std::max(pm.linear, 0));
       switch (pm.kind) {
-        case ModuleKind::norm: lm.norm[lm.norm[0] < 0 ? 0 : 1] = idx; break;
-        case ModuleKind::linear: lm.base[li] = idx; break;
-        case ModuleKind::lora_a: lm.lora_a[li] = idx; break;
-        case ModuleKind::lora_b: lm.lora_b[li] = idx; break;
-        case ModuleKind::dora_magnitude: lm.magnitude[li] = idx; break;
-        default: break;
+        case ModuleKind::norm:
+          lm.norm[lm.norm[0] < 0 ? 0 : 1] = idx;
+          break;
+        case ModuleKind::linear:
+          lm.base[li] = idx;
+          break;
+        case ModuleKind::lora_a:
+          lm.lora_a[li] = idx;
+          break;
+        case ModuleKind::lora_b:
+          lm.lora_b[li] = idx;
+          break;
+        case ModuleKind::dora_magnitude:
+          lm.magnitude[li] = idx;
+          break;
+        default:
+          break;
       }
     }
     if (lm_head_ < 0) lm_head_ = embed_;  // tied: the head reads the embedding matrix
@@ -158,6 +177,8 @@ class Builder {
     return o;
   }
 
+  const LayerModules& layer_modules() const { return layer_modules_[static_cast<size_t>(layer_)]; }
+
   double td(int64_t x) const { return static_cast<double>(T_) * static_cast<double>(x); }
 
   // ---- embedding, head, loss ----
@@ -172,8 +193,9 @@ class Builder {
 
   void emit_embedding_backward() {
     if (!full_) return;  // frozen embedding: autograd stops before it
-    ComputeOp o = make("embed_tokens.bwd", "embedding_bwd", OpClass::memory_bound, Phase::backward, td(m_.hidden),
-                       td(m_.hidden) * kAct + static_cast<double>(m_.embedding_params()) * 4.0);
+    ComputeOp o =
+        make("embed_tokens.bwd", "embedding_bwd", OpClass::memory_bound, Phase::backward, td(m_.hidden),
+             td(m_.hidden) * kAct + static_cast<double>(m_.embedding_params()) * 4.0);
     keyed(o, T_, 0, m_.hidden, 0);
     o.modules = {embed_};
     prog_.backward.push_back(o);
@@ -188,11 +210,13 @@ class Builder {
     prog_.forward.push_back(nf);
     const int64_t norm_saved = nf.saved_bytes;
 
-    ComputeOp head = make("lm_head.linear_fwd", "linear_fwd", OpClass::gemm, Phase::forward, linear_flops(T_, h, V),
-                          td(h) * kAct + static_cast<double>(h * V) * kAct + td(V) * kAct);
+    ComputeOp head =
+        make("lm_head.linear_fwd", "linear_fwd", OpClass::gemm, Phase::forward, linear_flops(T_, h, V),
+             td(h) * kAct + static_cast<double>(h * V) * kAct + td(V) * kAct);
     keyed(head, T_, h, V, 0);
     head.modules = {lm_head_};
-    if (full_) head.saved_bytes = 0;  // its input is the final norm's output, saved by the norm op's fp32 copy
+    if (full_)
+      head.saved_bytes = 0;  // its input is the final norm's output, saved by the norm op's fp32 copy
     prog_.forward.push_back(head);
 
     // HF ForCausalLMLoss: logits.float() then cross_entropy; log_softmax keeps its fp32 output.
@@ -203,22 +227,24 @@ class Builder {
     ce.transient_bytes = 6 * T_ * V;  // bf16 logits + fp32 copy, freed once the loss is returned
     prog_.forward.push_back(ce);
 
-    ComputeOp ceb = make("loss.cross_entropy_bwd", "cross_entropy_bwd", OpClass::memory_bound, Phase::backward,
-                         4.0 * td(V), 14.0 * td(V));
+    ComputeOp ceb = make("loss.cross_entropy_bwd", "cross_entropy_bwd", OpClass::memory_bound,
+                         Phase::backward, 4.0 * td(V), 14.0 * td(V));
     keyed(ceb, T_, h, V, 0);
     ceb.transient_bytes = 8 * T_ * V;  // grad of log-softmax output and its input grad, both fp32
     ceb.releases_bytes = ce.saved_bytes;
     prog_.backward.push_back(ceb);
 
-    ComputeOp hb = make("lm_head.linear_dx", "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, h, V),
-                        td(V) * kAct + static_cast<double>(h * V) * kAct + td(h) * kAct);
+    ComputeOp hb =
+        make("lm_head.linear_dx", "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, h, V),
+             td(V) * kAct + static_cast<double>(h * V) * kAct + td(h) * kAct);
     keyed(hb, T_, h, V, 0);
     hb.modules = {lm_head_};
     hb.transient_bytes = 2 * T_ * V + T_ * h * kAct;  // bf16 logits grad + dX
     prog_.backward.push_back(hb);
     if (full_) {
-      ComputeOp hw = make("lm_head.linear_dw", "linear_dw", OpClass::gemm, Phase::backward, linear_flops(T_, h, V),
-                          td(V) * kAct + td(h) * kAct + static_cast<double>(h * V) * kAct);
+      ComputeOp hw =
+          make("lm_head.linear_dw", "linear_dw", OpClass::gemm, Phase::backward, linear_flops(T_, h, V),
+               td(V) * kAct + td(h) * kAct + static_cast<double>(h * V) * kAct);
       keyed(hw, T_, h, V, 0);
       hw.modules = {lm_head_};
       prog_.backward.push_back(hw);
@@ -234,8 +260,8 @@ class Builder {
     const int64_t h = m_.hidden;
     const bool fwd = phase != Phase::backward;
     const std::string kind = m_.norm == NormKind::rmsnorm ? "rmsnorm" : "layernorm";
-    ComputeOp o = make(name + (fwd ? ".fwd" : ".bwd"), kind + (fwd ? "_fwd" : "_bwd"), OpClass::memory_bound, phase,
-                       (fwd ? 4.0 : 8.0) * td(h), (fwd ? 12.0 : 16.0) * td(h));
+    ComputeOp o = make(name + (fwd ? ".fwd" : ".bwd"), kind + (fwd ? "_fwd" : "_bwd"), OpClass::memory_bound,
+                       phase, (fwd ? 4.0 : 8.0) * td(h), (fwd ? 12.0 : 16.0) * td(h));
     keyed(o, T_, h, h, 0);
     if (fwd && (input_rg || full_)) {
       // HF LlamaRMSNorm upcasts to fp32 and autograd keeps that copy and the rsqrt (T fp32);
@@ -248,255 +274,267 @@ class Builder {
   }
 
   // ---- linears with their adapters ----
-  // Emits the forward ops of one linear into fwd_ and its backward ops into *bwd_ (forward order).
-  // Returns whether its output requires grad.
+  // Emits the forward ops of one linear into fwd_ and, for a forward pass, its backward ops into *bwd_
+  // (forward order). Returns whether its output requires grad.
   bool emit_linear(size_t li, bool x_rg, bool save_input, Phase phase) {
-    const LinearSpec& L = m_.layer_linears[li];
-    const LayerModules& lm = layer_modules_[static_cast<size_t>(layer_)];
-    const int64_t din = L.d_in, dout = L.d_out, r = p_.r;
-    const bool adapted = p_.adapts(li);
-    const bool dora = adapted && p_.method == PeftMethod::dora;
-    const bool dropout = adapted && p_.dropout > 0;
-    const std::string n = L.name;
+    emit_linear_forward(li, save_input, phase);
+    if (p_.adapts(li)) emit_adapter_forward(li, phase);
+    if (phase == Phase::forward) record_linear_backward(li, x_rg);
+    return p_.adapts(li) || full_ || x_rg;
+  }
 
-    ComputeOp base = make(n + ".linear_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
-                          (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
+  // The frozen (or fully trained) base projection.
+  void emit_linear_forward(size_t li, bool save_input, Phase phase) {
+    const LinearSpec& L = m_.layer_linears[li];
+    const int64_t din = L.d_in, dout = L.d_out;
+    ComputeOp base =
+        make(L.name + ".linear_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
+             (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
     keyed(base, T_, din, dout, 0);
-    base.modules = {lm.base[li]};
+    base.modules = {layer_modules().base[li]};
     if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
     fwd_.push_back(base);
+  }
 
-    if (adapted) {
-      if (dropout) {  // peft: one nn.Dropout per adapted module; keeps dropout(x) and its mask
-        ComputeOp d = make(n + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
-                           td(din) * (kAct + kAct + 1));
-        keyed(d, T_, din, din, 0);
-        d.saved_bytes = T_ * din * (kAct + 1);
-        fwd_.push_back(d);
-      }
-      if (dora) {
-        ComputeOp wn = make(n + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
-                            dora_weight_norm_flops(din, dout, r), dora_weight_norm_bytes(din, dout, r));
-        keyed(wn, 0, din, dout, r);
-        wn.modules = {lm.base[li], lm.lora_a[li], lm.lora_b[li], lm.magnitude[li]};
-        wn.transient_bytes = dora_weight_norm_transient_bytes(din, dout, r);
-        fwd_.push_back(wn);
-      }
-      ComputeOp lf = make(n + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
-                          (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * kAct);
-      keyed(lf, T_, din, dout, r);
-      lf.modules = {lm.lora_a[li], lm.lora_b[li]};
-      lf.saved_bytes = kAct * T_ * r;  // h = x·Aᵀ, kept for dB
-      fwd_.push_back(lf);
-      if (dora) {
-        if (dropout) {  // peft recomputes the base output on dropout(x) when lora_dropout > 0
-          ComputeOp b2 = make(n + ".dora_base_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
-                              (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
-          keyed(b2, T_, din, dout, 0);
-          b2.modules = {lm.base[li]};
-          fwd_.push_back(b2);
-        }
-        ComputeOp cf = make(n + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase, 5.0 * td(dout),
-                            7.0 * td(dout) * kAct);
-        keyed(cf, T_, 0, dout, 0);
-        cf.modules = {lm.magnitude[li]};
-        cf.saved_bytes = 2 * kAct * T_ * dout + 3 * kAct * dout;  // base_result, lora_result, s and n vectors
-        fwd_.push_back(cf);
-      }
-    }
-    if (phase == Phase::recompute) return adapted || full_ || x_rg;
-
-    // Backward ops in forward order (the layer's list is reversed later), so autograd's order comes
-    // out as: DoRA combine backward, LoRA backward, base input gradient.
-    if (x_rg) {
-      ComputeOp dx = make(n + ".linear_dx", "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
-                          (td(dout) + static_cast<double>(din * dout) + td(din)) * kAct);
-      keyed(dx, T_, din, dout, 0);
-      dx.modules = {lm.base[li]};
-      dx.transient_bytes = kAct * T_ * din;
-      bwd_->push_back(dx);
-    }
-    if (full_) {
-      ComputeOp dw = make(n + ".linear_dw", "linear_dw", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
-                          (td(dout) + td(din) + static_cast<double>(din * dout)) * kAct);
-      keyed(dw, T_, din, dout, 0);
-      dw.modules = {lm.base[li]};
-      bwd_->push_back(dw);
-    }
-    if (adapted) {
-      double f = lora_backward_flops(T_, din, dout, r);
-      if (!x_rg && !dropout) f -= 2.0 * td(r) * static_cast<double>(din);  // no dx through A
-      ComputeOp lb = make(n + ".lora_bwd", "lora_bwd", OpClass::gemm, Phase::backward, f,
-                          (td(din) * 2.0 + 3.0 * td(r) + 2.0 * td(dout)) * kAct);
-      keyed(lb, T_, din, dout, r);
-      lb.modules = {lm.lora_a[li], lm.lora_b[li]};
-      lb.transient_bytes = kAct * T_ * dout;  // c·G⊙s
-      bwd_->push_back(lb);
-      if (dora && dropout && x_rg) {
-        ComputeOp b2 = make(n + ".dora_base_dx", "linear_dx", OpClass::gemm, Phase::backward,
-                            linear_flops(T_, din, dout), (td(dout) + static_cast<double>(din * dout) + td(din)) * kAct);
-        keyed(b2, T_, din, dout, 0);
-        b2.modules = {lm.base[li]};
-        b2.transient_bytes = kAct * T_ * din;
-        bwd_->push_back(b2);
-      }
+  // peft's LoRA / DoRA forward on top of the base output.
+  void emit_adapter_forward(size_t li, Phase phase) {
+    const LinearSpec& L = m_.layer_linears[li];
+    const LayerModules& lm = layer_modules();
+    const int64_t din = L.d_in, dout = L.d_out, r = p_.r;
+    const bool dora = p_.method == PeftMethod::dora;
+    const std::string& n = L.name;
+    if (p_.dropout > 0) {  // peft: one nn.Dropout per adapted module; keeps dropout(x) and its mask
+      ComputeOp d = make(n + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
+                         td(din) * (kAct + kAct + 1));
+      keyed(d, T_, din, din, 0);
+      d.saved_bytes = T_ * din * (kAct + 1);
+      fwd_.push_back(d);
     }
     if (dora) {
-      ComputeOp cb = make(n + ".dora_combine_bwd", "dora_combine_bwd", OpClass::memory_bound, Phase::backward,
-                          8.0 * td(dout), 15.0 * td(dout) * kAct);
-      keyed(cb, T_, 0, dout, 0);
-      cb.modules = {lm.magnitude[li]};
-      cb.transient_bytes = 2 * kAct * T_ * dout;
-      bwd_->push_back(cb);
+      ComputeOp wn = make(n + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
+                          dora_weight_norm_flops(din, dout, r), dora_weight_norm_bytes(din, dout, r));
+      keyed(wn, 0, din, dout, r);
+      wn.modules = {lm.base[li], lm.lora_a[li], lm.lora_b[li], lm.magnitude[li]};
+      wn.transient_bytes = dora_weight_norm_transient_bytes(din, dout, r);
+      fwd_.push_back(wn);
     }
-    return adapted || full_ || x_rg;
+    ComputeOp lf =
+        make(n + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
+             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * kAct);
+    keyed(lf, T_, din, dout, r);
+    lf.modules = {lm.lora_a[li], lm.lora_b[li]};
+    lf.saved_bytes = kAct * T_ * r;  // h = x·Aᵀ, kept for dB
+    fwd_.push_back(lf);
+    if (!dora) return;
+    if (p_.dropout > 0) {  // peft recomputes the base output on dropout(x) when lora_dropout > 0
+      ComputeOp b2 =
+          make(n + ".dora_base_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
+               (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
+      keyed(b2, T_, din, dout, 0);
+      b2.modules = {lm.base[li]};
+      fwd_.push_back(b2);
+    }
+    ComputeOp cf = make(n + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase,
+                        5.0 * td(dout), 7.0 * td(dout) * kAct);
+    keyed(cf, T_, 0, dout, 0);
+    cf.modules = {lm.magnitude[li]};
+    cf.saved_bytes = 2 * kAct * T_ * dout + 3 * kAct * dout;  // base_result, lora_result, s and n vectors
+    fwd_.push_back(cf);
+  }
+
+  // Backward ops in forward order (the layer's list is reversed later), so autograd's order comes
+  // out as: DoRA combine backward, LoRA backward, base input gradient.
+  void record_linear_backward(size_t li, bool x_rg) {
+    const LinearSpec& L = m_.layer_linears[li];
+    const int64_t din = L.d_in, dout = L.d_out;
+    if (x_rg) bwd_->push_back(input_grad_op(li, L.name + ".linear_dx"));
+    if (full_) {
+      ComputeOp dw =
+          make(L.name + ".linear_dw", "linear_dw", OpClass::gemm, Phase::backward,
+               linear_flops(T_, din, dout), (td(dout) + td(din) + static_cast<double>(din * dout)) * kAct);
+      keyed(dw, T_, din, dout, 0);
+      dw.modules = {layer_modules().base[li]};
+      bwd_->push_back(dw);
+    }
+    if (p_.adapts(li)) record_adapter_backward(li, x_rg);
+  }
+
+  void record_adapter_backward(size_t li, bool x_rg) {
+    const LinearSpec& L = m_.layer_linears[li];
+    const LayerModules& lm = layer_modules();
+    const int64_t din = L.d_in, dout = L.d_out, r = p_.r;
+    const bool dora = p_.method == PeftMethod::dora;
+    const bool dropout = p_.dropout > 0;
+    double f = lora_backward_flops(T_, din, dout, r);
+    if (!x_rg && !dropout) f -= 2.0 * td(r) * static_cast<double>(din);  // no dx through A
+    ComputeOp lb = make(L.name + ".lora_bwd", "lora_bwd", OpClass::gemm, Phase::backward, f,
+                        (td(din) * 2.0 + 3.0 * td(r) + 2.0 * td(dout)) * kAct);
+    keyed(lb, T_, din, dout, r);
+    lb.modules = {lm.lora_a[li], lm.lora_b[li]};
+    lb.transient_bytes = kAct * T_ * dout;  // c·G⊙s
+    bwd_->push_back(lb);
+    if (!dora) return;
+    if (dropout && x_rg) bwd_->push_back(input_grad_op(li, L.name + ".dora_base_dx"));
+    ComputeOp cb = make(L.name + ".dora_combine_bwd", "dora_combine_bwd", OpClass::memory_bound,
+                        Phase::backward, 8.0 * td(dout), 15.0 * td(dout) * kAct);
+    keyed(cb, T_, 0, dout, 0);
+    cb.modules = {lm.magnitude[li]};
+    cb.transient_bytes = 2 * kAct * T_ * dout;
+    bwd_->push_back(cb);
+  }
+
+  // dX = dY·W of the base weight.
+  ComputeOp input_grad_op(size_t li, const std::string& name) const {
+    const int64_t din = m_.layer_linears[li].d_in, dout = m_.layer_linears[li].d_out;
+    ComputeOp dx = make(name, "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
+                        (td(dout) + static_cast<double>(din * dout) + td(din)) * kAct);
+    keyed(dx, T_, din, dout, 0);
+    dx.modules = {layer_modules().base[li]};
+    dx.transient_bytes = kAct * T_ * din;
+    return dx;
   }
 
   bool saves_input(size_t li) const { return full_ || p_.adapts(li); }
 
-  // ---- one decoder layer ----
-  // Emits forward (or recompute) ops into fwd_ and, for a forward pass, backward ops into *bwd_.
-  bool emit_layer_ops(bool rg_in, Phase phase) {
-    const int64_t h = m_.hidden, s = t_.seq_len, b = t_.micro_batch;
-    const LayerModules& lm = layer_modules_[static_cast<size_t>(layer_)];
-    const bool record_bwd = phase == Phase::forward;
-
-    ComputeOp n1 = norm_op("input_norm", phase, rg_in);
-    n1.modules = {lm.norm[0]};
-    fwd_.push_back(n1);
-    const bool rg_x1 = rg_in || full_;
-
-    // Attention projections share the normalised input x1.
-    bool rg_attn = false, saved_x1 = false;
-    size_t li = 0;
-    for (; li < m_.layer_linears.size(); ++li) {
-      const LinearRole role = m_.layer_linears[li].role;
-      if (role == LinearRole::o) break;
-      const bool save = saves_input(li) && !saved_x1;
-      saved_x1 = saved_x1 || save;
-      rg_attn = emit_linear(li, rg_x1, save, phase) || rg_attn;
+  // The linears of one group read the same tensor: the first that needs it for backward keeps it for
+  // all, unless `input_kept` (another op keeps it already). Returns whether any output requires grad.
+  bool emit_group(LinearGroup group, bool x_rg, bool input_kept, Phase phase) {
+    bool rg_out = false, saved = input_kept;
+    for (const size_t li : m_.linears_in(group)) {
+      const bool save = saves_input(li) && !saved;
+      saved = saved || save;
+      rg_out = emit_linear(li, x_rg, save, phase) || rg_out;
     }
+    return rg_out;
+  }
+
+  // ---- the non-linear parts of a decoder layer ----
+  // Each emits its forward op and, for a forward pass where autograd reaches it, records its backward
+  // op at the same point, so the reversed list runs them between the linears' backward ops.
+
+  // Backward runs when the norm's input requires grad (always under full fine-tuning).
+  void emit_norm(const std::string& name, int module, bool input_rg, Phase phase) {
+    ComputeOp f = norm_op(name, phase, input_rg);
+    f.modules = {module};
+    fwd_.push_back(f);
+    if (phase != Phase::forward || !(input_rg || full_)) return;
+    ComputeOp b = norm_op(name, Phase::backward, input_rg);
+    b.modules = {module};
+    bwd_->push_back(b);
+  }
+
+  // Rotary embedding of q and k, then the attention core; `rg` says whether q, k or v require grad.
+  void emit_attention(bool rg, Phase phase) {
+    if (m_.rotary) fwd_.push_back(rotary_op(phase));
+    fwd_.push_back(attention_forward_op(rg, phase));
+    if (phase != Phase::forward || !rg) return;
+    if (m_.rotary) bwd_->push_back(rotary_op(Phase::backward));
+    bwd_->push_back(attention_backward_op());
+  }
+
+  ComputeOp rotary_op(Phase phase) const {
+    const int64_t qk = m_.q_dim() + m_.kv_dim();
+    const std::string name = phase == Phase::backward ? "rotary_bwd" : "rotary_fwd";
+    ComputeOp o = make(name, name, OpClass::memory_bound, phase, 3.0 * td(qk), 4.0 * td(qk) * kAct);
+    keyed(o, T_, m_.head_dim, qk, 0);
+    return o;
+  }
+
+  // Score and probability elements of eager attention: b·heads·s².
+  double attention_probs() const {
+    const double s = static_cast<double>(t_.seq_len);
+    return static_cast<double>(t_.micro_batch * m_.heads) * s * s;
+  }
+
+  ComputeOp attention_forward_op(bool rg, Phase phase) const {
     const int64_t q = m_.q_dim(), kv = m_.kv_dim();
-    if (m_.rotary) {
-      ComputeOp ro = make("rotary_fwd", "rotary_fwd", OpClass::memory_bound, phase, 3.0 * td(q + kv),
-                          4.0 * td(q + kv) * kAct);
-      keyed(ro, T_, m_.head_dim, q + kv, 0);
-      fwd_.push_back(ro);
-    }
-    // Attention core.
     const bool flash = t_.flash_attention;
-    const double af = attention_forward_flops(b, s, q, flash);
-    const double probs = static_cast<double>(b * m_.heads) * static_cast<double>(s) * static_cast<double>(s);
-    ComputeOp at = make("attention_fwd", "attention_fwd", OpClass::attention, phase, af,
+    const double probs = attention_probs();
+    ComputeOp at = make("attention_fwd", "attention_fwd", OpClass::attention, phase,
+                        attention_forward_flops(t_.micro_batch, t_.seq_len, q, flash),
                         flash ? td(2 * q + 2 * kv) * kAct : td(2 * q + 2 * kv) * kAct + 16.0 * probs);
-    keyed(at, T_, s, q, kv);
-    if (rg_attn) {
+    keyed(at, T_, t_.seq_len, q, kv);
+    if (rg) {
       if (flash)  // flash-attn keeps q, k, v, out and the row log-sum-exp
         at.saved_bytes = kAct * T_ * (2 * q + 2 * kv) + 4 * T_ * m_.heads;
       else  // eager: q, k and v repeated to all heads, fp32 softmax output and its bf16 copy
         at.saved_bytes = kAct * T_ * 3 * q + static_cast<int64_t>(probs) * (4 + kAct);
     }
     if (!flash) at.transient_bytes = static_cast<int64_t>(probs) * kAct;  // raw scores
-    fwd_.push_back(at);
+    return at;
+  }
 
-    // Output projection: its input is the attention output (kept by flash-attn already).
-    const size_t o_index = li;
+  ComputeOp attention_backward_op() const {
+    const int64_t q = m_.q_dim(), kv = m_.kv_dim();
+    const bool flash = t_.flash_attention;
+    const double probs = attention_probs();
+    const double af = attention_forward_flops(t_.micro_batch, t_.seq_len, q, flash);
+    ComputeOp atb =
+        make("attention_bwd", "attention_bwd", OpClass::attention, Phase::backward, (flash ? 2.5 : 2.0) * af,
+             flash ? 2.0 * td(2 * q + 2 * kv) * kAct + td(q) * 4.0 : td(4 * q) * kAct + 20.0 * probs);
+    keyed(atb, T_, t_.seq_len, q, kv);
+    atb.transient_bytes = kAct * T_ * (q + 2 * kv) + (flash ? 4 * T_ * q : static_cast<int64_t>(probs) * 4);
+    return atb;
+  }
+
+  // SwiGLU (silu(gate)·up) or GELU (gelu(up)) between the MLP's input and output linears; `rg` says
+  // whether its inputs require grad.
+  void emit_activation(bool rg, Phase phase) {
+    const int64_t i = m_.intermediate;
+    const bool swiglu = m_.mlp == MlpKind::swiglu;
+    const std::string fwd_name = swiglu ? "swiglu_fwd" : "gelu_fwd";
+    ComputeOp act = make(fwd_name, fwd_name, OpClass::memory_bound, phase, (swiglu ? 5.0 : 8.0) * td(i),
+                         (swiglu ? 4.0 : 2.0) * td(i) * kAct);
+    keyed(act, T_, i, i, 0);
+    if (rg) act.saved_bytes = (swiglu ? 3 : 1) * kAct * T_ * i;  // gate, silu(gate), up | up
+    fwd_.push_back(act);
+    if (phase != Phase::forward || !rg) return;
+    const std::string bwd_name = swiglu ? "swiglu_bwd" : "gelu_bwd";
+    ComputeOp actb = make(bwd_name, bwd_name, OpClass::memory_bound, Phase::backward,
+                          (swiglu ? 8.0 : 10.0) * td(i), (swiglu ? 6.0 : 3.0) * td(i) * kAct);
+    keyed(actb, T_, i, i, 0);
+    actb.transient_bytes = (swiglu ? 3 : 1) * kAct * T_ * i;
+    bwd_->push_back(actb);
+  }
+
+  void emit_residual_add(const std::string& name, Phase phase) {
+    ComputeOp add =
+        make(name, "residual_add", OpClass::memory_bound, phase, td(m_.hidden), 3.0 * td(m_.hidden) * kAct);
+    keyed(add, T_, m_.hidden, m_.hidden, 0);
+    fwd_.push_back(add);
+  }
+
+  // ---- one decoder layer ----
+  // Emits forward (or recompute) ops into fwd_ and, for a forward pass, backward ops into *bwd_.
+  // Returns whether the layer output requires grad.
+  bool emit_layer_ops(bool rg_in, Phase phase) {
+    const bool rg_h1 = emit_attention_block(rg_in, phase);
+    return emit_mlp_block(rg_h1, phase) || rg_h1;
+  }
+
+  // input norm → attention inputs → attention → attention output → residual add. Returns whether the
+  // residual stream after it requires grad.
+  bool emit_attention_block(bool rg_in, Phase phase) {
+    emit_norm("input_norm", layer_modules().norm[0], rg_in, phase);
+    const bool rg_attn = emit_group(LinearGroup::attention_input, rg_in || full_, false, phase);
+    emit_attention(rg_attn, phase);
     // lora_A keeps its input for dA even when that input needs no gradient; flash-attn already keeps
     // the attention output when anything before it requires grad.
-    const bool o_save = saves_input(o_index) && (!flash || !rg_attn);
-    const bool rg_o = emit_linear(o_index, rg_attn, o_save, phase);
-    ComputeOp add1 = make("residual_add_1", "residual_add", OpClass::memory_bound, phase, td(h), 3.0 * td(h) * kAct);
-    keyed(add1, T_, h, h, 0);
-    fwd_.push_back(add1);
-    const bool rg_h1 = rg_in || rg_o;
+    const bool attn_out_kept = t_.flash_attention && rg_attn;
+    const bool rg_o = emit_group(LinearGroup::attention_output, rg_attn, attn_out_kept, phase);
+    emit_residual_add("residual_add_1", phase);
+    return rg_in || rg_o;
+  }
 
-    ComputeOp n2 = norm_op("post_attention_norm", phase, rg_h1);
-    n2.modules = {lm.norm[1]};
-    fwd_.push_back(n2);
-    const bool rg_x2 = rg_h1 || full_;
-
-    // MLP: SwiGLU (gate, up → silu(gate)·up → down) or GELU (up → gelu → down).
-    const int64_t i_dim = m_.intermediate;
-    bool rg_mlp = false, saved_x2 = false;
-    size_t down = 0;
-    for (size_t k = o_index + 1; k < m_.layer_linears.size(); ++k) {
-      if (m_.layer_linears[k].role == LinearRole::down) {
-        down = k;
-        break;
-      }
-      const bool save = saves_input(k) && !saved_x2;
-      saved_x2 = saved_x2 || save;
-      rg_mlp = emit_linear(k, rg_x2, save, phase) || rg_mlp;
-    }
-    const bool swiglu = m_.mlp == MlpKind::swiglu;
-    ComputeOp act = make(swiglu ? "swiglu_fwd" : "gelu_fwd", swiglu ? "swiglu_fwd" : "gelu_fwd",
-                         OpClass::memory_bound, phase, (swiglu ? 5.0 : 8.0) * td(i_dim),
-                         (swiglu ? 4.0 : 2.0) * td(i_dim) * kAct);
-    keyed(act, T_, i_dim, i_dim, 0);
-    if (rg_mlp) act.saved_bytes = (swiglu ? 3 : 1) * kAct * T_ * i_dim;  // gate, silu(gate), up | up
-    fwd_.push_back(act);
-    const bool rg_down = emit_linear(down, rg_mlp, saves_input(down), phase);
-    ComputeOp add2 = make("residual_add_2", "residual_add", OpClass::memory_bound, phase, td(h), 3.0 * td(h) * kAct);
-    keyed(add2, T_, h, h, 0);
-    fwd_.push_back(add2);
-
-    if (record_bwd) {
-      // Backward of the non-linear ops, interleaved where autograd runs them (forward order here).
-      std::vector<ComputeOp> extra;
-      ComputeOp n1b = norm_op("input_norm", Phase::backward, rg_in);
-      n1b.modules = {lm.norm[0]};
-      ComputeOp atb = make("attention_bwd", "attention_bwd", OpClass::attention, Phase::backward,
-                           (flash ? 2.5 : 2.0) * af,
-                           flash ? 2.0 * td(2 * q + 2 * kv) * kAct + td(q) * 4.0 : td(4 * q) * kAct + 20.0 * probs);
-      keyed(atb, T_, s, q, kv);
-      atb.transient_bytes = kAct * T_ * (q + 2 * kv) + (flash ? 4 * T_ * q : static_cast<int64_t>(probs) * 4);
-      ComputeOp rob = make("rotary_bwd", "rotary_bwd", OpClass::memory_bound, Phase::backward, 3.0 * td(q + kv),
-                           4.0 * td(q + kv) * kAct);
-      keyed(rob, T_, m_.head_dim, q + kv, 0);
-      ComputeOp n2b = norm_op("post_attention_norm", Phase::backward, rg_h1);
-      n2b.modules = {lm.norm[1]};
-      ComputeOp actb = make(swiglu ? "swiglu_bwd" : "gelu_bwd", swiglu ? "swiglu_bwd" : "gelu_bwd",
-                            OpClass::memory_bound, Phase::backward, (swiglu ? 8.0 : 10.0) * td(i_dim),
-                            (swiglu ? 6.0 : 3.0) * td(i_dim) * kAct);
-      keyed(actb, T_, i_dim, i_dim, 0);
-      actb.transient_bytes = (swiglu ? 3 : 1) * kAct * T_ * i_dim;
-      // Place them in forward order among the linears' backward ops already recorded.
-      std::vector<ComputeOp> ordered;
-      const auto& rec = *bwd_;
-      bool placed_attn = false, placed_act = false, placed_n2 = false;
-      if (rg_in || full_) ordered.push_back(n1b);
-      for (const auto& op : rec) {
-        const bool is_o = op.name.find("." + m_.layer_linears[o_index].name + ".") != std::string::npos;
-        const bool is_down = op.name.find("." + m_.layer_linears[down].name + ".") != std::string::npos &&
-                             m_.layer_linears[down].name != m_.layer_linears[o_index].name;
-        if (is_o && !placed_attn && rg_attn) {
-          if (m_.rotary) ordered.push_back(rob);
-          ordered.push_back(atb);
-          placed_attn = true;
-        }
-        const bool mlp_side = op.name.find(".gate_proj.") != std::string::npos ||
-                              op.name.find(".up_proj.") != std::string::npos ||
-                              op.name.find(".w1.") != std::string::npos || op.name.find(".w2.") != std::string::npos ||
-                              is_down;
-        if (mlp_side && !placed_n2) {
-          if (rg_h1) ordered.push_back(n2b);
-          placed_n2 = true;
-        }
-        if (is_down && !placed_act && rg_mlp) {
-          ordered.push_back(actb);
-          placed_act = true;
-        }
-        ordered.push_back(op);
-      }
-      if (!placed_attn && rg_attn) {
-        if (m_.rotary) ordered.push_back(rob);
-        ordered.push_back(atb);
-      }
-      if (!placed_n2 && rg_h1) ordered.push_back(n2b);
-      if (!placed_act && rg_mlp) ordered.push_back(actb);
-      *bwd_ = ordered;
-    }
-    return rg_h1 || rg_down;
+  // post-attention norm → MLP inputs → activation → MLP output → residual add. Returns whether the
+  // MLP output requires grad.
+  bool emit_mlp_block(bool rg_h1, Phase phase) {
+    emit_norm("post_attention_norm", layer_modules().norm[1], rg_h1, phase);
+    const bool rg_mlp = emit_group(LinearGroup::mlp_input, rg_h1 || full_, false, phase);
+    emit_activation(rg_mlp, phase);
+    const bool rg_down = emit_group(LinearGroup::mlp_output, rg_mlp, false, phase);
+    emit_residual_add("residual_add_2", phase);
+    return rg_down;
   }
 
   bool emit_layer(int l, bool rg_in, std::vector<ComputeOp>& backward) {
@@ -530,8 +568,10 @@ class Builder {
     // is backward.front() (or the earliest recompute-free op): it releases the layer's tensors.
     size_t last = 0;
     while (last < backward.size() && backward[last].phase == Phase::recompute) ++last;
-    if (last < backward.size()) backward[last].releases_bytes += saved;
-    else if (!backward.empty()) backward.front().releases_bytes += saved;
+    if (last < backward.size())
+      backward[last].releases_bytes += saved;
+    else if (!backward.empty())
+      backward.front().releases_bytes += saved;
     for (auto& op : fwd_) prog_.forward.push_back(op);
     return rg_out;
   }

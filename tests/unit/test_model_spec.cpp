@@ -1,8 +1,7 @@
 // Model shapes: the bundled presets against their published Hugging Face config.json values, exact
 // parameter totals worked out by hand, and the config.json loader (llama, qwen v1, mpt; bad files).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "test_support.h"
 #include "workloads/model_spec.h"
@@ -158,7 +157,8 @@ TEST_CASE("Llama-3.2-3B config.json: explicit head_dim and tied embeddings", "[m
   CHECK(m.total_params() == 3'212'749'824);
 }
 
-TEST_CASE("Qwen (v1) config.json: fused c_attn with bias, intermediate_size counts both MLP branches", "[model]") {
+TEST_CASE("Qwen (v1) config.json: fused c_attn with bias, intermediate_size counts both MLP branches",
+          "[model]") {
   const ModelSpec m = load_model(test_data("models/qwen-7b.json"));
   CHECK(m.model_type == "qwen");
   CHECK(m.hidden == 4096);
@@ -178,6 +178,23 @@ TEST_CASE("Qwen (v1) config.json: fused c_attn with bias, intermediate_size coun
   // Total: 6,476,660,736 + 1,244,659,712 + 4,096 = 7,721,324,544 (Qwen-7B's published 7.72B)
   CHECK(m.params_per_layer() == 202'395'648);
   CHECK(m.total_params() == 7'721'324'544);
+}
+
+TEST_CASE("linears grouped by the tensor they read: two c_proj in Qwen (v1) fall in different groups",
+          "[model]") {
+  using zerosim::LinearGroup;
+  const ModelSpec llama = load_model("llama2-7b");
+  // q_proj k_proj v_proj | o_proj | gate_proj up_proj | down_proj
+  CHECK(llama.linears_in(LinearGroup::attention_input) == std::vector<size_t>{0, 1, 2});
+  CHECK(llama.linears_in(LinearGroup::attention_output) == std::vector<size_t>{3});
+  CHECK(llama.linears_in(LinearGroup::mlp_input) == std::vector<size_t>{4, 5});
+  CHECK(llama.linears_in(LinearGroup::mlp_output) == std::vector<size_t>{6});
+  const ModelSpec qwen = load_model(test_data("models/qwen-7b.json"));
+  // c_attn | c_proj | w2 w1 | c_proj
+  CHECK(qwen.linears_in(LinearGroup::attention_input) == std::vector<size_t>{0});
+  CHECK(qwen.linears_in(LinearGroup::attention_output) == std::vector<size_t>{1});
+  CHECK(qwen.linears_in(LinearGroup::mlp_input) == std::vector<size_t>{2, 3});
+  CHECK(qwen.linears_in(LinearGroup::mlp_output) == std::vector<size_t>{4});
 }
 
 TEST_CASE("MPT config.json: Wqkv, GELU MLP with expansion_ratio, bias-free LayerNorm, tied", "[model]") {
@@ -215,7 +232,8 @@ TEST_CASE("bad model inputs are ConfigErrors naming the file and the key", "[mod
     CHECK_THAT(msg, Catch::Contains(missing));
   }
   SECTION("non-JSON config.json names the file and the line") {
-    const std::string bad = dir.write("bad/config.json", "{\n  \"model_type\": \"llama\",\n  \"hidden_size\": [4096\n");
+    const std::string bad =
+        dir.write("bad/config.json", "{\n  \"model_type\": \"llama\",\n  \"hidden_size\": [4096\n");
     const std::string msg = config_error_message([&] { load_model(bad, "run.yaml", "model"); });
     CHECK_THAT(msg, Catch::Contains(bad));
     CHECK_THAT(msg, Catch::Contains("line"));
@@ -233,8 +251,9 @@ TEST_CASE("bad model inputs are ConfigErrors naming the file and the key", "[mod
     CHECK_THAT(msg, Catch::Contains("llama") && Catch::Contains("mpt"));
   }
   SECTION("a missing required key is named") {
-    const std::string bad = dir.write("nohidden/config.json",
-                                      R"({"model_type": "llama", "intermediate_size": 128, "num_hidden_layers": 2,
+    const std::string bad =
+        dir.write("nohidden/config.json",
+                  R"({"model_type": "llama", "intermediate_size": 128, "num_hidden_layers": 2,
                                           "num_attention_heads": 4, "vocab_size": 100})");
     const std::string msg = config_error_message([&] { load_model(bad); });
     CHECK_THAT(msg, Catch::Contains("'hidden_size'"));
