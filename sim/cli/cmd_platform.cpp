@@ -1,11 +1,14 @@
-// `zerosim platform`: writes the SimGrid platform XML of a cluster, and (`--check FILE`) loads a
-// platform in SimGrid to report what the engine will see: host count, routes, and flow timings.
-#include <algorithm>
-#include <cstdlib>
+// zerosim platform --gpu NAME --nodes N --gpus-per-node G [...] | --check FILE [...]
+// Writes the SimGrid platform XML of a cluster (sim/platform), or checks a platform file: what it
+// declares (sim/platform, pugixml) and what SimGrid makes of it (sim/engine).
+#include <CLI/CLI.hpp>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "sim/cli/commands.h"
@@ -22,68 +25,55 @@ namespace {
 
 const std::string kWhere = "zerosim platform";
 
-void print_help() {
-  std::cout
-      << "usage: zerosim platform --gpu NAME --nodes N --gpus-per-node G\n"
-         "                        [--intra nvswitch|nvlink-bridge|pcie]\n"
-         "                        [--inter "
-      << join(inter_kinds(), "|")
-      << "]\n"
-         "                        [--no-rail-optimized] [-o FILE]\n"
-         "\n"
-         "Writes a SimGrid platform (XML, DTD 4.1) with one host per GPU, named node{n}-gpu{g}, to stdout\n"
-         "(or FILE). Link rates and latencies come from platforms/interconnect.yaml; the file's header\n"
-         "comments name their sources.\n"
-         "\n"
-         "  --gpu NAME            GPU catalogue id: "
-      << join(gpu_ids())
-      << "\n"
-         "  --nodes N             number of nodes (1-4096)\n"
-         "  --gpus-per-node G     GPUs per node (1-64)\n"
-         "  --intra KIND          inside a node; default nvswitch when the GPU has an SXM/NVSwitch form, "
-         "else pcie\n"
-         "  --inter KIND          between nodes: one NIC per GPU into a leaf/spine fat tree; default "
-         "ib-hdr200\n"
-         "  --no-rail-optimized   all NICs of a node on one leaf (default: NIC k of every node on rail k's "
-         "leaf)\n"
-         "  -o, --out FILE        write to FILE instead of stdout\n"
-         "\n"
-         "Diagnostics: zerosim platform --check FILE [--gpus N] [--ring] [--route SRC DST]... [--flow SRC "
-         "DST BYTES]...\n"
-         "  validates FILE, loads it in SimGrid (network/model:CM02, crosstraffic off) and prints JSON: "
-         "host\n"
-         "  counts, load time, routes (links, latency, bottleneck bandwidth), and the finish time of flows\n"
-         "  started together.\n";
+struct PlatformOptions {
+  // Writing a platform. 0 = not given: they are required only without --check.
+  std::string gpu;
+  int64_t nodes = 0;
+  int64_t gpus_per_node = 0;
+  std::string intra = "auto";
+  std::string inter = ClusterSpec{}.inter;
+  bool rail_optimized = true;
+  std::string out;
+  // Checking one (--check FILE).
+  std::string check;
+  int64_t gpus = 0;
+  bool ring = false;
+  std::vector<std::pair<std::string, std::string>> routes;
+  std::vector<std::tuple<std::string, std::string, int64_t>> flows;
+};
+
+void write_platform(const PlatformOptions& o) {
+  if (o.gpu.empty()) throw ConfigError(kWhere, "--gpu", "is required (one of: " + join(gpu_ids()) + ")");
+  if (o.nodes == 0) throw ConfigError(kWhere, "--nodes", "is required");
+  if (o.gpus_per_node == 0) throw ConfigError(kWhere, "--gpus-per-node", "is required");
+  ClusterSpec cluster;
+  cluster.gpu = o.gpu;
+  cluster.gpus = o.nodes * o.gpus_per_node;
+  cluster.gpus_per_node = o.gpus_per_node;
+  cluster.intra = o.intra;
+  cluster.inter = o.inter;
+  cluster.rail_optimized = o.rail_optimized;
+  const ClusterKeys flags{kWhere, "--gpu", "--nodes", "--gpus-per-node", "--intra", "--inter"};
+  const std::string xml = build_platform_xml(cluster, find_gpu(o.gpu, kWhere, "--gpu"), flags);
+  if (o.out.empty()) {
+    std::cout << xml;
+    return;
+  }
+  std::ofstream f(o.out, std::ios::binary);
+  if (!f) throw ConfigError(o.out, "-o", "cannot write the platform file");
+  f << xml;
 }
 
-[[noreturn]] void bad(const std::string& flag, const std::string& message) {
-  throw ConfigError(kWhere, flag, message);
-}
-
-std::string value_of(const std::vector<std::string>& args, size_t& i) {
-  if (i + 1 >= args.size()) bad(args[i], "needs a value");
-  return args[++i];
-}
-
-long long integer(const std::string& flag, const std::string& text, long long lo, long long hi) {
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v < lo || v > hi)
-    bad(flag, "'" + text + "' is not an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
-  return v;
-}
-
-// --check: what the file declares (pugixml, sim/platform) and what SimGrid makes of it (sim/engine).
-int check(const std::string& file, long long requested, bool ring,
-          const std::vector<std::pair<std::string, std::string>>& routes, const std::vector<ProbeFlow>& flows) {
-  // zerosim's own checks first: SimGrid aborts the process on a malformed platform.
-  const PlatformInfo info = check_platform_file(file, requested);
-  PlatformProbe probe{file, {}, ring, routes, flows};
+// zerosim's own checks first: SimGrid aborts the process on a malformed platform.
+void check_platform(const PlatformOptions& o) {
+  const PlatformInfo info = check_platform_file(o.check, o.gpus);
+  PlatformProbe probe{o.check, {}, o.ring, o.routes, {}};
   for (const auto& h : info.gpu_hosts) probe.rank_hosts.push_back(h.host);
+  for (const auto& [src, dst, bytes] : o.flows) probe.flows.push_back({src, dst, bytes});
   const nlohmann::json seen = probe_platform(probe);
 
   nlohmann::json out;
-  out["file"] = file;
+  out["file"] = o.check;
   out["hosts"] = seen["hosts"];
   out["gpu_hosts"] = info.gpu_hosts.size();
   out["intra"] = info.intra;
@@ -91,107 +81,74 @@ int check(const std::string& file, long long requested, bool ring,
   out["gpus_per_node"] = info.gpus_per_node;
   out["load_s"] = seen["load_s"];
   out["rank_hosts"] = probe.rank_hosts;
-  if (ring) out["ring"] = seen["ring"];
+  if (o.ring) out["ring"] = seen["ring"];
   out["routes"] = seen["routes"];
-  if (!flows.empty()) out["flows"] = seen["flows"];
+  if (!o.flows.empty()) out["flows"] = seen["flows"];
   std::cout << out.dump(2) << "\n";
-  return 0;
+}
+
+void run_platform(const PlatformOptions& o) {
+  if (o.check.empty())
+    write_platform(o);
+  else
+    check_platform(o);
+}
+
+void add_write_options(CLI::App& cmd, PlatformOptions& o) {
+  cmd.add_option("--gpu", o.gpu, "GPU catalogue id (required without --check)")
+      ->check(CLI::IsMember(gpu_ids()));
+  cmd.add_option("--nodes", o.nodes, "number of nodes (required without --check)")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  cmd.add_option("--gpus-per-node", o.gpus_per_node, "GPUs per node (required without --check)")
+      ->check(CLI::Range(int64_t{1}, int64_t{64}));
+  cmd.add_option("--intra", o.intra,
+                 "inside a node; default nvswitch when the GPU has an SXM/NVSwitch form, else pcie")
+      ->check(CLI::IsMember(intra_kinds()));
+  cmd.add_option("--inter", o.inter, "between nodes: one NIC per GPU into a leaf/spine fat tree")
+      ->check(CLI::IsMember(inter_kinds()))
+      ->capture_default_str();
+  cmd.add_flag("--rail-optimized,!--no-rail-optimized", o.rail_optimized,
+               "NIC k of every node on rail k's leaf (the default); --no-rail-optimized: all NICs of a node "
+               "on one leaf")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd.add_option("-o,--out", o.out, "write to FILE instead of stdout")->type_name("FILE");
+}
+
+void add_check_options(CLI::App& cmd, PlatformOptions& o) {
+  cmd.add_option("--check", o.check,
+                 "validate FILE, load it in SimGrid (network/model:CM02, crosstraffic off) and print JSON: "
+                 "host counts, load time, routes and flow finish times")
+      ->type_name("FILE");
+  cmd.add_option("--gpus", o.gpus, "with --check: the platform must have at least N GPU hosts")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd.add_flag("--ring", o.ring, "with --check: resolve the route of every ring neighbour pair");
+  cmd.add_option("--route", o.routes,
+                 "with --check: report the route from SRC to DST (links, latency, bottleneck "
+                 "bandwidth); repeatable")
+      ->type_name("SRC DST");
+  cmd.add_option("--flow", o.flows,
+                 "with --check: time BYTES from SRC to DST; all flows start together, so shared links slow "
+                 "them; repeatable")
+      ->type_name("SRC DST BYTES")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 50).application_index(2));
 }
 
 }  // namespace
 
-int cmd_platform(const std::vector<std::string>& args) {
-  ClusterSpec cluster;
-  std::string gpu, out_file, check_file;
-  bool have_nodes = false, have_gpn = false, have_intra = false;
-  long long nodes = 0, requested = 0;
-  bool ring = false;
-  std::vector<std::pair<std::string, std::string>> routes;
-  std::vector<ProbeFlow> flows;
-
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      print_help();
-      return 0;
-    } else if (a == "--gpu") {
-      gpu = value_of(args, i);
-    } else if (a == "--nodes") {
-      nodes = integer(a, value_of(args, i), 1, 4096);
-      have_nodes = true;
-    } else if (a == "--gpus-per-node") {
-      cluster.gpus_per_node = integer(a, value_of(args, i), 1, 64);
-      have_gpn = true;
-    } else if (a == "--intra") {
-      cluster.intra = value_of(args, i);
-      const auto kinds = intra_kinds();
-      if (std::find(kinds.begin(), kinds.end(), cluster.intra) == kinds.end())
-        bad(a, "unknown value '" + cluster.intra + "' (allowed: " + join(kinds) + ")");
-      have_intra = true;
-    } else if (a == "--inter") {
-      cluster.inter = value_of(args, i);
-      const auto kinds = inter_kinds();
-      if (std::find(kinds.begin(), kinds.end(), cluster.inter) == kinds.end())
-        bad(a, "unknown value '" + cluster.inter + "' (allowed: " + join(kinds) + ")");
-    } else if (a == "--no-rail-optimized") {
-      cluster.rail_optimized = false;
-    } else if (a == "--rail-optimized") {
-      cluster.rail_optimized = true;
-    } else if (a == "-o" || a == "--out") {
-      out_file = value_of(args, i);
-    } else if (a == "--check") {
-      check_file = value_of(args, i);
-    } else if (a == "--gpus") {
-      requested = integer(a, value_of(args, i), 1, 1 << 20);
-    } else if (a == "--ring") {
-      ring = true;
-    } else if (a == "--route") {
-      if (i + 2 >= args.size()) bad(a, "needs two host names: --route SRC DST");
-      routes.emplace_back(args[i + 1], args[i + 2]);
-      i += 2;
-    } else if (a == "--flow") {
-      if (i + 3 >= args.size()) bad(a, "needs --flow SRC DST BYTES");
-      flows.push_back({args[i + 1], args[i + 2], integer(a, args[i + 3], 1, 1LL << 50)});
-      i += 3;
-    } else {
-      bad(a, "unknown option (see zerosim platform --help)");
-    }
-  }
-
-  if (!check_file.empty()) return check(check_file, requested, ring, routes, flows);
-
-  if (gpu.empty()) bad("--gpu", "is required (one of: " + join(gpu_ids()) + ")");
-  if (!have_nodes) bad("--nodes", "is required");
-  if (!have_gpn) bad("--gpus-per-node", "is required");
-  const GpuSpec spec = find_gpu(gpu, kWhere, "--gpu");
-  cluster.gpu = spec.id;
-  cluster.gpus = nodes * cluster.gpus_per_node;
-  if (!have_intra)
-    cluster.intra = interconnect_catalogue().gpu_links(spec.id, kWhere, "--gpu").nvswitch_bytes_s > 0
-                        ? "nvswitch"
-                        : "pcie";
-
-  std::string xml;
-  try {
-    xml = build_platform_xml(cluster, spec);
-  } catch (const ConfigError& e) {
-    // The builder names run-config keys (cluster.intra); on the command line the user typed flags.
-    std::string flag = e.key();
-    if (flag.rfind("cluster.", 0) == 0) flag = "--" + flag.substr(8);
-    for (auto& ch : flag)
-      if (ch == '_') ch = '-';
-    const std::string what = e.what();
-    const auto colon = what.find(": ", what.find("'" + e.key() + "'"));
-    throw ConfigError(kWhere, flag, colon == std::string::npos ? what : what.substr(colon + 2));
-  }
-  if (out_file.empty()) {
-    std::cout << xml;
-  } else {
-    std::ofstream f(out_file, std::ios::binary);
-    if (!f) throw ConfigError(out_file, "-o", "cannot write the platform file");
-    f << xml;
-  }
-  return 0;
+void add_platform_command(CLI::App& root) {
+  auto* cmd = root.add_subcommand(
+      "platform", "write a SimGrid platform XML for a GPU cluster, or check one (--check FILE)");
+  cmd->footer(
+      "Writes a SimGrid platform (XML, DTD 4.1) with one host per GPU, named node{n}-gpu{g}, to stdout (or "
+      "FILE). Link rates and latencies come from platforms/interconnect.yaml; the file's header comments "
+      "name "
+      "their sources.\n"
+      "Diagnostics: zerosim platform --check FILE [--gpus N] [--ring] [--route SRC DST]... "
+      "[--flow SRC DST BYTES]...");
+  auto o = std::make_shared<PlatformOptions>();
+  add_write_options(*cmd, *o);
+  add_check_options(*cmd, *o);
+  cmd->callback([o] { run_platform(*o); });
 }
 
 }  // namespace zerosim

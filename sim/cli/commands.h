@@ -1,8 +1,6 @@
 #pragma once
-// The zerosim subcommands. Each registers itself on the root CLI11 app (cli_*.cpp) or takes its
-// raw arguments; all report bad input by throwing zerosim::ConfigError (exit code 2).
-#include <string>
-#include <vector>
+// The zerosim subcommands. Each registers itself on the root CLI11 app (cmd_*.cpp); all report bad
+// input by throwing zerosim::ConfigError (exit code 2).
 
 namespace CLI {
 class App;
@@ -18,8 +16,6 @@ void add_recommend_command(CLI::App& root);
 void add_sweep_command(CLI::App& root);
 void add_merge_command(CLI::App& root);
 void add_validate_command(CLI::App& root);
-
-// `zerosim platform ...` with the arguments after the subcommand name.
-int cmd_platform(const std::vector<std::string>& args);
+void add_platform_command(CLI::App& root);
 
 }  // namespace zerosim

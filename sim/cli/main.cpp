@@ -21,14 +21,10 @@ int main(int argc, char** argv) {
   zerosim::add_sweep_command(app);
   zerosim::add_merge_command(app);
   zerosim::add_validate_command(app);
-  int platform_exit = -1;
-  CLI::App* platform = app.add_subcommand("platform", "write a SimGrid platform XML for a GPU cluster");
-  platform->prefix_command();
-  platform->set_help_flag();
-  platform->callback([&] { platform_exit = zerosim::cmd_platform(platform->remaining()); });
+  zerosim::add_platform_command(app);
   try {
     app.parse(argc, argv);
-    return platform_exit >= 0 ? platform_exit : 0;
+    return 0;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -14,10 +14,22 @@
 
 namespace zerosim {
 
+// How messages name the cluster settings: the run config's keys by default; `zerosim platform` passes
+// its flags, so the user reads the names they typed.
+struct ClusterKeys {
+  std::string file;  // where the settings came from ("" = the run config)
+  std::string gpu = "cluster.gpu";
+  std::string gpus = "cluster.gpus";
+  std::string gpus_per_node = "cluster.gpus_per_node";
+  std::string intra = "cluster.intra";
+  std::string inter = "cluster.inter";
+};
+
 // Hosts = cluster.nodes() x cluster.gpus_per_node (whole nodes; ranks map node-major onto them).
-// Throws ConfigError (key cluster.*) for values the hardware cannot have: inter=none with more than one
-// node, nvswitch on a GPU without an SXM/NVSwitch form, nvlink-bridge on a GPU without a bridge, ...
-std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu);
+// Throws ConfigError (file and key from `keys`) for values the hardware cannot have: inter=none with
+// more than one node, nvswitch on a GPU without an SXM/NVSwitch form, nvlink-bridge on a GPU without a
+// bridge, ...
+std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu, const ClusterKeys& keys = {});
 
 // `intra: auto` → nvswitch when the GPU has an SXM/NVSwitch form (interconnect catalogue), else pcie.
 std::string resolve_intra(const std::string& intra, const std::string& gpu_id);

@@ -179,7 +179,7 @@ TEST_CASE("platform: bad input is exit 2 naming the file or flag", "[platform][e
   SECTION("unknown value names the flag and the allowed values") {
     const auto r = run_zerosim("platform --gpu a100-80gb-sxm --nodes 1 --gpus-per-node 8 --intra nvswitchx");
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, Catch::Contains("--intra") && Catch::Contains("nvswitch, nvlink-bridge, pcie"));
+    CHECK_THAT(r.err, Catch::Contains("--intra") && Catch::Contains("{nvswitch,nvlink-bridge,pcie}"));
     const auto g = run_zerosim("platform --gpu a100 --nodes 1 --gpus-per-node 8");
     CHECK(g.exit_code == 2);
     CHECK_THAT(g.err, Catch::Contains("--gpu") && Catch::Contains("a100-80gb-sxm"));
@@ -199,5 +199,48 @@ TEST_CASE("platform: bad input is exit 2 naming the file or flag", "[platform][e
     const auto r = run_zerosim("platform --nodes 1 --gpus-per-node 8");
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("--gpu"));
+    const auto gpn = run_zerosim("platform --gpu a100-80gb-sxm --nodes 1");
+    CHECK(gpn.exit_code == 2);
+    CHECK_THAT(gpn.err, Catch::Contains("--gpus-per-node") && Catch::Contains("is required"));
   }
+  SECTION("unknown option") {
+    const auto r = run_zerosim("platform --gpu a100-80gb-sxm --nodes 1 --gpus-per-node 8 --bogus");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--bogus"));
+  }
+  SECTION("--route takes two hosts, --flow a positive byte count") {
+    const auto route = run_zerosim("platform --check platforms/dgx-a100.xml --route node0-gpu0");
+    CHECK(route.exit_code == 2);
+    CHECK_THAT(route.err, Catch::Contains("--route"));
+    const auto flow = run_zerosim("platform --check platforms/dgx-a100.xml --flow node0-gpu0 node0-gpu1 0");
+    CHECK(flow.exit_code == 2);
+    CHECK_THAT(flow.err, Catch::Contains("--flow") && Catch::Contains("not in range 1"));
+  }
+  SECTION("a host the platform lacks names the file") {
+    const auto r = run_zerosim("platform --check platforms/dgx-a100.xml --route node0-gpu0 node9-gpu0");
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("platforms/dgx-a100.xml") && Catch::Contains("node9-gpu0"));
+  }
+}
+
+TEST_CASE("platform: --route and --flow repeat, each occurrence its own pair or flow", "[platform]") {
+  const auto j = check(
+      "platforms/dgx-a100.xml --route node0-gpu0 node0-gpu1 --flow node0-gpu0 node0-gpu1 1000 "
+      "--route node0-gpu2 node0-gpu3 --flow node0-gpu4 node0-gpu5 2000");
+  REQUIRE(j["routes"].size() == 2);
+  CHECK(j["routes"][1]["src"] == "node0-gpu2");
+  CHECK(j["routes"][1]["dst"] == "node0-gpu3");
+  REQUIRE(j["flows"].size() == 2);
+  CHECK(j["flows"][1]["src"] == "node0-gpu4");
+  CHECK(j["flows"][1]["bytes"] == 2000);
+}
+
+TEST_CASE("platform: the last of --no-rail-optimized / --rail-optimized wins", "[platform]") {
+  const std::string base = "platform --gpu a100-80gb-sxm --nodes 2 --gpus-per-node 8 --inter ib-hdr200";
+  const auto rail = run_zerosim(base + " --no-rail-optimized --rail-optimized");
+  REQUIRE(rail.exit_code == 0);
+  CHECK_THAT(rail.out, Catch::Contains("<router id=\"rail0-leaf0\"/>"));
+  const auto flat = run_zerosim(base + " --rail-optimized --no-rail-optimized");
+  REQUIRE(flat.exit_code == 0);
+  CHECK_THAT(flat.out, Catch::Contains("<router id=\"leaf0\"/>") && !Catch::Contains("rail0-leaf0"));
 }

@@ -263,6 +263,35 @@ TEST_CASE("impossible clusters are ConfigErrors naming the cluster key") {
                     Catch::Contains("nvlink-bridge or pcie"));
 }
 
+TEST_CASE("ClusterKeys names the settings as the caller knows them") {
+  const ClusterKeys flags{"zerosim platform", "--gpu", "--nodes", "--gpus-per-node", "--intra", "--inter"};
+  auto error_of = [&](const ClusterSpec& c) {
+    try {
+      build_platform_xml(c, find_gpu(c.gpu), flags);
+    } catch (const ConfigError& e) {
+      return std::make_pair(e.file(), e.key());
+    }
+    return std::make_pair(std::string("no error"), std::string());
+  };
+  using Named = std::pair<std::string, std::string>;
+  CHECK(error_of(cluster("a100-80gb-sxm", 2, 8, "nvswitch", "none")) == Named{"zerosim platform", "--inter"});
+  CHECK(error_of(cluster("rtx-3090", 1, 2, "nvswitch", "none")) == Named{"zerosim platform", "--intra"});
+  ClusterSpec zero_per_node = cluster("a100-80gb-sxm", 1, 8, "nvswitch", "none");
+  zero_per_node.gpus_per_node = 0;
+  CHECK(error_of(zero_per_node) == Named{"zerosim platform", "--gpus-per-node"});
+  // The message itself is the builder's, whoever names the key.
+  CHECK_THROWS_WITH(
+      build_platform_xml(cluster("rtx-3090", 1, 2, "nvswitch", "none"), find_gpu("rtx-3090"), flags),
+      "zerosim platform: key '--intra': GPU 'rtx-3090' has no SXM/NVSwitch form; use nvlink-bridge "
+      "or pcie");
+}
+
+TEST_CASE("intra auto: NVSwitch for an SXM GPU, PCIe otherwise, as if named") {
+  CHECK(build(cluster("h100-80gb-sxm", 1, 8, "auto", "none")) ==
+        build(cluster("h100-80gb-sxm", 1, 8, "nvswitch", "none")));
+  CHECK(build(cluster("rtx-3090", 1, 2, "auto", "none")) == build(cluster("rtx-3090", 1, 2, "pcie", "none")));
+}
+
 TEST_CASE("a partial last node still gets whole nodes of hosts") {
   ClusterSpec c = cluster("a100-80gb-sxm", 2, 8, "nvswitch", "ib-hdr200");
   c.gpus = 12;  // ranks 0-11; the second node is a full DGX of which the run uses 4 GPUs
