@@ -6,7 +6,7 @@
 #   sim/platform/   -> workloads/, sim/platform/
 #   sim/engine/     -> workloads/, calibrate/, sim/engine/          (the only SimGrid includer)
 #   sim/report/     -> workloads/, calibrate/, sim/engine/, sim/report/
-#   sim/batch/      -> workloads/, calibrate/, sim/engine/, sim/report/, sim/batch/
+#   sim/batch/      -> workloads/, calibrate/, sim/platform/, sim/engine/, sim/report/, sim/batch/
 #   sim/cli/        -> everything above
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ allowed() {  # folder -> regex of the project include prefixes it may use
     sim/platform) echo '^(workloads|sim/platform)/' ;;
     sim/engine) echo '^(workloads|calibrate|sim/engine)/' ;;
     sim/report) echo '^(workloads|calibrate|sim/(engine|report))/' ;;
-    sim/batch) echo '^(workloads|calibrate|sim/(engine|report|batch))/' ;;
+    sim/batch) echo '^(workloads|calibrate|sim/(platform|engine|report|batch))/' ;;
     sim/cli) echo '^(workloads|calibrate|sim/(platform|engine|report|batch|cli))/' ;;
   esac
 }

@@ -162,7 +162,10 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
   if (!present(node)) return c;
   check_keys(node, kClusterKeys, file, "cluster");
   if (present(node["gpu"])) c.gpu = read_string(node["gpu"], file, "cluster.gpu");
-  if (present(node["gpus"])) c.gpus = read_int_in(node["gpus"], file, "cluster.gpus", 1, kMaxGpus);
+  if (present(node["gpus"])) {
+    c.gpus = read_int_in(node["gpus"], file, "cluster.gpus", 1, kMaxGpus);
+    c.gpus_set = true;
+  }
   if (present(node["gpus_per_node"]))
     c.gpus_per_node = read_int_in(node["gpus_per_node"], file, "cluster.gpus_per_node", 1, 64);
   if (present(node["intra"])) c.intra = one_of(node["intra"], file, "cluster.intra", kIntra);

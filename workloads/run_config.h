@@ -43,6 +43,7 @@ struct TrainSpec {
 struct ClusterSpec {
   std::string gpu = "a100-80gb-sxm";
   int64_t gpus = 1;
+  bool gpus_set = false;              // the config sets gpus (with a platform file: else all of its GPUs)
   int64_t gpus_per_node = 8;
   std::string intra = "auto";         // auto (NVSwitch for SXM GPUs, else PCIe) | nvswitch | nvlink-bridge | pcie
   std::string inter = "ib-hdr200";    // ib-hdr200 | ib-ndr400 | roce-100g | roce-200g | none

@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sim/platform/platform_builder.h"
-#include "sim/platform/platform_check.h"
+#include "sim/platform/platform_setup.h"
 
 namespace zerosim {
 
@@ -17,15 +17,7 @@ RunConfig RunOptions::load() const {
   std::vector<Override> overrides;
   for (const auto& s : sets) overrides.push_back(parse_override(s));
   RunConfig config = load_run_config(config_path, overrides);
-  if (!config.cluster.platform.empty()) {
-    // A platform file says which GPUs the hosts are: memory capacity and peaks come from it.
-    const PlatformInfo info = check_platform_file(config.cluster.platform, config.cluster.gpus);
-    config.gpu = info.gpu_hosts.front().gpu;
-    config.cluster.gpu = config.gpu.id;
-    if (info.gpus_per_node > 0) config.cluster.gpus_per_node = info.gpus_per_node;
-    if (!info.intra.empty()) config.cluster.intra = info.intra;
-    if (!info.inter.empty()) config.cluster.inter = info.inter;
-  }
+  apply_platform_file(config);  // a platform file says which GPUs the hosts are, and how many
   config.cluster.intra = resolve_intra(config.cluster.intra, config.gpu.id);
   return config;
 }

@@ -12,11 +12,24 @@
 
 namespace zerosim {
 
+void apply_platform_file(RunConfig& config) {
+  ClusterSpec& cluster = config.cluster;
+  if (cluster.platform.empty()) return;
+  const PlatformInfo info = check_platform_file(cluster.platform, cluster.gpus_set ? cluster.gpus : 0);
+  if (!cluster.gpus_set) cluster.gpus = static_cast<int64_t>(info.gpu_hosts.size());
+  config.gpu = info.gpu_hosts.front().gpu;
+  cluster.gpu = config.gpu.id;
+  if (info.gpus_per_node > 0) cluster.gpus_per_node = info.gpus_per_node;
+  if (!info.intra.empty()) cluster.intra = info.intra;
+  if (!info.inter.empty()) cluster.inter = info.inter;
+}
+
 PreparedPlatform::PreparedPlatform(const RunConfig& c) {
   if (!c.cluster.platform.empty()) {
     const PlatformInfo info = check_platform_file(c.cluster.platform, c.cluster.gpus);
     file_ = c.cluster.platform;
-    for (int64_t r = 0; r < c.cluster.gpus; ++r) hosts_.push_back(info.gpu_hosts[static_cast<size_t>(r)].host);
+    for (int64_t r = 0; r < c.cluster.gpus; ++r)
+      hosts_.push_back(info.gpu_hosts[static_cast<size_t>(r)].host);
     gpu_ = info.gpu_hosts.front().gpu;
     gpus_per_node_ = info.gpus_per_node > 0 ? info.gpus_per_node : c.cluster.gpus_per_node;
     nvls_ = info.nvls;
@@ -34,7 +47,8 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
     hosts_.push_back(gpu_host_name(r / c.cluster.gpus_per_node, r % c.cluster.gpus_per_node));
   gpu_ = c.gpu;
   gpus_per_node_ = c.cluster.gpus_per_node;
-  nvls_ = resolve_intra(c.cluster.intra, c.gpu.id) == "nvswitch" && interconnect_catalogue().gpu_links(c.gpu.id).nvls;
+  nvls_ = resolve_intra(c.cluster.intra, c.gpu.id) == "nvswitch" &&
+          interconnect_catalogue().gpu_links(c.gpu.id).nvls;
 }
 
 PreparedPlatform::~PreparedPlatform() {

@@ -8,6 +8,12 @@
 
 namespace zerosim {
 
+// Writes what a run config's platform file declares into the config, so that the memory model and
+// the reports see the cluster the engine runs: the GPU model, and GPUs per node, intra and inter where
+// the file says. cluster.gpus, where the config sets it, must not exceed the file's GPU hosts; where it
+// does not, the run uses all of them. No-op for a config without a platform file.
+void apply_platform_file(RunConfig& config);
+
 class PreparedPlatform {
  public:
   explicit PreparedPlatform(const RunConfig& config);

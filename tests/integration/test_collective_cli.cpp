@@ -248,3 +248,15 @@ TEST_CASE("collective --compare refuses an all_gather-style table (redop 'none')
   CHECK(ok["results"].size() == 1);
   CHECK(ok["results"][0]["measured_busbw_gbps"].get<double>() == Approx(89.48));
 }
+
+TEST_CASE("collective --platform without --gpus runs on all of the file's GPU hosts",
+          "[collective][platform]") {
+  // The DGX A100 file has 8 GPU hosts; --gpus picks the first N of them.
+  const auto all = collective("--platform " + source_path("platforms/dgx-a100.xml") + " -b 1G -e 1G");
+  CHECK(all["gpus"] == 8);
+  REQUIRE(all["results"].size() == 1);
+  CHECK(all["results"][0]["busbw_gbps"].get<double>() > 0);
+  const auto four =
+      collective("--platform " + source_path("platforms/dgx-a100.xml") + " --gpus 4 -b 1G -e 1G");
+  CHECK(four["gpus"] == 4);
+}

@@ -112,3 +112,19 @@ TEST_CASE("simulate runs on a bundled platform file", "[simulate]") {
   CHECK(j["time"]["step_s"].get<double>() > 0);
   CHECK(j["time"]["comm_s"].get<double>() > 0);
 }
+
+TEST_CASE("a config naming a platform file without cluster.gpus simulates all of the file's GPUs",
+          "[simulate]") {
+  const std::string config = "--config tests/data/configs/dgx-a100-all-gpus.yaml --format json";
+  const auto all = run_zerosim("simulate " + config);
+  INFO(all.err);
+  REQUIRE(all.exit_code == 0);
+  const auto j = nlohmann::json::parse(all.out);
+  CHECK(j["config"]["cluster"]["gpus"] == 8);  // the DGX A100 file has 8 GPU hosts
+  // An explicit cluster.gpus still wins: one GPU has no ZeRO-3 traffic, so its step differs.
+  const auto one = run_zerosim("simulate " + config + " --set cluster.gpus=1");
+  REQUIRE(one.exit_code == 0);
+  const auto j1 = nlohmann::json::parse(one.out);
+  CHECK(j1["config"]["cluster"]["gpus"] == 1);
+  CHECK(j1["time"]["step_s"].get<double>() != Approx(j["time"]["step_s"].get<double>()));
+}

@@ -1,0 +1,25 @@
+#pragma once
+// `zerosim recommend`: for each GPU count, ZeRO stages 0-3 x micro-batch x activation checkpointing,
+// each simulated in its own worker process; sim/batch/recommendation.h ranks what fits and explains
+// every stage.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zerosim {
+
+struct RecommendOptions {
+  std::string config;             // RUN.yaml
+  std::vector<std::string> sets;  // key=value overrides
+  std::vector<int64_t> gpus;      // GPU counts; empty: the config's cluster.gpus
+  std::vector<int64_t> micro_batches = {1, 2, 4, 8};
+  std::string checkpointing = "both";  // both | on | off
+  size_t jobs = 0;                     // worker processes; 0: the CPUs available
+  std::string format = "table";
+};
+
+// Simulates every candidate and prints the recommendations to stdout in options.format.
+void run_recommend(const RecommendOptions& options);
+
+}  // namespace zerosim
