@@ -14,7 +14,9 @@ constexpr double kTie = 0.01;
 
 bool fits(const Candidate& c) { return !c.result.is_null() && c.result["memory"]["fits"].get<bool>(); }
 double tokens_per_s(const Candidate& c) { return c.result["throughput"]["tokens_per_s"].get<double>(); }
-double peak_gib(const Candidate& c) { return static_cast<double>(c.result["memory"]["peak_bytes"].get<int64_t>()) / kGiB; }
+double peak_gib(const Candidate& c) {
+  return static_cast<double>(c.result["memory"]["peak_bytes"].get<int64_t>()) / kGiB;
+}
 double component_gib(const Candidate& c, const char* name) {
   return static_cast<double>(c.result["memory"]["breakdown"][name].get<int64_t>()) / kGiB;
 }
@@ -64,48 +66,88 @@ std::string compare_to_stage0(const Candidate& c, const Candidate* s0) {
   return out;
 }
 
+using CandidateList = std::vector<const Candidate*>;
+
+// The first of the fastest (by `better`) that fit; null if none fits.
+const Candidate* fastest_that_fits(const CandidateList& list) {
+  const Candidate* best = nullptr;
+  for (const Candidate* c : list)
+    if (fits(*c) && (!best || better(*c, *best))) best = c;
+  return best;
+}
+
+// The successful simulation with the smallest peak memory; null if none succeeded.
+const Candidate* smallest_peak(const CandidateList& list) {
+  const Candidate* smallest = nullptr;
+  for (const Candidate* c : list)
+    if (!c->result.is_null() && (!smallest || peak_gib(*c) < peak_gib(*smallest))) smallest = c;
+  return smallest;
+}
+
+// The stage-0 run at c's micro-batch and checkpointing (the last one listed); null if there is none.
+const Candidate* stage0_twin(const CandidateList& list, const Candidate& c) {
+  const Candidate* s0 = nullptr;
+  for (const Candidate* other : list)
+    if (other->stage == 0 && other->micro_batch == c.micro_batch && other->checkpointing == c.checkpointing)
+      s0 = other;
+  return s0;
+}
+
+// Why `best` is its stage's pick, and what the stage changes against stage 0 (`s0`, may be null).
+std::string best_reason(const Candidate& best, bool is_winner, const Candidate* s0) {
+  std::string reason = is_winner ? "fastest that fits (" + settings(best) + ")" : "best at " + settings(best);
+  const std::string cmp = compare_to_stage0(best, s0);
+  if (!cmp.empty())
+    reason += "; " + cmp;
+  else if (best.stage == 0)
+    reason += "; no parameter traffic, " + fmt("%.1f ms", time_ms(best, "exposed_comm_s")) +
+              " exposed communication";
+  return reason;
+}
+
+std::string does_not_fit_reason(const Candidate& smallest) {
+  const double capacity_gib =
+      static_cast<double>(smallest.result["memory"]["capacity_bytes"].get<int64_t>()) / kGiB;
+  return "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(smallest)) + " (" + settings(smallest) +
+         ") of " + fmt("%.2f GiB", capacity_gib);
+}
+
+// No simulation of the stage succeeded: the first error recorded, if any, says why.
+std::string failure_reason(const CandidateList& at_stage) {
+  std::string reason = "no successful simulation";
+  for (const Candidate* c : at_stage)
+    if (!c->error.empty()) return reason + ": " + c->error;
+  return reason;
+}
+
+// One stage's verdict among the candidates of one GPU count, whose overall pick is `winner`.
+StageVerdict stage_verdict(const CandidateList& list, int stage, const Candidate* winner) {
+  CandidateList at_stage;
+  for (const Candidate* c : list)
+    if (c->stage == stage) at_stage.push_back(c);
+  StageVerdict sv;
+  sv.stage = stage;
+  sv.best = fastest_that_fits(at_stage);
+  if (sv.best)
+    sv.reason = best_reason(*sv.best, sv.best == winner, stage0_twin(list, *sv.best));
+  else if (const Candidate* smallest = smallest_peak(at_stage))
+    sv.reason = does_not_fit_reason(*smallest);
+  else
+    sv.reason = failure_reason(at_stage);
+  return sv;
+}
+
 }  // namespace
 
 std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates) {
-  std::map<int64_t, std::vector<const Candidate*>> by_gpus;
+  std::map<int64_t, CandidateList> by_gpus;
   for (const auto& c : candidates) by_gpus[c.gpus].push_back(&c);
   std::vector<GpuCountVerdict> out;
   for (const auto& [gpus, list] : by_gpus) {
     GpuCountVerdict v;
     v.gpus = gpus;
-    for (const Candidate* c : list)
-      if (fits(*c) && (!v.winner || better(*c, *v.winner))) v.winner = c;
-    for (int stage = 0; stage <= 3; ++stage) {
-      StageVerdict sv;
-      sv.stage = stage;
-      const Candidate* smallest = nullptr;
-      for (const Candidate* c : list) {
-        if (c->stage != stage || c->result.is_null()) continue;
-        if (fits(*c) && (!sv.best || better(*c, *sv.best))) sv.best = c;
-        if (!smallest || peak_gib(*c) < peak_gib(*smallest)) smallest = c;
-      }
-      if (sv.best) {
-        const Candidate* s0 = nullptr;
-        for (const Candidate* c : list)
-          if (c->stage == 0 && c->micro_batch == sv.best->micro_batch && c->checkpointing == sv.best->checkpointing) s0 = c;
-        sv.reason = (sv.best == v.winner ? "fastest that fits" : "best at " + settings(*sv.best));
-        if (sv.best == v.winner) sv.reason += " (" + settings(*sv.best) + ")";
-        const std::string cmp = compare_to_stage0(*sv.best, s0);
-        if (!cmp.empty()) sv.reason += "; " + cmp;
-        else if (stage == 0) sv.reason += "; no parameter traffic, " + fmt("%.1f ms", time_ms(*sv.best, "exposed_comm_s")) + " exposed communication";
-      } else if (smallest) {
-        sv.reason = "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(*smallest)) + " (" + settings(*smallest) +
-                    ") of " + fmt("%.2f GiB", static_cast<double>(smallest->result["memory"]["capacity_bytes"].get<int64_t>()) / kGiB);
-      } else {
-        sv.reason = "no successful simulation";
-        for (const Candidate* c : list)
-          if (c->stage == stage && !c->error.empty()) {
-            sv.reason += ": " + c->error;
-            break;
-          }
-      }
-      v.stages.push_back(sv);
-    }
+    v.winner = fastest_that_fits(list);
+    for (int stage = 0; stage <= 3; ++stage) v.stages.push_back(stage_verdict(list, stage, v.winner));
     out.push_back(v);
   }
   return out;
@@ -130,8 +172,12 @@ nlohmann::json verdicts_json(const std::vector<GpuCountVerdict>& verdicts) {
   for (const auto& v : verdicts) {
     nlohmann::json stages = nlohmann::json::array();
     for (const auto& s : v.stages)
-      stages.push_back({{"stage", s.stage}, {"best", s.best ? candidate_json(*s.best) : nlohmann::json()}, {"reason", s.reason}});
-    out.push_back({{"gpus", v.gpus}, {"winner", v.winner ? candidate_json(*v.winner) : nlohmann::json()}, {"stages", stages}});
+      stages.push_back({{"stage", s.stage},
+                        {"best", s.best ? candidate_json(*s.best) : nlohmann::json()},
+                        {"reason", s.reason}});
+    out.push_back({{"gpus", v.gpus},
+                   {"winner", v.winner ? candidate_json(*v.winner) : nlohmann::json()},
+                   {"stages", stages}});
   }
   return out;
 }
@@ -142,20 +188,23 @@ std::string verdicts_table(const std::vector<GpuCountVerdict>& verdicts, const s
   for (const auto& v : verdicts) {
     out += "\n" + std::to_string(v.gpus) + " GPU" + (v.gpus > 1 ? "s" : "") + ": ";
     if (v.winner)
-      out += "use ZeRO stage " + std::to_string(v.winner->stage) + ", " + settings(*v.winner) + fmt(": %.0f tokens/s", tokens_per_s(*v.winner)) +
+      out += "use ZeRO stage " + std::to_string(v.winner->stage) + ", " + settings(*v.winner) +
+             fmt(": %.0f tokens/s", tokens_per_s(*v.winner)) +
              fmt(", %.2f GiB per GPU\n", peak_gib(*v.winner));
     else
       out += "nothing fits (try more GPUs, checkpointing, a shorter sequence or offload)\n";
-    std::snprintf(line, sizeof line, "  %-6s %-7s %-5s %9s %9s %11s  %s\n", "stage", "micro-b", "ckpt", "peak GiB", "step ms",
-                  "tokens/s", "why");
+    std::snprintf(line, sizeof line, "  %-6s %-7s %-5s %9s %9s %11s  %s\n", "stage", "micro-b", "ckpt",
+                  "peak GiB", "step ms", "tokens/s", "why");
     out += line;
     for (const auto& s : v.stages) {
       if (s.best)
-        std::snprintf(line, sizeof line, "  %s%-5d %-7lld %-5s %9.2f %9.1f %11.0f  %s\n", s.best == v.winner ? "*" : " ", s.stage,
-                      static_cast<long long>(s.best->micro_batch), s.best->checkpointing ? "yes" : "no", peak_gib(*s.best),
-                      time_ms(*s.best, "step_s"), tokens_per_s(*s.best), s.reason.c_str());
+        std::snprintf(line, sizeof line, "  %s%-5d %-7lld %-5s %9.2f %9.1f %11.0f  %s\n",
+                      s.best == v.winner ? "*" : " ", s.stage, static_cast<long long>(s.best->micro_batch),
+                      s.best->checkpointing ? "yes" : "no", peak_gib(*s.best), time_ms(*s.best, "step_s"),
+                      tokens_per_s(*s.best), s.reason.c_str());
       else
-        std::snprintf(line, sizeof line, "   %-5d %-7s %-5s %9s %9s %11s  %s\n", s.stage, "-", "-", "-", "-", "-", s.reason.c_str());
+        std::snprintf(line, sizeof line, "   %-5d %-7s %-5s %9s %9s %11s  %s\n", s.stage, "-", "-", "-", "-",
+                      "-", s.reason.c_str());
       out += line;
     }
   }

@@ -82,6 +82,12 @@ const std::vector<std::string> kRoutedZones = {"Full", "Floyd", "Dijkstra", "Dij
 const std::vector<std::string> kZoneRoutings = {"Full",          "Floyd",   "Dijkstra",
                                                 "DijkstraCache", "Cluster", "None"};
 
+// The elements that declare a route; the bypass and AS spellings are SimGrid's too.
+bool is_route_element(const std::string& name) {
+  return name == "route" || name == "bypassRoute" || name == "zoneRoute" || name == "ASroute" ||
+         name == "bypassZoneRoute" || name == "bypassASroute";
+}
+
 // ---- the checker: walks the zones once, collects netpoints, links and adjacency ----
 class Checker {
  public:
@@ -120,12 +126,20 @@ class Checker {
     std::string element, key, src, dst, gw_src, gw_dst;
     bool zone_route = false, bypass = false, symmetrical = true;
     size_t links = 0;
+    std::string tag() const { return "<" + element + ">"; }
   };
   struct Zone {
     std::string id, routing;
     std::set<std::string> members;   // hosts and routers declared directly in it
     std::set<std::string> children;  // zones and clusters declared directly in it
     std::vector<Route> routes;
+    std::string key() const { return "zone '" + id + "'"; }
+    std::string where() const { return key() + " (routing='" + routing + "')"; }
+    // Every element of a Cluster zone reaches every other one.
+    bool connected_by_zone() const { return routing == "Cluster"; }
+    bool routed() const {
+      return std::find(kRoutedZones.begin(), kRoutedZones.end(), routing) != kRoutedZones.end();
+    }
   };
 
   [[noreturn]] void fail(const std::string& key, const std::string& message) const {
@@ -241,156 +255,199 @@ class Checker {
   // One zone and everything in it; returns the hosts and routers inside it, at any depth (the
   // gateways a <zoneRoute> of the parent zone may name).
   std::vector<std::string> zone(const pugi::xml_node& z, bool top) {
-    const std::string id = z.attribute("id").as_string();
-    const std::string key = "zone '" + id + "'";
-    netpoint(id, "zone");
-    kind_[id] = Kind::zone;
-    const std::string routing = z.attribute("routing").as_string();
-    if (std::find(kZoneRoutings.begin(), kZoneRoutings.end(), routing) == kZoneRoutings.end())
-      fail(key, "routing='" + routing + "' is not supported (allowed: " + join(kZoneRoutings) + ")");
-    // Every element of a Cluster zone reaches every other one.
-    const bool connected_by_zone = routing == "Cluster";
-
+    Zone info;
+    info.id = z.attribute("id").as_string();
+    info.routing = z.attribute("routing").as_string();
+    netpoint(info.id, "zone");
+    kind_[info.id] = Kind::zone;
+    if (std::find(kZoneRoutings.begin(), kZoneRoutings.end(), info.routing) == kZoneRoutings.end())
+      fail(info.key(),
+           "routing='" + info.routing + "' is not supported (allowed: " + join(kZoneRoutings) + ")");
     if (top)
       for (const pugi::xml_node p : z.children("prop"))
         zone_props_[p.attribute("id").as_string()] = p.attribute("value").as_string();
 
-    Zone info;
-    info.id = id;
-    info.routing = routing;
     std::vector<std::string> inside;
-    for (const pugi::xml_node c : z.children()) {
-      const std::string name = c.name();
-      if (name == "host") {
-        host(c, id, connected_by_zone);
-        info.members.insert(c.attribute("id").as_string());
-        inside.push_back(c.attribute("id").as_string());
-      } else if (name == "router") {
-        const std::string r = c.attribute("id").as_string();
-        netpoint(r, "router");
-        kind_[r] = Kind::router;
-        info.members.insert(r);
-        inside.push_back(r);
-        if (connected_by_zone) edge(r, id);
-      } else if (name == "link" || name == "backbone") {
-        link(c, name);
-      } else if (name == "zone" || name == "AS" || name == "cluster") {
-        const std::string child = c.attribute("id").as_string();
-        std::vector<std::string> below = name == "cluster" ? cluster(c) : zone(c, false);
-        if (name == "cluster" && connected_by_zone) edge(child, id);
-        info.children.insert(child);
-        inside.insert(inside.end(), below.begin(), below.end());
-        inside_[child] = std::set<std::string>(below.begin(), below.end());
-      } else if (name == "route" || name == "bypassRoute" || name == "zoneRoute" || name == "ASroute" ||
-                 name == "bypassZoneRoute" || name == "bypassASroute") {
-        Route r;
-        r.element = name;
-        r.zone_route = name != "route" && name != "bypassRoute";
-        r.bypass = name.rfind("bypass", 0) == 0;
-        r.src = c.attribute("src").as_string();
-        r.dst = c.attribute("dst").as_string();
-        r.gw_src = c.attribute("gw_src").as_string();
-        r.gw_dst = c.attribute("gw_dst").as_string();
-        // SimGrid's DTD: YES (the default), NO, yes, no. Bypass routes are one way.
-        const std::string sym = c.attribute("symmetrical").as_string();
-        r.symmetrical = !r.bypass && sym != "NO" && sym != "no";
-        r.links =
-            static_cast<size_t>(std::distance(c.children("link_ctn").begin(), c.children("link_ctn").end()));
-        r.key = key + (r.zone_route ? " zoneRoute " : " route ") + r.src + " -> " + r.dst;
-        if (r.zone_route) {
-          for (const auto& p : {r.src, r.dst, r.gw_src, r.gw_dst}) pending_points_.push_back({p, r.key});
-          // Traffic between the child zones enters and leaves them through their gateways.
-          arc(r.gw_src, r.gw_dst);
-          if (r.symmetrical) arc(r.gw_dst, r.gw_src);
-        } else {
-          pending_points_.push_back({r.src, r.key});
-          pending_points_.push_back({r.dst, r.key});
-          arc(r.src, r.dst);
-          if (r.symmetrical) arc(r.dst, r.src);
-        }
-        links_of(c, r.key);
-        info.routes.push_back(std::move(r));
-      } else if (name == "host_link") {
-        pending_points_.push_back({c.attribute("id").as_string(), key + " host_link"});
-        for (const char* a : {"up", "down"}) {
-          const std::string l = c.attribute(a).as_string();
-          if (!links_.count(l)) pending_links_.push_back({l, key + " host_link"});
-        }
-      }
-    }
+    for (const pugi::xml_node c : z.children()) zone_element(c, info, inside);
     zones_.push_back(std::move(info));
     return inside;
+  }
+
+  // One element declared directly in zone `info`; hosts and routers it declares, at any depth, go to
+  // `inside`. Elements that are not part of the topology are skipped.
+  void zone_element(const pugi::xml_node& c, Zone& info, std::vector<std::string>& inside) {
+    const std::string name = c.name();
+    if (name == "host") {
+      zone_host(c, info, inside);
+    } else if (name == "router") {
+      zone_router(c, info, inside);
+    } else if (name == "link" || name == "backbone") {
+      link(c, name);
+    } else if (name == "zone" || name == "AS" || name == "cluster") {
+      child_zone(c, name, info, inside);
+    } else if (is_route_element(name)) {
+      info.routes.push_back(route(c, name, info.key()));
+    } else if (name == "host_link") {
+      host_link(c, info.key());
+    }
+  }
+
+  void zone_host(const pugi::xml_node& c, Zone& info, std::vector<std::string>& inside) {
+    host(c, info.id, info.connected_by_zone());
+    info.members.insert(c.attribute("id").as_string());
+    inside.push_back(c.attribute("id").as_string());
+  }
+
+  void zone_router(const pugi::xml_node& c, Zone& info, std::vector<std::string>& inside) {
+    const std::string r = c.attribute("id").as_string();
+    netpoint(r, "router");
+    kind_[r] = Kind::router;
+    info.members.insert(r);
+    inside.push_back(r);
+    if (info.connected_by_zone()) edge(r, info.id);
+  }
+
+  // A <zone>, <AS> or <cluster> inside zone `info`.
+  void child_zone(const pugi::xml_node& c, const std::string& name, Zone& info,
+                  std::vector<std::string>& inside) {
+    const std::string child = c.attribute("id").as_string();
+    std::vector<std::string> below = name == "cluster" ? cluster(c) : zone(c, false);
+    if (name == "cluster" && info.connected_by_zone()) edge(child, info.id);
+    info.children.insert(child);
+    inside.insert(inside.end(), below.begin(), below.end());
+    inside_[child] = std::set<std::string>(below.begin(), below.end());
+  }
+
+  // A <route>, <zoneRoute> or one of their bypass/AS spellings, element `name` of the zone keyed
+  // `zone_key`: its ends and links are resolved in finish(), its adjacency is recorded now.
+  Route route(const pugi::xml_node& c, const std::string& name, const std::string& zone_key) {
+    Route r;
+    r.element = name;
+    r.zone_route = name != "route" && name != "bypassRoute";
+    r.bypass = name.rfind("bypass", 0) == 0;
+    r.src = c.attribute("src").as_string();
+    r.dst = c.attribute("dst").as_string();
+    r.gw_src = c.attribute("gw_src").as_string();
+    r.gw_dst = c.attribute("gw_dst").as_string();
+    // SimGrid's DTD: YES (the default), NO, yes, no. Bypass routes are one way.
+    const std::string sym = c.attribute("symmetrical").as_string();
+    r.symmetrical = !r.bypass && sym != "NO" && sym != "no";
+    r.links =
+        static_cast<size_t>(std::distance(c.children("link_ctn").begin(), c.children("link_ctn").end()));
+    r.key = zone_key + (r.zone_route ? " zoneRoute " : " route ") + r.src + " -> " + r.dst;
+    if (r.zone_route) {
+      for (const auto& p : {r.src, r.dst, r.gw_src, r.gw_dst}) pending_points_.push_back({p, r.key});
+      // Traffic between the child zones enters and leaves them through their gateways.
+      arc(r.gw_src, r.gw_dst);
+      if (r.symmetrical) arc(r.gw_dst, r.gw_src);
+    } else {
+      pending_points_.push_back({r.src, r.key});
+      pending_points_.push_back({r.dst, r.key});
+      arc(r.src, r.dst);
+      if (r.symmetrical) arc(r.dst, r.src);
+    }
+    links_of(c, r.key);
+    return r;
+  }
+
+  void host_link(const pugi::xml_node& c, const std::string& zone_key) {
+    pending_points_.push_back({c.attribute("id").as_string(), zone_key + " host_link"});
+    for (const char* a : {"up", "down"}) {
+      const std::string l = c.attribute(a).as_string();
+      if (!links_.count(l)) pending_links_.push_back({l, zone_key + " host_link"});
+    }
   }
 
   // SimGrid 3.32 adds each route to its zone's routing table with assertions that abort the process,
   // and a Dijkstra zone dereferences a null pointer formatting its "already exists" message: a route
   // declared twice, or whose symmetrical reverse repeats another route, crashes SimGrid. Checked here
   // against SimGrid's own rules (RoutedZone::add_route_check_params and each zone's add_route).
+  // The checks of one route run in this order: the first failing one is the message users see.
   void check_routes(const Zone& z) const {
-    const bool routed = std::find(kRoutedZones.begin(), kRoutedZones.end(), z.routing) != kRoutedZones.end();
     std::set<std::pair<std::string, std::string>> table, bypass;
-    const std::string where = "zone '" + z.id + "' (routing='" + z.routing + "')";
     for (const Route& r : z.routes) {
-      const std::string tag = "<" + r.element + ">";
-      if (!routed && (!r.bypass || z.routing == "None"))
-        fail(r.key,
-             tag + " in " + where + ": this routing takes no " +
-                 (z.routing == "None" ? std::string("routes") : "<route> or <zoneRoute> (use <host_link>)") +
-                 "; routes are allowed in zones with routing " + join(kRoutedZones));
-      if (r.links == 0)
-        fail(r.key, tag + " without a <link_ctn>: SimGrid forbids empty routes (list at least one link)");
-      if (r.zone_route) {
-        for (const auto& [attr, zone_id, gw] :
-             {std::tuple{"src", r.src, r.gw_src}, std::tuple{"dst", r.dst, r.gw_dst}}) {
-          if (!z.children.count(zone_id))
-            fail(r.key, std::string(attr) + "='" + zone_id +
-                            "' is not a zone or cluster declared directly in " + where + " (a " + tag +
-                            " joins two of its child zones; between hosts or routers use " +
-                            (r.bypass ? "<bypassRoute>" : "<route>") + ")");
-          const auto inside = inside_.find(zone_id);
-          if (inside == inside_.end() || !inside->second.count(gw))
-            fail(r.key, "gw_" + std::string(attr) + "='" + gw + "' is not a host or router inside zone '" +
-                            zone_id + "' (the gateway must belong to the zone it leaves or enters)");
-        }
-        if (r.gw_src == r.gw_dst)
-          fail(r.key,
-               "gw_src and gw_dst are both '" + r.gw_src + "' (a zone route joins two different gateways)");
-      } else if (!r.bypass) {
-        for (const auto& [attr, point] : {std::pair{"src", r.src}, std::pair{"dst", r.dst}}) {
-          const auto k = kind_.find(point);
-          if (k != kind_.end() && k->second == Kind::zone)
-            fail(r.key, std::string(attr) + "='" + point +
-                            "' is a zone: a <route> joins hosts or routers (between zones use <zoneRoute> "
-                            "with gateways)");
-          if (!z.members.count(point))
-            fail(r.key,
-                 std::string(attr) + "='" + point + "' is not a host or router declared directly in " +
-                     where +
-                     " (a <route> joins the zone's own hosts and routers; across zones use <zoneRoute>)");
-        }
-      }
-      if (r.bypass) {
-        if (!bypass.insert({r.src, r.dst}).second)
-          fail(r.key, "a bypass route from '" + r.src + "' to '" + r.dst + "' is already declared in " +
-                          where + "; declare each bypass route once");
-        continue;
-      }
-      if (!table.insert({r.src, r.dst}).second)
-        fail(r.key,
-             "a route from '" + r.src + "' to '" + r.dst + "' is already declared in " + where +
-                 "; declare each route once (a route is symmetrical unless symmetrical=\"NO\": it also "
-                 "declares its reverse)");
-      // Full skips the reverse of a route to itself; Floyd and Dijkstra add it again, which repeats it.
-      if (!r.symmetrical || (r.src == r.dst && z.routing == "Full")) continue;
-      if (r.src == r.dst)
-        fail(r.key, "a route from '" + r.src + "' to itself needs symmetrical=\"NO\" in " + where +
-                        ": its reverse is the same route, which would be declared twice");
-      if (!table.insert({r.dst, r.src}).second)
-        fail(r.key,
-             "the reverse route from '" + r.dst + "' to '" + r.src + "' is already declared in " + where +
-                 "; this route is symmetrical, so it would declare it again (add symmetrical=\"NO\" to both "
-                 "directions, or drop the explicit reverse route)");
+      check_placement(z, r);
+      if (r.zone_route)
+        check_zone_route_ends(z, r);
+      else if (!r.bypass)
+        check_route_ends(z, r);
+      if (r.bypass)
+        check_bypass_declared_once(z, r, bypass);
+      else
+        check_declared_once(z, r, table);
     }
+  }
+
+  // The zone's routing takes this kind of route, and the route lists links.
+  void check_placement(const Zone& z, const Route& r) const {
+    if (!z.routed() && (!r.bypass || z.routing == "None"))
+      fail(r.key,
+           r.tag() + " in " + z.where() + ": this routing takes no " +
+               (z.routing == "None" ? std::string("routes") : "<route> or <zoneRoute> (use <host_link>)") +
+               "; routes are allowed in zones with routing " + join(kRoutedZones));
+    if (r.links == 0)
+      fail(r.key, r.tag() + " without a <link_ctn>: SimGrid forbids empty routes (list at least one link)");
+  }
+
+  // A zone route joins two child zones of `z`, each through a gateway inside it.
+  void check_zone_route_ends(const Zone& z, const Route& r) const {
+    for (const auto& [attr, zone_id, gw] :
+         {std::tuple{"src", r.src, r.gw_src}, std::tuple{"dst", r.dst, r.gw_dst}}) {
+      if (!z.children.count(zone_id))
+        fail(r.key, std::string(attr) + "='" + zone_id + "' is not a zone or cluster declared directly in " +
+                        z.where() + " (a " + r.tag() +
+                        " joins two of its child zones; between hosts or routers use " +
+                        (r.bypass ? "<bypassRoute>" : "<route>") + ")");
+      const auto inside = inside_.find(zone_id);
+      if (inside == inside_.end() || !inside->second.count(gw))
+        fail(r.key, "gw_" + std::string(attr) + "='" + gw + "' is not a host or router inside zone '" +
+                        zone_id + "' (the gateway must belong to the zone it leaves or enters)");
+    }
+    if (r.gw_src == r.gw_dst)
+      fail(r.key,
+           "gw_src and gw_dst are both '" + r.gw_src + "' (a zone route joins two different gateways)");
+  }
+
+  // A (non-bypass) route joins hosts or routers declared directly in `z`.
+  void check_route_ends(const Zone& z, const Route& r) const {
+    for (const auto& [attr, point] : {std::pair{"src", r.src}, std::pair{"dst", r.dst}}) {
+      const auto k = kind_.find(point);
+      if (k != kind_.end() && k->second == Kind::zone)
+        fail(r.key, std::string(attr) + "='" + point +
+                        "' is a zone: a <route> joins hosts or routers (between zones use <zoneRoute> "
+                        "with gateways)");
+      if (!z.members.count(point))
+        fail(r.key, std::string(attr) + "='" + point + "' is not a host or router declared directly in " +
+                        z.where() +
+                        " (a <route> joins the zone's own hosts and routers; across zones use <zoneRoute>)");
+    }
+  }
+
+  // `bypass` holds the zone's bypass routes so far (src, dst).
+  void check_bypass_declared_once(const Zone& z, const Route& r,
+                                  std::set<std::pair<std::string, std::string>>& bypass) const {
+    if (!bypass.insert({r.src, r.dst}).second)
+      fail(r.key, "a bypass route from '" + r.src + "' to '" + r.dst + "' is already declared in " +
+                      z.where() + "; declare each bypass route once");
+  }
+
+  // `table` holds the zone's routing table so far (src, dst): the route, then its symmetrical reverse.
+  void check_declared_once(const Zone& z, const Route& r,
+                           std::set<std::pair<std::string, std::string>>& table) const {
+    if (!table.insert({r.src, r.dst}).second)
+      fail(r.key, "a route from '" + r.src + "' to '" + r.dst + "' is already declared in " + z.where() +
+                      "; declare each route once (a route is symmetrical unless symmetrical=\"NO\": it also "
+                      "declares its reverse)");
+    // Full skips the reverse of a route to itself; Floyd and Dijkstra add it again, which repeats it.
+    if (!r.symmetrical || (r.src == r.dst && z.routing == "Full")) return;
+    if (r.src == r.dst)
+      fail(r.key, "a route from '" + r.src + "' to itself needs symmetrical=\"NO\" in " + z.where() +
+                      ": its reverse is the same route, which would be declared twice");
+    if (!table.insert({r.dst, r.src}).second)
+      fail(r.key,
+           "the reverse route from '" + r.dst + "' to '" + r.src + "' is already declared in " + z.where() +
+               "; this route is symmetrical, so it would declare it again (add symmetrical=\"NO\" to both "
+               "directions, or drop the explicit reverse route)");
   }
 
   PlatformInfo finish(int64_t requested) {
@@ -555,7 +612,8 @@ class Checker {
     if (h.props.count("mem_bw_bytes_s")) out.gpu.mem_bw_bytes_s = number("mem_bw_bytes_s");
     if (h.props.count("sms")) out.gpu.sms = count("sms", kMaxSms, "1000000");
     if (h.props.count("gemm_efficiency")) out.gpu.gemm_efficiency = std::min(1.0, number("gemm_efficiency"));
-    if (h.props.count("attention_efficiency")) out.gpu.attention_efficiency = std::min(1.0, number("attention_efficiency"));
+    if (h.props.count("attention_efficiency"))
+      out.gpu.attention_efficiency = std::min(1.0, number("attention_efficiency"));
     auto index = [&](const std::string& k) -> int64_t {
       if (!h.props.count(k)) return -1;
       char* end = nullptr;
