@@ -1,9 +1,7 @@
 #pragma once
-// --config RUN.yaml and repeated --set key=value, shared by memory, simulate and recommend.
+// --config RUN.yaml and repeated --set key=value, shared by memory and simulate.
 #include <string>
 #include <vector>
-
-#include "workloads/run_config.h"
 
 namespace CLI {
 class App;
@@ -11,12 +9,6 @@ class App;
 
 namespace zerosim {
 
-struct RunOptions {
-  std::string config_path;
-  std::vector<std::string> sets;
-  RunConfig load() const;
-};
-
-void add_run_options(CLI::App& cmd, RunOptions& options);
+void add_run_options(CLI::App& cmd, std::string& config_path, std::vector<std::string>& sets);
 
 }  // namespace zerosim

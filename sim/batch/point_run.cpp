@@ -1,0 +1,92 @@
+#include "sim/batch/point_run.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "sim/engine/engine.h"
+#include "sim/platform/platform_builder.h"
+#include "sim/platform/platform_setup.h"
+#include "sim/report/memory_report.h"
+#include "sim/report/output_format.h"
+#include "sim/report/simulate_report.h"
+#include "workloads/config_error.h"
+
+namespace zerosim {
+namespace {
+
+EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& platform, bool record_trace) {
+  EngineOptions eo;
+  eo.platform_file = platform.file();
+  eo.rank_hosts = platform.rank_hosts();
+  eo.gpus_per_node = platform.gpus_per_node();
+  eo.nvls = platform.nvls();
+  eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
+  eo.record_trace = record_trace;
+  return eo;
+}
+
+void write_trace(const std::string& path, const SimResult& result) {
+  std::ofstream out(path);
+  if (!out) throw ConfigError(path, "--trace", "cannot write the trace file");
+  out << chrome_trace(result).dump() << "\n";
+}
+
+}  // namespace
+
+RunConfig load_run(const std::string& config_path, const std::vector<std::string>& sets) {
+  std::vector<Override> overrides;
+  overrides.reserve(sets.size());
+  for (const auto& s : sets) overrides.push_back(parse_override(s));
+  RunConfig config = load_run_config(config_path, overrides);
+  apply_platform_file(config);  // a platform file says which GPUs the hosts are, and how many
+  config.cluster.intra = resolve_intra(config.cluster.intra, config.gpu.id);
+  return config;
+}
+
+void run_memory(const MemoryReportOptions& o) {
+  const OutputFormat f = parse_format(o.format);
+  const RunConfig config = load_run(o.config_path, o.sets);
+  const StepProgram program = build_step_program(config);
+  const ParamCounts params = count_params(program.modules);
+  const MemoryResult memory = predict_memory(config, program);
+  nlohmann::json j = {
+      {"config", config.echo()}, {"params", params_json(params)}, {"memory", memory_json(memory)}};
+  if (f == OutputFormat::json)
+    std::cout << json_text(j);
+  else if (f == OutputFormat::csv)
+    std::cout << csv_from_json(j);
+  else
+    std::cout << memory_table(config, params, memory);
+}
+
+void run_simulate(const SimulateOptions& o) {
+  const OutputFormat f = parse_format(o.format);
+  const RunConfig config = load_run(o.config_path, o.sets);
+  const StepProgram program = build_step_program(config);
+  const ParamCounts params = count_params(program.modules);
+  const MemoryResult memory = predict_memory(config, program);
+  const StepGraph graph = build_step_graph(config, program);
+  check_step_graph(graph);
+  const PreparedPlatform platform(config);
+  ComputeModel compute(platform.gpu());
+  if (!config.calibration.empty())
+    compute.use_calibration(
+        std::make_shared<const calib::CalibrationTable>(calib::load_calibration(config.calibration)));
+  const SimResult result = run_step(graph, compute, engine_options(config, platform, !o.trace_path.empty()));
+  const CriticalPath cp = critical_path(graph, result.task_durations);
+  const Throughput tp = throughput(config, program, result, platform.gpu().bf16_flops);
+  if (!o.trace_path.empty()) write_trace(o.trace_path, result);
+  nlohmann::json j = {
+      {"config", config.echo()},           {"params", params_json(params)},
+      {"memory", memory_json(memory)},     {"time", time_json(result, cp)},
+      {"throughput", throughput_json(tp)}, {"compute_model", compute_model_json(graph, compute)}};
+  if (f == OutputFormat::json)
+    std::cout << json_text(j);
+  else if (f == OutputFormat::csv)
+    std::cout << csv_from_json(j);
+  else
+    std::cout << memory_table(config, params, memory) << time_table(result, tp, cp)
+              << compute_model_line(j["compute_model"]);
+}
+
+}  // namespace zerosim
