@@ -234,10 +234,36 @@ void apply_override(YAML::Node& root, const Override& o, const std::string& file
   chain.back()[parts.back()] = value;
 }
 
+namespace {
+
+// The override whose value a key of the merged config came from: the last one setting the key or a
+// section holding it. nullptr when the key's value came from the file.
+const Override* override_of(const std::string& key, const std::vector<Override>& overrides) {
+  for (auto o = overrides.rbegin(); o != overrides.rend(); ++o)
+    if (key == o->key || key.rfind(o->key + ".", 0) == 0) return &*o;
+  return nullptr;
+}
+
+RunConfig parse_run_config(YAML::Node root, const std::string& file);
+
+}  // namespace
+
 RunConfig run_config_from_yaml(YAML::Node root, const std::string& file, const std::vector<Override>& overrides) {
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(file, "", "a run config is a mapping of sections (" + join(kTopKeys) + ")");
   for (const auto& o : overrides) apply_override(root, o, file);
+  try {
+    return parse_run_config(root, file);
+  } catch (const ConfigError& e) {
+    // A bad value given with --set is the flag's fault, not the file's.
+    if (e.file() == file && override_of(e.key(), overrides)) throw ConfigError("--set", e.key(), e.message());
+    throw;
+  }
+}
+
+namespace {
+
+RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   check_keys(root, kTopKeys, file, "");
 
   RunConfig c;
@@ -265,6 +291,8 @@ RunConfig run_config_from_yaml(YAML::Node root, const std::string& file, const s
   check_step_size(c, file);
   return c;
 }
+
+}  // namespace
 
 RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides) {
   return run_config_from_yaml(parse_yaml_file(path, "run config"), path, overrides);
