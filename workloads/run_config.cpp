@@ -7,6 +7,7 @@
 
 #include "workloads/config_error.h"
 #include "workloads/deepspeed_config.h"
+#include "workloads/units.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -188,7 +189,7 @@ MemoryOptions parse_memory(const YAML::Node& node, const std::string& file) {
   auto gib = [&](const char* key) {
     const double v = read_double(node[key], file, std::string("memory.") + key);
     if (v < 0 || v > 1024) throw ConfigError(file, std::string("memory.") + key, "must be in [0, 1024] GiB");
-    return static_cast<int64_t>(std::llround(v * 1073741824.0));
+    return static_cast<int64_t>(std::llround(v * kBytesPerGiB));
   };
   if (present(node["fragmentation"])) {
     m.fragmentation = read_double(node["fragmentation"], file, "memory.fragmentation");
@@ -314,8 +315,10 @@ nlohmann::json RunConfig::echo() const {
                        {"nccl_algo", cluster.nccl_algo}};
   if (!cluster.platform.empty()) cl["platform"] = cluster.platform;
   nlohmann::json mem = {{"fragmentation", memory.fragmentation}};
-  if (memory.cuda_context_bytes) mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / 1073741824.0;
-  if (memory.nccl_buffer_bytes) mem["nccl_buffers_gib"] = static_cast<double>(*memory.nccl_buffer_bytes) / 1073741824.0;
+  if (memory.cuda_context_bytes)
+    mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / kBytesPerGiB;
+  if (memory.nccl_buffer_bytes)
+    mem["nccl_buffers_gib"] = static_cast<double>(*memory.nccl_buffer_bytes) / kBytesPerGiB;
   nlohmann::json out = {
       {"model", model.name},
       {"peft", p},

@@ -5,18 +5,21 @@
 #include <cstdio>
 #include <map>
 
+#include "workloads/units.h"
+
 namespace zerosim {
 
 namespace {
 
-constexpr double kGiB = 1073741824.0;
 constexpr double kTie = 0.01;
 
 bool fits(const Candidate& c) { return !c.result.is_null() && c.result["memory"]["fits"].get<bool>(); }
 double tokens_per_s(const Candidate& c) { return c.result["throughput"]["tokens_per_s"].get<double>(); }
-double peak_gib(const Candidate& c) { return static_cast<double>(c.result["memory"]["peak_bytes"].get<int64_t>()) / kGiB; }
+double peak_gib(const Candidate& c) {
+  return static_cast<double>(c.result["memory"]["peak_bytes"].get<int64_t>()) / kBytesPerGiB;
+}
 double component_gib(const Candidate& c, const char* name) {
-  return static_cast<double>(c.result["memory"]["breakdown"][name].get<int64_t>()) / kGiB;
+  return static_cast<double>(c.result["memory"]["breakdown"][name].get<int64_t>()) / kBytesPerGiB;
 }
 double time_ms(const Candidate& c, const char* name) { return c.result["time"][name].get<double>() * 1e3; }
 
@@ -94,8 +97,11 @@ std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates)
         if (!cmp.empty()) sv.reason += "; " + cmp;
         else if (stage == 0) sv.reason += "; no parameter traffic, " + fmt("%.1f ms", time_ms(*sv.best, "exposed_comm_s")) + " exposed communication";
       } else if (smallest) {
-        sv.reason = "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(*smallest)) + " (" + settings(*smallest) +
-                    ") of " + fmt("%.2f GiB", static_cast<double>(smallest->result["memory"]["capacity_bytes"].get<int64_t>()) / kGiB);
+        sv.reason =
+            "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(*smallest)) + " (" +
+            settings(*smallest) + ") of " +
+            fmt("%.2f GiB", static_cast<double>(smallest->result["memory"]["capacity_bytes"].get<int64_t>()) /
+                                kBytesPerGiB);
       } else {
         sv.reason = "no successful simulation";
         for (const Candidate* c : list)

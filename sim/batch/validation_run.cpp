@@ -12,6 +12,7 @@
 #include "sim/batch/worker_error.h"
 #include "workloads/config_error.h"
 #include "workloads/run_config.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -54,8 +55,6 @@ double run_metric(const nlohmann::json& sim, const std::string& metric, const st
 }
 
 namespace {
-
-constexpr double kGiB = 1073741824.0;
 
 std::string parent_dir(const std::string& file) {
   namespace fs = std::filesystem;
@@ -166,12 +165,13 @@ void add_run_rows(ValidationReport& rep, const ValidationCase& c, const nlohmann
       ComparisonRow r = row_for(c, "oom", MetricFamily::memory, "", sim["memory"]["fits"].get<bool>() ? 0.0 : 1.0, 1.0);
       r.error_pct.reset();
       char d[120];
-      std::snprintf(d, sizeof d, "predicted peak %.2f GiB of %.2f GiB", sim["memory"]["peak_bytes"].get<double>() / kGiB,
-                    sim["memory"]["capacity_bytes"].get<double>() / kGiB);
+      std::snprintf(d, sizeof d, "predicted peak %.2f GiB of %.2f GiB",
+                    sim["memory"]["peak_bytes"].get<double>() / kBytesPerGiB,
+                    sim["memory"]["capacity_bytes"].get<double>() / kBytesPerGiB);
       r.detail = d;
       rep.rows.push_back(r);
     } else if (fig.metric == "peak_memory") {
-      const double scale = fig.unit == "GiB" ? kGiB : 1e9;
+      const double scale = fig.unit == "GiB" ? kBytesPerGiB : 1e9;
       ComparisonRow r = row_for(c, "peak_memory", MetricFamily::memory, fig.unit,
                                 run_metric(sim, "peak_memory", c.memory_kind) / scale, fig.value / scale);
       r.detail = c.memory_kind == "allocated"  ? "allocated"

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "workloads/config_error.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -54,7 +55,7 @@ std::string csv_from_json(const nlohmann::json& j) {
 
 std::string gib(int64_t bytes, int decimals) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(bytes) / 1073741824.0);
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(bytes) / kBytesPerGiB);
   return buf;
 }
 
