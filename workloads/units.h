@@ -9,7 +9,6 @@ inline constexpr int64_t kKiB = 1024;
 inline constexpr int64_t kMiB = 1024 * kKiB;
 inline constexpr int64_t kGiB = 1024 * kMiB;
 
-inline constexpr double kBytesPerMiB = static_cast<double>(kMiB);
 inline constexpr double kBytesPerGiB = static_cast<double>(kGiB);
 
 }  // namespace zerosim
