@@ -5,12 +5,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "calibrate/calibration_table.h"
 #include "calibrate/op_catalogue.h"
+#include "workloads/error.h"
 
 namespace zerosim::calib {
 
@@ -37,9 +37,9 @@ class Backend {
 };
 
 // No usable device for the requested backend (no GPU, no driver, binary built without CUDA).
-class NoDeviceError : public std::runtime_error {
+class NoDeviceError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 
 std::unique_ptr<Backend> make_cpu_backend();

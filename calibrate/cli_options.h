@@ -2,9 +2,10 @@
 // zerosim-calibrate's command line.
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "workloads/error.h"
 
 namespace zerosim::calib {
 
@@ -25,9 +26,9 @@ struct CliOptions {
 };
 
 // Bad command line: the message names the flag and its allowed values. Exit code 2.
-class UsageError : public std::runtime_error {
+class UsageError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 
 CliOptions parse_cli(const std::vector<std::string>& args);

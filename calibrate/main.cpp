@@ -6,7 +6,7 @@
 #include "calibrate/backend.h"
 #include "calibrate/calibrate_run.h"
 #include "calibrate/cli_options.h"
-#include "workloads/config_error.h"
+#include "workloads/error.h"
 #include "workloads/model_spec.h"
 
 int main(int argc, char** argv) {
@@ -36,14 +36,11 @@ int main(int argc, char** argv) {
     std::cerr << "wrote " << options.out << " (" << table.rows().size() << " timed points, " << table.device.kind
               << " '" << table.device.name << "')\n";
     return 0;
-  } catch (const UsageError& e) {
-    std::cerr << "zerosim-calibrate: " << e.what() << "\n";
-    return 2;
   } catch (const NoDeviceError& e) {
     std::cerr << "zerosim-calibrate: " << e.what()
               << "\n  To calibrate this machine's CPU instead (the file will say so), use --backend cpu.\n";
     return 2;
-  } catch (const zerosim::ConfigError& e) {
+  } catch (const zerosim::Error& e) {  // bad usage or bad input (workloads/error.h)
     std::cerr << "zerosim-calibrate: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {

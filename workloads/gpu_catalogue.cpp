@@ -4,6 +4,7 @@
 #include <map>
 
 #include "workloads/config_error.h"
+#include "workloads/units.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -23,13 +24,14 @@ std::vector<GpuSpec> gpu_catalogue() {
       GpuSpec spec;
       spec.id = id;
       spec.name = read_string(g["name"], file, key + ".name");
-      spec.memory_bytes = std::llround(read_double(g["memory_gib"], file, key + ".memory_gib") * 1073741824.0);
+      spec.memory_bytes =
+          std::llround(read_double(g["memory_gib"], file, key + ".memory_gib") * kBytesPerGiB);
       spec.bf16_flops = read_double(g["bf16_tflops"], file, key + ".bf16_tflops") * 1e12;
       spec.mem_bw_bytes_s = read_double(g["mem_bw_gbps"], file, key + ".mem_bw_gbps") * 1e9;
       spec.sms = read_int(g["sms"], file, key + ".sms");
       spec.gemm_efficiency = read_double(g["gemm_efficiency"], file, key + ".gemm_efficiency");
       spec.attention_efficiency = read_double(g["attention_efficiency"], file, key + ".attention_efficiency");
-      spec.cuda_context_bytes = read_int(g["cuda_context_mib"], file, key + ".cuda_context_mib") * 1048576;
+      spec.cuda_context_bytes = read_int(g["cuda_context_mib"], file, key + ".cuda_context_mib") * kMiB;
       spec.source = read_string(g["source"], file, key + ".source");
       out.push_back(spec);
     }

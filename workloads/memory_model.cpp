@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "workloads/units.h"
 #include "workloads/zero3_schedule.h"
 
 namespace zerosim {
@@ -21,7 +22,7 @@ int64_t MemoryBreakdown::total() const {
 int64_t default_nccl_buffer_bytes(int64_t ranks) {
   // NCCL allocates per-channel, per-peer staging buffers (NCCL_BUFFSIZE = 4 MiB for the Simple protocol,
   // plus LL/LL128) for ring and tree: a few hundred MiB per GPU (docs/memory-model.md).
-  return ranks > 1 ? 512LL * 1048576 : 0;
+  return ranks > 1 ? 512 * kMiB : 0;
 }
 
 int64_t runtime_overhead_bytes(const RunConfig& c) {

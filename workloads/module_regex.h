@@ -16,16 +16,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "workloads/error.h"
+
 namespace zerosim {
 
-// A pattern that is invalid, unsupported or over the limits; what() says which and where.
-class RegexError : public std::invalid_argument {
+// A pattern that is invalid, unsupported or over the limits; what() says which and where. Callers
+// that know the pattern's file and key wrap it in a ConfigError.
+class RegexError : public Error {
  public:
-  using std::invalid_argument::invalid_argument;
+  using Error::Error;
 };
 
 class ModuleRegex {

@@ -7,6 +7,7 @@
 
 #include "workloads/config_error.h"
 #include "workloads/deepspeed_config.h"
+#include "workloads/units.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -191,7 +192,7 @@ MemoryOptions parse_memory(const YAML::Node& node, const std::string& file) {
   auto gib = [&](const char* key) {
     const double v = read_double(node[key], file, std::string("memory.") + key);
     if (v < 0 || v > 1024) throw ConfigError(file, std::string("memory.") + key, "must be in [0, 1024] GiB");
-    return static_cast<int64_t>(std::llround(v * 1073741824.0));
+    return static_cast<int64_t>(std::llround(v * kBytesPerGiB));
   };
   if (present(node["fragmentation"])) {
     m.fragmentation = read_double(node["fragmentation"], file, "memory.fragmentation");
@@ -237,10 +238,36 @@ void apply_override(YAML::Node& root, const Override& o, const std::string& file
   chain.back()[parts.back()] = value;
 }
 
+namespace {
+
+// The override whose value a key of the merged config came from: the last one setting the key or a
+// section holding it. nullptr when the key's value came from the file.
+const Override* override_of(const std::string& key, const std::vector<Override>& overrides) {
+  for (auto o = overrides.rbegin(); o != overrides.rend(); ++o)
+    if (key == o->key || key.rfind(o->key + ".", 0) == 0) return &*o;
+  return nullptr;
+}
+
+RunConfig parse_run_config(YAML::Node root, const std::string& file);
+
+}  // namespace
+
 RunConfig run_config_from_yaml(YAML::Node root, const std::string& file, const std::vector<Override>& overrides) {
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(file, "", "a run config is a mapping of sections (" + join(kTopKeys) + ")");
   for (const auto& o : overrides) apply_override(root, o, file);
+  try {
+    return parse_run_config(root, file);
+  } catch (const ConfigError& e) {
+    // A bad value given with --set is the flag's fault, not the file's.
+    if (e.file() == file && override_of(e.key(), overrides)) throw ConfigError("--set", e.key(), e.message());
+    throw;
+  }
+}
+
+namespace {
+
+RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   check_keys(root, kTopKeys, file, "");
 
   RunConfig c;
@@ -269,6 +296,8 @@ RunConfig run_config_from_yaml(YAML::Node root, const std::string& file, const s
   return c;
 }
 
+}  // namespace
+
 RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides) {
   return run_config_from_yaml(parse_yaml_file(path, "run config"), path, overrides);
 }
@@ -289,8 +318,10 @@ nlohmann::json RunConfig::echo() const {
                        {"nccl_algo", cluster.nccl_algo}};
   if (!cluster.platform.empty()) cl["platform"] = cluster.platform;
   nlohmann::json mem = {{"fragmentation", memory.fragmentation}};
-  if (memory.cuda_context_bytes) mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / 1073741824.0;
-  if (memory.nccl_buffer_bytes) mem["nccl_buffers_gib"] = static_cast<double>(*memory.nccl_buffer_bytes) / 1073741824.0;
+  if (memory.cuda_context_bytes)
+    mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / kBytesPerGiB;
+  if (memory.nccl_buffer_bytes)
+    mem["nccl_buffers_gib"] = static_cast<double>(*memory.nccl_buffer_bytes) / kBytesPerGiB;
   nlohmann::json out = {
       {"model", model.name},
       {"peft", p},

@@ -1,6 +1,8 @@
 #include "sim/batch/child_process.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,36 +12,55 @@
 #include <filesystem>
 #include <stdexcept>
 
+extern char** environ;
+
 namespace zerosim {
 
-std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+namespace {
 
-ChildResult run_child(const std::string& program, const std::vector<std::string>& args, const std::string& cwd) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  if (pipe(err_pipe) != 0) {
-    close(out_pipe[0]), close(out_pipe[1]);
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+// This process's environment with `extra` ("NAME=value") replacing or adding entries.
+std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry(*e);
+    bool replaced = false;
+    for (const auto& x : extra) replaced = replaced || name_of(x) == name_of(entry);
+    if (!replaced) out.push_back(entry);
   }
-  std::vector<std::string> argv_text = {program};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
 
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {  // child: only async-signal-safe calls until exec
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    close(out_pipe[0]), close(out_pipe[1]), close(err_pipe[0]), close(err_pipe[1]);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(127);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+std::vector<char*> pointers(std::vector<std::string>& texts) {
+  std::vector<char*> out;
+  for (auto& t : texts) out.push_back(t.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// Runs in the forked child: only async-signal-safe calls until exec.
+[[noreturn]] void become_child(const ChildSpec& s, pid_t parent, char* const* argv, char* const* envp) {
+  if (s.die_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
   }
-  close(out_pipe[1]), close(err_pipe[1]);
-  ChildResult r;
-  std::array<pollfd, 2> fds = {pollfd{out_pipe[0], POLLIN, 0}, pollfd{err_pipe[0], POLLIN, 0}};
+  if (s.stdin_fd >= 0) dup2(s.stdin_fd, STDIN_FILENO);
+  if (s.stdout_fd >= 0) dup2(s.stdout_fd, STDOUT_FILENO);
+  if (s.stderr_fd >= 0) dup2(s.stderr_fd, STDERR_FILENO);
+  if (s.signal_mask) pthread_sigmask(SIG_SETMASK, s.signal_mask, nullptr);
+  if (!s.cwd.empty() && chdir(s.cwd.c_str()) != 0) _exit(127);
+  execve(argv[0], argv, envp);
+  if (!s.exec_failure_note.empty()) {
+    [[maybe_unused]] const ssize_t w =
+        write(STDERR_FILENO, s.exec_failure_note.data(), s.exec_failure_note.size());
+  }
+  _exit(127);
+}
+
+// Reads both pipes to their end (a child blocked on a full stderr pipe would never exit).
+void drain(int out_fd, int err_fd, ChildResult& r) {
+  std::array<pollfd, 2> fds = {pollfd{out_fd, POLLIN, 0}, pollfd{err_fd, POLLIN, 0}};
   std::array<std::string*, 2> sinks = {&r.out, &r.err};
   int open_fds = 2;
   char buf[65536];
@@ -60,10 +81,56 @@ ChildResult run_child(const std::string& program, const std::vector<std::string>
       }
     }
   }
+}
+
+}  // namespace
+
+pid_t spawn_child(const ChildSpec& spec) {
+  // argv and the environment are built before fork: the child only makes async-signal-safe calls.
+  std::vector<std::string> argv_text = spec.argv;
+  std::vector<std::string> env_text = child_environment(spec.env);
+  const std::vector<char*> argv = pointers(argv_text);
+  const std::vector<char*> envp = pointers(env_text);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) become_child(spec, parent, argv.data(), envp.data());
+  return pid;
+}
+
+int exit_code_of(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
+std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+
+ChildResult run_child(const std::string& program, const std::vector<std::string>& args,
+                      const std::string& cwd, const std::vector<std::string>& env) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]), close(out_pipe[1]);
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  ChildSpec spec;
+  spec.argv = {program};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.cwd = cwd;
+  spec.env = env;
+  spec.stdout_fd = out_pipe[1];
+  spec.stderr_fd = err_pipe[1];
+  const pid_t pid = spawn_child(spec);
+  const int fork_errno = errno;
+  close(out_pipe[1]), close(err_pipe[1]);
+  if (pid < 0) {
+    close(out_pipe[0]), close(err_pipe[0]);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(fork_errno));
+  }
+  ChildResult r;
+  drain(out_pipe[0], err_pipe[0], r);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.exit_code = exit_code_of(status);
   if (r.exit_code == 127 && r.out.empty() && r.err.empty())
     throw std::runtime_error("cannot run " + program + (cwd.empty() ? "" : " in " + cwd));
   return r;

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "sim/batch/child_process.h"
 
 namespace zerosim {
 
@@ -111,28 +112,18 @@ class Workers {
     const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out_fd < 0 || err_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open worker output files");
 
-    // argv is built before fork: the child only makes async-signal-safe calls.
-    std::vector<std::string> args{o.executable};
-    args.insert(args.end(), o.command.begin(), o.command.end());
-    args.insert(args.end(), {"--config", config});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // a SIGKILLed sweep takes its workers with it
-      if (getppid() != parent) _exit(127);
-      dup2(null_fd, 0);
-      dup2(out_fd, 1);
-      dup2(err_fd, 2);
-      pthread_sigmask(SIG_SETMASK, &child_mask, nullptr);
-      execv(argv[0], argv.data());
-      const char msg[] = "zerosim: cannot execute the worker binary\n";
-      [[maybe_unused]] const ssize_t w = write(2, msg, sizeof msg - 1);
-      _exit(127);
-    }
+    ChildSpec spec;
+    spec.argv = {o.executable};
+    spec.argv.insert(spec.argv.end(), o.command.begin(), o.command.end());
+    spec.argv.insert(spec.argv.end(), {"--config", config});
+    spec.env = o.environment;
+    spec.stdin_fd = null_fd;
+    spec.stdout_fd = out_fd;
+    spec.stderr_fd = err_fd;
+    spec.signal_mask = &child_mask;
+    spec.die_with_parent = true;  // a SIGKILLed sweep takes its workers with it
+    spec.exec_failure_note = "zerosim: cannot execute the worker binary\n";
+    const pid_t pid = spawn_child(spec);
     const int fork_errno = errno;
     close(out_fd);
     close(err_fd);
@@ -177,11 +168,10 @@ class Workers {
     if (status < 0) {
       o.exit_code = -1;
       o.err += "worker lost: waitpid failed\n";
-    } else if (WIFEXITED(status)) {
-      o.exit_code = WEXITSTATUS(status);
     } else {
-      o.exit_code = 128 + WTERMSIG(status);
-      o.err += std::string("worker killed by signal ") + strsignal(WTERMSIG(status)) + "\n";
+      o.exit_code = exit_code_of(status);
+      if (WIFSIGNALED(status))
+        o.err += std::string("worker killed by signal ") + strsignal(WTERMSIG(status)) + "\n";
     }
     remove_files(w.id);
     return o;

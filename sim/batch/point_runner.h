@@ -28,6 +28,7 @@ struct PointRunnerOptions {
   size_t jobs = 0;  // workers at once; 0 = the CPUs this process may run on
   std::string executable = "/proc/self/exe";
   std::vector<std::string> command = {"simulate", "--format", "json"};  // `--config FILE` is appended
+  std::vector<std::string> environment;  // "NAME=value" added to each worker's environment
 };
 
 // Why run_points returned.

@@ -5,20 +5,21 @@
 #include <cstdio>
 #include <map>
 
+#include "workloads/units.h"
+
 namespace zerosim {
 
 namespace {
 
-constexpr double kGiB = 1073741824.0;
 constexpr double kTie = 0.01;
 
 bool fits(const Candidate& c) { return !c.result.is_null() && c.result["memory"]["fits"].get<bool>(); }
 double tokens_per_s(const Candidate& c) { return c.result["throughput"]["tokens_per_s"].get<double>(); }
 double peak_gib(const Candidate& c) {
-  return static_cast<double>(c.result["memory"]["peak_bytes"].get<int64_t>()) / kGiB;
+  return static_cast<double>(c.result["memory"]["peak_bytes"].get<int64_t>()) / kBytesPerGiB;
 }
 double component_gib(const Candidate& c, const char* name) {
-  return static_cast<double>(c.result["memory"]["breakdown"][name].get<int64_t>()) / kGiB;
+  return static_cast<double>(c.result["memory"]["breakdown"][name].get<int64_t>()) / kBytesPerGiB;
 }
 double time_ms(const Candidate& c, const char* name) { return c.result["time"][name].get<double>() * 1e3; }
 
@@ -107,7 +108,7 @@ std::string best_reason(const Candidate& best, bool is_winner, const Candidate* 
 
 std::string does_not_fit_reason(const Candidate& smallest) {
   const double capacity_gib =
-      static_cast<double>(smallest.result["memory"]["capacity_bytes"].get<int64_t>()) / kGiB;
+      static_cast<double>(smallest.result["memory"]["capacity_bytes"].get<int64_t>()) / kBytesPerGiB;
   return "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(smallest)) + " (" + settings(smallest) +
          ") of " + fmt("%.2f GiB", capacity_gib);
 }

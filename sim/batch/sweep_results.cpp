@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "sim/report/csv.h"
+
 namespace zerosim {
 
 namespace {
@@ -25,15 +27,11 @@ std::string sys_error(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
-// A CSV cell: numbers and booleans as JSON prints them, strings as they are, lists and objects as
-// JSON; quoted when the text holds a comma, a quote or a newline.
-std::string csv_cell(const nlohmann::json& v) {
+// A sweep CSV cell's text: numbers and booleans as JSON prints them, strings as they are, lists and
+// objects as JSON; null is empty.
+std::string cell_text(const nlohmann::json& v) {
   if (v.is_null()) return "";
-  std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+  return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
 const nlohmann::json* at_path(const nlohmann::json& j, const std::string& dotted) {
@@ -111,21 +109,21 @@ const std::vector<std::pair<std::string, std::string>>& headline_columns() {
 }
 
 std::string csv_header(const std::vector<std::string>& axis_keys) {
-  std::string h = "index,point";
-  for (const auto& k : axis_keys) h += "," + csv_cell(k);
-  for (const auto& [name, path] : headline_columns()) h += "," + name;
-  return h + "\n";
+  std::vector<std::string> cells = {"index", "point"};
+  cells.insert(cells.end(), axis_keys.begin(), axis_keys.end());
+  for (const auto& [name, path] : headline_columns()) cells.push_back(name);
+  return csv_row(cells);
 }
 
 std::string csv_line(const nlohmann::json& row, const std::vector<std::string>& axis_keys) {
-  std::string line = csv_cell(row["sweep"]["index"]) + "," + csv_cell(row["point"]);
+  std::vector<std::string> cells = {cell_text(row["sweep"]["index"]), cell_text(row["point"])};
   const nlohmann::json& axes = row["axes"];
-  for (const auto& k : axis_keys) line += "," + (axes.contains(k) ? csv_cell(axes[k]) : std::string());
+  for (const auto& k : axis_keys) cells.push_back(axes.contains(k) ? cell_text(axes[k]) : std::string());
   for (const auto& [name, path] : headline_columns()) {
     const nlohmann::json* v = at_path(row, path);
-    line += "," + (v ? csv_cell(*v) : std::string());
+    cells.push_back(v ? cell_text(*v) : std::string());
   }
-  return line + "\n";
+  return csv_row(cells);
 }
 
 StoredRows read_rows(const std::string& jsonl_path) {

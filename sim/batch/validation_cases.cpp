@@ -6,6 +6,7 @@
 
 #include "workloads/config_error.h"
 #include "workloads/step_graph.h"
+#include "workloads/units.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -37,8 +38,6 @@ const std::vector<std::string>& ratio_metrics() {
 
 namespace {
 
-constexpr double kGiB = 1073741824.0;
-
 bool present(const YAML::Node& n) { return n && !n.IsNull(); }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
@@ -61,8 +60,8 @@ void read_run_measured(ValidationCase& c, const YAML::Node& m, std::vector<std::
   if (present(m["peak_memory_gib"]) && present(m["peak_memory_gb"]))
     throw ConfigError(f, k + ".peak_memory_gb", "give peak_memory_gib or peak_memory_gb, not both");
   if (present(m["peak_memory_gib"]))
-    memory.push_back({"peak_memory", positive(m["peak_memory_gib"], f, k + ".peak_memory_gib") * kGiB, "GiB",
-                      MetricFamily::memory});
+    memory.push_back({"peak_memory", positive(m["peak_memory_gib"], f, k + ".peak_memory_gib") * kBytesPerGiB,
+                      "GiB", MetricFamily::memory});
   if (present(m["peak_memory_gb"]))
     memory.push_back({"peak_memory", positive(m["peak_memory_gb"], f, k + ".peak_memory_gb") * 1e9, "GB",
                       MetricFamily::memory});

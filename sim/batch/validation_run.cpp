@@ -3,13 +3,16 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
 #include "sim/batch/child_process.h"
 #include "sim/batch/point_runner.h"
+#include "sim/batch/worker_error.h"
 #include "workloads/config_error.h"
 #include "workloads/run_config.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -53,29 +56,38 @@ double run_metric(const nlohmann::json& sim, const std::string& metric, const st
 
 namespace {
 
-constexpr double kGiB = 1073741824.0;
-
 std::string parent_dir(const std::string& file) {
   namespace fs = std::filesystem;
   return fs::absolute(fs::path(file)).parent_path().string();
 }
 
-// The child's own message for exit code 2, without the "zerosim: error: " prefix.
-std::string child_message(const ChildResult& r) {
-  std::string m = r.err;
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  const std::string prefix = "zerosim: error: ";
-  if (m.rfind(prefix, 0) == 0) m = m.substr(prefix.size());
-  return m.empty() ? "exit code " + std::to_string(r.exit_code) : m;
+std::string trimmed_end(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// Why a child failed: what it printed on stderr, or its exit code when it printed nothing.
+std::string child_failure(int exit_code, const std::string& err) {
+  const std::string m = trimmed_end(err);
+  return m.empty() ? "exit code " + std::to_string(exit_code) : m;
+}
+
+// The error a child rejected its input with (exit code 2), blamed on the case's `key`: the child's
+// own error rebuilt from the fields it sent (sim/batch/worker_error.h), or, when it failed before
+// its command boundary could send them, what it printed.
+ConfigError child_config_error(const ValidationCase& c, const std::string& key, int exit_code,
+                               const std::string& err) {
+  const std::optional<ConfigError> sent = read_worker_error(err);
+  return ConfigError(c.file, key, sent ? std::string(sent->what()) : child_failure(exit_code, err));
 }
 
 nlohmann::json run_json_child(const std::vector<std::string>& args, const std::string& cwd, const ValidationCase& c,
                               const std::string& key) {
-  const ChildResult r = run_child(self_executable(), args, cwd);
-  if (r.exit_code == 2) throw ConfigError(c.file, key, child_message(r));
+  const ChildResult r = run_child(self_executable(), args, cwd, {worker_errors_setting()});
+  if (r.exit_code == 2) throw child_config_error(c, key, r.exit_code, r.err);
   if (r.exit_code != 0)
-    throw std::runtime_error("case " + c.id + ": zerosim " + args.front() + " failed (exit " + std::to_string(r.exit_code) +
-                             "): " + child_message(r));
+    throw std::runtime_error("case " + c.id + ": zerosim " + args.front() + " failed (exit " +
+                             std::to_string(r.exit_code) + "): " + child_failure(r.exit_code, r.err));
   try {
     return nlohmann::json::parse(r.out);
   } catch (const nlohmann::json::exception& e) {
@@ -153,12 +165,13 @@ void add_run_rows(ValidationReport& rep, const ValidationCase& c, const nlohmann
       ComparisonRow r = row_for(c, "oom", MetricFamily::memory, "", sim["memory"]["fits"].get<bool>() ? 0.0 : 1.0, 1.0);
       r.error_pct.reset();
       char d[120];
-      std::snprintf(d, sizeof d, "predicted peak %.2f GiB of %.2f GiB", sim["memory"]["peak_bytes"].get<double>() / kGiB,
-                    sim["memory"]["capacity_bytes"].get<double>() / kGiB);
+      std::snprintf(d, sizeof d, "predicted peak %.2f GiB of %.2f GiB",
+                    sim["memory"]["peak_bytes"].get<double>() / kBytesPerGiB,
+                    sim["memory"]["capacity_bytes"].get<double>() / kBytesPerGiB);
       r.detail = d;
       rep.rows.push_back(r);
     } else if (fig.metric == "peak_memory") {
-      const double scale = fig.unit == "GiB" ? kGiB : 1e9;
+      const double scale = fig.unit == "GiB" ? kBytesPerGiB : 1e9;
       ComparisonRow r = row_for(c, "peak_memory", MetricFamily::memory, fig.unit,
                                 run_metric(sim, "peak_memory", c.memory_kind) / scale, fig.value / scale);
       r.detail = c.memory_kind == "allocated"  ? "allocated"
@@ -200,7 +213,9 @@ ValidationReport run_validation(const std::vector<CaseFile>& files, const Expect
       }
     }
   std::vector<PointOutcome> outcomes(run_cases.size());
-  run_points(jobs, {}, [&](const PointOutcome& o) {
+  PointRunnerOptions options;
+  options.environment = {worker_errors_setting()};
+  run_points(jobs, options, [&](const PointOutcome& o) {
     if (progress) progress(run_cases[o.id]->id);
     outcomes[o.id] = o;
   });
@@ -208,12 +223,12 @@ ValidationReport run_validation(const std::vector<CaseFile>& files, const Expect
     const ValidationCase& c = *run_cases[i];
     const PointOutcome& o = outcomes[i];
     if (o.exit_code == 2) {
-      rep.errors.push_back({c.id, ConfigError(c.file, c.key + ".run", child_message({o.exit_code, o.out, o.err}))});
+      rep.errors.push_back({c.id, child_config_error(c, c.key + ".run", o.exit_code, o.err)});
       continue;
     }
     if (o.exit_code != 0)
-      throw std::runtime_error("case " + c.id + ": zerosim simulate failed (exit " + std::to_string(o.exit_code) +
-                               "): " + child_message({o.exit_code, o.out, o.err}));
+      throw std::runtime_error("case " + c.id + ": zerosim simulate failed (exit " +
+                               std::to_string(o.exit_code) + "): " + child_failure(o.exit_code, o.err));
     nlohmann::json sim;
     try {
       sim = nlohmann::json::parse(o.out);

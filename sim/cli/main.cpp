@@ -6,8 +6,9 @@
 #include <exception>
 #include <iostream>
 
+#include "sim/batch/worker_error.h"
 #include "sim/cli/commands.h"
-#include "workloads/config_error.h"
+#include "workloads/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"zerosim: simulate DoRA/LoRA fine-tuning under DeepSpeed ZeRO on a GPU cluster"};
@@ -35,6 +36,11 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   } catch (const zerosim::ConfigError& e) {
+    // A child of `zerosim validate` hands its parent the error's parts (sim/batch/worker_error.h).
+    std::cerr << (zerosim::reporting_errors_to_parent() ? zerosim::worker_error_json(e)
+                                                        : "zerosim: error: " + std::string(e.what()) + "\n");
+    return 2;
+  } catch (const zerosim::Error& e) {  // bad usage or bad input (workloads/error.h)
     std::cerr << "zerosim: error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "workloads/config_error.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 namespace {
@@ -589,7 +590,7 @@ class Checker {
       // and the catalogue's usual CUDA context, unless the host says otherwise (props below).
       out.gpu.gemm_efficiency = 0.78;
       out.gpu.attention_efficiency = 0.60;
-      out.gpu.cuda_context_bytes = 512LL * 1048576;
+      out.gpu.cuda_context_bytes = 512 * kMiB;
     }
     auto number = [&](const std::string& k) {
       char* end = nullptr;

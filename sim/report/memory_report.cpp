@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "sim/report/output_format.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -62,7 +63,7 @@ std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryR
   out += line;
   std::snprintf(line, sizeof line, "  %-22s %10s\n", "GPU capacity", gib(m.capacity_bytes).c_str());
   out += line;
-  const double headroom = static_cast<double>(m.capacity_bytes - m.peak_bytes) / 1073741824.0;
+  const double headroom = static_cast<double>(m.capacity_bytes - m.peak_bytes) / kBytesPerGiB;
   std::snprintf(line, sizeof line, "verdict: %s (%+.2f GiB headroom)\n", m.fits ? "fits" : "OUT OF MEMORY", headroom);
   out += line;
   return out;

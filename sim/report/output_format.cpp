@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "sim/report/csv.h"
 #include "workloads/config_error.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -25,15 +27,8 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::vector<std
   std::string v;
   if (j.is_string()) {
     v = j.get<std::string>();
-    if (v.find_first_of(",\"\n") != std::string::npos) {
-      std::string quoted = "\"";
-      for (char ch : v) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-      v = quoted + "\"";
-    }
   } else if (j.is_array()) {
-    std::string joined;
-    for (const auto& e : j) joined += (joined.empty() ? "" : ";") + (e.is_string() ? e.get<std::string>() : e.dump());
-    v = joined;
+    for (const auto& e : j) v += (v.empty() ? "" : ";") + (e.is_string() ? e.get<std::string>() : e.dump());
   } else {
     v = j.dump();
   }
@@ -44,17 +39,17 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::vector<std
 std::string csv_from_json(const nlohmann::json& j) {
   std::vector<std::pair<std::string, std::string>> cells;
   flatten(j, "", cells);
-  std::string header, row;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    header += (i ? "," : "") + cells[i].first;
-    row += (i ? "," : "") + cells[i].second;
+  std::vector<std::string> header, row;
+  for (const auto& [key, value] : cells) {
+    header.push_back(key);
+    row.push_back(value);
   }
-  return header + "\n" + row + "\n";
+  return csv_row(header) + csv_row(row);
 }
 
 std::string gib(int64_t bytes, int decimals) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(bytes) / 1073741824.0);
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, static_cast<double>(bytes) / kBytesPerGiB);
   return buf;
 }
 

@@ -1,13 +1,13 @@
 // The per-GPU memory model (DESIGN.md §3, reference/dora_zero.md §1.4, §3, §5): every component
 // against hand-worked numbers, per ZeRO stage and data-parallel size N, on LLaMA-2-7B (the seed case)
 // and on a tiny LLaMA whose activations can be counted tensor by tensor.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "test_support.h"
 #include "workloads/memory_model.h"
 #include "workloads/step_program.h"
+#include "workloads/units.h"
 #include "workloads/zero3_schedule.h"
 
 using namespace zerosim;
@@ -69,9 +69,6 @@ const ComputeOp& find_op(const StepProgram& p, const std::string& name) {
   FAIL("no op named " << name);
   return p.forward.front();
 }
-
-constexpr int64_t kGiB = 1073741824;
-constexpr int64_t kMiB = 1048576;
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
 #include "workloads/gpu_catalogue.h"
+#include "workloads/units.h"
 
 using namespace zerosim;
 
@@ -141,7 +142,7 @@ TEST_CASE("generated platform: one host per GPU with the props the engine reads,
     CHECK(h.node == static_cast<int64_t>(rank / 8));
     CHECK(h.local_rank == static_cast<int64_t>(rank % 8));
     CHECK(h.gpu.id == "a100-80gb-sxm");
-    CHECK(h.gpu.memory_bytes == std::llround(79.15 * 1073741824.0));  // gpus.yaml: 79.15 GiB
+    CHECK(h.gpu.memory_bytes == std::llround(79.15 * zerosim::kBytesPerGiB));  // gpus.yaml: 79.15 GiB
     CHECK(h.gpu.bf16_flops == Approx(312e12));
     CHECK(h.gpu.mem_bw_bytes_s == Approx(2039e9));
   }

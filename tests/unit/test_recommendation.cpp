@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "sim/batch/recommendation.h"
+#include "workloads/units.h"
 
 using namespace zerosim;
 
@@ -14,7 +15,7 @@ Candidate candidate(int stage, int64_t mb, double tokens_per_s, double peak_gib,
   c.gpus = 8;
   c.stage = stage;
   c.micro_batch = mb;
-  const auto gib = [](double g) { return static_cast<int64_t>(g * 1073741824.0); };
+  const auto gib = [](double g) { return static_cast<int64_t>(g * zerosim::kBytesPerGiB); };
   c.result = {{"memory",
                {{"peak_bytes", gib(peak_gib)},
                 {"capacity_bytes", gib(80)},
