@@ -69,8 +69,8 @@ std::vector<std::string> op_names();
 // one is not positive: a wrong key would silently look up or time a different operation.
 void check_key(const OpKey& key);
 
-// Algorithmic floating-point operations of one run of the op (the formulas of DESIGN.md §3
-// and reference/dora_zero.md §1.4; causal attention counts the half of the dense product it
+// Algorithmic floating-point operations of one run of the op (the formulas of docs/time-model.md
+// and docs/reference/dora-zero.md §1.4; causal attention counts the half of the dense product it
 // computes). Independent of the implementation, so efficiencies compare across backends.
 double op_flops(const OpKey& key);
 

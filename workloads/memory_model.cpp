@@ -54,7 +54,7 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   const int64_t flat_partition = z.stage == 3 ? trainable_partition : zero3_partition_numel(trainable, N);
   const int64_t optimizer_numel = z.stage == 0 ? trainable : flat_partition;
 
-  // bf16 gradients (reference/dora_zero.md §5).
+  // bf16 gradients (docs/reference/dora-zero.md §5).
   switch (z.stage) {
     case 0: s.gradients_in_backward = 2 * trainable; break;
     case 1: s.gradients_in_backward = 2 * trainable, s.gradients = 2 * flat_partition; break;

@@ -1,5 +1,5 @@
 #pragma once
-// PEFT setup with peft's semantics (reference/dora_zero.md §1-2): method, rank, alpha, targets.
+// PEFT setup with peft's semantics (docs/reference/dora-zero.md §1-2): method, rank, alpha, targets.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
 // A resolved run: model, PEFT, training, ZeRO, cluster and memory options, every key defaulted and
-// validated. Parsed from RUN.yaml (DESIGN.md §4) with --set overrides; errors are ConfigError.
+// validated. Parsed from RUN.yaml (docs/architecture.md) with --set overrides; errors are ConfigError.
 #include <yaml-cpp/yaml.h>
 
 #include <nlohmann/json.hpp>

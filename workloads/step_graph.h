@@ -67,7 +67,7 @@ struct CriticalPath {
 };
 CriticalPath critical_path(const StepGraph& g, const std::vector<double>& durations);
 
-// Bytes each rank sends for one collective over a ring of N ranks (DESIGN.md §3).
+// Bytes each rank sends for one collective over a ring of N ranks (docs/time-model.md).
 int64_t ring_bytes_per_rank(CollectiveKind k, int64_t bytes, int64_t ranks);
 
 }  // namespace zerosim

@@ -29,7 +29,7 @@ double dora_weight_norm_flops(int64_t d_in, int64_t d_out, int64_t r) {
 
 double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r) {
   // eye written and read (2·d_in²), x_eye·Aᵀ and B·(·) (r-wide), BA written, scaled, added to W0
-  // (reads W0), squared-summed: ≈ 7 passes over d_in·d_out (reference/dora_zero.md §1.4), bf16.
+  // (reads W0), squared-summed: ≈ 7 passes over d_in·d_out (docs/reference/dora-zero.md §1.4), bf16.
   const double i = static_cast<double>(d_in), o = static_cast<double>(d_out), rr = static_cast<double>(r);
   return 2.0 * (2.0 * i * i + 7.0 * i * o + 2.0 * i * rr + 2.0 * rr * o);
 }

@@ -41,7 +41,7 @@ struct StepProgram {
 
 StepProgram build_step_program(const RunConfig& config);
 
-// Formulas (DESIGN.md §3, reference/dora_zero.md §1), one function per quantity, unit-tested.
+// Formulas (docs/reference/dora-zero.md §1, docs/memory-model.md, docs/time-model.md), one function per quantity, unit-tested.
 double linear_flops(int64_t tokens, int64_t d_in, int64_t d_out);                 // 2·T·d_in·d_out
 double lora_forward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r);  // 2·T·r·(d_in+d_out) + 2·T·d_out
 double lora_backward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r); // 4·T·r·(d_in+d_out) + T·d_out

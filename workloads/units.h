@@ -8,6 +8,7 @@ namespace zerosim {
 inline constexpr int64_t kKiB = 1024;
 inline constexpr int64_t kMiB = 1024 * kKiB;
 inline constexpr int64_t kGiB = 1024 * kMiB;
+inline constexpr int64_t kTiB = 1024 * kGiB;
 
 inline constexpr double kBytesPerGiB = static_cast<double>(kGiB);
 

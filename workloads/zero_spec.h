@@ -1,5 +1,5 @@
 #pragma once
-// DeepSpeed ZeRO setup with DeepSpeed's own code defaults (reference/dora_zero.md §3.4).
+// DeepSpeed ZeRO setup with DeepSpeed's own code defaults (docs/reference/dora-zero.md §3.4).
 #include <cstdint>
 #include <optional>
 #include <string>

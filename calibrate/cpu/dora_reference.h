@@ -1,6 +1,6 @@
 #pragma once
 // LoRA and DoRA forward and backward on the CPU, following peft's training-time op sequence
-// (reference/dora_zero.md §1.3–1.6) kernel by kernel. Used as the numerical reference for
+// (docs/reference/dora-zero.md §1.3–1.6) kernel by kernel. Used as the numerical reference for
 // the CUDA kernels and timed by the CPU backend.
 //
 // Shapes (torch conventions): x T×d_in, W0 d_out×d_in, A r×d_in, B d_out×r, m d_out,

@@ -1,6 +1,6 @@
 #pragma once
 // One LoRA/DoRA-adapted linear on the GPU with every buffer of peft's training step, and
-// the peft op sequence (reference/dora_zero.md §1.3–1.6) as methods: the same structure as
+// the peft op sequence (docs/reference/dora-zero.md §1.3–1.6) as methods: the same structure as
 // cpu/dora_reference.h, so each CUDA piece is checked against its CPU counterpart.
 #include "calibrate/cuda/cuda_util.cuh"
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "workloads/config_error.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -15,7 +16,8 @@ int64_t parse_size(const std::string& text, const std::string& flag) {
   const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(text.back())));
   if (unit == 'K' || unit == 'M' || unit == 'G' || unit == 'T') {
     digits = text.substr(0, text.size() - 1);
-    mult = unit == 'K' ? 1024.0 : unit == 'M' ? 1048576.0 : unit == 'G' ? 1073741824.0 : 1099511627776.0;
+    const int64_t unit_bytes = unit == 'K' ? kKiB : unit == 'M' ? kMiB : unit == 'G' ? kGiB : kTiB;
+    mult = static_cast<double>(unit_bytes);
   }
   char* end = nullptr;
   const double v = std::strtod(digits.c_str(), &end);

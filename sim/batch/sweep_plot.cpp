@@ -8,6 +8,7 @@
 #include "sim/batch/sweep_results.h"
 #include "sim/report/gnuplot_chart.h"
 #include "workloads/config_error.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -53,7 +54,7 @@ Display display_of(const std::string& key) {
   if (ends("mfu")) return {"model FLOPs utilisation (%)", 100};
   if (ends("_s")) return {key + " (ms)", 1e3};
   if (ends("_bytes") || key.find("breakdown.") != std::string::npos)
-    return {key + " (GiB)", 1.0 / 1073741824.0};
+    return {key + " (GiB)", 1.0 / kBytesPerGiB};
   if (key == "cluster.gpus") return {"GPUs", 1};
   if (key == "zero.stage") return {"ZeRO stage", 1};
   if (key == "peft.r") return {"LoRA/DoRA rank r", 1};
@@ -155,7 +156,7 @@ StackedBars stacked_chart(const std::vector<nlohmann::json>& rows, const PlotOpt
     chart.categories.push_back(category);
     std::vector<double> values;
     for (const auto& c : chart.components)
-      values.push_back(memory ? row["memory"]["breakdown"][c].get<double>() / 1073741824.0
+      values.push_back(memory ? row["memory"]["breakdown"][c].get<double>() / kBytesPerGiB
                               : row["time"][c].get<double>() * 1e3);
     chart.values.push_back(values);
   }

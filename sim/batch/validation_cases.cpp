@@ -117,7 +117,7 @@ void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node
   if (!collective_kind(c.op))
     throw ConfigError(f, k + ".op", "'" + c.op + "' is not allowed" + line_of(node["op"]) + allowed_ops);
   const YAML::Node cl = node["cluster"];
-  if (!present(cl) || !cl.IsMap()) throw ConfigError(f, k + ".cluster", "missing or not a mapping (cluster keys of DESIGN.md §4)");
+  if (!present(cl) || !cl.IsMap()) throw ConfigError(f, k + ".cluster", "missing or not a mapping (the cluster keys of docs/architecture.md)");
   for (auto it = cl.begin(); it != cl.end(); ++it) {
     const std::string key = it->first.as<std::string>();
     if (!it->second.IsScalar()) throw ConfigError(f, k + ".cluster." + key, "must be a single value");
@@ -193,7 +193,7 @@ CaseFile case_file_from_yaml(const YAML::Node& root, const std::string& path) {
     }
     if (present(node["run"])) {
       c.kind = CaseKind::run;
-      if (!node["run"].IsMap()) throw ConfigError(path, c.key + ".run", "must be a run config mapping (DESIGN.md §4 keys)");
+      if (!node["run"].IsMap()) throw ConfigError(path, c.key + ".run", "must be a run config mapping (the keys of docs/architecture.md)");
       c.run = YAML::Clone(node["run"]);
       read_run_measured(c, m, use, use_given);
     } else if (present(node["collective"])) {

@@ -1,5 +1,5 @@
 #pragma once
-// Validation case files (shared/validation/README.md schema): published measurements, each with the
+// Validation case files (tests/validation/README.md schema): published measurements, each with the
 // zerosim run config or collective that should reproduce it. Parsing only; running them is
 // validation_run.h. Every problem in a file is a ConfigError naming the file and the key.
 #include <yaml-cpp/yaml.h>

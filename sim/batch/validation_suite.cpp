@@ -19,18 +19,16 @@ namespace fs = std::filesystem;
 
 constexpr const char* kKnownMissesName = "known-misses.yaml";
 
-std::string default_dir() {
-  std::error_code ec;
-  return fs::is_directory("../shared/validation", ec) ? "../shared/validation" : "tests/validation";
-}
+// The published measurements bundled with zerosim, relative to the repository root.
+constexpr const char* kDefaultDir = "tests/validation";
 
 // The tolerances and known misses: --known-misses, else DIR/known-misses.yaml, else the project's
-// tests/validation/known-misses.yaml (the cases there are a copy of the shared ones).
+// tests/validation/known-misses.yaml.
 std::string find_expectations(const std::string& dir, const std::string& given) {
   if (!given.empty()) return given;
   std::error_code ec;
   for (const fs::path& p :
-       {fs::path(dir) / kKnownMissesName, fs::path("tests/validation") / kKnownMissesName})
+       {fs::path(dir) / kKnownMissesName, fs::path(kDefaultDir) / kKnownMissesName})
     if (fs::is_regular_file(p, ec)) return p.string();
   return "";
 }
@@ -51,7 +49,7 @@ ValidationReport run_cases(const std::vector<CaseFile>& files,
 
 void run_validate(const ValidateOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  const std::string dir = o.dir.empty() ? default_dir() : o.dir;
+  const std::string dir = o.dir.empty() ? std::string(kDefaultDir) : o.dir;
   const ValidationSources sources{dir, find_expectations(dir, o.known_misses)};
   std::optional<Expectations> expectations;
   if (!sources.expectations.empty()) expectations = load_expectations(sources.expectations);

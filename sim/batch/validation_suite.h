@@ -7,7 +7,7 @@
 namespace zerosim {
 
 struct ValidateOptions {
-  std::string dir;           // "": ../shared/validation if present, else tests/validation
+  std::string dir;           // "": tests/validation
   std::string known_misses;  // "": DIR/known-misses.yaml, else tests/validation/known-misses.yaml
   std::string format = "table";
 };

@@ -14,7 +14,7 @@ void add_validate_command(CLI::App& root) {
   auto o = std::make_shared<ValidateOptions>();
   cmd->add_option(
       "DIR", o->dir,
-      "directory of case files (default: ../shared/validation if present, else tests/validation)");
+      "directory of case files (default: tests/validation)");
   cmd->add_option("--known-misses", o->known_misses,
                   "tolerances and known misses (default: DIR/known-misses.yaml, else "
                   "tests/validation/known-misses.yaml)");

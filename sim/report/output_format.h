@@ -1,6 +1,6 @@
 #pragma once
 // The three output formats of `memory` and `simulate`: a table for people (GiB, ms, labelled),
-// JSON and CSV for machines (bytes and seconds, exact). DESIGN.md §4 fixes the JSON keys.
+// JSON and CSV for machines (bytes and seconds, exact). docs/architecture.md fixes the JSON keys.
 #include <nlohmann/json.hpp>
 
 #include <string>

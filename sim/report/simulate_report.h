@@ -23,7 +23,7 @@ nlohmann::json throughput_json(const Throughput& t);
 std::string time_table(const SimResult& r, const Throughput& t, const CriticalPath& cp);
 
 // Where compute times came from: counts of ops timed by the roofline, from the calibration file, or
-// transferred from a calibration measured on another device (DESIGN.md: calibrated_ops / estimated_ops).
+// transferred from a calibration measured on another device (docs/calibration.md: calibrated_ops / estimated_ops).
 nlohmann::json compute_model_json(const StepGraph& g, const ComputeModel& model);
 std::string compute_model_line(const nlohmann::json& compute_model);
 

@@ -1,5 +1,5 @@
 // The shared op list: the names the simulator looks up, and FLOPs against hand-worked numbers
-// from reference/dora_zero.md §1.4 (profiler-verified matmul FLOPs of peft's DoRA).
+// from docs/reference/dora-zero.md §1.4 (profiler-verified matmul FLOPs of peft's DoRA).
 #include <catch2/catch.hpp>
 
 #include <set>

@@ -1,5 +1,5 @@
 // `zerosim memory` end to end: the real binary on the bundled seed config (workloads/configs/) and the
-// GPU catalogue (platforms/gpus.yaml): DESIGN.md §4 JSON keys and types for ZeRO stage 0-3 on 1, 2, 4, 8
+// GPU catalogue (platforms/gpus.yaml): docs/architecture.md's JSON keys and types for ZeRO stage 0-3 on 1, 2, 4, 8
 // GPUs, the table and CSV formats, bad input → exit 2 with one line naming file and key, OOM as a result.
 #include <catch2/catch.hpp>
 

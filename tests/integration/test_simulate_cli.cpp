@@ -1,4 +1,4 @@
-// zerosim simulate on the bundled seed config: the time breakdown, ZeRO-3 traffic against DESIGN.md §3,
+// zerosim simulate on the bundled seed config: the time breakdown, ZeRO-3 traffic against docs/reference/dora-zero.md §3.5,
 // the Chrome trace, and bad platforms.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -23,7 +23,7 @@ nlohmann::json simulate(const std::string& sets) {
 
 }  // namespace
 
-TEST_CASE("simulate prints the DESIGN.md §4 keys", "[simulate]") {
+TEST_CASE("simulate prints the JSON keys of the interface contract", "[simulate]") {
   const auto j = simulate("");
   for (const char* k : {"step_s", "forward_s", "backward_s", "optimizer_s", "comm_s", "exposed_comm_s", "overhead_s"})
     CHECK(j["time"][k].is_number());
@@ -49,7 +49,7 @@ TEST_CASE("ZeRO-3 on 1 GPU is slower than stage 0 (fetch/release hooks)", "[simu
   CHECK(z3["overhead_s"].get<double>() > 0);
 }
 
-TEST_CASE("ZeRO-3 on 8 GPUs moves the volume DESIGN.md §3 gives", "[simulate][zero3]") {
+TEST_CASE("ZeRO-3 on 8 GPUs moves the volume DeepSpeed's stage 3 moves", "[simulate][zero3]") {
   const auto j = simulate("--set zero.stage=3 --set cluster.gpus=8");
   const double n = 8;
   const double frozen = static_cast<double>(j["params"]["frozen"].get<int64_t>());

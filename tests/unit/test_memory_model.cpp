@@ -1,4 +1,4 @@
-// The per-GPU memory model (DESIGN.md §3, reference/dora_zero.md §1.4, §3, §5): every component
+// The per-GPU memory model (docs/memory-model.md; docs/reference/dora-zero.md §1.4, §3, §5): every component
 // against hand-worked numbers, per ZeRO stage and data-parallel size N, on LLaMA-2-7B (the seed case)
 // and on a tiny LLaMA whose activations can be counted tensor by tensor.
 #include <algorithm>

@@ -59,7 +59,7 @@ TEST_CASE("LLaMA-2-7B has exactly 6,738,415,616 parameters", "[model]") {
   // Per layer: q,k,v,o 4·4096² = 67,108,864; gate,up,down 3·4096·11008 = 135,266,304;
   //            two RMSNorm weights 2·4096 = 8,192                  → 202,383,360
   // 32 layers: 6,476,267,520; embed + untied lm_head 2·32000·4096 = 262,144,000; final norm 4,096
-  // Total: 6,476,267,520 + 262,144,000 + 4,096 = 6,738,415,616 (reference/dora_zero.md §2)
+  // Total: 6,476,267,520 + 262,144,000 + 4,096 = 6,738,415,616 (docs/reference/dora-zero.md §2)
   const ModelSpec m = load_model("llama2-7b");
   CHECK(m.params_per_layer() == 202'383'360);
   CHECK(m.embedding_params() == 131'072'000);

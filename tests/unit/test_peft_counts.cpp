@@ -1,4 +1,4 @@
-// PEFT trainable-parameter counts with peft's semantics (reference/dora_zero.md §2): LoRA adds
+// PEFT trainable-parameter counts with peft's semantics (docs/reference/dora-zero.md §2): LoRA adds
 // r·(d_in+d_out) per adapted linear, DoRA adds the d_out magnitude on top; target resolution and
 // adapter_config.json reading.
 #include <catch2/catch.hpp>

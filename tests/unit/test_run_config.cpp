@@ -1,4 +1,4 @@
-// The run config (DESIGN.md §4): documented defaults, --set overrides, DeepSpeed ds_config.json with
+// The run config (docs/architecture.md): documented defaults, --set overrides, DeepSpeed ds_config.json with
 // HF "auto" values, and every bad input of issue 2 as a ConfigError naming file, key and allowed values.
 #include <catch2/catch.hpp>
 
@@ -38,7 +38,7 @@ TEST_CASE("an empty run config resolves to the documented defaults", "[config]")
   CHECK_FALSE(c.train.activation_checkpointing);
   CHECK(c.train.flash_attention);
   CHECK(c.train.precision == Precision::bf16_mixed);
-  // DeepSpeed's code defaults (reference/dora_zero.md §3.4).
+  // DeepSpeed's code defaults (docs/reference/dora-zero.md §3.4).
   CHECK(c.zero.stage == 0);
   CHECK(c.zero.reduce_bucket_size == 500'000'000);
   CHECK(c.zero.allgather_bucket_size == 500'000'000);

@@ -1,9 +1,10 @@
 // Features the published validation cases need, checked on the step program and the case parser:
-// lora_dropout makes DoRA run a second base GEMM (reference/dora_zero.md §1.3-1.4), and case files are
-// read as shared/validation/README.md says (units, memory kind, `use:` filtering, errors).
+// lora_dropout makes DoRA run a second base GEMM (docs/reference/dora-zero.md §1.3-1.4), and case files are
+// read as tests/validation/README.md says (units, memory kind, `use:` filtering, errors).
 #include <catch2/catch.hpp>
 
 #include "sim/batch/validation_cases.h"
+#include "workloads/units.h"
 #include "sim/batch/validation_run.h"
 #include "test_support.h"
 #include "workloads/run_config.h"
@@ -71,7 +72,7 @@ cases:
                                       "cases.yaml");
   REQUIRE(cf.cases.size() == 4);
   REQUIRE(cf.cases[0].figures.size() == 1);  // samples_per_s is not in use
-  CHECK(cf.cases[0].figures[0].value == 2.0 * 1073741824.0);
+  CHECK(cf.cases[0].figures[0].value == 2.0 * kBytesPerGiB);
   CHECK(cf.cases[0].figures[0].unit == "GiB");
   CHECK(cf.cases[1].memory_kind == "allocated");
   REQUIRE(cf.cases[1].figures.size() == 3);  // no use: every figure counts
