@@ -75,7 +75,8 @@ CalibrationTable run_calibration(Backend& backend, const ModelSpec& model, const
       const OpTiming t = time_point(backend, key, plan);
       table.add(t);
       if (key.op == OpId::memcpy_d2d)
-        table.peaks.memory_bytes_per_s = std::max(table.peaks.memory_bytes_per_s, op_bytes(key, 1) / t.seconds);
+        table.peaks.memory_bytes_per_s =
+            std::max(table.peaks.memory_bytes_per_s, op_bytes(key, 1) / t.seconds);
       else if ((key.op == OpId::linear_fwd || key.op == OpId::linear_dx || key.op == OpId::linear_dw) &&
                op_flops(key) / t.seconds > table.peaks.gemm_flops_per_s) {
         // A model shape beat the square GEMM: the peak is the best GEMM measured, wherever.
@@ -84,8 +85,8 @@ CalibrationTable run_calibration(Backend& backend, const ModelSpec& model, const
       }
     }
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    progress << "[" << g + 1 << "/" << groups.size() << "] " << groups[g].label << ": " << groups[g].keys.size()
-             << " points, " << seconds_text(dt) << "\n";
+    progress << "[" << g + 1 << "/" << groups.size() << "] " << groups[g].label << ": "
+             << groups[g].keys.size() << " points, " << seconds_text(dt) << "\n";
     progress.flush();
   }
   table.settings["wall_time_s"] =

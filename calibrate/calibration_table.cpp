@@ -32,7 +32,8 @@ std::vector<const OpTiming*> shape_rows(const std::vector<OpTiming>& rows, const
     if (row.key.op == shape.op && row.key.d_in == shape.d_in && row.key.d_out == shape.d_out &&
         row.key.r == shape.r)
       out.push_back(&row);
-  std::sort(out.begin(), out.end(), [](const OpTiming* a, const OpTiming* b) { return a->key.tokens < b->key.tokens; });
+  std::sort(out.begin(), out.end(),
+            [](const OpTiming* a, const OpTiming* b) { return a->key.tokens < b->key.tokens; });
   return out;
 }
 
@@ -108,7 +109,8 @@ std::map<std::string, std::string> read_string_map(const YAML::Node& node, const
   std::map<std::string, std::string> out;
   if (!node || node.IsNull()) return out;
   if (!node.IsMap()) throw ConfigError(file, key, "must be a map of names to values " + line_of(node));
-  for (const auto& kv : node) out[kv.first.Scalar()] = read_string(kv.second, file, key + "." + kv.first.Scalar());
+  for (const auto& kv : node)
+    out[kv.first.Scalar()] = read_string(kv.second, file, key + "." + kv.first.Scalar());
   return out;
 }
 
@@ -127,13 +129,15 @@ int64_t read_key_field(const YAML::Node& row, const std::string& name, const std
 
 double read_positive_seconds(const YAML::Node& node, const std::string& file, const std::string& key) {
   const double v = read_double(node, file, key);
-  if (!(v > 0) || !std::isfinite(v)) throw ConfigError(file, key, "must be a positive number of seconds " + line_of(node));
+  if (!(v > 0) || !std::isfinite(v))
+    throw ConfigError(file, key, "must be a positive number of seconds " + line_of(node));
   return v;
 }
 
 OpTiming parse_row(const YAML::Node& row, const std::string& file, const std::string& prefix) {
   if (!row.IsMap()) throw ConfigError(file, prefix, "each entry of ops must be a map " + line_of(row));
-  check_keys(row, {"op", "tokens", "d_in", "d_out", "r", "seconds", "min_s", "max_s", "repeats", "flops", "bytes"},
+  check_keys(row,
+             {"op", "tokens", "d_in", "d_out", "r", "seconds", "min_s", "max_s", "repeats", "flops", "bytes"},
              file, prefix);
   const std::string name = read_string(required(row, "op", file, prefix), file, prefix + ".op");
   const auto op = op_from_name(name);
@@ -149,7 +153,9 @@ OpTiming parse_row(const YAML::Node& row, const std::string& file, const std::st
   t.seconds = read_positive_seconds(required(row, "seconds", file, prefix), file, prefix + ".seconds");
   t.min_s = row["min_s"] ? read_positive_seconds(row["min_s"], file, prefix + ".min_s") : t.seconds;
   t.max_s = row["max_s"] ? read_positive_seconds(row["max_s"], file, prefix + ".max_s") : t.seconds;
-  t.repeats = row["repeats"] ? static_cast<int>(read_int_in(row["repeats"], file, prefix + ".repeats", 1, 1 << 30)) : 1;
+  t.repeats = row["repeats"]
+                  ? static_cast<int>(read_int_in(row["repeats"], file, prefix + ".repeats", 1, 1 << 30))
+                  : 1;
   return t;
 }
 
@@ -228,13 +234,16 @@ std::optional<double> CalibrationTable::seconds(const std::string& op, int64_t t
 
 CalibrationTable parse_calibration(const std::string& yaml_text, const std::string& file) {
   const YAML::Node root = parse_yaml_text(yaml_text, file);
-  if (!root.IsMap()) throw ConfigError(file, "", "a calibration file is a YAML map (see docs/calibration.md)");
-  check_keys(root, {"zerosim_calibration", "created_utc", "device", "precision", "peaks", "settings", "ops"}, file, "");
-  const int64_t version = read_int(required(root, "zerosim_calibration", file, ""), file, "zerosim_calibration");
+  if (!root.IsMap())
+    throw ConfigError(file, "", "a calibration file is a YAML map (see docs/calibration.md)");
+  check_keys(root, {"zerosim_calibration", "created_utc", "device", "precision", "peaks", "settings", "ops"},
+             file, "");
+  const int64_t version =
+      read_int(required(root, "zerosim_calibration", file, ""), file, "zerosim_calibration");
   if (version != kCalibrationSchemaVersion)
     throw ConfigError(file, "zerosim_calibration",
-                      "schema version " + std::to_string(version) + " is not supported; allowed: " +
-                          std::to_string(kCalibrationSchemaVersion));
+                      "schema version " + std::to_string(version) +
+                          " is not supported; allowed: " + std::to_string(kCalibrationSchemaVersion));
   CalibrationTable table;
   if (root["created_utc"]) table.created_utc = read_string(root["created_utc"], file, "created_utc");
 
@@ -243,17 +252,20 @@ CalibrationTable parse_calibration(const std::string& yaml_text, const std::stri
   table.device.name = read_string(required(dev, "name", file, "device"), file, "device.name");
   table.device.backend = read_string(required(dev, "backend", file, "device"), file, "device.backend");
   if (table.device.backend != "cuda" && table.device.backend != "cpu")
-    throw ConfigError(file, "device.backend", "'" + table.device.backend + "' is not a backend; allowed: cuda, cpu");
+    throw ConfigError(file, "device.backend",
+                      "'" + table.device.backend + "' is not a backend; allowed: cuda, cpu");
   table.device.kind = read_string(required(dev, "kind", file, "device"), file, "device.kind");
   if (table.device.kind != "gpu" && table.device.kind != "cpu")
-    throw ConfigError(file, "device.kind", "'" + table.device.kind + "' is not a device kind; allowed: gpu, cpu");
+    throw ConfigError(file, "device.kind",
+                      "'" + table.device.kind + "' is not a device kind; allowed: gpu, cpu");
   table.device.properties = read_string_map(dev["properties"], file, "device.properties");
   table.device.software = read_string_map(dev["software"], file, "device.software");
 
   if (const YAML::Node p = root["precision"]) {
     check_keys(p, {"inputs", "accumulate", "element_bytes"}, file, "precision");
     if (p["inputs"]) table.precision.inputs = read_string(p["inputs"], file, "precision.inputs");
-    if (p["accumulate"]) table.precision.accumulate = read_string(p["accumulate"], file, "precision.accumulate");
+    if (p["accumulate"])
+      table.precision.accumulate = read_string(p["accumulate"], file, "precision.accumulate");
     if (p["element_bytes"])
       table.precision.element_bytes =
           static_cast<int>(read_int_in(p["element_bytes"], file, "precision.element_bytes", 1, 8));
@@ -265,8 +277,10 @@ CalibrationTable parse_calibration(const std::string& yaml_text, const std::stri
       read_double(required(peaks, "gemm_flops_per_s", file, "peaks"), file, "peaks.gemm_flops_per_s");
   table.peaks.memory_bytes_per_s =
       read_double(required(peaks, "memory_bytes_per_s", file, "peaks"), file, "peaks.memory_bytes_per_s");
-  if (!(table.peaks.gemm_flops_per_s > 0)) throw ConfigError(file, "peaks.gemm_flops_per_s", "must be positive");
-  if (!(table.peaks.memory_bytes_per_s > 0)) throw ConfigError(file, "peaks.memory_bytes_per_s", "must be positive");
+  if (!(table.peaks.gemm_flops_per_s > 0))
+    throw ConfigError(file, "peaks.gemm_flops_per_s", "must be positive");
+  if (!(table.peaks.memory_bytes_per_s > 0))
+    throw ConfigError(file, "peaks.memory_bytes_per_s", "must be positive");
   if (const YAML::Node shape = peaks["gemm_shape"]) {
     if (!shape.IsSequence() || shape.size() != 3)
       throw ConfigError(file, "peaks.gemm_shape", "must be a list [m, n, k] " + line_of(shape));
@@ -276,7 +290,8 @@ CalibrationTable parse_calibration(const std::string& yaml_text, const std::stri
 
   const YAML::Node ops = required(root, "ops", file, "");
   if (!ops.IsSequence()) throw ConfigError(file, "ops", "must be a list of timed operations " + line_of(ops));
-  for (size_t i = 0; i < ops.size(); ++i) table.add(parse_row(ops[i], file, "ops[" + std::to_string(i) + "]"));
+  for (size_t i = 0; i < ops.size(); ++i)
+    table.add(parse_row(ops[i], file, "ops[" + std::to_string(i) + "]"));
   if (table.rows().empty()) throw ConfigError(file, "ops", "holds no timed operation");
   return table;
 }
@@ -330,7 +345,8 @@ std::string to_yaml(const CalibrationTable& table) {
     out << YAML::Key << "max_s" << YAML::Value << format_double(row.max_s);
     out << YAML::Key << "repeats" << YAML::Value << row.repeats;
     out << YAML::Key << "flops" << YAML::Value << format_double(op_flops(row.key));
-    out << YAML::Key << "bytes" << YAML::Value << format_double(op_bytes(row.key, table.precision.element_bytes));
+    out << YAML::Key << "bytes" << YAML::Value
+        << format_double(op_bytes(row.key, table.precision.element_bytes));
     out << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;

@@ -16,9 +16,9 @@ namespace zerosim::calib {
 inline constexpr int kCalibrationSchemaVersion = 1;
 
 struct DeviceDescription {
-  std::string name;     // "NVIDIA A100-SXM4-80GB" or the CPU model
-  std::string backend;  // cuda | cpu
-  std::string kind;     // gpu | cpu: a CPU file times the CPU, never a GPU
+  std::string name;                               // "NVIDIA A100-SXM4-80GB" or the CPU model
+  std::string backend;                            // cuda | cpu
+  std::string kind;                               // gpu | cpu: a CPU file times the CPU, never a GPU
   std::map<std::string, std::string> properties;  // clocks, memory, compute capability, threads
   std::map<std::string, std::string> software;    // versions of CUDA, cuBLAS, cuDNN, OpenBLAS, compiler
 };
@@ -30,9 +30,9 @@ struct Precision {
 };
 
 struct MeasuredPeaks {
-  double gemm_flops_per_s = 0;     // best square GEMM
+  double gemm_flops_per_s = 0;      // best square GEMM
   std::vector<int64_t> gemm_shape;  // {m, n, k} where it was reached
-  double memory_bytes_per_s = 0;   // best device-to-device copy, read + write bytes
+  double memory_bytes_per_s = 0;    // best device-to-device copy, read + write bytes
 };
 
 struct OpTiming {
@@ -47,7 +47,8 @@ struct OpTiming {
 struct CalibratedTime {
   double seconds = 0;
   bool extrapolated = false;  // tokens or r outside the measured range
-  bool shape_scaled = false;  // no row with this (d_in, d_out): scaled from the nearest shape by the cost model
+  bool shape_scaled =
+      false;  // no row with this (d_in, d_out): scaled from the nearest shape by the cost model
 };
 
 class CalibrationTable {

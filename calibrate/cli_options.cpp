@@ -21,7 +21,8 @@ std::vector<int64_t> parse_list(const std::string& flag, const std::string& text
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     out.push_back(parse_positive(flag, item, max));
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -104,7 +105,8 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
     } else if (a == "--no-composites") {
       o.composites = false;
     } else {
-      throw UsageError("unknown argument '" + a + "'; allowed: --backend, --model, --tokens, --ranks, --seq-lens, "
+      throw UsageError("unknown argument '" + a +
+                       "'; allowed: --backend, --model, --tokens, --ranks, --seq-lens, "
                        "--copy-mib, --out, --repeats, --warmup, --device, --quick, --no-composites, --help");
     }
   }

@@ -25,6 +25,8 @@ ZEROSIM_HD inline float uniform01(uint64_t seed, uint64_t index) {
 }
 
 // peft's nn.Dropout(p): keep with probability 1 − p.
-ZEROSIM_HD inline bool dropout_keep(uint64_t seed, uint64_t index, float p) { return uniform01(seed, index) >= p; }
+ZEROSIM_HD inline bool dropout_keep(uint64_t seed, uint64_t index, float p) {
+  return uniform01(seed, index) >= p;
+}
 
 }  // namespace zerosim::calib

@@ -8,7 +8,8 @@ bool built_with_cuda() { return false; }
 
 std::unique_ptr<Backend> make_cuda_backend(int) {
   throw NoDeviceError(
-      "--backend cuda: this zerosim-calibrate was built without CUDA (CMake found no nvcc); rebuild on a machine "
+      "--backend cuda: this zerosim-calibrate was built without CUDA (CMake found no nvcc); rebuild on a "
+      "machine "
       "with the CUDA toolkit to time a GPU");
 }
 

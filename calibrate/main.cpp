@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
       std::cerr << "zerosim-calibrate: --out: writing '" << options.out << "' failed\n";
       return 1;
     }
-    std::cerr << "wrote " << options.out << " (" << table.rows().size() << " timed points, " << table.device.kind
-              << " '" << table.device.name << "')\n";
+    std::cerr << "wrote " << options.out << " (" << table.rows().size() << " timed points, "
+              << table.device.kind << " '" << table.device.name << "')\n";
     return 0;
   } catch (const NoDeviceError& e) {
     std::cerr << "zerosim-calibrate: " << e.what()

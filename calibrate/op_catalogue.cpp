@@ -16,7 +16,8 @@ const std::vector<OpInfo> kCatalogue = {
     {OpId::linear_dx, "linear_dx", kLinearKey, "dx = G·W (GEMM)", true},
     {OpId::linear_dw, "linear_dw", kLinearKey, "dW = Gᵀ·x (GEMM), trainable weights only", true},
     {OpId::lora_fwd, "lora_fwd", kAdapterKey, "h = x·Aᵀ, ℓ = h·Bᵀ, ℓ·c, y += ℓ", true},
-    {OpId::lora_bwd, "lora_bwd", kAdapterKey, "G·c, dB = (cG)ᵀh, dh = cG·B, dA = dhᵀx, dx_lora = dh·A, dx +=", true},
+    {OpId::lora_bwd, "lora_bwd", kAdapterKey,
+     "G·c, dB = (cG)ᵀh, dh = cG·B, dA = dhᵀx, dx_lora = dh·A, dx +=", true},
     {OpId::dora_weight_norm, "dora_weight_norm", kWeightNormKey,
      "peft: eye(d_in), eye·Aᵀ, ·Bᵀ, c·(BA), W0 + c·BA, row L2 norm n, s = m/n", true},
     {OpId::dora_weight_norm_fused, "dora_weight_norm_fused", kWeightNormKey,
@@ -25,8 +26,8 @@ const std::vector<OpInfo> kCatalogue = {
      "peft's elementwise kernels: (s−1)⊙y0, s⊙ℓ, ·c, add, add", true},
     {OpId::dora_combine_bwd, "dora_combine_bwd", kCombineKey,
      "G·c, ⊙s, Σ_t(cG⊙ℓ), G⊙(s−1), Σ_t(G⊙y0), G + ·, dm = ds/n", true},
-    {OpId::dora_fwd, "dora_fwd", kAdapterKey,
-     "whole peft DoRA forward, lora_dropout = 0 (base GEMM reused)", false},
+    {OpId::dora_fwd, "dora_fwd", kAdapterKey, "whole peft DoRA forward, lora_dropout = 0 (base GEMM reused)",
+     false},
     {OpId::dora_fwd_dropout, "dora_fwd_dropout", kAdapterKey,
      "whole peft DoRA forward, lora_dropout > 0 (dropout + second base GEMM)", false},
     {OpId::dora_bwd, "dora_bwd", kAdapterKey, "whole DoRA backward: dX, dA, dB, dm, lora_dropout = 0", false},
@@ -34,17 +35,38 @@ const std::vector<OpInfo> kCatalogue = {
      "whole DoRA backward with lora_dropout > 0 (second base dX, mask)", false},
     {OpId::rmsnorm_fwd, "rmsnorm_fwd", {"T", "hidden", "hidden", ""}, "x·rsqrt(mean(x²)+ε)·w (fused)", true},
     {OpId::rmsnorm_bwd, "rmsnorm_bwd", {"T", "hidden", "hidden", ""}, "dx of RMSNorm (fused)", true},
-    {OpId::swiglu_fwd, "swiglu_fwd", {"T", "intermediate", "intermediate", ""}, "silu(gate)⊙up (fused)", true},
+    {OpId::swiglu_fwd,
+     "swiglu_fwd",
+     {"T", "intermediate", "intermediate", ""},
+     "silu(gate)⊙up (fused)",
+     true},
     {OpId::swiglu_bwd, "swiglu_bwd", {"T", "intermediate", "intermediate", ""}, "d gate, d up (fused)", true},
     {OpId::rotary_fwd, "rotary_fwd", {"T", "head_dim", "q_dim+kv_dim", ""}, "rotate q and k (fused)", true},
-    {OpId::rotary_bwd, "rotary_bwd", {"T", "head_dim", "q_dim+kv_dim", ""}, "inverse rotation of dq, dk", true},
-    {OpId::attention_fwd, "attention_fwd", {"T", "seq_len", "heads·head_dim", "kv_heads·head_dim"},
-     "causal softmax(QKᵀ/√d)·V", true},
-    {OpId::attention_bwd, "attention_bwd", {"T", "seq_len", "heads·head_dim", "kv_heads·head_dim"},
-     "dQ, dK, dV of causal attention", true},
-    {OpId::cross_entropy_fwd, "cross_entropy_fwd", {"T", "hidden", "vocab", ""},
-     "log-softmax + NLL over fp32 logits (the lm_head GEMM is a linear_fwd)", true},
-    {OpId::cross_entropy_bwd, "cross_entropy_bwd", {"T", "hidden", "vocab", ""}, "(softmax − onehot)/T", true},
+    {OpId::rotary_bwd,
+     "rotary_bwd",
+     {"T", "head_dim", "q_dim+kv_dim", ""},
+     "inverse rotation of dq, dk",
+     true},
+    {OpId::attention_fwd,
+     "attention_fwd",
+     {"T", "seq_len", "heads·head_dim", "kv_heads·head_dim"},
+     "causal softmax(QKᵀ/√d)·V",
+     true},
+    {OpId::attention_bwd,
+     "attention_bwd",
+     {"T", "seq_len", "heads·head_dim", "kv_heads·head_dim"},
+     "dQ, dK, dV of causal attention",
+     true},
+    {OpId::cross_entropy_fwd,
+     "cross_entropy_fwd",
+     {"T", "hidden", "vocab", ""},
+     "log-softmax + NLL over fp32 logits (the lm_head GEMM is a linear_fwd)",
+     true},
+    {OpId::cross_entropy_bwd,
+     "cross_entropy_bwd",
+     {"T", "hidden", "vocab", ""},
+     "(softmax − onehot)/T",
+     true},
     {OpId::memcpy_d2d, "memcpy_d2d", {"bytes", "", "", ""}, "device-to-device copy", true},
 };
 
@@ -77,13 +99,18 @@ double lora_gemm_bwd_bytes(int64_t T, int64_t di, int64_t dout, int64_t r, doubl
 }
 double weight_norm_peft_bytes(int64_t di, int64_t dout, int64_t r, double e) {
   // eye write + read, eye·Aᵀ out, BA write, c·BA read/write, W0 + · (2 reads, 1 write), norm read.
-  return e * (2.0 * d(di) * d(di) + 2.0 * d(di) * d(r) + d(r) * d(dout) + 7.0 * d(di) * d(dout) + 4.0 * d(dout));
+  return e *
+         (2.0 * d(di) * d(di) + 2.0 * d(di) * d(r) + d(r) * d(dout) + 7.0 * d(di) * d(dout) + 4.0 * d(dout));
 }
 double weight_norm_fused_bytes(int64_t di, int64_t dout, int64_t r, double e) {
   return e * (d(di) * d(dout) + d(r) * (d(di) + d(dout)) + 3.0 * d(dout));
 }
-double combine_fwd_bytes(int64_t T, int64_t dout, double e) { return e * (12.0 * d(T) * d(dout) + 3.0 * d(dout)); }
-double combine_bwd_bytes(int64_t T, int64_t dout, double e) { return e * (17.0 * d(T) * d(dout) + 6.0 * d(dout)); }
+double combine_fwd_bytes(int64_t T, int64_t dout, double e) {
+  return e * (12.0 * d(T) * d(dout) + 3.0 * d(dout));
+}
+double combine_bwd_bytes(int64_t T, int64_t dout, double e) {
+  return e * (17.0 * d(T) * d(dout) + 6.0 * d(dout));
+}
 double elementwise_add_bytes(int64_t n, double e) { return 3.0 * e * d(n); }
 double dropout_bytes(int64_t n, double e) { return 2.0 * e * d(n) + d(n); }  // + a 1-byte mask
 
@@ -120,7 +147,8 @@ void check_key(const OpKey& key) {
       throw std::invalid_argument(std::string(info.name) + ": " + std::string(field) + " (" +
                                   std::string(meaning) + ") must be positive");
     if (!used(meaning) && value != 0)
-      throw std::invalid_argument(std::string(info.name) + ": " + std::string(field) + " is unused and must be 0");
+      throw std::invalid_argument(std::string(info.name) + ": " + std::string(field) +
+                                  " is unused and must be 0");
   };
   check("tokens", info.key.tokens, key.tokens);
   check("d_in", info.key.d_in, key.d_in);
@@ -137,37 +165,52 @@ double op_flops(const OpKey& k) {
   switch (k.op) {
     case OpId::linear_fwd:
     case OpId::linear_dx:
-    case OpId::linear_dw: return linear_gemm_flops(T, di, dout);
-    case OpId::lora_fwd: return lora_gemm_flops(T, di, dout, r) + 2.0 * d(T) * d(dout);
-    case OpId::lora_bwd: return 2.0 * lora_gemm_flops(T, di, dout, r) + d(T) * d(dout) + d(T) * d(di);
-    case OpId::dora_weight_norm: return weight_norm_peft_flops(di, dout, r);
-    case OpId::dora_weight_norm_fused: return weight_norm_fused_flops(di, dout, r);
-    case OpId::dora_combine_fwd: return combine_fwd_flops(T, dout);
-    case OpId::dora_combine_bwd: return combine_bwd_flops(T, dout);
+    case OpId::linear_dw:
+      return linear_gemm_flops(T, di, dout);
+    case OpId::lora_fwd:
+      return lora_gemm_flops(T, di, dout, r) + 2.0 * d(T) * d(dout);
+    case OpId::lora_bwd:
+      return 2.0 * lora_gemm_flops(T, di, dout, r) + d(T) * d(dout) + d(T) * d(di);
+    case OpId::dora_weight_norm:
+      return weight_norm_peft_flops(di, dout, r);
+    case OpId::dora_weight_norm_fused:
+      return weight_norm_fused_flops(di, dout, r);
+    case OpId::dora_combine_fwd:
+      return combine_fwd_flops(T, dout);
+    case OpId::dora_combine_bwd:
+      return combine_bwd_flops(T, dout);
     case OpId::dora_fwd:
-      return linear_gemm_flops(T, di, dout) + lora_gemm_flops(T, di, dout, r) + weight_norm_peft_flops(di, dout, r) +
-             combine_fwd_flops(T, dout);
+      return linear_gemm_flops(T, di, dout) + lora_gemm_flops(T, di, dout, r) +
+             weight_norm_peft_flops(di, dout, r) + combine_fwd_flops(T, dout);
     case OpId::dora_fwd_dropout:
       return op_flops({OpId::dora_fwd, T, di, dout, r}) + linear_gemm_flops(T, di, dout) + d(T) * d(di);
     case OpId::dora_bwd:
-      return combine_bwd_flops(T, dout) + 2.0 * lora_gemm_flops(T, di, dout, r) + linear_gemm_flops(T, di, dout) +
-             d(T) * d(di);
+      return combine_bwd_flops(T, dout) + 2.0 * lora_gemm_flops(T, di, dout, r) +
+             linear_gemm_flops(T, di, dout) + d(T) * d(di);
     case OpId::dora_bwd_dropout:
       return op_flops({OpId::dora_bwd, T, di, dout, r}) + linear_gemm_flops(T, di, dout) + 2.0 * d(T) * d(di);
-    case OpId::rmsnorm_fwd: return 4.0 * d(T) * d(di);
-    case OpId::rmsnorm_bwd: return 6.0 * d(T) * d(di);
-    case OpId::swiglu_fwd: return 5.0 * d(T) * d(di);
-    case OpId::swiglu_bwd: return 10.0 * d(T) * d(di);
+    case OpId::rmsnorm_fwd:
+      return 4.0 * d(T) * d(di);
+    case OpId::rmsnorm_bwd:
+      return 6.0 * d(T) * d(di);
+    case OpId::swiglu_fwd:
+      return 5.0 * d(T) * d(di);
+    case OpId::swiglu_bwd:
+      return 10.0 * d(T) * d(di);
     case OpId::rotary_fwd:
-    case OpId::rotary_bwd: return 3.0 * d(T) * d(dout);
+    case OpId::rotary_bwd:
+      return 3.0 * d(T) * d(dout);
     case OpId::attention_fwd: {
       // Dense QKᵀ and PV cost 4·b·s²·q_dim; causal masking skips half. T = b·s, so b·s² = T·s.
       return 2.0 * d(T) * d(di) * d(dout);
     }
-    case OpId::attention_bwd: return 2.5 * op_flops({OpId::attention_fwd, T, di, dout, r});
+    case OpId::attention_bwd:
+      return 2.5 * op_flops({OpId::attention_fwd, T, di, dout, r});
     case OpId::cross_entropy_fwd:
-    case OpId::cross_entropy_bwd: return 4.0 * d(T) * d(dout);
-    case OpId::memcpy_d2d: return 0.0;
+    case OpId::cross_entropy_bwd:
+      return 4.0 * d(T) * d(dout);
+    case OpId::memcpy_d2d:
+      return 0.0;
   }
   throw std::logic_error("op_flops: unhandled op");
 }
@@ -178,16 +221,22 @@ double op_bytes(const OpKey& k, int element_bytes) {
   switch (k.op) {
     case OpId::linear_fwd:
     case OpId::linear_dx:
-    case OpId::linear_dw: return linear_bytes(T, di, dout, e);
+    case OpId::linear_dw:
+      return linear_bytes(T, di, dout, e);
     case OpId::lora_fwd:
       // GEMMs, then ℓ·c (read, write) and y += ℓ (two reads, one write).
       return lora_gemm_fwd_bytes(T, di, dout, r, e) + 5.0 * e * d(T) * d(dout);
     case OpId::lora_bwd:
-      return 2.0 * e * d(T) * d(dout) + lora_gemm_bwd_bytes(T, di, dout, r, e) + elementwise_add_bytes(T * di, e);
-    case OpId::dora_weight_norm: return weight_norm_peft_bytes(di, dout, r, e);
-    case OpId::dora_weight_norm_fused: return weight_norm_fused_bytes(di, dout, r, e);
-    case OpId::dora_combine_fwd: return combine_fwd_bytes(T, dout, e);
-    case OpId::dora_combine_bwd: return combine_bwd_bytes(T, dout, e);
+      return 2.0 * e * d(T) * d(dout) + lora_gemm_bwd_bytes(T, di, dout, r, e) +
+             elementwise_add_bytes(T * di, e);
+    case OpId::dora_weight_norm:
+      return weight_norm_peft_bytes(di, dout, r, e);
+    case OpId::dora_weight_norm_fused:
+      return weight_norm_fused_bytes(di, dout, r, e);
+    case OpId::dora_combine_fwd:
+      return combine_fwd_bytes(T, dout, e);
+    case OpId::dora_combine_bwd:
+      return combine_bwd_bytes(T, dout, e);
     case OpId::dora_fwd:
       return linear_bytes(T, di, dout, e) + lora_gemm_fwd_bytes(T, di, dout, r, e) +
              weight_norm_peft_bytes(di, dout, r, e) + combine_fwd_bytes(T, dout, e);
@@ -195,24 +244,33 @@ double op_bytes(const OpKey& k, int element_bytes) {
       return op_bytes({OpId::dora_fwd, T, di, dout, r}, element_bytes) + linear_bytes(T, di, dout, e) +
              dropout_bytes(T * di, e);
     case OpId::dora_bwd:
-      return combine_bwd_bytes(T, dout, e) + lora_gemm_bwd_bytes(T, di, dout, r, e) + linear_bytes(T, di, dout, e) +
-             elementwise_add_bytes(T * di, e);
+      return combine_bwd_bytes(T, dout, e) + lora_gemm_bwd_bytes(T, di, dout, r, e) +
+             linear_bytes(T, di, dout, e) + elementwise_add_bytes(T * di, e);
     case OpId::dora_bwd_dropout:
       return op_bytes({OpId::dora_bwd, T, di, dout, r}, element_bytes) + linear_bytes(T, di, dout, e) +
              dropout_bytes(T * di, e) + elementwise_add_bytes(T * di, e);
-    case OpId::rmsnorm_fwd: return e * (2.0 * d(T) * d(di) + d(di)) + 4.0 * d(T);
-    case OpId::rmsnorm_bwd: return e * (3.0 * d(T) * d(di) + d(di)) + 4.0 * d(T);
-    case OpId::swiglu_fwd: return 3.0 * e * d(T) * d(di);
-    case OpId::swiglu_bwd: return 5.0 * e * d(T) * d(di);
+    case OpId::rmsnorm_fwd:
+      return e * (2.0 * d(T) * d(di) + d(di)) + 4.0 * d(T);
+    case OpId::rmsnorm_bwd:
+      return e * (3.0 * d(T) * d(di) + d(di)) + 4.0 * d(T);
+    case OpId::swiglu_fwd:
+      return 3.0 * e * d(T) * d(di);
+    case OpId::swiglu_bwd:
+      return 5.0 * e * d(T) * d(di);
     case OpId::rotary_fwd:
-    case OpId::rotary_bwd: return e * (2.0 * d(T) * d(dout) + 2.0 * d(T) * d(di));
+    case OpId::rotary_bwd:
+      return e * (2.0 * d(T) * d(dout) + 2.0 * d(T) * d(di));
     case OpId::attention_fwd:
       // Fused (flash) traffic: read Q, K, V, write O. The op models flash attention.
       return e * d(T) * (2.0 * d(dout) + 2.0 * d(r));
-    case OpId::attention_bwd: return e * d(T) * (4.0 * d(dout) + 4.0 * d(r));
-    case OpId::cross_entropy_fwd: return e * d(T) * d(dout) + 8.0 * d(T);
-    case OpId::cross_entropy_bwd: return 2.0 * e * d(T) * d(dout) + 8.0 * d(T);
-    case OpId::memcpy_d2d: return 2.0 * d(T);
+    case OpId::attention_bwd:
+      return e * d(T) * (4.0 * d(dout) + 4.0 * d(r));
+    case OpId::cross_entropy_fwd:
+      return e * d(T) * d(dout) + 8.0 * d(T);
+    case OpId::cross_entropy_bwd:
+      return 2.0 * e * d(T) * d(dout) + 8.0 * d(T);
+    case OpId::memcpy_d2d:
+      return 2.0 * d(T);
   }
   throw std::logic_error("op_bytes: unhandled op");
 }

@@ -18,23 +18,23 @@ enum class OpId {
   lora_bwd,                // c·G, dB, dh, dA, dx_lora, dx +=  (tokens, d_in, d_out, r)
   dora_weight_norm,        // peft: eye trick, W0 + c·BA, row norm, s = m/n   (d_in, d_out, r)
   dora_weight_norm_fused,  // row norms of W0 + c·BA without forming it        (d_in, d_out, r)
-  dora_combine_fwd,        // y = y0 + (s−1)⊙y0 + c·s⊙ℓ, as peft's elementwise kernels (tokens, d_out)
-  dora_combine_bwd,        // G_ℓ = c·G⊙s, G_y0 = G⊙s, dm = Σ_t(...)/n         (tokens, d_out)
-  dora_fwd,                // whole peft DoRA module forward, lora_dropout = 0  (tokens, d_in, d_out, r)
-  dora_fwd_dropout,        // same with lora_dropout > 0: mask + second base GEMM
-  dora_bwd,                // whole DoRA module backward, lora_dropout = 0
-  dora_bwd_dropout,        // same with lora_dropout > 0
-  rmsnorm_fwd,             // (tokens, hidden, hidden)
-  rmsnorm_bwd,             // input gradient only: the norm weight is frozen under PEFT
-  swiglu_fwd,              // silu(gate)⊙up  (tokens, intermediate, intermediate)
+  dora_combine_fwd,  // y = y0 + (s−1)⊙y0 + c·s⊙ℓ, as peft's elementwise kernels (tokens, d_out)
+  dora_combine_bwd,  // G_ℓ = c·G⊙s, G_y0 = G⊙s, dm = Σ_t(...)/n         (tokens, d_out)
+  dora_fwd,          // whole peft DoRA module forward, lora_dropout = 0  (tokens, d_in, d_out, r)
+  dora_fwd_dropout,  // same with lora_dropout > 0: mask + second base GEMM
+  dora_bwd,          // whole DoRA module backward, lora_dropout = 0
+  dora_bwd_dropout,  // same with lora_dropout > 0
+  rmsnorm_fwd,       // (tokens, hidden, hidden)
+  rmsnorm_bwd,       // input gradient only: the norm weight is frozen under PEFT
+  swiglu_fwd,        // silu(gate)⊙up  (tokens, intermediate, intermediate)
   swiglu_bwd,
-  rotary_fwd,              // q and k rotated in place  (tokens, head_dim, q_dim + kv_dim)
+  rotary_fwd,  // q and k rotated in place  (tokens, head_dim, q_dim + kv_dim)
   rotary_bwd,
-  attention_fwd,           // causal  (tokens, seq_len, heads·head_dim, kv_heads·head_dim)
+  attention_fwd,  // causal  (tokens, seq_len, heads·head_dim, kv_heads·head_dim)
   attention_bwd,
-  cross_entropy_fwd,       // log-softmax + NLL over fp32-upcast logits  (tokens, hidden, vocab)
-  cross_entropy_bwd,       // softmax − onehot, mean over tokens
-  memcpy_d2d,              // device-to-device copy of `tokens` bytes
+  cross_entropy_fwd,  // log-softmax + NLL over fp32-upcast logits  (tokens, hidden, vocab)
+  cross_entropy_bwd,  // softmax − onehot, mean over tokens
+  memcpy_d2d,         // device-to-device copy of `tokens` bytes
 };
 
 // What each of the four key fields of an op means; "" when the field is unused (always 0).

@@ -42,7 +42,8 @@ std::vector<SweepGroup> plan_sweep(const ModelSpec& model, const SweepRequest& r
 
   const std::vector<LinearShape> shapes = distinct_linear_shapes(model);
   for (const auto& s : shapes)
-    per_token(shape_label(s) + " base GEMMs", {OpId::linear_fwd, OpId::linear_dx, OpId::linear_dw}, s.d_in, s.d_out, 0);
+    per_token(shape_label(s) + " base GEMMs", {OpId::linear_fwd, OpId::linear_dx, OpId::linear_dw}, s.d_in,
+              s.d_out, 0);
 
   // Adapters go on the decoder layer's linears (peft never adapts lm_head by default).
   std::vector<int64_t> combine_d_out;
@@ -65,22 +66,22 @@ std::vector<SweepGroup> plan_sweep(const ModelSpec& model, const SweepRequest& r
       combine_d_out.push_back(s.d_out);
   }
   for (int64_t d_out : combine_d_out)
-    per_token("DoRA combine d_out=" + std::to_string(d_out), {OpId::dora_combine_fwd, OpId::dora_combine_bwd}, 0,
-              d_out, 0);
+    per_token("DoRA combine d_out=" + std::to_string(d_out), {OpId::dora_combine_fwd, OpId::dora_combine_bwd},
+              0, d_out, 0);
 
   if (model.norm == NormKind::rmsnorm)
-    per_token("RMSNorm hidden=" + std::to_string(model.hidden), {OpId::rmsnorm_fwd, OpId::rmsnorm_bwd}, model.hidden,
-              model.hidden, 0);
+    per_token("RMSNorm hidden=" + std::to_string(model.hidden), {OpId::rmsnorm_fwd, OpId::rmsnorm_bwd},
+              model.hidden, model.hidden, 0);
   if (model.mlp == MlpKind::swiglu)
-    per_token("SwiGLU intermediate=" + std::to_string(model.intermediate), {OpId::swiglu_fwd, OpId::swiglu_bwd},
-              model.intermediate, model.intermediate, 0);
+    per_token("SwiGLU intermediate=" + std::to_string(model.intermediate),
+              {OpId::swiglu_fwd, OpId::swiglu_bwd}, model.intermediate, model.intermediate, 0);
   if (uses_rotary(model))
     per_token("rotary head_dim=" + std::to_string(model.head_dim), {OpId::rotary_fwd, OpId::rotary_bwd},
               model.head_dim, model.q_dim() + model.kv_dim(), 0);
 
-  SweepGroup attention{"causal attention q_dim=" + std::to_string(model.q_dim()) +
-                           " kv_dim=" + std::to_string(model.kv_dim()),
-                       {}};
+  SweepGroup attention{
+      "causal attention q_dim=" + std::to_string(model.q_dim()) + " kv_dim=" + std::to_string(model.kv_dim()),
+      {}};
   for (int64_t T : req.tokens)
     for (int64_t s : req.seq_lens)
       if (s <= T && T % s == 0)
@@ -88,8 +89,8 @@ std::vector<SweepGroup> plan_sweep(const ModelSpec& model, const SweepRequest& r
           attention.keys.push_back({op, T, s, model.q_dim(), model.kv_dim()});
   if (!attention.keys.empty()) groups.push_back(std::move(attention));
 
-  per_token("cross-entropy vocab=" + std::to_string(model.vocab), {OpId::cross_entropy_fwd, OpId::cross_entropy_bwd},
-            model.hidden, model.vocab, 0);
+  per_token("cross-entropy vocab=" + std::to_string(model.vocab),
+            {OpId::cross_entropy_fwd, OpId::cross_entropy_bwd}, model.hidden, model.vocab, 0);
 
   SweepGroup copy{"device-to-device copy", {}};
   for (int64_t bytes : req.memcpy_bytes) copy.keys.push_back({OpId::memcpy_d2d, bytes, 0, 0, 0});

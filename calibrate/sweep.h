@@ -11,11 +11,11 @@
 namespace zerosim::calib {
 
 struct SweepRequest {
-  std::vector<int64_t> tokens;          // T = micro_batch · seq_len
-  std::vector<int64_t> ranks;           // LoRA/DoRA r
-  std::vector<int64_t> seq_lens;        // attention is timed at every seq_len dividing T
-  std::vector<int64_t> memcpy_bytes;    // sizes of the device-to-device copy
-  bool include_composites = true;       // dora_fwd/bwd{,_dropout}: check the sum of the parts
+  std::vector<int64_t> tokens;        // T = micro_batch · seq_len
+  std::vector<int64_t> ranks;         // LoRA/DoRA r
+  std::vector<int64_t> seq_lens;      // attention is timed at every seq_len dividing T
+  std::vector<int64_t> memcpy_bytes;  // sizes of the device-to-device copy
+  bool include_composites = true;     // dora_fwd/bwd{,_dropout}: check the sum of the parts
 };
 
 // Points sharing one shape and differing only in tokens form a group: the harness prints one

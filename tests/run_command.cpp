@@ -34,7 +34,9 @@ CommandResult run_command(const std::string& command_line) {
   return r;
 }
 
-std::string source_path(const std::string& relative) { return std::string(ZEROSIM_SOURCE_DIR) + "/" + relative; }
+std::string source_path(const std::string& relative) {
+  return std::string(ZEROSIM_SOURCE_DIR) + "/" + relative;
+}
 
 CommandResult run_zerosim(const std::string& args) {
   return run_command(std::string("cd ") + ZEROSIM_SOURCE_DIR + " && " + ZEROSIM_BINARY + " " + args);

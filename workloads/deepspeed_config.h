@@ -17,8 +17,8 @@ void apply_deepspeed_config(const std::string& path, const YAML::Node& train_nod
 void apply_zero_section(const YAML::Node& zero, const std::string& file, RunConfig& config);
 
 // HF Trainer's "auto" fills (transformers integrations/deepspeed.py trainer_config_finalize).
-int64_t auto_reduce_bucket_size(int64_t hidden);           // hidden²
-int64_t auto_stage3_prefetch_bucket_size(int64_t hidden);  // 0.9·hidden²
-int64_t auto_stage3_persistence_threshold(int64_t hidden); // 10·hidden
+int64_t auto_reduce_bucket_size(int64_t hidden);            // hidden²
+int64_t auto_stage3_prefetch_bucket_size(int64_t hidden);   // 0.9·hidden²
+int64_t auto_stage3_persistence_threshold(int64_t hidden);  // 10·hidden
 
 }  // namespace zerosim

@@ -7,12 +7,12 @@
 namespace zerosim {
 
 struct GpuSpec {
-  std::string id;             // catalogue key, e.g. a100-80gb-sxm
-  std::string name;           // marketing name
-  int64_t memory_bytes = 0;   // what the framework can allocate
-  double bf16_flops = 0;      // dense BF16 tensor peak, FLOP/s
-  double mem_bw_bytes_s = 0;  // peak DRAM bandwidth, B/s
-  int64_t sms = 0;            // streaming multiprocessors
+  std::string id;                   // catalogue key, e.g. a100-80gb-sxm
+  std::string name;                 // marketing name
+  int64_t memory_bytes = 0;         // what the framework can allocate
+  double bf16_flops = 0;            // dense BF16 tensor peak, FLOP/s
+  double mem_bw_bytes_s = 0;        // peak DRAM bandwidth, B/s
+  int64_t sms = 0;                  // streaming multiprocessors
   double gemm_efficiency = 0;       // sustained fraction of bf16_flops for large GEMMs
   double attention_efficiency = 0;  // sustained fraction for FlashAttention-2 forward+backward
   int64_t cuda_context_bytes = 0;

@@ -8,8 +8,9 @@
 namespace zerosim {
 
 const char* mem_component_name(MemComponent c) {
-  static const char* names[] = {"frozen_params", "trainable_params", "gradients", "optimizer_states", "activations",
-                                "temporaries",   "buffers",          "runtime_overhead", "fragmentation"};
+  static const char* names[] = {"frozen_params",    "trainable_params", "gradients",
+                                "optimizer_states", "activations",      "temporaries",
+                                "buffers",          "runtime_overhead", "fragmentation"};
   return names[static_cast<size_t>(c)];
 }
 
@@ -56,9 +57,15 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
 
   // bf16 gradients (docs/reference/dora-zero.md §5).
   switch (z.stage) {
-    case 0: s.gradients_in_backward = 2 * trainable; break;
-    case 1: s.gradients_in_backward = 2 * trainable, s.gradients = 2 * flat_partition; break;
-    default: s.gradients = 2 * flat_partition; break;
+    case 0:
+      s.gradients_in_backward = 2 * trainable;
+      break;
+    case 1:
+      s.gradients_in_backward = 2 * trainable, s.gradients = 2 * flat_partition;
+      break;
+    default:
+      s.gradients = 2 * flat_partition;
+      break;
   }
   if (c.train.grad_accum > 1) {  // gradients stay allocated across micro-steps
     s.gradients += s.gradients_in_backward;
@@ -67,14 +74,16 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
 
   // Adam: fp32 master + m + v (12 B) in mixed precision; bf16 m and v (4 B) in pure bf16.
   if (z.offload_optimizer != "cpu") s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
-  if (mixed && z.offload_optimizer != "cpu") s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
+  if (mixed && z.offload_optimizer != "cpu")
+    s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
   // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).
   if (c.train.optimizer == OptimizerImpl::foreach && z.offload_optimizer != "cpu")
     s.optimizer_temporaries += (mixed ? 4 : 2) * optimizer_numel;
 
   const int64_t bucket = 2 * z.reduce_bucket_size;  // bf16 elements
   if (z.stage == 3 && z.contiguous_gradients) s.persistent_buffers = bucket;
-  if ((z.stage == 1 || z.stage == 2) && z.contiguous_gradients) s.backward_buffers = bucket * (z.overlap() ? 2 : 1);
+  if ((z.stage == 1 || z.stage == 2) && z.contiguous_gradients)
+    s.backward_buffers = bucket * (z.overlap() ? 2 : 1);
   // Stage 0 all-reduces through a flattened copy of at most 5e8 elements (MEMORY_OPT_ALLREDUCE_SIZE).
   if (z.stage == 0) s.boundary_buffers = 2 * std::min<int64_t>(trainable, 500'000'000);
   return s;
@@ -126,7 +135,8 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   size_t index = 0;
   auto run = [&](const ComputeOp& op) {
     if (z3)
-      for (int m : plan.fetch_before[index]) w.add(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
+      for (int m : plan.fetch_before[index])
+        w.add(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
     if (progressive && op.phase == Phase::backward)
       for (int m : op.modules) {
         const auto mi = static_cast<size_t>(m);
@@ -138,12 +148,14 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
     w.add(MemComponent::activations, op.saved_bytes);
     w.add(MemComponent::temporaries, op.transient_bytes);
     if (z3)
-      for (int m : plan.prefetch_after[index]) w.add(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
+      for (int m : plan.prefetch_after[index])
+        w.add(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
     w.mark(op.name);
     w.sub(MemComponent::temporaries, op.transient_bytes);
     w.sub(MemComponent::activations, op.releases_bytes);
     if (z3)
-      for (int m : plan.release_after[index]) w.sub(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
+      for (int m : plan.release_after[index])
+        w.sub(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
     ++index;
   };
   for (const auto& op : program.forward) run(op);
@@ -174,6 +186,8 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   return r;
 }
 
-MemoryResult predict_memory(const RunConfig& config) { return predict_memory(config, build_step_program(config)); }
+MemoryResult predict_memory(const RunConfig& config) {
+  return predict_memory(config, build_step_program(config));
+}
 
 }  // namespace zerosim

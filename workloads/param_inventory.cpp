@@ -5,38 +5,46 @@ namespace zerosim {
 namespace {
 const char* norm_name(int which) { return which == 0 ? "input_norm" : "post_attention_norm"; }
 bool attention_side(LinearRole r) {
-  return r == LinearRole::q || r == LinearRole::k || r == LinearRole::v || r == LinearRole::qkv || r == LinearRole::o;
+  return r == LinearRole::q || r == LinearRole::k || r == LinearRole::v || r == LinearRole::qkv ||
+         r == LinearRole::o;
 }
 }  // namespace
 
 std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& peft) {
   const bool full = peft.method == PeftMethod::none;
   std::vector<ParamModule> out;
-  out.push_back({"embed_tokens", ModuleKind::embedding, -1, -1, model.embedding_params(), model.embedding_params(), full});
+  out.push_back({"embed_tokens", ModuleKind::embedding, -1, -1, model.embedding_params(),
+                 model.embedding_params(), full});
   for (int layer = 0; layer < static_cast<int>(model.layers); ++layer) {
     const std::string prefix = "layers." + std::to_string(layer) + ".";
     bool mlp_norm_done = false;
-    out.push_back({prefix + norm_name(0), ModuleKind::norm, layer, -1, model.norm_params(), model.hidden, full});
+    out.push_back(
+        {prefix + norm_name(0), ModuleKind::norm, layer, -1, model.norm_params(), model.hidden, full});
     for (size_t i = 0; i < model.layer_linears.size(); ++i) {
       const LinearSpec& l = model.layer_linears[i];
       if (!attention_side(l.role) && !mlp_norm_done) {
-        out.push_back({prefix + norm_name(1), ModuleKind::norm, layer, -1, model.norm_params(), model.hidden, full});
+        out.push_back(
+            {prefix + norm_name(1), ModuleKind::norm, layer, -1, model.norm_params(), model.hidden, full});
         mlp_norm_done = true;
       }
       const int li = static_cast<int>(i);
       const std::string name = prefix + l.name;
-      out.push_back({name, ModuleKind::linear, layer, li, l.d_in * l.d_out + (l.bias ? l.d_out : 0), l.d_in * l.d_out,
-                     full});
+      out.push_back({name, ModuleKind::linear, layer, li, l.d_in * l.d_out + (l.bias ? l.d_out : 0),
+                     l.d_in * l.d_out, full});
       if (!peft.adapts(i)) continue;
-      out.push_back({name + ".lora_A", ModuleKind::lora_a, layer, li, peft.r * l.d_in, peft.r * l.d_in, true});
-      out.push_back({name + ".lora_B", ModuleKind::lora_b, layer, li, l.d_out * peft.r, l.d_out * peft.r, true});
+      out.push_back(
+          {name + ".lora_A", ModuleKind::lora_a, layer, li, peft.r * l.d_in, peft.r * l.d_in, true});
+      out.push_back(
+          {name + ".lora_B", ModuleKind::lora_b, layer, li, l.d_out * peft.r, l.d_out * peft.r, true});
       if (peft.method == PeftMethod::dora)
-        out.push_back({name + ".lora_magnitude_vector", ModuleKind::dora_magnitude, layer, li, l.d_out, l.d_out, true});
+        out.push_back(
+            {name + ".lora_magnitude_vector", ModuleKind::dora_magnitude, layer, li, l.d_out, l.d_out, true});
     }
   }
   out.push_back({"norm", ModuleKind::final_norm, -1, -1, model.norm_params(), model.hidden, full});
   if (!model.tied_embeddings)
-    out.push_back({"lm_head", ModuleKind::lm_head, -1, -1, model.lm_head_params(), model.lm_head_params(), full});
+    out.push_back(
+        {"lm_head", ModuleKind::lm_head, -1, -1, model.lm_head_params(), model.lm_head_params(), full});
   return out;
 }
 

@@ -15,11 +15,11 @@ enum class ModuleKind { embedding, norm, linear, lora_a, lora_b, dora_magnitude,
 
 // A module with its own parameters (DeepSpeed fetches with recurse=False, so each is separate).
 struct ParamModule {
-  std::string name;       // e.g. "layers.3.q_proj.lora_A"
+  std::string name;  // e.g. "layers.3.q_proj.lora_A"
   ModuleKind kind;
-  int layer = -1;         // -1 outside the decoder layers
-  int linear = -1;        // index into ModelSpec::layer_linears for linear-related modules
-  int64_t numel = 0;      // all its parameters (weight + bias)
+  int layer = -1;              // -1 outside the decoder layers
+  int linear = -1;             // index into ModelSpec::layer_linears for linear-related modules
+  int64_t numel = 0;           // all its parameters (weight + bias)
   int64_t largest_tensor = 0;  // the persistence threshold is applied per tensor
   bool trainable = false;
 };

@@ -13,9 +13,12 @@ namespace zerosim {
 
 const char* peft_method_name(PeftMethod m) {
   switch (m) {
-    case PeftMethod::none: return "none";
-    case PeftMethod::lora: return "lora";
-    case PeftMethod::dora: return "dora";
+    case PeftMethod::none:
+      return "none";
+    case PeftMethod::lora:
+      return "lora";
+    case PeftMethod::dora:
+      return "dora";
   }
   return "?";
 }
@@ -34,7 +37,8 @@ std::string module_path(const ModelSpec& model, const LinearSpec& l) {
   const bool attn = l.role == LinearRole::q || l.role == LinearRole::k || l.role == LinearRole::v ||
                     l.role == LinearRole::qkv || l.role == LinearRole::o;
   if (model.model_type == "qwen") return std::string("transformer.h.0.") + (attn ? "attn." : "mlp.") + l.name;
-  if (model.model_type == "mpt") return std::string("transformer.blocks.0.") + (attn ? "attn." : "ffn.") + l.name;
+  if (model.model_type == "mpt")
+    return std::string("transformer.blocks.0.") + (attn ? "attn." : "ffn.") + l.name;
   return std::string("model.layers.0.") + (attn ? "self_attn." : "mlp.") + l.name;
 }
 
@@ -88,10 +92,10 @@ void resolve_targets(PeftSpec& peft, const ModelSpec& model, const std::string& 
   // adapter_config.json: a string is a regex and a list holds names, exactly as peft reads them. In a
   // run config (where a scalar is a comma-separated list, for --set) a single item with regex
   // characters is taken as the regex.
-  const bool single_regex =
-      peft.adapter_file.empty()
-          ? peft.target_modules.size() == 1 && is_regex(peft.target_modules[0]) && peft.target_modules[0] != "all-linear"
-          : peft.target_regex;
+  const bool single_regex = peft.adapter_file.empty()
+                                ? peft.target_modules.size() == 1 && is_regex(peft.target_modules[0]) &&
+                                      peft.target_modules[0] != "all-linear"
+                                : peft.target_regex;
   if (single_regex) {  // peft: a string target is a full-match regex over module paths (re.fullmatch)
     const std::string& pattern = peft.target_modules[0];
     // Messages quote a long pattern (up to ModuleRegex::kMaxPatternLength, or over it) by its start,
@@ -122,7 +126,8 @@ void resolve_targets(PeftSpec& peft, const ModelSpec& model, const std::string& 
       // zerosim adapts every layer alike, so a target naming one layer's index cannot be honoured.
       std::stringstream parts(t);
       for (std::string part; std::getline(parts, part, '.');)
-        if (!part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char c) { return std::isdigit(c); }))
+        if (!part.empty() &&
+            std::all_of(part.begin(), part.end(), [](unsigned char c) { return std::isdigit(c); }))
           throw ConfigError(where, key,
                             "'" + quoted_pattern(t) + "' names layer " + part +
                                 "; adapters in a subset of layers are not supported yet (name the module: " +
@@ -130,7 +135,8 @@ void resolve_targets(PeftSpec& peft, const ModelSpec& model, const std::string& 
       bool found = false;
       for (size_t i = 0; i < n; ++i) {
         const std::string path = module_path(model, model.layer_linears[i]);
-        const bool suffix = path.size() > t.size() && path.compare(path.size() - t.size(), t.size(), t) == 0 &&
+        const bool suffix = path.size() > t.size() &&
+                            path.compare(path.size() - t.size(), t.size(), t) == 0 &&
                             path[path.size() - t.size() - 1] == '.';
         if (model.layer_linears[i].name == t || path == t || suffix) peft.adapted[i] = found = true;
       }
@@ -148,8 +154,8 @@ void resolve_targets(PeftSpec& peft, const ModelSpec& model, const std::string& 
     const int64_t limit = std::min(l.d_in, l.d_out);
     if (peft.r > limit)
       throw ConfigError(where, rkey,
-                        std::to_string(peft.r) + " exceeds min(d_in, d_out) = " + std::to_string(limit) + " of " +
-                            l.name + " (allowed: 1 to " + std::to_string(limit) + ")");
+                        std::to_string(peft.r) + " exceeds min(d_in, d_out) = " + std::to_string(limit) +
+                            " of " + l.name + " (allowed: 1 to " + std::to_string(limit) + ")");
   }
 }
 
@@ -161,7 +167,8 @@ PeftSpec peft_from_adapter_config(const std::string& path) {
   if (root["peft_type"] && !root["peft_type"].IsNull()) {
     const std::string type = read_string(root["peft_type"], path, "peft_type");
     if (type != "LORA")
-      throw ConfigError(path, "peft_type", "'" + type + "' is not supported (allowed: LORA, with use_dora for DoRA)");
+      throw ConfigError(path, "peft_type",
+                        "'" + type + "' is not supported (allowed: LORA, with use_dora for DoRA)");
   }
   if (!root["r"]) throw ConfigError(path, "r", "missing");
   p.r = read_int_in(root["r"], path, "r", 1, 1 << 20);
@@ -170,13 +177,15 @@ PeftSpec peft_from_adapter_config(const std::string& path) {
                   ? read_double(root["lora_dropout"], path, "lora_dropout")
                   : 0.0;
   if (p.dropout < 0 || p.dropout >= 1) throw ConfigError(path, "lora_dropout", "must be in [0, 1)");
-  const bool dora = root["use_dora"] && !root["use_dora"].IsNull() && read_bool(root["use_dora"], path, "use_dora");
+  const bool dora =
+      root["use_dora"] && !root["use_dora"].IsNull() && read_bool(root["use_dora"], path, "use_dora");
   p.method = dora ? PeftMethod::dora : PeftMethod::lora;
-  p.use_rslora = root["use_rslora"] && !root["use_rslora"].IsNull() && read_bool(root["use_rslora"], path, "use_rslora");
+  p.use_rslora =
+      root["use_rslora"] && !root["use_rslora"].IsNull() && read_bool(root["use_rslora"], path, "use_rslora");
   if (root["target_modules"] && !root["target_modules"].IsNull()) {
     const YAML::Node& t = root["target_modules"];
-    p.target_modules = t.IsScalar() ? std::vector<std::string>{t.Scalar()}
-                                    : read_string_list(t, path, "target_modules");
+    p.target_modules =
+        t.IsScalar() ? std::vector<std::string>{t.Scalar()} : read_string_list(t, path, "target_modules");
     p.target_regex = t.IsScalar() && t.Scalar() != "all-linear";
   }  // else: peft's per-model default, q_proj and v_proj for llama-family models (kept from PeftSpec)
   if (root["layers_to_transform"] && !root["layers_to_transform"].IsNull())

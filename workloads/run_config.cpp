@@ -17,25 +17,27 @@ const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ?
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"model",    "peft",     "train",       "zero",  "deepspeed",
-                                           "cluster",  "platform", "calibration", "memory"};
-const std::vector<std::string> kPeftKeys = {"method", "r", "alpha", "dropout", "target_modules", "use_rslora", "adapter"};
-const std::vector<std::string> kTrainKeys = {"micro_batch",   "seq_len",         "grad_accum",
-                                             "activation_checkpointing", "flash_attention", "precision", "optimizer"};
-const std::vector<std::string> kClusterKeys = {"gpu",           "gpus",     "gpus_per_node", "intra",
-                                               "inter",         "rail_optimized", "platform", "nccl_algo"};
+const std::vector<std::string> kTopKeys = {"model",   "peft",     "train",       "zero",  "deepspeed",
+                                           "cluster", "platform", "calibration", "memory"};
+const std::vector<std::string> kPeftKeys = {"method",         "r",          "alpha",  "dropout",
+                                            "target_modules", "use_rslora", "adapter"};
+const std::vector<std::string> kTrainKeys = {
+    "micro_batch",     "seq_len",   "grad_accum", "activation_checkpointing",
+    "flash_attention", "precision", "optimizer"};
+const std::vector<std::string> kClusterKeys = {"gpu",   "gpus",           "gpus_per_node", "intra",
+                                               "inter", "rail_optimized", "platform",      "nccl_algo"};
 const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "cuda_context_gib", "nccl_buffers_gib"};
 const std::vector<std::string> kIntra = {"auto", "nvswitch", "nvlink-bridge", "pcie"};
 const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", "roce-200g", "none"};
-
 
 std::string one_of(const YAML::Node& node, const std::string& file, const std::string& key,
                    const std::vector<std::string>& allowed) {
   const std::string v = read_string(node, file, key);
   for (const auto& a : allowed)
     if (a == v) return v;
-  throw ConfigError(file, key, "'" + v + "' is not allowed" + line_of(node) + " (allowed: " + join(allowed) + ")");
+  throw ConfigError(file, key,
+                    "'" + v + "' is not allowed" + line_of(node) + " (allowed: " + join(allowed) + ")");
 }
 
 bool present(const YAML::Node& n) { return n && !n.IsNull(); }
@@ -60,10 +62,10 @@ void check_step_size(const RunConfig& c, const std::string& file) {
     weights += layers * i * (o + 1);
     dora_temp = std::max(dora_temp, i * i + i * static_cast<double>(c.peft.r) + 3 * i * o);
   }
-  const double states = 20.0 * weights;                                  // bf16 + fp32 master, Adam, grads
-  const double activations = layers * T * per_token_layer * 2 * 4;      // bf16, x4 for DoRA and recompute
+  const double states = 20.0 * weights;                             // bf16 + fp32 master, Adam, grads
+  const double activations = layers * T * per_token_layer * 2 * 4;  // bf16, x4 for DoRA and recompute
   const double eager = c.train.flash_attention ? 0.0 : layers * b * static_cast<double>(m.heads) * s * s * 8;
-  const double logits = T * static_cast<double>(m.vocab) * 16;          // bf16 + fp32 logits and grads
+  const double logits = T * static_cast<double>(m.vocab) * 16;  // bf16 + fp32 logits and grads
   const double total = states + activations + eager + logits + 4 * dora_temp;
   if (total <= kMaxStepBytes) return;
   const std::string size = std::to_string(static_cast<long double>(total) / 1152921504606846976.0L);
@@ -71,9 +73,12 @@ void check_step_size(const RunConfig& c, const std::string& file) {
                           " EiB per GPU, beyond zerosim's arithmetic limit of 2^60 bytes (1 EiB)";
   if (eager >= activations && eager >= logits && eager >= states)
     throw ConfigError(file, "train.seq_len",
-                      std::to_string(c.train.seq_len) + " with eager attention (micro_batch x heads x seq_len^2 "
-                      "probabilities per layer) needs " + why + "; lower train.seq_len or set "
-                      "train.flash_attention: true");
+                      std::to_string(c.train.seq_len) +
+                          " with eager attention (micro_batch x heads x seq_len^2 "
+                          "probabilities per layer) needs " +
+                          why +
+                          "; lower train.seq_len or set "
+                          "train.flash_attention: true");
   if (states >= activations && states >= logits)
     throw ConfigError(file, "model", "the model's states need " + why);
   throw ConfigError(file, "train.micro_batch",
@@ -140,17 +145,20 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
   check_keys(node, kTrainKeys, file, "train");
   if (present(node["micro_batch"]))
     t.micro_batch = read_int_in(node["micro_batch"], file, "train.micro_batch", 1, kMaxMicroBatch);
-  if (present(node["seq_len"])) t.seq_len = read_int_in(node["seq_len"], file, "train.seq_len", 1, kMaxSeqLen);
+  if (present(node["seq_len"]))
+    t.seq_len = read_int_in(node["seq_len"], file, "train.seq_len", 1, kMaxSeqLen);
   if (present(node["grad_accum"]))
     t.grad_accum = read_int_in(node["grad_accum"], file, "train.grad_accum", 1, kMaxGradAccum);
   if (present(node["activation_checkpointing"]))
-    t.activation_checkpointing = read_bool(node["activation_checkpointing"], file, "train.activation_checkpointing");
+    t.activation_checkpointing =
+        read_bool(node["activation_checkpointing"], file, "train.activation_checkpointing");
   if (present(node["flash_attention"]))
     t.flash_attention = read_bool(node["flash_attention"], file, "train.flash_attention");
   if (present(node["precision"]))
-    t.precision = one_of(node["precision"], file, "train.precision", {"bf16-mixed", "bf16-pure"}) == "bf16-mixed"
-                      ? Precision::bf16_mixed
-                      : Precision::bf16_pure;
+    t.precision =
+        one_of(node["precision"], file, "train.precision", {"bf16-mixed", "bf16-pure"}) == "bf16-mixed"
+            ? Precision::bf16_mixed
+            : Precision::bf16_pure;
   if (present(node["optimizer"]))
     t.optimizer = one_of(node["optimizer"], file, "train.optimizer", {"fused", "foreach"}) == "fused"
                       ? OptimizerImpl::fused
@@ -171,10 +179,12 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
     c.gpus_per_node = read_int_in(node["gpus_per_node"], file, "cluster.gpus_per_node", 1, 64);
   if (present(node["intra"])) c.intra = one_of(node["intra"], file, "cluster.intra", kIntra);
   if (present(node["inter"])) c.inter = one_of(node["inter"], file, "cluster.inter", kInter);
-  if (present(node["rail_optimized"])) c.rail_optimized = read_bool(node["rail_optimized"], file, "cluster.rail_optimized");
+  if (present(node["rail_optimized"]))
+    c.rail_optimized = read_bool(node["rail_optimized"], file, "cluster.rail_optimized");
   if (present(node["platform"]))
     c.platform = resolve_path(read_string(node["platform"], file, "cluster.platform"), file);
-  if (present(node["nccl_algo"])) c.nccl_algo = one_of(node["nccl_algo"], file, "cluster.nccl_algo", kNcclAlgos);
+  if (present(node["nccl_algo"]))
+    c.nccl_algo = one_of(node["nccl_algo"], file, "cluster.nccl_algo", kNcclAlgos);
   if (c.inter == "none" && c.gpus > c.gpus_per_node && c.platform.empty())
     throw ConfigError(file, "cluster.inter",
                       "'none' but cluster.gpus = " + std::to_string(c.gpus) + " needs " +
@@ -252,9 +262,11 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file);
 
 }  // namespace
 
-RunConfig run_config_from_yaml(YAML::Node root, const std::string& file, const std::vector<Override>& overrides) {
+RunConfig run_config_from_yaml(YAML::Node root, const std::string& file,
+                               const std::vector<Override>& overrides) {
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
-  if (!root.IsMap()) throw ConfigError(file, "", "a run config is a mapping of sections (" + join(kTopKeys) + ")");
+  if (!root.IsMap())
+    throw ConfigError(file, "", "a run config is a mapping of sections (" + join(kTopKeys) + ")");
   for (const auto& o : overrides) apply_override(root, o, file);
   try {
     return parse_run_config(root, file);
@@ -272,7 +284,8 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
 
   RunConfig c;
   c.file = file;
-  const std::string model_name = present(root["model"]) ? read_string(root["model"], file, "model") : "llama2-7b";
+  const std::string model_name =
+      present(root["model"]) ? read_string(root["model"], file, "model") : "llama2-7b";
   c.model = load_model(model_name, file, "model");
   c.peft = parse_peft(root["peft"], c.model, file);
   c.train = parse_train(root["train"], file);
@@ -308,13 +321,21 @@ nlohmann::json RunConfig::echo() const {
     std::vector<std::string> targets;
     for (size_t i = 0; i < model.layer_linears.size(); ++i) {
       const std::string& name = model.layer_linears[i].name;
-      if (peft.adapted[i] && std::find(targets.begin(), targets.end(), name) == targets.end()) targets.push_back(name);
+      if (peft.adapted[i] && std::find(targets.begin(), targets.end(), name) == targets.end())
+        targets.push_back(name);
     }
-    p.update({{"r", peft.r}, {"alpha", peft.alpha}, {"dropout", peft.dropout}, {"use_rslora", peft.use_rslora},
+    p.update({{"r", peft.r},
+              {"alpha", peft.alpha},
+              {"dropout", peft.dropout},
+              {"use_rslora", peft.use_rslora},
               {"target_modules", targets}});
   }
-  nlohmann::json cl = {{"gpu", cluster.gpu},       {"gpus", cluster.gpus},   {"gpus_per_node", cluster.gpus_per_node},
-                       {"intra", cluster.intra},   {"inter", cluster.inter}, {"rail_optimized", cluster.rail_optimized},
+  nlohmann::json cl = {{"gpu", cluster.gpu},
+                       {"gpus", cluster.gpus},
+                       {"gpus_per_node", cluster.gpus_per_node},
+                       {"intra", cluster.intra},
+                       {"inter", cluster.inter},
+                       {"rail_optimized", cluster.rail_optimized},
                        {"nccl_algo", cluster.nccl_algo}};
   if (!cluster.platform.empty()) cl["platform"] = cluster.platform;
   nlohmann::json mem = {{"fragmentation", memory.fragmentation}};
@@ -322,31 +343,30 @@ nlohmann::json RunConfig::echo() const {
     mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / kBytesPerGiB;
   if (memory.nccl_buffer_bytes)
     mem["nccl_buffers_gib"] = static_cast<double>(*memory.nccl_buffer_bytes) / kBytesPerGiB;
-  nlohmann::json out = {
-      {"model", model.name},
-      {"peft", p},
-      {"train",
-       {{"micro_batch", train.micro_batch},
-        {"seq_len", train.seq_len},
-        {"grad_accum", train.grad_accum},
-        {"activation_checkpointing", train.activation_checkpointing},
-        {"flash_attention", train.flash_attention},
-        {"precision", precision_name(train.precision)},
-        {"optimizer", optimizer_name(train.optimizer)}}},
-      {"zero",
-       {{"stage", zero.stage},
-        {"reduce_bucket_size", zero.reduce_bucket_size},
-        {"allgather_bucket_size", zero.allgather_bucket_size},
-        {"stage3_prefetch_bucket_size", zero.stage3_prefetch_bucket_size},
-        {"stage3_max_live_parameters", zero.stage3_max_live_parameters},
-        {"stage3_max_reuse_distance", zero.stage3_max_reuse_distance},
-        {"stage3_param_persistence_threshold", zero.stage3_param_persistence_threshold},
-        {"overlap_comm", zero.overlap()},
-        {"contiguous_gradients", zero.contiguous_gradients},
-        {"offload_optimizer", zero.offload_optimizer},
-        {"offload_param", zero.offload_param}}},
-      {"cluster", cl},
-      {"memory", mem}};
+  nlohmann::json out = {{"model", model.name},
+                        {"peft", p},
+                        {"train",
+                         {{"micro_batch", train.micro_batch},
+                          {"seq_len", train.seq_len},
+                          {"grad_accum", train.grad_accum},
+                          {"activation_checkpointing", train.activation_checkpointing},
+                          {"flash_attention", train.flash_attention},
+                          {"precision", precision_name(train.precision)},
+                          {"optimizer", optimizer_name(train.optimizer)}}},
+                        {"zero",
+                         {{"stage", zero.stage},
+                          {"reduce_bucket_size", zero.reduce_bucket_size},
+                          {"allgather_bucket_size", zero.allgather_bucket_size},
+                          {"stage3_prefetch_bucket_size", zero.stage3_prefetch_bucket_size},
+                          {"stage3_max_live_parameters", zero.stage3_max_live_parameters},
+                          {"stage3_max_reuse_distance", zero.stage3_max_reuse_distance},
+                          {"stage3_param_persistence_threshold", zero.stage3_param_persistence_threshold},
+                          {"overlap_comm", zero.overlap()},
+                          {"contiguous_gradients", zero.contiguous_gradients},
+                          {"offload_optimizer", zero.offload_optimizer},
+                          {"offload_param", zero.offload_param}}},
+                        {"cluster", cl},
+                        {"memory", mem}};
   if (!calibration.empty()) out["calibration"] = calibration;
   return out;
 }

@@ -3,9 +3,8 @@
 // validated. Parsed from RUN.yaml (docs/architecture.md) with --set overrides; errors are ConfigError.
 #include <yaml-cpp/yaml.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,19 +42,19 @@ struct TrainSpec {
 struct ClusterSpec {
   std::string gpu = "a100-80gb-sxm";
   int64_t gpus = 1;
-  bool gpus_set = false;              // the config sets gpus (with a platform file: else all of its GPUs)
+  bool gpus_set = false;  // the config sets gpus (with a platform file: else all of its GPUs)
   int64_t gpus_per_node = 8;
-  std::string intra = "auto";         // auto (NVSwitch for SXM GPUs, else PCIe) | nvswitch | nvlink-bridge | pcie
-  std::string inter = "ib-hdr200";    // ib-hdr200 | ib-ndr400 | roce-100g | roce-200g | none
+  std::string intra = "auto";  // auto (NVSwitch for SXM GPUs, else PCIe) | nvswitch | nvlink-bridge | pcie
+  std::string inter = "ib-hdr200";  // ib-hdr200 | ib-ndr400 | roce-100g | roce-200g | none
   bool rail_optimized = true;
-  std::string platform;               // path to a SimGrid platform XML; empty = built from the keys above
-  std::string nccl_algo = "auto";     // NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree | nvls
+  std::string platform;            // path to a SimGrid platform XML; empty = built from the keys above
+  std::string nccl_algo = "auto";  // NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree | nvls
   int64_t nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
 };
 
 // What lives outside the tensors the step allocates: see docs/memory-model.md for the evidence.
 struct MemoryOptions {
-  double fragmentation = 0.0;                 // reserved/allocated − 1 on the dynamic part (resolved default)
+  double fragmentation = 0.0;  // reserved/allocated − 1 on the dynamic part (resolved default)
   std::optional<int64_t> cuda_context_bytes;  // default: the GPU catalogue's
   std::optional<int64_t> nccl_buffer_bytes;   // default: 0 on one GPU, else see memory_model
 };

@@ -1,8 +1,7 @@
 #include "workloads/step_graph.h"
 
-#include <boost/graph/topological_sort.hpp>
-
 #include <algorithm>
+#include <boost/graph/topological_sort.hpp>
 #include <iterator>
 #include <optional>
 #include <stdexcept>
@@ -14,10 +13,14 @@ namespace zerosim {
 
 const char* collective_name(CollectiveKind k) {
   switch (k) {
-    case CollectiveKind::all_reduce: return "all_reduce";
-    case CollectiveKind::all_gather: return "all_gather";
-    case CollectiveKind::reduce_scatter: return "reduce_scatter";
-    case CollectiveKind::broadcast: return "broadcast";
+    case CollectiveKind::all_reduce:
+      return "all_reduce";
+    case CollectiveKind::all_gather:
+      return "all_gather";
+    case CollectiveKind::reduce_scatter:
+      return "reduce_scatter";
+    case CollectiveKind::broadcast:
+      return "broadcast";
   }
   return "?";
 }
@@ -28,8 +31,8 @@ const std::vector<std::string>& collective_names() {
 }
 
 std::optional<CollectiveKind> collective_kind(const std::string& name) {
-  for (CollectiveKind k : {CollectiveKind::all_reduce, CollectiveKind::all_gather, CollectiveKind::reduce_scatter,
-                           CollectiveKind::broadcast})
+  for (CollectiveKind k : {CollectiveKind::all_reduce, CollectiveKind::all_gather,
+                           CollectiveKind::reduce_scatter, CollectiveKind::broadcast})
     if (name == collective_name(k)) return k;
   return std::nullopt;
 }
@@ -38,10 +41,13 @@ int64_t ring_bytes_per_rank(CollectiveKind k, int64_t bytes, int64_t ranks) {
   if (ranks <= 1) return 0;
   const int64_t share = (bytes + ranks - 1) / ranks;  // one chunk per rank
   switch (k) {
-    case CollectiveKind::all_reduce: return 2 * (ranks - 1) * share;
+    case CollectiveKind::all_reduce:
+      return 2 * (ranks - 1) * share;
     case CollectiveKind::all_gather:
-    case CollectiveKind::reduce_scatter: return (ranks - 1) * share;
-    case CollectiveKind::broadcast: return bytes;  // pipelined chain: every rank forwards the whole buffer
+    case CollectiveKind::reduce_scatter:
+      return (ranks - 1) * share;
+    case CollectiveKind::broadcast:
+      return bytes;  // pipelined chain: every rank forwards the whole buffer
   }
   return 0;
 }
@@ -60,15 +66,16 @@ class GraphBuilder {
 
   StepGraph build() {
     const int64_t g = c_.train.grad_accum;
-    for (int micro = 0; micro < static_cast<int>(g); ++micro) micro_step(micro, micro == static_cast<int>(g) - 1);
+    for (int micro = 0; micro < static_cast<int>(g); ++micro)
+      micro_step(micro, micro == static_cast<int>(g) - 1);
     // Optimizer step after every gradient collective, then the parameter all-gather of stages 1-3.
     const TaskId opt = add_compute(out_.ops.size() - 1, static_cast<int>(g) - 1);
     for (TaskId t : pending_grad_collectives_) edge(t, opt);
     pending_grad_collectives_.clear();
     const int64_t persistent = persistent_numel();
     if (c_.zero.stage == 1 || c_.zero.stage == 2)
-      edge(opt, add_collective(CollectiveKind::all_gather, 2 * trainable_numel(), "params.all_gather", Phase::optimizer,
-                               static_cast<int>(g) - 1));
+      edge(opt, add_collective(CollectiveKind::all_gather, 2 * trainable_numel(), "params.all_gather",
+                               Phase::optimizer, static_cast<int>(g) - 1));
     else if (c_.zero.stage == 3 && persistent > 0)
       edge(opt, add_collective(CollectiveKind::all_gather, 2 * persistent, "persistent_params.all_gather",
                                Phase::optimizer, static_cast<int>(g) - 1));
@@ -150,7 +157,8 @@ class GraphBuilder {
 
   int64_t persistent_numel() const {
     int64_t n = 0;
-    for (const auto& m : p_.modules) n += m.numel - zero3_gathered_numel(m, c_.zero.stage3_param_persistence_threshold);
+    for (const auto& m : p_.modules)
+      n += m.numel - zero3_gathered_numel(m, c_.zero.stage3_param_persistence_threshold);
     return n;
   }
 
@@ -174,8 +182,8 @@ class GraphBuilder {
   void micro_step(int micro, bool boundary) {
     const int stage = c_.zero.stage;
     const bool reduce_now = stage >= 2 || boundary;
-    const int64_t bucket = stage == 0 ? std::min<int64_t>(500'000'000, c_.zero.reduce_bucket_size)
-                                      : c_.zero.reduce_bucket_size;
+    const int64_t bucket =
+        stage == 0 ? std::min<int64_t>(500'000'000, c_.zero.reduce_bucket_size) : c_.zero.reduce_bucket_size;
     const CollectiveKind grad_kind = stage == 3 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
     const bool overlap = c_.zero.overlap();
     std::vector<bool> grad_seen(p_.modules.size(), false);
@@ -185,9 +193,10 @@ class GraphBuilder {
       if (!reduce_now) return;
       while (filled > 0) {
         const int64_t chunk = std::min(filled, bucket);
-        const TaskId coll = add_collective(
-            grad_kind, 2 * chunk, "grads.bucket" + std::to_string(bucket_index++) + "." + collective_name(grad_kind),
-            Phase::backward, micro);
+        const TaskId coll =
+            add_collective(grad_kind, 2 * chunk,
+                           "grads.bucket" + std::to_string(bucket_index++) + "." + collective_name(grad_kind),
+                           Phase::backward, micro);
         edge(after, coll);
         filled -= chunk;
         if (!overlap || end_of_backward) sync_before_next_compute_.push_back(coll);  // compute waits for it
@@ -207,28 +216,31 @@ class GraphBuilder {
       TaskId issuer = 0;  // the compute-stream task from which this op's all-gathers are issued
       if (stage == 3) {
         if (!op.modules.empty()) {
-          issuer = add_hook(op.name + ".zero3_hooks", kZero3HookSeconds * static_cast<double>(op.modules.size()),
-                            op.phase, micro);
+          issuer = add_hook(op.name + ".zero3_hooks",
+                            kZero3HookSeconds * static_cast<double>(op.modules.size()), op.phase, micro);
           issued = true;
         } else if (have_compute_) {
           issuer = last_compute_;
           issued = true;
         }
         for (int m : plan_.fetch_before[i]) {
-          const TaskId f = add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
-                                          p_.modules[static_cast<size_t>(m)].name + ".all_gather", op.phase, micro);
+          const TaskId f =
+              add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
+                             p_.modules[static_cast<size_t>(m)].name + ".all_gather", op.phase, micro);
           if (issued) edge(issuer, f);
           gathered_by[static_cast<size_t>(m)] = f;
         }
         for (int m : op.modules)
-          if (m >= 0 && gathered_by[static_cast<size_t>(m)]) waits.push_back(*gathered_by[static_cast<size_t>(m)]);
+          if (m >= 0 && gathered_by[static_cast<size_t>(m)])
+            waits.push_back(*gathered_by[static_cast<size_t>(m)]);
       }
       const TaskId task = add_compute(i, micro);
       for (TaskId w : waits) edge(w, task);
       if (stage == 3) {
         for (int m : plan_.prefetch_after[i]) {
-          const TaskId pf = add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
-                                           p_.modules[static_cast<size_t>(m)].name + ".prefetch", op.phase, micro);
+          const TaskId pf =
+              add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
+                             p_.modules[static_cast<size_t>(m)].name + ".prefetch", op.phase, micro);
           if (issued) edge(issuer, pf);  // issued from the op's pre-forward hook
           gathered_by[static_cast<size_t>(m)] = pf;
         }
@@ -267,7 +279,8 @@ std::vector<TaskId> check_step_graph(const StepGraph& g) {
   }
   std::reverse(order.begin(), order.end());
   for (TaskId v : g.comm_order)
-    if (g.graph[v].kind != TaskKind::collective) throw std::logic_error("non-collective task on the comm stream");
+    if (g.graph[v].kind != TaskKind::collective)
+      throw std::logic_error("non-collective task on the comm stream");
   // Every rank runs the same graph, so each collective is joined by all ranks in the same order;
   // the group of every collective is the data-parallel group of g.ranks ranks.
   if (g.ranks < 1) throw std::logic_error("a collective needs at least one rank");

@@ -4,10 +4,9 @@
 // ordering impose. Every rank runs the same graph; the engine executes it on the platform, so overlap
 // and exposed communication come out of the simulation rather than out of a formula.
 #include <boost/graph/adjacency_list.hpp>
-
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "workloads/run_config.h"
@@ -30,10 +29,10 @@ struct Task {
   std::string name;
   int micro_step = 0;
   Phase phase = Phase::forward;
-  int op = -1;                   // compute: index into StepGraph::ops
+  int op = -1;  // compute: index into StepGraph::ops
   CollectiveKind collective = CollectiveKind::all_reduce;
-  int64_t bytes = 0;             // collective: the full buffer size S per rank (all-gather: the gathered output)
-  double hook_s = 0;             // hook: CPU time
+  int64_t bytes = 0;  // collective: the full buffer size S per rank (all-gather: the gathered output)
+  double hook_s = 0;  // hook: CPU time
 };
 
 using TaskGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, Task>;
@@ -41,7 +40,7 @@ using TaskId = TaskGraph::vertex_descriptor;
 
 struct StepGraph {
   TaskGraph graph;
-  std::vector<ComputeOp> ops;      // compute ops referenced by tasks
+  std::vector<ComputeOp> ops;         // compute ops referenced by tasks
   std::vector<TaskId> compute_order;  // program order of the compute stream
   std::vector<TaskId> comm_order;     // issue order of the communication stream (same on every rank)
   // Further communicators, each with its own stream (used to run concurrent collectives, e.g. two

@@ -25,29 +25,35 @@ struct ComputeOp {
   int layer = -1;            // decoder layer, -1 for embedding / head / loss / optimizer
   std::vector<int> modules;  // ParamModule indices whose full parameters the op reads (ZeRO-3 fetches)
   double flops = 0;
-  double bytes = 0;              // DRAM traffic
-  int64_t saved_bytes = 0;       // tensors kept for backward (forward and recompute ops)
-  int64_t transient_bytes = 0;   // workspace and outputs freed by the end of the op
-  int64_t releases_bytes = 0;    // saved tensors freed when this backward op ends
+  double bytes = 0;             // DRAM traffic
+  int64_t saved_bytes = 0;      // tensors kept for backward (forward and recompute ops)
+  int64_t transient_bytes = 0;  // workspace and outputs freed by the end of the op
+  int64_t releases_bytes = 0;   // saved tensors freed when this backward op ends
 };
 
 struct StepProgram {
   std::vector<ParamModule> modules;
-  std::vector<ComputeOp> forward;   // embedding → loss
-  std::vector<ComputeOp> backward;  // loss → embedding; recompute ops precede each layer's backward
+  std::vector<ComputeOp> forward;          // embedding → loss
+  std::vector<ComputeOp> backward;         // loss → embedding; recompute ops precede each layer's backward
   int64_t checkpoint_bytes_per_layer = 0;  // with activation checkpointing: the saved layer input
   double model_flops_per_token = 0;        // 6·Ψ-style useful FLOPs for MFU (see docs)
 };
 
 StepProgram build_step_program(const RunConfig& config);
 
-// Formulas (docs/reference/dora-zero.md §1, docs/memory-model.md, docs/time-model.md), one function per quantity, unit-tested.
-double linear_flops(int64_t tokens, int64_t d_in, int64_t d_out);                 // 2·T·d_in·d_out
-double lora_forward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r);  // 2·T·r·(d_in+d_out) + 2·T·d_out
-double lora_backward_flops(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r); // 4·T·r·(d_in+d_out) + T·d_out
-double dora_weight_norm_flops(int64_t d_in, int64_t d_out, int64_t r);   // 2·d_in·r·(d_in+d_out) + 3·d_in·d_out
-double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r);   // 2·(2·d_in² + 7·d_in·d_out) + r terms
-int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r);  // 2·(d_in² + d_in·r + 3·d_in·d_out)
+// Formulas (docs/reference/dora-zero.md §1, docs/memory-model.md, docs/time-model.md), one function per
+// quantity, unit-tested.
+double linear_flops(int64_t tokens, int64_t d_in, int64_t d_out);  // 2·T·d_in·d_out
+double lora_forward_flops(int64_t tokens, int64_t d_in, int64_t d_out,
+                          int64_t r);  // 2·T·r·(d_in+d_out) + 2·T·d_out
+double lora_backward_flops(int64_t tokens, int64_t d_in, int64_t d_out,
+                           int64_t r);  // 4·T·r·(d_in+d_out) + T·d_out
+double dora_weight_norm_flops(int64_t d_in, int64_t d_out,
+                              int64_t r);  // 2·d_in·r·(d_in+d_out) + 3·d_in·d_out
+double dora_weight_norm_bytes(int64_t d_in, int64_t d_out,
+                              int64_t r);  // 2·(2·d_in² + 7·d_in·d_out) + r terms
+int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out,
+                                         int64_t r);  // 2·(d_in² + d_in·r + 3·d_in·d_out)
 double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool causal_flash);
 // DRAM bytes per trainable element of one Adam step (see the derivation in step_program.cpp).
 double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl);

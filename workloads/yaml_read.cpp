@@ -26,11 +26,16 @@ size_t invalid_utf8_at(const std::string& text) {
     // NUL inside a scalar into bytes that are not UTF-8.
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return i;
     if (c == 0x7F) return i;
-    if (c < 0x80) len = 1;
-    else if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else return i;
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+      len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+      len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else
+      return i;
     if (i + len > n) return i;
     for (size_t k = 1; k < len; ++k) {
       const unsigned char b = s[i + k];
@@ -44,9 +49,10 @@ size_t invalid_utf8_at(const std::string& text) {
 
 YAML::Node parse_yaml_text(const std::string& text, const std::string& origin) {
   if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos)
-    throw ConfigError(origin, "",
-                      "not YAML/JSON text: a control character or invalid UTF-8 byte at line " +
-                          std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n')));
+    throw ConfigError(
+        origin, "",
+        "not YAML/JSON text: a control character or invalid UTF-8 byte at line " +
+            std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n')));
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {

@@ -63,7 +63,8 @@ Zero3Schedule plan_zero3(const StepProgram& program, const ZeroSpec& zero) {
       if (!resident[static_cast<size_t>(trace[k].module)]) gather(trace[k].module, s.fetch_before[i]);
     // Prefetch along the trace (DeepSpeed keeps adding while below the budget, so it may overshoot by one).
     if (!uses_of_op[i].empty()) {
-      const int64_t budget = std::min(zero.stage3_max_live_parameters - live, zero.stage3_prefetch_bucket_size);
+      const int64_t budget =
+          std::min(zero.stage3_max_live_parameters - live, zero.stage3_prefetch_bucket_size);
       int64_t prefetching = 0;
       for (size_t k = uses_of_op[i].back() + 1; k < trace.size() && prefetching < budget; ++k) {
         const int m = trace[k].module;
@@ -77,8 +78,8 @@ Zero3Schedule plan_zero3(const StepProgram& program, const ZeroSpec& zero) {
       if (!resident[static_cast<size_t>(m)]) continue;
       const size_t next = next_use[k];
       // Kept if used again by this same op, or reused within the distance.
-      const bool keep = next < trace.size() &&
-                        (trace[next].op == i || prefix[next] - prefix[k + 1] <= zero.stage3_max_reuse_distance);
+      const bool keep = next < trace.size() && (trace[next].op == i || prefix[next] - prefix[k + 1] <=
+                                                                           zero.stage3_max_reuse_distance);
       if (keep) continue;
       resident[static_cast<size_t>(m)] = false;
       live -= s.gathered_numel[static_cast<size_t>(m)];

@@ -19,12 +19,12 @@ bool zero3_persistent(int64_t tensor_numel, int64_t threshold);
 int64_t zero3_gathered_numel(const ParamModule& module, int64_t threshold);
 
 struct Zero3Schedule {
-  std::vector<int64_t> gathered_numel;            // per module
+  std::vector<int64_t> gathered_numel;  // per module
   // Per op of the micro-step in execution order (forward ops, then backward ops):
-  std::vector<std::vector<int>> fetch_before;     // blocking all-gathers the op waits for
-  std::vector<std::vector<int>> prefetch_after;   // all-gathers issued ahead once the op starts
-  std::vector<std::vector<int>> release_after;    // partitioned again once the op ends
-  int64_t gathered_numel_per_micro_step = 0;      // Σ over every fetch and prefetch
+  std::vector<std::vector<int>> fetch_before;    // blocking all-gathers the op waits for
+  std::vector<std::vector<int>> prefetch_after;  // all-gathers issued ahead once the op starts
+  std::vector<std::vector<int>> release_after;   // partitioned again once the op ends
+  int64_t gathered_numel_per_micro_step = 0;     // Σ over every fetch and prefetch
 };
 
 Zero3Schedule plan_zero3(const StepProgram& program, const ZeroSpec& zero);

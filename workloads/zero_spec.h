@@ -16,9 +16,9 @@ struct ZeroSpec {
   int64_t stage3_param_persistence_threshold = 100'000;  // elements
   std::optional<bool> overlap_comm;                      // unset: true for stage 3, false otherwise
   bool contiguous_gradients = true;
-  std::string offload_optimizer = "none";                // none | cpu
-  std::string offload_param = "none";                    // none | cpu (stage 3 only)
-  std::string deepspeed_config;                          // ds_config.json it came from, if any
+  std::string offload_optimizer = "none";  // none | cpu
+  std::string offload_param = "none";      // none | cpu (stage 3 only)
+  std::string deepspeed_config;            // ds_config.json it came from, if any
 
   bool overlap() const { return overlap_comm.value_or(stage == 3); }
 };

@@ -50,9 +50,15 @@ Runner linear_runner(const OpKey& k) {
   auto g = std::make_shared<Matrix>(random_matrix(k.tokens, k.d_out, 3));
   auto out = std::make_shared<Matrix>();
   switch (k.op) {
-    case OpId::linear_fwd: *out = Matrix(k.tokens, k.d_out); return [=] { cpu::linear_forward(*x, *w, *out); };
-    case OpId::linear_dx: *out = Matrix(k.tokens, k.d_in); return [=] { cpu::linear_input_grad(*g, *w, *out); };
-    default: *out = Matrix(k.d_out, k.d_in); return [=] { cpu::linear_weight_grad(*g, *x, *out); };
+    case OpId::linear_fwd:
+      *out = Matrix(k.tokens, k.d_out);
+      return [=] { cpu::linear_forward(*x, *w, *out); };
+    case OpId::linear_dx:
+      *out = Matrix(k.tokens, k.d_in);
+      return [=] { cpu::linear_input_grad(*g, *w, *out); };
+    default:
+      *out = Matrix(k.d_out, k.d_in);
+      return [=] { cpu::linear_weight_grad(*g, *x, *out); };
   }
 }
 
@@ -83,16 +89,19 @@ Runner adapter_runner(const OpKey& k) {
       return [s, y] { cpu::lora_forward(s->x, s->w.A, s->w.B, s->w.scaling, s->fwd.lora, *y); };
     }
     case OpId::lora_bwd: {
-      auto buf = std::make_shared<cpu::LoraBackwardBuffers>(
-          cpu::LoraBackwardBuffers{Matrix(k.tokens, k.d_out), Matrix(k.tokens, k.r), Matrix(k.tokens, k.d_in)});
+      auto buf = std::make_shared<cpu::LoraBackwardBuffers>(cpu::LoraBackwardBuffers{
+          Matrix(k.tokens, k.d_out), Matrix(k.tokens, k.r), Matrix(k.tokens, k.d_in)});
       auto dA = std::make_shared<Matrix>(k.r, k.d_in);
       auto dB = std::make_shared<Matrix>(k.d_out, k.r);
       auto dx = std::make_shared<Matrix>(k.tokens, k.d_in);
       cpu::lora_forward(s->x, s->w.A, s->w.B, s->w.scaling, s->fwd.lora, s->fwd.y);
-      return [=] { cpu::lora_backward(s->G, s->x, s->w.A, s->w.B, s->fwd.lora.h, s->w.scaling, *buf, *dA, *dB, *dx); };
+      return [=] {
+        cpu::lora_backward(s->G, s->x, s->w.A, s->w.B, s->fwd.lora.h, s->w.scaling, *buf, *dA, *dB, *dx);
+      };
     }
     case OpId::dora_fwd:
-    case OpId::dora_fwd_dropout: return [s] { cpu::dora_forward(s->w, s->x, s->dropout, s->fwd); };
+    case OpId::dora_fwd_dropout:
+      return [s] { cpu::dora_forward(s->w, s->x, s->dropout, s->fwd); };
     default: {
       s->bwd = cpu::make_dora_backward_state(k.tokens, k.d_in, k.d_out, k.r);
       cpu::dora_forward(s->w, s->x, s->dropout, s->fwd);
@@ -179,10 +188,12 @@ Runner layer_runner(const OpKey& k, int64_t head_dim) {
     default: {  // cross-entropy
       auto logits = std::make_shared<Matrix>(random_matrix(k.tokens, k.d_out, 81, 4.0f));
       auto targets = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(k.tokens));
-      for (int64_t t = 0; t < k.tokens; ++t) (*targets)[static_cast<size_t>(t)] = static_cast<int32_t>((t * 7919) % k.d_out);
+      for (int64_t t = 0; t < k.tokens; ++t)
+        (*targets)[static_cast<size_t>(t)] = static_cast<int32_t>((t * 7919) % k.d_out);
       auto lse = std::make_shared<std::vector<float>>();
       cpu::cross_entropy_forward(*logits, *targets, *lse);
-      if (k.op == OpId::cross_entropy_fwd) return [=] { cpu::cross_entropy_forward(*logits, *targets, *lse); };
+      if (k.op == OpId::cross_entropy_fwd)
+        return [=] { cpu::cross_entropy_forward(*logits, *targets, *lse); };
       auto d = std::make_shared<Matrix>(k.tokens, k.d_out);
       return [=] { cpu::cross_entropy_backward(*logits, *targets, *lse, *d); };
     }
@@ -199,19 +210,25 @@ Runner make_runner(const OpKey& k, int64_t head_dim) {
   switch (k.op) {
     case OpId::linear_fwd:
     case OpId::linear_dx:
-    case OpId::linear_dw: return linear_runner(k);
+    case OpId::linear_dw:
+      return linear_runner(k);
     case OpId::lora_fwd:
     case OpId::lora_bwd:
     case OpId::dora_fwd:
     case OpId::dora_fwd_dropout:
     case OpId::dora_bwd:
-    case OpId::dora_bwd_dropout: return adapter_runner(k);
+    case OpId::dora_bwd_dropout:
+      return adapter_runner(k);
     case OpId::dora_weight_norm:
-    case OpId::dora_weight_norm_fused: return weight_norm_runner(k);
+    case OpId::dora_weight_norm_fused:
+      return weight_norm_runner(k);
     case OpId::dora_combine_fwd:
-    case OpId::dora_combine_bwd: return combine_runner(k);
-    case OpId::memcpy_d2d: return memcpy_runner(k);
-    default: return layer_runner(k, head_dim);
+    case OpId::dora_combine_bwd:
+      return combine_runner(k);
+    case OpId::memcpy_d2d:
+      return memcpy_runner(k);
+    default:
+      return layer_runner(k, head_dim);
   }
 }
 
@@ -231,8 +248,9 @@ class CpuBackend : public Backend {
   }
   Precision precision() const override { return {"fp32", "fp32", 4}; }
   std::map<std::string, std::string> settings() const override {
-    return {{"attention_impl", "cpu blocked causal attention (sgemm per 128-query block, recompute in backward)"},
-            {"timer", "std::chrono::steady_clock"}};
+    return {
+        {"attention_impl", "cpu blocked causal attention (sgemm per 128-query block, recompute in backward)"},
+        {"timer", "std::chrono::steady_clock"}};
   }
   int64_t peak_gemm_size() const override { return 2048; }
 

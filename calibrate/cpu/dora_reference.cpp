@@ -87,21 +87,26 @@ DoraWeights random_dora_weights(int64_t d_in, int64_t d_out, int64_t r, float sc
   return w;
 }
 
-void linear_forward(const Matrix& x, const Matrix& W, Matrix& y) { gemm(Op::none, Op::transpose, 1.0f, x, W, 0.0f, y); }
-void linear_input_grad(const Matrix& G, const Matrix& W, Matrix& dx) { gemm(Op::none, Op::none, 1.0f, G, W, 0.0f, dx); }
+void linear_forward(const Matrix& x, const Matrix& W, Matrix& y) {
+  gemm(Op::none, Op::transpose, 1.0f, x, W, 0.0f, y);
+}
+void linear_input_grad(const Matrix& G, const Matrix& W, Matrix& dx) {
+  gemm(Op::none, Op::none, 1.0f, G, W, 0.0f, dx);
+}
 void linear_weight_grad(const Matrix& G, const Matrix& x, Matrix& dW) {
   gemm(Op::transpose, Op::none, 1.0f, G, x, 0.0f, dW);
 }
 
-void lora_forward(const Matrix& x, const Matrix& A, const Matrix& B, float c, LoraForwardBuffers& buf, Matrix& y) {
+void lora_forward(const Matrix& x, const Matrix& A, const Matrix& B, float c, LoraForwardBuffers& buf,
+                  Matrix& y) {
   gemm(Op::none, Op::transpose, 1.0f, x, A, 0.0f, buf.h);
   gemm(Op::none, Op::transpose, 1.0f, buf.h, B, 0.0f, buf.lora);
   scale_into(buf.lora, c, buf.lora);
   add_in_place(y, buf.lora);
 }
 
-void lora_backward(const Matrix& G, const Matrix& x, const Matrix& A, const Matrix& B, const Matrix& h, float c,
-                   LoraBackwardBuffers& buf, Matrix& dA, Matrix& dB, Matrix& dx) {
+void lora_backward(const Matrix& G, const Matrix& x, const Matrix& A, const Matrix& B, const Matrix& h,
+                   float c, LoraBackwardBuffers& buf, Matrix& dA, Matrix& dB, Matrix& dx) {
   scale_into(G, c, buf.G_scaled);
   gemm(Op::transpose, Op::none, 1.0f, buf.G_scaled, h, 0.0f, dB);
   gemm(Op::none, Op::none, 1.0f, buf.G_scaled, B, 0.0f, buf.dh);
@@ -134,7 +139,8 @@ void dora_weight_norm_peft(const DoraWeights& w, WeightNormWorkspace& ws, Weight
   });
   out.n.resize(static_cast<size_t>(d_out));
   parallel_rows(d_out, [&](int64_t i) {
-    out.n[static_cast<size_t>(i)] = static_cast<float>(std::sqrt(row_sum_of_squares(ws.weight.ptr(i, 0), d_in)));
+    out.n[static_cast<size_t>(i)] =
+        static_cast<float>(std::sqrt(row_sum_of_squares(ws.weight.ptr(i, 0), d_in)));
   });
   divide_magnitude(w.m, out);
 }
@@ -171,8 +177,8 @@ void dora_weight_norm_fused(const DoraWeights& w, WeightNorm& out) {
   divide_magnitude(w.m, out);
 }
 
-void dora_combine_forward(const Matrix& result, const Matrix& y0, const Matrix& lora, const std::vector<float>& s,
-                          float c, CombineBuffers& buf, Matrix& y) {
+void dora_combine_forward(const Matrix& result, const Matrix& y0, const Matrix& lora,
+                          const std::vector<float>& s, float c, CombineBuffers& buf, Matrix& y) {
   buf.s_minus_1.resize(s.size());
   for (size_t j = 0; j < s.size(); ++j) buf.s_minus_1[j] = s[j] - 1.0f;
   mul_row_broadcast(y0, buf.s_minus_1, buf.a);  // (s−1)·base_result
@@ -184,8 +190,8 @@ void dora_combine_forward(const Matrix& result, const Matrix& y0, const Matrix& 
   });
 }
 
-void dora_combine_backward(const Matrix& G, const Matrix& y0, const Matrix& lora, const WeightNorm& norm, float c,
-                           bool y0_is_result, CombineBackwardBuffers& buf, CombineGrads& out) {
+void dora_combine_backward(const Matrix& G, const Matrix& y0, const Matrix& lora, const WeightNorm& norm,
+                           float c, bool y0_is_result, CombineBackwardBuffers& buf, CombineGrads& out) {
   scale_into(G, c, buf.Gc);
   mul_row_broadcast(buf.Gc, norm.s, out.G_lora);
   mul_elementwise(buf.Gc, lora, buf.tmp);
@@ -200,7 +206,8 @@ void dora_combine_backward(const Matrix& G, const Matrix& y0, const Matrix& lora
   for (size_t j = 0; j < out.dm.size(); ++j) out.dm[j] = (buf.ds_lora[j] + buf.ds_base[j]) / norm.n[j];
 }
 
-DoraForwardState make_dora_forward_state(int64_t T, int64_t d_in, int64_t d_out, int64_t r, const Dropout& dropout) {
+DoraForwardState make_dora_forward_state(int64_t T, int64_t d_in, int64_t d_out, int64_t r,
+                                         const Dropout& dropout) {
   DoraForwardState st;
   if (dropout.p > 0) {
     st.x_d = Matrix(T, d_in);
@@ -227,7 +234,7 @@ void dora_forward(const DoraWeights& w, const Matrix& x, const Dropout& dropout,
     dora_weight_norm_peft(w, st.norm_ws, st.norm);
   gemm(Op::none, Op::transpose, 1.0f, x_d, w.A, 0.0f, st.lora.h);           // lora_A(x_d)
   gemm(Op::none, Op::transpose, 1.0f, st.lora.h, w.B, 0.0f, st.lora.lora);  // lora_B(·)
-  if (with_dropout) linear_forward(x_d, w.W0, st.y0_dropout);              // peft's second base GEMM
+  if (with_dropout) linear_forward(x_d, w.W0, st.y0_dropout);               // peft's second base GEMM
   const Matrix& y0 = with_dropout ? st.y0_dropout : st.result;
   dora_combine_forward(st.result, y0, st.lora.lora, st.norm.s, w.scaling, st.combine, st.y);
 }
@@ -248,23 +255,24 @@ void dora_backward(const DoraWeights& w, const Matrix& x, const Dropout& dropout
   const bool with_dropout = dropout.p > 0;
   const Matrix& x_d = with_dropout ? fwd.x_d : x;
   const Matrix& y0 = with_dropout ? fwd.y0_dropout : fwd.result;
-  dora_combine_backward(G, y0, fwd.lora.lora, fwd.norm, w.scaling, !with_dropout, st.combine, st.combine_grads);
+  dora_combine_backward(G, y0, fwd.lora.lora, fwd.norm, w.scaling, !with_dropout, st.combine,
+                        st.combine_grads);
   const Matrix& G_lora = st.combine_grads.G_lora;
   gemm(Op::transpose, Op::none, 1.0f, G_lora, fwd.lora.h, 0.0f, st.grads.dB);  // dB = G_ℓᵀ·h
-  gemm(Op::none, Op::none, 1.0f, G_lora, w.B, 0.0f, st.dh);                   // dh = G_ℓ·B
-  gemm(Op::transpose, Op::none, 1.0f, st.dh, x_d, 0.0f, st.grads.dA);         // dA = dhᵀ·x_d
-  gemm(Op::none, Op::none, 1.0f, st.dh, w.A, 0.0f, st.dx_lora);               // dx_lora = dh·A
+  gemm(Op::none, Op::none, 1.0f, G_lora, w.B, 0.0f, st.dh);                    // dh = G_ℓ·B
+  gemm(Op::transpose, Op::none, 1.0f, st.dh, x_d, 0.0f, st.grads.dA);          // dA = dhᵀ·x_d
+  gemm(Op::none, Op::none, 1.0f, st.dh, w.A, 0.0f, st.dx_lora);                // dx_lora = dh·A
   st.grads.dm = st.combine_grads.dm;
   if (!with_dropout) {
     linear_input_grad(st.combine_grads.G_y0, w.W0, st.grads.dx);  // (G⊙s)·W0
     add_in_place(st.grads.dx, st.dx_lora);
     return;
   }
-  linear_input_grad(G, w.W0, st.grads.dx);                       // base_layer(x): G·W0
-  linear_input_grad(st.combine_grads.G_y0, w.W0, st.dx_y0);      // second base GEMM: (G⊙(s−1))·W0
-  add_in_place(st.dx_y0, st.dx_lora);                            // gradient w.r.t. x_d
+  linear_input_grad(G, w.W0, st.grads.dx);                   // base_layer(x): G·W0
+  linear_input_grad(st.combine_grads.G_y0, w.W0, st.dx_y0);  // second base GEMM: (G⊙(s−1))·W0
+  add_in_place(st.dx_y0, st.dx_lora);                        // gradient w.r.t. x_d
   const float keep_scale = 1.0f / (1.0f - dropout.p);
-  parallel_rows(x.rows, [&](int64_t t) {                          // dropout backward, then + base dX
+  parallel_rows(x.rows, [&](int64_t t) {  // dropout backward, then + base dX
     for (int64_t j = 0; j < x.cols; ++j) {
       const auto idx = static_cast<uint64_t>(t * x.cols + j);
       const float mask = dropout_keep(dropout.seed, idx, dropout.p) ? keep_scale : 0.0f;

@@ -35,7 +35,8 @@ struct LoraForwardBuffers {
   Matrix lora;  // h·Bᵀ
 };
 // h = x·Aᵀ; ℓ = h·Bᵀ; ℓ *= c; y += ℓ  (peft LoRA)
-void lora_forward(const Matrix& x, const Matrix& A, const Matrix& B, float c, LoraForwardBuffers& buf, Matrix& y);
+void lora_forward(const Matrix& x, const Matrix& A, const Matrix& B, float c, LoraForwardBuffers& buf,
+                  Matrix& y);
 
 struct LoraBackwardBuffers {
   Matrix G_scaled;  // c·G
@@ -43,8 +44,8 @@ struct LoraBackwardBuffers {
   Matrix dx_lora;
 };
 // c·G; dB = (cG)ᵀ·h; dh = (cG)·B; dA = dhᵀ·x; dx_lora = dh·A; dx += dx_lora
-void lora_backward(const Matrix& G, const Matrix& x, const Matrix& A, const Matrix& B, const Matrix& h, float c,
-                   LoraBackwardBuffers& buf, Matrix& dA, Matrix& dB, Matrix& dx);
+void lora_backward(const Matrix& G, const Matrix& x, const Matrix& A, const Matrix& B, const Matrix& h,
+                   float c, LoraBackwardBuffers& buf, Matrix& dA, Matrix& dB, Matrix& dx);
 
 struct WeightNorm {
   std::vector<float> n;  // ‖W0 + c·B·A‖ per output row (detached)
@@ -70,12 +71,12 @@ struct CombineBuffers {
 };
 // y = result + ((s−1)⊙y0 + (s⊙ℓ)·c) as peft's separate elementwise kernels. Without dropout
 // `result` and `y0` are the same tensor.
-void dora_combine_forward(const Matrix& result, const Matrix& y0, const Matrix& lora, const std::vector<float>& s,
-                          float c, CombineBuffers& buf, Matrix& y);
+void dora_combine_forward(const Matrix& result, const Matrix& y0, const Matrix& lora,
+                          const std::vector<float>& s, float c, CombineBuffers& buf, Matrix& y);
 
 struct CombineGrads {
-  Matrix G_lora;           // c·G⊙s: flows into the LoRA GEMMs
-  Matrix G_y0;             // G⊙s without dropout (y0 is result); G⊙(s−1) with dropout
+  Matrix G_lora;  // c·G⊙s: flows into the LoRA GEMMs
+  Matrix G_y0;    // G⊙s without dropout (y0 is result); G⊙(s−1) with dropout
   std::vector<float> dm;
 };
 struct CombineBackwardBuffers {
@@ -85,8 +86,8 @@ struct CombineBackwardBuffers {
 };
 // Autograd of dora_combine_forward: y0_is_result selects the no-dropout graph, where the base
 // output receives both the direct gradient G and the DoRA term's G⊙(s−1).
-void dora_combine_backward(const Matrix& G, const Matrix& y0, const Matrix& lora, const WeightNorm& norm, float c,
-                           bool y0_is_result, CombineBackwardBuffers& buf, CombineGrads& out);
+void dora_combine_backward(const Matrix& G, const Matrix& y0, const Matrix& lora, const WeightNorm& norm,
+                           float c, bool y0_is_result, CombineBackwardBuffers& buf, CombineGrads& out);
 
 // ---- whole module -----------------------------------------------------------------------
 
@@ -96,16 +97,17 @@ struct Dropout {
 };
 
 struct DoraForwardState {
-  Matrix x_d;                  // dropout(x), only when p > 0
-  Matrix result;               // x·W0ᵀ
-  Matrix y0_dropout;           // x_d·W0ᵀ: peft's second base GEMM, only when p > 0
-  LoraForwardBuffers lora;     // h, ℓ (unscaled: DoRA applies c in the combine)
+  Matrix x_d;               // dropout(x), only when p > 0
+  Matrix result;            // x·W0ᵀ
+  Matrix y0_dropout;        // x_d·W0ᵀ: peft's second base GEMM, only when p > 0
+  LoraForwardBuffers lora;  // h, ℓ (unscaled: DoRA applies c in the combine)
   WeightNorm norm;
   WeightNormWorkspace norm_ws;
   CombineBuffers combine;
   Matrix y;
 };
-DoraForwardState make_dora_forward_state(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r, const Dropout& dropout);
+DoraForwardState make_dora_forward_state(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r,
+                                         const Dropout& dropout);
 // Full peft DoRA forward. `external_norm`, when given, replaces the weight-norm computation:
 // finite-difference tests hold the detached norm fixed while perturbing A and B.
 void dora_forward(const DoraWeights& w, const Matrix& x, const Dropout& dropout, DoraForwardState& st,
@@ -119,8 +121,8 @@ struct DoraBackwardState {
   CombineBackwardBuffers combine;
   CombineGrads combine_grads;
   Matrix dh;
-  Matrix dx_lora;   // dh·A
-  Matrix dx_y0;     // (G⊙(s−1))·W0, second base dX with dropout
+  Matrix dx_lora;  // dh·A
+  Matrix dx_y0;    // (G⊙(s−1))·W0, second base dX with dropout
   DoraGrads grads;
 };
 DoraBackwardState make_dora_backward_state(int64_t tokens, int64_t d_in, int64_t d_out, int64_t r);

@@ -32,16 +32,18 @@ void rmsnorm_forward(const Matrix& x, const std::vector<float>& w, Matrix& y, st
   });
 }
 
-void rmsnorm_backward(const Matrix& dy, const Matrix& x, const std::vector<float>& w, const std::vector<float>& rstd,
-                      Matrix& dx) {
+void rmsnorm_backward(const Matrix& dy, const Matrix& x, const std::vector<float>& w,
+                      const std::vector<float>& rstd, Matrix& dx) {
   const int64_t h = x.cols;
   parallel_rows(x.rows, [&](int64_t t) {
     // y_j = x_j·r·w_j with r = (mean x² + ε)^−½  ⇒  dx_j = r·w_j·dy_j − x_j·r³/h·Σ_k w_k·dy_k·x_k
     const float r = rstd[static_cast<size_t>(t)];
     double dot = 0;
-    for (int64_t j = 0; j < h; ++j) dot += static_cast<double>(w[static_cast<size_t>(j)]) * dy.at(t, j) * x.at(t, j);
+    for (int64_t j = 0; j < h; ++j)
+      dot += static_cast<double>(w[static_cast<size_t>(j)]) * dy.at(t, j) * x.at(t, j);
     const float coef = static_cast<float>(dot / static_cast<double>(h)) * r * r * r;
-    for (int64_t j = 0; j < h; ++j) dx.at(t, j) = r * w[static_cast<size_t>(j)] * dy.at(t, j) - x.at(t, j) * coef;
+    for (int64_t j = 0; j < h; ++j)
+      dx.at(t, j) = r * w[static_cast<size_t>(j)] * dy.at(t, j) - x.at(t, j) * coef;
   });
 }
 
@@ -69,7 +71,8 @@ RotaryTables rotary_tables(int64_t tokens, int64_t head_dim, float theta) {
   const int64_t half = head_dim / 2;
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t i = 0; i < half; ++i) {
-      const double inv_freq = std::pow(static_cast<double>(theta), -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+      const double inv_freq =
+          std::pow(static_cast<double>(theta), -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
       const double angle = static_cast<double>(t) * inv_freq;
       tab.cos.at(t, i) = tab.cos.at(t, i + half) = static_cast<float>(std::cos(angle));
       tab.sin.at(t, i) = tab.sin.at(t, i + half) = static_cast<float>(std::sin(angle));
@@ -101,16 +104,18 @@ void rotary_forward(Matrix& qk, const RotaryTables& tables) { rotate_rows(qk, ta
 // The rotation is orthogonal: its gradient is the rotation by the opposite angle.
 void rotary_backward(Matrix& dqk, const RotaryTables& tables) { rotate_rows(dqk, tables, -1.0f); }
 
-AttentionShape attention_shape(int64_t tokens, int64_t seq_len, int64_t q_dim, int64_t kv_dim, int64_t head_dim) {
+AttentionShape attention_shape(int64_t tokens, int64_t seq_len, int64_t q_dim, int64_t kv_dim,
+                               int64_t head_dim) {
   if (head_dim <= 0 || q_dim % head_dim || kv_dim % head_dim || tokens % seq_len)
-    throw std::invalid_argument("attention: q_dim, kv_dim must be multiples of head_dim and tokens of seq_len");
+    throw std::invalid_argument(
+        "attention: q_dim, kv_dim must be multiples of head_dim and tokens of seq_len");
   const AttentionShape s{tokens, seq_len, q_dim / head_dim, kv_dim / head_dim, head_dim};
   if (s.heads % s.kv_heads) throw std::invalid_argument("attention: heads must be a multiple of kv_heads");
   return s;
 }
 
-void attention_forward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v, Matrix& out,
-                       Matrix& lse) {
+void attention_forward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                       Matrix& out, Matrix& lse) {
   const int64_t qd = s.heads * s.head_dim, kvd = s.kv_heads * s.head_dim, group = s.heads / s.kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   std::vector<float> scores(static_cast<size_t>(kQueryBlock * s.seq_len));
@@ -119,8 +124,8 @@ void attention_forward(const AttentionShape& s, const Matrix& q, const Matrix& k
       const int64_t row0 = b * s.seq_len, g = h / group;
       for (int64_t i0 = 0; i0 < s.seq_len; i0 += kQueryBlock) {
         const int64_t rows = std::min(kQueryBlock, s.seq_len - i0), keys = i0 + rows;
-        gemm_strided(Op::none, Op::transpose, rows, keys, s.head_dim, scale, q.ptr(row0 + i0, h * s.head_dim), qd,
-                     k.ptr(row0, g * s.head_dim), kvd, 0.0f, scores.data(), keys);
+        gemm_strided(Op::none, Op::transpose, rows, keys, s.head_dim, scale, q.ptr(row0 + i0, h * s.head_dim),
+                     qd, k.ptr(row0, g * s.head_dim), kvd, 0.0f, scores.data(), keys);
         parallel_rows(rows, [&](int64_t i) {
           float* p = &scores[static_cast<size_t>(i * keys)];
           const int64_t visible = i0 + i + 1;  // causal: query i sees keys 0..i
@@ -139,8 +144,9 @@ void attention_forward(const AttentionShape& s, const Matrix& q, const Matrix& k
     }
 }
 
-void attention_backward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v, const Matrix& out,
-                        const Matrix& lse, const Matrix& dout, Matrix& dq, Matrix& dk, Matrix& dv) {
+void attention_backward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                        const Matrix& out, const Matrix& lse, const Matrix& dout, Matrix& dq, Matrix& dk,
+                        Matrix& dv) {
   const int64_t qd = s.heads * s.head_dim, kvd = s.kv_heads * s.head_dim, group = s.heads / s.kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   std::fill(dk.v.begin(), dk.v.end(), 0.0f);
@@ -156,8 +162,10 @@ void attention_backward(const AttentionShape& s, const Matrix& q, const Matrix& 
         const float* Q = q.ptr(row0 + i0, h * s.head_dim);
         const float* dO = dout.ptr(row0 + i0, h * s.head_dim);
         // Recompute P = exp(scale·QKᵀ − lse) on the causal part.
-        gemm_strided(Op::none, Op::transpose, rows, keys, s.head_dim, scale, Q, qd, K, kvd, 0.0f, p.data(), keys);
-        gemm_strided(Op::none, Op::transpose, rows, keys, s.head_dim, 1.0f, dO, qd, V, kvd, 0.0f, dp.data(), keys);
+        gemm_strided(Op::none, Op::transpose, rows, keys, s.head_dim, scale, Q, qd, K, kvd, 0.0f, p.data(),
+                     keys);
+        gemm_strided(Op::none, Op::transpose, rows, keys, s.head_dim, 1.0f, dO, qd, V, kvd, 0.0f, dp.data(),
+                     keys);
         parallel_rows(rows, [&](int64_t i) {
           float* pr = &p[static_cast<size_t>(i * keys)];
           float* dpr = &dp[static_cast<size_t>(i * keys)];
@@ -183,7 +191,8 @@ void attention_backward(const AttentionShape& s, const Matrix& q, const Matrix& 
     }
 }
 
-double cross_entropy_forward(const Matrix& logits, const std::vector<int32_t>& targets, std::vector<float>& lse) {
+double cross_entropy_forward(const Matrix& logits, const std::vector<int32_t>& targets,
+                             std::vector<float>& lse) {
   lse.resize(static_cast<size_t>(logits.rows));
   std::vector<double> loss(static_cast<size_t>(logits.rows));
   parallel_rows(logits.rows, [&](int64_t t) {
@@ -201,8 +210,8 @@ double cross_entropy_forward(const Matrix& logits, const std::vector<int32_t>& t
   return total / static_cast<double>(logits.rows);
 }
 
-void cross_entropy_backward(const Matrix& logits, const std::vector<int32_t>& targets, const std::vector<float>& lse,
-                            Matrix& dlogits) {
+void cross_entropy_backward(const Matrix& logits, const std::vector<int32_t>& targets,
+                            const std::vector<float>& lse, Matrix& dlogits) {
   const float inv_t = 1.0f / static_cast<float>(logits.rows);
   parallel_rows(logits.rows, [&](int64_t t) {
     const float l = lse[static_cast<size_t>(t)];

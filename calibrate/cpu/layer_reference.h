@@ -14,8 +14,8 @@ inline constexpr float kRmsNormEps = 1e-5f;
 // y = x·rsqrt(mean(x²) + ε)·w per row; rstd (one per row) is saved for backward.
 void rmsnorm_forward(const Matrix& x, const std::vector<float>& w, Matrix& y, std::vector<float>& rstd);
 // dx only: under PEFT the norm weight is frozen.
-void rmsnorm_backward(const Matrix& dy, const Matrix& x, const std::vector<float>& w, const std::vector<float>& rstd,
-                      Matrix& dx);
+void rmsnorm_backward(const Matrix& dy, const Matrix& x, const std::vector<float>& w,
+                      const std::vector<float>& rstd, Matrix& dx);
 
 // h = silu(gate)⊙up
 void swiglu_forward(const Matrix& gate, const Matrix& up, Matrix& h);
@@ -37,16 +37,19 @@ void rotary_backward(Matrix& dqk, const RotaryTables& tables);
 struct AttentionShape {
   int64_t tokens, seq_len, heads, kv_heads, head_dim;
 };
-AttentionShape attention_shape(int64_t tokens, int64_t seq_len, int64_t q_dim, int64_t kv_dim, int64_t head_dim);
-void attention_forward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v, Matrix& out,
-                       Matrix& lse /* T×heads */);
-void attention_backward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v, const Matrix& out,
-                        const Matrix& lse, const Matrix& dout, Matrix& dq, Matrix& dk, Matrix& dv);
+AttentionShape attention_shape(int64_t tokens, int64_t seq_len, int64_t q_dim, int64_t kv_dim,
+                               int64_t head_dim);
+void attention_forward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                       Matrix& out, Matrix& lse /* T×heads */);
+void attention_backward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                        const Matrix& out, const Matrix& lse, const Matrix& dout, Matrix& dq, Matrix& dk,
+                        Matrix& dv);
 
 // Mean token NLL of logits (T×vocab); lse per row saved for backward. Backward writes
 // (softmax − onehot)/T, the gradient of the mean.
-double cross_entropy_forward(const Matrix& logits, const std::vector<int32_t>& targets, std::vector<float>& lse);
-void cross_entropy_backward(const Matrix& logits, const std::vector<int32_t>& targets, const std::vector<float>& lse,
-                            Matrix& dlogits);
+double cross_entropy_forward(const Matrix& logits, const std::vector<int32_t>& targets,
+                             std::vector<float>& lse);
+void cross_entropy_backward(const Matrix& logits, const std::vector<int32_t>& targets,
+                            const std::vector<float>& lse, Matrix& dlogits);
 
 }  // namespace zerosim::calib::cpu

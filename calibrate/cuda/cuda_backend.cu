@@ -43,19 +43,22 @@ Runner linear_runner(const Context& ctx, const OpKey& k) {
     case OpId::linear_fwd: {
       auto y = std::make_shared<DeviceBuffer<bf16>>(k.tokens * k.d_out);
       return [=](const Context& c) {
-        cuda::gemm(c, Op::none, Op::transpose, k.tokens, k.d_out, k.d_in, 1.0f, x->get(), w->get(), 0.0f, y->get());
+        cuda::gemm(c, Op::none, Op::transpose, k.tokens, k.d_out, k.d_in, 1.0f, x->get(), w->get(), 0.0f,
+                   y->get());
       };
     }
     case OpId::linear_dx: {
       auto dx = std::make_shared<DeviceBuffer<bf16>>(k.tokens * k.d_in);
       return [=](const Context& c) {
-        cuda::gemm(c, Op::none, Op::none, k.tokens, k.d_in, k.d_out, 1.0f, g->get(), w->get(), 0.0f, dx->get());
+        cuda::gemm(c, Op::none, Op::none, k.tokens, k.d_in, k.d_out, 1.0f, g->get(), w->get(), 0.0f,
+                   dx->get());
       };
     }
     default: {
       auto dw = std::make_shared<DeviceBuffer<bf16>>(k.d_out * k.d_in);
       return [=](const Context& c) {
-        cuda::gemm(c, Op::transpose, Op::none, k.d_out, k.d_in, k.tokens, 1.0f, g->get(), x->get(), 0.0f, dw->get());
+        cuda::gemm(c, Op::transpose, Op::none, k.d_out, k.d_in, k.tokens, 1.0f, g->get(), x->get(), 0.0f,
+                   dw->get());
       };
     }
   }
@@ -69,16 +72,22 @@ Runner module_runner(const Context& ctx, const OpKey& k) {
   auto mod = std::make_shared<cuda::DoraModule>(shape, 2.0f, dropout ? 0.1f : 0.0f, 7);
   mod->weight_norm_fused(ctx);  // n, s for the ops that start after the norm
   switch (k.op) {
-    case OpId::lora_fwd: return [mod](const Context& c) { mod->lora_forward(c); };
+    case OpId::lora_fwd:
+      return [mod](const Context& c) { mod->lora_forward(c); };
     case OpId::lora_bwd:
       mod->lora_forward(ctx);
       return [mod](const Context& c) { mod->lora_backward(c); };
-    case OpId::dora_weight_norm: return [mod](const Context& c) { mod->weight_norm_peft(c); };
-    case OpId::dora_weight_norm_fused: return [mod](const Context& c) { mod->weight_norm_fused(c); };
-    case OpId::dora_combine_fwd: return [mod](const Context& c) { mod->combine_forward(c); };
-    case OpId::dora_combine_bwd: return [mod](const Context& c) { mod->combine_backward(c); };
+    case OpId::dora_weight_norm:
+      return [mod](const Context& c) { mod->weight_norm_peft(c); };
+    case OpId::dora_weight_norm_fused:
+      return [mod](const Context& c) { mod->weight_norm_fused(c); };
+    case OpId::dora_combine_fwd:
+      return [mod](const Context& c) { mod->combine_forward(c); };
+    case OpId::dora_combine_bwd:
+      return [mod](const Context& c) { mod->combine_backward(c); };
     case OpId::dora_fwd:
-    case OpId::dora_fwd_dropout: return [mod](const Context& c) { mod->forward(c); };
+    case OpId::dora_fwd_dropout:
+      return [mod](const Context& c) { mod->forward(c); };
     default:
       mod->forward(ctx);
       return [mod](const Context& c) { mod->backward(c); };
@@ -94,15 +103,17 @@ Runner layer_runner(const Context& ctx, const OpKey& k, int64_t head_dim) {
         DeviceBuffer<float> rstd;
       };
       auto s = std::make_shared<S>(S{random_bf16(ctx, k.tokens * k.d_in, 41), random_bf16(ctx, k.d_in, 42),
-                                     DeviceBuffer<bf16>(k.tokens * k.d_in), random_bf16(ctx, k.tokens * k.d_in, 43),
-                                     DeviceBuffer<float>(k.tokens)});
+                                     DeviceBuffer<bf16>(k.tokens * k.d_in),
+                                     random_bf16(ctx, k.tokens * k.d_in, 43), DeviceBuffer<float>(k.tokens)});
       cuda::rmsnorm_forward(ctx, s->x.get(), s->w.get(), s->y.get(), s->rstd.get(), k.tokens, k.d_in, 1e-5f);
       if (k.op == OpId::rmsnorm_fwd)
         return [=](const Context& c) {
-          cuda::rmsnorm_forward(c, s->x.get(), s->w.get(), s->y.get(), s->rstd.get(), k.tokens, k.d_in, 1e-5f);
+          cuda::rmsnorm_forward(c, s->x.get(), s->w.get(), s->y.get(), s->rstd.get(), k.tokens, k.d_in,
+                                1e-5f);
         };
       return [=](const Context& c) {
-        cuda::rmsnorm_backward(c, s->dy.get(), s->x.get(), s->w.get(), s->rstd.get(), s->y.get(), k.tokens, k.d_in);
+        cuda::rmsnorm_backward(c, s->dy.get(), s->x.get(), s->w.get(), s->rstd.get(), s->y.get(), k.tokens,
+                               k.d_in);
       };
     }
     case OpId::swiglu_fwd:
@@ -111,8 +122,8 @@ Runner layer_runner(const Context& ctx, const OpKey& k, int64_t head_dim) {
       struct S {
         DeviceBuffer<bf16> g, u, dh, a, b;
       };
-      auto s = std::make_shared<S>(S{random_bf16(ctx, n, 51, 3.0f), random_bf16(ctx, n, 52), random_bf16(ctx, n, 53),
-                                     DeviceBuffer<bf16>(n), DeviceBuffer<bf16>(n)});
+      auto s = std::make_shared<S>(S{random_bf16(ctx, n, 51, 3.0f), random_bf16(ctx, n, 52),
+                                     random_bf16(ctx, n, 53), DeviceBuffer<bf16>(n), DeviceBuffer<bf16>(n)});
       if (k.op == OpId::swiglu_fwd)
         return [=](const Context& c) { cuda::swiglu_forward(c, s->g.get(), s->u.get(), s->a.get(), n); };
       return [=](const Context& c) {
@@ -125,7 +136,8 @@ Runner layer_runner(const Context& ctx, const OpKey& k, int64_t head_dim) {
         DeviceBuffer<bf16> qk;
         DeviceBuffer<float> cos, sin;
       };
-      auto s = std::make_shared<S>(S{random_bf16(ctx, k.tokens * k.d_out, 61), DeviceBuffer<float>(k.tokens * k.d_in),
+      auto s = std::make_shared<S>(S{random_bf16(ctx, k.tokens * k.d_out, 61),
+                                     DeviceBuffer<float>(k.tokens * k.d_in),
                                      DeviceBuffer<float>(k.tokens * k.d_in)});
       cuda::fill_value(ctx, s->cos.get(), s->cos.size(), 0.8f);
       cuda::fill_value(ctx, s->sin.get(), s->sin.size(), 0.6f);
@@ -152,18 +164,19 @@ Runner layer_runner(const Context& ctx, const OpKey& k, int64_t head_dim) {
                                      DeviceBuffer<bf16>(k.tokens * k.d_out), DeviceBuffer<int32_t>(k.tokens),
                                      DeviceBuffer<float>(k.tokens), DeviceBuffer<float>(k.tokens)});
       std::vector<int32_t> targets(static_cast<size_t>(k.tokens));
-      for (int64_t t = 0; t < k.tokens; ++t) targets[static_cast<size_t>(t)] = static_cast<int32_t>((t * 7919) % k.d_out);
+      for (int64_t t = 0; t < k.tokens; ++t)
+        targets[static_cast<size_t>(t)] = static_cast<int32_t>((t * 7919) % k.d_out);
       s->targets.upload(targets);
-      cuda::cross_entropy_forward(ctx, s->logits.get(), s->targets.get(), s->lse.get(), s->loss.get(), k.tokens,
-                                  k.d_out);
+      cuda::cross_entropy_forward(ctx, s->logits.get(), s->targets.get(), s->lse.get(), s->loss.get(),
+                                  k.tokens, k.d_out);
       if (k.op == OpId::cross_entropy_fwd)
         return [=](const Context& c) {
-          cuda::cross_entropy_forward(c, s->logits.get(), s->targets.get(), s->lse.get(), s->loss.get(), k.tokens,
-                                      k.d_out);
+          cuda::cross_entropy_forward(c, s->logits.get(), s->targets.get(), s->lse.get(), s->loss.get(),
+                                      k.tokens, k.d_out);
         };
       return [=](const Context& c) {
-        cuda::cross_entropy_backward(c, s->logits.get(), s->targets.get(), s->lse.get(), s->dlogits.get(), k.tokens,
-                                     k.d_out);
+        cuda::cross_entropy_backward(c, s->logits.get(), s->targets.get(), s->lse.get(), s->dlogits.get(),
+                                     k.tokens, k.d_out);
       };
     }
   }
@@ -173,8 +186,8 @@ Runner memcpy_runner(const OpKey& k) {
   auto src = std::make_shared<DeviceBuffer<char>>(k.tokens);
   auto dst = std::make_shared<DeviceBuffer<char>>(k.tokens);
   return [=](const Context& c) {
-    cuda::check(cudaMemcpyAsync(dst->get(), src->get(), static_cast<size_t>(k.tokens), cudaMemcpyDeviceToDevice,
-                                c.stream()),
+    cuda::check(cudaMemcpyAsync(dst->get(), src->get(), static_cast<size_t>(k.tokens),
+                                cudaMemcpyDeviceToDevice, c.stream()),
                 "cudaMemcpyAsync");
   };
 }
@@ -183,8 +196,10 @@ Runner make_runner(const Context& ctx, const OpKey& k, int64_t head_dim) {
   switch (k.op) {
     case OpId::linear_fwd:
     case OpId::linear_dx:
-    case OpId::linear_dw: return linear_runner(ctx, k);
-    case OpId::memcpy_d2d: return memcpy_runner(k);
+    case OpId::linear_dw:
+      return linear_runner(ctx, k);
+    case OpId::memcpy_d2d:
+      return memcpy_runner(k);
     case OpId::rmsnorm_fwd:
     case OpId::rmsnorm_bwd:
     case OpId::swiglu_fwd:
@@ -194,8 +209,10 @@ Runner make_runner(const Context& ctx, const OpKey& k, int64_t head_dim) {
     case OpId::attention_fwd:
     case OpId::attention_bwd:
     case OpId::cross_entropy_fwd:
-    case OpId::cross_entropy_bwd: return layer_runner(ctx, k, head_dim);
-    default: return module_runner(ctx, k);
+    case OpId::cross_entropy_bwd:
+      return layer_runner(ctx, k, head_dim);
+    default:
+      return module_runner(ctx, k);
   }
 }
 
@@ -248,10 +265,11 @@ class CudaBackend : public Backend {
   }
   Precision precision() const override { return {"bf16", "fp32", 2}; }
   std::map<std::string, std::string> settings() const override {
-    return {{"attention_impl",
-             "stand-in: eager attention (cuBLAS batched GEMMs + fp32 causal softmax), not a fused flash kernel; "
-             "cuDNN fused attention is not used"},
-            {"timer", "CUDA events per run, L2 flushed between runs"}};
+    return {
+        {"attention_impl",
+         "stand-in: eager attention (cuBLAS batched GEMMs + fp32 causal softmax), not a fused flash kernel; "
+         "cuDNN fused attention is not used"},
+        {"timer", "CUDA events per run, L2 flushed between runs"}};
   }
   int64_t peak_gemm_size() const override { return 8192; }
 
@@ -293,8 +311,8 @@ std::unique_ptr<Backend> make_cuda_backend(int device_index) {
                         cudaGetErrorString(e) + ")");
   if (count == 0) throw NoDeviceError("--backend cuda: no CUDA device found on this machine");
   if (device_index >= count)
-    throw NoDeviceError("--device " + std::to_string(device_index) + ": this machine has " + std::to_string(count) +
-                        " CUDA device(s), numbered 0.." + std::to_string(count - 1));
+    throw NoDeviceError("--device " + std::to_string(device_index) + ": this machine has " +
+                        std::to_string(count) + " CUDA device(s), numbered 0.." + std::to_string(count - 1));
   return std::make_unique<CudaBackend>(device_index);
 }
 

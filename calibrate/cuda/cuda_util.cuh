@@ -45,7 +45,8 @@ class DeviceBuffer {
   T* get() const { return ptr_; }
   int64_t size() const { return count_; }
   void upload(const std::vector<T>& host) {
-    if (static_cast<int64_t>(host.size()) != count_) throw std::invalid_argument("DeviceBuffer::upload: size");
+    if (static_cast<int64_t>(host.size()) != count_)
+      throw std::invalid_argument("DeviceBuffer::upload: size");
     check(cudaMemcpy(ptr_, host.data(), sizeof(T) * host.size(), cudaMemcpyHostToDevice), "upload");
   }
   std::vector<T> download() const {

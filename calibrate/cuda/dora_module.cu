@@ -1,7 +1,6 @@
-#include "calibrate/cuda/dora_module.cuh"
-
 #include <cmath>
 
+#include "calibrate/cuda/dora_module.cuh"
 #include "calibrate/cuda/gemm.cuh"
 #include "calibrate/cuda/kernels.cuh"
 
@@ -84,9 +83,11 @@ void DoraModule::lora_backward(const Context& ctx) {
 
 void DoraModule::weight_norm_peft(const Context& ctx) {
   const int64_t di = shape.d_in, dout = shape.d_out, r = shape.r;
-  fill_eye(ctx, eye_.get(), di);                                                                // torch.eye(d_in)
-  gemm(ctx, Op::none, Op::transpose, di, r, di, 1.0f, eye_.get(), A.get(), 0.0f, eye_a_.get());     // lora_A(eye)
-  gemm(ctx, Op::none, Op::transpose, di, dout, r, 1.0f, eye_a_.get(), B.get(), 0.0f, ba_t_.get());  // lora_B(·)
+  fill_eye(ctx, eye_.get(), di);  // torch.eye(d_in)
+  gemm(ctx, Op::none, Op::transpose, di, r, di, 1.0f, eye_.get(), A.get(), 0.0f,
+       eye_a_.get());  // lora_A(eye)
+  gemm(ctx, Op::none, Op::transpose, di, dout, r, 1.0f, eye_a_.get(), B.get(), 0.0f,
+       ba_t_.get());  // lora_B(·)
   // scaling·lora_weight keeps the transposed layout (PyTorch preserves strides); the add with
   // the contiguous W0 then reads it transposed.
   scale(ctx, ba_t_.get(), scaling, scaled_.get(), di * dout);
@@ -96,18 +97,18 @@ void DoraModule::weight_norm_peft(const Context& ctx) {
 }
 
 void DoraModule::weight_norm_fused(const Context& ctx) {
-  fused_weight_norm(ctx, W0.get(), A.get(), B.get(), m.get(), scaling, n.get(), s.get(), shape.d_in, shape.d_out,
-                    shape.r);
+  fused_weight_norm(ctx, W0.get(), A.get(), B.get(), m.get(), scaling, n.get(), s.get(), shape.d_in,
+                    shape.d_out, shape.r);
 }
 
 void DoraModule::combine_forward(const Context& ctx) {
   const int64_t T = shape.tokens, td = T * shape.d_out;
-  add_scalar_vec(ctx, s.get(), -1.0f, s_minus_1_.get(), shape.d_out);                // s − 1
-  mul_row_broadcast(ctx, y0(), s_minus_1_.get(), comb_a_.get(), T, shape.d_out);     // (s−1)·base_result
-  mul_row_broadcast(ctx, lora.get(), s.get(), comb_b_.get(), T, shape.d_out);        // s·lora_result
-  scale(ctx, comb_b_.get(), scaling, comb_b_.get(), td);                             // ·scaling
-  add(ctx, comb_a_.get(), comb_b_.get(), comb_a_.get(), td);                         // dora
-  add(ctx, result.get(), comb_a_.get(), y.get(), td);                                // result + dora
+  add_scalar_vec(ctx, s.get(), -1.0f, s_minus_1_.get(), shape.d_out);             // s − 1
+  mul_row_broadcast(ctx, y0(), s_minus_1_.get(), comb_a_.get(), T, shape.d_out);  // (s−1)·base_result
+  mul_row_broadcast(ctx, lora.get(), s.get(), comb_b_.get(), T, shape.d_out);     // s·lora_result
+  scale(ctx, comb_b_.get(), scaling, comb_b_.get(), td);                          // ·scaling
+  add(ctx, comb_a_.get(), comb_b_.get(), comb_a_.get(), td);                      // dora
+  add(ctx, result.get(), comb_a_.get(), y.get(), td);                             // result + dora
 }
 
 void DoraModule::combine_backward(const Context& ctx) {
@@ -120,7 +121,8 @@ void DoraModule::combine_backward(const Context& ctx) {
   mul_row_broadcast(ctx, G.get(), s_minus_1_.get(), G_y0.get(), T, shape.d_out);
   mul(ctx, G.get(), y0(), tmp_.get(), td);
   sum_over_rows(ctx, tmp_.get(), ds_base_.get(), T, shape.d_out);
-  if (dropout_p == 0.0f) add(ctx, G_y0.get(), G.get(), G_y0.get(), td);  // base output is `result`: G + G⊙(s−1)
+  if (dropout_p == 0.0f)
+    add(ctx, G_y0.get(), G.get(), G_y0.get(), td);  // base output is `result`: G + G⊙(s−1)
   add_vec(ctx, ds_lora_.get(), ds_base_.get(), dm.get(), shape.d_out);
   div_vec(ctx, dm.get(), n.get(), dm.get(), shape.d_out);
 }

@@ -25,13 +25,13 @@ class DoraModule {
   DeviceBuffer<float> dm;
 
   // ---- pieces (the ops of the catalogue) ----
-  void linear_forward(const Context& ctx);                     // result = x·W0ᵀ
-  void lora_forward(const Context& ctx);                       // h, ℓ, ℓ·c, y += ℓ  (y must hold the base output)
-  void lora_backward(const Context& ctx);                      // c·G, dB, dh, dA, dx_lora, dx += dx_lora
-  void weight_norm_peft(const Context& ctx);                   // eye trick, W0 + c·BA, row norm, s = m/n
-  void weight_norm_fused(const Context& ctx);                  // same n, s without forming d_out×d_in
-  void combine_forward(const Context& ctx);                    // y = result + (s−1)⊙y0 + c·s⊙ℓ
-  void combine_backward(const Context& ctx);                   // G_lora, G_y0, dm
+  void linear_forward(const Context& ctx);     // result = x·W0ᵀ
+  void lora_forward(const Context& ctx);       // h, ℓ, ℓ·c, y += ℓ  (y must hold the base output)
+  void lora_backward(const Context& ctx);      // c·G, dB, dh, dA, dx_lora, dx += dx_lora
+  void weight_norm_peft(const Context& ctx);   // eye trick, W0 + c·BA, row norm, s = m/n
+  void weight_norm_fused(const Context& ctx);  // same n, s without forming d_out×d_in
+  void combine_forward(const Context& ctx);    // y = result + (s−1)⊙y0 + c·s⊙ℓ
+  void combine_backward(const Context& ctx);   // G_lora, G_y0, dm
 
   // ---- whole module ----
   void forward(const Context& ctx);   // peft DoRA forward; dropout_p > 0 adds the mask and a second base GEMM

@@ -1,7 +1,6 @@
-#include "calibrate/cuda/eager_attention.cuh"
-
 #include <cmath>
 
+#include "calibrate/cuda/eager_attention.cuh"
 #include "calibrate/cuda/gemm.cuh"
 #include "calibrate/cuda/kernels.cuh"
 
@@ -82,8 +81,8 @@ void EagerAttention::forward(const Context& ctx) {
   gemm_batched(ctx, Op::none, Op::transpose, s, s, hd, 1.0f, q_ptrs_.get(), qd, k_ptrs_.get(), kvd, 0.0f,
                p_ptrs_.get(), s, mats);
   causal_softmax(ctx, probs.get(), mats, s, 1.0f / std::sqrt(static_cast<float>(hd)));
-  gemm_batched(ctx, Op::none, Op::none, s, hd, s, 1.0f, p_ptrs_c_.get(), s, v_ptrs_.get(), kvd, 0.0f, out_ptrs_.get(),
-               qd, mats);
+  gemm_batched(ctx, Op::none, Op::none, s, hd, s, 1.0f, p_ptrs_c_.get(), s, v_ptrs_.get(), kvd, 0.0f,
+               out_ptrs_.get(), qd, mats);
 }
 
 void EagerAttention::backward(const Context& ctx) {
@@ -91,13 +90,13 @@ void EagerAttention::backward(const Context& ctx) {
   const int64_t mats = dims.tokens / s * dims.heads, per_group = dims.tokens / s * dims.kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   gemm_batched(ctx, Op::none, Op::transpose, s, s, hd, 1.0f, dout_ptrs_.get(), qd, v_ptrs_.get(), kvd, 0.0f,
-               dp_ptrs_.get(), s, mats);  // dP = dO·Vᵀ
+               dp_ptrs_.get(), s, mats);         // dP = dO·Vᵀ
   for (size_t gi = 0; gi < grp_p_.size(); ++gi)  // dV = Σ_heads Pᵀ·dO
     gemm_batched(ctx, Op::transpose, Op::none, s, hd, s, 1.0f, grp_p_[gi].get(), s, grp_dout_[gi].get(), qd,
                  gi ? 1.0f : 0.0f, grp_dv_[gi].get(), kvd, per_group);
   softmax_backward(ctx, probs.get(), dprobs.get(), mats, s);  // dS (unscaled) in place
   gemm_batched(ctx, Op::none, Op::none, s, hd, s, scale, dp_ptrs_c_.get(), s, k_ptrs_.get(), kvd, 0.0f,
-               dq_ptrs_.get(), qd, mats);  // dQ = scale·dS·K
+               dq_ptrs_.get(), qd, mats);         // dQ = scale·dS·K
   for (size_t gi = 0; gi < grp_dp_.size(); ++gi)  // dK = Σ_heads scale·dSᵀ·Q
     gemm_batched(ctx, Op::transpose, Op::none, s, hd, s, scale, grp_dp_[gi].get(), s, grp_q_[gi].get(), qd,
                  gi ? 1.0f : 0.0f, grp_dk_[gi].get(), kvd, per_group);

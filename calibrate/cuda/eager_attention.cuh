@@ -16,7 +16,7 @@ class EagerAttention {
  public:
   explicit EagerAttention(const AttentionDims& dims, uint64_t seed);
   DeviceBuffer<bf16> q, k, v, out, dout, dq, dk, dv;  // rows ordered (batch, position), heads side by side
-  DeviceBuffer<bf16> probs, dprobs;                    // b·heads matrices of seq×seq
+  DeviceBuffer<bf16> probs, dprobs;                   // b·heads matrices of seq×seq
   void forward(const Context& ctx);
   void backward(const Context& ctx);  // needs forward's probs
   const AttentionDims dims;

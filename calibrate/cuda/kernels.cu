@@ -1,8 +1,7 @@
-#include "calibrate/cuda/kernels.cuh"
-
 #include <algorithm>
 
 #include "calibrate/counter_random.h"
+#include "calibrate/cuda/kernels.cuh"
 
 namespace zerosim::calib::cuda {
 
@@ -11,7 +10,8 @@ namespace {
 constexpr int kThreads = 256;
 
 unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, 1 << 20)));
+  return static_cast<unsigned>(
+      std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, 1 << 20)));
 }
 
 void check_launch(const char* what) { check(cudaGetLastError(), what); }
@@ -56,15 +56,14 @@ __device__ float block_max(float v) {
   return partial[0];
 }
 
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+#define GRID_STRIDE(i, n)                                                                \
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
 __global__ void fill_uniform_k(bf16* out, int64_t n, uint64_t seed, float scale) {
   GRID_STRIDE(i, n) out[i] = to_bf(scale * (2.0f * uniform01(seed, static_cast<uint64_t>(i)) - 1.0f));
 }
-__global__ void fill_value_k(float* out, int64_t n, float v) {
-  GRID_STRIDE(i, n) out[i] = v;
-}
+__global__ void fill_value_k(float* out, int64_t n, float v) { GRID_STRIDE(i, n) out[i] = v; }
 __global__ void fill_eye_k(bf16* out, int64_t d) {
   GRID_STRIDE(i, d * d) out[i] = to_bf(i / d == i % d ? 1.0f : 0.0f);
 }
@@ -131,8 +130,8 @@ __global__ void row_l2_norm_k(const bf16* W, float* out, int64_t cols) {
 // ROWS output rows per block share each column of A loaded from memory; B's rows sit in shared
 // memory. Work per element: r FMAs for (B·A)_ij, then (W0_ij + c·(BA)_ij)² accumulated in fp32.
 template <int ROWS>
-__global__ void fused_weight_norm_k(const bf16* W0, const bf16* A, const bf16* B, const float* m, float c, float* n,
-                                    float* s, int64_t d_in, int64_t d_out, int64_t r) {
+__global__ void fused_weight_norm_k(const bf16* W0, const bf16* A, const bf16* B, const float* m, float c,
+                                    float* n, float* s, int64_t d_in, int64_t d_out, int64_t r) {
   extern __shared__ float b_rows[];  // ROWS × r
   const int64_t row0 = blockIdx.x * static_cast<int64_t>(ROWS);
   for (int64_t idx = threadIdx.x; idx < ROWS * r; idx += blockDim.x) {
@@ -167,7 +166,8 @@ __global__ void fused_weight_norm_k(const bf16* W0, const bf16* A, const bf16* B
 
 __global__ void dropout_forward_k(const bf16* x, bf16* x_d, int64_t n, float p, uint64_t seed) {
   const float keep_scale = 1.0f / (1.0f - p);
-  GRID_STRIDE(i, n) x_d[i] = to_bf(dropout_keep(seed, static_cast<uint64_t>(i), p) ? to_f(x[i]) * keep_scale : 0.0f);
+  GRID_STRIDE(i, n)
+  x_d[i] = to_bf(dropout_keep(seed, static_cast<uint64_t>(i), p) ? to_f(x[i]) * keep_scale : 0.0f);
 }
 __global__ void dropout_backward_accumulate_k(const bf16* g, bf16* dx, int64_t n, float p, uint64_t seed) {
   const float keep_scale = 1.0f / (1.0f - p);
@@ -177,20 +177,23 @@ __global__ void dropout_backward_accumulate_k(const bf16* g, bf16* dx, int64_t n
   }
 }
 
-__global__ void rmsnorm_forward_k(const bf16* x, const bf16* w, bf16* y, float* rstd, int64_t cols, float eps) {
+__global__ void rmsnorm_forward_k(const bf16* x, const bf16* w, bf16* y, float* rstd, int64_t cols,
+                                  float eps) {
   const bf16* xr = x + blockIdx.x * cols;
   float ss = 0.0f;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) ss += to_f(xr[j]) * to_f(xr[j]);
   const float r = rsqrtf(block_sum(ss) / static_cast<float>(cols) + eps);
   if (threadIdx.x == 0) rstd[blockIdx.x] = r;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) y[blockIdx.x * cols + j] = to_bf(to_f(xr[j]) * r * to_f(w[j]));
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
+    y[blockIdx.x * cols + j] = to_bf(to_f(xr[j]) * r * to_f(w[j]));
 }
 __global__ void rmsnorm_backward_k(const bf16* dy, const bf16* x, const bf16* w, const float* rstd, bf16* dx,
                                    int64_t cols) {
   const int64_t base = blockIdx.x * cols;
   const float r = rstd[blockIdx.x];
   float dot = 0.0f;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) dot += to_f(w[j]) * to_f(dy[base + j]) * to_f(x[base + j]);
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
+    dot += to_f(w[j]) * to_f(dy[base + j]) * to_f(x[base + j]);
   const float coef = block_sum(dot) / static_cast<float>(cols) * r * r * r;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
     dx[base + j] = to_bf(r * to_f(w[j]) * to_f(dy[base + j]) - to_f(x[base + j]) * coef);
@@ -203,7 +206,8 @@ __global__ void swiglu_forward_k(const bf16* gate, const bf16* up, bf16* h, int6
     h[i] = to_bf(g * sigmoidf(g) * to_f(up[i]));
   }
 }
-__global__ void swiglu_backward_k(const bf16* dh, const bf16* gate, const bf16* up, bf16* dgate, bf16* dup, int64_t n) {
+__global__ void swiglu_backward_k(const bf16* dh, const bf16* gate, const bf16* up, bf16* dgate, bf16* dup,
+                                  int64_t n) {
   GRID_STRIDE(i, n) {
     const float g = to_f(gate[i]), sg = sigmoidf(g), d = to_f(dh[i]);
     dup[i] = to_bf(d * g * sg);
@@ -211,8 +215,8 @@ __global__ void swiglu_backward_k(const bf16* dh, const bf16* gate, const bf16* 
   }
 }
 
-__global__ void rotary_k(bf16* qk, const float* cos, const float* sin, int64_t rows, int64_t width, int64_t head_dim,
-                         float sign) {
+__global__ void rotary_k(bf16* qk, const float* cos, const float* sin, int64_t rows, int64_t width,
+                         int64_t head_dim, float sign) {
   const int64_t half = head_dim / 2, per_row = width / 2;
   GRID_STRIDE(idx, rows * per_row) {
     const int64_t t = idx / per_row, rem = idx % per_row, head = rem / half, i = rem % half;
@@ -262,8 +266,8 @@ __global__ void cross_entropy_forward_k(const bf16* logits, const int32_t* targe
     loss[blockIdx.x] = l - to_f(row[targets[blockIdx.x]]);
   }
 }
-__global__ void cross_entropy_backward_k(const bf16* logits, const int32_t* targets, const float* lse, bf16* dlogits,
-                                         int64_t vocab, float inv_rows) {
+__global__ void cross_entropy_backward_k(const bf16* logits, const int32_t* targets, const float* lse,
+                                         bf16* dlogits, int64_t vocab, float inv_rows) {
   const int64_t base = blockIdx.x * vocab;
   const float l = lse[blockIdx.x];
   const int32_t target = targets[blockIdx.x];
@@ -304,7 +308,8 @@ void mul(const Context& ctx, const bf16* a, const bf16* b, bf16* out, int64_t n)
   mul_k<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(a, b, out, n);
   check_launch("mul");
 }
-void mul_row_broadcast(const Context& ctx, const bf16* in, const float* v, bf16* out, int64_t rows, int64_t cols) {
+void mul_row_broadcast(const Context& ctx, const bf16* in, const float* v, bf16* out, int64_t rows,
+                       int64_t cols) {
   mul_row_broadcast_k<<<blocks_for(rows * cols), kThreads, 0, ctx.stream()>>>(in, v, out, rows, cols);
   check_launch("mul_row_broadcast");
 }
@@ -321,14 +326,17 @@ void add_vec(const Context& ctx, const float* a, const float* b, float* out, int
   check_launch("add_vec");
 }
 void sum_over_rows(const Context& ctx, const bf16* in, float* out, int64_t rows, int64_t cols) {
-  check(cudaMemsetAsync(out, 0, sizeof(float) * static_cast<size_t>(cols), ctx.stream()), "sum_over_rows memset");
+  check(cudaMemsetAsync(out, 0, sizeof(float) * static_cast<size_t>(cols), ctx.stream()),
+        "sum_over_rows memset");
   const dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads),
                   static_cast<unsigned>(std::min<int64_t>(rows, 64)));
   sum_over_rows_k<<<grid, kThreads, 0, ctx.stream()>>>(in, out, rows, cols);
   check_launch("sum_over_rows");
 }
-void add_transposed(const Context& ctx, const bf16* W0, const bf16* in_t, bf16* out, int64_t rows, int64_t cols) {
-  const dim3 grid(static_cast<unsigned>((cols + kTile - 1) / kTile), static_cast<unsigned>((rows + kTile - 1) / kTile));
+void add_transposed(const Context& ctx, const bf16* W0, const bf16* in_t, bf16* out, int64_t rows,
+                    int64_t cols) {
+  const dim3 grid(static_cast<unsigned>((cols + kTile - 1) / kTile),
+                  static_cast<unsigned>((rows + kTile - 1) / kTile));
   add_transposed_k<<<grid, dim3(kTile, 8), 0, ctx.stream()>>>(W0, in_t, out, rows, cols);
   check_launch("add_transposed");
 }
@@ -336,16 +344,17 @@ void row_l2_norm(const Context& ctx, const bf16* W, float* out, int64_t rows, in
   row_l2_norm_k<<<rows_grid(rows), kThreads, 0, ctx.stream()>>>(W, out, cols);
   check_launch("row_l2_norm");
 }
-void fused_weight_norm(const Context& ctx, const bf16* W0, const bf16* A, const bf16* B, const float* m, float c,
-                       float* n, float* s, int64_t d_in, int64_t d_out, int64_t r) {
+void fused_weight_norm(const Context& ctx, const bf16* W0, const bf16* A, const bf16* B, const float* m,
+                       float c, float* n, float* s, int64_t d_in, int64_t d_out, int64_t r) {
   // 8 rows per block while their B rows fit in 32 KiB of shared memory, otherwise 1.
   if (r <= 1024) {
     const size_t smem = sizeof(float) * 8 * static_cast<size_t>(r);
-    fused_weight_norm_k<8><<<rows_grid((d_out + 7) / 8), kThreads, smem, ctx.stream()>>>(W0, A, B, m, c, n, s, d_in,
-                                                                                          d_out, r);
+    fused_weight_norm_k<8>
+        <<<rows_grid((d_out + 7) / 8), kThreads, smem, ctx.stream()>>>(W0, A, B, m, c, n, s, d_in, d_out, r);
   } else if (r <= 12288) {
     const size_t smem = sizeof(float) * static_cast<size_t>(r);
-    fused_weight_norm_k<1><<<rows_grid(d_out), kThreads, smem, ctx.stream()>>>(W0, A, B, m, c, n, s, d_in, d_out, r);
+    fused_weight_norm_k<1>
+        <<<rows_grid(d_out), kThreads, smem, ctx.stream()>>>(W0, A, B, m, c, n, s, d_in, d_out, r);
   } else {
     throw std::invalid_argument("fused_weight_norm: r > 12288 does not fit in shared memory");
   }
@@ -355,7 +364,8 @@ void dropout_forward(const Context& ctx, const bf16* x, bf16* x_d, int64_t n, fl
   dropout_forward_k<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(x, x_d, n, p, seed);
   check_launch("dropout_forward");
 }
-void dropout_backward_accumulate(const Context& ctx, const bf16* g, bf16* dx, int64_t n, float p, uint64_t seed) {
+void dropout_backward_accumulate(const Context& ctx, const bf16* g, bf16* dx, int64_t n, float p,
+                                 uint64_t seed) {
   dropout_backward_accumulate_k<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(g, dx, n, p, seed);
   check_launch("dropout_backward_accumulate");
 }
@@ -364,8 +374,8 @@ void rmsnorm_forward(const Context& ctx, const bf16* x, const bf16* w, bf16* y, 
   rmsnorm_forward_k<<<rows_grid(rows), kThreads, 0, ctx.stream()>>>(x, w, y, rstd, cols, eps);
   check_launch("rmsnorm_forward");
 }
-void rmsnorm_backward(const Context& ctx, const bf16* dy, const bf16* x, const bf16* w, const float* rstd, bf16* dx,
-                      int64_t rows, int64_t cols) {
+void rmsnorm_backward(const Context& ctx, const bf16* dy, const bf16* x, const bf16* w, const float* rstd,
+                      bf16* dx, int64_t rows, int64_t cols) {
   rmsnorm_backward_k<<<rows_grid(rows), kThreads, 0, ctx.stream()>>>(dy, x, w, rstd, dx, cols);
   check_launch("rmsnorm_backward");
 }
@@ -373,14 +383,15 @@ void swiglu_forward(const Context& ctx, const bf16* gate, const bf16* up, bf16* 
   swiglu_forward_k<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(gate, up, h, n);
   check_launch("swiglu_forward");
 }
-void swiglu_backward(const Context& ctx, const bf16* dh, const bf16* gate, const bf16* up, bf16* dgate, bf16* dup,
-                     int64_t n) {
+void swiglu_backward(const Context& ctx, const bf16* dh, const bf16* gate, const bf16* up, bf16* dgate,
+                     bf16* dup, int64_t n) {
   swiglu_backward_k<<<blocks_for(n), kThreads, 0, ctx.stream()>>>(dh, gate, up, dgate, dup, n);
   check_launch("swiglu_backward");
 }
 void rotary(const Context& ctx, bf16* qk, const float* cos, const float* sin, int64_t rows, int64_t width,
             int64_t head_dim, bool inverse) {
-  if (width % head_dim || head_dim % 2) throw std::invalid_argument("rotary: width must be a multiple of head_dim");
+  if (width % head_dim || head_dim % 2)
+    throw std::invalid_argument("rotary: width must be a multiple of head_dim");
   rotary_k<<<blocks_for(rows * width / 2), kThreads, 0, ctx.stream()>>>(qk, cos, sin, rows, width, head_dim,
                                                                         inverse ? -1.0f : 1.0f);
   check_launch("rotary");
@@ -393,15 +404,16 @@ void softmax_backward(const Context& ctx, const bf16* P, bf16* dP, int64_t matri
   softmax_backward_k<<<rows_grid(matrices * seq), kThreads, 0, ctx.stream()>>>(P, dP, seq);
   check_launch("softmax_backward");
 }
-void cross_entropy_forward(const Context& ctx, const bf16* logits, const int32_t* targets, float* lse, float* loss,
-                           int64_t rows, int64_t vocab) {
-  cross_entropy_forward_k<<<rows_grid(rows), kThreads * 2, 0, ctx.stream()>>>(logits, targets, lse, loss, vocab);
+void cross_entropy_forward(const Context& ctx, const bf16* logits, const int32_t* targets, float* lse,
+                           float* loss, int64_t rows, int64_t vocab) {
+  cross_entropy_forward_k<<<rows_grid(rows), kThreads * 2, 0, ctx.stream()>>>(logits, targets, lse, loss,
+                                                                              vocab);
   check_launch("cross_entropy_forward");
 }
 void cross_entropy_backward(const Context& ctx, const bf16* logits, const int32_t* targets, const float* lse,
                             bf16* dlogits, int64_t rows, int64_t vocab) {
-  cross_entropy_backward_k<<<rows_grid(rows), kThreads * 2, 0, ctx.stream()>>>(logits, targets, lse, dlogits, vocab,
-                                                                               1.0f / static_cast<float>(rows));
+  cross_entropy_backward_k<<<rows_grid(rows), kThreads * 2, 0, ctx.stream()>>>(
+      logits, targets, lse, dlogits, vocab, 1.0f / static_cast<float>(rows));
   check_launch("cross_entropy_backward");
 }
 

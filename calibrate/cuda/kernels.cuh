@@ -13,11 +13,12 @@ void fill_value(const Context& ctx, float* out, int64_t n, float value);
 void fill_eye(const Context& ctx, bf16* out, int64_t d);  // torch.eye(d)
 
 // ---- elementwise, as PyTorch's separate kernels ------------------------------------------
-void scale(const Context& ctx, const bf16* in, float c, bf16* out, int64_t n);           // out = c·in
-void add(const Context& ctx, const bf16* a, const bf16* b, bf16* out, int64_t n);       // out = a + b
-void mul(const Context& ctx, const bf16* a, const bf16* b, bf16* out, int64_t n);       // out = a⊙b
+void scale(const Context& ctx, const bf16* in, float c, bf16* out, int64_t n);     // out = c·in
+void add(const Context& ctx, const bf16* a, const bf16* b, bf16* out, int64_t n);  // out = a + b
+void mul(const Context& ctx, const bf16* a, const bf16* b, bf16* out, int64_t n);  // out = a⊙b
 // out[t, j] = v[j]·in[t, j] (a 1×cols vector broadcast over rows)
-void mul_row_broadcast(const Context& ctx, const bf16* in, const float* v, bf16* out, int64_t rows, int64_t cols);
+void mul_row_broadcast(const Context& ctx, const bf16* in, const float* v, bf16* out, int64_t rows,
+                       int64_t cols);
 void add_scalar_vec(const Context& ctx, const float* v, float c, float* out, int64_t n);  // out = v + c
 void div_vec(const Context& ctx, const float* a, const float* b, float* out, int64_t n);  // out = a / b
 void add_vec(const Context& ctx, const float* a, const float* b, float* out, int64_t n);  // out = a + b
@@ -27,26 +28,28 @@ void sum_over_rows(const Context& ctx, const bf16* in, float* out, int64_t rows,
 // ---- DoRA weight norm --------------------------------------------------------------------
 // out (rows×cols) = W0 + in_tᵀ with in_t cols×rows: the W0 + c·lora_weight add, where
 // lora_weight is the transposed view of lora_B(lora_A(eye)) peft never makes contiguous.
-void add_transposed(const Context& ctx, const bf16* W0, const bf16* in_t, bf16* out, int64_t rows, int64_t cols);
+void add_transposed(const Context& ctx, const bf16* W0, const bf16* in_t, bf16* out, int64_t rows,
+                    int64_t cols);
 void row_l2_norm(const Context& ctx, const bf16* W, float* out, int64_t rows, int64_t cols);
 // n_i = ‖W0_i + c·B_i·A‖ for every output row i, B·A never formed; s = m/n.
-void fused_weight_norm(const Context& ctx, const bf16* W0, const bf16* A, const bf16* B, const float* m, float c,
-                       float* n, float* s, int64_t d_in, int64_t d_out, int64_t r);
+void fused_weight_norm(const Context& ctx, const bf16* W0, const bf16* A, const bf16* B, const float* m,
+                       float c, float* n, float* s, int64_t d_in, int64_t d_out, int64_t r);
 
 // ---- dropout -----------------------------------------------------------------------------
 // x_d = x·keep/(1−p) with the mask of counter_random.h (identical to the CPU reference's).
 void dropout_forward(const Context& ctx, const bf16* x, bf16* x_d, int64_t n, float p, uint64_t seed);
 // dx += keep/(1−p)·g
-void dropout_backward_accumulate(const Context& ctx, const bf16* g, bf16* dx, int64_t n, float p, uint64_t seed);
+void dropout_backward_accumulate(const Context& ctx, const bf16* g, bf16* dx, int64_t n, float p,
+                                 uint64_t seed);
 
 // ---- LLaMA layer -------------------------------------------------------------------------
 void rmsnorm_forward(const Context& ctx, const bf16* x, const bf16* w, bf16* y, float* rstd, int64_t rows,
                      int64_t cols, float eps);
-void rmsnorm_backward(const Context& ctx, const bf16* dy, const bf16* x, const bf16* w, const float* rstd, bf16* dx,
-                      int64_t rows, int64_t cols);
+void rmsnorm_backward(const Context& ctx, const bf16* dy, const bf16* x, const bf16* w, const float* rstd,
+                      bf16* dx, int64_t rows, int64_t cols);
 void swiglu_forward(const Context& ctx, const bf16* gate, const bf16* up, bf16* h, int64_t n);
-void swiglu_backward(const Context& ctx, const bf16* dh, const bf16* gate, const bf16* up, bf16* dgate, bf16* dup,
-                     int64_t n);
+void swiglu_backward(const Context& ctx, const bf16* dh, const bf16* gate, const bf16* up, bf16* dgate,
+                     bf16* dup, int64_t n);
 // Rotates every head_dim slice of each row in place; cos/sin are rows×head_dim fp32 tables.
 void rotary(const Context& ctx, bf16* qk, const float* cos, const float* sin, int64_t rows, int64_t width,
             int64_t head_dim, bool inverse);
@@ -55,8 +58,8 @@ void causal_softmax(const Context& ctx, bf16* scores, int64_t matrices, int64_t 
 // In place: dP → dS = P⊙(dP − Σ_j P⊙dP)
 void softmax_backward(const Context& ctx, const bf16* P, bf16* dP, int64_t matrices, int64_t seq);
 // lse[t] = logsumexp(logits[t, :]) in fp32, loss[t] = lse[t] − logits[t, target[t]]
-void cross_entropy_forward(const Context& ctx, const bf16* logits, const int32_t* targets, float* lse, float* loss,
-                           int64_t rows, int64_t vocab);
+void cross_entropy_forward(const Context& ctx, const bf16* logits, const int32_t* targets, float* lse,
+                           float* loss, int64_t rows, int64_t vocab);
 void cross_entropy_backward(const Context& ctx, const bf16* logits, const int32_t* targets, const float* lse,
                             bf16* dlogits, int64_t rows, int64_t vocab);
 

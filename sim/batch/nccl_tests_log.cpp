@@ -42,7 +42,8 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& or
       log.ranks = std::max<int64_t>(log.ranks, std::stoll(f[2]) + 1);
     if (f.size() >= 5 && f[0] == "#" && f[1] == "Collective" && f[2] == "test" && f[3] == "starting:") {
       std::string program = f[4];
-      if (const auto slash = program.rfind('/'); slash != std::string::npos) program = program.substr(slash + 1);
+      if (const auto slash = program.rfind('/'); slash != std::string::npos)
+        program = program.substr(slash + 1);
       if (program.size() > 5 && program.compare(program.size() - 5, 5, "_perf") == 0)
         log.op = program.substr(0, program.size() - 5);
     }
@@ -59,8 +60,9 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& or
     const size_t at[6] = {k, k + 1, k + 2, k + 4, k + 5, k + 6};
     for (int i = 0; i < 6; ++i)
       if (!to_number(f[at[i]], v[i]))
-        throw ConfigError(origin, where,
-                          "'" + f[at[i]] + "' is not a time (us) or bandwidth (GB/s): expected a non-negative number");
+        throw ConfigError(
+            origin, where,
+            "'" + f[at[i]] + "' is not a time (us) or bandwidth (GB/s): expected a non-negative number");
     if (f.size() >= 12 && f[3] == "none") log.reduction_none = true;  // all_gather, broadcast, alltoall
     NcclTestsRow r;
     r.size_bytes = std::stoll(f[0]);
@@ -84,17 +86,20 @@ std::string collective_to_compare(const NcclTestsLog& log, const std::string& op
                                   const std::string& origin) {
   if (log.op.empty()) {
     if (log.reduction_none && op == "all_reduce")
-      throw ConfigError(origin, "redop",
-                        "the rows have redop 'none', so this is not all_reduce_perf output: pass --op all_gather, "
-                        "reduce_scatter or broadcast");
+      throw ConfigError(
+          origin, "redop",
+          "the rows have redop 'none', so this is not all_reduce_perf output: pass --op all_gather, "
+          "reduce_scatter or broadcast");
     return op;
   }
   if (!collective_kind(log.op))
-    throw ConfigError(origin, "Collective test starting",
-                      "the file is " + log.op + "_perf output; zerosim simulates " + join(collective_names()));
+    throw ConfigError(
+        origin, "Collective test starting",
+        "the file is " + log.op + "_perf output; zerosim simulates " + join(collective_names()));
   if (op_given && op != log.op)
-    throw ConfigError(origin, "Collective test starting",
-                      "the file is " + log.op + "_perf output but --op is " + op + ": drop --op or pass --op " + log.op);
+    throw ConfigError(
+        origin, "Collective test starting",
+        "the file is " + log.op + "_perf output but --op is " + op + ": drop --op or pass --op " + log.op);
   return log.op;
 }
 

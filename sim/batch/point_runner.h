@@ -1,9 +1,9 @@
 #pragma once
 // Runs many simulation points, each in its own worker process. SimGrid allows one engine per
-// process (docs/architecture.md, "Working with SimGrid 3.32"), so a sweep or a recommendation cannot simulate two points in one process:
-// the pool fork+execs this same binary (`/proc/self/exe simulate --config POINT.yaml --format json`),
-// at most `jobs` at once, and hands each finished point to a callback so results can be written to
-// disk as they arrive. Used by `zerosim sweep` and `zerosim recommend`.
+// process (docs/architecture.md, "Working with SimGrid 3.32"), so a sweep or a recommendation cannot simulate
+// two points in one process: the pool fork+execs this same binary (`/proc/self/exe simulate --config
+// POINT.yaml --format json`), at most `jobs` at once, and hands each finished point to a callback so results
+// can be written to disk as they arrive. Used by `zerosim sweep` and `zerosim recommend`.
 #include <cstddef>
 #include <functional>
 #include <string>

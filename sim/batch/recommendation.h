@@ -3,7 +3,6 @@
 // result from the breakdowns: what it saves in memory and what it costs in time, against stage 0
 // at the same micro-batch and checkpointing. Pure logic over simulate JSON, unit-tested.
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 

@@ -13,16 +13,21 @@ namespace zerosim {
 
 const char* family_name(MetricFamily f) {
   switch (f) {
-    case MetricFamily::memory: return "memory";
-    case MetricFamily::time: return "time";
-    case MetricFamily::bandwidth: return "bandwidth";
-    case MetricFamily::ratio: return "ratio";
+    case MetricFamily::memory:
+      return "memory";
+    case MetricFamily::time:
+      return "time";
+    case MetricFamily::bandwidth:
+      return "bandwidth";
+    case MetricFamily::ratio:
+      return "ratio";
   }
   return "?";
 }
 
 const std::vector<std::string>& run_time_metrics() {
-  static const std::vector<std::string> m = {"step_s", "samples_per_s", "tokens_per_s", "tokens_per_s_per_gpu", "mfu"};
+  static const std::vector<std::string> m = {"step_s", "samples_per_s", "tokens_per_s",
+                                             "tokens_per_s_per_gpu", "mfu"};
   return m;
 }
 
@@ -53,8 +58,9 @@ double positive(const YAML::Node& n, const std::string& file, const std::string&
 void read_run_measured(ValidationCase& c, const YAML::Node& m, std::vector<std::string> use, bool use_given) {
   const std::string& f = c.file;
   const std::string k = c.key + ".measured";
-  check_keys(m, {"peak_memory_gib", "peak_memory_gb", "memory_kind", "oom", "step_s", "samples_per_s", "tokens_per_s",
-                 "tokens_per_s_per_gpu", "mfu"},
+  check_keys(m,
+             {"peak_memory_gib", "peak_memory_gb", "memory_kind", "oom", "step_s", "samples_per_s",
+              "tokens_per_s", "tokens_per_s_per_gpu", "mfu"},
              f, k);
   std::vector<MeasuredFigure> memory, time;
   if (present(m["peak_memory_gib"]) && present(m["peak_memory_gb"]))
@@ -74,14 +80,18 @@ void read_run_measured(ValidationCase& c, const YAML::Node& m, std::vector<std::
   }
   if (present(m["oom"])) {
     if (!read_bool(m["oom"], f, k + ".oom"))
-      throw ConfigError(f, k + ".oom", "only 'oom: true' is meaningful (a run that fits has a peak_memory figure)");
+      throw ConfigError(f, k + ".oom",
+                        "only 'oom: true' is meaningful (a run that fits has a peak_memory figure)");
     memory.push_back({"oom", 1.0, "", MetricFamily::memory});
   }
   for (const auto& name : run_time_metrics()) {
     if (!present(m[name])) continue;
     const double v = positive(m[name], f, k + "." + name);
     if (name == "mfu" && v > 1) throw ConfigError(f, k + ".mfu", "is a fraction of the peak, in (0, 1]");
-    const std::string unit = name == "step_s" ? "s" : name == "mfu" ? "fraction" : name == "samples_per_s" ? "samples/s" : "tokens/s";
+    const std::string unit = name == "step_s"          ? "s"
+                             : name == "mfu"           ? "fraction"
+                             : name == "samples_per_s" ? "samples/s"
+                                                       : "tokens/s";
     time.push_back({name, v, unit, MetricFamily::time});
   }
   if (!use_given) {
@@ -90,14 +100,17 @@ void read_run_measured(ValidationCase& c, const YAML::Node& m, std::vector<std::
     if (!time.empty()) use.push_back("time");
   }
   for (const auto& u : use) {
-    if (u == "bandwidth") throw ConfigError(f, c.key + ".use", "'bandwidth' is for collective cases (allowed: memory, time)");
+    if (u == "bandwidth")
+      throw ConfigError(f, c.key + ".use", "'bandwidth' is for collective cases (allowed: memory, time)");
     if ((u == "memory" && memory.empty()) || (u == "time" && time.empty()))
       throw ConfigError(f, c.key + ".use", "lists '" + u + "' but measured has no " + u + " figure");
   }
   if (contains(use, "memory")) c.figures.insert(c.figures.end(), memory.begin(), memory.end());
   if (contains(use, "time")) c.figures.insert(c.figures.end(), time.begin(), time.end());
   if (c.figures.empty() && memory.empty() && time.empty())
-    throw ConfigError(f, k, "has no figure (allowed: peak_memory_gib, peak_memory_gb, oom, " + join(run_time_metrics()) + ")");
+    throw ConfigError(
+        f, k,
+        "has no figure (allowed: peak_memory_gib, peak_memory_gb, oom, " + join(run_time_metrics()) + ")");
 }
 
 void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node& m) {
@@ -109,7 +122,8 @@ void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node
     c.nccl_algo = read_string(node["nccl_algo"], f, k + ".nccl_algo");
     if (!contains({"auto", "ring", "tree", "nvls"}, c.nccl_algo))
       throw ConfigError(f, k + ".nccl_algo",
-                        "'" + c.nccl_algo + "' is not allowed" + line_of(node["nccl_algo"]) + " (allowed: auto, ring, tree, nvls)");
+                        "'" + c.nccl_algo + "' is not allowed" + line_of(node["nccl_algo"]) +
+                            " (allowed: auto, ring, tree, nvls)");
   }
   const std::string allowed_ops = " (allowed: " + join(collective_names()) + ")";
   if (!present(node["op"])) throw ConfigError(f, k + ".op", "missing" + allowed_ops);
@@ -117,7 +131,9 @@ void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node
   if (!collective_kind(c.op))
     throw ConfigError(f, k + ".op", "'" + c.op + "' is not allowed" + line_of(node["op"]) + allowed_ops);
   const YAML::Node cl = node["cluster"];
-  if (!present(cl) || !cl.IsMap()) throw ConfigError(f, k + ".cluster", "missing or not a mapping (the cluster keys of docs/architecture.md)");
+  if (!present(cl) || !cl.IsMap())
+    throw ConfigError(f, k + ".cluster",
+                      "missing or not a mapping (the cluster keys of docs/architecture.md)");
   for (auto it = cl.begin(); it != cl.end(); ++it) {
     const std::string key = it->first.as<std::string>();
     if (!it->second.IsScalar()) throw ConfigError(f, k + ".cluster." + key, "must be a single value");
@@ -147,7 +163,8 @@ void read_ratio(ValidationCase& c, const YAML::Node& node, const YAML::Node& m) 
   c.ratio_metric = read_string(node["metric"], f, k + ".metric");
   if (!contains(ratio_metrics(), c.ratio_metric))
     throw ConfigError(f, k + ".metric",
-                      "'" + c.ratio_metric + "' is not allowed" + line_of(node["metric"]) + " (allowed: " + join(ratio_metrics()) + ")");
+                      "'" + c.ratio_metric + "' is not allowed" + line_of(node["metric"]) +
+                          " (allowed: " + join(ratio_metrics()) + ")");
   const std::string mk = c.key + ".measured";
   check_keys(m, {"value"}, f, mk);
   if (!present(m["value"])) throw ConfigError(f, mk + ".value", "missing (the measured ratio)");
@@ -161,7 +178,8 @@ CaseFile case_file_from_yaml(const YAML::Node& root, const std::string& path) {
   check_keys(root, {"source", "hardware", "notes", "cases"}, path, "");
   CaseFile cf;
   cf.path = path;
-  if (!present(root["source"])) throw ConfigError(path, "source", "missing (where the measurements were published)");
+  if (!present(root["source"]))
+    throw ConfigError(path, "source", "missing (where the measurements were published)");
   cf.source = read_string(root["source"], path, "source");
   if (present(root["hardware"])) cf.hardware = read_string(root["hardware"], path, "hardware");
   const YAML::Node cases = root["cases"];
@@ -173,13 +191,15 @@ CaseFile case_file_from_yaml(const YAML::Node& root, const std::string& path) {
     c.file = path;
     c.source = cf.source;
     c.key = "cases[" + std::to_string(i) + "]";
-    if (!node.IsMap()) throw ConfigError(path, c.key, "a case is a mapping {id, run|collective|ratio, measured, use, notes}");
+    if (!node.IsMap())
+      throw ConfigError(path, c.key, "a case is a mapping {id, run|collective|ratio, measured, use, notes}");
     check_keys(node, {"id", "run", "collective", "ratio", "measured", "use", "notes"}, path, c.key);
     if (!present(node["id"])) throw ConfigError(path, c.key + ".id", "missing");
     c.id = read_string(node["id"], path, c.key + ".id");
     c.key += " (" + c.id + ")";
     if (present(node["notes"])) c.notes = read_string(node["notes"], path, c.key + ".notes");
-    const int kinds = (present(node["run"]) ? 1 : 0) + (present(node["collective"]) ? 1 : 0) + (present(node["ratio"]) ? 1 : 0);
+    const int kinds = (present(node["run"]) ? 1 : 0) + (present(node["collective"]) ? 1 : 0) +
+                      (present(node["ratio"]) ? 1 : 0);
     if (kinds != 1) throw ConfigError(path, c.key, "needs exactly one of run, collective, ratio");
     const YAML::Node m = node["measured"];
     if (!present(m) || !m.IsMap()) throw ConfigError(path, c.key + ".measured", "missing or not a mapping");
@@ -189,17 +209,21 @@ CaseFile case_file_from_yaml(const YAML::Node& root, const std::string& path) {
       use = read_string_list(node["use"], path, c.key + ".use");
       for (const auto& u : use)
         if (!contains({"memory", "time", "bandwidth"}, u))
-          throw ConfigError(path, c.key + ".use", "'" + u + "' is not allowed (allowed: memory, time, bandwidth)");
+          throw ConfigError(path, c.key + ".use",
+                            "'" + u + "' is not allowed (allowed: memory, time, bandwidth)");
     }
     if (present(node["run"])) {
       c.kind = CaseKind::run;
-      if (!node["run"].IsMap()) throw ConfigError(path, c.key + ".run", "must be a run config mapping (the keys of docs/architecture.md)");
+      if (!node["run"].IsMap())
+        throw ConfigError(path, c.key + ".run",
+                          "must be a run config mapping (the keys of docs/architecture.md)");
       c.run = YAML::Clone(node["run"]);
       read_run_measured(c, m, use, use_given);
     } else if (present(node["collective"])) {
       c.kind = CaseKind::collective;
       if (use_given && use != std::vector<std::string>{"bandwidth"})
-        throw ConfigError(path, c.key + ".use", "a collective case measures bandwidth only (use: [bandwidth])");
+        throw ConfigError(path, c.key + ".use",
+                          "a collective case measures bandwidth only (use: [bandwidth])");
       read_collective(c, node["collective"], m);
     } else {
       c.kind = CaseKind::ratio;
@@ -211,7 +235,9 @@ CaseFile case_file_from_yaml(const YAML::Node& root, const std::string& path) {
   return cf;
 }
 
-CaseFile load_case_file(const std::string& path) { return case_file_from_yaml(parse_yaml_file(path, "validation case file"), path); }
+CaseFile load_case_file(const std::string& path) {
+  return case_file_from_yaml(parse_yaml_file(path, "validation case file"), path);
+}
 
 std::vector<CaseFile> load_case_dir(const std::string& dir, const std::string& skip) {
   namespace fs = std::filesystem;
@@ -233,15 +259,19 @@ std::vector<CaseFile> load_case_dir(const std::string& dir, const std::string& s
   for (const auto& f : files)
     for (const auto& c : f.cases) {
       const auto [it, inserted] = by_id.emplace(c.id, &c);
-      if (!inserted) throw ConfigError(c.file, c.key + ".id", "duplicate id '" + c.id + "' (also in " + it->second->file + ")");
+      if (!inserted)
+        throw ConfigError(c.file, c.key + ".id",
+                          "duplicate id '" + c.id + "' (also in " + it->second->file + ")");
     }
   for (const auto& f : files)
     for (const auto& c : f.cases) {
       if (c.kind != CaseKind::ratio) continue;
-      for (const auto& [side, id] : {std::pair{"numerator", c.numerator}, std::pair{"denominator", c.denominator}}) {
+      for (const auto& [side, id] :
+           {std::pair{"numerator", c.numerator}, std::pair{"denominator", c.denominator}}) {
         const auto it = by_id.find(id);
         if (it == by_id.end() || it->second->kind != CaseKind::run)
-          throw ConfigError(c.file, c.key + ".ratio." + side, "'" + id + "' is not the id of a run case in " + dir);
+          throw ConfigError(c.file, c.key + ".ratio." + side,
+                            "'" + id + "' is not the id of a run case in " + dir);
       }
     }
   return files;
@@ -260,20 +290,25 @@ Expectations load_expectations(const std::string& path) {
   Expectations e;
   e.path = path;
   const YAML::Node tol = root["tolerance"];
-  if (!present(tol) || !tol.IsMap()) throw ConfigError(path, "tolerance", "missing (memory, time, bandwidth, ratio: fractions)");
+  if (!present(tol) || !tol.IsMap())
+    throw ConfigError(path, "tolerance", "missing (memory, time, bandwidth, ratio: fractions)");
   check_keys(tol, {"memory", "time", "bandwidth", "ratio"}, path, "tolerance");
-  for (MetricFamily fam : {MetricFamily::memory, MetricFamily::time, MetricFamily::bandwidth, MetricFamily::ratio}) {
+  for (MetricFamily fam :
+       {MetricFamily::memory, MetricFamily::time, MetricFamily::bandwidth, MetricFamily::ratio}) {
     const std::string key = std::string("tolerance.") + family_name(fam);
     if (!present(tol[family_name(fam)])) throw ConfigError(path, key, "missing");
     const double v = read_double(tol[family_name(fam)], path, key);
-    if (!(v > 0 && v < 10)) throw ConfigError(path, key, "must be a fraction of the measured value in (0, 10)");
+    if (!(v > 0 && v < 10))
+      throw ConfigError(path, key, "must be a fraction of the measured value in (0, 10)");
     e.tolerance[fam] = v;
   }
   if (present(root["bandwidth_min_bytes"]))
-    e.bandwidth_min_bytes = read_int_in(root["bandwidth_min_bytes"], path, "bandwidth_min_bytes", 0, int64_t{1} << 50);
+    e.bandwidth_min_bytes =
+        read_int_in(root["bandwidth_min_bytes"], path, "bandwidth_min_bytes", 0, int64_t{1} << 50);
   const YAML::Node misses = root["known_misses"];
   if (present(misses)) {
-    if (!misses.IsSequence()) throw ConfigError(path, "known_misses", "must be a list of {case, metric, reason}");
+    if (!misses.IsSequence())
+      throw ConfigError(path, "known_misses", "must be a list of {case, metric, reason}");
     for (size_t i = 0; i < misses.size(); ++i) {
       const std::string k = "known_misses[" + std::to_string(i) + "]";
       const YAML::Node m = misses[i];
@@ -282,11 +317,13 @@ Expectations load_expectations(const std::string& path) {
       KnownMiss km;
       for (const char* key : {"case", "metric", "reason"})
         if (!present(m[key]) || read_string(m[key], path, k + "." + key).empty())
-          throw ConfigError(path, k + "." + key, "missing (every known miss names the case, the metric and why)");
+          throw ConfigError(path, k + "." + key,
+                            "missing (every known miss names the case, the metric and why)");
       km.case_id = read_string(m["case"], path, k + ".case");
       km.metric = read_string(m["metric"], path, k + ".metric");
       km.reason = read_string(m["reason"], path, k + ".reason");
-      if (e.find(km.case_id, km.metric)) throw ConfigError(path, k, "duplicate entry for " + km.case_id + " " + km.metric);
+      if (e.find(km.case_id, km.metric))
+        throw ConfigError(path, k, "duplicate entry for " + km.case_id + " " + km.metric);
       e.known_misses.push_back(km);
     }
   }

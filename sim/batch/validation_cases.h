@@ -19,9 +19,10 @@ enum class CaseKind { run, collective, ratio };
 
 // One measured figure of a run case. Memory is in bytes; `unit` says how the source printed it.
 struct MeasuredFigure {
-  std::string metric;  // peak_memory | oom | step_s | samples_per_s | tokens_per_s | tokens_per_s_per_gpu | mfu
-  double value = 0;    // bytes for peak_memory, 1 for oom
-  std::string unit;    // GiB | GB | s | samples/s | tokens/s | fraction
+  std::string
+      metric;        // peak_memory | oom | step_s | samples_per_s | tokens_per_s | tokens_per_s_per_gpu | mfu
+  double value = 0;  // bytes for peak_memory, 1 for oom
+  std::string unit;  // GiB | GB | s | samples/s | tokens/s | fraction
   MetricFamily family = MetricFamily::time;
 };
 
@@ -57,8 +58,10 @@ struct CaseFile {
 };
 
 // Metrics a run case may measure, and those a ratio may compare.
-const std::vector<std::string>& run_time_metrics();  // step_s samples_per_s tokens_per_s tokens_per_s_per_gpu mfu
-const std::vector<std::string>& ratio_metrics();     // the time metrics + peak_memory_reserved, peak_memory_allocated
+const std::vector<std::string>&
+run_time_metrics();  // step_s samples_per_s tokens_per_s tokens_per_s_per_gpu mfu
+const std::vector<std::string>&
+ratio_metrics();  // the time metrics + peak_memory_reserved, peak_memory_allocated
 
 CaseFile load_case_file(const std::string& path);
 CaseFile case_file_from_yaml(const YAML::Node& root, const std::string& path);

@@ -18,11 +18,16 @@ namespace zerosim {
 
 const char* status_name(RowStatus s) {
   switch (s) {
-    case RowStatus::unscored: return "-";
-    case RowStatus::ok: return "ok";
-    case RowStatus::miss: return "MISS";
-    case RowStatus::known_miss: return "known miss";
-    case RowStatus::known_miss_passes: return "KNOWN MISS PASSES";
+    case RowStatus::unscored:
+      return "-";
+    case RowStatus::ok:
+      return "ok";
+    case RowStatus::miss:
+      return "MISS";
+    case RowStatus::known_miss:
+      return "known miss";
+    case RowStatus::known_miss_passes:
+      return "KNOWN MISS PASSES";
   }
   return "?";
 }
@@ -45,7 +50,8 @@ double run_metric(const nlohmann::json& sim, const std::string& metric, const st
   if (metric == "samples_per_s") {
     // One sample = one sequence of one micro-batch (ms-swift and HF Trainer count them so).
     const auto& c = sim.at("config");
-    const double samples = c.at("train").at("micro_batch").get<double>() * c.at("train").at("grad_accum").get<double>() *
+    const double samples = c.at("train").at("micro_batch").get<double>() *
+                           c.at("train").at("grad_accum").get<double>() *
                            c.at("cluster").at("gpus").get<double>();
     return samples / sim.at("time").at("step_s").get<double>();
   }
@@ -81,8 +87,8 @@ ConfigError child_config_error(const ValidationCase& c, const std::string& key, 
   return ConfigError(c.file, key, sent ? std::string(sent->what()) : child_failure(exit_code, err));
 }
 
-nlohmann::json run_json_child(const std::vector<std::string>& args, const std::string& cwd, const ValidationCase& c,
-                              const std::string& key) {
+nlohmann::json run_json_child(const std::vector<std::string>& args, const std::string& cwd,
+                              const ValidationCase& c, const std::string& key) {
   const ChildResult r = run_child(self_executable(), args, cwd, {worker_errors_setting()});
   if (r.exit_code == 2) throw child_config_error(c, key, r.exit_code, r.err);
   if (r.exit_code != 0)
@@ -131,11 +137,13 @@ std::map<int64_t, double> collective_case(const ValidationCase& c) {
   for (const auto& [k, v] : c.cluster) cluster += (cluster.empty() ? "" : ",") + k + "=" + v;
   const std::string cwd = parent_dir(c.file);
   auto sweep = [&](int64_t lo, int64_t hi) {
-    const auto j = run_json_child({"collective", "--cluster", cluster, "--op", c.op, "--algo", c.nccl_algo, "-b",
-                                   std::to_string(lo), "-e", std::to_string(hi), "-f", "2", "--format", "json"},
-                                  cwd, c, c.key + ".collective");
+    const auto j =
+        run_json_child({"collective", "--cluster", cluster, "--op", c.op, "--algo", c.nccl_algo, "-b",
+                        std::to_string(lo), "-e", std::to_string(hi), "-f", "2", "--format", "json"},
+                       cwd, c, c.key + ".collective");
     std::map<int64_t, double> out;
-    for (const auto& row : j.at("results")) out[row.at("size_bytes").get<int64_t>()] = row.at("busbw_gbps").get<double>();
+    for (const auto& row : j.at("results"))
+      out[row.at("size_bytes").get<int64_t>()] = row.at("busbw_gbps").get<double>();
     return out;
   };
   std::map<int64_t, double> bw = sweep(c.busbw_gbps.begin()->first, c.busbw_gbps.rbegin()->first);
@@ -144,8 +152,8 @@ std::map<int64_t, double> collective_case(const ValidationCase& c) {
   return bw;
 }
 
-ComparisonRow row_for(const ValidationCase& c, const std::string& metric, MetricFamily family, std::string unit,
-                      double predicted, double measured) {
+ComparisonRow row_for(const ValidationCase& c, const std::string& metric, MetricFamily family,
+                      std::string unit, double predicted, double measured) {
   ComparisonRow r;
   r.case_id = c.id;
   r.file = c.file;
@@ -162,7 +170,8 @@ ComparisonRow row_for(const ValidationCase& c, const std::string& metric, Metric
 void add_run_rows(ValidationReport& rep, const ValidationCase& c, const nlohmann::json& sim) {
   for (const auto& fig : c.figures) {
     if (fig.metric == "oom") {
-      ComparisonRow r = row_for(c, "oom", MetricFamily::memory, "", sim["memory"]["fits"].get<bool>() ? 0.0 : 1.0, 1.0);
+      ComparisonRow r =
+          row_for(c, "oom", MetricFamily::memory, "", sim["memory"]["fits"].get<bool>() ? 0.0 : 1.0, 1.0);
       r.error_pct.reset();
       char d[120];
       std::snprintf(d, sizeof d, "predicted peak %.2f GiB of %.2f GiB",
@@ -179,14 +188,17 @@ void add_run_rows(ValidationReport& rep, const ValidationCase& c, const nlohmann
                                                : "reserved (kind unknown)";
       rep.rows.push_back(r);
     } else {
-      rep.rows.push_back(row_for(c, fig.metric, MetricFamily::time, fig.unit, run_metric(sim, fig.metric, ""), fig.value));
+      rep.rows.push_back(
+          row_for(c, fig.metric, MetricFamily::time, fig.unit, run_metric(sim, fig.metric, ""), fig.value));
     }
   }
 }
 
-void add_collective_rows(ValidationReport& rep, const ValidationCase& c, const std::map<int64_t, double>& bw) {
+void add_collective_rows(ValidationReport& rep, const ValidationCase& c,
+                         const std::map<int64_t, double>& bw) {
   for (const auto& [size, measured] : c.busbw_gbps) {
-    ComparisonRow r = row_for(c, "busbw@" + size_label(size), MetricFamily::bandwidth, "GB/s", bw.at(size), measured);
+    ComparisonRow r =
+        row_for(c, "busbw@" + size_label(size), MetricFamily::bandwidth, "GB/s", bw.at(size), measured);
     r.message_bytes = size;
     r.detail = c.op;
     rep.rows.push_back(r);
@@ -236,8 +248,10 @@ ValidationReport run_validation(const std::vector<CaseFile>& files, const Expect
       throw std::runtime_error("case " + c.id + ": zerosim simulate printed no JSON: " + e.what());
     }
     sims[c.id] = sim;
-    rep.predictions[c.id] = {{"memory", sim.at("memory")}, {"time", sim.at("time")},
-                             {"throughput", sim.at("throughput")}, {"params", sim.at("params")}};
+    rep.predictions[c.id] = {{"memory", sim.at("memory")},
+                             {"time", sim.at("time")},
+                             {"throughput", sim.at("throughput")},
+                             {"params", sim.at("params")}};
     add_run_rows(rep, c, sim);
   }
   // Collective cases: one `zerosim collective` sweep each.
@@ -256,11 +270,13 @@ ValidationReport run_validation(const std::vector<CaseFile>& files, const Expect
       if (c.kind != CaseKind::ratio) continue;
       for (const auto& side : {c.numerator, c.denominator})
         if (!sims.count(side))
-          rep.errors.push_back({c.id, ConfigError(c.file, c.key + ".ratio", "case '" + side + "' could not be simulated")});
+          rep.errors.push_back(
+              {c.id, ConfigError(c.file, c.key + ".ratio", "case '" + side + "' could not be simulated")});
       if (!sims.count(c.numerator) || !sims.count(c.denominator)) continue;
       const double num = run_metric(sims.at(c.numerator), c.ratio_metric, "");
       const double den = run_metric(sims.at(c.denominator), c.ratio_metric, "");
-      ComparisonRow r = row_for(c, "ratio:" + c.ratio_metric, MetricFamily::ratio, "ratio", num / den, c.ratio_value);
+      ComparisonRow r =
+          row_for(c, "ratio:" + c.ratio_metric, MetricFamily::ratio, "ratio", num / den, c.ratio_value);
       r.detail = c.numerator + " / " + c.denominator;
       rep.rows.push_back(r);
     }
@@ -279,7 +295,8 @@ void score(ValidationReport& rep, const Expectations* e) {
       all_err[r.family].first += std::fabs(*r.error_pct);
       ++all_err[r.family].second;
     }
-    const bool below_bar = e && r.family == MetricFamily::bandwidth && r.message_bytes < e->bandwidth_min_bytes;
+    const bool below_bar =
+        e && r.family == MetricFamily::bandwidth && r.message_bytes < e->bandwidth_min_bytes;
     if (!e || below_bar) {
       r.status = RowStatus::unscored;
       continue;
@@ -290,10 +307,12 @@ void score(ValidationReport& rep, const Expectations* e) {
       ++scored_err[r.family].second;
     }
     const double tol = e->tolerance.at(r.family);
-    const bool within = r.metric == "oom" ? r.predicted == r.measured : std::fabs(*r.error_pct) <= 100.0 * tol;
+    const bool within =
+        r.metric == "oom" ? r.predicted == r.measured : std::fabs(*r.error_pct) <= 100.0 * tol;
     const KnownMiss* km = e->find(r.case_id, r.metric);
     if (km) r.reason = km->reason;
-    r.status = within ? (km ? RowStatus::known_miss_passes : RowStatus::ok) : (km ? RowStatus::known_miss : RowStatus::miss);
+    r.status = within ? (km ? RowStatus::known_miss_passes : RowStatus::ok)
+                      : (km ? RowStatus::known_miss : RowStatus::miss);
     if (r.status == RowStatus::ok) ++s.within;
     if (r.status == RowStatus::known_miss) ++s.known_misses;
     if (r.status == RowStatus::miss) ++s.misses;

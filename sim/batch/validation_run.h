@@ -2,11 +2,10 @@
 // Runs validation cases and compares predictions with measurements. Every run and collective case is
 // simulated in its own child process (this binary's `simulate` / `collective` with --format json),
 // because SimGrid allows one engine per process.
-#include <nlohmann/json.hpp>
-
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,22 +30,22 @@ struct ComparisonRow {
   std::string source;  // the file's source
   std::string metric;  // peak_memory | oom | step_s | ... | busbw@64M | ratio:step_s
   MetricFamily family = MetricFamily::time;
-  std::string unit;    // GiB | GB | s | samples/s | tokens/s | fraction | GB/s | ratio
+  std::string unit;                    // GiB | GB | s | samples/s | tokens/s | fraction | GB/s | ratio
   double predicted = 0, measured = 0;  // in `unit` (oom: 1 = does not fit)
   std::optional<double> error_pct;     // signed, 100·(predicted − measured)/measured; none for oom
   int64_t message_bytes = 0;           // bandwidth rows: the message size
-  std::string detail;                  // oom: the predicted peak against the capacity; memory: the kind compared
+  std::string detail;  // oom: the predicted peak against the capacity; memory: the kind compared
   RowStatus status = RowStatus::unscored;
-  std::string reason;                  // of the known miss
+  std::string reason;  // of the known miss
 };
 
 struct FamilySummary {
-  int rows = 0;          // compared figures
-  int scored = 0;        // held to the tolerance
-  int within = 0;        // scored and within tolerance
-  int known_misses = 0;  // scored, listed and outside tolerance
-  int misses = 0;        // scored, unlisted and outside tolerance
-  double mape_pct = 0;   // over scored rows with an error (all rows when nothing is scored)
+  int rows = 0;             // compared figures
+  int scored = 0;           // held to the tolerance
+  int within = 0;           // scored and within tolerance
+  int known_misses = 0;     // scored, listed and outside tolerance
+  int misses = 0;           // scored, unlisted and outside tolerance
+  double mape_pct = 0;      // over scored rows with an error (all rows when nothing is scored)
   double mape_all_pct = 0;  // over every row with an error
   std::optional<double> tolerance;
 };
@@ -62,7 +61,8 @@ struct ValidationReport {
   std::vector<CaseError> errors;
   std::map<MetricFamily, FamilySummary> families;
   std::vector<KnownMiss> stale_known_misses;  // listed cases/metrics that no row matches
-  nlohmann::json predictions = nlohmann::json::object();  // case id → the child's JSON (memory, time, throughput)
+  nlohmann::json predictions =
+      nlohmann::json::object();  // case id → the child's JSON (memory, time, throughput)
 };
 
 // Runs every case of `files`; `progress` (may be empty) is told each case id before it runs.

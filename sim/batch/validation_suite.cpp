@@ -27,8 +27,7 @@ constexpr const char* kDefaultDir = "tests/validation";
 std::string find_expectations(const std::string& dir, const std::string& given) {
   if (!given.empty()) return given;
   std::error_code ec;
-  for (const fs::path& p :
-       {fs::path(dir) / kKnownMissesName, fs::path(kDefaultDir) / kKnownMissesName})
+  for (const fs::path& p : {fs::path(dir) / kKnownMissesName, fs::path(kDefaultDir) / kKnownMissesName})
     if (fs::is_regular_file(p, ec)) return p.string();
   return "";
 }

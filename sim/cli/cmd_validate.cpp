@@ -12,9 +12,7 @@ void add_validate_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("validate",
                                   "compare predictions with published measurements (validation case files)");
   auto o = std::make_shared<ValidateOptions>();
-  cmd->add_option(
-      "DIR", o->dir,
-      "directory of case files (default: tests/validation)");
+  cmd->add_option("DIR", o->dir, "directory of case files (default: tests/validation)");
   cmd->add_option("--known-misses", o->known_misses,
                   "tolerances and known misses (default: DIR/known-misses.yaml, else "
                   "tests/validation/known-misses.yaml)");

@@ -11,6 +11,7 @@ class App;
 namespace zerosim {
 
 // Adds --format with the allowed values to a subcommand.
-CLI::Option* add_format_option(CLI::App& cmd, std::string& target, const std::string& allowed = "table,json,csv");
+CLI::Option* add_format_option(CLI::App& cmd, std::string& target,
+                               const std::string& allowed = "table,json,csv");
 
 }  // namespace zerosim

@@ -2,7 +2,6 @@
 // DeepSpeed ZeRO on a simulated cluster. Subcommands live in cmd_*.cpp; this file only dispatches
 // and maps errors to exit codes: 0 ok, 2 bad usage or bad input, 1 internal error.
 #include <CLI/CLI.hpp>
-
 #include <exception>
 #include <iostream>
 

@@ -30,8 +30,9 @@ double shape_utilization(const ComputeOp& op, int64_t sms) {
 }  // namespace
 
 double ComputeModel::roofline(const ComputeOp& op) const {
-  const double flops_eff = op.cls == OpClass::attention ? gpu_.attention_efficiency
-                                                        : gpu_.gemm_efficiency * shape_utilization(op, gpu_.sms);
+  const double flops_eff = op.cls == OpClass::attention
+                               ? gpu_.attention_efficiency
+                               : gpu_.gemm_efficiency * shape_utilization(op, gpu_.sms);
   return roofline_seconds(op.flops, op.bytes, gpu_.bf16_flops, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
                           eff_.launch_s);
 }
@@ -47,8 +48,7 @@ OpTime ComputeModel::time(const ComputeOp& op) const {
       OpTime out{t->seconds, TimeSource::calibrated, t->extrapolated || t->shape_scaled};
       if (transfer_) {
         const auto& peaks = table_->peaks;
-        const bool compute_bound =
-            op.flops / peaks.gemm_flops_per_s >= op.bytes / peaks.memory_bytes_per_s;
+        const bool compute_bound = op.flops / peaks.gemm_flops_per_s >= op.bytes / peaks.memory_bytes_per_s;
         const double scale = compute_bound ? peaks.gemm_flops_per_s / (gpu_.bf16_flops * gpu_.gemm_efficiency)
                                            : peaks.memory_bytes_per_s / (gpu_.mem_bw_bytes_s * eff_.memory);
         out.seconds = std::max(t->seconds * scale, eff_.launch_s);

@@ -14,8 +14,8 @@ namespace zerosim {
 // GEMM and attention efficiencies are per GPU architecture (platforms/gpus.yaml, with sources);
 // these are the ones that are not.
 struct ComputeEfficiency {
-  double memory = 0.80;     // elementwise kernels reach ~80% of peak DRAM bandwidth
-  double launch_s = 4e-6;   // a kernel launch never takes less than this on the GPU timeline
+  double memory = 0.80;    // elementwise kernels reach ~80% of peak DRAM bandwidth
+  double launch_s = 4e-6;  // a kernel launch never takes less than this on the GPU timeline
 };
 
 enum class TimeSource { roofline, calibrated, transferred };

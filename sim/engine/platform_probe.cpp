@@ -1,9 +1,8 @@
 #include "sim/engine/platform_probe.h"
 
-#include <simgrid/s4u.hpp>
-
 #include <algorithm>
 #include <chrono>
+#include <simgrid/s4u.hpp>
 
 #include "sim/engine/simgrid_engine.h"
 #include "workloads/config_error.h"
@@ -92,7 +91,8 @@ nlohmann::json probe_platform(const PlatformProbe& probe) {
   if (probe.ring) out["ring"] = resolve_ring(*engine, probe);
   out["routes"] = nlohmann::json::array();
   for (const auto& [a, b] : probe.routes)
-    out["routes"].push_back(describe_route(host_named(*engine, a, probe.file), host_named(*engine, b, probe.file)));
+    out["routes"].push_back(
+        describe_route(host_named(*engine, a, probe.file), host_named(*engine, b, probe.file)));
   if (!probe.flows.empty()) out["flows"] = time_flows(*engine, probe);
   return out;
 }

@@ -1,9 +1,8 @@
 #pragma once
 // The SimGrid half of `zerosim platform --check`: load a platform as the engine will, then resolve
 // routes and time flows on it. The pugixml half (what the file declares) is sim/platform/platform_check.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>

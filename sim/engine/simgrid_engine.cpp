@@ -1,8 +1,9 @@
 #include "sim/engine/simgrid_engine.h"
 
+#include <xbt/log.h>
+
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
-#include <xbt/log.h>
 
 #include "workloads/config_error.h"
 

@@ -17,7 +17,8 @@ std::string terminal_for(const std::string& out) {
   auto ends = [&](const std::string& ext) {
     return out.size() >= ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0;
   };
-  if (ends(".svg")) return "set terminal svg size 900,560 dynamic enhanced font 'Helvetica,13' background '#ffffff'";
+  if (ends(".svg"))
+    return "set terminal svg size 900,560 dynamic enhanced font 'Helvetica,13' background '#ffffff'";
   if (ends(".png")) return "set terminal pngcairo size 1100,680 enhanced font 'Helvetica,12'";
   throw ConfigError("-o", out, "output must end in .svg or .png");
 }
@@ -51,7 +52,8 @@ void run_gnuplot(const std::string& script, const std::string& out) {
   const int status = p ? pclose(p) : -1;
   std::remove(path);
   if (status != 0)
-    throw std::runtime_error("gnuplot failed drawing " + out + " (is gnuplot-nox installed? scripts/setup.sh): " + output);
+    throw std::runtime_error("gnuplot failed drawing " + out +
+                             " (is gnuplot-nox installed? scripts/setup.sh): " + output);
 }
 
 }  // namespace
@@ -86,7 +88,8 @@ void render(const StackedBars& c, const std::string& out) {
     << "set title " << quoted(c.title) << " noenhanced\n"
     << "set ylabel " << quoted(c.y_label) << " noenhanced\n"
     << "set style data histograms\nset style histogram rowstacked\nset style fill solid 0.85 border -1\n"
-    << "set boxwidth 0.7\nset key outside right top noenhanced\nset grid ytics\nset xtics rotate by -30 noenhanced\n";
+    << "set boxwidth 0.7\nset key outside right top noenhanced\nset grid ytics\nset xtics rotate by -30 "
+       "noenhanced\n";
   s << "$d << EOD\n";
   for (size_t i = 0; i < c.categories.size(); ++i) {
     s << quoted(c.categories[i]);
@@ -95,8 +98,8 @@ void render(const StackedBars& c, const std::string& out) {
   }
   s << "EOD\nplot ";
   for (size_t k = 0; k < c.components.size(); ++k)
-    s << (k ? ", " : "") << "$d using " << k + 2 << (k == 0 ? ":xtic(1)" : "") << " lc rgb " << quoted(colour(k))
-      << " title " << quoted(c.components[k]);
+    s << (k ? ", " : "") << "$d using " << k + 2 << (k == 0 ? ":xtic(1)" : "") << " lc rgb "
+      << quoted(colour(k)) << " title " << quoted(c.components[k]);
   s << "\n";
   run_gnuplot(s.str(), out);
 }

@@ -13,7 +13,8 @@ nlohmann::json params_json(const ParamCounts& p) {
 
 nlohmann::json memory_json(const MemoryResult& m) {
   nlohmann::json breakdown = nlohmann::json::object();
-  for (size_t i = 0; i < kMemComponents; ++i) breakdown[mem_component_name(static_cast<MemComponent>(i))] = m.breakdown.bytes[i];
+  for (size_t i = 0; i < kMemComponents; ++i)
+    breakdown[mem_component_name(static_cast<MemComponent>(i))] = m.breakdown.bytes[i];
   return {{"peak_bytes", m.peak_bytes},
           {"peak_allocated_bytes", m.peak_allocated_bytes},
           {"peak_reserved_bytes", m.peak_reserved_bytes},
@@ -32,13 +33,14 @@ std::string run_title(const RunConfig& c) {
     for (size_t i = 0; i < c.model.layer_linears.size(); ++i)
       if (c.peft.adapted[i] && targets.find(c.model.layer_linears[i].name) == std::string::npos)
         targets += (targets.empty() ? "" : ",") + c.model.layer_linears[i].name;
-    peft = std::string(c.peft.method == PeftMethod::dora ? "DoRA" : "LoRA") + " r=" + std::to_string(c.peft.r) + " (" +
-           targets + ")";
+    peft = std::string(c.peft.method == PeftMethod::dora ? "DoRA" : "LoRA") +
+           " r=" + std::to_string(c.peft.r) + " (" + targets + ")";
   }
-  return c.model.name + ", " + peft + ", ZeRO-" + std::to_string(c.zero.stage) + ", " + std::to_string(c.cluster.gpus) +
-         "x " + c.gpu.id + ", micro_batch " + std::to_string(c.train.micro_batch) + " x seq " +
-         std::to_string(c.train.seq_len) + (c.train.activation_checkpointing ? ", checkpointing" : "") +
-         ", " + precision_name(c.train.precision);
+  return c.model.name + ", " + peft + ", ZeRO-" + std::to_string(c.zero.stage) + ", " +
+         std::to_string(c.cluster.gpus) + "x " + c.gpu.id + ", micro_batch " +
+         std::to_string(c.train.micro_batch) + " x seq " + std::to_string(c.train.seq_len) +
+         (c.train.activation_checkpointing ? ", checkpointing" : "") + ", " +
+         precision_name(c.train.precision);
 }
 
 std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryResult& m) {
@@ -47,7 +49,8 @@ std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryR
   out += run_title(c) + "\n";
   std::snprintf(line, sizeof line, "parameters: %lld total, %lld trainable (%.4f%%), %lld frozen\n",
                 static_cast<long long>(p.total), static_cast<long long>(p.trainable),
-                100.0 * static_cast<double>(p.trainable) / static_cast<double>(p.total), static_cast<long long>(p.frozen));
+                100.0 * static_cast<double>(p.trainable) / static_cast<double>(p.total),
+                static_cast<long long>(p.frozen));
   out += line;
   out += "\nper-GPU memory at the peak (" + m.peak_at + ")\n";
   std::snprintf(line, sizeof line, "  %-22s %10s\n", "component", "GiB");
@@ -64,7 +67,8 @@ std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryR
   std::snprintf(line, sizeof line, "  %-22s %10s\n", "GPU capacity", gib(m.capacity_bytes).c_str());
   out += line;
   const double headroom = static_cast<double>(m.capacity_bytes - m.peak_bytes) / kBytesPerGiB;
-  std::snprintf(line, sizeof line, "verdict: %s (%+.2f GiB headroom)\n", m.fits ? "fits" : "OUT OF MEMORY", headroom);
+  std::snprintf(line, sizeof line, "verdict: %s (%+.2f GiB headroom)\n", m.fits ? "fits" : "OUT OF MEMORY",
+                headroom);
   out += line;
   return out;
 }

@@ -1,7 +1,6 @@
 #pragma once
 // The memory part of the report: §4 JSON keys and a table for people.
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "workloads/memory_model.h"

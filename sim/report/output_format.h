@@ -2,7 +2,6 @@
 // The three output formats of `memory` and `simulate`: a table for people (GiB, ms, labelled),
 // JSON and CSV for machines (bytes and seconds, exact). docs/architecture.md fixes the JSON keys.
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace zerosim {

@@ -26,9 +26,13 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
           {"compute_tasks_per_rank", r.compute_tasks},
           {"comm_bytes_per_rank", r.comm_bytes_per_rank},
           {"flows", r.flows},
-          {"algorithms", {{"ring", r.ring_collectives}, {"tree", r.tree_collectives}, {"nvls", r.nvls_collectives}}},
-          {"critical_path", {{"length_s", cp.length_s}, {"compute_s", cp.compute_s}, {"comm_s", cp.comm_s},
-                             {"tasks", cp.tasks.size()}}}};
+          {"algorithms",
+           {{"ring", r.ring_collectives}, {"tree", r.tree_collectives}, {"nvls", r.nvls_collectives}}},
+          {"critical_path",
+           {{"length_s", cp.length_s},
+            {"compute_s", cp.compute_s},
+            {"comm_s", cp.comm_s},
+            {"tasks", cp.tasks.size()}}}};
 }
 
 nlohmann::json throughput_json(const Throughput& t) {
@@ -52,9 +56,11 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
   std::snprintf(line, sizeof line, "throughput: %.0f tokens/s (%.0f per GPU), MFU %.1f%%\n", t.tokens_per_s,
                 t.tokens_per_s_per_gpu, 100.0 * t.mfu);
   out += line;
-  std::snprintf(line, sizeof line, "critical path: %.2f ms (compute %.2f ms, communication %.2f ms); %lld collectives, %lld flows\n",
-                cp.length_s * 1e3, cp.compute_s * 1e3, cp.comm_s * 1e3, static_cast<long long>(r.collectives),
-                static_cast<long long>(r.flows));
+  std::snprintf(
+      line, sizeof line,
+      "critical path: %.2f ms (compute %.2f ms, communication %.2f ms); %lld collectives, %lld flows\n",
+      cp.length_s * 1e3, cp.compute_s * 1e3, cp.comm_s * 1e3, static_cast<long long>(r.collectives),
+      static_cast<long long>(r.flows));
   out += line;
   if (r.ring_collectives + r.tree_collectives + r.nvls_collectives > 0) {
     std::snprintf(line, sizeof line, "NCCL algorithms: %lld ring, %lld tree, %lld NVLS\n",
@@ -97,7 +103,8 @@ nlohmann::json compute_model_json(const StepGraph& g, const ComputeModel& model)
 std::string compute_model_line(const nlohmann::json& cm) {
   std::string out = "compute times: " + cm["source"].get<std::string>();
   if (cm.contains("calibration_device")) {
-    out += " (" + cm["calibration_device"].get<std::string>() + (cm["source"] == "calibration-transfer" ? " -> " + cm["gpu"].get<std::string>() : "") + ")";
+    out += " (" + cm["calibration_device"].get<std::string>() +
+           (cm["source"] == "calibration-transfer" ? " -> " + cm["gpu"].get<std::string>() : "") + ")";
     out += "; " + std::to_string(cm["calibrated_ops"].get<int64_t>()) + " ops calibrated (" +
            std::to_string(cm["extrapolated_ops"].get<int64_t>()) + " extrapolated), " +
            std::to_string(cm["estimated_ops"].get<int64_t>()) + " from the roofline";
@@ -114,7 +121,8 @@ nlohmann::json chrome_trace(const SimResult& r) {
                       {"dur", (e.end_s - e.start_s) * 1e6},
                       {"pid", e.rank},
                       {"tid", e.stream == Stream::compute ? "compute" : "nccl"},
-                      {"args", e.algorithm.empty() ? nlohmann::json::object() : nlohmann::json{{"algorithm", e.algorithm}}}});
+                      {"args", e.algorithm.empty() ? nlohmann::json::object()
+                                                   : nlohmann::json{{"algorithm", e.algorithm}}}});
   return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};
 }
 

@@ -1,7 +1,6 @@
 #pragma once
 // The time part of the report (§4 "time" and "throughput" keys) and its table.
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "sim/engine/compute_model.h"
@@ -12,9 +11,9 @@
 namespace zerosim {
 
 struct Throughput {
-  double tokens_per_s = 0;          // whole job
+  double tokens_per_s = 0;  // whole job
   double tokens_per_s_per_gpu = 0;
-  double mfu = 0;                   // useful FLOPs / (step time · GPUs · dense bf16 peak)
+  double mfu = 0;  // useful FLOPs / (step time · GPUs · dense bf16 peak)
 };
 
 Throughput throughput(const RunConfig& c, const StepProgram& p, const SimResult& r, double peak_flops);
@@ -23,7 +22,8 @@ nlohmann::json throughput_json(const Throughput& t);
 std::string time_table(const SimResult& r, const Throughput& t, const CriticalPath& cp);
 
 // Where compute times came from: counts of ops timed by the roofline, from the calibration file, or
-// transferred from a calibration measured on another device (docs/calibration.md: calibrated_ops / estimated_ops).
+// transferred from a calibration measured on another device (docs/calibration.md: calibrated_ops /
+// estimated_ops).
 nlohmann::json compute_model_json(const StepGraph& g, const ComputeModel& model);
 std::string compute_model_line(const nlohmann::json& compute_model);
 

@@ -67,7 +67,8 @@ std::vector<float> download(const DeviceBuffer<float>& d) { return d.download();
 
 bool all_ok = true;
 
-void expect_close(const std::string& what, const std::vector<float>& gpu, const std::vector<float>& ref, double bound) {
+void expect_close(const std::string& what, const std::vector<float>& gpu, const std::vector<float>& ref,
+                  double bound) {
   double diff = 0, norm = 0;
   for (size_t i = 0; i < ref.size() && i < gpu.size(); ++i) {
     diff += (static_cast<double>(gpu[i]) - ref[i]) * (static_cast<double>(gpu[i]) - ref[i]);
@@ -94,14 +95,18 @@ struct Pair {
   cpu::Dropout dropout;
 };
 std::unique_ptr<Pair> make_pair(const Shape& s, float dropout_p, uint64_t seed) {
-  auto p = std::unique_ptr<Pair>(new Pair{cuda::DoraModule({s.T, s.d_in, s.d_out, s.r}, 2.0f, dropout_p, seed),
-                                          cpu::random_dora_weights(s.d_in, s.d_out, s.r, 2.0f, seed), Matrix(), Matrix(),
-                                          {}});
+  auto p =
+      std::unique_ptr<Pair>(new Pair{cuda::DoraModule({s.T, s.d_in, s.d_out, s.r}, 2.0f, dropout_p, seed),
+                                     cpu::random_dora_weights(s.d_in, s.d_out, s.r, 2.0f, seed),
+                                     Matrix(),
+                                     Matrix(),
+                                     {}});
   round_all(p->w.W0), round_all(p->w.A), round_all(p->w.B);
   p->x = random_rounded(s.T, s.d_in, seed + 10);
   p->G = random_rounded(s.T, s.d_out, seed + 11);
   p->dropout = {dropout_p, p->gpu.dropout_seed};
-  upload(p->gpu.W0, p->w.W0.v), upload(p->gpu.A, p->w.A.v), upload(p->gpu.B, p->w.B.v), upload(p->gpu.m, p->w.m);
+  upload(p->gpu.W0, p->w.W0.v), upload(p->gpu.A, p->w.A.v), upload(p->gpu.B, p->w.B.v),
+      upload(p->gpu.m, p->w.m);
   upload(p->gpu.x, p->x.v), upload(p->gpu.G, p->G.v);
   return p;
 }
@@ -116,10 +121,10 @@ void check_linear(const Context& ctx) {
     auto p = make_pair(s, 0.0f, 1);
     DeviceBuffer<bf16> dx(s.T * s.d_in), dw(s.d_out * s.d_in);
     p->gpu.linear_forward(ctx);
-    cuda::gemm(ctx, cuda::Op::none, cuda::Op::none, s.T, s.d_in, s.d_out, 1.0f, p->gpu.G.get(), p->gpu.W0.get(), 0.0f,
-               dx.get());
-    cuda::gemm(ctx, cuda::Op::transpose, cuda::Op::none, s.d_out, s.d_in, s.T, 1.0f, p->gpu.G.get(), p->gpu.x.get(),
-               0.0f, dw.get());
+    cuda::gemm(ctx, cuda::Op::none, cuda::Op::none, s.T, s.d_in, s.d_out, 1.0f, p->gpu.G.get(),
+               p->gpu.W0.get(), 0.0f, dx.get());
+    cuda::gemm(ctx, cuda::Op::transpose, cuda::Op::none, s.d_out, s.d_in, s.T, 1.0f, p->gpu.G.get(),
+               p->gpu.x.get(), 0.0f, dw.get());
     sync(ctx);
     Matrix y(s.T, s.d_out), rdx(s.T, s.d_in), rdw(s.d_out, s.d_in);
     cpu::linear_forward(p->x, p->w.W0, y);
@@ -136,7 +141,8 @@ void check_lora(const Context& ctx, bool backward) {
     auto p = make_pair(s, 0.0f, 2);
     Matrix y = random_rounded(s.T, s.d_out, 50);
     upload(p->gpu.y, y.v);
-    cuda::check(cudaMemset(p->gpu.dx.get(), 0, sizeof(bf16) * static_cast<size_t>(p->gpu.dx.size())), "memset");
+    cuda::check(cudaMemset(p->gpu.dx.get(), 0, sizeof(bf16) * static_cast<size_t>(p->gpu.dx.size())),
+                "memset");
     p->gpu.lora_forward(ctx);
     if (backward) p->gpu.lora_backward(ctx);
     sync(ctx);
@@ -163,8 +169,10 @@ void check_weight_norm(const Context& ctx, bool fused) {
     sync(ctx);
     cpu::WeightNorm ref;
     cpu::dora_weight_norm_fused(p->w, ref);  // exact fp32 norm of W0 + c·B·A
-    expect_close(tag(fused ? "weight_norm_fused n" : "weight_norm_peft n", s), download(p->gpu.n), ref.n, kOne);
-    expect_close(tag(fused ? "weight_norm_fused s" : "weight_norm_peft s", s), download(p->gpu.s), ref.s, kOne);
+    expect_close(tag(fused ? "weight_norm_fused n" : "weight_norm_peft n", s), download(p->gpu.n), ref.n,
+                 kOne);
+    expect_close(tag(fused ? "weight_norm_fused s" : "weight_norm_peft s", s), download(p->gpu.s), ref.s,
+                 kOne);
   }
 }
 
@@ -174,7 +182,8 @@ void check_combine(const Context& ctx, bool backward) {
     Matrix result = random_rounded(s.T, s.d_out, 60), lora = random_rounded(s.T, s.d_out, 61);
     cpu::WeightNorm norm;
     cpu::dora_weight_norm_fused(p->w, norm);
-    upload(p->gpu.result, result.v), upload(p->gpu.lora, lora.v), upload(p->gpu.n, norm.n), upload(p->gpu.s, norm.s);
+    upload(p->gpu.result, result.v), upload(p->gpu.lora, lora.v), upload(p->gpu.n, norm.n),
+        upload(p->gpu.s, norm.s);
     backward ? p->gpu.combine_backward(ctx) : p->gpu.combine_forward(ctx);
     sync(ctx);
     if (!backward) {
@@ -201,7 +210,8 @@ void check_dora(const Context& ctx, bool backward, float dropout_p) {
     sync(ctx);
     auto fwd = cpu::make_dora_forward_state(s.T, s.d_in, s.d_out, s.r, p->dropout);
     cpu::dora_forward(p->w, p->x, p->dropout, fwd);
-    const std::string name = std::string(backward ? "dora_bwd" : "dora_fwd") + (dropout_p > 0 ? "_dropout" : "");
+    const std::string name =
+        std::string(backward ? "dora_bwd" : "dora_fwd") + (dropout_p > 0 ? "_dropout" : "");
     if (!backward) {
       expect_close(tag((name + " y").c_str(), s), download(p->gpu.y), fwd.y.v, kChain);
       continue;
@@ -236,7 +246,8 @@ void check_rmsnorm(const Context& ctx) {
 
 void check_swiglu(const Context& ctx) {
   const int64_t T = 64, n = 64 * 300;
-  Matrix g = random_rounded(T, 300, 80, 3.0f), u = random_rounded(T, 300, 81), dh = random_rounded(T, 300, 82);
+  Matrix g = random_rounded(T, 300, 80, 3.0f), u = random_rounded(T, 300, 81),
+         dh = random_rounded(T, 300, 82);
   DeviceBuffer<bf16> dg(n), du(n), ddh(n), h(n), gg(n), gu(n);
   upload(dg, g.v), upload(du, u.v), upload(ddh, dh.v);
   cuda::swiglu_forward(ctx, dg.get(), du.get(), h.get(), n);
@@ -283,7 +294,8 @@ void check_attention(const Context& ctx) {
         dv(dims.tokens, kvd);
     cpu::attention_forward(shape, q, k, v, out, lse);
     cpu::attention_backward(shape, q, k, v, out, lse, dout, dq, dk, dv);
-    const std::string t = " b" + std::to_string(dims.tokens / dims.seq_len) + " kv" + std::to_string(dims.kv_heads);
+    const std::string t =
+        " b" + std::to_string(dims.tokens / dims.seq_len) + " kv" + std::to_string(dims.kv_heads);
     expect_close("attention_fwd" + t, download(att.out), out.v, kOne);
     expect_close("attention_bwd dq" + t, download(att.dq), dq.v, kChain);
     expect_close("attention_bwd dk" + t, download(att.dk), dk.v, kChain);
@@ -317,7 +329,8 @@ void check_memcpy(const Context& ctx) {
   Matrix src = random_rounded(1, n, 120);
   DeviceBuffer<bf16> a(n), b(n);
   upload(a, src.v);
-  cuda::check(cudaMemcpyAsync(b.get(), a.get(), sizeof(bf16) * n, cudaMemcpyDeviceToDevice, ctx.stream()), "copy");
+  cuda::check(cudaMemcpyAsync(b.get(), a.get(), sizeof(bf16) * n, cudaMemcpyDeviceToDevice, ctx.stream()),
+              "copy");
   sync(ctx);
   expect_close("memcpy_d2d", download(b), src.v, 0.0);
 }

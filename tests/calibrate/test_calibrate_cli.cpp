@@ -1,12 +1,12 @@
 // zerosim-calibrate's command line: usage errors, the no-GPU message, and a real (tiny) CPU
 // calibration whose file the lookup reads back.
-#include <catch2/catch.hpp>
+#include <sys/wait.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <sys/wait.h>
 
 #include "calibrate/backend.h"
 #include "calibrate/calibration_table.h"
@@ -42,7 +42,8 @@ std::string tiny_model() {
 }  // namespace
 
 TEST_CASE("bad arguments name the flag and the allowed values", "[cli]") {
-  CHECK_THROWS_WITH(parse_cli({"--backend", "gpu"}), Catch::Contains("--backend") && Catch::Contains("cuda, cpu"));
+  CHECK_THROWS_WITH(parse_cli({"--backend", "gpu"}),
+                    Catch::Contains("--backend") && Catch::Contains("cuda, cpu"));
   CHECK_THROWS_WITH(parse_cli({"--backend", "cpu", "--ranks", "8,zero"}), Catch::Contains("--ranks"));
   CHECK_THROWS_WITH(parse_cli({"--backend", "cpu", "--tokens"}), Catch::Contains("--tokens"));
   CHECK_THROWS_WITH(parse_cli({"--model", "llama2-7b"}), Catch::Contains("--backend"));
@@ -73,8 +74,9 @@ TEST_CASE("without a GPU, backend cuda exits 2 and suggests --backend cpu", "[cl
 
 TEST_CASE("a tiny CPU calibration writes a file the lookup reads", "[cli][cpu-run]") {
   const std::string out = "calibrate_test_tiny.yaml";
-  const Run r = run("--backend cpu --model " + tiny_model() +
-                    " --tokens 32,64 --ranks 4 --seq-lens 32 --repeats 1 --warmup 0 --copy-mib 1 --out " + out);
+  const Run r =
+      run("--backend cpu --model " + tiny_model() +
+          " --tokens 32,64 --ranks 4 --seq-lens 32 --repeats 1 --warmup 0 --copy-mib 1 --out " + out);
   INFO(r.output);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.output, Catch::Contains("[1/"));  // a progress line per shape group

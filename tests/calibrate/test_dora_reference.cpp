@@ -1,7 +1,6 @@
 // The CPU DoRA reference against closed-form math (naive double loops) and finite
 // differences, for several shapes and ranks, lora_dropout on and off.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -173,10 +172,14 @@ TEST_CASE("DoRA backward matches finite differences with the norm detached, drop
       };
       const double tol_x = 1e-3 * max_abs(bwd.grads.dx.v), tol_a = 1e-3 * max_abs(bwd.grads.dA.v);
       const double tol_b = 1e-3 * max_abs(bwd.grads.dB.v), tol_m = 1e-3 * max_abs(bwd.grads.dm);
-      for (size_t i = 0; i < x.v.size(); ++i) REQUIRE(bwd.grads.dx.v[i] == Approx(finite_difference(x.v[i], eval)).margin(tol_x));
-      for (size_t i = 0; i < w.A.v.size(); ++i) REQUIRE(bwd.grads.dA.v[i] == Approx(finite_difference(w.A.v[i], eval)).margin(tol_a));
-      for (size_t i = 0; i < w.B.v.size(); ++i) REQUIRE(bwd.grads.dB.v[i] == Approx(finite_difference(w.B.v[i], eval)).margin(tol_b));
-      for (size_t i = 0; i < w.m.size(); ++i) REQUIRE(bwd.grads.dm[i] == Approx(finite_difference(w.m[i], eval_m)).margin(tol_m));
+      for (size_t i = 0; i < x.v.size(); ++i)
+        REQUIRE(bwd.grads.dx.v[i] == Approx(finite_difference(x.v[i], eval)).margin(tol_x));
+      for (size_t i = 0; i < w.A.v.size(); ++i)
+        REQUIRE(bwd.grads.dA.v[i] == Approx(finite_difference(w.A.v[i], eval)).margin(tol_a));
+      for (size_t i = 0; i < w.B.v.size(); ++i)
+        REQUIRE(bwd.grads.dB.v[i] == Approx(finite_difference(w.B.v[i], eval)).margin(tol_b));
+      for (size_t i = 0; i < w.m.size(); ++i)
+        REQUIRE(bwd.grads.dm[i] == Approx(finite_difference(w.m[i], eval_m)).margin(tol_m));
     }
 }
 
@@ -212,7 +215,8 @@ TEST_CASE("DoRA backward without dropout matches the closed form dX = (G⊙s)·W
         }
         dm += G.at(t, i) * v;
       }
-      REQUIRE(bwd.grads.dm[static_cast<size_t>(i)] == Approx(dm / n[static_cast<size_t>(i)]).margin(1e-4).epsilon(1e-4));
+      REQUIRE(bwd.grads.dm[static_cast<size_t>(i)] ==
+              Approx(dm / n[static_cast<size_t>(i)]).margin(1e-4).epsilon(1e-4));
     }
   }
 }

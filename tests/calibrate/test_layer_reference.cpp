@@ -1,6 +1,5 @@
 // Backward passes of the CPU layer reference against finite differences of their forward.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <functional>
 
@@ -24,8 +23,8 @@ double dot(const Matrix& a, const Matrix& b) {
 }
 
 // Checks analytic[i] against the central difference of loss() in input[i], for every element.
-void check_gradient(std::vector<float>& input, const std::vector<float>& analytic, const std::function<double()>& loss,
-                    float h = 1e-2f) {
+void check_gradient(std::vector<float>& input, const std::vector<float>& analytic,
+                    const std::function<double()>& loss, float h = 1e-2f) {
   double scale = 0;
   for (float g : analytic) scale = std::max(scale, static_cast<double>(std::abs(g)));
   for (size_t i = 0; i < input.size(); ++i) {
@@ -56,7 +55,8 @@ TEST_CASE("RMSNorm backward is the derivative of its forward", "[layer]") {
 }
 
 TEST_CASE("SwiGLU backward is the derivative of its forward", "[layer]") {
-  Matrix g = random(4, 10, 11, 3.0f), u = random(4, 10, 12), dh = random(4, 10, 13), h(4, 10), dg(4, 10), du(4, 10);
+  Matrix g = random(4, 10, 11, 3.0f), u = random(4, 10, 12), dh = random(4, 10, 13), h(4, 10), dg(4, 10),
+         du(4, 10);
   cpu::swiglu_backward(dh, g, u, dg, du);
   auto loss = [&] {
     cpu::swiglu_forward(g, u, h);
@@ -91,7 +91,8 @@ TEST_CASE("causal attention: forward matches a naive softmax, backward its finit
         double sum = 0;
         for (int64_t j = 0; j <= i; ++j) {
           double sc = 0;
-          for (int64_t d = 0; d < 4; ++d) sc += static_cast<double>(q.at(qi, h * 4 + d)) * k.at(b * 5 + j, g * 4 + d);
+          for (int64_t d = 0; d < 4; ++d)
+            sc += static_cast<double>(q.at(qi, h * 4 + d)) * k.at(b * 5 + j, g * 4 + d);
           sum += p[static_cast<size_t>(j)] = std::exp(sc / 2.0);
         }
         for (int64_t d = 0; d < 4; ++d) {

@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // platform harness, whose accepted files must also load in SimGrid (zerosim platform --check).
   static const char* keep = std::getenv("ZEROSIM_FUZZ_ACCEPTED_DIR");
   if (accepted && keep && *keep)
-    std::ofstream(std::string(keep) + "/" + zerosim::hex64(zerosim::fnv1a64(input)) + ".xml", std::ios::binary)
+    std::ofstream(std::string(keep) + "/" + zerosim::hex64(zerosim::fnv1a64(input)) + ".xml",
+                  std::ios::binary)
         << input;
   return 0;
 }

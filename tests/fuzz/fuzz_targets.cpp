@@ -9,8 +9,8 @@
 
 #include "calibrate/calibration_table.h"
 #include "sim/batch/nccl_tests_log.h"
-#include "sim/platform/platform_check.h"
 #include "sim/batch/sweep_spec.h"
+#include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
 #include "workloads/deepspeed_config.h"
 #include "workloads/memory_model.h"
@@ -70,9 +70,9 @@ void hf_config(const std::string& input) {
 }
 
 void ds_config(const std::string& input) {
-  static const RunConfig base = run_config_from_yaml(
-      parse_yaml_text("model: models/tiny-llama.json\ncluster: {gpus: 4}\n", "base"),
-      ZEROSIM_SOURCE_DIR "/tests/data/fuzz.yaml");
+  static const RunConfig base =
+      run_config_from_yaml(parse_yaml_text("model: models/tiny-llama.json\ncluster: {gpus: 4}\n", "base"),
+                           ZEROSIM_SOURCE_DIR "/tests/data/fuzz.yaml");
   const Scratch file{write_scratch(input, "-ds_config.json")};
   RunConfig c = base;
   apply_deepspeed_config(file.path, YAML::Node(), c);
@@ -103,7 +103,8 @@ void sweep(const std::string& input) {
     (void)parse_shard(input);
   } catch (const ConfigError&) {
   }
-  const Sweep s = sweep_from_yaml(parse_yaml_text(input, "sweep.yaml"), ZEROSIM_SOURCE_DIR "/tests/data/sweeps/fuzz.yaml");
+  const Sweep s = sweep_from_yaml(parse_yaml_text(input, "sweep.yaml"),
+                                  ZEROSIM_SOURCE_DIR "/tests/data/sweeps/fuzz.yaml");
   if (s.points.empty()) std::abort();  // load_sweep promises at least one point
 }
 
@@ -132,14 +133,16 @@ void nccl_tests(const std::string& input) {
   const NcclTestsLog log = parse_nccl_tests_log(input, "run.log");
   if (log.ranks < 0) std::abort();
   for (const NcclTestsRow& r : log.rows)
-    if (r.size_bytes <= 0 || !(r.in_busbw_gbps >= 0) || !(r.out_busbw_gbps >= 0) || !(r.in_time_s >= 0)) std::abort();
+    if (r.size_bytes <= 0 || !(r.in_busbw_gbps >= 0) || !(r.out_busbw_gbps >= 0) || !(r.in_time_s >= 0))
+      std::abort();
 }
 
 const std::map<std::string, std::function<void(const std::string&)>>& targets() {
   static const std::map<std::string, std::function<void(const std::string&)>> t = {
-      {"run_config", run_config}, {"hf_config", hf_config}, {"ds_config", ds_config},
-      {"adapter_config", adapter_config}, {"sweep", sweep}, {"calibration", calibration},
-      {"platform", platform}, {"nccl_tests", nccl_tests}};
+      {"run_config", run_config}, {"hf_config", hf_config},
+      {"ds_config", ds_config},   {"adapter_config", adapter_config},
+      {"sweep", sweep},           {"calibration", calibration},
+      {"platform", platform},     {"nccl_tests", nccl_tests}};
   return t;
 }
 

@@ -1,10 +1,9 @@
 // Predictions driven by a calibration file (issue 4, item 6): measured times replace the roofline,
 // the ops the file lacks are counted as estimated, and a file from another device is a labelled transfer.
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "run_command.h"
@@ -57,8 +56,8 @@ TEST_CASE("a calibration from another device is transferred and labelled", "[cal
   std::stringstream text;
   text << in.rdbuf();
   std::string yaml = text.str();
-  for (auto [from, to] : {std::pair<std::string, std::string>{"kind: gpu", "kind: cpu"},
-                          {"NVIDIA A100-SXM4-80GB", "Some CPU"}})
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"kind: gpu", "kind: cpu"}, {"NVIDIA A100-SXM4-80GB", "Some CPU"}})
     yaml.replace(yaml.find(from), from.size(), to);
   const std::string path = "/tmp/zerosim-test-cpu-calibration.yaml";
   std::ofstream(path) << yaml;
@@ -74,7 +73,8 @@ TEST_CASE("the CPU backend writes a calibration file that simulate consumes", "[
   const std::string out = "/tmp/zerosim-test-cpu-cal.yaml";
   const auto r = run_command(std::string("cd ") + source_path("") + " && " + ZEROSIM_CALIBRATE +
                              " --backend cpu --model tests/data/models/tiny-llama.json --tokens 128 --ranks 8"
-                             " --seq-lens 128 --copy-mib 4 --repeats 1 --warmup 0 --no-composites --out " + out);
+                             " --seq-lens 128 --copy-mib 4 --repeats 1 --warmup 0 --no-composites --out " +
+                             out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = simulate("--set calibration=" + out);

@@ -36,7 +36,8 @@ constexpr const char* kH100AllReduceLog = "tests/data/nccl-tests/h100x8-all_redu
 
 }  // namespace
 
-TEST_CASE("ring collectives on a uniform NVSwitch node match the ring cost formula within 2%", "[engine][collective]") {
+TEST_CASE("ring collectives on a uniform NVSwitch node match the ring cost formula within 2%",
+          "[engine][collective]") {
   const int64_t S = 1LL << 30;  // 1 GiB
   const double n = 8;
   struct Case {
@@ -44,11 +45,13 @@ TEST_CASE("ring collectives on a uniform NVSwitch node match the ring cost formu
     double volume_factor;  // bytes each rank sends, as a multiple of S
     double steps;
   };
-  for (const Case& c : {Case{"all_reduce", 2 * (n - 1) / n, 2 * (n - 1)}, Case{"all_gather", (n - 1) / n, n - 1},
-                        Case{"reduce_scatter", (n - 1) / n, n - 1}}) {
-    const auto j = collective(std::string("--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=8,intra=nvswitch --op ") +
-                              c.op + " -b 1G -e 1G");
-    // all_reduce: 2·7/8·2^30 B / (0.8 · 300e9 B/s) = 7.83 ms, plus 14 ring steps of (0.5 + 2) µs and the launch.
+  for (const Case& c : {Case{"all_reduce", 2 * (n - 1) / n, 2 * (n - 1)},
+                        Case{"all_gather", (n - 1) / n, n - 1}, Case{"reduce_scatter", (n - 1) / n, n - 1}}) {
+    const auto j =
+        collective(std::string("--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=8,intra=nvswitch --op ") +
+                   c.op + " -b 1G -e 1G");
+    // all_reduce: 2·7/8·2^30 B / (0.8 · 300e9 B/s) = 7.83 ms, plus 14 ring steps of (0.5 + 2) µs and the
+    // launch.
     const double expected = c.volume_factor * static_cast<double>(S) / (kEfficiency * kNvlinkBps) + kLaunch +
                             c.steps * (kRouteLatency + kStep);
     INFO(c.op);
@@ -56,10 +59,12 @@ TEST_CASE("ring collectives on a uniform NVSwitch node match the ring cost formu
   }
 }
 
-TEST_CASE("the pipelined ring (N flows) agrees with a step-by-step ring (N flows per step)", "[engine][collective]") {
+TEST_CASE("the pipelined ring (N flows) agrees with a step-by-step ring (N flows per step)",
+          "[engine][collective]") {
   // Two nodes of 4 GPUs: intra-node NVLink hops and one InfiniBand hop per ring direction.
   const std::string where =
-      "--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=4,inter=ib-hdr200 --op all_reduce -b 64M -e 256M -f 4 --algo ring";
+      "--cluster gpu=a100-80gb-sxm,gpus=8,gpus_per_node=4,inter=ib-hdr200 --op all_reduce -b 64M -e 256M -f "
+      "4 --algo ring";
   const auto pipelined = collective(where);
   const auto stepwise = collective(where + " --ring stepwise");
   CHECK(stepwise["flows"].get<int64_t>() == pipelined["flows"].get<int64_t>() * 14);  // 2(N−1) = 14 rounds
@@ -69,7 +74,9 @@ TEST_CASE("the pipelined ring (N flows) agrees with a step-by-step ring (N flows
 
 TEST_CASE("two collectives sharing an inter-node link take longer than one alone", "[engine][contention]") {
   // One GPU per node: both rings cross the same NIC links.
-  const std::string where = "--cluster gpu=a100-80gb-sxm,gpus=2,gpus_per_node=1,inter=ib-hdr200 --op all_reduce -b 1G -e 1G --algo ring";
+  const std::string where =
+      "--cluster gpu=a100-80gb-sxm,gpus=2,gpus_per_node=1,inter=ib-hdr200 --op all_reduce -b 1G -e 1G --algo "
+      "ring";
   const double alone = seconds_at(collective(where), 1LL << 30);
   const double shared = seconds_at(collective(where + " --concurrent 2"), 1LL << 30);
   CHECK(shared > 1.9 * alone);  // bandwidth-bound: max-min sharing halves each ring's rate
@@ -80,7 +87,8 @@ TEST_CASE("two collectives sharing an inter-node link take longer than one alone
 TEST_CASE("nccl-tests columns: busbw = algbw x 2(n-1)/n for all_reduce", "[collective]") {
   const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 1M -e 4M");
   for (const auto& row : j["results"]) {
-    const double algbw = static_cast<double>(row["size_bytes"].get<int64_t>()) / row["time_s"].get<double>() / 1e9;
+    const double algbw =
+        static_cast<double>(row["size_bytes"].get<int64_t>()) / row["time_s"].get<double>() / 1e9;
     CHECK(row["algbw_gbps"].get<double>() == Approx(algbw));
     CHECK(row["busbw_gbps"].get<double>() == Approx(algbw * 2.0 * 7.0 / 8.0));
   }
@@ -98,7 +106,8 @@ TEST_CASE("collective: bad input is exit 2 naming the flag", "[collective][error
   CHECK_THAT(r.err, Catch::Contains("-b"));
 }
 
-TEST_CASE("multi-node all-reduce: NCCL's tree where it is faster, the ring where bandwidth wins", "[engine][collective][tree]") {
+TEST_CASE("multi-node all-reduce: NCCL's tree where it is faster, the ring where bandwidth wins",
+          "[engine][collective][tree]") {
   // 2 DGX A100 nodes: the tree's latency is 2·((G−1) + log2 nodes) = 16 steps against the ring's
   // 2(n−1) = 30, and with two nodes each NIC carries S/G against the ring's 2(n−1)/n·S/G, so the tree
   // wins at every size (as NCCL finds on two DGX A100, NVIDIA/nccl#812).
@@ -113,13 +122,16 @@ TEST_CASE("multi-node all-reduce: NCCL's tree where it is faster, the ring where
   const auto ag = collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_gather -b 1M -e 1M --algo tree");
   CHECK(ag["results"][0]["algorithm"] == "ring");
   // --algo forces one, as NCCL_ALGO does.
-  const auto forced = collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_reduce -b 1M -e 1M --algo ring");
+  const auto forced =
+      collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_reduce -b 1M -e 1M --algo ring");
   CHECK(forced["results"][0]["algorithm"] == "ring");
   CHECK(seconds_at(forced, 1 << 20) > seconds_at(two, 1 << 20));  // 30 ring steps against 16 tree steps
 }
 
-TEST_CASE("collective --algo nvls forces NVLS where it can run and falls back to the ring where it cannot, as NCCL does",
-          "[engine][collective][nvls]") {
+TEST_CASE(
+    "collective --algo nvls forces NVLS where it can run and falls back to the ring where it cannot, as NCCL "
+    "does",
+    "[engine][collective][nvls]") {
   // 1 GB on 8 H100: NVLS moves (1 + 1/8)·S per direction against the ring's 2·7/8·S.
   const auto ring = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo ring");
   CHECK(ring["results"][0]["algorithm"] == "ring");
@@ -139,8 +151,9 @@ TEST_CASE("simulate: stage 0 on two nodes moves the tree all-reduce volume", "[e
   // two trees (down in tree 0 where node 0 is the root, up in tree 1 where node 1 is): with G = 8,
   // 2·7/8 + 2/16 = 1.875 of the gradient buffer, S = Ψt · 2 B (bf16) per bucket; Ψt = 8,650,752 (DoRA
   // r=16 on q,v) fits in one bucket.
-  const auto r = run_zerosim("simulate --config workloads/configs/seed-dora-7b.yaml --set zero.stage=0 "
-                             "--set cluster.gpu=a100-80gb-sxm --set cluster.gpus=16 --format json");
+  const auto r = run_zerosim(
+      "simulate --config workloads/configs/seed-dora-7b.yaml --set zero.stage=0 "
+      "--set cluster.gpu=a100-80gb-sxm --set cluster.gpus=16 --format json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out)["time"];
@@ -148,9 +161,10 @@ TEST_CASE("simulate: stage 0 on two nodes moves the tree all-reduce volume", "[e
   CHECK(j["comm_bytes_per_rank"].get<double>() == Approx(1.875 * 8650752 * 2).epsilon(1e-6));
   // cluster.nccl_algo: ring (NCCL_ALGO=Ring in the job's environment) runs the rings instead: the same
   // 2(n−1)/n = 1.875 of the buffer per rank, split 7/8 over NVLink and 1/8 over the NIC.
-  const auto ring = run_zerosim("simulate --config workloads/configs/seed-dora-7b.yaml --set zero.stage=0 "
-                                "--set cluster.gpu=a100-80gb-sxm --set cluster.gpus=16 --set cluster.nccl_algo=ring "
-                                "--format json");
+  const auto ring = run_zerosim(
+      "simulate --config workloads/configs/seed-dora-7b.yaml --set zero.stage=0 "
+      "--set cluster.gpu=a100-80gb-sxm --set cluster.gpus=16 --set cluster.nccl_algo=ring "
+      "--format json");
   REQUIRE(ring.exit_code == 0);
   const auto rj = nlohmann::json::parse(ring.out)["time"];
   CHECK(rj["algorithms"]["ring"].get<int64_t>() == rj["collectives_per_rank"].get<int64_t>());
@@ -174,9 +188,11 @@ TEST_CASE("NVLS all-reduce time: wire at nvls_efficiency plus one synchronisatio
   CHECK(seconds_at(big, 8LL << 30) == Approx(31.38e-3).epsilon(0.01));
 }
 
-TEST_CASE("collective --compare puts a user's nccl-tests run beside the simulated curve", "[collective][compare]") {
+TEST_CASE("collective --compare puts a user's nccl-tests run beside the simulated curve",
+          "[collective][compare]") {
   const std::string log = source_path(kH100AllReduceLog);
-  const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log);
+  const auto j =
+      collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log);
   // The file's 19 sizes (1 KiB to 8 GiB), simulated, each with the file's in-place busbw and the error.
   REQUIRE(j["results"].size() == 19);
   const auto& at64 = j["results"][11];
@@ -188,18 +204,21 @@ TEST_CASE("collective --compare puts a user's nccl-tests run beside the simulate
   // The validation bar: within ±15% from 64 MiB up, so the mean there is well inside it.
   CHECK(j["compare"]["mape_min_64mib"].get<double>() < 0.15);
   // The out-of-place column of this file is 97% of the in-place one.
-  const auto out = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log +
-                              " --compare-column out-of-place");
+  const auto out = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " +
+                              log + " --compare-column out-of-place");
   CHECK(out["results"][11]["measured_busbw_gbps"].get<double>() == Approx(0.97 * 361.78).epsilon(0.001));
   // The table carries the same comparison.
-  const auto table = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log);
+  const auto table = run_zerosim(
+      "collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce --algo nvls --compare " + log);
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains("nccl-tests") && Catch::Contains("over the 8 of at least 64 MiB"));
 }
 
-TEST_CASE("collective --compare: bad files and conflicting options exit 2 with the reason", "[collective][compare][errors]") {
+TEST_CASE("collective --compare: bad files and conflicting options exit 2 with the reason",
+          "[collective][compare][errors]") {
   const std::string log = source_path(kH100AllReduceLog);
-  const auto missing = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare /nonexistent/run.log");
+  const auto missing =
+      run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare /nonexistent/run.log");
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.err, Catch::Contains("/nonexistent/run.log"));
   const auto not_a_log = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare " +
@@ -209,15 +228,18 @@ TEST_CASE("collective --compare: bad files and conflicting options exit 2 with t
   const auto sizes = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare " + log + " -b 1M");
   CHECK(sizes.exit_code == 2);
   CHECK_THAT(sizes.err, Catch::Contains("drop -b/-e/-f"));
-  const auto column = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare-column out-of-place");
+  const auto column =
+      run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --compare-column out-of-place");
   CHECK(column.exit_code == 2);
   CHECK_THAT(column.err, Catch::Contains("--compare FILE"));
 }
 
-TEST_CASE("collective --compare refuses a run on another GPU count than simulated", "[collective][compare][errors]") {
+TEST_CASE("collective --compare refuses a run on another GPU count than simulated",
+          "[collective][compare][errors]") {
   // The file's device list has 8 ranks; busbw factors (2(n-1)/n) and the curve itself depend on n.
   const std::string log = source_path(kH100AllReduceLog);
-  const auto r = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=16 --op all_reduce --compare " + log);
+  const auto r =
+      run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=16 --op all_reduce --compare " + log);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("8 ranks") && Catch::Contains("16 GPUs"));
 }
@@ -228,18 +250,21 @@ TEST_CASE("collective --compare simulates the file's collective, and refuses a c
   // The fixture says "Collective test starting: all_reduce_perf": without --op that is what runs.
   const auto j = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --algo nvls --compare " + log);
   CHECK(j["op"] == "all_reduce");
-  const auto wrong = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_gather --compare " + log);
+  const auto wrong =
+      run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_gather --compare " + log);
   CHECK(wrong.exit_code == 2);
   CHECK_THAT(wrong.err, Catch::Contains("all_reduce_perf output") && Catch::Contains("--op all_reduce"));
 }
 
-TEST_CASE("collective --compare refuses an all_gather-style table (redop 'none') as all_reduce", "[collective][compare][errors]") {
+TEST_CASE("collective --compare refuses an all_gather-style table (redop 'none') as all_reduce",
+          "[collective][compare][errors]") {
   // Older nccl-tests print no "Collective test starting" line; redop 'none' still says it is no all-reduce.
   const zerosim::testing::TempDir dir;
   const std::string log = dir.write(
-      "ag.log", "#  Rank  0 Group  0 Pid 1 on n device  0 [0x00] NVIDIA H100 80GB HBM3\n"
-                "#  Rank  1 Group  0 Pid 1 on n device  1 [0x00] NVIDIA H100 80GB HBM3\n"
-                "  1073741824  134217728  float  none  -1  6010.0  178.66  89.33  0  6000.0  178.96  89.48  0\n");
+      "ag.log",
+      "#  Rank  0 Group  0 Pid 1 on n device  0 [0x00] NVIDIA H100 80GB HBM3\n"
+      "#  Rank  1 Group  0 Pid 1 on n device  1 [0x00] NVIDIA H100 80GB HBM3\n"
+      "  1073741824  134217728  float  none  -1  6010.0  178.66  89.33  0  6000.0  178.96  89.48  0\n");
   const auto r = run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=2 --compare " + log);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("redop 'none'"));

@@ -1,10 +1,9 @@
 // `zerosim memory` end to end: the real binary on the bundled seed config (workloads/configs/) and the
-// GPU catalogue (platforms/gpus.yaml): docs/architecture.md's JSON keys and types for ZeRO stage 0-3 on 1, 2, 4, 8
-// GPUs, the table and CSV formats, bad input → exit 2 with one line naming file and key, OOM as a result.
+// GPU catalogue (platforms/gpus.yaml): docs/architecture.md's JSON keys and types for ZeRO stage 0-3 on 1, 2,
+// 4, 8 GPUs, the table and CSV formats, bad input → exit 2 with one line naming file and key, OOM as a
+// result.
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 
 #include "run_command.h"
@@ -56,8 +55,8 @@ TEST_CASE("memory --format json prints the §4 keys with the right types for S i
       CHECK(mem.at("fits").is_boolean());
       const auto& b = mem.at("breakdown");
       int64_t sum = 0;
-      for (const char* key : {"frozen_params", "trainable_params", "gradients", "optimizer_states", "activations",
-                              "temporaries", "buffers", "runtime_overhead"}) {
+      for (const char* key : {"frozen_params", "trainable_params", "gradients", "optimizer_states",
+                              "activations", "temporaries", "buffers", "runtime_overhead"}) {
         INFO(key);
         REQUIRE(b.at(key).is_number_integer());
         CHECK(b[key].get<int64_t>() >= 0);
@@ -86,7 +85,8 @@ TEST_CASE("the default table is labelled in GiB with a verdict", "[integration][
   CHECK_THAT(r.out, Catch::Contains("llama2-7b"));
   CHECK_THAT(r.out, Catch::Contains("DoRA"));
   CHECK_THAT(r.out, Catch::Contains("verdict: fits"));
-  for (const char* row : {"frozen_params", "optimizer_states", "activations", "runtime_overhead"}) CHECK_THAT(r.out, Catch::Contains(row));
+  for (const char* row : {"frozen_params", "optimizer_states", "activations", "runtime_overhead"})
+    CHECK_THAT(r.out, Catch::Contains(row));
 }
 
 TEST_CASE("csv is one header line and one row with the same number of fields", "[integration][memory]") {
@@ -124,14 +124,17 @@ TEST_CASE("an out-of-memory case is a result: exit 0, fits false", "[integration
   CHECK_THAT(table.out, Catch::Contains("OUT OF MEMORY"));
 }
 
-TEST_CASE("bad input: exit code 2 and one line naming the file (or --set) and the key", "[integration][memory][errors]") {
+TEST_CASE("bad input: exit code 2 and one line naming the file (or --set) and the key",
+          "[integration][memory][errors]") {
   struct Case {
     const char* what;
     std::string args;
     std::vector<std::string> mentions;
   };
   const std::vector<Case> cases = {
-      {"missing config file", "memory --config workloads/configs/no-such.yaml", {"workloads/configs/no-such.yaml"}},
+      {"missing config file",
+       "memory --config workloads/configs/no-such.yaml",
+       {"workloads/configs/no-such.yaml"}},
       {"unknown key", kSeed + " --set zero.stgae=3", {"--set: key 'zero.stgae'", "stage"}},
       {"stage 5", kSeed + " --set zero.stage=5", {"--set: key 'zero.stage'", "0, 1, 2, 3"}},
       {"bad --set syntax", kSeed + " --set zero.stage", {"--set", "key=value"}},
@@ -141,15 +144,20 @@ TEST_CASE("bad input: exit code 2 and one line naming the file (or --set) and th
       {"r too large", kSeed + " --set peft.r=5000", {"--set: key 'peft.r'", "4096"}},
       {"r zero", kSeed + " --set peft.r=0", {"--set: key 'peft.r'"}},
       {"seq_len zero", kSeed + " --set train.seq_len=0", {"--set: key 'train.seq_len'"}},
-      {"unknown target module", kSeed + " --set 'peft.target_modules=[q_proj,foo]'",
+      {"unknown target module",
+       kSeed + " --set 'peft.target_modules=[q_proj,foo]'",
        {"--set: key 'peft.target_modules'", "foo"}},
-      {"non-JSON config.json", kSeed + " --set model=tests/data/models/not-json/config.json",
+      {"non-JSON config.json",
+       kSeed + " --set model=tests/data/models/not-json/config.json",
        {"tests/data/models/not-json/config.json", "line"}},
-      {"YAML syntax error", "memory --config tests/data/configs/syntax-error.yaml",
+      {"YAML syntax error",
+       "memory --config tests/data/configs/syntax-error.yaml",
        {"tests/data/configs/syntax-error.yaml", "line 5"}},
-      {"unknown key in the file", "memory --config tests/data/configs/unknown-key.yaml",
+      {"unknown key in the file",
+       "memory --config tests/data/configs/unknown-key.yaml",
        {"tests/data/configs/unknown-key.yaml", "trian", "line 3", "model, peft, train"}},
-      {"unreadable config.json", kSeed + " --set model=tests/data/models/absent/config.json",
+      {"unreadable config.json",
+       kSeed + " --set model=tests/data/models/absent/config.json",
        {"tests/data/models/absent/config.json"}},
   };
   for (const auto& c : cases) {
@@ -167,7 +175,8 @@ TEST_CASE("other model types load from tests/data", "[integration][memory]") {
   for (const char* model : {"tests/data/models/qwen-7b.json", "tests/data/models/mpt-7b.json",
                             "tests/data/models/llama-3.2-3b.json"}) {
     INFO(model);
-    const auto r = run_zerosim(kSeed + " --set model=" + model + " --set peft.method=lora --set peft.target_modules=all-linear --format json");
+    const auto r = run_zerosim(kSeed + " --set model=" + model +
+                               " --set peft.method=lora --set peft.target_modules=all-linear --format json");
     REQUIRE(r.exit_code == 0);
     const nlohmann::json j = nlohmann::json::parse(r.out);
     CHECK(j["params"]["trainable"].get<int64_t>() > 0);

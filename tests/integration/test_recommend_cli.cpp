@@ -38,9 +38,11 @@ TEST_CASE("recommend: bad input is exit 2", "[recommend][errors]") {
   CHECK_THAT(r.err, Catch::Contains("zero.stage"));
 }
 
-TEST_CASE("recommend on a platform file without cluster.gpus compares all of the file's GPUs", "[recommend]") {
-  const auto r = run_zerosim("recommend --config tests/data/configs/dgx-a100-all-gpus.yaml --micro-batches 1 "
-                             "--checkpointing off -j 2 --format json");
+TEST_CASE("recommend on a platform file without cluster.gpus compares all of the file's GPUs",
+          "[recommend]") {
+  const auto r = run_zerosim(
+      "recommend --config tests/data/configs/dgx-a100-all-gpus.yaml --micro-batches 1 "
+      "--checkpointing off -j 2 --format json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out);

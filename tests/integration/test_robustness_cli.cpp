@@ -51,7 +51,8 @@ pid_t start_sweep(const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("simulate JSON is byte-identical across runs (1 and 16 GPUs, ZeRO-3)", "[robustness][determinism]") {
+TEST_CASE("simulate JSON is byte-identical across runs (1 and 16 GPUs, ZeRO-3)",
+          "[robustness][determinism]") {
   for (const char* sets : {"", " --set zero.stage=3 --set cluster.gpus=16 --set train.grad_accum=2"}) {
     INFO(sets);
     const auto a = run_zerosim("simulate " + kTiny + sets + " --format json");
@@ -62,8 +63,9 @@ TEST_CASE("simulate JSON is byte-identical across runs (1 and 16 GPUs, ZeRO-3)",
   }
 }
 
-TEST_CASE("at the largest micro-batch and sequence (2^32 tokens, eager attention) simulate gives finite numbers",
-          "[robustness][limits]") {
+TEST_CASE(
+    "at the largest micro-batch and sequence (2^32 tokens, eager attention) simulate gives finite numbers",
+    "[robustness][limits]") {
   const auto r = run_zerosim("simulate " + kTiny +
                              " --set train.micro_batch=4096 --set train.seq_len=1048576"
                              " --set train.flash_attention=false --format json");
@@ -79,7 +81,8 @@ TEST_CASE("at the largest micro-batch and sequence (2^32 tokens, eager attention
   CHECK(std::isfinite(j["throughput"]["mfu"].get<double>()));
 }
 
-TEST_CASE("absurd sizes on the command line are exit 2 naming the key and the limit", "[robustness][limits]") {
+TEST_CASE("absurd sizes on the command line are exit 2 naming the key and the limit",
+          "[robustness][limits]") {
   struct Case {
     std::string set, key, limit;
   };
@@ -141,14 +144,16 @@ TEST_CASE("a sweep SIGKILLed many times in a row, resumed each time, never loses
   const auto r = run_zerosim("sweep " + kGrid + " -j 3 --resume --out " + out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(zerosim::testing::read_file(dir.path("r.jsonl")) == zerosim::testing::read_file(dir.path("ref.jsonl")));
+  CHECK(zerosim::testing::read_file(dir.path("r.jsonl")) ==
+        zerosim::testing::read_file(dir.path("ref.jsonl")));
   CHECK(zerosim::testing::read_file(dir.path("r.csv")) == zerosim::testing::read_file(dir.path("ref.csv")));
 }
 
 TEST_CASE("a platform our check accepts but SimGrid's DTD rejects is exit 2, not an internal error",
           "[robustness][platform]") {
   // Found by fuzz_platform: a DOCTYPE with a mangled system id, which pugixml ignores.
-  const auto r = run_zerosim("platform --check tests/fuzz/corpus/platform/accepted-then-simgrid-parse-error.xml");
+  const auto r =
+      run_zerosim("platform --check tests/fuzz/corpus/platform/accepted-then-simgrid-parse-error.xml");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("accepted-then-simgrid-parse-error.xml"));
 }

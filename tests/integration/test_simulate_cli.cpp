@@ -1,10 +1,9 @@
-// zerosim simulate on the bundled seed config: the time breakdown, ZeRO-3 traffic against docs/reference/dora-zero.md §3.5,
-// the Chrome trace, and bad platforms.
+// zerosim simulate on the bundled seed config: the time breakdown, ZeRO-3 traffic against
+// docs/reference/dora-zero.md §3.5, the Chrome trace, and bad platforms.
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "run_command.h"
 
@@ -25,7 +24,8 @@ nlohmann::json simulate(const std::string& sets) {
 
 TEST_CASE("simulate prints the JSON keys of the interface contract", "[simulate]") {
   const auto j = simulate("");
-  for (const char* k : {"step_s", "forward_s", "backward_s", "optimizer_s", "comm_s", "exposed_comm_s", "overhead_s"})
+  for (const char* k :
+       {"step_s", "forward_s", "backward_s", "optimizer_s", "comm_s", "exposed_comm_s", "overhead_s"})
     CHECK(j["time"][k].is_number());
   for (const char* k : {"tokens_per_s", "tokens_per_s_per_gpu", "mfu"}) CHECK(j["throughput"][k].is_number());
   CHECK(j["memory"]["fits"].is_boolean());
@@ -36,8 +36,8 @@ TEST_CASE("1 GPU, stage 0: the step is the compute on the critical path, no comm
   const auto t = simulate("")["time"];
   CHECK(t["comm_s"].get<double>() == 0.0);
   CHECK(t["exposed_comm_s"].get<double>() == Approx(0.0).margin(1e-9));
-  const double compute = t["forward_s"].get<double>() + t["backward_s"].get<double>() + t["optimizer_s"].get<double>() +
-                         t["overhead_s"].get<double>();
+  const double compute = t["forward_s"].get<double>() + t["backward_s"].get<double>() +
+                         t["optimizer_s"].get<double>() + t["overhead_s"].get<double>();
   CHECK(t["step_s"].get<double>() == Approx(compute).epsilon(1e-9));
   CHECK(t["critical_path"]["length_s"].get<double>() == Approx(t["step_s"].get<double>()).epsilon(1e-9));
 }
@@ -72,7 +72,8 @@ TEST_CASE("ZeRO-3 on 8 GPUs moves the volume DeepSpeed's stage 3 moves", "[simul
 
 TEST_CASE("the trace is Chrome JSON with one event per executed op", "[simulate][trace]") {
   const std::string path = "/tmp/zerosim-test-trace.json";
-  const auto r = run_zerosim("simulate " + kSeed + " --set cluster.gpus=2 --set zero.stage=2 --trace " + path + " --format json");
+  const auto r = run_zerosim("simulate " + kSeed + " --set cluster.gpus=2 --set zero.stage=2 --trace " +
+                             path + " --format json");
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out);
   std::ifstream in(path);
@@ -102,13 +103,15 @@ TEST_CASE("simulate: bad platforms are exit 2 with the file named", "[simulate][
   std::remove(not_xml.c_str());
 
   // The 2x RTX 3090 workstation has two GPU hosts; asking for 4 GPUs is an error, not a crash.
-  r = run_zerosim("simulate " + kSeed + " --set cluster.platform=platforms/workstation-2x3090-pcie.xml --set cluster.gpus=4");
+  r = run_zerosim("simulate " + kSeed +
+                  " --set cluster.platform=platforms/workstation-2x3090-pcie.xml --set cluster.gpus=4");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("workstation-2x3090-pcie.xml"));
 }
 
 TEST_CASE("simulate runs on a bundled platform file", "[simulate]") {
-  const auto j = simulate("--set cluster.platform=platforms/dgx-a100.xml --set cluster.gpus=8 --set zero.stage=3");
+  const auto j =
+      simulate("--set cluster.platform=platforms/dgx-a100.xml --set cluster.gpus=8 --set zero.stage=3");
   CHECK(j["time"]["step_s"].get<double>() > 0);
   CHECK(j["time"]["comm_s"].get<double>() > 0);
 }

@@ -265,7 +265,8 @@ TEST_CASE("a point the config rejects records its error and the sweep goes on", 
     CHECK(rows[i]["error"].is_null());
     CHECK(rows[i]["time"]["step_s"].get<double>() > 0);
   }
-  CHECK_THAT(zerosim::testing::read_file(dir.path("r.csv")), Catch::Contains(",0,cpu,,,,,,,,") && Catch::Contains("offload_param"));
+  CHECK_THAT(zerosim::testing::read_file(dir.path("r.csv")),
+             Catch::Contains(",0,cpu,,,,,,,,") && Catch::Contains("offload_param"));
 }
 
 TEST_CASE("an inline base resolves its paths from the sweep file; list values work as axes", "[sweep][cli]") {

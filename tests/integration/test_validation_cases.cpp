@@ -2,9 +2,8 @@
 // figure within its family's tolerance, or listed in tests/validation/known-misses.yaml with the reason.
 // A listed figure that comes back within tolerance fails too, so the list of misses stays honest.
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
@@ -23,7 +22,8 @@ struct Validation {
 // One run per test process (CTest runs each test case in its own process): a few seconds.
 const Validation& validation() {
   static const Validation v = [] {
-    const auto r = run_zerosim("validate tests/validation --known-misses tests/validation/known-misses.yaml --format json");
+    const auto r = run_zerosim(
+        "validate tests/validation --known-misses tests/validation/known-misses.yaml --format json");
     Validation out;
     out.exit_code = r.exit_code;
     out.err = r.err;
@@ -35,9 +35,11 @@ const Validation& validation() {
 
 std::string describe(const nlohmann::json& row) {
   std::string s = row["case"].get<std::string>() + " " + row["metric"].get<std::string>() + ": predicted " +
-                  std::to_string(row["predicted"].get<double>()) + ", measured " + std::to_string(row["measured"].get<double>());
+                  std::to_string(row["predicted"].get<double>()) + ", measured " +
+                  std::to_string(row["measured"].get<double>());
   if (row["error_pct"].is_number()) s += ", error " + std::to_string(row["error_pct"].get<double>()) + "%";
-  if (row.contains("known_miss_reason")) s += " (known miss: " + row["known_miss_reason"].get<std::string>() + ")";
+  if (row.contains("known_miss_reason"))
+    s += " (known miss: " + row["known_miss_reason"].get<std::string>() + ")";
   return s;
 }
 
@@ -91,20 +93,26 @@ TEST_CASE("validate: every known miss names a figure that exists", "[validation]
   }
 }
 
-TEST_CASE("validate: peak memory within 15% or a listed known miss", "[validation][memory]") { check_family("memory", 0.15); }
+TEST_CASE("validate: peak memory within 15% or a listed known miss", "[validation][memory]") {
+  check_family("memory", 0.15);
+}
 
 TEST_CASE("validate: step time and throughput within 25% or a listed known miss", "[validation][time]") {
   check_family("time", 0.25);
 }
 
-TEST_CASE("validate: nccl-tests busbw (>= 64 MiB) within 15% or a listed known miss", "[validation][bandwidth]") {
+TEST_CASE("validate: nccl-tests busbw (>= 64 MiB) within 15% or a listed known miss",
+          "[validation][bandwidth]") {
   check_family("bandwidth", 0.15);
 }
 
-TEST_CASE("validate: ratios within 25% or a listed known miss", "[validation][ratio]") { check_family("ratio", 0.25); }
+TEST_CASE("validate: ratios within 25% or a listed known miss", "[validation][ratio]") {
+  check_family("ratio", 0.25);
+}
 
 TEST_CASE("validate: the table shows error, status, source and the MAPE per family", "[validation]") {
-  const auto r = run_zerosim("validate tests/data/validation/allgather --known-misses tests/validation/known-misses.yaml");
+  const auto r = run_zerosim(
+      "validate tests/data/validation/allgather --known-misses tests/validation/known-misses.yaml");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   for (const char* s : {"nccl-h100x8-allgather-large", "busbw@1G", "355.0 GB/s", "nccl-h100-allgather", "ok",
@@ -115,7 +123,8 @@ TEST_CASE("validate: the table shows error, status, source and the MAPE per fami
 TEST_CASE("validate: a listed known miss that passes is flagged, and so is a listed case that does not exist",
           "[validation]") {
   const auto r = run_zerosim(
-      "validate tests/data/validation/allgather --known-misses tests/data/validation/allgather-listed.yaml --format json");
+      "validate tests/data/validation/allgather --known-misses tests/data/validation/allgather-listed.yaml "
+      "--format json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);  // predictions that miss (or stop missing) are results, not errors
   const auto j = nlohmann::json::parse(r.out);
@@ -127,7 +136,8 @@ TEST_CASE("validate: a listed known miss that passes is flagged, and so is a lis
 
 TEST_CASE("validate: a figure outside tolerance and not listed is a MISS, still exit 0", "[validation]") {
   const auto r = run_zerosim(
-      "validate tests/data/validation/allgather --known-misses tests/data/validation/allgather-strict.yaml --format json");
+      "validate tests/data/validation/allgather --known-misses tests/data/validation/allgather-strict.yaml "
+      "--format json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out);

@@ -2,9 +2,8 @@
 // (tests/fuzz/fuzz_targets.cpp), in the ordinary and the sanitizer builds. Every seed must load or
 // fail with ConfigError; every `regression-*` file is an input the fuzzer once crashed on (the commit
 // that added it says how) and must now be a ConfigError — a message for the user, not a crash.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,7 +13,8 @@
 
 namespace fs = std::filesystem;
 
-TEST_CASE("every fuzz corpus file loads or is a ConfigError, every crash found is now a ConfigError", "[fuzz]") {
+TEST_CASE("every fuzz corpus file loads or is a ConfigError, every crash found is now a ConfigError",
+          "[fuzz]") {
   const fs::path corpus = fs::path(ZEROSIM_SOURCE_DIR) / "tests/fuzz/corpus";
   size_t files = 0, regressions = 0;
   for (const auto& [name, run] : zerosim::fuzz::targets()) {

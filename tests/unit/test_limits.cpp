@@ -4,7 +4,6 @@
 // signed-integer-overflow and float-cast-overflow checks: an overflow there fails the test); one
 // above is a ConfigError naming the key and the limit.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,7 +21,8 @@ using zerosim::testing::test_data;
 namespace {
 
 RunConfig tiny_with(const std::vector<Override>& sets) {
-  return run_config_from_yaml(YAML::LoadFile(test_data("tiny-llama-dora.yaml")), test_data("tiny-llama-dora.yaml"), sets);
+  return run_config_from_yaml(YAML::LoadFile(test_data("tiny-llama-dora.yaml")),
+                              test_data("tiny-llama-dora.yaml"), sets);
 }
 
 // Resolves, builds the step and predicts memory; checks every number is finite and positive.
@@ -49,7 +49,8 @@ void check_finite(const RunConfig& c) {
 
 std::string llama_json(const std::string& extra) {
   // tiny-llama.json's shapes, with the keys of `extra` (a JSON object's members) replacing them.
-  nlohmann::json j = nlohmann::json::parse(R"({"model_type": "llama", "hidden_size": 256, "intermediate_size": 688,
+  nlohmann::json j =
+      nlohmann::json::parse(R"({"model_type": "llama", "hidden_size": 256, "intermediate_size": 688,
       "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 1000})");
   if (!extra.empty()) j.update(nlohmann::json::parse("{" + extra + "}"));
   return j.dump();
@@ -74,11 +75,15 @@ TEST_CASE("train and cluster sizes: the largest accepted value works, one above 
   }
 }
 
-TEST_CASE("the largest micro-batch x sequence with eager attention fits int64 (2^32 tokens, 2^54 probabilities)",
-          "[limits]") {
+TEST_CASE(
+    "the largest micro-batch x sequence with eager attention fits int64 (2^32 tokens, 2^54 probabilities)",
+    "[limits]") {
   // micro_batch 4096 x seq_len 2^20 x 4 heads: the s x s probabilities are 2^54 elements per layer.
-  const RunConfig c = tiny_with({{"train.micro_batch", "4096"}, {"train.seq_len", "1048576"},
-                                 {"train.flash_attention", "false"}, {"zero.stage", "3"}, {"cluster.gpus", "64"}});
+  const RunConfig c = tiny_with({{"train.micro_batch", "4096"},
+                                 {"train.seq_len", "1048576"},
+                                 {"train.flash_attention", "false"},
+                                 {"zero.stage", "3"},
+                                 {"cluster.gpus", "64"}});
   check_finite(c);
   const MemoryResult m = predict_memory(c);
   CHECK(m.peak_bytes > (int64_t{1} << 54));
@@ -88,8 +93,9 @@ TEST_CASE("the largest micro-batch x sequence with eager attention fits int64 (2
 TEST_CASE("a run beyond 2^60 bytes per GPU is rejected naming the key that drives it", "[limits]") {
   // LLaMA-2-7B (32 layers, 32 heads) with eager attention over 2^20 tokens: 32 x 4096 x 32 x 2^40 x 8 > 2^60.
   const std::string eager = config_error_message([] {
-    run_config_from_yaml(YAML::Load("model: llama2-7b"), "run.yaml",
-                         {{"train.micro_batch", "4096"}, {"train.seq_len", "1048576"}, {"train.flash_attention", "false"}});
+    run_config_from_yaml(
+        YAML::Load("model: llama2-7b"), "run.yaml",
+        {{"train.micro_batch", "4096"}, {"train.seq_len", "1048576"}, {"train.flash_attention", "false"}});
   });
   CHECK_THAT(eager, Catch::Contains("train.seq_len"));
   CHECK_THAT(eager, Catch::Contains("2^60"));
@@ -114,12 +120,11 @@ TEST_CASE("config.json shapes: the largest accepted value works, one above is ex
     std::string others;  // other keys so that the maximum is a valid model
   };
   const int64_t k14 = int64_t{1} << 14;
-  for (const Limit& l : {Limit{"hidden_size", int64_t{1} << 20, ""},
-                         Limit{"intermediate_size", int64_t{1} << 23, ""},
-                         Limit{"vocab_size", int64_t{1} << 24, ""},
-                         Limit{"num_hidden_layers", k14, ""},
-                         Limit{"num_attention_heads", k14, R"("hidden_size": 65536, "num_key_value_heads": 4)"},
-                         Limit{"head_dim", k14, ""}}) {
+  for (const Limit& l :
+       {Limit{"hidden_size", int64_t{1} << 20, ""}, Limit{"intermediate_size", int64_t{1} << 23, ""},
+        Limit{"vocab_size", int64_t{1} << 24, ""}, Limit{"num_hidden_layers", k14, ""},
+        Limit{"num_attention_heads", k14, R"("hidden_size": 65536, "num_key_value_heads": 4)"},
+        Limit{"head_dim", k14, ""}}) {
     INFO(l.key);
     const std::string extra = (l.others.empty() ? "" : l.others + ", ") + "\"" + l.key + "\": ";
     const ModelSpec m = model_from_hf_config(llama_json(extra + std::to_string(l.max)), "config.json");
@@ -135,23 +140,30 @@ TEST_CASE("config.json shapes: the largest accepted value works, one above is ex
   }
 }
 
-TEST_CASE("config.json: shapes each within limits whose product is too large are rejected", "[limits][model]") {
+TEST_CASE("config.json: shapes each within limits whose product is too large are rejected",
+          "[limits][model]") {
   // 2^14 layers of hidden 2^20 x intermediate 2^23: about 2^60 parameters.
   const std::string huge = config_error_message([] {
-    model_from_hf_config(llama_json(R"("hidden_size": 1048576, "intermediate_size": 8388608, "num_hidden_layers": 16384)"),
-                         "config.json");
+    model_from_hf_config(
+        llama_json(R"("hidden_size": 1048576, "intermediate_size": 8388608, "num_hidden_layers": 16384)"),
+        "config.json");
   });
   CHECK_THAT(huge, Catch::Contains("2^44"));
   // heads x head_dim beyond 2^23.
-  const std::string wide = config_error_message(
-      [] { model_from_hf_config(llama_json(R"("num_attention_heads": 16384, "num_key_value_heads": 4, "head_dim": 16384)"), "config.json"); });
+  const std::string wide = config_error_message([] {
+    model_from_hf_config(
+        llama_json(R"("num_attention_heads": 16384, "num_key_value_heads": 4, "head_dim": 16384)"),
+        "config.json");
+  });
   CHECK_THAT(wide, Catch::Contains("num_attention_heads"));
   CHECK_THAT(wide, Catch::Contains("2^23"));
   // 1e300 and -1 are not sizes at all.
-  CHECK_THAT(config_error_message([] { model_from_hf_config(llama_json(R"("hidden_size": 1e300)"), "config.json"); }),
+  CHECK_THAT(config_error_message(
+                 [] { model_from_hf_config(llama_json(R"("hidden_size": 1e300)"), "config.json"); }),
              Catch::Contains("hidden_size"));
-  CHECK_THAT(config_error_message([] { model_from_hf_config(llama_json(R"("vocab_size": -1)"), "config.json"); }),
-             Catch::Contains("vocab_size"));
+  CHECK_THAT(
+      config_error_message([] { model_from_hf_config(llama_json(R"("vocab_size": -1)"), "config.json"); }),
+      Catch::Contains("vocab_size"));
 }
 
 TEST_CASE("ds_config.json cannot bring in a micro-batch RUN.yaml would reject", "[limits][deepspeed]") {

@@ -31,12 +31,13 @@ RunConfig seed(int stage, int64_t gpus, std::vector<Override> more = {}) {
 }
 
 // LLaMA-2-7B numbers used throughout (test_model_spec / test_peft_counts derive them):
-constexpr int64_t kFrozen = 6'738'415'616;     // Ψf: the whole base model
-constexpr int64_t kTrainable = 8'650'752;      // Ψt: DoRA r=16 on q,v
+constexpr int64_t kFrozen = 6'738'415'616;      // Ψf: the whole base model
+constexpr int64_t kTrainable = 8'650'752;       // Ψt: DoRA r=16 on q,v
 constexpr int64_t kPersistentFrozen = 266'240;  // 2·32 + 1 RMSNorm weights of 4096 (≤ 1e5: never partitioned)
 
 // A tiny LLaMA whose every saved tensor can be counted by hand:
-// hidden h = 64, intermediate i = 128, 2 layers, 4 heads (head_dim 16), 2 KV heads (kv_dim 32), vocab V = 100.
+// hidden h = 64, intermediate i = 128, 2 layers, 4 heads (head_dim 16), 2 KV heads (kv_dim 32), vocab V =
+// 100.
 const char* kTinyConfig = R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
   "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100,
   "tie_word_embeddings": false})";
@@ -74,7 +75,8 @@ const ComputeOp& find_op(const StepProgram& p, const std::string& name) {
 
 // ---- model states, per stage and N -------------------------------------------------------------
 
-TEST_CASE("frozen params: 2Ψf replicated in stages 0-2, ⌈numel/N⌉ per tensor in stage 3", "[memory][states]") {
+TEST_CASE("frozen params: 2Ψf replicated in stages 0-2, ⌈numel/N⌉ per tensor in stage 3",
+          "[memory][states]") {
   for (int64_t N : {1, 2, 4, 8}) {
     for (int stage : {0, 1, 2, 3}) {
       INFO("stage " << stage << ", N = " << N);
@@ -143,11 +145,13 @@ TEST_CASE("persistence threshold: tensors with numel ≤ threshold are never par
   CHECK(model_states(c, build_step_program(c)).trainable_params == 2'621'440);
 }
 
-TEST_CASE("gradients: full bf16 in stages 0-1 during backward, 2Ψt/N resident in stages 1-3", "[memory][states]") {
+TEST_CASE("gradients: full bf16 in stages 0-1 during backward, 2Ψt/N resident in stages 1-3",
+          "[memory][states]") {
   for (int64_t N : {1, 2, 4, 8}) {
     INFO("N = " << N);
     // Ψt = 8,650,752 is divisible by 8 (and every adapter tensor is), so ⌈Ψt/N⌉ = Ψt/N.
-    const int64_t partition = 2 * kTrainable / N;  // N=1: 17,301,504; 2: 8,650,752; 4: 4,325,376; 8: 2,162,688
+    const int64_t partition =
+        2 * kTrainable / N;  // N=1: 17,301,504; 2: 8,650,752; 4: 4,325,376; 8: 2,162,688
     const RunConfig c0 = seed(0, N), c1 = seed(1, N), c2 = seed(2, N), c3 = seed(3, N);
     const ModelStates s0 = model_states(c0, build_step_program(c0));
     const ModelStates s1 = model_states(c1, build_step_program(c1));
@@ -219,10 +223,10 @@ TEST_CASE("IPG bucket: reduce_bucket_size·2 B whatever Ψt is, doubled by overl
   }
   const RunConfig overlap = seed(2, 4, {{"zero.overlap_comm", "true"}});
   CHECK(model_states(overlap, build_step_program(overlap)).backward_buffers == 2'000'000'000);  // 2 · 1e9
-  const RunConfig small = seed(1, 4, {{"zero.reduce_bucket_size", "16777216"}});               // HF auto: 4096²
-  CHECK(model_states(small, build_step_program(small)).backward_buffers == 33'554'432);        // 2 · 4096²
+  const RunConfig small = seed(1, 4, {{"zero.reduce_bucket_size", "16777216"}});         // HF auto: 4096²
+  CHECK(model_states(small, build_step_program(small)).backward_buffers == 33'554'432);  // 2 · 4096²
   const RunConfig z3small = seed(3, 4, {{"zero.reduce_bucket_size", "1000000"}});
-  CHECK(model_states(z3small, build_step_program(z3small)).persistent_buffers == 2'000'000);   // 2 · 1e6
+  CHECK(model_states(z3small, build_step_program(z3small)).persistent_buffers == 2'000'000);  // 2 · 1e6
 }
 
 TEST_CASE("seed claim: with DoRA, stages 1/2 save < 0.2 GiB of optimizer state and add a ≈0.93 GiB bucket",
@@ -322,14 +326,17 @@ TEST_CASE("eager attention keeps the s×s probabilities in fp32 and bf16", "[mem
   CHECK(saved_in_layer(p.forward, 1, Phase::forward) == 95'552);
 }
 
-TEST_CASE("an adapter on down_proj alone keeps down's input even in the first layer", "[memory][activations]") {
+TEST_CASE("an adapter on down_proj alone keeps down's input even in the first layer",
+          "[memory][activations]") {
   // lora_A of down_proj saves its input x (T×i) for dA = dhᵀ·x whether or not x requires grad; in
   // layer 0 nothing upstream requires grad (frozen embedding, no attention adapter). Same for o_proj alone.
   Tiny tiny;
-  const StepProgram p = build_step_program(tiny.config({{"peft.method", "lora"}, {"peft.target_modules", "[down_proj]"}}));
+  const StepProgram p =
+      build_step_program(tiny.config({{"peft.method", "lora"}, {"peft.target_modules", "[down_proj]"}}));
   // Layer 0: only down's LoRA: input 2·T·i = 2·32·128 = 8,192 + h 2·T·r = 256           = 8,448
   CHECK(saved_in_layer(p.forward, 0, Phase::forward) == 8'448);
-  const StepProgram o = build_step_program(tiny.config({{"peft.method", "lora"}, {"peft.target_modules", "[o_proj]"}}));
+  const StepProgram o =
+      build_step_program(tiny.config({{"peft.method", "lora"}, {"peft.target_modules", "[o_proj]"}}));
   // Layer 0: only o's LoRA: input (the attention output) 2·T·q_dim = 2·32·64 = 4,096 + h 256,
   // then everything downstream requires grad: post-attention norm 8,320 + SwiGLU 24,576   = 37,248
   CHECK(saved_in_layer(o.forward, 0, Phase::forward) == 37'248);
@@ -367,7 +374,8 @@ TEST_CASE("DoRA weight-norm transient: 2·(d_in² + d_in·r + 3·d_in·d_out) by
   // 11008² = 121,176,064; 11008·16 = 176,128; 3·11008·4096 = 135,266,304 → 256,618,496 elements
   // · 2 B = 513,236,992 B = 489.46 MiB (reference §1.4: 489 MiB)
   CHECK(dora_weight_norm_transient_bytes(11008, 4096, 16) == 513'236'992);
-  CHECK(static_cast<double>(dora_weight_norm_transient_bytes(11008, 4096, 16)) / kMiB == Approx(489.46).margin(0.01));
+  CHECK(static_cast<double>(dora_weight_norm_transient_bytes(11008, 4096, 16)) / kMiB ==
+        Approx(489.46).margin(0.01));
   // q_proj 4096→4096, r=16: 2·(16,777,216 + 65,536 + 50,331,648) = 134,348,800 B = 128.1 MiB (table: 128 MiB)
   CHECK(dora_weight_norm_transient_bytes(4096, 4096, 16) == 134'348'800);
   // gate_proj 4096→11008: 2·(16,777,216 + 65,536 + 135,266,304) = 304,218,112 B = 290.1 MiB (table: 290 MiB)
@@ -444,7 +452,8 @@ TEST_CASE("runtime overhead: CUDA context per GPU, + 512 MiB NCCL buffers when N
   // rtx-3090: 384 MiB context = 402,653,184
   CHECK(runtime_overhead_bytes(seed(0, 1, {{"cluster.gpu", "rtx-3090"}})) == 402'653'184);
   // Documented overrides (GiB): 0.25 + 0.75 → 268,435,456 + 805,306,368 = 1,073,741,824
-  CHECK(runtime_overhead_bytes(seed(0, 2, {{"memory.cuda_context_gib", "0.25"}, {"memory.nccl_buffers_gib", "0.75"}})) ==
+  CHECK(runtime_overhead_bytes(
+            seed(0, 2, {{"memory.cuda_context_gib", "0.25"}, {"memory.nccl_buffers_gib", "0.75"}})) ==
         1'073'741'824);
 }
 
@@ -457,8 +466,8 @@ TEST_CASE("the breakdown sums to peak_bytes for every stage and N", "[memory][pe
       CHECK(m.peak_bytes == m.peak_reserved_bytes + m.breakdown[MemComponent::runtime_overhead]);
       CHECK(m.peak_reserved_bytes == m.peak_allocated_bytes + m.breakdown[MemComponent::fragmentation]);
       // fragmentation = round(0.10 · (activations + temporaries + buffers))
-      const int64_t dynamic = m.breakdown[MemComponent::activations] + m.breakdown[MemComponent::temporaries] +
-                              m.breakdown[MemComponent::buffers];
+      const int64_t dynamic = m.breakdown[MemComponent::activations] +
+                              m.breakdown[MemComponent::temporaries] + m.breakdown[MemComponent::buffers];
       CHECK(m.breakdown[MemComponent::fragmentation] == std::llround(0.10 * static_cast<double>(dynamic)));
       // Static states are all in the breakdown at the peak.
       CHECK(m.breakdown[MemComponent::frozen_params] == m.states.frozen_params);
@@ -494,10 +503,11 @@ TEST_CASE("the peak is a walk over the step, not a sum of maxima", "[memory][pea
   // Seed case, stage 0: the same inequality at scale.
   const RunConfig s = seed(0, 1);
   const MemoryResult ms = predict_memory(s);
-  const int64_t static_bytes = ms.states.frozen_params + ms.states.trainable_params + ms.states.optimizer_states;
-  CHECK(ms.peak_allocated_bytes < static_bytes + ms.breakdown[MemComponent::activations] +
-                                      ms.breakdown[MemComponent::temporaries] + ms.states.gradients_in_backward +
-                                      ms.states.optimizer_temporaries + ms.states.boundary_buffers);
+  const int64_t static_bytes =
+      ms.states.frozen_params + ms.states.trainable_params + ms.states.optimizer_states;
+  CHECK(ms.peak_allocated_bytes <
+        static_bytes + ms.breakdown[MemComponent::activations] + ms.breakdown[MemComponent::temporaries] +
+            ms.states.gradients_in_backward + ms.states.optimizer_temporaries + ms.states.boundary_buffers);
 }
 
 TEST_CASE("ZeRO-3 gathers nothing for a model whose tensors are all persistent", "[memory][zero3]") {
@@ -506,13 +516,13 @@ TEST_CASE("ZeRO-3 gathers nothing for a model whose tensors are all persistent",
   // the gradients and optimizer states; the peak has the stage-0 activations and temporaries.
   const MemoryResult z0 = predict_memory(tiny.config());
   const MemoryResult z3 = predict_memory(tiny.config({{"zero.stage", "3"}, {"cluster.gpus", "2"}}));
-  CHECK(z3.states.frozen_params == 173'696);  // 2 · 86,848, whole
+  CHECK(z3.states.frozen_params == 173'696);    // 2 · 86,848, whole
   CHECK(z3.states.optimizer_states == 11'904);  // 12 · 1,984 / 2
   CHECK(z3.breakdown[MemComponent::temporaries] == z0.breakdown[MemComponent::temporaries]);
   CHECK(z3.breakdown[MemComponent::activations] == z0.breakdown[MemComponent::activations]);
   // With threshold 0 every tensor is partitioned: frozen 2·86,848/2 = 86,848 bytes per rank.
-  const RunConfig all = tiny.config({{"zero.stage", "3"}, {"cluster.gpus", "2"},
-                                     {"zero.stage3_param_persistence_threshold", "0"}});
+  const RunConfig all = tiny.config(
+      {{"zero.stage", "3"}, {"cluster.gpus", "2"}, {"zero.stage3_param_persistence_threshold", "0"}});
   CHECK(model_states(all, build_step_program(all)).frozen_params == 86'848);
   // ...and the gathered working set shows up as temporaries: at the loss backward lm_head (6,400
   // elements, 12,800 bytes) is either still gathered or prefetched, so temporaries ≥ 25,600.
@@ -526,7 +536,8 @@ TEST_CASE("fits / OOM verdict against the GPU's capacity", "[memory][verdict]") 
   CHECK(a100.fits);
   // Full fine-tuning of 7B on an RTX 3090 (23.69 GiB = 25,436,943,811 bytes): 16 B/param alone is
   // 16 · 6,738,415,616 = 107.8 GB → out of memory.
-  const MemoryResult full = predict_memory(seed(0, 1, {{"peft.method", "none"}, {"cluster.gpu", "rtx-3090"}}));
+  const MemoryResult full =
+      predict_memory(seed(0, 1, {{"peft.method", "none"}, {"cluster.gpu", "rtx-3090"}}));
   CHECK(full.capacity_bytes == 25'436'943'811);
   CHECK(full.peak_bytes > 16 * kFrozen);
   CHECK_FALSE(full.fits);

@@ -15,9 +15,12 @@ TEST_CASE("nccl-tests log: the current layout (redop and root columns), comments
   const std::string text =
       "# nThread 1 nGpus 8 minBytes 67108864 maxBytes 134217728 step: 2(factor) warmup iters: 5 iters: 20\n"
       "host:1:1 [0] NCCL INFO NCCL version 2.21.5+cuda12.4\n"
-      "#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong\n"
-      "    67108864      16777216     float     sum      -1    330.1  203.30  355.78      0    324.6  206.74  361.80      0\n"
-      "   134217728      33554432     float     sum      -1    600.0  223.70  391.47    N/A    586.3  228.92  400.61    N/A\n"
+      "#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw "
+      "  busbw #wrong\n"
+      "    67108864      16777216     float     sum      -1    330.1  203.30  355.78      0    324.6  206.74 "
+      " 361.80      0\n"
+      "   134217728      33554432     float     sum      -1    600.0  223.70  391.47    N/A    586.3  228.92 "
+      " 400.61    N/A\n"
       "# Avg bus bandwidth    : 377.41\n";
   const auto log = parse_nccl_tests_log(text, "run.log");
   const auto& rows = log.rows;
@@ -33,17 +36,23 @@ TEST_CASE("nccl-tests log: the current layout (redop and root columns), comments
   CHECK(rows[1].in_busbw_gbps == Approx(400.61));
 }
 
-TEST_CASE("nccl-tests log: older layouts without root, and all_gather without redop", "[nccl-tests][compare]") {
+TEST_CASE("nccl-tests log: older layouts without root, and all_gather without redop",
+          "[nccl-tests][compare]") {
   // nccl-tests 2.x before the root column, with the error as a float (NVIDIA/nccl#340's layout).
   const auto old = parse_nccl_tests_log(
-      "   1048576        262144   float     sum    47.38   22.13   22.13  0e+00    46.84   22.39   22.39  0e+00\n",
-      "old.log").rows;
+                       "   1048576        262144   float     sum    47.38   22.13   22.13  0e+00    46.84   "
+                       "22.39   22.39  0e+00\n",
+                       "old.log")
+                       .rows;
   REQUIRE(old.size() == 1);
   CHECK(old[0].out_busbw_gbps == Approx(22.13));
   CHECK(old[0].in_time_s == Approx(46.84e-6));
   // all_gather_perf of the same era: no redop column at all (11 fields).
   const auto ag = parse_nccl_tests_log(
-      "  1073741824     33554432   float    3370.1  318.61  278.78      0   3310.0  324.39  283.84      0\n", "ag.log").rows;
+                      "  1073741824     33554432   float    3370.1  318.61  278.78      0   3310.0  324.39  "
+                      "283.84      0\n",
+                      "ag.log")
+                      .rows;
   REQUIRE(ag.size() == 1);
   CHECK(ag[0].in_busbw_gbps == Approx(283.84));
 }
@@ -52,22 +61,25 @@ TEST_CASE("nccl-tests log: malformed rows and files without rows are errors nami
           "[nccl-tests][compare][errors]") {
   // ConfigError's message is "<file>: key '<key>': <what>".
   const std::string bad = config_error_message([] {
-    parse_nccl_tests_log("# header\n  67108864  16777216  float  sum  -1  abc  206.7  361.8  0  324.6  206.7  361.8  0\n",
-                         "bad.log");
+    parse_nccl_tests_log(
+        "# header\n  67108864  16777216  float  sum  -1  abc  206.7  361.8  0  324.6  206.7  361.8  0\n",
+        "bad.log");
   });
   CHECK_THAT(bad, Catch::StartsWith("bad.log: key 'line 2': ") && Catch::Contains("'abc'"));
-  const std::string short_row =
-      config_error_message([] { parse_nccl_tests_log("  67108864  16777216  float  sum  -1  324.6  206.7\n", "short.log"); });
+  const std::string short_row = config_error_message(
+      [] { parse_nccl_tests_log("  67108864  16777216  float  sum  -1  324.6  206.7\n", "short.log"); });
   CHECK_THAT(short_row, Catch::StartsWith("short.log: key 'line 1': ") && Catch::Contains("7 fields"));
   // A negative bandwidth cannot come from nccl-tests.
   CHECK_THROWS_AS(
-      parse_nccl_tests_log("  64  16  float  sum  -1  10.0  -1.0  0.01  0  10.0  0.01  0.01  0\n", "neg.log"), ConfigError);
-  const std::string empty =
-      config_error_message([] { parse_nccl_tests_log("# only comments\nNCCL INFO something\n", "empty.log"); });
+      parse_nccl_tests_log("  64  16  float  sum  -1  10.0  -1.0  0.01  0  10.0  0.01  0.01  0\n", "neg.log"),
+      ConfigError);
+  const std::string empty = config_error_message(
+      [] { parse_nccl_tests_log("# only comments\nNCCL INFO something\n", "empty.log"); });
   CHECK_THAT(empty, Catch::StartsWith("empty.log: ") && Catch::Contains("no nccl-tests result rows"));
 }
 
-TEST_CASE("nccl-tests log: the rank count comes from the '# Rank' lines of the device list", "[nccl-tests][compare]") {
+TEST_CASE("nccl-tests log: the rank count comes from the '# Rank' lines of the device list",
+          "[nccl-tests][compare]") {
   const std::string text =
       "# Using devices\n"
       "#  Rank  0 Group  0 Pid  101 on node1 device  0 [0x0e] NVIDIA A100-SXM4-80GB\n"
@@ -94,7 +106,8 @@ TEST_CASE("nccl-tests log: the collective from the 'Collective test starting' li
 TEST_CASE("nccl-tests log: which collective to compare against", "[nccl-tests][compare]") {
   zerosim::NcclTestsLog log;
   log.op = "reduce_scatter";
-  CHECK(zerosim::collective_to_compare(log, "all_reduce", false, "rs.log") == "reduce_scatter");  // the file's
+  CHECK(zerosim::collective_to_compare(log, "all_reduce", false, "rs.log") ==
+        "reduce_scatter");  // the file's
   CHECK(zerosim::collective_to_compare(log, "reduce_scatter", true, "rs.log") == "reduce_scatter");
   CHECK_THROWS_WITH(zerosim::collective_to_compare(log, "all_gather", true, "rs.log"),
                     Catch::Contains("reduce_scatter_perf output but --op is all_gather"));

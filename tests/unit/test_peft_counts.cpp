@@ -51,10 +51,10 @@ TEST_CASE("LLaMA-2-7B r=16 on q_proj+v_proj: LoRA 8,388,608, DoRA 8,650,752", "[
 TEST_CASE("LLaMA-2-7B q,v r=8 and r=64 (reference §2 table)", "[peft]") {
   const ModelSpec m = load_model("llama2-7b");
   // q,v: 32·2·r·8192 = 524,288·r; magnitude 32·2·4096 = 262,144
-  CHECK(counts(m, PeftMethod::lora, 8, {"q_proj", "v_proj"}).trainable == 4'194'304);     // 524,288·8
-  CHECK(counts(m, PeftMethod::dora, 8, {"q_proj", "v_proj"}).trainable == 4'456'448);     // + 262,144
-  CHECK(counts(m, PeftMethod::lora, 64, {"q_proj", "v_proj"}).trainable == 33'554'432);   // 524,288·64
-  CHECK(counts(m, PeftMethod::dora, 64, {"q_proj", "v_proj"}).trainable == 33'816'576);   // + 262,144
+  CHECK(counts(m, PeftMethod::lora, 8, {"q_proj", "v_proj"}).trainable == 4'194'304);    // 524,288·8
+  CHECK(counts(m, PeftMethod::dora, 8, {"q_proj", "v_proj"}).trainable == 4'456'448);    // + 262,144
+  CHECK(counts(m, PeftMethod::lora, 64, {"q_proj", "v_proj"}).trainable == 33'554'432);  // 524,288·64
+  CHECK(counts(m, PeftMethod::dora, 64, {"q_proj", "v_proj"}).trainable == 33'816'576);  // + 262,144
 }
 
 TEST_CASE("LLaMA-2-7B all-linear r=8/16/64 (reference §2 table)", "[peft]") {
@@ -153,8 +153,8 @@ TEST_CASE("adapter_config.json: r, lora_alpha, target_modules list, use_dora, lo
 
 TEST_CASE("adapter_config.json: use_dora false is LoRA, rsLoRA scaling, defaults", "[peft]") {
   TempDir dir;
-  const std::string path =
-      dir.write("adapter_config.json", R"({"r": 16, "lora_alpha": 32, "use_dora": false, "use_rslora": true})");
+  const std::string path = dir.write("adapter_config.json",
+                                     R"({"r": 16, "lora_alpha": 32, "use_dora": false, "use_rslora": true})");
   const PeftSpec p = peft_from_adapter_config(path);
   CHECK(p.method == PeftMethod::lora);
   CHECK(p.scaling() == Approx(8.0));  // rsLoRA: 32 / √16
@@ -182,19 +182,23 @@ TEST_CASE("adapter_config.json: a regex string target is a full match over modul
   resolve_targets(q, m, "run.yaml");
   CHECK(count_params(param_modules(m, q)).trainable == 19'988'480);  // LoRA all-linear r=8
 
-  const std::string none = dir.write("none/adapter_config.json", R"({"r": 8, "target_modules": ".*\\.nothing"})");
+  const std::string none =
+      dir.write("none/adapter_config.json", R"({"r": 8, "target_modules": ".*\\.nothing"})");
   PeftSpec n = peft_from_adapter_config(none);
   const std::string msg = config_error_message([&] { resolve_targets(n, m, "run.yaml"); });
   CHECK_THAT(msg, Catch::Contains(none));
   CHECK_THAT(msg, Catch::Contains("'target_modules'"));
 }
 
-TEST_CASE("adapter_config.json: a string is always a regex, a list holds names or dotted suffixes, as in peft", "[peft]") {
+TEST_CASE(
+    "adapter_config.json: a string is always a regex, a list holds names or dotted suffixes, as in peft",
+    "[peft]") {
   TempDir dir;
   const ModelSpec m = load_model("llama2-7b");
   // peft: re.fullmatch("q_proj", "model.layers.0.self_attn.q_proj") is None for every module, so peft
   // raises "Target modules q_proj not found"; zerosim says so instead of adapting q_proj.
-  const std::string plain = dir.write("plain/adapter_config.json", R"({"r": 16, "target_modules": "q_proj"})");
+  const std::string plain =
+      dir.write("plain/adapter_config.json", R"({"r": 16, "target_modules": "q_proj"})");
   PeftSpec p = peft_from_adapter_config(plain);
   const std::string msg = config_error_message([&] { resolve_targets(p, m, "run.yaml"); });
   CHECK_THAT(msg, Catch::Contains("matches no module"));
@@ -207,14 +211,17 @@ TEST_CASE("adapter_config.json: a string is always a regex, a list holds names o
   resolve_targets(q, m, "run.yaml");
   CHECK(count_params(param_modules(m, q)).trainable == 4'194'304);
   // In a list, regex characters are literal: peft finds no module called "model.*q_proj".
-  const std::string listed = dir.write("listed/adapter_config.json", R"({"r": 16, "target_modules": [".*q_proj"]})");
+  const std::string listed =
+      dir.write("listed/adapter_config.json", R"({"r": 16, "target_modules": [".*q_proj"]})");
   PeftSpec l = peft_from_adapter_config(listed);
-  CHECK_THAT(config_error_message([&] { resolve_targets(l, m, "run.yaml"); }), Catch::Contains("unknown target module"));
+  CHECK_THAT(config_error_message([&] { resolve_targets(l, m, "run.yaml"); }),
+             Catch::Contains("unknown target module"));
   // A suffix naming one layer's index cannot be honoured (zerosim adapts every layer alike).
   const std::string layer =
       dir.write("layer/adapter_config.json", R"({"r": 16, "target_modules": ["layers.3.self_attn.q_proj"]})");
   PeftSpec y = peft_from_adapter_config(layer);
-  CHECK_THAT(config_error_message([&] { resolve_targets(y, m, "run.yaml"); }), Catch::Contains("names layer 3"));
+  CHECK_THAT(config_error_message([&] { resolve_targets(y, m, "run.yaml"); }),
+             Catch::Contains("names layer 3"));
 }
 
 TEST_CASE("bad adapter_config.json values name the file and the key", "[peft][errors]") {

@@ -17,7 +17,8 @@ RunConfig from_text(const std::string& yaml, const std::vector<Override>& overri
 }
 
 // Loads a run config written to a real file (so messages carry its path and YAML line numbers).
-std::string error_of_file(const TempDir& dir, const std::string& yaml, const std::vector<Override>& overrides = {}) {
+std::string error_of_file(const TempDir& dir, const std::string& yaml,
+                          const std::vector<Override>& overrides = {}) {
   const std::string path = dir.write("run.yaml", yaml);
   return config_error_message([&] { load_run_config(path, overrides); });
 }
@@ -79,11 +80,11 @@ TEST_CASE("parse_override splits key=value at the first '='", "[config][set]") {
 }
 
 TEST_CASE("set overrides (--set) change any key, including lists and new sections", "[config][set]") {
-  const RunConfig c = from_text("zero: {stage: 0}\ncluster: {gpus: 1}",
-                                {parse_override("zero.stage=3"), parse_override("cluster.gpus=8"),
-                                 parse_override("peft.target_modules=[q_proj,k_proj]"),
-                                 parse_override("train.activation_checkpointing=true"),
-                                 parse_override("peft.method=lora")});
+  const RunConfig c =
+      from_text("zero: {stage: 0}\ncluster: {gpus: 1}",
+                {parse_override("zero.stage=3"), parse_override("cluster.gpus=8"),
+                 parse_override("peft.target_modules=[q_proj,k_proj]"),
+                 parse_override("train.activation_checkpointing=true"), parse_override("peft.method=lora")});
   CHECK(c.zero.stage == 3);
   CHECK(c.cluster.gpus == 8);
   CHECK(c.train.activation_checkpointing);
@@ -127,7 +128,8 @@ TEST_CASE("ds_config.json: zero_optimization block with HF \"auto\" values", "[c
       "stage3_max_reuse_distance": 1e9,
       "stage3_gather_16bit_weights_on_model_save": true
     }})");
-  const std::string run = dir.write("run.yaml", "model: llama2-7b\ndeepspeed: ds_z3.json\ntrain: {micro_batch: 2}\n");
+  const std::string run =
+      dir.write("run.yaml", "model: llama2-7b\ndeepspeed: ds_z3.json\ntrain: {micro_batch: 2}\n");
   const RunConfig c = load_run_config(run);
   CHECK(c.zero.stage == 3);
   CHECK(c.zero.overlap());
@@ -145,7 +147,8 @@ TEST_CASE("ds_config.json: zero_optimization block with HF \"auto\" values", "[c
   CHECK(c.train.micro_batch == 2);
 
   // Explicit run-config zero keys win over the ds_config.
-  const std::string run2 = dir.write("run2.yaml", "deepspeed: ds_z3.json\nzero: {stage: 2, reduce_bucket_size: 1000}\n");
+  const std::string run2 =
+      dir.write("run2.yaml", "deepspeed: ds_z3.json\nzero: {stage: 2, reduce_bucket_size: 1000}\n");
   const RunConfig c2 = load_run_config(run2);
   CHECK(c2.zero.stage == 2);
   CHECK(c2.zero.reduce_bucket_size == 1000);
@@ -167,8 +170,8 @@ TEST_CASE("ds_config.json: numeric values and offload devices", "[config][deepsp
   CHECK(c.train.micro_batch == 4);
   CHECK(c.train.grad_accum == 8);
   // A disagreeing explicit train.micro_batch is an error naming the ds_config key.
-  const std::string msg =
-      config_error_message([&] { load_run_config(dir.write("run2.yaml", "deepspeed: ds.json\ntrain: {micro_batch: 1}\n")); });
+  const std::string msg = config_error_message(
+      [&] { load_run_config(dir.write("run2.yaml", "deepspeed: ds.json\ntrain: {micro_batch: 1}\n")); });
   CHECK_THAT(msg, Catch::Contains("ds.json"));
   CHECK_THAT(msg, Catch::Contains("train_micro_batch_size_per_gpu"));
 }
@@ -236,12 +239,14 @@ TEST_CASE("r <= 0 and r > min(d_in, d_out)", "[config][errors]") {
     CHECK_THAT(msg, Catch::Contains("allowed: 1"));
   }
   // LLaMA-2-7B q_proj and v_proj are 4096→4096: r = 5000 > 4096.
-  const std::string big = error_of_file(dir, "peft: {method: dora, r: 5000, target_modules: [q_proj, v_proj]}\n");
+  const std::string big =
+      error_of_file(dir, "peft: {method: dora, r: 5000, target_modules: [q_proj, v_proj]}\n");
   CHECK_THAT(big, Catch::Contains(dir.path("run.yaml")));
   CHECK_THAT(big, Catch::Contains("'peft.r'"));
   CHECK_THAT(big, Catch::Contains("4096"));
   // Llama-3-8B v_proj is 4096→1024: r = 2048 fits q_proj but not v_proj.
-  const std::string gqa = error_of_file(dir, "model: llama3-8b\npeft: {r: 2048, target_modules: [q_proj, v_proj]}\n");
+  const std::string gqa =
+      error_of_file(dir, "model: llama3-8b\npeft: {r: 2048, target_modules: [q_proj, v_proj]}\n");
   CHECK_THAT(gqa, Catch::Contains("'peft.r'"));
   CHECK_THAT(gqa, Catch::Contains("1024"));
 }
@@ -281,7 +286,8 @@ TEST_CASE("unreadable or non-JSON config.json named by the run config", "[config
   CHECK_THAT(unreadable, Catch::Contains("config.json"));
 
   // A truncated download: the syntax error names the file and the line.
-  const std::string broken = dir.write("broken/config.json", "{\"model_type\": \"llama\",\n\"hidden_size\": [4096\n");
+  const std::string broken =
+      dir.write("broken/config.json", "{\"model_type\": \"llama\",\n\"hidden_size\": [4096\n");
   const std::string msg = error_of_file(dir, "model: " + broken + "\n");
   CHECK_THAT(msg, Catch::Contains(broken));
   CHECK_THAT(msg, Catch::Contains("line"));
@@ -310,7 +316,10 @@ TEST_CASE("other enumerated keys list their allowed values", "[config][errors]")
   TempDir dir;
   CHECK_THAT(error_of_file(dir, "peft: {method: qlora}\n"), Catch::Contains("none, lora, dora"));
   CHECK_THAT(error_of_file(dir, "train: {precision: fp16}\n"), Catch::Contains("bf16-mixed, bf16-pure"));
-  CHECK_THAT(error_of_file(dir, "cluster: {intra: infiniband}\n"), Catch::Contains("auto, nvswitch, nvlink-bridge, pcie"));
-  CHECK_THAT(error_of_file(dir, "cluster: {nccl_algo: collnet}\n"), Catch::Contains("auto, ring, tree, nvls"));
-  CHECK_THAT(error_of_file(dir, "zero: {stage: 2, offload_param: cpu}\n"), Catch::Contains("'zero.offload_param'"));
+  CHECK_THAT(error_of_file(dir, "cluster: {intra: infiniband}\n"),
+             Catch::Contains("auto, nvswitch, nvlink-bridge, pcie"));
+  CHECK_THAT(error_of_file(dir, "cluster: {nccl_algo: collnet}\n"),
+             Catch::Contains("auto, ring, tree, nvls"));
+  CHECK_THAT(error_of_file(dir, "zero: {stage: 2, offload_param: cpu}\n"),
+             Catch::Contains("'zero.offload_param'"));
 }

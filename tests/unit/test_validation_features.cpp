@@ -4,11 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include "sim/batch/validation_cases.h"
-#include "workloads/units.h"
 #include "sim/batch/validation_run.h"
 #include "test_support.h"
 #include "workloads/run_config.h"
 #include "workloads/step_program.h"
+#include "workloads/units.h"
 
 using namespace zerosim;
 
@@ -28,7 +28,8 @@ struct Totals {
 };
 
 Totals totals(double dropout) {
-  const RunConfig c = run_config_from_yaml(YAML::Load(kDora), "dora.yaml", {{"peft.dropout", std::to_string(dropout)}});
+  const RunConfig c =
+      run_config_from_yaml(YAML::Load(kDora), "dora.yaml", {{"peft.dropout", std::to_string(dropout)}});
   const StepProgram p = build_step_program(c);
   Totals t;
   for (const auto& op : p.forward) t.forward += op.flops, t.saved += op.saved_bytes;
@@ -38,7 +39,8 @@ Totals totals(double dropout) {
 
 }  // namespace
 
-TEST_CASE("lora_dropout > 0: DoRA recomputes the base GEMM on dropout(x), forward and backward", "[validation][dora]") {
+TEST_CASE("lora_dropout > 0: DoRA recomputes the base GEMM on dropout(x), forward and backward",
+          "[validation][dora]") {
   const Totals d0 = totals(0.0), d5 = totals(0.05);
   const double T = 256, h = 4096, layers = 32;
   const double base = 2 * T * h * h;  // q_proj: 4096 -> 4096
@@ -94,19 +96,21 @@ TEST_CASE("case files: schema errors name the file and the key", "[validation][c
   CHECK(error_of("cases: []").find("key 'source'") != std::string::npos);
   CHECK(error_of("{source: s, cases: [{id: x, run: {}, measured: {peak_memory_gib: -1}}]}")
             .find("cases[0] (x).measured.peak_memory_gib") != std::string::npos);
-  CHECK(error_of("{source: s, cases: [{id: x, run: {}, ratio: {}, measured: {value: 1}}]}").find("exactly one") !=
-        std::string::npos);
-  CHECK(error_of("{source: s, cases: [{id: x, run: {}, measured: {memory_kind: peak}}]}").find("allowed: reserved") !=
-        std::string::npos);
-  CHECK(error_of("{source: s, cases: [{id: x, ratio: {numerator: a, denominator: b, metric: flops}, measured: {value: 1}}]}")
+  CHECK(error_of("{source: s, cases: [{id: x, run: {}, ratio: {}, measured: {value: 1}}]}")
+            .find("exactly one") != std::string::npos);
+  CHECK(error_of("{source: s, cases: [{id: x, run: {}, measured: {memory_kind: peak}}]}")
+            .find("allowed: reserved") != std::string::npos);
+  CHECK(error_of("{source: s, cases: [{id: x, ratio: {numerator: a, denominator: b, metric: flops}, "
+                 "measured: {value: 1}}]}")
             .find("ratio.metric") != std::string::npos);
 }
 
 TEST_CASE("samples/s counts sequences: micro_batch · grad_accum · GPUs per step", "[validation][metrics]") {
-  const nlohmann::json sim = {{"config", {{"train", {{"micro_batch", 2}, {"grad_accum", 16}}}, {"cluster", {{"gpus", 4}}}}},
-                              {"time", {{"step_s", 8.0}}},
-                              {"memory", {{"peak_reserved_bytes", 10}, {"peak_allocated_bytes", 9}}},
-                              {"throughput", {{"tokens_per_s", 1.0}, {"tokens_per_s_per_gpu", 0.25}, {"mfu", 0.5}}}};
+  const nlohmann::json sim = {
+      {"config", {{"train", {{"micro_batch", 2}, {"grad_accum", 16}}}, {"cluster", {{"gpus", 4}}}}},
+      {"time", {{"step_s", 8.0}}},
+      {"memory", {{"peak_reserved_bytes", 10}, {"peak_allocated_bytes", 9}}},
+      {"throughput", {{"tokens_per_s", 1.0}, {"tokens_per_s_per_gpu", 0.25}, {"mfu", 0.5}}}};
   CHECK(run_metric(sim, "samples_per_s", "") == Approx(2.0 * 16 * 4 / 8.0));
   CHECK(run_metric(sim, "peak_memory", "allocated") == 9);
   CHECK(run_metric(sim, "peak_memory", "unknown") == 10);  // unknown kind: compared as reserved
