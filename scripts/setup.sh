@@ -18,6 +18,7 @@ packages=(
   slurmctld slurmd munge slurm-client   # CI's single-node SLURM check of sweep job arrays (scripts/slurm/)
   clang libclang-rt-14-dev  # libFuzzer harnesses of tests/fuzz (scripts/fuzz.sh)
   time                      # /usr/bin/time -v: peak RSS in scripts/soak-sweep.sh
+  clang-format clang-tidy   # scripts/lint.sh: formatting (checked by the test suite) and lint
 )
 
 missing=()
