@@ -51,12 +51,7 @@ void run_memory(const MemoryReportOptions& o) {
   const MemoryResult memory = predict_memory(config, program);
   nlohmann::json j = {
       {"config", config.echo()}, {"params", params_json(params)}, {"memory", memory_json(memory)}};
-  if (f == OutputFormat::json)
-    std::cout << json_text(j);
-  else if (f == OutputFormat::csv)
-    std::cout << csv_from_json(j);
-  else
-    std::cout << memory_table(config, params, memory);
+  std::cout << formatted(f, j, [&] { return memory_table(config, params, memory); });
 }
 
 void run_simulate(const SimulateOptions& o) {
@@ -80,13 +75,10 @@ void run_simulate(const SimulateOptions& o) {
       {"config", config.echo()},           {"params", params_json(params)},
       {"memory", memory_json(memory)},     {"time", time_json(result, cp)},
       {"throughput", throughput_json(tp)}, {"compute_model", compute_model_json(graph, compute)}};
-  if (f == OutputFormat::json)
-    std::cout << json_text(j);
-  else if (f == OutputFormat::csv)
-    std::cout << csv_from_json(j);
-  else
-    std::cout << memory_table(config, params, memory) << time_table(result, tp, cp)
-              << compute_model_line(j["compute_model"]);
+  std::cout << formatted(f, j, [&] {
+    return memory_table(config, params, memory) + time_table(result, tp, cp) +
+           compute_model_line(j["compute_model"]);
+  });
 }
 
 }  // namespace zerosim

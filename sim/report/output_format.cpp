@@ -18,6 +18,13 @@ OutputFormat parse_format(const std::string& text) {
 
 std::string json_text(const nlohmann::json& j) { return j.dump(2) + "\n"; }
 
+std::string formatted(OutputFormat format, const nlohmann::json& j,
+                      const std::function<std::string()>& table) {
+  if (format == OutputFormat::json) return json_text(j);
+  if (format == OutputFormat::csv) return csv_from_json(j);
+  return table();
+}
+
 namespace {
 void flatten(const nlohmann::json& j, const std::string& prefix,
              std::vector<std::pair<std::string, std::string>>& out) {
