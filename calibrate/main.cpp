@@ -46,5 +46,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "zerosim-calibrate: internal error: " << e.what() << "\n";
     return 1;
+  } catch (...) {  // not even a std::exception: still an internal error, never std::terminate
+    std::cerr << "zerosim-calibrate: internal error: an unknown exception\n";
+    return 1;
   }
 }

@@ -136,6 +136,7 @@ std::optional<OpId> op_from_name(std::string_view name) {
 
 std::vector<std::string> op_names() {
   std::vector<std::string> names;
+  names.reserve(kCatalogue.size());
   for (const auto& info : kCatalogue) names.emplace_back(info.name);
   return names;
 }

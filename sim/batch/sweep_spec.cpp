@@ -54,7 +54,7 @@ void anchor_paths(YAML::Node& root, const std::string& origin) {
     if (!section || !section.IsMap()) continue;
     const YAML::Node value = section[path.back()];
     if (!value || !value.IsScalar()) continue;
-    const std::string v = value.Scalar();
+    const std::string& v = value.Scalar();
     if (path.front() == "model" && std::find(presets.begin(), presets.end(), v) != presets.end()) continue;
     std::error_code ec;
     const fs::path p(v);
@@ -130,6 +130,7 @@ std::vector<ExcludeRule> read_excludes(const YAML::Node& node, const std::vector
         file, "exclude",
         "expected a list of rules, e.g. - {zero.stage: 0, cluster.gpus: [32, 64]}" + line_of(node));
   std::vector<std::string> axis_keys;
+  axis_keys.reserve(axes.size());
   for (const Axis& a : axes) axis_keys.push_back(a.key);
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node r = node[i];

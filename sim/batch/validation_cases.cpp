@@ -253,6 +253,7 @@ std::vector<CaseFile> load_case_dir(const std::string& dir, const std::string& s
   if (paths.empty()) throw ConfigError(dir, "", "has no *.yaml validation case files");
   std::sort(paths.begin(), paths.end());
   std::vector<CaseFile> files;
+  files.reserve(paths.size());
   for (const auto& p : paths) files.push_back(load_case_file(p));
 
   std::map<std::string, const ValidationCase*> by_id;

@@ -36,7 +36,7 @@ std::string find_expectations(const std::string& dir, const std::string& given) 
 ValidationReport run_cases(const std::vector<CaseFile>& files,
                            const std::optional<Expectations>& expectations) {
   const bool tty = isatty(STDERR_FILENO) != 0;
-  const ValidationReport rep =
+  ValidationReport rep =
       run_validation(files, expectations ? &*expectations : nullptr, [tty](const std::string& id) {
         if (tty) std::cerr << "\rvalidate: " << id << "\033[K" << std::flush;
       });

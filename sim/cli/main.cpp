@@ -9,7 +9,9 @@
 #include "sim/cli/commands.h"
 #include "workloads/error.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"zerosim: simulate DoRA/LoRA fine-tuning under DeepSpeed ZeRO on a GPU cluster"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "zerosim 0.1.0");
@@ -44,6 +46,17 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "zerosim: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {  // not even a std::exception: still an internal error, never std::terminate
+    std::cerr << "zerosim: internal error: an unknown exception\n";
     return 1;
   }
 }
