@@ -33,7 +33,7 @@ Run run(const std::string& args) {
 }
 
 std::string tiny_model() {
-  const std::string path = "calibrate_test_tiny_model.json";
+  std::string path = "calibrate_test_tiny_model.json";
   std::ofstream(path) << R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 96,
     "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 200})";
   return path;
