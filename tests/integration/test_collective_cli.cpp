@@ -94,6 +94,22 @@ TEST_CASE("nccl-tests columns: busbw = algbw x 2(n-1)/n for all_reduce", "[colle
   }
 }
 
+TEST_CASE("2x RTX 3090 on PCIe (no peer-to-peer) runs as fast as 2x A100 PCIe (docs/platforms.md)",
+          "[engine][collective]") {
+  // NCCL's SHM path for cards without P2P crosses the same two PCIe 4.0 x16 links (31.5077 GB/s each
+  // way) as a P2P pair behind the host bridge, and NCCL uses SHM there for both GPUs on Intel hosts.
+  const std::string args = " --op all_reduce -b 1G -e 1G";
+  const auto geforce = collective("--cluster gpu=rtx-3090,gpus=2,intra=pcie" + args);
+  const auto a100 = collective("--cluster gpu=a100-80gb-pcie,gpus=2,intra=pcie" + args);
+  const int64_t S = 1LL << 30;
+  CHECK(seconds_at(geforce, S) == seconds_at(a100, S));
+  // 2 ranks: 2·1/2·2^30 B / (0.8 · 31.5077e9 B/s) = 42.6 ms, plus 2 ring steps of (1.0 + 2) µs and the
+  // launch.
+  const double pcie4 = 16e9 * 16 * 128.0 / 130.0 / 8.0;
+  const double expected = static_cast<double>(S) / (kEfficiency * pcie4) + kLaunch + 2 * (1.0e-6 + kStep);
+  CHECK(seconds_at(geforce, S) == Approx(expected).epsilon(0.02));
+}
+
 TEST_CASE("collective: bad input is exit 2 naming the flag", "[collective][errors]") {
   auto r = run_zerosim("collective --cluster gpu=a100-80gb-sxm,gpus=8 --op all_to_all");
   CHECK(r.exit_code == 2);

@@ -243,6 +243,33 @@ TEST_CASE("rail-optimised: same rail stays on one leaf, another rail crosses the
         std::vector<std::string>{"node0-gpu3", "leaf0", "node1-gpu5"});
 }
 
+TEST_CASE("GPUs without PCIe peer-to-peer get the route of any PCIe pair (docs/platforms.md)") {
+  // No P2P (RTX 3090/4090): NCCL diverts the pair through the CPU and its SHM transport writes into and
+  // reads from host memory over the same two x16 links, so the 3090 workstation is built exactly like
+  // an A100-PCIe one. PCIe 4.0 x16 = 16 GT/s x 16 lanes x 128/130 / 8 = 31.5077 GB/s per GPU link; the
+  // one root complex carries both: 2 x 31.5077 = 63.0154 GB/s.
+  const double gen4 = 16e9 * 16 * 128.0 / 130.0 / 8.0;
+  const std::string geforce = build(cluster("rtx-3090", 1, 2, "pcie", "none"));
+  const auto l = links_of(geforce);
+  CHECK(l.size() == 3);  // two GPU links and the root complex: no host-memory element
+  CHECK(l.at("node0-gpu0-pcie").bandwidth == Approx(gen4).epsilon(1e-9));
+  CHECK(l.at("node0-gpu1-pcie").bandwidth == Approx(gen4).epsilon(1e-9));
+  CHECK(l.at("node0-cpu0-rc").bandwidth == Approx(2 * gen4).epsilon(1e-9));
+  // GPU -> GPU latency: pcie 0.35 + root complex in 0.15 + out 0.15 + pcie 0.35 = 1.0 us.
+  CHECK(2 * l.at("node0-gpu0-pcie").latency + 2 * l.at("node0-cpu0-rc").latency == Approx(1.0e-6));
+  const Paths p = replay_routing(geforce);
+  CHECK(p.path.at({"node0-gpu0", "node0-gpu1"}) ==
+        std::vector<std::string>{"node0-gpu0", "node0-cpu0", "node0-gpu1"});
+
+  const auto a100 = links_of(build(cluster("a100-80gb-pcie", 1, 2, "pcie", "none")));
+  REQUIRE(a100.size() == l.size());
+  for (const auto& [id, v] : l) {
+    INFO(id);
+    CHECK(a100.at(id).bandwidth == v.bandwidth);
+    CHECK(a100.at(id).latency == v.latency);
+  }
+}
+
 TEST_CASE("impossible clusters are ConfigErrors naming the cluster key") {
   auto key_of = [](const ClusterSpec& c) {
     try {
