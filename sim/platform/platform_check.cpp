@@ -626,6 +626,14 @@ class Checker {
     };
     out.node = index("node");
     out.local_rank = index("local_rank");
+    // A GPU host's props are all read above: a misspelt one would otherwise be a silent default.
+    static const std::vector<std::string> host_props = {
+        "gpu",       "memory_bytes",    "bf16_flops",           "mem_bw_bytes_s",
+        "sms",       "gemm_efficiency", "attention_efficiency", "node",
+        "local_rank"};
+    for (const auto& [k, v] : h.props)
+      if (std::find(host_props.begin(), host_props.end(), k) == host_props.end())
+        fail(key, "prop '" + k + "' is not a GPU host property (allowed: " + join(host_props) + ")");
     return out;
   }
 

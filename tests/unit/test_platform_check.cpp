@@ -108,6 +108,13 @@ TEST_CASE("GPU hosts: found by props, incomplete ones rejected with the missing 
   std::string bad_number = custom;
   bad_number.replace(bad_number.find("1e14"), 4, "fast");
   CHECK_THAT(error_of(bad_number), Catch::Contains("bf16_flops='fast'"));
+
+  // A misspelt GPU prop would silently keep the catalogue's value: refused, with the props zerosim reads.
+  std::string misspelt = custom;
+  misspelt.replace(misspelt.find("mem_bw_bytes_s"), 14, "mem_bandwidth");
+  misspelt.replace(misspelt.find("</host>"), 0, "<prop id=\"mem_bw_bytes_s\" value=\"1e12\"/>");
+  CHECK_THAT(error_of(misspelt), Catch::Contains("host 'x'") && Catch::Contains("prop 'mem_bandwidth'") &&
+                                     Catch::Contains("allowed: gpu, memory_bytes"));
 }
 
 TEST_CASE("rank order follows node and local_rank props, not file order") {
