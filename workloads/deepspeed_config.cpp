@@ -1,6 +1,10 @@
 #include "workloads/deepspeed_config.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "workloads/config_error.h"
+#include "workloads/deepspeed_keys.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -85,21 +89,145 @@ void apply_block(const YAML::Node& z, const std::string& file, const std::string
 }
 
 // `max` is the run config's own limit for the key (run_config.cpp), so a ds_config.json cannot
-// bring in a value RUN.yaml would reject.
-void train_from_ds(const YAML::Node& ds, const char* ds_key, const YAML::Node& train_node,
+// bring in a value RUN.yaml would reject. Returns whether the value is now fixed (numeric here or set
+// in the run config); "auto" or absent with no run-config key leaves DeepSpeed free to derive it.
+bool train_from_ds(const YAML::Node& ds, const char* ds_key, const YAML::Node& train_node,
                    const char* train_key, const std::string& path, int64_t& target, int64_t max) {
   const YAML::Node n = ds[ds_key];
-  if (!present(n) || is_auto(n)) return;  // "auto": the run config's value (HF Trainer semantics)
+  const bool in_run_config = present(train_node) && train_node.IsMap() && present(train_node[train_key]);
+  if (!present(n)) return in_run_config;
+  if (is_auto(n)) return true;  // HF Trainer fills "auto" from its arguments: the run config's value
   const int64_t v = read_int_in(n, path, ds_key, 1, max);
-  if (present(train_node) && train_node.IsMap() && present(train_node[train_key])) {
-    if (target != v)
-      throw ConfigError(path, ds_key,
-                        std::to_string(v) + " disagrees with train." + train_key + " = " +
-                            std::to_string(target) +
-                            " in the run config (make them equal or set it to \"auto\")");
-    return;
-  }
+  if (in_run_config && target != v)
+    throw ConfigError(path, ds_key,
+                      std::to_string(v) + " disagrees with train." + train_key + " = " +
+                          std::to_string(target) +
+                          " in the run config (make them equal or set it to \"auto\")");
   target = v;
+  return true;
+}
+
+// DeepSpeed's alias and deprecated spellings (zero/config.py: Field(alias=...), cpu_offload*), rewritten
+// to the names apply_block reads. Giving both spellings is refused, as DeepSpeed asserts for deprecated ones.
+YAML::Node canonical_zero_block(const YAML::Node& z, const std::string& path) {
+  YAML::Node out = YAML::Clone(z);
+  const std::pair<const char*, const char*> aliases[] = {
+      {"prefetch_bucket_size", "stage3_prefetch_bucket_size"},
+      {"max_live_parameters", "stage3_max_live_parameters"},
+      {"max_reuse_distance", "stage3_max_reuse_distance"},
+      {"param_persistence_threshold", "stage3_param_persistence_threshold"},
+      {"cpu_offload", "offload_optimizer"},
+      {"cpu_offload_param", "offload_param"}};
+  for (const auto& [alias, name] : aliases) {
+    if (!present(out[alias])) continue;
+    const std::string key = std::string("zero_optimization.") + alias;
+    if (present(out[name]))
+      throw ConfigError(path, key, std::string("give either '") + alias + "' or '" + name + "', not both");
+    const bool deprecated_bool = std::string(alias).rfind("cpu_offload", 0) == 0;
+    if (deprecated_bool)  // true means {"device": "cpu"}
+      out[name] = read_bool(out[alias], path, key) ? "cpu" : "none";
+    else
+      out[name] = out[alias];
+    out.remove(alias);
+  }
+  return out;
+}
+
+void check_blocks(const YAML::Node& ds, const std::string& path) {
+  check_ds_block(ds, ds_top_level_keys(), path, "");
+  const YAML::Node z = ds["zero_optimization"];
+  if (present(z) && z.IsMap()) {
+    check_ds_block(z, ds_zero_keys(), path, "zero_optimization.");
+    if (present(z["offload_param"]) && z["offload_param"].IsMap())
+      check_ds_block(z["offload_param"], ds_offload_param_keys(), path, "zero_optimization.offload_param.");
+    if (present(z["offload_optimizer"]) && z["offload_optimizer"].IsMap())
+      check_ds_block(z["offload_optimizer"], ds_offload_optimizer_keys(), path,
+                     "zero_optimization.offload_optimizer.");
+  }
+  for (const char* block : {"bf16", "bfloat16"})
+    if (present(ds[block])) check_ds_block(ds[block], ds_bf16_keys(), path, std::string(block) + ".");
+  if (present(ds["fp16"])) check_ds_block(ds["fp16"], ds_fp16_keys(), path, "fp16.");
+}
+
+bool enabled_in(const YAML::Node& block, const char* key, const std::string& path, const std::string& name) {
+  if (!present(block) || !block.IsMap() || !present(block[key]) || is_auto(block[key])) return false;
+  return read_bool(block[key], path, name + "." + key);
+}
+
+// bf16.enabled -> bf16-mixed (with bf16 master weights and bf16 optimizer states: bf16-pure),
+// fp16.enabled -> fp16-mixed, neither -> fp32, refused (runtime/config.py get_bfloat16_config,
+// get_fp16_enabled; "auto" in enabled keeps the run config's train.precision, as HF Trainer fills it).
+void apply_ds_precision(const YAML::Node& ds, const YAML::Node& train_node, const std::string& path,
+                        Precision& precision) {
+  const char* bf16_key = present(ds["bf16"]) ? "bf16" : "bfloat16";
+  const YAML::Node bf16 = ds[bf16_key], fp16 = ds["fp16"];
+  const bool bf16_auto = present(bf16) && bf16.IsMap() && is_auto(bf16["enabled"]);
+  const bool fp16_auto = present(fp16) && fp16.IsMap() && is_auto(fp16["enabled"]);
+  const bool bf16_on = enabled_in(bf16, "enabled", path, bf16_key),
+             fp16_on = enabled_in(fp16, "enabled", path, "fp16");
+  if (bf16_on && fp16_on)
+    throw ConfigError(path, "fp16.enabled", "bf16 and fp16 cannot both be enabled (DeepSpeed asserts it)");
+  if (bf16_auto || fp16_auto) return;
+  Precision p = Precision::fp16_mixed;
+  if (bf16_on) {
+    const bool master = enabled_in(bf16, "bf16_master_weights_and_grads", path, bf16_key);
+    const bool states = enabled_in(bf16, "bf16_optimizer_states", path, bf16_key);
+    if (master != states)
+      throw ConfigError(
+          path,
+          std::string(bf16_key) + (master ? ".bf16_optimizer_states" : ".bf16_master_weights_and_grads"),
+          "bf16 master weights with fp32 optimizer states (or the reverse) are not modelled yet "
+          "(both true: bf16-pure; both false: bf16-mixed)");
+    p = master ? Precision::bf16_pure : Precision::bf16_mixed;
+  } else if (!fp16_on) {
+    throw ConfigError(
+        path, std::string(bf16_key) + ".enabled",
+        "neither bf16 nor fp16 is enabled, which is fp32 training in DeepSpeed; fp32 training is "
+        "not modelled yet (enable bf16 or fp16, or set it to \"auto\")");
+  }
+  const bool in_run_config = present(train_node) && train_node.IsMap() && present(train_node["precision"]);
+  if (in_run_config && precision != p)
+    throw ConfigError(path, fp16_on ? "fp16.enabled" : std::string(bf16_key) + ".enabled",
+                      std::string("means ") + precision_name(p) +
+                          ", which disagrees with train.precision = " + precision_name(precision) +
+                          " in the run config");
+  precision = p;
+}
+
+// DeepSpeed's "Adam"/"AdamW" are the fused Adam zerosim models; other optimizers (and Adam variants
+// with other state) are refused; lr, betas, eps, weight_decay have no effect on time or memory.
+void check_optimizer(const YAML::Node& opt, const std::string& path) {
+  if (!present(opt)) return;
+  if (!opt.IsMap()) throw ConfigError(path, "optimizer", "expected an object" + line_of(opt));
+  if (present(opt["type"]) && !is_auto(opt["type"])) {
+    std::string type = read_string(opt["type"], path, "optimizer.type");
+    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (type != "adam" && type != "adamw")
+      throw ConfigError(path, "optimizer.type",
+                        "'" + opt["type"].Scalar() + "' is not modelled yet" + line_of(opt["type"]) +
+                            " (allowed: Adam, AdamW)");
+  }
+  const YAML::Node params = opt["params"];
+  if (!present(params) || !params.IsMap()) return;
+  if (enabled_in(params, "torch_adam", path, "optimizer.params"))
+    throw ConfigError(
+        path, "optimizer.params.torch_adam",
+        "torch.optim.Adam under DeepSpeed is not modelled through ds_config (set train.optimizer)");
+  if (enabled_in(params, "amsgrad", path, "optimizer.params"))
+    throw ConfigError(path, "optimizer.params.amsgrad", "AMSGrad's extra state is not modelled yet");
+}
+
+// None (the default) communicates gradients in the training dtype (runtime/config.py
+// get_communication_data_type); another dtype changes the collectives' bytes.
+void check_communication_data_type(const YAML::Node& n, const std::string& path, Precision precision) {
+  if (!present(n) || is_auto(n)) return;
+  const std::string v = read_string(n, path, "communication_data_type");
+  const std::string training = precision == Precision::fp16_mixed ? "fp16" : "bf16";
+  if (v != training)
+    throw ConfigError(path, "communication_data_type",
+                      "'" + v + "' differs from the training dtype (" + training +
+                          "): a different communication dtype is not modelled yet" + line_of(n) +
+                          " (allowed: null, " + training + ")");
 }
 
 }  // namespace
@@ -107,21 +235,48 @@ void train_from_ds(const YAML::Node& ds, const char* ds_key, const YAML::Node& t
 void apply_deepspeed_config(const std::string& path, const YAML::Node& train_node, RunConfig& c) {
   const YAML::Node ds = parse_yaml_file(path, "DeepSpeed config");
   if (!ds.IsMap()) throw ConfigError(path, "", "not a DeepSpeed config (expected a JSON object)");
+  check_blocks(ds, path);
   c.zero.deepspeed_config = path;
   const YAML::Node z = ds["zero_optimization"];
   if (present(z)) {
     if (!z.IsMap()) throw ConfigError(path, "zero_optimization", "expected an object" + line_of(z));
-    apply_block(z, path, "zero_optimization.", c);
+    apply_block(canonical_zero_block(z, path), path, "zero_optimization.", c);
   }
-  train_from_ds(ds, "train_micro_batch_size_per_gpu", train_node, "micro_batch", path, c.train.micro_batch,
-                kMaxMicroBatch);
-  train_from_ds(ds, "gradient_accumulation_steps", train_node, "grad_accum", path, c.train.grad_accum,
-                kMaxGradAccum);
-  const YAML::Node fp16 = ds["fp16"];
-  if (present(fp16) && fp16.IsMap() && present(fp16["enabled"]) && !is_auto(fp16["enabled"]) &&
-      read_bool(fp16["enabled"], path, "fp16.enabled"))
-    throw ConfigError(path, "fp16.enabled",
-                      "fp16 training is not modelled (zerosim models bf16; set bf16.enabled)");
+  c.zero.micro_batch_given = train_from_ds(ds, "train_micro_batch_size_per_gpu", train_node, "micro_batch",
+                                           path, c.train.micro_batch, kMaxMicroBatch);
+  c.zero.grad_accum_given = train_from_ds(ds, "gradient_accumulation_steps", train_node, "grad_accum", path,
+                                          c.train.grad_accum, kMaxGradAccum);
+  const YAML::Node batch = ds["train_batch_size"];
+  if (present(batch) && !is_auto(batch))
+    c.zero.train_batch_size =
+        read_int_in(batch, path, "train_batch_size", 1, kMaxMicroBatch * kMaxGradAccum * kMaxGpus);
+  apply_ds_precision(ds, train_node, path, c.train.precision);
+  check_optimizer(ds["optimizer"], path);
+  check_communication_data_type(ds["communication_data_type"], path, c.train.precision);
+}
+
+void resolve_train_batch_size(RunConfig& c) {
+  ZeroSpec& z = c.zero;
+  if (!z.train_batch_size) return;
+  const int64_t batch = *z.train_batch_size, gpus = c.cluster.gpus;
+  // runtime/config.py _set_batch_related_parameters: what is missing is derived by floor division
+  // (neither given: no accumulation, micro-batch = train_batch_size / GPUs).
+  if (!z.micro_batch_given && !z.grad_accum_given) {
+    c.train.grad_accum = 1;
+    c.train.micro_batch = std::clamp<int64_t>(batch / gpus, 1, kMaxMicroBatch);
+  } else if (!z.grad_accum_given) {
+    c.train.grad_accum = std::clamp<int64_t>(batch / c.train.micro_batch / gpus, 1, kMaxGradAccum);
+  } else if (!z.micro_batch_given) {
+    c.train.micro_batch = std::clamp<int64_t>(batch / gpus / c.train.grad_accum, 1, kMaxMicroBatch);
+  }
+  const int64_t product = c.train.micro_batch * c.train.grad_accum * gpus;
+  if (product != batch)
+    throw ConfigError(z.deepspeed_config, "train_batch_size",
+                      std::to_string(batch) + " is not micro_batch x grad_accum x GPUs = " +
+                          std::to_string(c.train.micro_batch) + " x " + std::to_string(c.train.grad_accum) +
+                          " x " + std::to_string(gpus) + " = " + std::to_string(product) +
+                          " (DeepSpeed asserts they are equal: runtime/config.py _batch_assertion; "
+                          "set it to \"auto\" or fix the numbers)");
 }
 
 void apply_zero_section(const YAML::Node& zero, const std::string& file, RunConfig& c) {

@@ -9,9 +9,15 @@
 
 namespace zerosim {
 
-// Reads ds_config.json's zero_optimization block (and micro-batch / accumulation when numeric);
-// `train_node` is the run config's train section, whose explicit keys must agree.
+// Reads ds_config.json: every key is modelled, has no effect, or is refused (deepspeed_keys.h); the
+// zero_optimization block, micro-batch / accumulation / train_batch_size when numeric, and the precision
+// (bf16 / fp16 blocks). `train_node` is the run config's train section, whose explicit keys must agree.
 void apply_deepspeed_config(const std::string& path, const YAML::Node& train_node, RunConfig& config);
+
+// DeepSpeed's train_batch_size = micro_batch x grad_accum x GPUs: derives what the ds_config left out
+// and refuses (ConfigError on the ds_config's train_batch_size) numbers that disagree. Needs the final
+// GPU count (called again once a platform file has given it).
+void resolve_train_batch_size(RunConfig& config);
 
 // The run config's own `zero:` keys, applied after any ds_config.json (they win).
 void apply_zero_section(const YAML::Node& zero, const std::string& file, RunConfig& config);

@@ -35,7 +35,7 @@ int64_t runtime_overhead_bytes(const RunConfig& c) {
 ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   const ZeroSpec& z = c.zero;
   const int64_t N = c.cluster.gpus;
-  const bool mixed = c.train.precision == Precision::bf16_mixed;
+  const bool mixed = has_fp32_master(c.train.precision);
   ModelStates s;
   int64_t trainable = 0, trainable_partition = 0;
   for (const auto& m : program.modules) {

@@ -12,7 +12,16 @@
 
 namespace zerosim {
 
-const char* precision_name(Precision p) { return p == Precision::bf16_mixed ? "bf16-mixed" : "bf16-pure"; }
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::bf16_mixed:
+      return "bf16-mixed";
+    case Precision::fp16_mixed:
+      return "fp16-mixed";
+    default:
+      return "bf16-pure";
+  }
+}
 const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ? "fused" : "foreach"; }
 
 namespace {
@@ -154,11 +163,7 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
         read_bool(node["activation_checkpointing"], file, "train.activation_checkpointing");
   if (present(node["flash_attention"]))
     t.flash_attention = read_bool(node["flash_attention"], file, "train.flash_attention");
-  if (present(node["precision"]))
-    t.precision =
-        one_of(node["precision"], file, "train.precision", {"bf16-mixed", "bf16-pure"}) == "bf16-mixed"
-            ? Precision::bf16_mixed
-            : Precision::bf16_pure;
+  if (present(node["precision"])) t.precision = parse_precision(node["precision"], file, "train.precision");
   if (present(node["optimizer"]))
     t.optimizer = one_of(node["optimizer"], file, "train.optimizer", {"fused", "foreach"}) == "fused"
                       ? OptimizerImpl::fused
@@ -215,6 +220,18 @@ MemoryOptions parse_memory(const YAML::Node& node, const std::string& file) {
 }
 
 }  // namespace
+
+Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key) {
+  const std::string v = read_string(node, file, key);
+  if (v == "fp32")
+    throw ConfigError(file, key,
+                      "fp32 training is not modelled yet" + line_of(node) +
+                          " (allowed: bf16-mixed, fp16-mixed, bf16-pure)");
+  const std::string p = one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure"});
+  return p == "bf16-mixed"   ? Precision::bf16_mixed
+         : p == "fp16-mixed" ? Precision::fp16_mixed
+                             : Precision::bf16_pure;
+}
 
 Override parse_override(const std::string& text) {
   const auto eq = text.find('=');
@@ -305,6 +322,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
     ds_path = read_string(zero["deepspeed"], file, "zero.deepspeed");
   if (!ds_path.empty()) apply_deepspeed_config(resolve_path(ds_path, file), root["train"], c);
   apply_zero_section(zero, file, c);
+  if (c.cluster.platform.empty() || c.cluster.gpus_set) resolve_train_batch_size(c);
   check_step_size(c, file);
   return c;
 }

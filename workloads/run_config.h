@@ -23,7 +23,12 @@ inline constexpr int64_t kMaxSeqLen = 1 << 20;
 inline constexpr int64_t kMaxGradAccum = 1 << 20;
 inline constexpr int64_t kMaxGpus = 1 << 16;
 
-enum class Precision { bf16_mixed, bf16_pure };  // fp32 master + fp32 Adam | everything bf16
+// bf16 or fp16 compute with fp32 master weights and fp32 Adam states | everything bf16. fp32 training
+// is refused (not modelled yet).
+enum class Precision { bf16_mixed, fp16_mixed, bf16_pure };
+// Mixed precision keeps an fp32 master copy, fp32 Adam states and fp32 gradients in step(): the same
+// bytes for bf16 and fp16 (docs/inputs.md, "DeepSpeed ds_config.json").
+inline bool has_fp32_master(Precision p) { return p != Precision::bf16_pure; }
 // How Adam runs: one fused multi-tensor kernel (DeepSpeed's FusedAdam, torch fused=True) or PyTorch's
 // foreach implementation (torch.optim.AdamW's default on CUDA, what HF Trainer's adamw_torch uses).
 enum class OptimizerImpl { fused, foreach };
@@ -87,6 +92,8 @@ RunConfig run_config_from_yaml(YAML::Node root, const std::string& file,
 void apply_override(YAML::Node& root, const Override& o, const std::string& file);
 
 const char* precision_name(Precision p);
+// "bf16-mixed" | "fp16-mixed" | "bf16-pure"; "fp32" and anything else: ConfigError naming file and key.
+Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key);
 const char* optimizer_name(OptimizerImpl o);
 
 }  // namespace zerosim

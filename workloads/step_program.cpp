@@ -47,7 +47,7 @@ double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool c
 }
 
 double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl) {
-  const bool mixed = precision == Precision::bf16_mixed;
+  const bool mixed = has_fp32_master(precision);
   if (impl == OptimizerImpl::fused)
     // One pass. Mixed: read the bf16 grad (2) and write its fp32 copy (4), read+write fp32 master, m, v
     // (24), write the bf16 param (2) = 32. Pure bf16: read g, p, m, v and write p, m, v, 2 B each = 14.

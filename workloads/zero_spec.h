@@ -19,6 +19,12 @@ struct ZeroSpec {
   std::string offload_optimizer = "none";  // none | cpu
   std::string offload_param = "none";      // none | cpu (stage 3 only)
   std::string deepspeed_config;            // ds_config.json it came from, if any
+  // ds_config.json's train_batch_size (numeric) and whether micro-batch and accumulation were given
+  // (numeric there or in the run config): DeepSpeed derives the missing ones and asserts
+  // train_batch_size = micro_batch x grad_accum x GPUs (runtime/config.py _batch_assertion).
+  std::optional<int64_t> train_batch_size;
+  bool micro_batch_given = false;
+  bool grad_accum_given = false;
 
   bool overlap() const { return overlap_comm.value_or(stage == 3); }
 };

@@ -9,6 +9,7 @@
 #include "sim/platform/platform_builder.h"
 #include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
+#include "workloads/deepspeed_config.h"
 
 namespace zerosim {
 
@@ -16,7 +17,10 @@ void apply_platform_file(RunConfig& config) {
   ClusterSpec& cluster = config.cluster;
   if (cluster.platform.empty()) return;
   const PlatformInfo info = check_platform_file(cluster.platform, cluster.gpus_set ? cluster.gpus : 0);
-  if (!cluster.gpus_set) cluster.gpus = static_cast<int64_t>(info.gpu_hosts.size());
+  if (!cluster.gpus_set) {
+    cluster.gpus = static_cast<int64_t>(info.gpu_hosts.size());
+    resolve_train_batch_size(config);
+  }
   config.gpu = info.gpu_hosts.front().gpu;
   cluster.gpu = config.gpu.id;
   if (info.gpus_per_node > 0) cluster.gpus_per_node = info.gpus_per_node;

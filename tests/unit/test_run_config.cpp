@@ -161,6 +161,7 @@ TEST_CASE("ds_config.json: zero_optimization block with HF \"auto\" values", "[c
 TEST_CASE("ds_config.json: numeric values and offload devices", "[config][deepspeed]") {
   TempDir dir;
   dir.write("ds.json", R"({"train_micro_batch_size_per_gpu": 4, "gradient_accumulation_steps": 8,
+    "bf16": {"enabled": true},
     "zero_optimization": {"stage": 2, "reduce_bucket_size": 5e7, "overlap_comm": false,
                           "offload_optimizer": {"device": "cpu", "pin_memory": true}}})");
   const RunConfig c = load_run_config(dir.write("run.yaml", "deepspeed: ds.json\n"));
@@ -315,7 +316,8 @@ TEST_CASE("YAML syntax errors carry the line number", "[config][errors]") {
 TEST_CASE("other enumerated keys list their allowed values", "[config][errors]") {
   TempDir dir;
   CHECK_THAT(error_of_file(dir, "peft: {method: qlora}\n"), Catch::Contains("none, lora, dora"));
-  CHECK_THAT(error_of_file(dir, "train: {precision: fp16}\n"), Catch::Contains("bf16-mixed, bf16-pure"));
+  CHECK_THAT(error_of_file(dir, "train: {precision: fp16}\n"),
+             Catch::Contains("bf16-mixed, fp16-mixed, bf16-pure"));
   CHECK_THAT(error_of_file(dir, "cluster: {intra: infiniband}\n"),
              Catch::Contains("auto, nvswitch, nvlink-bridge, pcie"));
   CHECK_THAT(error_of_file(dir, "cluster: {nccl_algo: collnet}\n"),
