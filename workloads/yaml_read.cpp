@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "workloads/closest_name.h"
 #include "workloads/config_error.h"
 
 namespace zerosim {
@@ -159,8 +160,9 @@ void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, 
     bool ok = false;
     for (const auto& a : allowed) ok = ok || a == k;
     if (!ok)
-      throw ConfigError(file, prefix.empty() ? k : prefix + "." + k,
-                        "unknown key" + line_of(kv.first) + " (allowed: " + join(allowed) + ")");
+      throw ConfigError(
+          file, prefix.empty() ? k : prefix + "." + k,
+          "unknown key" + line_of(kv.first) + did_you_mean(k, allowed) + " (allowed: " + join(allowed) + ")");
   }
 }
 

@@ -14,8 +14,10 @@ TEST_CASE("an unknown key given with --set names --set and the key", "[integrati
   const auto r = run_zerosim(kSimulateSeed + " --set zero.stagee=3");
   CHECK(r.exit_code == 2);
   CHECK(r.out.empty());
-  CHECK_THAT(r.err,
-             Catch::StartsWith("zerosim: error: --set: key 'zero.stagee': unknown key (allowed: stage,"));
+  CHECK_THAT(
+      r.err,
+      Catch::StartsWith(
+          "zerosim: error: --set: key 'zero.stagee': unknown key (did you mean 'stage'?) (allowed: stage,"));
   CHECK_THAT(r.err, !Catch::Contains("seed-dora-7b.yaml"));
 }
 
