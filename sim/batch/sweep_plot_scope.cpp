@@ -99,13 +99,14 @@ void require_one_row_per_point(const Rows& rows, const std::vector<std::string>&
         std::to_string(same.size()) + " rows have " + point + " and would be drawn as one ";
     if (varying.empty())
       throw ConfigError(results, "", why + "point: they differ in no sweep axis (rows merged twice?)");
-    std::set<std::string> values;
-    for (const auto& row : same) values.insert(plot_text(*plot_lookup(row, varying.front())));
+    std::set<nlohmann::json> distinct;  // JSON order: numbers by value, 8 before 16
+    for (const auto& row : same) distinct.insert(*plot_lookup(row, varying.front()));
+    std::vector<std::string> values;
+    for (const auto& v : distinct) values.push_back(plot_text(v));
     throw ConfigError(results, varying.front(),
                       why + "point; they differ in " + join(varying) + " (" + varying.front() + ": " +
-                          join({values.begin(), values.end()}) + "): keep one value with --where " +
-                          varying.front() + "=" + *values.begin() +
-                          " or draw one line per value with --series " + varying.front());
+                          join(values) + "): keep one value with --where " + varying.front() + "=" +
+                          values.front() + " or draw one line per value with --series " + varying.front());
   }
 }
 

@@ -108,7 +108,7 @@ bool log2_x_axis(const LineChart& c) {
       if (!(x > 0) || std::frexp(x, &exponent) != 0.5) return false;  // x = 0.5 * 2^exponent exactly
       lo = lo == 0 ? x : std::min(lo, x), hi = std::max(hi, x);
     }
-  return lo > 0 && hi / lo >= 8;
+  return lo > 0 && hi / lo >= 16;
 }
 
 std::vector<std::string> wrapped(const std::string& text, size_t width) {
@@ -142,6 +142,7 @@ void render(const LineChart& c, const std::string& out) {
     << x_ticks(c);
   if (log_x) s << "set logscale x 2\n";
   if (no_negative_y(c)) s << "set yrange [0:*]\n";
+  s << "set offsets graph 0.04, graph 0.04, graph 0.04, 0\n";  // the first and last x ticks off the border
   for (size_t i = 0; i < c.series.size(); ++i) {
     s << "$s" << i << " << EOD\n";
     for (const auto& [x, y] : c.series[i].points) s << x << " " << y << "\n";

@@ -27,9 +27,10 @@ struct StackedBars {
 // ConfigError unless `out` ends in .svg or .png.
 void check_chart_path(const std::string& out);
 
-// A log2 x axis spaces GPU counts 1, 2, 4 ... 64 evenly where a linear one crowds 1-8 into a corner, but
-// it bends straight lines into curves that look exponential. So: log2 only when every x is a power of
-// two and the largest is at least 8 times the smallest; otherwise linear.
+// A log2 x axis spaces GPU counts 1, 2, 4 ... 64 evenly where a linear one squeezes 1-8 into a corner,
+// but it bends straight lines into curves that look exponential. So: log2 only when every x is a power
+// of two and the largest is at least 16 times the smallest (on a linear axis the two smallest would then
+// be less than 1/15 of the axis apart); otherwise linear. GPU counts 1-64: log2; 8-64: linear.
 bool log2_x_axis(const LineChart& chart);
 
 // `text` split at the ", " outside parentheses into lines of at most `width` characters (a part longer

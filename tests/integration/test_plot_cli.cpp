@@ -55,8 +55,8 @@ TEST_CASE("plot refuses a line chart whose points mix rows that differ in anothe
                   dir_of(results()) + "/mixed.svg");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("key 'peft.r'"));
-  CHECK_THAT(r.err, Catch::Contains("they differ in peft.r (peft.r: 16, 8)"));
-  CHECK_THAT(r.err, Catch::Contains("--where peft.r=16"));
+  CHECK_THAT(r.err, Catch::Contains("they differ in peft.r (peft.r: 8, 16)"));
+  CHECK_THAT(r.err, Catch::Contains("--where peft.r=8"));
   CHECK_THAT(r.err, Catch::Contains("--series peft.r"));
 }
 
@@ -93,7 +93,7 @@ TEST_CASE("plot draws every line with its own marker and dash pattern", "[plot]"
   CHECK(svg.find("stroke-dasharray") != std::string::npos);  // dt 2 and 3
 }
 
-TEST_CASE("plot uses a log2 x axis for GPU counts 1 to 8, linear for stages", "[plot]") {
+TEST_CASE("plot uses a log2 x axis for GPU counts 1 to 16, linear for stages", "[plot]") {
   const std::string jsonl = sweep_results("tiny-gpu-scaling");
   const std::string out = dir_of(jsonl) + "/scaling.svg";
   auto r = run_zerosim("plot " + jsonl + " --x cluster.gpus --y tokens_per_s_per_gpu -o " + out);

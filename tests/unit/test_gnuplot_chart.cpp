@@ -17,13 +17,13 @@ LineChart chart_at(std::vector<double> xs) {
 
 }  // namespace
 
-TEST_CASE("log2 x axis only for powers of two spanning at least 8x", "[plot]") {
-  CHECK(zerosim::log2_x_axis(chart_at({1, 2, 4, 8, 16, 32, 64})));  // 64 / 1 = 64 >= 8
-  CHECK(zerosim::log2_x_axis(chart_at({8, 64})));                   // 64 / 8 = 8, the smallest span
-  CHECK(zerosim::log2_x_axis(chart_at({0.25, 0.5, 2})));            // 2 / 0.25 = 8; 2^-2 is a power of two
-  CHECK_FALSE(zerosim::log2_x_axis(chart_at({8, 16, 32})));         // 32 / 8 = 4 < 8
-  CHECK_FALSE(zerosim::log2_x_axis(chart_at({1, 2, 4, 8, 12})));    // 12 = 1.5 x 2^3
-  CHECK_FALSE(zerosim::log2_x_axis(chart_at({0, 1, 2, 4, 8})));     // 0 has no place on a log axis
+TEST_CASE("log2 x axis only for powers of two spanning at least 16x", "[plot]") {
+  CHECK(zerosim::log2_x_axis(chart_at({1, 2, 4, 8, 16, 32, 64})));    // 64 / 1 = 64 >= 16
+  CHECK(zerosim::log2_x_axis(chart_at({4, 64})));                     // 64 / 4 = 16, the smallest span
+  CHECK(zerosim::log2_x_axis(chart_at({0.25, 0.5, 4})));              // 4 / 0.25 = 16; 2^-2 is a power of two
+  CHECK_FALSE(zerosim::log2_x_axis(chart_at({8, 16, 32, 64})));       // 64 / 8 = 8 < 16: linear
+  CHECK_FALSE(zerosim::log2_x_axis(chart_at({1, 2, 4, 8, 16, 24})));  // 24 = 1.5 x 2^4
+  CHECK_FALSE(zerosim::log2_x_axis(chart_at({0, 1, 2, 4, 8})));       // 0 has no place on a log axis
   CHECK_FALSE(zerosim::log2_x_axis(chart_at({})));
 }
 
