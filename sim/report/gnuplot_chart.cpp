@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -32,8 +35,45 @@ const char* colour(size_t i) {
 
 std::string quoted(const std::string& text) {
   std::string q = "\"";
-  for (char c : text) q += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  for (char c : text)
+    q += c == '\n' ? std::string("\\n") : (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
   return q + "\"";
+}
+
+// Marker and dash per series: filled and open shapes alternate (gnuplot's pt 7 filled circle, 4 open
+// square, 9 filled triangle, 6 open circle, 13 filled diamond, 8 open triangle, 5 filled square, 12 open
+// diamond) and dt 1-5 are solid, dashed, dotted, dash-dot, dash-dot-dot. Later series draw smaller
+// markers, so a point hidden under a later one still shows around it.
+std::string series_style(size_t i) {
+  static const int point_types[] = {7, 4, 9, 6, 13, 8, 5, 12};
+  std::ostringstream s;
+  s << "with linespoints lw 2 pt " << point_types[i % 8] << " ps " << std::max(0.8, 1.8 - 0.3 * double(i % 8))
+    << " dt " << i % 5 + 1 << " lc rgb " << quoted(colour(i));
+  return s.str();
+}
+
+std::string title_line(const std::string& title) {
+  return "set title " + quoted(join(wrapped(title), "\n")) + " noenhanced\n";
+}
+
+// Ticks at the x values themselves, when there are few enough to read.
+std::string x_ticks(const LineChart& c) {
+  std::set<double> xs;
+  for (const auto& s : c.series)
+    for (const auto& [x, y] : s.points) xs.insert(x);
+  if (xs.empty() || xs.size() > 16) return "";
+  std::ostringstream t;
+  t << "set xtics (";
+  for (auto it = xs.begin(); it != xs.end(); ++it) t << (it == xs.begin() ? "" : ", ") << *it;
+  t << ")\n";
+  return t.str();
+}
+
+bool no_negative_y(const LineChart& c) {
+  for (const auto& s : c.series)
+    for (const auto& [x, y] : s.points)
+      if (y < 0) return false;
+  return true;
 }
 
 void run_gnuplot(const std::string& script, const std::string& out) {
@@ -58,15 +98,51 @@ void run_gnuplot(const std::string& script, const std::string& out) {
 
 }  // namespace
 
+void check_chart_path(const std::string& out) { terminal_for(out); }
+
+bool log2_x_axis(const LineChart& c) {
+  double lo = 0, hi = 0;
+  for (const auto& s : c.series)
+    for (const auto& [x, y] : s.points) {
+      int exponent = 0;
+      if (!(x > 0) || std::frexp(x, &exponent) != 0.5) return false;  // x = 0.5 * 2^exponent exactly
+      lo = lo == 0 ? x : std::min(lo, x), hi = std::max(hi, x);
+    }
+  return lo > 0 && hi / lo >= 16;
+}
+
+std::vector<std::string> wrapped(const std::string& text, size_t width) {
+  // The parts between the ", " outside parentheses, each with its comma.
+  std::vector<std::string> parts(1);
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    depth += text[i] == '(' ? 1 : text[i] == ')' ? -1 : 0;
+    parts.back() += text[i];
+    if (depth == 0 && text.compare(i, 2, ", ") == 0) parts.emplace_back(), ++i;
+  }
+  std::vector<std::string> lines(1);
+  for (const auto& part : parts) {
+    if (!lines.back().empty() && lines.back().size() + 1 + part.size() > width)
+      lines.emplace_back(part);
+    else
+      lines.back() += (lines.back().empty() ? "" : " ") + part;
+  }
+  return lines;
+}
+
 void render(const LineChart& c, const std::string& out) {
   std::ostringstream s;
-  s << terminal_for(out) << "\n"
+  const bool log_x = log2_x_axis(c);
+  s << terminal_for(out) << "\nset encoding utf8\n"
     << "set output " << quoted(out) << "\n"
-    << "set title " << quoted(c.title) << " noenhanced\n"
-    << "set xlabel " << quoted(c.x_label) << " noenhanced\n"
+    << title_line(c.title) << "set xlabel " << quoted(c.x_label + (log_x ? " (log₂ scale)" : ""))
+    << " noenhanced\n"
     << "set ylabel " << quoted(c.y_label) << " noenhanced\n"
-    << "set key outside right top noenhanced\nset grid\n";
-  if (c.log_x) s << "set logscale x 2\n";
+    << "set key outside right top noenhanced\nset grid\n"
+    << x_ticks(c);
+  if (log_x) s << "set logscale x 2\n";
+  if (no_negative_y(c)) s << "set yrange [0:*]\n";
+  s << "set offsets graph 0.04, graph 0.04, graph 0.04, 0\n";  // the first and last x ticks off the border
   for (size_t i = 0; i < c.series.size(); ++i) {
     s << "$s" << i << " << EOD\n";
     for (const auto& [x, y] : c.series[i].points) s << x << " " << y << "\n";
@@ -74,8 +150,8 @@ void render(const LineChart& c, const std::string& out) {
   }
   s << "plot ";
   for (size_t i = 0; i < c.series.size(); ++i)
-    s << (i ? ", " : "") << "$s" << i << " using 1:2 with linespoints lw 2 pt 7 lc rgb " << quoted(colour(i))
-      << " title " << quoted(c.series[i].label);
+    s << (i ? ", " : "") << "$s" << i << " using 1:2 " << series_style(i) << " title "
+      << quoted(c.series[i].label);
   if (c.series.empty()) s << "NaN notitle";
   s << "\n";
   run_gnuplot(s.str(), out);
