@@ -36,6 +36,7 @@ const std::vector<std::string> kTrainKeys = {
 const std::vector<std::string> kClusterKeys = {"gpu",   "gpus",           "gpus_per_node", "intra",
                                                "inter", "rail_optimized", "platform",      "nccl_algo"};
 const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls"};
+const std::vector<std::string> kCalibrationKeys = {"file", "allow_cpu_device"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "cuda_context_gib", "nccl_buffers_gib"};
 const std::vector<std::string> kIntra = {"auto", "nvswitch", "nvlink-bridge", "pcie"};
 const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", "roce-200g", "none"};
@@ -219,6 +220,21 @@ MemoryOptions parse_memory(const YAML::Node& node, const std::string& file) {
   return m;
 }
 
+// `calibration: PATH` or `calibration: {file: PATH, allow_cpu_device: BOOL}`.
+void parse_calibration(const YAML::Node& node, const std::string& file, RunConfig& c) {
+  if (!node.IsMap()) {
+    c.calibration = resolve_path(read_string(node, file, "calibration"), file);
+    return;
+  }
+  check_keys(node, kCalibrationKeys, file, "calibration");
+  if (!present(node["file"]))
+    throw ConfigError(file, "calibration.file", "missing: the calibration file's path" + line_of(node));
+  c.calibration = resolve_path(read_string(node["file"], file, "calibration.file"), file);
+  if (present(node["allow_cpu_device"]))
+    c.calibration_allow_cpu_device =
+        read_bool(node["allow_cpu_device"], file, "calibration.allow_cpu_device");
+}
+
 }  // namespace
 
 Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key) {
@@ -311,8 +327,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
     c.cluster.platform = resolve_path(read_string(root["platform"], file, "platform"), file);
   c.gpu = find_gpu(c.cluster.gpu, file, "cluster.gpu");
   c.memory = parse_memory(root["memory"], file);
-  if (present(root["calibration"]))
-    c.calibration = resolve_path(read_string(root["calibration"], file, "calibration"), file);
+  if (present(root["calibration"])) parse_calibration(root["calibration"], file, c);
 
   // ZeRO: a DeepSpeed ds_config.json first (top-level `deepspeed:` or `zero.deepspeed:`), then explicit keys.
   const YAML::Node zero = root["zero"];
@@ -385,7 +400,10 @@ nlohmann::json RunConfig::echo() const {
                           {"offload_param", zero.offload_param}}},
                         {"cluster", cl},
                         {"memory", mem}};
-  if (!calibration.empty()) out["calibration"] = calibration;
+  if (!calibration.empty())
+    out["calibration"] = calibration_allow_cpu_device
+                             ? nlohmann::json{{"file", calibration}, {"allow_cpu_device", true}}
+                             : nlohmann::json(calibration);
   return out;
 }
 

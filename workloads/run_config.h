@@ -74,6 +74,9 @@ struct RunConfig {
   GpuSpec gpu;
   MemoryOptions memory;
   std::string calibration;  // path or empty
+  // `calibration: {file, allow_cpu_device: true}`: the user accepts a CPU-measured file for a GPU target
+  // (refused otherwise: CPU times transferred to a GPU are rough, docs/calibration.md).
+  bool calibration_allow_cpu_device = false;
 
   nlohmann::json echo() const;  // the resolved config, every key explicit (JSON "config")
 };

@@ -224,9 +224,9 @@ class GraphBuilder {
           issued = true;
         }
         for (int m : plan_.fetch_before[i]) {
-          const TaskId f =
-              add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
-                             p_.modules[static_cast<size_t>(m)].name + ".all_gather", op.phase, micro);
+          const TaskId f = add_collective(
+              CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
+              module_task_name(p_.modules[static_cast<size_t>(m)]) + ".all_gather", op.phase, micro);
           if (issued) edge(issuer, f);
           gathered_by[static_cast<size_t>(m)] = f;
         }
@@ -238,9 +238,9 @@ class GraphBuilder {
       for (TaskId w : waits) edge(w, task);
       if (stage == 3) {
         for (int m : plan_.prefetch_after[i]) {
-          const TaskId pf =
-              add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
-                             p_.modules[static_cast<size_t>(m)].name + ".prefetch", op.phase, micro);
+          const TaskId pf = add_collective(
+              CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
+              module_task_name(p_.modules[static_cast<size_t>(m)]) + ".prefetch", op.phase, micro);
           if (issued) edge(issuer, pf);  // issued from the op's pre-forward hook
           gathered_by[static_cast<size_t>(m)] = pf;
         }

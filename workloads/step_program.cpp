@@ -162,7 +162,7 @@ class Builder {
   ComputeOp make(const std::string& name, const std::string& op, OpClass cls, Phase phase, double flops,
                  double bytes) const {
     ComputeOp o;
-    o.name = (layer_ >= 0 ? "L" + std::to_string(layer_) + "." : std::string()) + name;
+    o.name = layer_prefix(layer_) + name;
     o.op = op;
     o.cls = cls;
     o.phase = phase;
@@ -580,5 +580,13 @@ class Builder {
 }  // namespace
 
 StepProgram build_step_program(const RunConfig& config) { return Builder(config).build(); }
+
+std::string layer_prefix(int layer) { return layer >= 0 ? "L" + std::to_string(layer) + "." : std::string(); }
+
+std::string module_task_name(const ParamModule& m) {
+  const std::string inventory_prefix = "layers." + std::to_string(m.layer) + ".";  // param_inventory.cpp
+  if (m.layer < 0 || m.name.rfind(inventory_prefix, 0) != 0) return m.name;
+  return layer_prefix(m.layer) + m.name.substr(inventory_prefix.size());
+}
 
 }  // namespace zerosim

@@ -41,6 +41,12 @@ struct StepProgram {
 
 StepProgram build_step_program(const RunConfig& config);
 
+// Ops of decoder layer 3 are named "L3.<op>". A module gets the same prefix in the names of the tasks
+// that move it ("layers.3.q_proj.lora_A" -> "L3.q_proj.lora_A"), so a trace shows a module's all-gather
+// under the name of the ops that use it; modules outside the layers keep their name.
+std::string layer_prefix(int layer);
+std::string module_task_name(const ParamModule& module);
+
 // Formulas (docs/reference/dora-zero.md §1, docs/memory-model.md, docs/time-model.md), one function per
 // quantity, unit-tested.
 double linear_flops(int64_t tokens, int64_t d_in, int64_t d_out);  // 2·T·d_in·d_out

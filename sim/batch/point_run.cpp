@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "sim/batch/run_warnings.h"
 #include "sim/engine/engine.h"
 #include "sim/platform/platform_builder.h"
 #include "sim/platform/platform_setup.h"
@@ -31,6 +32,28 @@ void write_trace(const std::string& path, const SimResult& result) {
   out << chrome_trace(result).dump() << "\n";
 }
 
+// The run's calibration file, or null. A file that timed a CPU is refused for a GPU target unless the run
+// config says `calibration: {file: ..., allow_cpu_device: true}`: CPU kernel times scaled by peak ratios
+// are not GPU times (docs/calibration.md, "Using a calibration").
+std::shared_ptr<const calib::CalibrationTable> load_run_calibration(const RunConfig& c) {
+  if (c.calibration.empty()) return nullptr;
+  auto table = std::make_shared<const calib::CalibrationTable>(calib::load_calibration(c.calibration));
+  if (table->device.kind == "cpu" && !c.calibration_allow_cpu_device)
+    throw ConfigError(
+        c.calibration, "device.kind",
+        "'cpu': the file timed a CPU (" + table->device.name + "), the run simulates " + c.gpu.id +
+            " GPUs; CPU times scaled to a GPU are not GPU times. Calibrate on the GPU "
+            "(zerosim-calibrate --backend cuda) or accept the transfer in " +
+            c.file + " with calibration: {file: " + c.calibration + ", allow_cpu_device: true}");
+  return table;
+}
+
+// Prints the warnings on stderr and returns them for the JSON's `warnings` array.
+nlohmann::json warnings_json(const std::vector<std::string>& warnings) {
+  print_warnings(warnings);
+  return warnings;
+}
+
 }  // namespace
 
 RunConfig load_run(const std::string& config_path, const std::vector<std::string>& sets) {
@@ -49,8 +72,10 @@ void run_memory(const MemoryReportOptions& o) {
   const StepProgram program = build_step_program(config);
   const ParamCounts params = count_params(program.modules);
   const MemoryResult memory = predict_memory(config, program);
-  nlohmann::json j = {
-      {"config", config.echo()}, {"params", params_json(params)}, {"memory", memory_json(memory)}};
+  nlohmann::json j = {{"config", config.echo()},
+                      {"params", params_json(params)},
+                      {"memory", memory_json(memory)},
+                      {"warnings", warnings_json(cluster_warnings(config))}};
   std::cout << formatted(f, j, [&] { return memory_table(config, params, memory); });
 }
 
@@ -64,9 +89,8 @@ void run_simulate(const SimulateOptions& o) {
   check_step_graph(graph);
   const PreparedPlatform platform(config);
   ComputeModel compute(platform.gpu());
-  if (!config.calibration.empty())
-    compute.use_calibration(
-        std::make_shared<const calib::CalibrationTable>(calib::load_calibration(config.calibration)));
+  const auto calibration = load_run_calibration(config);
+  if (calibration) compute.use_calibration(calibration);
   const SimResult result = run_step(graph, compute, engine_options(config, platform, !o.trace_path.empty()));
   const CriticalPath cp = critical_path(graph, result.task_durations);
   const Throughput tp = throughput(config, program, result, platform.gpu().bf16_flops);
@@ -75,6 +99,9 @@ void run_simulate(const SimulateOptions& o) {
       {"config", config.echo()},           {"params", params_json(params)},
       {"memory", memory_json(memory)},     {"time", time_json(result, cp)},
       {"throughput", throughput_json(tp)}, {"compute_model", compute_model_json(graph, compute)}};
+  std::vector<std::string> warnings = cluster_warnings(config);
+  for (auto& w : calibration_warnings(config, calibration.get(), j["compute_model"])) warnings.push_back(w);
+  j["warnings"] = warnings_json(warnings);
   std::cout << formatted(f, j, [&] {
     return memory_table(config, params, memory) + time_table(result, tp, cp) +
            compute_model_line(j["compute_model"]);

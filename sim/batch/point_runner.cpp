@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "sim/batch/child_process.h"
+#include "sim/batch/scratch_dir.h"
 
 namespace zerosim {
 
@@ -30,27 +31,6 @@ std::string slurp(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-// Workers' config and output files live in one private directory, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/zerosim-points-XXXXXX";
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a scratch directory: " + tmpl);
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string file(size_t id, const char* ext) const { return path_ + "/point-" + std::to_string(id) + ext; }
-
- private:
-  std::string path_;
-};
 
 // SIGINT, SIGTERM and SIGCHLD are blocked while the pool runs and taken with sigtimedwait: no handler
 // races with waitpid, and a signal that arrives while a row is being written waits its turn.

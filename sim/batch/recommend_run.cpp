@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <functional>
 #include <iostream>
 
 #include "sim/batch/point_runner.h"
@@ -24,6 +25,14 @@ void check_counts(const std::vector<int64_t>& gpus, const std::vector<int64_t>& 
     if (m < 1) throw ConfigError("--micro-batches", std::to_string(m), "micro-batches must be >= 1");
 }
 
+// --checkpointing both | on | off as the values of train.activation_checkpointing.
+std::vector<bool> checkpointing_values(const std::string& checkpointing) {
+  std::vector<bool> out;
+  if (checkpointing != "on") out.push_back(false);
+  if (checkpointing != "off") out.push_back(true);
+  return out;
+}
+
 // The candidates as a sweep of the run config: GPU counts x stages x micro-batches x checkpointing.
 Sweep candidate_sweep(const YAML::Node& base, const std::vector<int64_t>& gpus, const RecommendOptions& o) {
   YAML::Node sweep(YAML::NodeType::Map);
@@ -32,8 +41,7 @@ Sweep candidate_sweep(const YAML::Node& base, const std::vector<int64_t>& gpus, 
   for (int64_t g : gpus) axes["cluster.gpus"].push_back(g);
   for (int s = 0; s <= 3; ++s) axes["zero.stage"].push_back(s);
   for (int64_t m : o.micro_batches) axes["train.micro_batch"].push_back(m);
-  if (o.checkpointing != "on") axes["train.activation_checkpointing"].push_back(false);
-  if (o.checkpointing != "off") axes["train.activation_checkpointing"].push_back(true);
+  for (bool on : checkpointing_values(o.checkpointing)) axes["train.activation_checkpointing"].push_back(on);
   sweep["axes"] = axes;
   return sweep_from_yaml(sweep, o.config);
 }
@@ -74,6 +82,33 @@ std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers) {
   return candidates;
 }
 
+// What was searched, for the JSON: the axes of the candidate sweep.
+nlohmann::json search_json(const std::vector<int64_t>& gpus, const RecommendOptions& o) {
+  return {{"gpus", gpus},
+          {"zero_stages", {0, 1, 2, 3}},
+          {"micro_batches", o.micro_batches},
+          {"activation_checkpointing", checkpointing_values(o.checkpointing)}};
+}
+
+template <typename T>
+std::string listed(const std::vector<T>& values, const std::function<std::string(T)>& text) {
+  std::string out;
+  for (const T& v : values) out += (out.empty() ? "" : ", ") + text(v);
+  return out;
+}
+
+// The table's header: what every candidate shares (model, PEFT, GPU type, sequence, precision), then
+// the search space; never the base config's own stage, GPU count or micro-batch.
+std::string search_title(const RunConfig& c, const std::vector<int64_t>& gpus, const RecommendOptions& o) {
+  const auto number = [](int64_t v) { return std::to_string(v); };
+  const auto on_off = [](bool v) { return std::string(v ? "on" : "off"); };
+  return "zerosim recommend: " + c.model.name + ", " + peft_title(c) + ", " + c.gpu.id + ", seq " +
+         std::to_string(c.train.seq_len) + ", grad_accum " + std::to_string(c.train.grad_accum) + ", " +
+         precision_name(c.train.precision) + "\nsearched: GPUs " + listed<int64_t>(gpus, number) +
+         " x ZeRO stages 0-3 x micro-batch " + listed<int64_t>(o.micro_batches, number) +
+         " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off);
+}
+
 }  // namespace
 
 void run_recommend(const RecommendOptions& o) {
@@ -89,10 +124,11 @@ void run_recommend(const RecommendOptions& o) {
   const std::vector<Candidate> candidates = simulate_candidates(candidate_sweep(base, gpus, o), o.jobs);
   const auto verdicts = recommend(candidates);
   if (f == OutputFormat::json)
-    std::cout << json_text({{"config", resolved.echo()}, {"recommendations", verdicts_json(verdicts)}});
+    std::cout << json_text({{"config", resolved.echo()},
+                            {"search", search_json(gpus, o)},
+                            {"recommendations", verdicts_json(verdicts)}});
   else
-    std::cout << verdicts_table(verdicts, "zerosim recommend: " + resolved.model.name + ", " +
-                                              run_title(resolved).substr(resolved.model.name.size() + 2));
+    std::cout << verdicts_table(verdicts, search_title(resolved, gpus, o));
 }
 
 }  // namespace zerosim

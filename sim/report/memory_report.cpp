@@ -24,19 +24,18 @@ nlohmann::json memory_json(const MemoryResult& m) {
           {"breakdown", breakdown}};
 }
 
+std::string peft_title(const RunConfig& c) {
+  if (c.peft.method == PeftMethod::none) return "full fine-tuning";
+  std::string targets;
+  for (size_t i = 0; i < c.model.layer_linears.size(); ++i)
+    if (c.peft.adapted[i] && targets.find(c.model.layer_linears[i].name) == std::string::npos)
+      targets += (targets.empty() ? "" : ",") + c.model.layer_linears[i].name;
+  return std::string(c.peft.method == PeftMethod::dora ? "DoRA" : "LoRA") + " r=" + std::to_string(c.peft.r) +
+         " (" + targets + ")";
+}
+
 std::string run_title(const RunConfig& c) {
-  std::string peft = peft_method_name(c.peft.method);
-  if (c.peft.method == PeftMethod::none) {
-    peft = "full fine-tuning";
-  } else {
-    std::string targets;
-    for (size_t i = 0; i < c.model.layer_linears.size(); ++i)
-      if (c.peft.adapted[i] && targets.find(c.model.layer_linears[i].name) == std::string::npos)
-        targets += (targets.empty() ? "" : ",") + c.model.layer_linears[i].name;
-    peft = std::string(c.peft.method == PeftMethod::dora ? "DoRA" : "LoRA") +
-           " r=" + std::to_string(c.peft.r) + " (" + targets + ")";
-  }
-  return c.model.name + ", " + peft + ", ZeRO-" + std::to_string(c.zero.stage) + ", " +
+  return c.model.name + ", " + peft_title(c) + ", ZeRO-" + std::to_string(c.zero.stage) + ", " +
          std::to_string(c.cluster.gpus) + "x " + c.gpu.id + ", micro_batch " +
          std::to_string(c.train.micro_batch) + " x seq " + std::to_string(c.train.seq_len) +
          (c.train.activation_checkpointing ? ", checkpointing" : "") + ", " +

@@ -11,6 +11,7 @@ namespace zerosim {
 nlohmann::json params_json(const ParamCounts& p);
 nlohmann::json memory_json(const MemoryResult& m);
 std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryResult& m);
-std::string run_title(const RunConfig& c);  // one line naming model, PEFT, ZeRO, cluster, batch
+std::string run_title(const RunConfig& c);   // one line naming model, PEFT, ZeRO, cluster, batch
+std::string peft_title(const RunConfig& c);  // "DoRA r=16 (q_proj,v_proj)" or "full fine-tuning"
 
 }  // namespace zerosim

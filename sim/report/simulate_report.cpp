@@ -1,6 +1,8 @@
 #include "sim/report/simulate_report.h"
 
 #include <cstdio>
+#include <optional>
+#include <set>
 
 namespace zerosim {
 
@@ -112,15 +114,34 @@ std::string compute_model_line(const nlohmann::json& cm) {
   return out + "\n";
 }
 
+namespace {
+// Chrome's trace format wants numeric pid and tid; the names come from "M" (metadata) events.
+int stream_tid(Stream s) { return s == Stream::compute ? 0 : 1; }
+
+nlohmann::json metadata_event(const char* name, int rank, std::optional<Stream> stream,
+                              const std::string& value) {
+  nlohmann::json e = {{"name", name}, {"ph", "M"}, {"pid", rank}, {"args", {{"name", value}}}};
+  if (stream) e["tid"] = stream_tid(*stream);
+  return e;
+}
+}  // namespace
+
 nlohmann::json chrome_trace(const SimResult& r) {
   nlohmann::json events = nlohmann::json::array();
+  std::set<int> ranks;
+  for (const auto& e : r.trace) ranks.insert(e.rank);
+  for (int rank : ranks) {
+    events.push_back(metadata_event("process_name", rank, std::nullopt, "rank " + std::to_string(rank)));
+    events.push_back(metadata_event("thread_name", rank, Stream::compute, "compute"));
+    events.push_back(metadata_event("thread_name", rank, Stream::comm, "nccl"));
+  }
   for (const auto& e : r.trace)
     events.push_back({{"name", e.name},
                       {"ph", "X"},
                       {"ts", e.start_s * 1e6},
                       {"dur", (e.end_s - e.start_s) * 1e6},
                       {"pid", e.rank},
-                      {"tid", e.stream == Stream::compute ? "compute" : "nccl"},
+                      {"tid", stream_tid(e.stream)},
                       {"args", e.algorithm.empty() ? nlohmann::json::object()
                                                    : nlohmann::json{{"algorithm", e.algorithm}}}});
   return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};

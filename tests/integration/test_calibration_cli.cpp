@@ -50,8 +50,9 @@ TEST_CASE("a calibration with known times gives exactly the expected step time o
   CHECK(j["time"]["step_s"].get<double>() == Approx(expected).epsilon(1e-9));
 }
 
-TEST_CASE("a calibration from another device is transferred and labelled", "[calibration]") {
-  // The same file relabelled as a CPU measurement: times are scaled by peak ratios, never used as GPU times.
+namespace {
+// The known file relabelled as a CPU measurement.
+std::string cpu_relabelled(const std::string& path) {
   std::ifstream in(source_path(kKnown));
   std::stringstream text;
   text << in.rdbuf();
@@ -59,14 +60,67 @@ TEST_CASE("a calibration from another device is transferred and labelled", "[cal
   for (auto [from, to] :
        {std::pair<std::string, std::string>{"kind: gpu", "kind: cpu"}, {"NVIDIA A100-SXM4-80GB", "Some CPU"}})
     yaml.replace(yaml.find(from), from.size(), to);
-  const std::string path = "/tmp/zerosim-test-cpu-calibration.yaml";
   std::ofstream(path) << yaml;
-  const auto j = simulate("--set calibration=" + path);
+  return path;
+}
+const std::string kAllowCpu = " --set calibration.allow_cpu_device=true";
+}  // namespace
+
+TEST_CASE("a CPU calibration for a GPU target is refused unless allowed, then transferred and labelled",
+          "[calibration]") {
+  const std::string path = cpu_relabelled("/tmp/zerosim-test-cpu-calibration.yaml");
+  const auto refused = run_zerosim("simulate " + kRun + " --set calibration=" + path);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains(path) && Catch::Contains("device.kind") &&
+                              Catch::Contains("Some CPU") && Catch::Contains("allow_cpu_device: true"));
+  CHECK(refused.out.empty());
+  // Asked for explicitly: times are scaled by peak ratios, never used as GPU times, and a warning says so.
+  const auto r =
+      run_zerosim("simulate " + kRun + " --set calibration.file=" + path + kAllowCpu + " --format json");
   std::remove(path.c_str());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
   CHECK(j["compute_model"]["source"] == "calibration-transfer");
   CHECK(j["compute_model"]["calibration_device"] == "Some CPU");
   CHECK(j["compute_model"]["calibrated_ops"].get<int64_t>() == 70);
   CHECK(j["compute_model"]["calibrated_compute_s"].get<double>() != Approx(0.070));
+  CHECK(j["config"]["calibration"] == nlohmann::json{{"file", path}, {"allow_cpu_device", true}});
+  REQUIRE(j["warnings"].size() == 1);
+  CHECK_THAT(j["warnings"][0].get<std::string>(), Catch::Contains("was measured on a CPU (Some CPU)"));
+  CHECK_THAT(r.err, Catch::Contains("zerosim: warning: calibration " + path + " was measured on a CPU"));
+}
+
+TEST_CASE("ops outside the calibration's measured range are counted in a warning", "[calibration]") {
+  // The file measured 128 and 256 tokens; seq_len 512 puts every token-dependent op past its edge.
+  const auto r = run_zerosim("simulate " + kRun + " --set calibration=" + kKnown +
+                             " --set train.seq_len=512 --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  const auto extrapolated = j["compute_model"]["extrapolated_ops"].get<int64_t>();
+  const auto calibrated = j["compute_model"]["calibrated_ops"].get<int64_t>();
+  CHECK(extrapolated > 0);
+  const std::string text = std::to_string(extrapolated) + " of " + std::to_string(calibrated) +
+                           " calibrated ops lie outside " + kKnown + "'s measured range";
+  REQUIRE(j["warnings"].size() == 1);
+  CHECK_THAT(j["warnings"][0].get<std::string>(), Catch::StartsWith(text));
+  CHECK_THAT(r.err, Catch::Contains("zerosim: warning: " + text));
+  // Inside the range (the default 128 tokens): no warning.
+  CHECK(simulate("--set calibration=" + kKnown)["warnings"] == nlohmann::json::array());
+}
+
+TEST_CASE("the calibration mapping form: bad keys are exit 2 naming them", "[calibration][errors]") {
+  auto r = run_zerosim("simulate " + kRun + kAllowCpu);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("calibration.file"));
+  r = run_zerosim("simulate " + kRun + " --set calibration.file=" + kKnown + " --set calibration.allow=true");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("allow") && Catch::Contains("allow_cpu_device"));
+  r = run_zerosim("simulate " + kRun + " --set calibration.file=" + kKnown +
+                  " --set calibration.allow_cpu_device=perhaps");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("calibration.allow_cpu_device"));
 }
 
 TEST_CASE("the CPU backend writes a calibration file that simulate consumes", "[calibration][cpu]") {
@@ -77,7 +131,7 @@ TEST_CASE("the CPU backend writes a calibration file that simulate consumes", "[
                              out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto j = simulate("--set calibration=" + out);
+  const auto j = simulate("--set calibration.file=" + out + kAllowCpu);
   std::remove(out.c_str());
   CHECK(j["compute_model"]["source"] == "calibration-transfer");
   CHECK(j["compute_model"]["calibrated_ops"].get<int64_t>() == 70);

@@ -50,3 +50,29 @@ TEST_CASE("recommend on a platform file without cluster.gpus compares all of the
   CHECK(j["recommendations"][0]["gpus"] == 8);  // the DGX A100 file has 8 GPU hosts
   CHECK(j["config"]["cluster"]["gpus"] == 8);
 }
+
+TEST_CASE("recommend's header describes the search space, not the base config's stage or GPU count",
+          "[recommend]") {
+  const auto r = run_zerosim(
+      "recommend --config tests/data/tiny-llama-dora.yaml --gpus 1,2 --micro-batches 1,2 --checkpointing off "
+      "-j 2");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith(
+                        "zerosim recommend: models/tiny-llama.json, DoRA r=8 (q_proj,v_proj), a100-80gb-sxm, "
+                        "seq 128, grad_accum 1, bf16-mixed\n"
+                        "searched: GPUs 1, 2 x ZeRO stages 0-3 x micro-batch 1, 2 x "
+                        "checkpointing off\n"));
+  // The base config is ZeRO-0 on 1 GPU at micro-batch 1: none of that is echoed as if it were the answer.
+  CHECK(r.out.find("ZeRO-0") == std::string::npos);
+  CHECK(r.out.find("micro_batch 1") == std::string::npos);
+
+  const auto j = run_zerosim(
+      "recommend --config tests/data/tiny-llama-dora.yaml --gpus 1,2 --micro-batches 1,2 --checkpointing off "
+      "-j 2 "
+      "--format json");
+  REQUIRE(j.exit_code == 0);
+  CHECK(nlohmann::json::parse(j.out)["search"] ==
+        nlohmann::json::parse(R"({"gpus": [1, 2], "zero_stages": [0, 1, 2, 3], "micro_batches": [1, 2],
+                                  "activation_checkpointing": [false]})"));
+}

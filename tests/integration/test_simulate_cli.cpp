@@ -2,8 +2,10 @@
 // docs/reference/dora-zero.md §3.5, the Chrome trace, and bad platforms.
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "run_command.h"
 
@@ -81,13 +83,50 @@ TEST_CASE("the trace is Chrome JSON with one event per executed op", "[simulate]
   std::remove(path.c_str());
   const auto& events = trace["traceEvents"];
   int64_t compute = 0, comm = 0;
+  std::set<std::string> names;  // the metadata: "pid/tid name"
   for (const auto& e : events) {
+    if (e["ph"] == "M") {
+      names.insert(std::to_string(e["pid"].get<int>()) + "/" + (e.contains("tid") ? e["tid"].dump() : "-") +
+                   " " + e["name"].get<std::string>() + " " + e["args"]["name"].get<std::string>());
+      continue;
+    }
     CHECK(e["ph"] == "X");
-    (e["tid"] == "compute" ? compute : comm) += 1;
+    (e["tid"] == 0 ? compute : comm) += 1;
   }
   // Two ranks, each running every compute task and every collective once.
   CHECK(compute == 2 * j["time"]["compute_tasks_per_rank"].get<int64_t>());
   CHECK(comm == 2 * j["time"]["collectives_per_rank"].get<int64_t>());
+  // Perfetto names each rank's process and its two streams from the metadata events.
+  CHECK(names == std::set<std::string>{"0/- process_name rank 0", "0/0 thread_name compute",
+                                       "0/1 thread_name nccl", "1/- process_name rank 1",
+                                       "1/0 thread_name compute", "1/1 thread_name nccl"});
+}
+
+TEST_CASE("the trace names a module's all-gathers like the ops that use it", "[simulate][trace]") {
+  const std::string path = "/tmp/zerosim-test-trace-z3.json";
+  const auto r = run_zerosim(
+      "simulate --config tests/data/tiny-llama-dora.yaml --set cluster.gpus=2 "
+      "--set zero.stage=3 --set peft.method=none --set zero.stage3_param_persistence_threshold=0 --trace " +
+      path);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(path);
+  const auto trace = nlohmann::json::parse(in);
+  std::remove(path.c_str());
+  std::set<std::string> ops, gathered;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] != "X" || e["pid"] != 0) continue;
+    const std::string name = e["name"];
+    CHECK(name.rfind("layers.", 0) == std::string::npos);  // one scheme: "L<layer>." for ops and collectives
+    for (const char* suffix : {".all_gather", ".prefetch"})
+      if (name.size() > std::strlen(suffix) &&
+          name.compare(name.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+        gathered.insert(name.substr(0, name.size() - std::strlen(suffix)));
+    if (e["tid"] == 0) ops.insert(name);
+  }
+  // Full fine-tuning on 2 GPUs, nothing persistent: layer 0's q_proj is gathered, then used by
+  // "L0.q_proj.linear_fwd".
+  CHECK(gathered.count("L0.q_proj") == 1);
+  CHECK(ops.count("L0.q_proj.linear_fwd") == 1);
 }
 
 TEST_CASE("simulate: bad platforms are exit 2 with the file named", "[simulate][errors]") {

@@ -304,3 +304,22 @@ TEST_CASE("a bad SWEEP.yaml exits 2 naming the key", "[sweep][cli][errors]") {
     CHECK(r.exit_code == 2);
   }
 }
+
+TEST_CASE("a sweep leaves no scratch folder and removes those of sweeps that were killed", "[sweep][cli]") {
+  const TempDir dir;
+  // A SIGKILLed sweep's folder: its owner pid is pid_max, which no process has.
+  long pid_max = 4194304;
+  std::ifstream("/proc/sys/kernel/pid_max") >> pid_max;
+  const std::string stale =
+      dir.write("zerosim-points-" + std::to_string(pid_max) + "-abcdef/point-3.yaml", "x");
+  REQUIRE(std::filesystem::exists(stale));
+  const auto r = zerosim::testing::run_command("cd " + zerosim::testing::source_path("") +
+                                               " && TMPDIR=" + dir.path("") + " " + ZEROSIM_BINARY +
+                                               " sweep " + kGrid + " -j 2 --out " + dir.path("r.csv"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path("")))
+    if (e.path().filename().string().rfind("zerosim-points-", 0) == 0) left.push_back(e.path());
+  CHECK(left.empty());
+}

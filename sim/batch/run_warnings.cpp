@@ -1,0 +1,41 @@
+#include "sim/batch/run_warnings.h"
+
+#include <iostream>
+
+namespace zerosim {
+
+std::vector<std::string> cluster_warnings(const RunConfig& c) {
+  const int64_t gpus = c.cluster.gpus, per_node = c.cluster.gpus_per_node;
+  if (gpus <= per_node || gpus % per_node == 0) return {};
+  const std::string full = std::to_string(gpus / per_node), last = std::to_string(gpus % per_node);
+  return {"cluster.gpus = " + std::to_string(gpus) +
+          " is not a multiple of cluster.gpus_per_node = " + std::to_string(per_node) + ": the run uses " +
+          full + " full node(s) of " + std::to_string(per_node) + " and one of " + last +
+          " GPUs; its collectives cross nodes as on " + std::to_string(c.cluster.nodes() * per_node) +
+          " GPUs while fewer share the work, so compare the step time with a multiple of " +
+          std::to_string(per_node)};
+}
+
+std::vector<std::string> calibration_warnings(const RunConfig& c, const calib::CalibrationTable* table,
+                                              const nlohmann::json& cm) {
+  std::vector<std::string> out;
+  if (!table) return out;
+  if (table->device.kind == "cpu")
+    out.push_back("calibration " + c.calibration + " was measured on a CPU (" + table->device.name +
+                  "); its times are transferred to the " + c.gpu.id +
+                  " through measured-peak ratios (calibration.allow_cpu_device: true), a rough estimate");
+  const auto extrapolated = cm.value("extrapolated_ops", int64_t{0});
+  if (extrapolated > 0)
+    out.push_back(std::to_string(extrapolated) + " of " +
+                  std::to_string(cm.value("calibrated_ops", int64_t{0})) + " calibrated ops lie outside " +
+                  c.calibration +
+                  "'s measured range: their times are extrapolated in tokens or r, or scaled from the "
+                  "nearest measured shape");
+  return out;
+}
+
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) std::cerr << "zerosim: warning: " << w << "\n";
+}
+
+}  // namespace zerosim

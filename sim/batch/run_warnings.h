@@ -1,0 +1,28 @@
+#pragma once
+// Warnings about a point that runs but may not be what the user meant: one line each on stderr
+// ("zerosim: warning: ...") and the same text in the JSON's `warnings` array (docs/architecture.md).
+// A sweep's or a recommendation's worker prints them too; its stderr is read only when it fails, so a
+// warning never turns a point into an error.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "calibrate/calibration_table.h"
+#include "workloads/run_config.h"
+
+namespace zerosim {
+
+// More than one node and a GPU count that leaves the last node partly empty (12 GPUs at 8 per node run
+// as 8+4).
+std::vector<std::string> cluster_warnings(const RunConfig& config);
+
+// A CPU-measured file applied to a GPU (allowed by calibration.allow_cpu_device), and from `simulate`'s
+// compute_model JSON the calibrated ops whose times were extrapolated outside the file's measured range
+// (or rescaled from another shape). `table` is the loaded calibration, null when there is none.
+std::vector<std::string> calibration_warnings(const RunConfig& config, const calib::CalibrationTable* table,
+                                              const nlohmann::json& compute_model);
+
+// Writes each as "zerosim: warning: TEXT" on stderr.
+void print_warnings(const std::vector<std::string>& warnings);
+
+}  // namespace zerosim
