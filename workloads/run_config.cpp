@@ -345,8 +345,8 @@ nlohmann::json RunConfig::echo() const {
               {"target_modules", targets}});
     // Only where set, so the echo of a config without them is unchanged.
     if (!peft.uniform()) p["layers_adapted"] = peft.layers_adapted();
-    if (!peft.rank_pattern.empty()) p["rank_pattern"] = peft.rank_pattern;
-    if (!peft.alpha_pattern.empty()) p["alpha_pattern"] = peft.alpha_pattern;
+    for (const auto& [key, r] : peft.rank_pattern) p["rank_pattern"][key] = r;
+    for (const auto& [key, a] : peft.alpha_pattern) p["alpha_pattern"][key] = a;
     if (!peft.modules_to_save.empty()) p["modules_to_save"] = peft.modules_to_save;
   }
   if (!peft.warnings.empty()) p["warnings"] = peft.warnings;
