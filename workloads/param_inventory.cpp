@@ -15,6 +15,11 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
   std::vector<ParamModule> out;
   out.push_back({"embed_tokens", ModuleKind::embedding, -1, -1, model.embedding_params(),
                  model.embedding_params(), full});
+  // modules_to_save: peft's ModulesToSaveWrapper keeps the original frozen (listed above, never called)
+  // and runs a trainable full copy, listed after it so the step program reads the copy.
+  if (peft.saves(SavedModule::embedding))
+    out.push_back({"embed_tokens.modules_to_save", ModuleKind::embedding, -1, -1, model.embedding_params(),
+                   model.embedding_params(), true});
   for (int layer = 0; layer < static_cast<int>(model.layers); ++layer) {
     const std::string prefix = "layers." + std::to_string(layer) + ".";
     bool mlp_norm_done = false;
@@ -31,11 +36,10 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
       const std::string name = prefix + l.name;
       out.push_back({name, ModuleKind::linear, layer, li, l.d_in * l.d_out + (l.bias ? l.d_out : 0),
                      l.d_in * l.d_out, full});
-      if (!peft.adapts(i)) continue;
-      out.push_back(
-          {name + ".lora_A", ModuleKind::lora_a, layer, li, peft.r * l.d_in, peft.r * l.d_in, true});
-      out.push_back(
-          {name + ".lora_B", ModuleKind::lora_b, layer, li, l.d_out * peft.r, l.d_out * peft.r, true});
+      if (!peft.adapts(layer, i)) continue;
+      const int64_t r = peft.rank(layer, i);
+      out.push_back({name + ".lora_A", ModuleKind::lora_a, layer, li, r * l.d_in, r * l.d_in, true});
+      out.push_back({name + ".lora_B", ModuleKind::lora_b, layer, li, l.d_out * r, l.d_out * r, true});
       if (peft.method == PeftMethod::dora)
         out.push_back(
             {name + ".lora_magnitude_vector", ModuleKind::dora_magnitude, layer, li, l.d_out, l.d_out, true});
@@ -45,6 +49,9 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
   if (!model.tied_embeddings)
     out.push_back(
         {"lm_head", ModuleKind::lm_head, -1, -1, model.lm_head_params(), model.lm_head_params(), full});
+  if (peft.saves(SavedModule::lm_head))
+    out.push_back({"lm_head.modules_to_save", ModuleKind::lm_head, -1, -1, model.lm_head_params(),
+                   model.lm_head_params(), true});
   return out;
 }
 

@@ -28,8 +28,20 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"model",   "peft",     "train",       "zero",  "deepspeed",
                                            "cluster", "platform", "calibration", "memory"};
-const std::vector<std::string> kPeftKeys = {"method",         "r",          "alpha",  "dropout",
-                                            "target_modules", "use_rslora", "adapter"};
+const std::vector<std::string> kPeftKeys = {"method",
+                                            "r",
+                                            "alpha",
+                                            "dropout",
+                                            "target_modules",
+                                            "use_rslora",
+                                            "adapter",
+                                            "rank_pattern",
+                                            "alpha_pattern",
+                                            "exclude_modules",
+                                            "layers_to_transform",
+                                            "layers_pattern",
+                                            "modules_to_save",
+                                            "bias"};
 const std::vector<std::string> kTrainKeys = {
     "micro_batch",     "seq_len",   "grad_accum", "activation_checkpointing",
     "flash_attention", "precision", "optimizer"};
@@ -70,7 +82,7 @@ void check_step_size(const RunConfig& c, const std::string& file) {
     const double i = static_cast<double>(l.d_in), o = static_cast<double>(l.d_out);
     per_token_layer += 4.0 * (i + o);
     weights += layers * i * (o + 1);
-    dora_temp = std::max(dora_temp, i * i + i * static_cast<double>(c.peft.r) + 3 * i * o);
+    dora_temp = std::max(dora_temp, i * i + i * static_cast<double>(c.peft.max_rank()) + 3 * i * o);
   }
   const double states = 20.0 * weights;                             // bf16 + fp32 master, Adam, grads
   const double activations = layers * T * per_token_layer * 2 * 4;  // bf16, x4 for DoRA and recompute
@@ -145,7 +157,9 @@ PeftSpec parse_peft(const YAML::Node& node, const ModelSpec& model, const std::s
   if (present(node["target_modules"]))
     p.target_modules = read_string_list(node["target_modules"], file, "peft.target_modules");
   if (present(node["target_modules"]) || !present(node["adapter"])) p.adapter_file.clear();
+  read_peft_selection(node, p, file, "peft.", false);
   resolve_targets(p, model, file);
+  if (const std::string w = base_model_mismatch(p, model); !w.empty()) p.warnings.push_back(w);
   return p;
 }
 
@@ -362,7 +376,13 @@ nlohmann::json RunConfig::echo() const {
               {"dropout", peft.dropout},
               {"use_rslora", peft.use_rslora},
               {"target_modules", targets}});
+    // Only where set, so the echo of a config without them is unchanged.
+    if (!peft.uniform()) p["layers_adapted"] = peft.layers_adapted();
+    for (const auto& [key, r] : peft.rank_pattern) p["rank_pattern"][key] = r;
+    for (const auto& [key, a] : peft.alpha_pattern) p["alpha_pattern"][key] = a;
+    if (!peft.modules_to_save.empty()) p["modules_to_save"] = peft.modules_to_save;
   }
+  if (!peft.warnings.empty()) p["warnings"] = peft.warnings;
   nlohmann::json cl = {{"gpu", cluster.gpu},
                        {"gpus", cluster.gpus},
                        {"gpus_per_node", cluster.gpus_per_node},

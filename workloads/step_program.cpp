@@ -85,7 +85,8 @@ class Builder {
 
   StepProgram build() {
     emit_embedding();
-    bool rg = full_ || t_.activation_checkpointing;  // HF enables input grads when checkpointing
+    // HF enables input grads when checkpointing; a trainable embedding (modules_to_save) makes them.
+    bool rg = full_ || t_.activation_checkpointing || trains(embed_);
     std::vector<std::vector<ComputeOp>> layer_backward(static_cast<size_t>(m_.layers));
     for (int l = 0; l < static_cast<int>(m_.layers); ++l)
       rg = emit_layer(l, rg, layer_backward[static_cast<size_t>(l)]);
@@ -191,8 +192,10 @@ class Builder {
     prog_.forward.push_back(o);
   }
 
+  bool trains(int module) const { return prog_.modules[static_cast<size_t>(module)].trainable; }
+
   void emit_embedding_backward() {
-    if (!full_) return;  // frozen embedding: autograd stops before it
+    if (!trains(embed_)) return;  // frozen embedding: autograd stops before it
     ComputeOp o =
         make("embed_tokens.bwd", "embedding_bwd", OpClass::memory_bound, Phase::backward, td(m_.hidden),
              td(m_.hidden) * kAct + static_cast<double>(m_.embedding_params()) * 4.0);
@@ -215,8 +218,10 @@ class Builder {
              td(h) * kAct + static_cast<double>(h * V) * kAct + td(V) * kAct);
     keyed(head, T_, h, V, 0);
     head.modules = {lm_head_};
-    if (full_)
-      head.saved_bytes = 0;  // its input is the final norm's output, saved by the norm op's fp32 copy
+    // Full fine-tuning: the head's input is the final norm's output, which the norm op keeps. A trainable
+    // copy of the head alone (modules_to_save) keeps that bf16 input for its weight gradient.
+    const bool head_copy = trains(lm_head_) && !full_;
+    if (head_copy) head.saved_bytes = kAct * T_ * h;
     prog_.forward.push_back(head);
 
     // HF ForCausalLMLoss: logits.float() then cross_entropy; log_softmax keeps its fp32 output.
@@ -241,12 +246,13 @@ class Builder {
     hb.modules = {lm_head_};
     hb.transient_bytes = 2 * T_ * V + T_ * h * kAct;  // bf16 logits grad + dX
     prog_.backward.push_back(hb);
-    if (full_) {
+    if (trains(lm_head_)) {
       ComputeOp hw =
           make("lm_head.linear_dw", "linear_dw", OpClass::gemm, Phase::backward, linear_flops(T_, h, V),
                td(V) * kAct + td(h) * kAct + static_cast<double>(h * V) * kAct);
       keyed(hw, T_, h, V, 0);
       hw.modules = {lm_head_};
+      if (head_copy) hw.releases_bytes = head.saved_bytes;
       prog_.backward.push_back(hw);
     }
     ComputeOp nb = norm_op("norm", Phase::backward, true);
@@ -278,9 +284,9 @@ class Builder {
   // (forward order). Returns whether its output requires grad.
   bool emit_linear(size_t li, bool x_rg, bool save_input, Phase phase) {
     emit_linear_forward(li, save_input, phase);
-    if (p_.adapts(li)) emit_adapter_forward(li, phase);
+    if (p_.adapts(layer_, li)) emit_adapter_forward(li, phase);
     if (phase == Phase::forward) record_linear_backward(li, x_rg);
-    return p_.adapts(li) || full_ || x_rg;
+    return p_.adapts(layer_, li) || full_ || x_rg;
   }
 
   // The frozen (or fully trained) base projection.
@@ -300,7 +306,7 @@ class Builder {
   void emit_adapter_forward(size_t li, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const LayerModules& lm = layer_modules();
-    const int64_t din = L.d_in, dout = L.d_out, r = p_.r;
+    const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
     const bool dora = p_.method == PeftMethod::dora;
     const std::string& n = L.name;
     if (p_.dropout > 0) {  // peft: one nn.Dropout per adapted module; keeps dropout(x) and its mask
@@ -356,13 +362,13 @@ class Builder {
       dw.modules = {layer_modules().base[li]};
       bwd_->push_back(dw);
     }
-    if (p_.adapts(li)) record_adapter_backward(li, x_rg);
+    if (p_.adapts(layer_, li)) record_adapter_backward(li, x_rg);
   }
 
   void record_adapter_backward(size_t li, bool x_rg) {
     const LinearSpec& L = m_.layer_linears[li];
     const LayerModules& lm = layer_modules();
-    const int64_t din = L.d_in, dout = L.d_out, r = p_.r;
+    const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
     const bool dora = p_.method == PeftMethod::dora;
     const bool dropout = p_.dropout > 0;
     double f = lora_backward_flops(T_, din, dout, r);
@@ -394,7 +400,7 @@ class Builder {
     return dx;
   }
 
-  bool saves_input(size_t li) const { return full_ || p_.adapts(li); }
+  bool saves_input(size_t li) const { return full_ || p_.adapts(layer_, li); }
 
   // The linears of one group read the same tensor: the first that needs it for backward keeps it for
   // all, unless `input_kept` (another op keeps it already). Returns whether any output requires grad.

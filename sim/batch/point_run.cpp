@@ -61,6 +61,7 @@ RunConfig load_run(const std::string& config_path, const std::vector<std::string
   overrides.reserve(sets.size());
   for (const auto& s : sets) overrides.push_back(parse_override(s));
   RunConfig config = load_run_config(config_path, overrides);
+  for (const auto& w : config.peft.warnings) std::cerr << "zerosim: warning: " << w << "\n";
   apply_platform_file(config);  // a platform file says which GPUs the hosts are, and how many
   config.cluster.intra = resolve_intra(config.cluster.intra, config.gpu.id);
   return config;

@@ -216,12 +216,14 @@ TEST_CASE(
   PeftSpec l = peft_from_adapter_config(listed);
   CHECK_THAT(config_error_message([&] { resolve_targets(l, m, "run.yaml"); }),
              Catch::Contains("unknown target module"));
-  // A suffix naming one layer's index cannot be honoured (zerosim adapts every layer alike).
+  // A suffix naming one layer's index adapts that layer only (peft:
+  // key.endswith(".layers.3.self_attn.q_proj")): LoRA r=16 on one q_proj = 16 · (4096 + 4096) = 131,072.
   const std::string layer =
       dir.write("layer/adapter_config.json", R"({"r": 16, "target_modules": ["layers.3.self_attn.q_proj"]})");
   PeftSpec y = peft_from_adapter_config(layer);
-  CHECK_THAT(config_error_message([&] { resolve_targets(y, m, "run.yaml"); }),
-             Catch::Contains("names layer 3"));
+  resolve_targets(y, m, "run.yaml");
+  CHECK(count_params(param_modules(m, y)).trainable == 131'072);
+  CHECK(y.layers_adapted() == std::vector<int>{3});
 }
 
 TEST_CASE("bad adapter_config.json values name the file and the key", "[peft][errors]") {
@@ -250,4 +252,162 @@ TEST_CASE("bad adapter_config.json values name the file and the key", "[peft][er
     CHECK_THAT(msg, Catch::Contains("'peft_type'"));
     CHECK_THAT(msg, Catch::Contains("LORA"));
   }
+}
+
+namespace {
+
+// LLaMA-2-7B DoRA q_proj, r=16: 16·4096 + 4096·16 + 4096 (magnitude) = 135,168 per layer.
+constexpr int64_t kDoraQ16 = 135'168;
+
+ParamCounts adapter_counts(const std::string& json, const ModelSpec& m) {
+  TempDir dir;
+  PeftSpec p = peft_from_adapter_config(dir.write("adapter_config.json", json));
+  resolve_targets(p, m, "run.yaml");
+  return count_params(param_modules(m, p));
+}
+
+std::string adapter_error(const std::string& json, const std::string& model = "llama2-7b") {
+  TempDir dir;
+  const std::string path = dir.write("adapter_config.json", json);
+  return config_error_message([&] {
+    PeftSpec p = peft_from_adapter_config(path);
+    resolve_targets(p, load_model(model), "run.yaml");
+  });
+}
+
+}  // namespace
+
+TEST_CASE("rank_pattern: per-module rank, key matched as peft's get_pattern_key", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // DoRA q,v r=16 with {"q_proj": 64}: q = 32·(64·8192 + 4096) = 32·528,384 = 16,908,288;
+  // v = 32·(16·8192 + 4096) = 32·135,168 = 4,325,376; sum 21,233,664 (not 8,650,752).
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "rank_pattern": {"q_proj": 64}})",
+                       m)
+            .trainable == 21'233'664);
+  // re.match(r"(.*\.)?(layers\.0\.self_attn\.q_proj)$", path): only layer 0's q_proj gets r=64:
+  // 8,650,752 − 135,168 + (64·8192 + 4096) = 8,650,752 − 135,168 + 528,384 = 9,043,968.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "rank_pattern": {"layers\\.0\\.self_attn\\.q_proj": 64}})",
+                       m)
+            .trainable == 9'043'968);
+  // The first key that matches wins (dict order): "q_proj" before ".*_proj".
+  // q at 8: 32·(8·8192 + 4096) = 2,228,224; v at 4: 32·(4·8192 + 4096) = 1,179,648 → 3,407,872.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "rank_pattern": {"q_proj": 8, ".*_proj": 4}})",
+                       m)
+            .trainable == 3'407'872);
+  // "proj" matches neither: (.*\.)?(proj)$ needs the key right after a dot or at the start of the path.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "rank_pattern": {"proj": 64}})",
+                       m)
+            .trainable == 8'650'752);
+  // alpha_pattern changes the scaling only, not the count; the slot records it.
+  TempDir dir;
+  PeftSpec p = peft_from_adapter_config(dir.write("a.json", R"({"r": 16, "lora_alpha": 32,
+      "alpha_pattern": {"v_proj": 8}})"));
+  resolve_targets(p, m, "run.yaml");
+  CHECK(p.uniform());
+  CHECK(p.max_rank() == 16);
+}
+
+TEST_CASE("regex target_modules: matched in full against every layer's module paths", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // One module: layer 0's q_proj, 135,168 (not 32 × 135,168 = 4,325,376).
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true,
+                           "target_modules": "model\\.layers\\.0\\.self_attn\\.q_proj"})",
+                       m)
+            .trainable == kDoraQ16);
+  // Layers 16-31, q and v: 16 layers × 2 modules × 135,168 = 4,325,376.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true,
+                           "target_modules": ".*layers\\.(1[6-9]|2[0-9]|3[01])\\..*(q|v)_proj"})",
+                       m)
+            .trainable == 4'325'376);
+}
+
+TEST_CASE("layers_to_transform and layers_pattern select layers as peft does", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // Layers 0 and 1, q and v: 2 × 2 × 135,168 = 540,672.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "layers_to_transform": [0, 1]})",
+                       m)
+            .trainable == 540'672);
+  // An int is one layer; layers_pattern "layers" finds ".layers.<n>.": 2 × 135,168 = 270,336.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "layers_to_transform": 5, "layers_pattern": "layers"})",
+                       m)
+            .trainable == 270'336);
+  // A layers_pattern absent from the paths selects nothing: peft finds no target.
+  CHECK_THAT(adapter_error(R"({"r": 16, "target_modules": ["q_proj"], "layers_to_transform": [1],
+                               "layers_pattern": ["h"]})"),
+             Catch::Contains("matches no module"));
+  // peft's LoraConfig refuses layers_to_transform with a regex string, and layers_pattern alone.
+  CHECK_THAT(adapter_error(R"({"r": 16, "target_modules": ".*q_proj", "layers_to_transform": [1]})"),
+             Catch::Contains("'layers_to_transform'"));
+  CHECK_THAT(adapter_error(R"({"r": 16, "layers_pattern": "layers"})"), Catch::Contains("'layers_pattern'"));
+}
+
+TEST_CASE("exclude_modules: a list by name or dotted suffix, a string as a full-match regex", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // q,v DoRA r=16 minus layer 0's q_proj: 8,650,752 − 135,168 = 8,515,584.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "exclude_modules": ["layers.0.self_attn.q_proj"]})",
+                       m)
+            .trainable == 8'515'584);
+  // Regex: every v_proj excluded: 32 × 135,168 = 4,325,376 left.
+  CHECK(adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                           "exclude_modules": ".*v_proj"})",
+                       m)
+            .trainable == 4'325'376);
+}
+
+TEST_CASE("modules_to_save: a frozen original and a trainable full copy", "[peft]") {
+  const ModelSpec m = load_model("llama2-7b");
+  // DoRA q,v r=16 (8,650,752) + lm_head and embed_tokens copies 2 × 32000 × 4096 = 262,144,000.
+  const ParamCounts c = adapter_counts(R"({"r": 16, "use_dora": true, "target_modules": ["q_proj", "v_proj"],
+                                           "modules_to_save": ["lm_head", "embed_tokens"]})",
+                                       m);
+  CHECK(c.trainable == 270'794'752);  // 8,650,752 + 262,144,000
+  CHECK(c.frozen == 6'738'415'616);   // the originals stay, frozen
+  // Tied embeddings and decoder submodules are refused.
+  CHECK_THAT(adapter_error(R"({"r": 8, "modules_to_save": ["q_proj"]})"),
+             Catch::Contains("'modules_to_save'"));
+  CHECK_THAT(adapter_error(R"({"r": 8, "modules_to_save": ["classifier"]})"), Catch::Contains("lm_head"));
+}
+
+TEST_CASE("adapter_config.json fields: refused, no effect, or unknown", "[peft][errors]") {
+  CHECK_THAT(adapter_error(R"({"r": 8, "layer_replication": [[0, 16], [8, 24]]})"),
+             Catch::Contains("'layer_replication'"));
+  CHECK_THAT(adapter_error(R"({"r": 8, "task_type": "SEQ_CLS"})"), Catch::Contains("score"));
+  CHECK_THAT(adapter_error(R"({"r": 8, "lora_bias": true})"), Catch::Contains("'lora_bias'"));
+  CHECK_THAT(adapter_error(R"({"r": 8, "target_parameters": ["experts.gate_up_proj"]})"),
+             Catch::Contains("'target_parameters'"));
+  {  // an unknown field: ignored with a warning, as peft does
+    TempDir dir;
+    const PeftSpec w = peft_from_adapter_config(dir.write("w.json", R"({"r": 8, "lora_rank": 8})"));
+    REQUIRE(w.warnings.size() == 1);
+    CHECK_THAT(w.warnings[0], Catch::Contains("'lora_rank'"));
+  }
+  CHECK_THAT(adapter_error(R"({"r": 8, "bias": "some"})"), Catch::Contains("none, all, lora_only"));
+  // Left at their defaults these are accepted, and the no-effect fields change nothing:
+  // q,v LoRA r=8 = 524,288 · 8 = 4,194,304.
+  const ModelSpec m = load_model("llama2-7b");
+  CHECK(adapter_counts(R"({"r": 8, "layer_replication": null, "lora_bias": false, "inference_mode": true,
+                           "init_lora_weights": "gaussian", "revision": null, "fan_in_fan_out": false,
+                           "task_type": "CAUSAL_LM", "bias": "all", "use_qalora": false,
+                           "runtime_config": {"ephemeral_gpu_offload": false}})",
+                       m)
+            .trainable == 4'194'304);  // bias: all — LLaMA has no biases
+  // Qwen2 has q/k/v biases: bias all / lora_only would train them, not modelled.
+  CHECK_THAT(adapter_error(R"({"r": 8, "bias": "lora_only"})", "qwen2-7b"), Catch::Contains("'bias'"));
+}
+
+TEST_CASE("base_model_name_or_path naming another model: a warning line", "[peft]") {
+  PeftSpec p;
+  p.adapter_file = "a/adapter_config.json";
+  const ModelSpec m = load_model("llama2-7b");
+  p.base_model = "meta-llama/Llama-2-7b-hf";
+  CHECK(base_model_mismatch(p, m).empty());
+  p.base_model = "mistralai/Mistral-7B-v0.1";
+  CHECK_THAT(base_model_mismatch(p, m), Catch::Contains("Mistral-7B-v0.1"));
 }

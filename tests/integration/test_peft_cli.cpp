@@ -1,0 +1,96 @@
+// peft adapter_config.json fields through the binary (issue 13): real adapter files under
+// tests/data/adapters/, counted as peft counts them (docs/inputs.md), and the memory model's share of
+// the extra trainable parameters.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "run_command.h"
+#include "unit/test_support.h"
+
+using zerosim::testing::run_zerosim;
+using zerosim::testing::source_path;
+using zerosim::testing::TempDir;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  nlohmann::json json;
+  std::string err;
+};
+
+Run memory_with(const std::string& adapter, const std::string& sets = "") {
+  TempDir dir;
+  const std::string config = dir.write(
+      "run.yaml", "model: llama2-7b\ncluster: {gpus: 1}\npeft: {adapter: " +
+                      source_path("tests/data/adapters/" + adapter + "/adapter_config.json") + "}\n");
+  const auto r = run_zerosim("memory --format json --config " + config + sets);
+  return {r.exit_code, r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json(), r.err};
+}
+
+}  // namespace
+
+TEST_CASE("adapter_config.json rank_pattern {q_proj: 64}: 21,233,664 trainable", "[integration][peft]") {
+  const Run r = memory_with("llama2-7b-dora-rank-pattern");
+  REQUIRE(r.exit_code == 0);
+  // q: 32·(64·8192 + 4096) = 16,908,288; v: 32·(16·8192 + 4096) = 4,325,376.
+  CHECK(r.json["params"]["trainable"] == 21'233'664);
+  CHECK(r.json["config"]["peft"]["rank_pattern"]["q_proj"] == 64);
+  CHECK(r.err.empty());  // base_model_name_or_path is meta-llama/Llama-2-7b-hf: no warning
+}
+
+TEST_CASE("adapter_config.json regex naming layer 0's q_proj adapts one module", "[integration][peft]") {
+  const Run r = memory_with("llama2-7b-dora-layer0-regex");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.json["params"]["trainable"] == 135'168);  // 16·4096 + 4096·16 + 4096
+  CHECK(r.json["config"]["peft"]["layers_adapted"] == nlohmann::json::array({0}));
+}
+
+TEST_CASE("modules_to_save lm_head + embed_tokens: trainable copies with gradients and Adam states",
+          "[integration][peft]") {
+  // Trainable: 8,650,752 (DoRA q,v r=16) + 2·32000·4096 = 270,794,752.
+  constexpr int64_t kTrainable = 270'794'752;
+  const Run z0 = memory_with("llama2-7b-dora-modules-to-save", " --set zero.stage=0");
+  REQUIRE(z0.exit_code == 0);
+  CHECK(z0.json["params"]["trainable"] == kTrainable);
+  CHECK(z0.json["params"]["frozen"] == 6'738'415'616);
+  // Stage 0, one GPU: bf16 copies 2 B/param, fp32 master + Adam m, v 12 B/param.
+  CHECK(z0.json["memory"]["breakdown"]["trainable_params"] == 2 * kTrainable);
+  CHECK(z0.json["memory"]["breakdown"]["optimizer_states"] == 12 * kTrainable);
+  // Stage 2 on 8 GPUs: the flat partition 270,794,752 / 8 = 33,849,344 → 12 · 33,849,344 = 406,192,128.
+  const Run z2 = memory_with("llama2-7b-dora-modules-to-save", " --set zero.stage=2 --set cluster.gpus=8");
+  REQUIRE(z2.exit_code == 0);
+  CHECK(z2.json["memory"]["breakdown"]["optimizer_states"] == 406'192'128);
+}
+
+TEST_CASE("base_model_name_or_path naming another model: one warning line, JSON too", "[integration][peft]") {
+  const Run r = memory_with("mistral-7b-dora-qv");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::StartsWith("zerosim: warning: ") && Catch::Contains("mistralai/Mistral-7B-v0.1") &&
+                        Catch::Contains("llama2-7b"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.json["config"]["peft"]["warnings"].size() == 1);
+}
+
+TEST_CASE("run config peft: rank_pattern and modules_to_save; refused keys exit 2", "[integration][peft]") {
+  TempDir dir;
+  const std::string ok = dir.write("ok.yaml",
+                                   "model: llama2-7b\ncluster: {gpus: 1}\n"
+                                   "peft: {method: dora, r: 16, rank_pattern: {q_proj: 64}}\n");
+  const auto r = run_zerosim("memory --format json --config " + ok);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["params"]["trainable"] == 21'233'664);
+  const std::string bad = dir.write("bad.yaml",
+                                    "model: qwen2-7b\ncluster: {gpus: 1}\n"
+                                    "peft: {method: lora, r: 8, bias: all}\n");
+  const auto b = run_zerosim("memory --config " + bad);
+  CHECK(b.exit_code == 2);
+  CHECK_THAT(b.err, Catch::Contains(bad) && Catch::Contains("'peft.bias'") && Catch::Contains("allowed"));
+  const std::string rep =
+      dir.write("adapter_config.json", R"({"r": 8, "layer_replication": [[0, 16], [8, 32]]})");
+  const std::string cfg = dir.write("rep.yaml", "model: llama2-7b\npeft: {adapter: " + rep + "}\n");
+  const auto e = run_zerosim("memory --config " + cfg);
+  CHECK(e.exit_code == 2);
+  CHECK_THAT(e.err, Catch::Contains(rep) && Catch::Contains("'layer_replication'"));
+}
