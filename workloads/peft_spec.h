@@ -49,7 +49,7 @@ struct PeftSpec {
   std::vector<std::string> modules_to_save;  // as written
   std::string bias = "none";                 // none | all | lora_only: which biases train
   std::string base_model;                    // adapter_config.json's base_model_name_or_path
-  std::vector<std::string> warnings;         // one line each, printed on stderr and echoed in JSON
+  std::vector<std::string> warnings;         // one line each: printed on stderr and in the JSON's `warnings`
 
   // Resolved by resolve_targets:
   std::vector<AdapterSlot> slots;  // layer-major: slots[layer * layer_linears + linear]

@@ -382,7 +382,6 @@ nlohmann::json RunConfig::echo() const {
     for (const auto& [key, a] : peft.alpha_pattern) p["alpha_pattern"][key] = a;
     if (!peft.modules_to_save.empty()) p["modules_to_save"] = peft.modules_to_save;
   }
-  if (!peft.warnings.empty()) p["warnings"] = peft.warnings;
   nlohmann::json cl = {{"gpu", cluster.gpu},
                        {"gpus", cluster.gpus},
                        {"gpus_per_node", cluster.gpus_per_node},

@@ -61,7 +61,6 @@ RunConfig load_run(const std::string& config_path, const std::vector<std::string
   overrides.reserve(sets.size());
   for (const auto& s : sets) overrides.push_back(parse_override(s));
   RunConfig config = load_run_config(config_path, overrides);
-  for (const auto& w : config.peft.warnings) std::cerr << "zerosim: warning: " << w << "\n";
   apply_platform_file(config);  // a platform file says which GPUs the hosts are, and how many
   config.cluster.intra = resolve_intra(config.cluster.intra, config.gpu.id);
   return config;
@@ -76,7 +75,7 @@ void run_memory(const MemoryReportOptions& o) {
   nlohmann::json j = {{"config", config.echo()},
                       {"params", params_json(params)},
                       {"memory", memory_json(memory)},
-                      {"warnings", warnings_json(cluster_warnings(config))}};
+                      {"warnings", warnings_json(config_warnings(config))}};
   std::cout << formatted(f, j, [&] { return memory_table(config, params, memory); });
 }
 
@@ -100,7 +99,7 @@ void run_simulate(const SimulateOptions& o) {
       {"config", config.echo()},           {"params", params_json(params)},
       {"memory", memory_json(memory)},     {"time", time_json(result, cp)},
       {"throughput", throughput_json(tp)}, {"compute_model", compute_model_json(graph, compute)}};
-  std::vector<std::string> warnings = cluster_warnings(config);
+  std::vector<std::string> warnings = config_warnings(config);
   for (auto& w : calibration_warnings(config, calibration.get(), j["compute_model"])) warnings.push_back(w);
   j["warnings"] = warnings_json(warnings);
   std::cout << formatted(f, j, [&] {

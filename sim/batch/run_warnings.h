@@ -12,9 +12,9 @@
 
 namespace zerosim {
 
-// More than one node and a GPU count that leaves the last node partly empty (12 GPUs at 8 per node run
-// as 8+4).
-std::vector<std::string> cluster_warnings(const RunConfig& config);
+// What the config's readers noticed (an adapter_config.json made for another base model), then more
+// than one node with a GPU count that leaves the last node partly empty (12 GPUs at 8 per node run as 8+4).
+std::vector<std::string> config_warnings(const RunConfig& config);
 
 // A CPU-measured file applied to a GPU (allowed by calibration.allow_cpu_device), and from `simulate`'s
 // compute_model JSON the calibrated ops whose times were extrapolated outside the file's measured range
