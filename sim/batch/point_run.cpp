@@ -66,12 +66,29 @@ RunConfig load_run(const std::string& config_path, const std::vector<std::string
   return config;
 }
 
+namespace {
+
+// What `memory` and `simulate` both compute first: the run, its step program, parameters and memory.
+struct PointMemory {
+  RunConfig config;
+  StepProgram program;
+  ParamCounts params;
+  MemoryResult memory;
+};
+
+PointMemory predict_point_memory(const std::string& config_path, const std::vector<std::string>& sets) {
+  PointMemory p{load_run(config_path, sets), {}, {}, {}};
+  p.program = build_step_program(p.config);
+  p.params = count_params(p.program.modules);
+  p.memory = predict_memory(p.config, p.program);
+  return p;
+}
+
+}  // namespace
+
 void run_memory(const MemoryReportOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  const RunConfig config = load_run(o.config_path, o.sets);
-  const StepProgram program = build_step_program(config);
-  const ParamCounts params = count_params(program.modules);
-  const MemoryResult memory = predict_memory(config, program);
+  const auto [config, program, params, memory] = predict_point_memory(o.config_path, o.sets);
   nlohmann::json j = {{"config", config.echo()},
                       {"params", params_json(params)},
                       {"memory", memory_json(memory)},
@@ -81,10 +98,7 @@ void run_memory(const MemoryReportOptions& o) {
 
 void run_simulate(const SimulateOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  const RunConfig config = load_run(o.config_path, o.sets);
-  const StepProgram program = build_step_program(config);
-  const ParamCounts params = count_params(program.modules);
-  const MemoryResult memory = predict_memory(config, program);
+  const auto [config, program, params, memory] = predict_point_memory(o.config_path, o.sets);
   const StepGraph graph = build_step_graph(config, program);
   check_step_graph(graph);
   const PreparedPlatform platform(config);
