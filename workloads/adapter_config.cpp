@@ -70,7 +70,7 @@ const Refused kRefused[] = {
 // "Unexpected keyword arguments ... these are ignored"), e.g. a field of a newer peft release.
 void check_fields(const YAML::Node& root, const std::string& path, std::vector<std::string>& warnings) {
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = read_string(kv.first, path, "(a field name)");
     const auto known = [&](const std::vector<std::string>& v) {
       return std::find(v.begin(), v.end(), key) != v.end();
     };

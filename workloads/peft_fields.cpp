@@ -25,7 +25,7 @@ std::vector<std::pair<std::string, T>> read_pattern(const YAML::Node& n, const s
                       "expected a map from module-name pattern to value, e.g. {\"q_proj\": 64}" + line_of(n));
   std::vector<std::pair<std::string, T>> out;
   for (const auto& kv : n) {
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = read_string(kv.first, file, key);
     if (k.empty()) throw ConfigError(file, key, "an empty pattern key" + line_of(kv.first));
     out.emplace_back(k, read(kv.second, key + "." + k));
   }

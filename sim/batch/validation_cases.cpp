@@ -135,7 +135,7 @@ void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node
     throw ConfigError(f, k + ".cluster",
                       "missing or not a mapping (the cluster keys of docs/architecture.md)");
   for (auto it = cl.begin(); it != cl.end(); ++it) {
-    const std::string key = it->first.as<std::string>();
+    const std::string key = read_string(it->first, f, k + ".cluster");
     if (!it->second.IsScalar()) throw ConfigError(f, k + ".cluster." + key, "must be a single value");
     c.cluster.emplace_back(key, it->second.Scalar());
   }
