@@ -48,12 +48,14 @@ run_one() {
     status=1
   fi
 }
-# Two harnesses at a time on a 2-core machine: each libFuzzer process is single-threaded.
+# Two harnesses at a time on a 2-core machine: each libFuzzer process is single-threaded. Each runs in a
+# background subshell, whose `status` the script never sees: the summary's FAILED lines are the verdict.
 for h in "${harnesses[@]}"; do
   run_one "$h" &
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
 done
 wait
+if grep -q ' FAILED ' "$summary"; then status=1; fi
 
 # What our platform check accepts, SimGrid must load (and route a ring over every GPU).
 accepted=build-fuzz/platform-accepted
