@@ -88,7 +88,11 @@ PointMemory predict_point_memory(const std::string& config_path, const std::vect
 
 void run_memory(const MemoryReportOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  const auto [config, program, params, memory] = predict_point_memory(o.config_path, o.sets);
+  // Named references, not structured bindings: clang 14 (the fuzz build) cannot capture those in lambdas.
+  const PointMemory point = predict_point_memory(o.config_path, o.sets);
+  const RunConfig& config = point.config;
+  const ParamCounts& params = point.params;
+  const MemoryResult& memory = point.memory;
   nlohmann::json j = {{"config", config.echo()},
                       {"params", params_json(params)},
                       {"memory", memory_json(memory)},
@@ -98,7 +102,11 @@ void run_memory(const MemoryReportOptions& o) {
 
 void run_simulate(const SimulateOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  const auto [config, program, params, memory] = predict_point_memory(o.config_path, o.sets);
+  const PointMemory point = predict_point_memory(o.config_path, o.sets);
+  const RunConfig& config = point.config;
+  const StepProgram& program = point.program;
+  const ParamCounts& params = point.params;
+  const MemoryResult& memory = point.memory;
   const StepGraph graph = build_step_graph(config, program);
   check_step_graph(graph);
   const PreparedPlatform platform(config);
