@@ -88,44 +88,37 @@ PointMemory predict_point_memory(const std::string& config_path, const std::vect
 
 void run_memory(const MemoryReportOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  // Named references, not structured bindings: clang 14 (the fuzz build) cannot capture those in lambdas.
-  const PointMemory point = predict_point_memory(o.config_path, o.sets);
-  const RunConfig& config = point.config;
-  const ParamCounts& params = point.params;
-  const MemoryResult& memory = point.memory;
-  nlohmann::json j = {{"config", config.echo()},
-                      {"params", params_json(params)},
-                      {"memory", memory_json(memory)},
-                      {"warnings", warnings_json(config_warnings(config))}};
-  std::cout << formatted(f, j, [&] { return memory_table(config, params, memory); });
+  const PointMemory p = predict_point_memory(o.config_path, o.sets);
+  nlohmann::json j = {{"config", p.config.echo()},
+                      {"params", params_json(p.params)},
+                      {"memory", memory_json(p.memory)},
+                      {"warnings", warnings_json(config_warnings(p.config))}};
+  std::cout << formatted(f, j, [&] { return memory_table(p.config, p.params, p.memory); });
 }
 
 void run_simulate(const SimulateOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  const PointMemory point = predict_point_memory(o.config_path, o.sets);
-  const RunConfig& config = point.config;
-  const StepProgram& program = point.program;
-  const ParamCounts& params = point.params;
-  const MemoryResult& memory = point.memory;
-  const StepGraph graph = build_step_graph(config, program);
+  const PointMemory p = predict_point_memory(o.config_path, o.sets);
+  const StepGraph graph = build_step_graph(p.config, p.program);
   check_step_graph(graph);
-  const PreparedPlatform platform(config);
+  const PreparedPlatform platform(p.config);
   ComputeModel compute(platform.gpu());
-  const auto calibration = load_run_calibration(config);
+  const auto calibration = load_run_calibration(p.config);
   if (calibration) compute.use_calibration(calibration);
-  const SimResult result = run_step(graph, compute, engine_options(config, platform, !o.trace_path.empty()));
+  const SimResult result =
+      run_step(graph, compute, engine_options(p.config, platform, !o.trace_path.empty()));
   const CriticalPath cp = critical_path(graph, result.task_durations);
-  const Throughput tp = throughput(config, program, result, platform.gpu().bf16_flops);
+  const Throughput tp = throughput(p.config, p.program, result, platform.gpu().bf16_flops);
   if (!o.trace_path.empty()) write_trace(o.trace_path, result);
   nlohmann::json j = {
-      {"config", config.echo()},           {"params", params_json(params)},
-      {"memory", memory_json(memory)},     {"time", time_json(result, cp)},
+      {"config", p.config.echo()},         {"params", params_json(p.params)},
+      {"memory", memory_json(p.memory)},   {"time", time_json(result, cp)},
       {"throughput", throughput_json(tp)}, {"compute_model", compute_model_json(graph, compute)}};
-  std::vector<std::string> warnings = config_warnings(config);
-  for (auto& w : calibration_warnings(config, calibration.get(), j["compute_model"])) warnings.push_back(w);
+  std::vector<std::string> warnings = config_warnings(p.config);
+  for (auto& w : calibration_warnings(p.config, calibration.get(), j["compute_model"])) warnings.push_back(w);
   j["warnings"] = warnings_json(warnings);
   std::cout << formatted(f, j, [&] {
-    return memory_table(config, params, memory) + time_table(result, tp, cp) +
+    return memory_table(p.config, p.params, p.memory) + time_table(result, tp, cp) +
            compute_model_line(j["compute_model"]);
   });
 }

@@ -1,7 +1,6 @@
 #include "sim/batch/sweep_plot_keys.h"
 
 #include <map>
-#include <sstream>
 
 #include "sim/batch/sweep_results.h"
 #include "workloads/units.h"
@@ -9,16 +8,6 @@
 namespace zerosim {
 
 namespace {
-
-const nlohmann::json* at_path(const nlohmann::json& root, const std::string& dotted) {
-  const nlohmann::json* node = &root;
-  std::stringstream ss(dotted);
-  for (std::string part; std::getline(ss, part, '.');) {
-    if (!node->is_object() || !node->contains(part)) return nullptr;
-    node = &(*node)[part];
-  }
-  return node;
-}
 
 // Where a metric may live in a row when the user leaves out its section ("comm_s" for "time.comm_s").
 const char* const kSections[] = {"time", "throughput", "memory", "memory.breakdown"};
@@ -83,10 +72,6 @@ const PlotAxis* known_axis(const std::string& key) {
   return nullptr;
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 const nlohmann::json* plot_lookup(const nlohmann::json& row, const std::string& key) {
@@ -108,9 +93,8 @@ std::string plot_text(const nlohmann::json& value) {
 
 PlotAxis plot_axis(const std::string& key) {
   if (const PlotAxis* known = known_axis(key)) return *known;
-  if (ends_with(key, "_s")) return {key + " (ms)", kMs};
-  if (ends_with(key, "_bytes") || key.find("breakdown.") != std::string::npos)
-    return {key + " (GiB)", kToGiB};
+  if (key.ends_with("_s")) return {key + " (ms)", kMs};
+  if (key.ends_with("_bytes") || key.find("breakdown.") != std::string::npos) return {key + " (GiB)", kToGiB};
   return {key, 1};
 }
 

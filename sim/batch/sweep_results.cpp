@@ -34,6 +34,8 @@ std::string cell_text(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+}  // namespace
+
 const nlohmann::json* at_path(const nlohmann::json& j, const std::string& dotted) {
   const nlohmann::json* cur = &j;
   std::stringstream ss(dotted);
@@ -45,8 +47,6 @@ const nlohmann::json* at_path(const nlohmann::json& j, const std::string& dotted
   }
   return cur;
 }
-
-}  // namespace
 
 ResultPaths result_paths(const std::string& out) {
   std::filesystem::path p(out);

@@ -26,6 +26,9 @@ ResultPaths result_paths(const std::string& out);
 // `outcome` is null for a point that failed validation and never ran.
 nlohmann::json make_row(const Sweep& sweep, const SweepPoint& point, const PointOutcome* outcome);
 
+// The value at a dotted path ("time.step_s") of a row, or null where the path does not exist.
+const nlohmann::json* at_path(const nlohmann::json& j, const std::string& dotted);
+
 // The headline figures, in CSV column order, with where each lives in the row.
 const std::vector<std::pair<std::string, std::string>>& headline_columns();  // {"step_s", "time.step_s"}, ...
 std::string csv_header(const std::vector<std::string>& axis_keys);
