@@ -12,8 +12,6 @@ namespace zerosim {
 
 namespace {
 
-bool present(const YAML::Node& n) { return n && !n.IsNull(); }
-
 // null, false, "", {} or []: the LoraConfig default of an optional feature.
 bool is_default(const YAML::Node& n) {
   if (!present(n)) return true;

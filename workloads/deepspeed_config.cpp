@@ -28,7 +28,6 @@ const std::vector<std::string> kZeroKeys = {"stage",
                                             "offload_param",
                                             "deepspeed"};
 
-bool present(const YAML::Node& n) { return n && !n.IsNull(); }
 bool is_auto(const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "auto"; }
 
 // Sizes in elements; `auto_value` is used for "auto" (nullptr: auto not allowed for this key).

@@ -11,12 +11,6 @@ namespace zerosim {
 
 namespace {
 
-bool present(const YAML::Node& n) { return n && !n.IsNull(); }
-
-bool has_regex_characters(const std::string& s) {
-  return s.find_first_of("*.()|[]\\^$+?") != std::string::npos;
-}
-
 template <typename T, typename Read>
 std::vector<std::pair<std::string, T>> read_pattern(const YAML::Node& n, const std::string& file,
                                                     const std::string& key, Read read) {
@@ -64,8 +58,7 @@ void read_peft_selection(const YAML::Node& m, PeftSpec& p, const std::string& fi
     const std::string key = prefix + "exclude_modules";
     p.exclude_modules =
         json && e.IsScalar() ? std::vector<std::string>{e.Scalar()} : read_string_list(e, file, key);
-    p.exclude_regex =
-        json ? e.IsScalar() : p.exclude_modules.size() == 1 && has_regex_characters(p.exclude_modules[0]);
+    p.exclude_regex = json ? e.IsScalar() : p.exclude_modules.size() == 1 && is_regex(p.exclude_modules[0]);
   }
   if (present(m["layers_to_transform"]))
     p.layers_to_transform =

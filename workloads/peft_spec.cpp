@@ -10,6 +10,8 @@
 
 namespace zerosim {
 
+bool is_regex(const std::string& s) { return s.find_first_of("*.()|[]\\^$+?") != std::string::npos; }
+
 const char* peft_method_name(PeftMethod m) {
   switch (m) {
     case PeftMethod::none:
@@ -98,8 +100,6 @@ std::string quoted_pattern(const std::string& pattern) {
   }
   return pattern.size() > 120 ? out + "..." : out;
 }
-
-bool is_regex(const std::string& s) { return s.find_first_of("*.()|[]\\^$+?") != std::string::npos; }
 
 bool ends_with_dotted(const std::string& path, const std::string& suffix) {
   return path.size() > suffix.size() &&

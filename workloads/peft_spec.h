@@ -100,4 +100,7 @@ std::string base_model_mismatch(const PeftSpec& p, const ModelSpec& model);
 int64_t lora_params(int64_t r, int64_t d_in, int64_t d_out);
 int64_t dora_params(int64_t r, int64_t d_in, int64_t d_out);
 
+// A target_modules / exclude_modules string that peft treats as a regex (it holds a regex character).
+bool is_regex(const std::string& s);
+
 }  // namespace zerosim

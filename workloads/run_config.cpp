@@ -62,8 +62,6 @@ std::string one_of(const YAML::Node& node, const std::string& file, const std::s
                     "'" + v + "' is not allowed" + line_of(node) + " (allowed: " + join(allowed) + ")");
 }
 
-bool present(const YAML::Node& n) { return n && !n.IsNull(); }
-
 // The step's byte counts are int64 sums of products of the model's shapes and the micro-batch
 // (step_program.cpp, memory_model.cpp). The per-key limits alone would allow, e.g., 2^32 tokens x an
 // MLP width of 2^23 x 2^14 layers; so the resolved run is bounded as a whole: a generous upper bound

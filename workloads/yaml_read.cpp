@@ -152,6 +152,8 @@ int64_t read_int_in(const YAML::Node& node, const std::string& file, const std::
   return v;
 }
 
+bool present(const YAML::Node& node) { return node && !node.IsNull(); }
+
 void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& file,
                 const std::string& prefix) {
   if (!map.IsMap()) throw ConfigError(file, prefix, "expected a mapping of keys" + line_of(map));

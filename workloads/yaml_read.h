@@ -20,6 +20,9 @@ YAML::Node parse_yaml_text(const std::string& text, const std::string& origin);
 // "(line 12)" for a node that came from a file; "" for nodes built in memory.
 std::string line_of(const YAML::Node& node);
 
+// The key is there and not null (`key: ~` and a missing key both mean "use the default").
+bool present(const YAML::Node& node);
+
 int64_t read_int(const YAML::Node& node, const std::string& file, const std::string& key);
 double read_double(const YAML::Node& node, const std::string& file, const std::string& key);
 bool read_bool(const YAML::Node& node, const std::string& file, const std::string& key);

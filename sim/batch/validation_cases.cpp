@@ -43,8 +43,6 @@ const std::vector<std::string>& ratio_metrics() {
 
 namespace {
 
-bool present(const YAML::Node& n) { return n && !n.IsNull(); }
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
