@@ -2,6 +2,7 @@
 
 #include <array>
 #include <mutex>
+#include <optional>
 #include <simgrid/s4u.hpp>
 #include <span>
 #include <stdexcept>
@@ -47,6 +48,9 @@ struct Shared {
   std::vector<double> task_seconds;    // compute and hook durations (same on every rank)
   std::vector<char> chains_into_next;  // compute_order[k] feeds only compute_order[k+1], which needs only it
   CollectivePlans plans;
+  // By task id: each collective's algorithm and flows, chosen once for all ranks (the choice depends only
+  // on the collective and the plans); empty for a task with nothing to send.
+  std::vector<std::optional<CollectiveSchedule>> schedules;
   std::vector<std::vector<s4u::Mailbox*>> mailboxes;  // [comm stream][rank]
   SimResult result;
   std::vector<double> rank_end;
@@ -200,9 +204,8 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
     const double start = s4u::Engine::get_clock();
     double tail_s = 0;
     const char* algorithm = "";
-    if (n > 1 && t.bytes > 0) {
-      const CollectiveSchedule schedule =
-          schedule_collective(s.options->comm, s.plans, t.collective, t.bytes);
+    if (const auto& chosen = s.schedules[v]) {
+      const CollectiveSchedule& schedule = *chosen;
       tail_s = run_collective(s, stream, rank, schedule, group);
       if (rank == 0) count_collective(s.result, schedule);
       algorithm = nccl_algorithm_name(schedule.algorithm);
@@ -255,6 +258,11 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
     groups.push_back(s4u::Barrier::create(static_cast<unsigned>(s.hosts.size())));
   s.plans = plan_collectives(static_cast<int64_t>(s.hosts.size()), options.gpus_per_node, options.nvls,
                              simgrid_routes(s.hosts));
+  s.schedules.resize(n_tasks);
+  for (const auto* stream_order : streams)
+    for (TaskId v : *stream_order)
+      if (const Task& t = graph.graph[v]; s.hosts.size() > 1 && t.bytes > 0)
+        s.schedules[v] = schedule_collective(options.comm, s.plans, t.collective, t.bytes);
   s.mailboxes.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)
     for (size_t r = 0; r < s.hosts.size(); ++r)
