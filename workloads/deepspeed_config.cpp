@@ -49,9 +49,20 @@ std::string device_of(const YAML::Node& n, const std::string& file, const std::s
   const YAML::Node device = n.IsMap() ? n["device"] : n;
   if (!present(device)) return "none";
   const std::string d = read_string(device, file, key);
+  if (d == "nvme")
+    throw ConfigError(file, key,
+                      "'nvme' (ZeRO-Infinity) is not modelled" + line_of(device) +
+                          ": NVMe bandwidth, aio queue depth and buffer_count/buffer_size are not simulated "
+                          "(allowed: none, cpu)");
   if (d != "none" && d != "cpu")
     throw ConfigError(file, key, "'" + d + "' is not supported" + line_of(device) + " (allowed: none, cpu)");
   return d;
+}
+
+// {"device": "cpu", "pin_memory": false}: page-locked host buffers or not (offload_config.py).
+std::optional<bool> pin_memory_of(const YAML::Node& n, const std::string& file, const std::string& key) {
+  if (!n.IsMap() || !present(n["pin_memory"])) return std::nullopt;
+  return read_bool(n["pin_memory"], file, key + ".pin_memory");
 }
 
 void apply_block(const YAML::Node& z, const std::string& file, const std::string& prefix, RunConfig& c) {
@@ -76,10 +87,17 @@ void apply_block(const YAML::Node& z, const std::string& file, const std::string
     s.overlap_comm = read_bool(z["overlap_comm"], file, prefix + "overlap_comm");
   if (present(z["contiguous_gradients"]))
     s.contiguous_gradients = read_bool(z["contiguous_gradients"], file, prefix + "contiguous_gradients");
-  if (present(z["offload_optimizer"]))
+  if (present(z["offload_optimizer"])) {
     s.offload_optimizer = device_of(z["offload_optimizer"], file, prefix + "offload_optimizer");
-  if (present(z["offload_param"]))
+    s.offload_optimizer_pin_memory = pin_memory_of(z["offload_optimizer"], file, prefix + "offload_optimizer");
+  }
+  if (present(z["cpu_offload_use_pin_memory"]) && !s.offload_optimizer_pin_memory)
+    s.offload_optimizer_pin_memory =
+        read_bool(z["cpu_offload_use_pin_memory"], file, prefix + "cpu_offload_use_pin_memory");
+  if (present(z["offload_param"])) {
     s.offload_param = device_of(z["offload_param"], file, prefix + "offload_param");
+    s.offload_param_pin_memory = pin_memory_of(z["offload_param"], file, prefix + "offload_param");
+  }
   if (s.offload_param != "none" && s.stage != 3)
     throw ConfigError(file, prefix + "offload_param",
                       "parameter offload needs ZeRO stage 3 (DeepSpeed rejects it otherwise)");

@@ -73,7 +73,7 @@ const std::vector<DsKey>& ds_zero_keys() {
       {"stage3_gather_fp16_weights_on_model_save", U::no_effect},
       {"ignore_unused_parameters", U::no_effect},
       {"round_robin_gradients", U::no_effect},
-      {"cpu_offload_use_pin_memory", U::no_effect},
+      {"cpu_offload_use_pin_memory", U::modelled},
       {"pipeline_loading_checkpoint", U::no_effect},
       {"override_module_apply", U::no_effect},
       {"log_trace_cache_warnings", U::no_effect},
@@ -87,7 +87,7 @@ const std::vector<DsKey>& ds_zero_keys() {
 const std::vector<DsKey>& ds_offload_param_keys() {
   static const std::vector<DsKey> keys = {
       {"device", U::modelled},       {"nvme_path", U::no_effect},  {"buffer_count", U::no_effect},
-      {"buffer_size", U::no_effect}, {"max_in_cpu", U::no_effect}, {"pin_memory", U::no_effect},
+      {"buffer_size", U::no_effect}, {"max_in_cpu", U::no_effect}, {"pin_memory", U::modelled},
   };
   return keys;
 }
@@ -97,7 +97,7 @@ const std::vector<DsKey>& ds_offload_optimizer_keys() {
       {"device", U::modelled},
       {"nvme_path", U::no_effect},
       {"buffer_count", U::no_effect},
-      {"pin_memory", U::no_effect},
+      {"pin_memory", U::modelled},
       {"pipeline_read", U::no_effect},
       {"pipeline_write", U::no_effect},
       {"fast_init", U::no_effect},

@@ -9,6 +9,7 @@
 #include "workloads/deepspeed_config.h"
 #include "workloads/units.h"
 #include "workloads/yaml_read.h"
+#include "workloads/zero_offload.h"
 
 namespace zerosim {
 
@@ -26,8 +27,8 @@ const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ?
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"model",   "peft",     "train",       "zero",  "deepspeed",
-                                           "cluster", "platform", "calibration", "memory"};
+const std::vector<std::string> kTopKeys = {"model",   "peft",     "train",       "zero",   "deepspeed",
+                                           "cluster", "platform", "calibration", "memory", "versions"};
 const std::vector<std::string> kPeftKeys = {"method",
                                             "r",
                                             "alpha",
@@ -339,6 +340,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
     c.cluster.platform = resolve_path(read_string(root["platform"], file, "platform"), file);
   c.gpu = find_gpu(c.cluster.gpu, file, "cluster.gpu");
   c.memory = parse_memory(root["memory"], file);
+  c.versions = parse_versions(root["versions"], file);
   if (present(root["calibration"])) parse_calibration(root["calibration"], file, c);
 
   // ZeRO: a DeepSpeed ds_config.json first (top-level `deepspeed:` or `zero.deepspeed:`), then explicit keys.
@@ -416,7 +418,10 @@ nlohmann::json RunConfig::echo() const {
                           {"offload_optimizer", zero.offload_optimizer},
                           {"offload_param", zero.offload_param}}},
                         {"cluster", cl},
-                        {"memory", mem}};
+                        {"memory", mem},
+                        {"versions", {{"deepspeed", versions.deepspeed.text()}}}};
+  if (zero.offload_optimizer != "none") out["zero"]["offload_optimizer_pin_memory"] = offload_pin_memory(*this, false);
+  if (zero.offload_param != "none") out["zero"]["offload_param_pin_memory"] = offload_pin_memory(*this, true);
   if (!calibration.empty())
     out["calibration"] = calibration_allow_cpu_device
                              ? nlohmann::json{{"file", calibration}, {"allow_cpu_device", true}}

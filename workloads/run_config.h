@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "workloads/framework_versions.h"
 #include "workloads/gpu_catalogue.h"
 #include "workloads/model_spec.h"
 #include "workloads/peft_spec.h"
@@ -73,6 +74,7 @@ struct RunConfig {
   ClusterSpec cluster;
   GpuSpec gpu;
   MemoryOptions memory;
+  FrameworkVersions versions;
   std::string calibration;  // path or empty
   // `calibration: {file, allow_cpu_device: true}`: the user accepts a CPU-measured file for a GPU target
   // (refused otherwise: CPU times transferred to a GPU are rough, docs/calibration.md).

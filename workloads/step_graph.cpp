@@ -8,6 +8,7 @@
 
 #include "workloads/memory_model.h"
 #include "workloads/zero3_schedule.h"
+#include "workloads/zero_offload.h"
 
 namespace zerosim {
 
@@ -62,23 +63,39 @@ class GraphBuilder {
     for (const auto& op : p.backward) out_.ops.push_back(op);
     out_.ops.push_back(optimizer_op());
     if (c.zero.stage == 3) plan_ = plan_zero3(p, c.zero);
+    offload_ = plan_offload(c, p);
   }
 
   StepGraph build() {
     const int64_t g = c_.train.grad_accum;
     for (int micro = 0; micro < static_cast<int>(g); ++micro)
       micro_step(micro, micro == static_cast<int>(g) - 1);
-    // Optimizer step after every gradient collective, then the parameter all-gather of stages 1-3.
-    const TaskId opt = add_compute(out_.ops.size() - 1, static_cast<int>(g) - 1);
+    // Optimizer step after every gradient collective (and, offloaded, every gradient copy to the host:
+    // CPU Adam then runs on the training thread while the GPU waits, and the updated bf16 partition is
+    // copied back), then the parameter all-gather of stages 1-3.
+    const int last = static_cast<int>(g) - 1;
+    const TaskId opt = offload_.optimizer ? add_host("optimizer.cpu_adam", last)
+                                          : add_compute(out_.ops.size() - 1, last);
     for (TaskId t : pending_grad_collectives_) edge(t, opt);
     pending_grad_collectives_.clear();
+    TaskId updated = opt;
+    for (const OffloadCopy& copy : offload_.after_step) {
+      const TaskId t = add_copy(copy, offload_.optimizer_numel, "", Phase::optimizer, last);
+      edge(updated, t);
+      updated = t;
+    }
     const int64_t persistent = persistent_numel();
     if (c_.zero.stage == 1 || c_.zero.stage == 2)
-      edge(opt, add_collective(CollectiveKind::all_gather, 2 * trainable_numel(), "params.all_gather",
-                               Phase::optimizer, static_cast<int>(g) - 1));
-    else if (c_.zero.stage == 3 && persistent > 0)
-      edge(opt, add_collective(CollectiveKind::all_gather, 2 * persistent, "persistent_params.all_gather",
-                               Phase::optimizer, static_cast<int>(g) - 1));
+      edge(updated, add_collective(CollectiveKind::all_gather, 2 * trainable_numel(), "params.all_gather",
+                                   Phase::optimizer, last));
+    else if (c_.zero.stage == 3 && persistent > 0) {
+      // _post_step re-gathers the persistent parameters; offloaded, their partitions come up first.
+      if (offload_.params)
+        updated = add_copy(offload_.fetch, zero3_partition_numel(persistent, c_.cluster.gpus), "persistent_params.",
+                           Phase::optimizer, last, updated);
+      edge(updated, add_collective(CollectiveKind::all_gather, 2 * persistent, "persistent_params.all_gather",
+                                   Phase::optimizer, last));
+    }
     return std::move(out_);
   }
 
@@ -87,6 +104,7 @@ class GraphBuilder {
   const StepProgram& p_;
   StepGraph out_;
   Zero3Schedule plan_;
+  OffloadPlan offload_;
   bool have_compute_ = false, have_comm_ = false;
   TaskId last_compute_ = 0, last_comm_ = 0;
   std::vector<TaskId> pending_grad_collectives_;  // not yet waited for by the compute stream
@@ -149,6 +167,53 @@ class GraphBuilder {
     return add(std::move(t));
   }
 
+  // One offload copy of `numel` elements on the comm stream (DeepSpeed issues them on the streams that
+  // reduce and gather); one the training thread waits for holds back the next compute op.
+  TaskId add_copy(const OffloadCopy& copy, int64_t numel, const std::string& name, Phase phase, int micro,
+                  std::optional<TaskId> after = std::nullopt) {
+    Task t;
+    t.kind = TaskKind::transfer;
+    t.stream = Stream::comm;
+    t.direction = copy.direction;
+    t.pinned = copy.pinned;
+    t.bytes = copy.bytes_per_element * numel;
+    t.phase = phase;
+    t.micro_step = micro;
+    t.name = prefix(micro) + name + copy.what;
+    const TaskId v = add(std::move(t));
+    if (after) edge(*after, v);
+    if (copy.blocks_compute) sync_before_next_compute_.push_back(v);
+    return v;
+  }
+
+  // DeepSpeedCPUAdam over the rank's partition, run by the training thread while the GPU waits.
+  TaskId add_host(const std::string& name, int micro) {
+    Task t;
+    t.kind = TaskKind::host;
+    t.stream = Stream::compute;
+    t.host_elements = offload_.optimizer_numel;
+    t.host_bytes = offload_.cpu_step_bytes_per_element * offload_.optimizer_numel;
+    t.phase = Phase::optimizer;
+    t.micro_step = micro;
+    t.name = prefix(micro) + name;
+    return add(std::move(t));
+  }
+
+  // A ZeRO-3 fetch of module m: with offload_param the rank's partition is first copied to the GPU
+  // (docs/time-model.md, "CPU offload"), then all-gathered. Returns the all-gather.
+  TaskId add_fetch(int m, const std::string& suffix, Phase phase, int micro, std::optional<TaskId> issuer) {
+    const auto mi = static_cast<size_t>(m);
+    const std::string name = module_task_name(p_.modules[mi]);
+    std::optional<TaskId> first;
+    if (offload_.params)
+      first = add_copy(offload_.fetch, zero3_partition_numel(plan_.gathered_numel[mi], c_.cluster.gpus),
+                       name + ".", phase, micro);
+    const TaskId gather = add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[mi], name + suffix,
+                                         phase, micro);
+    if (issuer) edge(*issuer, first.value_or(gather));
+    return gather;
+  }
+
   int64_t trainable_numel() const {
     int64_t n = 0;
     for (const auto& m : p_.modules) n += m.trainable ? m.numel : 0;
@@ -199,8 +264,13 @@ class GraphBuilder {
                            Phase::backward, micro);
         edge(after, coll);
         filled -= chunk;
-        if (!overlap || end_of_backward) sync_before_next_compute_.push_back(coll);  // compute waits for it
-        pending_grad_collectives_.push_back(coll);
+        TaskId done = coll;
+        if (offload_.optimizer)
+          for (const OffloadCopy& copy : offload_.grad_copies_at(micro, c_.train.grad_accum))
+            done = add_copy(copy, zero3_partition_numel(chunk, c_.cluster.gpus),
+                            "grads.bucket" + std::to_string(bucket_index - 1) + ".", Phase::backward, micro);
+        if (!overlap || end_of_backward) sync_before_next_compute_.push_back(done);  // compute waits for it
+        pending_grad_collectives_.push_back(done);
       }
     };
 
@@ -224,10 +294,7 @@ class GraphBuilder {
           issued = true;
         }
         for (int m : plan_.fetch_before[i]) {
-          const TaskId f = add_collective(
-              CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
-              module_task_name(p_.modules[static_cast<size_t>(m)]) + ".all_gather", op.phase, micro);
-          if (issued) edge(issuer, f);
+          const TaskId f = add_fetch(m, ".all_gather", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
           gathered_by[static_cast<size_t>(m)] = f;
         }
         for (int m : op.modules)
@@ -237,11 +304,8 @@ class GraphBuilder {
       const TaskId task = add_compute(i, micro);
       for (TaskId w : waits) edge(w, task);
       if (stage == 3) {
-        for (int m : plan_.prefetch_after[i]) {
-          const TaskId pf = add_collective(
-              CollectiveKind::all_gather, 2 * plan_.gathered_numel[static_cast<size_t>(m)],
-              module_task_name(p_.modules[static_cast<size_t>(m)]) + ".prefetch", op.phase, micro);
-          if (issued) edge(issuer, pf);  // issued from the op's pre-forward hook
+        for (int m : plan_.prefetch_after[i]) {  // issued from the op's pre-forward hook
+          const TaskId pf = add_fetch(m, ".prefetch", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
           gathered_by[static_cast<size_t>(m)] = pf;
         }
         for (int m : plan_.release_after[i]) gathered_by[static_cast<size_t>(m)].reset();
@@ -279,8 +343,8 @@ std::vector<TaskId> check_step_graph(const StepGraph& g) {
   }
   std::reverse(order.begin(), order.end());
   for (TaskId v : g.comm_order)
-    if (g.graph[v].kind != TaskKind::collective)
-      throw std::logic_error("non-collective task on the comm stream");
+    if (g.graph[v].kind != TaskKind::collective && g.graph[v].kind != TaskKind::transfer)
+      throw std::logic_error("a task that is neither a collective nor a copy on the comm stream");
   // Every rank runs the same graph, so each collective is joined by all ranks in the same order;
   // the group of every collective is the data-parallel group of g.ranks ranks.
   if (g.ranks < 1) throw std::logic_error("a collective needs at least one rank");

@@ -14,8 +14,15 @@
 
 namespace zerosim {
 
+// compute: the CUDA compute stream and the training thread that feeds it; comm: the stream(s) DeepSpeed
+// runs collectives on — and, with CPU offload, the copies it issues on those same streams
+// (docs/time-model.md, "CPU offload").
 enum class Stream { compute, comm };
-enum class TaskKind { compute, collective, hook };  // hook: CPU-side framework work on the compute stream
+// hook: CPU-side framework work that stalls the compute stream; transfer: a copy between GPU memory and
+// pinned host memory over PCIe (comm stream); host: CPU work on the training thread — DeepSpeedCPUAdam —
+// while the GPU waits (compute stream).
+enum class TaskKind { compute, collective, hook, transfer, host };
+enum class TransferDirection { to_host, to_device };
 enum class CollectiveKind { all_reduce, all_gather, reduce_scatter, broadcast };
 
 const char* collective_name(CollectiveKind k);
@@ -33,6 +40,10 @@ struct Task {
   CollectiveKind collective = CollectiveKind::all_reduce;
   int64_t bytes = 0;  // collective: the full buffer size S per rank (all-gather: the gathered output)
   double hook_s = 0;  // hook: CPU time
+  TransferDirection direction = TransferDirection::to_host;  // transfer: bytes = what each rank copies
+  bool pinned = true;                                        // transfer: page-locked host buffer
+  int64_t host_elements = 0;  // host: fp32 elements DeepSpeedCPUAdam updates on this rank
+  int64_t host_bytes = 0;     // host: the step's host memory traffic on this rank
 };
 
 using TaskGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, Task>;

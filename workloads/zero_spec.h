@@ -18,6 +18,10 @@ struct ZeroSpec {
   bool contiguous_gradients = true;
   std::string offload_optimizer = "none";  // none | cpu
   std::string offload_param = "none";      // none | cpu (stage 3 only)
+  // ds_config offload_optimizer.pin_memory (or cpu_offload_use_pin_memory) and offload_param.pin_memory;
+  // unset: the DeepSpeed release's default (zero_offload.h).
+  std::optional<bool> offload_optimizer_pin_memory;
+  std::optional<bool> offload_param_pin_memory;
   std::string deepspeed_config;            // ds_config.json it came from, if any
   // ds_config.json's train_batch_size (numeric) and whether micro-batch and accumulation were given
   // (numeric there or in the run config): DeepSpeed derives the missing ones and asserts

@@ -5,6 +5,7 @@
 
 #include "sim/batch/run_warnings.h"
 #include "sim/engine/engine.h"
+#include "sim/platform/interconnect_catalogue.h"
 #include "sim/platform/platform_builder.h"
 #include "sim/platform/platform_setup.h"
 #include "sim/report/memory_report.h"
@@ -15,6 +16,19 @@
 namespace zerosim {
 namespace {
 
+// CPU offload's rates: the GPU's PCIe link and the node's CPUs (docs/time-model.md, "CPU offload").
+OffloadModel offload_model(const RunConfig& config) {
+  const InterconnectCatalogue& cat = interconnect_catalogue();
+  OffloadModel om;
+  om.pcie_bytes_s = cat.pcie_rate(cat.gpu_links(config.gpu.id).pcie_gen);
+  om.cpu_adam_elements_per_s_per_core = 8.0e7;  // PROVISIONAL until the host catalogue lands
+  om.mem_bw_bytes_s = 140e9;
+  om.cores_per_socket = 64;
+  om.cpu_threads_per_rank = 64;
+  om.ranks_per_socket = std::max<int64_t>(1, std::min(config.cluster.gpus, config.cluster.gpus_per_node) / 2);
+  return om;
+}
+
 EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& platform, bool record_trace) {
   EngineOptions eo;
   eo.platform_file = platform.file();
@@ -23,6 +37,7 @@ EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& pl
   eo.nvls = platform.nvls();
   eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
   eo.record_trace = record_trace;
+  eo.offload = offload_model(config);
   return eo;
 }
 

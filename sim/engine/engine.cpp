@@ -1,6 +1,7 @@
 #include "sim/engine/engine.h"
 
 #include <array>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <simgrid/s4u.hpp>
@@ -52,6 +53,14 @@ struct Shared {
   // on the collective and the plans); empty for a task with nothing to send.
   std::vector<std::optional<CollectiveSchedule>> schedules;
   std::vector<std::vector<s4u::Mailbox*>> mailboxes;  // [comm stream][rank]
+  // CPU offload: the CPU host of each rank (null: the platform has none) and the ranks that simulate
+  // their copies and CPU Adam — node 0's; every node does the same inside itself (docs/time-model.md).
+  std::vector<s4u::Host*> cpu_hosts;
+  int64_t local_ranks = 1;
+  // Rank 0's offload copies, and the intervals its compute stream waited for inputs: exposed offload
+  // is the time the compute stream waited while a copy ran (run_step).
+  std::vector<std::pair<double, double>> copy_intervals, compute_waits;
+  double compute_end = 0;
   SimResult result;
   std::vector<double> rank_end;
 };
@@ -83,9 +92,58 @@ void finish(Shared& s, const Tasks& tasks) {
   tl.changed->notify_all();
 }
 
-void record(Shared& s, int rank, Stream stream, const std::string& name, double start, double end,
+void record(Shared& s, int rank, Track track, const std::string& name, double start, double end,
             const char* algorithm = "") {
-  if (s.options->record_trace) s.result.trace.push_back({rank, stream, name, start, end, algorithm});
+  if (s.options->record_trace) s.result.trace.push_back({rank, track, name, start, end, algorithm});
+}
+
+// Total overlap of two lists of intervals, each sorted by start and non-overlapping (one stream each).
+double overlap_seconds(const std::vector<std::pair<double, double>>& a,
+                       const std::vector<std::pair<double, double>>& b) {
+  double total = 0;
+  size_t j = 0;
+  for (const auto& [a0, a1] : a) {
+    while (j < b.size() && b[j].second <= a0) ++j;
+    for (size_t k = j; k < b.size() && b[k].first < a1; ++k)
+      total += std::max(0.0, std::min(a1, b[k].second) - std::max(a0, b[k].first));
+  }
+  return total;
+}
+
+// A CPU host's sustained memory bandwidth (its mem_bw_bytes_s property, docs/platforms.md).
+double cpu_memory_bandwidth(const s4u::Host* cpu) {
+  const char* value = cpu->get_property("mem_bw_bytes_s");
+  if (!value) throw std::runtime_error("CPU host " + cpu->get_name() + " has no mem_bw_bytes_s property");
+  return std::stod(value);
+}
+
+// The CPU step (DeepSpeedCPUAdam and its unscale and cast passes) over each local rank's partition, all at
+// once: SimGrid shares a CPU host's cores among the executions, each using at most the rank's OpenMP
+// threads; the socket's memory bandwidth, shared by its ranks, bounds it too (a roofline). The training
+// thread waits for it, so the compute stream idles.
+void run_cpu_step(Shared& s, const Task& task) {
+  const OffloadModel& om = s.options->offload;
+  const double start = s4u::Engine::get_clock();
+  std::vector<s4u::ExecPtr> execs;
+  std::map<s4u::Host*, int64_t> ranks_on;  // ranks per CPU host
+  for (int64_t r = 0; r < s.local_ranks; ++r) {
+    s4u::Host* cpu = s.cpu_hosts[static_cast<size_t>(r)];
+    if (!cpu) continue;
+    ranks_on[cpu] += 1;
+    // A CPU host's speed is in Adam elements per second per core (docs/platforms.md, "Host side").
+    s4u::ExecPtr exec = s4u::this_actor::exec_init(static_cast<double>(task.host_elements));
+    exec->set_host(cpu);
+    exec->set_thread_count(static_cast<int>(std::min<int64_t>(om.cpu_threads_per_rank, cpu->get_core_count())));
+    exec->start();
+    execs.push_back(exec);
+  }
+  for (auto& e : execs) e->wait();
+  double memory_s = 0;
+  for (const auto& [cpu, ranks] : ranks_on)
+    memory_s = std::max(memory_s, static_cast<double>(ranks * task.host_bytes) / cpu_memory_bandwidth(cpu));
+  if (execs.empty()) memory_s = om.cpu_step_seconds(task.host_elements, task.host_bytes);
+  const double left = start + memory_s - s4u::Engine::get_clock();
+  if (left > 0) s4u::this_actor::sleep_for(left);
 }
 
 // The CUDA compute stream: ops in program order, each after its inputs. Every rank runs the same ops
@@ -101,8 +159,22 @@ void compute_actor(Shared& s) {
     // one execution — the same timeline with far fewer simulation events.
     size_t j = i + 1;
     while (j < order.size() && s.chains_into_next[j - 1]) ++j;
+    const double ready = s4u::Engine::get_clock();
     wait_for_inputs(s, order[i]);
     const double start = s4u::Engine::get_clock();
+    if (start > ready) s.compute_waits.emplace_back(ready, start);
+    if (g[order[i]].kind == TaskKind::host) {  // never chained: see run_step
+      run_cpu_step(s, g[order[i]]);
+      const double end = s4u::Engine::get_clock();
+      for (size_t r = 0; r < s.hosts.size(); ++r)
+        record(s, static_cast<int>(r), Track::cpu, g[order[i]].name, start, end);
+      s.result.cpu_optimizer_s += end - start;
+      s.result.task_durations[order[i]] = end - start;
+      s.result.compute_tasks += 1;
+      finish(s, std::array<TaskId, 1>{order[i]});
+      i = j;
+      continue;
+    }
     double block_s = 0;
     for (size_t k = i; k < j; ++k) block_s += s.task_seconds[order[k]];
     s4u::this_actor::execute(block_s * speed);
@@ -111,7 +183,7 @@ void compute_actor(Shared& s) {
       const TaskId v = order[k];
       const double end = t + s.task_seconds[v];
       for (size_t r = 0; r < s.hosts.size(); ++r)
-        record(s, static_cast<int>(r), Stream::compute, g[v].name, t, end);
+        record(s, static_cast<int>(r), Track::compute, g[v].name, t, end);
       const Task& task = g[v];
       const double d = end - t;
       if (task.kind == TaskKind::hook)
@@ -129,7 +201,8 @@ void compute_actor(Shared& s) {
     finish(s, std::span<const TaskId>(order.data() + i, j - i));
     i = j;
   }
-  s.rank_end[0] = std::max(s.rank_end[0], s4u::Engine::get_clock());
+  s.compute_end = s4u::Engine::get_clock();
+  s.rank_end[0] = std::max(s.rank_end[0], s.compute_end);
 }
 
 // One round of a collective's flows from this rank: a put to each peer's mailbox and a get for each flow
@@ -190,6 +263,34 @@ void finish_collective(Shared& s, TaskId v, double start, double end) {
   finish(s, std::array<TaskId, 1>{v});
 }
 
+// One offload copy, issued by DeepSpeed on the stream that reduces or gathers (docs/time-model.md): node 0's
+// ranks move their bytes between GPU and pinned host memory at once, over the platform's PCIe links where
+// it has CPU hosts; it ends for everyone when the slowest has finished (the closing barrier).
+void run_offload_copy(Shared& s, int rank, TaskId v, const s4u::BarrierPtr& group) {
+  const Task& t = s.graph->graph[v];
+  const OffloadModel& om = s.options->offload;
+  const double start = s4u::Engine::get_clock();
+  if (rank < s.local_ranks) {
+    s4u::Host* gpu = s.hosts[static_cast<size_t>(rank)];
+    if (s4u::Host* cpu = s.cpu_hosts[static_cast<size_t>(rank)]) {
+      const auto wire = static_cast<uint64_t>(om.wire_bytes(t.bytes, t.pinned));
+      const bool to_host = t.direction == TransferDirection::to_host;
+      s4u::Comm::sendto_async(to_host ? gpu : cpu, to_host ? cpu : gpu, wire)->wait();
+    } else {
+      s4u::this_actor::sleep_for(om.copy_seconds(t.bytes, t.pinned));
+    }
+  }
+  if (s.plans.layout.ranks > 1) group->wait();
+  const double end = s4u::Engine::get_clock();
+  record(s, rank, Track::pcie, t.name, start, end);
+  if (rank != 0) return;
+  s.result.offload_copy_s += end - start;
+  s.result.offload_copy_bytes_per_rank += t.bytes;
+  s.result.task_durations[v] = end - start;
+  s.copy_intervals.emplace_back(start, end);
+  finish(s, std::array<TaskId, 1>{v});
+}
+
 // The NCCL stream of one rank: collectives in issue order, each with the algorithm the selector picks
 // (collective_selector.h), its flows as planned by nccl_ring.h, nccl_tree.h or nccl_nvls.h.
 void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& order,
@@ -201,6 +302,10 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
     if (rank == 0) wait_for_inputs(s, v);
     const Task& t = g[v];
     if (n > 1) group->wait();  // NCCL kernels start together
+    if (t.kind == TaskKind::transfer) {
+      run_offload_copy(s, rank, v, group);
+      continue;
+    }
     const double start = s4u::Engine::get_clock();
     double tail_s = 0;
     const char* algorithm = "";
@@ -211,7 +316,7 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       algorithm = nccl_algorithm_name(schedule.algorithm);
     }
     const double end = s4u::Engine::get_clock() + tail_s;
-    record(s, rank, Stream::comm, t.name, start, end, algorithm);
+    record(s, rank, Track::nccl, t.name, start, end, algorithm);
     if (rank == 0) finish_collective(s, v, start, end);
   }
   s.rank_end[static_cast<size_t>(rank)] =
@@ -232,6 +337,13 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
     if (!host) throw std::runtime_error("platform has no host '" + h + "'");
     s.hosts.push_back(host);
   }
+  for (size_t r = 0; r < s.hosts.size(); ++r) {
+    const std::string name = r < options.rank_cpu_hosts.size() ? options.rank_cpu_hosts[r] : "";
+    s4u::Host* cpu = name.empty() ? nullptr : s4u::Host::by_name_or_null(name);
+    if (!name.empty() && !cpu) throw std::runtime_error("platform has no CPU host '" + name + "'");
+    s.cpu_hosts.push_back(cpu);
+  }
+  s.local_ranks = std::min<int64_t>(options.gpus_per_node, static_cast<int64_t>(s.hosts.size()));
   const size_t n_tasks = boost::num_vertices(graph.graph);
   s.timeline.done.assign(n_tasks, 0);
   s.task_seconds.assign(n_tasks, 0.0);
@@ -246,7 +358,9 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   const auto& order = graph.compute_order;
   s.chains_into_next.assign(order.size(), 0);
   for (size_t k = 0; k + 1 < order.size(); ++k)
-    s.chains_into_next[k] = boost::out_degree(order[k], graph.graph) == 1 &&
+    s.chains_into_next[k] = graph.graph[order[k]].kind != TaskKind::host &&
+                            graph.graph[order[k + 1]].kind != TaskKind::host &&
+                            boost::out_degree(order[k], graph.graph) == 1 &&
                             boost::in_degree(order[k + 1], graph.graph) == 1 &&
                             boost::edge(order[k], order[k + 1], graph.graph).second;
   s.rank_end.assign(s.hosts.size(), 0.0);
@@ -261,7 +375,8 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   s.schedules.resize(n_tasks);
   for (const auto* stream_order : streams)
     for (TaskId v : *stream_order)
-      if (const Task& t = graph.graph[v]; s.hosts.size() > 1 && t.bytes > 0)
+      if (const Task& t = graph.graph[v];
+          t.kind == TaskKind::collective && s.hosts.size() > 1 && t.bytes > 0)
         s.schedules[v] = schedule_collective(options.comm, s.plans, t.collective, t.bytes);
   s.mailboxes.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)
@@ -277,8 +392,13 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   }
   engine->run();
   for (double e : s.rank_end) s.result.step_s = std::max(s.result.step_s, e);
-  const double busy = s.result.forward_s + s.result.backward_s + s.result.optimizer_s + s.result.overhead_s;
-  s.result.exposed_comm_s = std::max(0.0, s.result.step_s - busy);
+  // The compute stream idles while it waits for inputs and once it is done, until the step ends: the
+  // part of that during which an offload copy ran is exposed offload, the rest exposed communication.
+  s.compute_waits.emplace_back(s.compute_end, s.result.step_s);
+  s.result.exposed_offload_copy_s = overlap_seconds(s.compute_waits, s.copy_intervals);
+  const double busy = s.result.forward_s + s.result.backward_s + s.result.optimizer_s + s.result.overhead_s +
+                      s.result.cpu_optimizer_s;
+  s.result.exposed_comm_s = std::max(0.0, s.result.step_s - busy - s.result.exposed_offload_copy_s);
   return s.result;
 }
 

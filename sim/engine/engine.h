@@ -9,14 +9,19 @@
 
 #include "sim/engine/comm_model.h"
 #include "sim/engine/compute_model.h"
+#include "sim/engine/offload_model.h"
 #include "workloads/run_config.h"
 #include "workloads/step_graph.h"
 
 namespace zerosim {
 
+// The trace's tracks per rank: the CUDA compute stream, the NCCL stream, the training thread's CPU work
+// (DeepSpeedCPUAdam) and the PCIe copies of CPU offload.
+enum class Track { compute, nccl, cpu, pcie };
+
 struct TraceEvent {
   int rank;
-  Stream stream;
+  Track track;
   std::string name;
   double start_s, end_s;
   std::string algorithm = {};  // collectives: the NCCL algorithm simulated (ring, tree, nvls)
@@ -28,6 +33,13 @@ struct SimResult {
   double comm_s = 0;                // communication-stream busy time (transfers), rank 0
   double exposed_comm_s = 0;        // compute stream idle, waiting for communication
   double overhead_s = 0;            // framework hooks on the compute stream
+  // CPU offload (docs/time-model.md): DeepSpeedCPUAdam on the host while the GPU waits; the PCIe copies
+  // between GPU and host memory (busy time on the streams that issue them) and the part of them the compute
+  // stream waited for. exposed_comm_s excludes exposed_offload_copy_s.
+  double cpu_optimizer_s = 0;
+  double offload_copy_s = 0;
+  double exposed_offload_copy_s = 0;
+  int64_t offload_copy_bytes_per_rank = 0;
   int64_t flows = 0;                // simulated point-to-point flows
   int64_t collectives = 0;          // per rank
   int64_t compute_tasks = 0;        // per rank (compute ops and hooks)
@@ -45,6 +57,10 @@ struct EngineOptions {
   bool nvls = false;                    // the node's NVSwitch reduces in-network (H100/H200 SXM)
   bool record_trace = false;
   CommModel comm;
+  // CPU offload: per rank, the CPU host (SimGrid host) its GPU copies to and runs CPU Adam on; empty, or ""
+  // for a rank, where the platform has none (then `offload`'s default rates apply).
+  std::vector<std::string> rank_cpu_hosts;
+  OffloadModel offload;
 };
 
 SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const EngineOptions& options);

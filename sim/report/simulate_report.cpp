@@ -24,6 +24,10 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
           {"comm_s", r.comm_s},
           {"exposed_comm_s", r.exposed_comm_s},
           {"overhead_s", r.overhead_s},
+          {"cpu_optimizer_s", r.cpu_optimizer_s},
+          {"offload_copy_s", r.offload_copy_s},
+          {"exposed_offload_copy_s", r.exposed_offload_copy_s},
+          {"offload_copy_bytes_per_rank", r.offload_copy_bytes_per_rank},
           {"collectives_per_rank", r.collectives},
           {"compute_tasks_per_rank", r.compute_tasks},
           {"comm_bytes_per_rank", r.comm_bytes_per_rank},
@@ -55,6 +59,11 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
   row("framework overhead", r.overhead_s);
   row("communication (stream busy)", r.comm_s);
   row("exposed communication", r.exposed_comm_s);
+  if (r.cpu_optimizer_s > 0 || r.offload_copy_s > 0) {
+    row("CPU optimizer (offload)", r.cpu_optimizer_s);
+    row("offload copies (PCIe, busy)", r.offload_copy_s);
+    row("exposed offload copies", r.exposed_offload_copy_s);
+  }
   std::snprintf(line, sizeof line, "throughput: %.0f tokens/s (%.0f per GPU), MFU %.1f%%\n", t.tokens_per_s,
                 t.tokens_per_s_per_gpu, 100.0 * t.mfu);
   out += line;
@@ -116,12 +125,25 @@ std::string compute_model_line(const nlohmann::json& cm) {
 
 namespace {
 // Chrome's trace format wants numeric pid and tid; the names come from "M" (metadata) events.
-int stream_tid(Stream s) { return s == Stream::compute ? 0 : 1; }
+int track_tid(Track t) { return static_cast<int>(t); }
 
-nlohmann::json metadata_event(const char* name, int rank, std::optional<Stream> stream,
-                              const std::string& value) {
+const char* track_name(Track t) {
+  switch (t) {
+    case Track::compute:
+      return "compute";
+    case Track::nccl:
+      return "nccl";
+    case Track::cpu:
+      return "cpu";
+    case Track::pcie:
+      return "pcie";
+  }
+  return "?";
+}
+
+nlohmann::json metadata_event(const char* name, int rank, std::optional<Track> track, const std::string& value) {
   nlohmann::json e = {{"name", name}, {"ph", "M"}, {"pid", rank}, {"args", {{"name", value}}}};
-  if (stream) e["tid"] = stream_tid(*stream);
+  if (track) e["tid"] = track_tid(*track);
   return e;
 }
 }  // namespace
@@ -129,11 +151,16 @@ nlohmann::json metadata_event(const char* name, int rank, std::optional<Stream> 
 nlohmann::json chrome_trace(const SimResult& r) {
   nlohmann::json events = nlohmann::json::array();
   std::set<int> ranks;
-  for (const auto& e : r.trace) ranks.insert(e.rank);
+  std::set<Track> offload_tracks;  // named only where a run has them
+  for (const auto& e : r.trace) {
+    ranks.insert(e.rank);
+    if (e.track == Track::cpu || e.track == Track::pcie) offload_tracks.insert(e.track);
+  }
   for (int rank : ranks) {
     events.push_back(metadata_event("process_name", rank, std::nullopt, "rank " + std::to_string(rank)));
-    events.push_back(metadata_event("thread_name", rank, Stream::compute, "compute"));
-    events.push_back(metadata_event("thread_name", rank, Stream::comm, "nccl"));
+    events.push_back(metadata_event("thread_name", rank, Track::compute, "compute"));
+    events.push_back(metadata_event("thread_name", rank, Track::nccl, "nccl"));
+    for (Track t : offload_tracks) events.push_back(metadata_event("thread_name", rank, t, track_name(t)));
   }
   for (const auto& e : r.trace)
     events.push_back({{"name", e.name},
@@ -141,7 +168,7 @@ nlohmann::json chrome_trace(const SimResult& r) {
                       {"ts", e.start_s * 1e6},
                       {"dur", (e.end_s - e.start_s) * 1e6},
                       {"pid", e.rank},
-                      {"tid", stream_tid(e.stream)},
+                      {"tid", track_tid(e.track)},
                       {"args", e.algorithm.empty() ? nlohmann::json::object()
                                                    : nlohmann::json{{"algorithm", e.algorithm}}}});
   return {{"traceEvents", events}, {"displayTimeUnit", "ms"}};

@@ -1,0 +1,43 @@
+#include "workloads/framework_versions.h"
+
+#include <regex>
+
+#include "workloads/config_error.h"
+#include "workloads/yaml_read.h"
+
+namespace zerosim {
+
+std::string Version::text() const {
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+namespace {
+
+// "0.16", "0.16.4", "v0.16.4", "0.16.4+cu121": release numbers only (a local suffix changes no code path).
+Version parse_version(const YAML::Node& n, const std::string& file, const std::string& key) {
+  const std::string text = read_string(n, file, key);
+  static const std::regex form(R"(v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?(?:[+.-][0-9A-Za-z.+-]*)?)");
+  std::smatch m;
+  if (!std::regex_match(text, m, form))
+    throw ConfigError(file, key, "'" + text + "' is not a release number (e.g. 0.16.4)");
+  return {std::stoi(m[1]), std::stoi(m[2]), m[3].matched ? std::stoi(m[3]) : 0};
+}
+
+}  // namespace
+
+FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file) {
+  FrameworkVersions v;
+  if (!present(node)) return v;
+  if (!node.IsMap()) throw ConfigError(file, "versions", "a mapping of framework to release (deepspeed: 0.16.4)");
+  check_keys(node, {"deepspeed"}, file, "versions.");
+  if (present(node["deepspeed"])) {
+    v.deepspeed = parse_version(node["deepspeed"], file, "versions.deepspeed");
+    if (v.deepspeed < kDeepSpeedOldest || v.deepspeed > kDeepSpeedNewest)
+      throw ConfigError(file, "versions.deepspeed",
+                        v.deepspeed.text() + " is outside the releases whose code zerosim models (" +
+                            kDeepSpeedOldest.text() + " to " + kDeepSpeedNewest.text() + ")");
+  }
+  return v;
+}
+
+}  // namespace zerosim

@@ -1,0 +1,29 @@
+#pragma once
+// Which releases of the training frameworks a run uses (run config `versions:`). Behaviour that changed
+// between releases is modelled per release range, and each range cites the change (docs/inputs.md,
+// "versions"; docs/reference/deepspeed-offload.md).
+#include <yaml-cpp/yaml.h>
+
+#include <compare>
+#include <string>
+
+namespace zerosim {
+
+struct Version {
+  int major = 0, minor = 0, patch = 0;
+  auto operator<=>(const Version&) const = default;
+  std::string text() const;  // "0.19.5"
+};
+
+// The DeepSpeed releases whose offload code paths zerosim models (read from the tags' source).
+inline constexpr Version kDeepSpeedOldest{0, 10, 0};
+inline constexpr Version kDeepSpeedNewest{0, 19, 5};
+
+struct FrameworkVersions {
+  Version deepspeed = kDeepSpeedNewest;
+};
+
+// `versions: {deepspeed: "0.16.4"}`; a release outside the modelled range is a ConfigError naming it.
+FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file);
+
+}  // namespace zerosim
