@@ -32,6 +32,7 @@ std::vector<GpuSpec> gpu_catalogue() {
       spec.gemm_efficiency = read_double(g["gemm_efficiency"], file, key + ".gemm_efficiency");
       spec.attention_efficiency = read_double(g["attention_efficiency"], file, key + ".attention_efficiency");
       spec.cuda_context_bytes = read_int(g["cuda_context_mib"], file, key + ".cuda_context_mib") * kMiB;
+      spec.default_host = read_string(g["host"], file, key + ".host");
       spec.source = read_string(g["source"], file, key + ".source");
       out.push_back(spec);
     }

@@ -16,6 +16,7 @@ struct GpuSpec {
   double gemm_efficiency = 0;       // sustained fraction of bf16_flops for large GEMMs
   double attention_efficiency = 0;  // sustained fraction for FlashAttention-2 forward+backward
   int64_t cuda_context_bytes = 0;
+  std::string default_host;  // the node it usually comes in (platforms/hosts.yaml id): CPU offload's host
   std::string source;
 };
 

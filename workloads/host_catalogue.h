@@ -27,7 +27,8 @@ struct HostSpec {
 };
 
 // Throws ConfigError naming `file`/`key` and listing the known hosts.
-HostSpec find_host(const std::string& id, const std::string& file = "", const std::string& key = "cluster.host");
+HostSpec find_host(const std::string& id, const std::string& file = "",
+                   const std::string& key = "cluster.host");
 std::vector<HostSpec> host_catalogue();
 std::vector<std::string> host_ids();
 

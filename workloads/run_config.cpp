@@ -46,8 +46,13 @@ const std::vector<std::string> kPeftKeys = {"method",
 const std::vector<std::string> kTrainKeys = {
     "micro_batch",     "seq_len",   "grad_accum", "activation_checkpointing",
     "flash_attention", "precision", "optimizer"};
-const std::vector<std::string> kClusterKeys = {"gpu",   "gpus",           "gpus_per_node", "intra",
-                                               "inter", "rail_optimized", "platform",      "nccl_algo"};
+const std::vector<std::string> kClusterKeys = {
+    "gpu",      "gpus",      "gpus_per_node", "intra",           "inter",          "rail_optimized",
+    "platform", "nccl_algo", "host",          "host_memory_gib", "host_cpu_cores", "pcie_gen"};
+const std::vector<std::string> kPcieGens = {"auto", "3", "4", "5"};  // platforms/interconnect.yaml pcie.gens
+// Host RAM per node and cores per node: up to 1 PiB and 65536 cores, far beyond any server.
+constexpr double kMaxHostMemoryGiB = 1048576;
+constexpr int64_t kMaxHostCores = 65536;
 const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls"};
 const std::vector<std::string> kCalibrationKeys = {"file", "allow_cpu_device"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "cuda_context_gib", "nccl_buffers_gib"};
@@ -204,6 +209,22 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
     c.platform = resolve_path(read_string(node["platform"], file, "cluster.platform"), file);
   if (present(node["nccl_algo"]))
     c.nccl_algo = one_of(node["nccl_algo"], file, "cluster.nccl_algo", kNcclAlgos);
+  if (present(node["host"])) c.host = one_of(node["host"], file, "cluster.host", host_ids());
+  if (present(node["host_memory_gib"])) {
+    const double gib = read_double(node["host_memory_gib"], file, "cluster.host_memory_gib");
+    if (!(gib > 0) || gib > kMaxHostMemoryGiB)
+      throw ConfigError(file, "cluster.host_memory_gib",
+                        "must be more than 0 and at most " +
+                            std::to_string(static_cast<int64_t>(kMaxHostMemoryGiB)) +
+                            " GiB (host RAM per node)" + line_of(node["host_memory_gib"]));
+    c.host_memory_bytes = std::llround(gib * kBytesPerGiB);
+  }
+  if (present(node["host_cpu_cores"]))
+    c.host_cpu_cores = read_int_in(node["host_cpu_cores"], file, "cluster.host_cpu_cores", 1, kMaxHostCores);
+  if (present(node["pcie_gen"])) {
+    const std::string gen = one_of(node["pcie_gen"], file, "cluster.pcie_gen", kPcieGens);
+    c.pcie_gen = gen == "auto" ? 0 : std::stoi(gen);
+  }
   if (c.inter == "none" && c.gpus > c.gpus_per_node && c.platform.empty())
     throw ConfigError(file, "cluster.inter",
                       "'none' but cluster.gpus = " + std::to_string(c.gpus) + " needs " +
@@ -339,6 +360,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   if (present(root["platform"]))
     c.cluster.platform = resolve_path(read_string(root["platform"], file, "platform"), file);
   c.gpu = find_gpu(c.cluster.gpu, file, "cluster.gpu");
+  c.host = resolve_host(c.cluster, c.gpu, file);
   c.memory = parse_memory(root["memory"], file);
   c.versions = parse_versions(root["versions"], file);
   if (present(root["calibration"])) parse_calibration(root["calibration"], file, c);
@@ -357,6 +379,26 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
 }
 
 }  // namespace
+
+HostSpec resolve_host(const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file,
+                      const std::string& host_key, const std::string& cores_key) {
+  HostSpec host = find_host(cluster.host.empty() ? gpu.default_host : cluster.host, file, host_key);
+  if (cluster.host_memory_bytes) host.memory_bytes = *cluster.host_memory_bytes;
+  if (cluster.host_cpu_cores) {
+    // Every socket gets the same share: a platform has one CPU host per socket, all alike.
+    const int64_t cores = *cluster.host_cpu_cores, s = host.sockets;
+    if (cores % s != 0) {
+      const int64_t below = cores / s * s, above = below + s;
+      throw ConfigError(file, cores_key,
+                        std::to_string(cores) + " cores do not split evenly over the " + std::to_string(s) +
+                            " sockets of host '" + host.id + "' (allowed: a multiple of " +
+                            std::to_string(s) + ", e.g. " +
+                            (below > 0 ? std::to_string(below) + " or " : "") + std::to_string(above) + ")");
+    }
+    host.cores_per_socket = cores / s;
+  }
+  return host;
+}
 
 RunConfig load_run_config(const std::string& path, const std::vector<Override>& overrides) {
   return run_config_from_yaml(parse_yaml_file(path, "run config"), path, overrides);
@@ -382,13 +424,18 @@ nlohmann::json RunConfig::echo() const {
     for (const auto& [key, a] : peft.alpha_pattern) p["alpha_pattern"][key] = a;
     if (!peft.modules_to_save.empty()) p["modules_to_save"] = peft.modules_to_save;
   }
-  nlohmann::json cl = {{"gpu", cluster.gpu},
-                       {"gpus", cluster.gpus},
-                       {"gpus_per_node", cluster.gpus_per_node},
-                       {"intra", cluster.intra},
-                       {"inter", cluster.inter},
-                       {"rail_optimized", cluster.rail_optimized},
-                       {"nccl_algo", cluster.nccl_algo}};
+  nlohmann::json cl = {
+      {"gpu", cluster.gpu},
+      {"gpus", cluster.gpus},
+      {"gpus_per_node", cluster.gpus_per_node},
+      {"intra", cluster.intra},
+      {"inter", cluster.inter},
+      {"rail_optimized", cluster.rail_optimized},
+      {"nccl_algo", cluster.nccl_algo},
+      {"host", host.id},
+      {"host_memory_gib", static_cast<double>(host.memory_bytes) / kBytesPerGiB},
+      {"host_cpu_cores", host.cores()},
+      {"pcie_gen", cluster.pcie_gen > 0 ? nlohmann::json(cluster.pcie_gen) : nlohmann::json("auto")}};
   if (!cluster.platform.empty()) cl["platform"] = cluster.platform;
   nlohmann::json mem = {{"fragmentation", memory.fragmentation}};
   if (memory.cuda_context_bytes)

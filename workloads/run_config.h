@@ -11,6 +11,7 @@
 
 #include "workloads/framework_versions.h"
 #include "workloads/gpu_catalogue.h"
+#include "workloads/host_catalogue.h"
 #include "workloads/model_spec.h"
 #include "workloads/peft_spec.h"
 #include "workloads/zero_spec.h"
@@ -55,6 +56,12 @@ struct ClusterSpec {
   bool rail_optimized = true;
   std::string platform;            // path to a SimGrid platform XML; empty = built from the keys above
   std::string nccl_algo = "auto";  // NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree | nvls
+  // The CPU side of every node (platforms/hosts.yaml), resolved into RunConfig::host by resolve_host.
+  std::string host;  // catalogue id; empty = the GPU's usual node (GpuSpec::default_host)
+  std::optional<int64_t>
+      host_memory_bytes;                  // cluster.host_memory_gib: host RAM per node instead of the host's
+  std::optional<int64_t> host_cpu_cores;  // cluster.host_cpu_cores: cores per node, an equal share per socket
+  int pcie_gen = 0;  // cluster.pcie_gen: 3 | 4 | 5 instead of the GPU's own generation; 0 = auto (the GPU's)
   int64_t nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
 };
 
@@ -73,6 +80,7 @@ struct RunConfig {
   ZeroSpec zero;
   ClusterSpec cluster;
   GpuSpec gpu;
+  HostSpec host;  // resolve_host(cluster, gpu); a platform file's CPU hosts override it (apply_platform_file)
   MemoryOptions memory;
   FrameworkVersions versions;
   std::string calibration;  // path or empty
@@ -95,6 +103,13 @@ RunConfig run_config_from_yaml(YAML::Node root, const std::string& file,
                                const std::vector<Override>& overrides = {});
 // Applies overrides to a raw config tree (also used by sweeps to set axis values).
 void apply_override(YAML::Node& root, const Override& o, const std::string& file);
+
+// The host every node has: cluster.host (else the GPU's usual node) with cluster.host_memory_gib and
+// cluster.host_cpu_cores applied. ConfigError naming `file` and the key (host_key for an unknown host,
+// cores_key for cores that do not split evenly over the host's sockets).
+HostSpec resolve_host(const ClusterSpec& cluster, const GpuSpec& gpu, const std::string& file = "",
+                      const std::string& host_key = "cluster.host",
+                      const std::string& cores_key = "cluster.host_cpu_cores");
 
 const char* precision_name(Precision p);
 // "bf16-mixed" | "fp16-mixed" | "bf16-pure"; "fp32" and anything else: ConfigError naming file and key.

@@ -21,6 +21,9 @@ const std::map<std::string, PlotAxis>& known_axes() {
   static const std::map<std::string, PlotAxis> axes = {
       {"cluster.gpus", {"GPUs", 1}},
       {"cluster.gpus_per_node", {"GPUs per node", 1}},
+      {"cluster.host_memory_gib", {"host memory per node (GiB)", 1}},
+      {"cluster.host_cpu_cores", {"CPU cores per node", 1}},
+      {"cluster.pcie_gen", {"PCIe generation", 1}},
       {"zero.stage", {"ZeRO stage", 1}},
       {"peft.r", {"LoRA/DoRA rank r", 1}},
       {"peft.alpha", {"LoRA/DoRA alpha", 1}},
