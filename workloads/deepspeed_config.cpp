@@ -89,7 +89,8 @@ void apply_block(const YAML::Node& z, const std::string& file, const std::string
     s.contiguous_gradients = read_bool(z["contiguous_gradients"], file, prefix + "contiguous_gradients");
   if (present(z["offload_optimizer"])) {
     s.offload_optimizer = device_of(z["offload_optimizer"], file, prefix + "offload_optimizer");
-    s.offload_optimizer_pin_memory = pin_memory_of(z["offload_optimizer"], file, prefix + "offload_optimizer");
+    s.offload_optimizer_pin_memory =
+        pin_memory_of(z["offload_optimizer"], file, prefix + "offload_optimizer");
   }
   if (present(z["cpu_offload_use_pin_memory"]) && !s.offload_optimizer_pin_memory)
     s.offload_optimizer_pin_memory =

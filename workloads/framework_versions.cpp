@@ -28,7 +28,8 @@ Version parse_version(const YAML::Node& n, const std::string& file, const std::s
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file) {
   FrameworkVersions v;
   if (!present(node)) return v;
-  if (!node.IsMap()) throw ConfigError(file, "versions", "a mapping of framework to release (deepspeed: 0.16.4)");
+  if (!node.IsMap())
+    throw ConfigError(file, "versions", "a mapping of framework to release (deepspeed: 0.16.4)");
   check_keys(node, {"deepspeed"}, file, "versions.");
   if (present(node["deepspeed"])) {
     v.deepspeed = parse_version(node["deepspeed"], file, "versions.deepspeed");

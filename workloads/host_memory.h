@@ -1,8 +1,9 @@
 #pragma once
 // Host RAM that DeepSpeed's CPU offload allocates on each node (docs/memory-model.md, "CPU offload"): per
-// rank the fp32 master partition, Adam's exp_avg and exp_avg_sq, the fp32 gradient partition CPU Adam
-// reads, and with offload_param the rank's bf16 parameter partitions — all in pinned (page-locked)
-// buffers by default. A node holds as many ranks as it has GPUs in use.
+// rank the fp32 master partition, Adam's exp_avg and exp_avg_sq, the gradient buffers CPU Adam reads, the
+// bf16 staging buffer, and with offload_param the rank's bf16 parameter partitions; pinned or not as the
+// DeepSpeed release does it. A node holds as many ranks as it has GPUs in use. What the processes need
+// besides (Python, CUDA's host side, the model load at start-up) is not counted (docs/memory-model.md).
 #include <array>
 #include <cstdint>
 
@@ -11,8 +12,17 @@
 
 namespace zerosim {
 
-enum class HostMemComponent { master_params, optimizer_states, gradients, offloaded_params };
-constexpr size_t kHostMemComponents = 4;
+// staging_buffers: the bf16 copy the updated partition goes up from; pinned_rounding: what PyTorch's pinned
+// allocator adds by rounding each pinned buffer up to a power of two.
+enum class HostMemComponent {
+  master_params,
+  optimizer_states,
+  gradients,
+  staging_buffers,
+  offloaded_params,
+  pinned_rounding
+};
+constexpr size_t kHostMemComponents = 6;
 const char* host_mem_component_name(HostMemComponent c);
 
 struct HostMemory {

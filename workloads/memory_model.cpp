@@ -1,5 +1,6 @@
 #include "workloads/memory_model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "workloads/units.h"
@@ -55,16 +56,19 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   const int64_t flat_partition = z.stage == 3 ? trainable_partition : zero3_partition_numel(trainable, N);
   const int64_t optimizer_numel = z.stage == 0 ? trainable : flat_partition;
 
-  // bf16 gradients (docs/reference/dora-zero.md §5).
+  // bf16 gradients (docs/reference/dora-zero.md §5). Offloaded, the reduced partition goes to host memory:
+  // no gradient partition stays on the GPU (docs/reference/deepspeed-offload.md §1, §3).
+  const bool offloaded = z.offload_optimizer == "cpu";
+  const int64_t partition_grads = offloaded ? 0 : 2 * flat_partition;
   switch (z.stage) {
     case 0:
       s.gradients_in_backward = 2 * trainable;
       break;
     case 1:
-      s.gradients_in_backward = 2 * trainable, s.gradients = 2 * flat_partition;
+      s.gradients_in_backward = 2 * trainable, s.gradients = partition_grads;
       break;
     default:
-      s.gradients = 2 * flat_partition;
+      s.gradients = partition_grads;
       break;
   }
   if (c.train.grad_accum > 1) {  // gradients stay allocated across micro-steps
@@ -84,6 +88,15 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   if (z.stage == 3 && z.contiguous_gradients) s.persistent_buffers = bucket;
   if ((z.stage == 1 || z.stage == 2) && z.contiguous_gradients)
     s.backward_buffers = bucket * (z.overlap() ? 2 : 1);
+  if (offloaded && z.stage < 3) {
+    // temp_grad_buffer_for_gpu_offload: bf16, the size of the largest parameter.
+    int64_t largest = 0;
+    for (const auto& m : program.modules) largest = std::max(largest, m.trainable ? m.numel : 0);
+    s.persistent_buffers += 2 * largest;
+    // 0.14.1-0.16.x copied the fp32 partition to the GPU and cast it there (#5301).
+    const Version v = c.versions.deepspeed;
+    if (v >= Version{0, 14, 1} && v < Version{0, 17, 0}) s.optimizer_temporaries = 4 * optimizer_numel;
+  }
   // Stage 0 all-reduces through a flattened copy of at most 5e8 elements (MEMORY_OPT_ALLREDUCE_SIZE).
   if (z.stage == 0) s.boundary_buffers = 2 * std::min<int64_t>(trainable, 500'000'000);
   return s;
@@ -182,7 +195,9 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   r.breakdown[MemComponent::runtime_overhead] = runtime_overhead_bytes(c);
   r.peak_bytes = r.breakdown.total();
   r.capacity_bytes = c.gpu.memory_bytes;
-  r.fits = r.peak_bytes <= r.capacity_bytes;
+  r.host = predict_host_memory(c, program);
+  r.gpu_fits = r.peak_bytes <= r.capacity_bytes;
+  r.fits = r.gpu_fits && r.host.fits();
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "workloads/host_memory.h"
 #include "workloads/run_config.h"
 #include "workloads/step_program.h"
 
@@ -51,7 +52,9 @@ struct MemoryResult {
   int64_t peak_allocated_bytes = 0;  // torch.cuda.max_memory_allocated
   int64_t peak_reserved_bytes = 0;   // torch.cuda.max_memory_reserved
   int64_t capacity_bytes = 0;
-  bool fits = false;
+  bool gpu_fits = false;
+  bool fits = false;          // the GPU's peak fits and, with CPU offload, so does the node's host RAM
+  HostMemory host;            // CPU offload's host RAM (zero without offload)
   MemoryBreakdown breakdown;  // at the peak; sums to peak_bytes
   std::string peak_at;        // the op during which the peak occurs
   ModelStates states;

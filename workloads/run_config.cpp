@@ -25,6 +25,14 @@ const char* precision_name(Precision p) {
 }
 const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ? "fused" : "foreach"; }
 
+int64_t ClusterSpec::cpu_threads(int64_t node_cores) const {
+  if (cpu_threads_per_rank) return *cpu_threads_per_rank;
+  // torch.distributed.run sets OMP_NUM_THREADS=1 when more than one process runs per node; the DeepSpeed
+  // launcher leaves it unset (only --bind_cores_to_rank sets it), so OpenMP uses every core it may
+  // (docs/reference/deepspeed-offload.md §6).
+  return launcher == "torchrun" && std::min(gpus, gpus_per_node) > 1 ? 1 : node_cores;
+}
+
 namespace {
 
 const std::vector<std::string> kTopKeys = {"model",   "peft",     "train",       "zero",   "deepspeed",
@@ -46,9 +54,21 @@ const std::vector<std::string> kPeftKeys = {"method",
 const std::vector<std::string> kTrainKeys = {
     "micro_batch",     "seq_len",   "grad_accum", "activation_checkpointing",
     "flash_attention", "precision", "optimizer"};
-const std::vector<std::string> kClusterKeys = {
-    "gpu",      "gpus",      "gpus_per_node", "intra",           "inter",          "rail_optimized",
-    "platform", "nccl_algo", "host",          "host_memory_gib", "host_cpu_cores", "pcie_gen"};
+const std::vector<std::string> kClusterKeys = {"gpu",
+                                               "gpus",
+                                               "gpus_per_node",
+                                               "intra",
+                                               "inter",
+                                               "rail_optimized",
+                                               "platform",
+                                               "nccl_algo",
+                                               "host",
+                                               "host_memory_gib",
+                                               "host_cpu_cores",
+                                               "pcie_gen",
+                                               "launcher",
+                                               "cpu_threads_per_rank"};
+const std::vector<std::string> kLaunchers = {"deepspeed", "torchrun"};
 const std::vector<std::string> kPcieGens = {"auto", "3", "4", "5"};  // platforms/interconnect.yaml pcie.gens
 // Host RAM per node and cores per node: up to 1 PiB and 65536 cores, far beyond any server.
 constexpr double kMaxHostMemoryGiB = 1048576;
@@ -225,6 +245,10 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
     const std::string gen = one_of(node["pcie_gen"], file, "cluster.pcie_gen", kPcieGens);
     c.pcie_gen = gen == "auto" ? 0 : std::stoi(gen);
   }
+  if (present(node["launcher"])) c.launcher = one_of(node["launcher"], file, "cluster.launcher", kLaunchers);
+  if (present(node["cpu_threads_per_rank"]) && node["cpu_threads_per_rank"].Scalar() != "auto")
+    c.cpu_threads_per_rank =
+        read_int_in(node["cpu_threads_per_rank"], file, "cluster.cpu_threads_per_rank", 1, kMaxHostCores);
   if (c.inter == "none" && c.gpus > c.gpus_per_node && c.platform.empty())
     throw ConfigError(file, "cluster.inter",
                       "'none' but cluster.gpus = " + std::to_string(c.gpus) + " needs " +
@@ -435,7 +459,9 @@ nlohmann::json RunConfig::echo() const {
       {"host", host.id},
       {"host_memory_gib", static_cast<double>(host.memory_bytes) / kBytesPerGiB},
       {"host_cpu_cores", host.cores()},
-      {"pcie_gen", cluster.pcie_gen > 0 ? nlohmann::json(cluster.pcie_gen) : nlohmann::json("auto")}};
+      {"pcie_gen", cluster.pcie_gen > 0 ? nlohmann::json(cluster.pcie_gen) : nlohmann::json("auto")},
+      {"launcher", cluster.launcher},
+      {"cpu_threads_per_rank", cluster.cpu_threads(host.cores())}};
   if (!cluster.platform.empty()) cl["platform"] = cluster.platform;
   nlohmann::json mem = {{"fragmentation", memory.fragmentation}};
   if (memory.cuda_context_bytes)
@@ -467,7 +493,8 @@ nlohmann::json RunConfig::echo() const {
                         {"cluster", cl},
                         {"memory", mem},
                         {"versions", {{"deepspeed", versions.deepspeed.text()}}}};
-  if (zero.offload_optimizer != "none") out["zero"]["offload_optimizer_pin_memory"] = offload_pin_memory(*this, false);
+  if (zero.offload_optimizer != "none")
+    out["zero"]["offload_optimizer_pin_memory"] = offload_pin_memory(*this, false);
   if (zero.offload_param != "none") out["zero"]["offload_param_pin_memory"] = offload_pin_memory(*this, true);
   if (!calibration.empty())
     out["calibration"] = calibration_allow_cpu_device

@@ -62,6 +62,13 @@ struct ClusterSpec {
       host_memory_bytes;                  // cluster.host_memory_gib: host RAM per node instead of the host's
   std::optional<int64_t> host_cpu_cores;  // cluster.host_cpu_cores: cores per node, an equal share per socket
   int pcie_gen = 0;  // cluster.pcie_gen: 3 | 4 | 5 instead of the GPU's own generation; 0 = auto (the GPU's)
+  // How the job's processes start, which decides DeepSpeedCPUAdam's OpenMP threads (docs/time-model.md,
+  // "CPU offload"): deepspeed (no OMP_NUM_THREADS: every core of the node, shared) | torchrun
+  // (OMP_NUM_THREADS=1 with more than one process per node). cluster.cpu_threads_per_rank sets the threads
+  // outright.
+  std::string launcher = "deepspeed";
+  std::optional<int64_t> cpu_threads_per_rank;
+  int64_t cpu_threads(int64_t node_cores) const;  // per rank
   int64_t nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
 };
 

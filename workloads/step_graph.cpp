@@ -74,8 +74,8 @@ class GraphBuilder {
     // CPU Adam then runs on the training thread while the GPU waits, and the updated bf16 partition is
     // copied back), then the parameter all-gather of stages 1-3.
     const int last = static_cast<int>(g) - 1;
-    const TaskId opt = offload_.optimizer ? add_host("optimizer.cpu_adam", last)
-                                          : add_compute(out_.ops.size() - 1, last);
+    const TaskId opt =
+        offload_.optimizer ? add_host("optimizer.cpu_adam", last) : add_compute(out_.ops.size() - 1, last);
     for (TaskId t : pending_grad_collectives_) edge(t, opt);
     pending_grad_collectives_.clear();
     TaskId updated = opt;
@@ -91,8 +91,8 @@ class GraphBuilder {
     else if (c_.zero.stage == 3 && persistent > 0) {
       // _post_step re-gathers the persistent parameters; offloaded, their partitions come up first.
       if (offload_.params)
-        updated = add_copy(offload_.fetch, zero3_partition_numel(persistent, c_.cluster.gpus), "persistent_params.",
-                           Phase::optimizer, last, updated);
+        updated = add_copy(offload_.fetch, zero3_partition_numel(persistent, c_.cluster.gpus),
+                           "persistent_params.", Phase::optimizer, last, updated);
       edge(updated, add_collective(CollectiveKind::all_gather, 2 * persistent, "persistent_params.all_gather",
                                    Phase::optimizer, last));
     }
@@ -208,8 +208,8 @@ class GraphBuilder {
     if (offload_.params)
       first = add_copy(offload_.fetch, zero3_partition_numel(plan_.gathered_numel[mi], c_.cluster.gpus),
                        name + ".", phase, micro);
-    const TaskId gather = add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[mi], name + suffix,
-                                         phase, micro);
+    const TaskId gather =
+        add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[mi], name + suffix, phase, micro);
     if (issuer) edge(*issuer, first.value_or(gather));
     return gather;
   }
@@ -294,7 +294,8 @@ class GraphBuilder {
           issued = true;
         }
         for (int m : plan_.fetch_before[i]) {
-          const TaskId f = add_fetch(m, ".all_gather", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
+          const TaskId f =
+              add_fetch(m, ".all_gather", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
           gathered_by[static_cast<size_t>(m)] = f;
         }
         for (int m : op.modules)
@@ -305,7 +306,8 @@ class GraphBuilder {
       for (TaskId w : waits) edge(w, task);
       if (stage == 3) {
         for (int m : plan_.prefetch_after[i]) {  // issued from the op's pre-forward hook
-          const TaskId pf = add_fetch(m, ".prefetch", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
+          const TaskId pf =
+              add_fetch(m, ".prefetch", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
           gathered_by[static_cast<size_t>(m)] = pf;
         }
         for (int m : plan_.release_after[i]) gathered_by[static_cast<size_t>(m)].reset();

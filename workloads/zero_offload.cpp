@@ -62,7 +62,8 @@ void stage3_grad_copies(const RunConfig& c, bool pin, OffloadPlan& p) {
 }  // namespace
 
 bool offload_pin_memory(const RunConfig& c, bool params) {
-  const std::optional<bool>& set = params ? c.zero.offload_param_pin_memory : c.zero.offload_optimizer_pin_memory;
+  const std::optional<bool>& set =
+      params ? c.zero.offload_param_pin_memory : c.zero.offload_optimizer_pin_memory;
   return set.value_or(c.versions.deepspeed >= Version{0, 19, 5});  // #8207 made True the default
 }
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "workloads/run_config.h"
-#include "workloads/step_program.h"
 #include "workloads/step_graph.h"
+#include "workloads/step_program.h"
 
 namespace zerosim {
 

@@ -22,7 +22,7 @@ struct ZeroSpec {
   // unset: the DeepSpeed release's default (zero_offload.h).
   std::optional<bool> offload_optimizer_pin_memory;
   std::optional<bool> offload_param_pin_memory;
-  std::string deepspeed_config;            // ds_config.json it came from, if any
+  std::string deepspeed_config;  // ds_config.json it came from, if any
   // ds_config.json's train_batch_size (numeric) and whether micro-batch and accumulation were given
   // (numeric there or in the run config): DeepSpeed derives the missing ones and asserts
   // train_batch_size = micro_batch x grad_accum x GPUs (runtime/config.py _batch_assertion).

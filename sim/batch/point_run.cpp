@@ -16,16 +16,20 @@
 namespace zerosim {
 namespace {
 
-// CPU offload's rates: the GPU's PCIe link and the node's CPUs (docs/time-model.md, "CPU offload").
+// CPU offload's rates: the node's host (config.host: the catalogue's, the cluster keys', or the platform
+// file's CPU hosts) and the GPU's PCIe link (docs/time-model.md, "CPU offload").
 OffloadModel offload_model(const RunConfig& config) {
   const InterconnectCatalogue& cat = interconnect_catalogue();
+  const HostSpec& host = config.host;
   OffloadModel om;
-  om.pcie_bytes_s = cat.pcie_rate(cat.gpu_links(config.gpu.id).pcie_gen);
-  om.cpu_adam_elements_per_s_per_core = 8.0e7;  // PROVISIONAL until the host catalogue lands
-  om.mem_bw_bytes_s = 140e9;
-  om.cores_per_socket = 64;
-  om.cpu_threads_per_rank = 64;
-  om.ranks_per_socket = std::max<int64_t>(1, std::min(config.cluster.gpus, config.cluster.gpus_per_node) / 2);
+  const int gen =
+      config.cluster.pcie_gen > 0 ? config.cluster.pcie_gen : cat.gpu_links(config.gpu.id).pcie_gen;
+  om.pcie_bytes_s = cat.pcie_rate(gen);
+  om.cpu_adam_elements_per_s_per_core = host.cpu_adam_elements_per_s_per_core;
+  om.mem_bw_bytes_s = host.mem_bw_bytes_s * static_cast<double>(host.sockets);
+  om.cores = host.cores();
+  om.ranks_per_node = std::min(config.cluster.gpus, config.cluster.gpus_per_node);
+  om.cpu_threads_per_rank = config.cluster.cpu_threads(host.cores());
   return om;
 }
 

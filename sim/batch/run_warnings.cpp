@@ -6,13 +6,6 @@ namespace zerosim {
 
 std::vector<std::string> config_warnings(const RunConfig& c) {
   std::vector<std::string> out = c.peft.warnings;
-  // Offload's memory is modelled; its time (CPU Adam, PCIe copies, host RAM) is not yet: say so rather
-  // than print an offloaded step's time as if it were measured (docs/inputs.md).
-  if (c.zero.offload_optimizer != "none" || c.zero.offload_param != "none")
-    out.push_back(
-        "zero.offload_optimizer / zero.offload_param: the offloaded states leave GPU memory, but "
-        "the step time does not yet include CPU Adam or the PCIe copies (simulated as if not "
-        "offloaded)");
   const int64_t gpus = c.cluster.gpus, per_node = c.cluster.gpus_per_node;
   if (gpus <= per_node || gpus % per_node == 0) return out;
   const std::string full = std::to_string(gpus / per_node), last = std::to_string(gpus % per_node);

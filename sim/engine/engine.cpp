@@ -1,7 +1,6 @@
 #include "sim/engine/engine.h"
 
 #include <array>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <simgrid/s4u.hpp>
@@ -110,40 +109,11 @@ double overlap_seconds(const std::vector<std::pair<double, double>>& a,
   return total;
 }
 
-// A CPU host's sustained memory bandwidth (its mem_bw_bytes_s property, docs/platforms.md).
-double cpu_memory_bandwidth(const s4u::Host* cpu) {
-  const char* value = cpu->get_property("mem_bw_bytes_s");
-  if (!value) throw std::runtime_error("CPU host " + cpu->get_name() + " has no mem_bw_bytes_s property");
-  return std::stod(value);
-}
-
-// The CPU step (DeepSpeedCPUAdam and its unscale and cast passes) over each local rank's partition, all at
-// once: SimGrid shares a CPU host's cores among the executions, each using at most the rank's OpenMP
-// threads; the socket's memory bandwidth, shared by its ranks, bounds it too (a roofline). The training
-// thread waits for it, so the compute stream idles.
-void run_cpu_step(Shared& s, const Task& task) {
-  const OffloadModel& om = s.options->offload;
-  const double start = s4u::Engine::get_clock();
-  std::vector<s4u::ExecPtr> execs;
-  std::map<s4u::Host*, int64_t> ranks_on;  // ranks per CPU host
-  for (int64_t r = 0; r < s.local_ranks; ++r) {
-    s4u::Host* cpu = s.cpu_hosts[static_cast<size_t>(r)];
-    if (!cpu) continue;
-    ranks_on[cpu] += 1;
-    // A CPU host's speed is in Adam elements per second per core (docs/platforms.md, "Host side").
-    s4u::ExecPtr exec = s4u::this_actor::exec_init(static_cast<double>(task.host_elements));
-    exec->set_host(cpu);
-    exec->set_thread_count(static_cast<int>(std::min<int64_t>(om.cpu_threads_per_rank, cpu->get_core_count())));
-    exec->start();
-    execs.push_back(exec);
-  }
-  for (auto& e : execs) e->wait();
-  double memory_s = 0;
-  for (const auto& [cpu, ranks] : ranks_on)
-    memory_s = std::max(memory_s, static_cast<double>(ranks * task.host_bytes) / cpu_memory_bandwidth(cpu));
-  if (execs.empty()) memory_s = om.cpu_step_seconds(task.host_elements, task.host_bytes);
-  const double left = start + memory_s - s4u::Engine::get_clock();
-  if (left > 0) s4u::this_actor::sleep_for(left);
+// The CPU step (DeepSpeedCPUAdam and its unscale and cast passes) over the rank's partition. Every rank of
+// a node runs its own at the same moment on the node's cores and memory, so all take the same time
+// (offload_model.h); the training thread waits for it, so the compute stream idles.
+void run_cpu_step(const Shared& s, const Task& task) {
+  s4u::this_actor::sleep_for(s.options->offload.cpu_step_seconds(task.host_elements, task.host_bytes));
 }
 
 // The CUDA compute stream: ops in program order, each after its inputs. Every rank runs the same ops
@@ -358,11 +328,10 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   const auto& order = graph.compute_order;
   s.chains_into_next.assign(order.size(), 0);
   for (size_t k = 0; k + 1 < order.size(); ++k)
-    s.chains_into_next[k] = graph.graph[order[k]].kind != TaskKind::host &&
-                            graph.graph[order[k + 1]].kind != TaskKind::host &&
-                            boost::out_degree(order[k], graph.graph) == 1 &&
-                            boost::in_degree(order[k + 1], graph.graph) == 1 &&
-                            boost::edge(order[k], order[k + 1], graph.graph).second;
+    s.chains_into_next[k] =
+        graph.graph[order[k]].kind != TaskKind::host && graph.graph[order[k + 1]].kind != TaskKind::host &&
+        boost::out_degree(order[k], graph.graph) == 1 && boost::in_degree(order[k + 1], graph.graph) == 1 &&
+        boost::edge(order[k], order[k + 1], graph.graph).second;
   s.rank_end.assign(s.hosts.size(), 0.0);
   // One barrier per communicator: every collective joins all ranks of the data-parallel group.
   std::vector<const std::vector<TaskId>*> streams = {&graph.comm_order};
@@ -375,8 +344,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   s.schedules.resize(n_tasks);
   for (const auto* stream_order : streams)
     for (TaskId v : *stream_order)
-      if (const Task& t = graph.graph[v];
-          t.kind == TaskKind::collective && s.hosts.size() > 1 && t.bytes > 0)
+      if (const Task& t = graph.graph[v]; t.kind == TaskKind::collective && s.hosts.size() > 1 && t.bytes > 0)
         s.schedules[v] = schedule_collective(options.comm, s.plans, t.collective, t.bytes);
   s.mailboxes.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)

@@ -30,9 +30,9 @@ struct TraceEvent {
 struct SimResult {
   double step_s = 0;
   double forward_s = 0, backward_s = 0, optimizer_s = 0;  // compute-stream busy time, rank 0
-  double comm_s = 0;                // communication-stream busy time (transfers), rank 0
-  double exposed_comm_s = 0;        // compute stream idle, waiting for communication
-  double overhead_s = 0;            // framework hooks on the compute stream
+  double comm_s = 0;          // communication-stream busy time (transfers), rank 0
+  double exposed_comm_s = 0;  // compute stream idle, waiting for communication
+  double overhead_s = 0;      // framework hooks on the compute stream
   // CPU offload (docs/time-model.md): DeepSpeedCPUAdam on the host while the GPU waits; the PCIe copies
   // between GPU and host memory (busy time on the streams that issue them) and the part of them the compute
   // stream waited for. exposed_comm_s excludes exposed_offload_copy_s.

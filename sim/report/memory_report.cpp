@@ -15,13 +15,50 @@ nlohmann::json memory_json(const MemoryResult& m) {
   nlohmann::json breakdown = nlohmann::json::object();
   for (size_t i = 0; i < kMemComponents; ++i)
     breakdown[mem_component_name(static_cast<MemComponent>(i))] = m.breakdown.bytes[i];
-  return {{"peak_bytes", m.peak_bytes},
-          {"peak_allocated_bytes", m.peak_allocated_bytes},
-          {"peak_reserved_bytes", m.peak_reserved_bytes},
-          {"capacity_bytes", m.capacity_bytes},
-          {"fits", m.fits},
-          {"peak_at", m.peak_at},
-          {"breakdown", breakdown}};
+  nlohmann::json j = {{"peak_bytes", m.peak_bytes},
+                      {"peak_allocated_bytes", m.peak_allocated_bytes},
+                      {"peak_reserved_bytes", m.peak_reserved_bytes},
+                      {"capacity_bytes", m.capacity_bytes},
+                      {"fits", m.fits},
+                      {"gpu_fits", m.gpu_fits},
+                      {"peak_at", m.peak_at},
+                      {"breakdown", breakdown}};
+  if (m.host.per_rank_total() > 0) j["host"] = host_memory_json(m.host);
+  return j;
+}
+
+nlohmann::json host_memory_json(const HostMemory& h) {
+  nlohmann::json per_rank = nlohmann::json::object();
+  for (size_t i = 0; i < kHostMemComponents; ++i)
+    per_rank[host_mem_component_name(static_cast<HostMemComponent>(i))] = h.per_rank[i];
+  return {{"per_rank", per_rank},
+          {"ranks_per_node", h.ranks_per_node},
+          {"per_node_bytes", h.per_node_bytes()},
+          {"capacity_bytes", h.capacity_bytes},
+          {"fits", h.fits()}};
+}
+
+std::string host_memory_table(const HostMemory& h) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "\nhost RAM per node for CPU offload (%lld ranks)\n",
+                static_cast<long long>(h.ranks_per_node));
+  out += line;
+  std::snprintf(line, sizeof line, "  %-22s %10s %10s\n", "component", "GiB/rank", "GiB/node");
+  out += line;
+  for (size_t i = 0; i < kHostMemComponents; ++i) {
+    std::snprintf(line, sizeof line, "  %-22s %10s %10s\n",
+                  host_mem_component_name(static_cast<HostMemComponent>(i)), gib(h.per_rank[i]).c_str(),
+                  gib(h.per_rank[i] * h.ranks_per_node).c_str());
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "  %-22s %10s %10s\n", "total", gib(h.per_rank_total()).c_str(),
+                gib(h.per_node_bytes()).c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "  %-22s %21s\n", "host RAM", gib(h.capacity_bytes).c_str());
+  out += line;
+  out += "  (offload buffers only: the processes' own RAM and the model load at start-up come on top)\n";
+  return out;
 }
 
 std::string peft_title(const RunConfig& c) {
@@ -65,10 +102,19 @@ std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryR
   out += line;
   std::snprintf(line, sizeof line, "  %-22s %10s\n", "GPU capacity", gib(m.capacity_bytes).c_str());
   out += line;
+  if (m.host.per_rank_total() > 0) out += host_memory_table(m.host);
   const double headroom = static_cast<double>(m.capacity_bytes - m.peak_bytes) / kBytesPerGiB;
-  std::snprintf(line, sizeof line, "verdict: %s (%+.2f GiB headroom)\n", m.fits ? "fits" : "OUT OF MEMORY",
-                headroom);
+  const char* verdict = !m.gpu_fits ? "OUT OF MEMORY" : !m.fits ? "OUT OF HOST MEMORY" : "fits";
+  const bool host = m.host.per_rank_total() > 0;
+  std::snprintf(line, sizeof line, "verdict: %s (%+.2f GiB %sheadroom", verdict, headroom,
+                host ? "GPU " : "");
   out += line;
+  if (host) {
+    std::snprintf(line, sizeof line, ", %+.2f GiB host headroom",
+                  static_cast<double>(m.host.capacity_bytes - m.host.per_node_bytes()) / kBytesPerGiB);
+    out += line;
+  }
+  out += ")\n";
   return out;
 }
 

@@ -141,7 +141,8 @@ const char* track_name(Track t) {
   return "?";
 }
 
-nlohmann::json metadata_event(const char* name, int rank, std::optional<Track> track, const std::string& value) {
+nlohmann::json metadata_event(const char* name, int rank, std::optional<Track> track,
+                              const std::string& value) {
   nlohmann::json e = {{"name", name}, {"ph", "M"}, {"pid", rank}, {"args", {{"name", value}}}};
   if (track) e["tid"] = track_tid(*track);
   return e;

@@ -28,8 +28,9 @@ nlohmann::json compute_model_json(const StepGraph& g, const ComputeModel& model)
 std::string compute_model_line(const nlohmann::json& compute_model);
 
 // Chrome trace event format: one process per rank ("rank N"), two threads per process (tid 0 "compute",
-// tid 1 "nccl"; with CPU offload also tid 2 "cpu", DeepSpeedCPUAdam, and tid 3 "pcie", the copies), named by process_name / thread_name metadata events; opens in Perfetto. Event names are
-// the step graph's task names: ops and the collectives of a module share its name ("L3.q_proj...").
+// tid 1 "nccl"; with CPU offload also tid 2 "cpu", DeepSpeedCPUAdam, and tid 3 "pcie", the copies), named by
+// process_name / thread_name metadata events; opens in Perfetto. Event names are the step graph's task names:
+// ops and the collectives of a module share its name ("L3.q_proj...").
 nlohmann::json chrome_trace(const SimResult& r);
 
 }  // namespace zerosim

@@ -37,17 +37,6 @@ TEST_CASE("12 GPUs at 8 per node run as 8+4 with a warning on stderr and in the 
   }
 }
 
-TEST_CASE("CPU offload says its step time is not modelled yet, in memory and simulate", "[warnings]") {
-  for (const char* command : {"memory", "simulate"}) {
-    INFO(command);
-    std::string err;
-    const auto j = run_json(command, "--set zero.stage=3 --set zero.offload_optimizer=cpu", &err);
-    CHECK_THAT(err, Catch::Contains("zerosim: warning: zero.offload_optimizer / zero.offload_param"));
-    REQUIRE(j["warnings"].size() == 1);
-    CHECK_THAT(j["warnings"][0].get<std::string>(), Catch::Contains("does not yet include CPU Adam"));
-  }
-}
-
 TEST_CASE("whole nodes, and one partly used node, give no warning", "[warnings]") {
   // 16 = 2 x 8; 4 GPUs of one 8-GPU node; 6 GPUs at 3 per node = 2 x 3.
   for (const char* sets : {"--set cluster.gpus=16", "--set cluster.gpus=4",
