@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the bundled platforms in platforms/ from the platform generator (zerosim platform), so the
-# committed XML always matches platforms/gpus.yaml + platforms/interconnect.yaml. Run after editing either
-# table, then commit the changed XML. ZEROSIM=path/to/zerosim overrides the binary (default: build/sim/zerosim).
+# committed XML always matches platforms/gpus.yaml + platforms/hosts.yaml + platforms/interconnect.yaml.
+# Run after editing any of these tables, then commit the changed XML. ZEROSIM=path/to/zerosim overrides
+# the binary (default: build/sim/zerosim).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 zerosim="${ZEROSIM:-build/sim/zerosim}"

@@ -82,6 +82,7 @@ RunConfig load_run(const std::string& config_path, const std::vector<std::string
   RunConfig config = load_run_config(config_path, overrides);
   apply_platform_file(config);  // a platform file says which GPUs the hosts are, and how many
   config.cluster.intra = resolve_intra(config.cluster.intra, config.gpu.id);
+  config.cluster.pcie_gen = resolve_pcie_gen(config.cluster.pcie_gen, config.gpu.id);
   return config;
 }
 

@@ -10,7 +10,8 @@
 namespace zerosim {
 
 // A run config file with `--set key=value` overrides applied, a platform file's GPUs filled in and
-// `cluster.intra: auto` resolved. Bad input is a ConfigError naming the file (or --set) and the key.
+// `cluster.intra: auto` and `cluster.pcie_gen: auto` resolved (to the GPU's). Bad input is a ConfigError
+// naming the file (or --set) and the key.
 RunConfig load_run(const std::string& config_path, const std::vector<std::string>& sets);
 
 struct MemoryReportOptions {

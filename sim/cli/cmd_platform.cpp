@@ -1,7 +1,8 @@
-// zerosim platform --gpu NAME --nodes N --gpus-per-node G [...] | --check FILE [...]
+// zerosim platform --gpu NAME --nodes N --gpus-per-node G [--host ID] [...] | --check FILE [...]
 // Writes the SimGrid platform XML of a cluster (sim/platform), or checks a platform file: what it
 // declares (sim/platform, pugixml) and what SimGrid makes of it (sim/engine).
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -18,7 +19,9 @@
 #include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
 #include "workloads/gpu_catalogue.h"
+#include "workloads/host_catalogue.h"
 #include "workloads/run_config.h"
+#include "workloads/units.h"
 
 namespace zerosim {
 namespace {
@@ -33,6 +36,10 @@ struct PlatformOptions {
   std::string intra = "auto";
   std::string inter = ClusterSpec{}.inter;
   bool rail_optimized = true;
+  std::string host;            // "" = the GPU's usual node
+  double host_memory_gib = 0;  // 0 = the host's
+  int64_t host_cpu_cores = 0;  // 0 = the host's
+  std::string pcie_gen = "auto";
   std::string out;
   // Checking one (--check FILE).
   std::string check;
@@ -53,7 +60,12 @@ void write_platform(const PlatformOptions& o) {
   cluster.intra = o.intra;
   cluster.inter = o.inter;
   cluster.rail_optimized = o.rail_optimized;
-  const ClusterKeys flags{kWhere, "--gpu", "--nodes", "--gpus-per-node", "--intra", "--inter"};
+  cluster.host = o.host;
+  if (o.host_memory_gib > 0) cluster.host_memory_bytes = std::llround(o.host_memory_gib * kBytesPerGiB);
+  if (o.host_cpu_cores > 0) cluster.host_cpu_cores = o.host_cpu_cores;
+  cluster.pcie_gen = o.pcie_gen == "auto" ? 0 : std::stoi(o.pcie_gen);
+  const ClusterKeys flags{kWhere,    "--gpu",  "--nodes",           "--gpus-per-node",  "--intra",
+                          "--inter", "--host", "--host-memory-gib", "--host-cpu-cores", "--pcie-gen"};
   const std::string xml = build_platform_xml(cluster, find_gpu(o.gpu, kWhere, "--gpu"), flags);
   if (o.out.empty()) {
     std::cout << xml;
@@ -62,6 +74,22 @@ void write_platform(const PlatformOptions& o) {
   std::ofstream f(o.out, std::ios::binary);
   if (!f) throw ConfigError(o.out, "-o", "cannot write the platform file");
   f << xml;
+}
+
+// What CPU offload will assume where the file does not say (docs/platforms.md, "Host side").
+nlohmann::json cpu_host_notes(const PlatformInfo& info) {
+  nlohmann::json notes = nlohmann::json::array();
+  if (!info.cpu_hosts.empty()) return notes;
+  const GpuSpec& gpu = info.gpu_hosts.front().gpu;
+  const HostSpec host = find_host(info.host.empty() ? gpu.default_host : info.host);
+  const int gen = info.pcie_gen > 0 ? info.pcie_gen : resolve_pcie_gen(0, gpu.id);
+  const std::string why = info.host.empty() ? "the usual node of GPU '" + gpu.id + "'" : "zone prop host";
+  notes.push_back(
+      "no CPU hosts (<host> with <prop id=\"kind\" value=\"cpu\"/>): CPU offload copies use a "
+      "dedicated PCIe Gen" +
+      std::to_string(gen) + " x16 per GPU (no sharing) and host '" + host.id + "' (" + host.name + ", " +
+      why + ") for the CPUs and host memory");
+  return notes;
 }
 
 // zerosim's own checks first: SimGrid aborts the process on a malformed platform.
@@ -79,8 +107,14 @@ void check_platform(const PlatformOptions& o) {
   out["intra"] = info.intra;
   out["inter"] = info.inter;
   out["gpus_per_node"] = info.gpus_per_node;
+  out["cpu_hosts"] = info.cpu_hosts.size();
   out["load_s"] = seen["load_s"];
   out["rank_hosts"] = probe.rank_hosts;
+  nlohmann::json cpu_of_rank = nlohmann::json::array();
+  for (const auto& h : info.gpu_hosts) cpu_of_rank.push_back(h.cpu_host);
+  out["rank_cpu_hosts"] = cpu_of_rank;
+  out["notes"] = cpu_host_notes(info);
+  for (const auto& note : out["notes"]) std::cerr << "zerosim: note: " << note.get<std::string>() << "\n";
   if (o.ring) out["ring"] = seen["ring"];
   out["routes"] = seen["routes"];
   if (!o.flows.empty()) out["flows"] = seen["flows"];
@@ -111,6 +145,18 @@ void add_write_options(CLI::App& cmd, PlatformOptions& o) {
                "NIC k of every node on rail k's leaf (the default); --no-rail-optimized: all NICs of a node "
                "on one leaf")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd.add_option("--host", o.host,
+                 "the CPU side of every node (platforms/hosts.yaml); default: the GPU's usual node")
+      ->check(CLI::IsMember(host_ids()));
+  cmd.add_option("--host-memory-gib", o.host_memory_gib, "host RAM per node in GiB instead of the host's")
+      ->check(CLI::Range(1e-9, 1048576.0));
+  cmd.add_option("--host-cpu-cores", o.host_cpu_cores,
+                 "CPU cores per node instead of the host's; a multiple of its sockets (split evenly)")
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}));
+  cmd.add_option("--pcie-gen", o.pcie_gen,
+                 "PCIe generation of every GPU's x16 link and PCIe switch uplink; auto = the GPU's own")
+      ->check(CLI::IsMember({"auto", "3", "4", "5"}))
+      ->capture_default_str();
   cmd.add_option("-o,--out", o.out, "write to FILE instead of stdout")->type_name("FILE");
 }
 
@@ -139,10 +185,11 @@ void add_platform_command(CLI::App& root) {
   auto* cmd = root.add_subcommand(
       "platform", "write a SimGrid platform XML for a GPU cluster, or check one (--check FILE)");
   cmd->footer(
-      "Writes a SimGrid platform (XML, DTD 4.1) with one host per GPU, named node{n}-gpu{g}, to stdout (or "
-      "FILE). Link rates and latencies come from platforms/interconnect.yaml; the file's header comments "
-      "name "
-      "their sources.\n"
+      "Writes a SimGrid platform (XML, DTD 4.1) with one host per GPU, named node{n}-gpu{g}, and one CPU "
+      "host "
+      "per node and socket, named node{n}-cpu{s}-host, to stdout (or FILE). Link rates and latencies come "
+      "from platforms/interconnect.yaml, the CPU side from platforms/hosts.yaml; the file's header comments "
+      "name their sources.\n"
       "Diagnostics: zerosim platform --check FILE [--gpus N] [--ring] [--route SRC DST]... "
       "[--flow SRC DST BYTES]...");
   auto o = std::make_shared<PlatformOptions>();

@@ -47,6 +47,9 @@ InterconnectCatalogue load() {
   }
   c.pcie_link_latency_s = usec(pcie["link_latency_us"], "pcie.link_latency_us");
   c.pcie_latency_source = read_string(pcie["link_latency_source"], kFile, "pcie.link_latency_source");
+  c.pcie_switch_uplink_latency_s = usec(pcie["switch_uplink_latency_us"], "pcie.switch_uplink_latency_us");
+  c.pcie_switch_uplink_source =
+      read_string(pcie["switch_uplink_latency_source"], kFile, "pcie.switch_uplink_latency_source");
 
   const YAML::Node& host = root["host"];
   c.root_complex_latency_s = usec(host["root_complex_latency_us"], "host.root_complex_latency_us");
@@ -56,6 +59,8 @@ InterconnectCatalogue load() {
   c.socket_link_source = read_string(host["socket_link_source"], kFile, "host.socket_link_source");
   c.max_gpus_single_socket = static_cast<int>(
       read_int_in(host["max_gpus_single_socket"], kFile, "host.max_gpus_single_socket", 1, 1024));
+  c.memory_latency_s = usec(host["memory_latency_us"], "host.memory_latency_us");
+  c.memory_latency_source = read_string(host["memory_latency_source"], kFile, "host.memory_latency_source");
 
   const YAML::Node& nv = root["nvlink"];
   c.nvlink_port_latency_s = usec(nv["port_latency_us"], "nvlink.port_latency_us");

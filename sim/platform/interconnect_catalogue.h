@@ -34,6 +34,8 @@ struct InterconnectCatalogue {
   std::map<int, std::string> pcie_sources;
   double pcie_link_latency_s = 0;
   std::string pcie_latency_source;
+  double pcie_switch_uplink_latency_s = 0;  // a shared PCIe switch's uplink to the CPU
+  std::string pcie_switch_uplink_source;
 
   double root_complex_latency_s = 0;
   std::string root_complex_source;
@@ -41,6 +43,8 @@ struct InterconnectCatalogue {
   double socket_link_latency_s = 0;
   std::string socket_link_source;
   int max_gpus_single_socket = 2;
+  double memory_latency_s = 0;  // a CPU socket's host memory
+  std::string memory_latency_source;
 
   double nvlink_port_latency_s = 0;
   double nvswitch_latency_s = 0;

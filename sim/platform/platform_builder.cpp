@@ -22,10 +22,17 @@
 //                  (other socket: pcie(a) + rc0 in + socket link + rc1 out + pcie(b) = 5)
 //   GPU - leaf switch       : GPU pcie + NIC pcie + NIC port                        = 3
 //   leaf - spine            : leaf uplink trunk                                     = 1
+//   GPU - its CPU host      : pcie + [PCIe switch uplink] + root complex + memory   = 3 or 4
+//                  (a PCIe node whose host has fewer sockets than its root complexes: + socket link)
 // All of them are physical links. With these counts the intended path is the unique shortest one:
 // intra-node (3 to 5) beats leaving through the NICs (3 + 3 = 6); a bridged pair (3) uses its bridge,
 // not PCIe (4); a cross-rail inter-node path through the spine (3 + 1 + 1 + 3 = 8) beats hopping to a
-// GPU on the destination's rail first (at least 3 + 3 + 3 = 9), so no route transits another GPU.
+// GPU on the destination's rail first (at least 3 + 3 + 3 = 9), so no route transits another GPU; and
+// GPU - CPU host - GPU (at least 3 + 3 = 6) loses to every intra-node path (at most 5), so no GPU-GPU
+// route transits a CPU host. The root complex is on the GPU - CPU host edge for that reason too: without
+// it the edge would have 2 links and a GPU pair through the CPU host (4) would tie NVSwitch and PCIe.
+// Each GPU has one edge to one CPU host, so the GPU-GPU and GPU-NIC routes are what they were before
+// the CPU hosts existed.
 // tests/unit/test_platform_builder.cpp replays SimGrid's rule on generated platforms to check it.
 //
 // Crossbars (NVSwitch, CPU root complex) are router vertices reached by one-way routes: GPU -> crossbar
@@ -43,6 +50,10 @@ std::string gpu_host_name(long node, long local_rank) {
   return "node" + std::to_string(node) + "-gpu" + std::to_string(local_rank);
 }
 
+std::string cpu_host_name(long node, long socket) {
+  return "node" + std::to_string(node) + "-cpu" + std::to_string(socket) + "-host";
+}
+
 namespace {
 
 using Dir = LinkDirection;
@@ -50,6 +61,16 @@ using Dir = LinkDirection;
 std::string default_intra(const GpuLinks& links) { return links.nvswitch_bytes_s > 0 ? "nvswitch" : "pcie"; }
 
 void check_cluster(const ClusterSpec& c, const GpuSpec& gpu, const GpuLinks& links, const ClusterKeys& keys) {
+  const auto& gens = interconnect_catalogue().pcie_x16_bytes_s;
+  if (c.pcie_gen != 0 && !gens.count(c.pcie_gen)) {
+    std::vector<std::string> allowed = {"auto"};
+    for (const auto& kv : gens) allowed.push_back(std::to_string(kv.first));
+    throw ConfigError(
+        keys.file, keys.pcie_gen,
+        "no PCIe generation " + std::to_string(c.pcie_gen) + " (allowed: " + join(allowed) + ")");
+  }
+  if (c.host_memory_bytes && *c.host_memory_bytes <= 0)
+    throw ConfigError(keys.file, keys.host_memory_gib, "must be more than 0 GiB (host RAM per node)");
   if (c.gpus < 1)
     throw ConfigError(keys.file, keys.gpus, "must be at least 1 (got " + std::to_string(c.gpus) + ")");
   if (c.gpus_per_node < 1)
@@ -82,6 +103,7 @@ void check_cluster(const ClusterSpec& c, const GpuSpec& gpu, const GpuLinks& lin
 struct Layout {
   const ClusterSpec& c;  // intra resolved
   const GpuSpec& gpu;
+  const HostSpec& host;
   const InterconnectCatalogue& cat;
   const GpuLinks& links;
   const FabricSpec* fabric;  // null when inter = none
@@ -89,15 +111,22 @@ struct Layout {
   long gpn;  // GPUs per node
   bool nvswitch;
   bool bridge;
+  int pcie_gen;     // cluster.pcie_gen, else the GPU's
   double gpu_pcie;  // each GPU's PCIe x16 rate
   // PCIe-attached nodes: a workstation board puts all GPUs behind one CPU; a bigger server splits them
-  // between two sockets (first half on socket 0).
+  // between two sockets (first half on socket 0). These root complexes carry GPU-GPU traffic.
   long sockets;
   long per_socket0;
+  // The host's sockets, one CPU host each, and the PCIe switch (-1: none) each local GPU sits behind.
+  long cpu_sockets;
+  std::vector<long> switch_of;
+  long switches = 0;
 
-  Layout(const ClusterSpec& cluster, const GpuSpec& g, const GpuLinks& l, const FabricSpec* f)
+  Layout(const ClusterSpec& cluster, const GpuSpec& g_spec, const HostSpec& h, const GpuLinks& l,
+         const FabricSpec* f)
       : c(cluster),
-        gpu(g),
+        gpu(g_spec),
+        host(h),
         cat(interconnect_catalogue()),
         links(l),
         fabric(f),
@@ -105,28 +134,68 @@ struct Layout {
         gpn(static_cast<long>(c.gpus_per_node)),
         nvswitch(c.intra == "nvswitch"),
         bridge(c.intra == "nvlink-bridge"),
-        gpu_pcie(cat.pcie_rate(links.pcie_gen)),
+        pcie_gen(c.pcie_gen > 0 ? c.pcie_gen : links.pcie_gen),
+        gpu_pcie(cat.pcie_rate(pcie_gen)),
         sockets((!nvswitch && gpn > cat.max_gpus_single_socket) ? 2 : 1),
-        per_socket0((gpn + sockets - 1) / sockets) {}
+        per_socket0((gpn + sockets - 1) / sockets),
+        cpu_sockets(static_cast<long>(h.sockets)),
+        switch_of(static_cast<size_t>(gpn), -1) {
+    // GPUs behind one switch share a root complex: count them off within each root complex's GPUs.
+    const long per_switch = static_cast<long>(h.gpus_per_pcie_switch);
+    if (per_switch < 2) return;
+    long previous_rc = -1, in_rc = 0;
+    for (long g = 0; g < gpn; ++g) {
+      if (rc_of(g) != previous_rc) {
+        previous_rc = rc_of(g);
+        in_rc = 0;
+      }
+      if (in_rc++ % per_switch == 0) ++switches;
+      switch_of[static_cast<size_t>(g)] = switches - 1;
+    }
+  }
   long socket_of(long g) const { return g < per_socket0 ? 0L : 1L; }
+  // The socket whose CPU host GPU g copies to. PCIe nodes: the one whose root complex it hangs off (the
+  // last socket when the host has fewer sockets than the node has root complexes). NVSwitch nodes: the
+  // GPUs split evenly, first ones on socket 0 (DGX: GPUs 0-3 on socket 0, 4-7 on socket 1).
+  long cpu_socket_of(long g) const {
+    if (!nvswitch) return std::min(socket_of(g), cpu_sockets - 1);
+    return g / ((gpn + cpu_sockets - 1) / cpu_sockets);
+  }
+  // The root complex GPU g's PCIe traffic enters: PCIe nodes' own, else its CPU socket's.
+  long rc_of(long g) const { return nvswitch ? cpu_socket_of(g) : socket_of(g); }
 };
+
+std::string socket_element(long n, long s, const std::string& what) {
+  return "node" + std::to_string(n) + "-cpu" + std::to_string(s) + what;
+}
+std::string switch_uplink(long n, long k) {
+  return "node" + std::to_string(n) + "-pciesw" + std::to_string(k) + "-uplink";
+}
 
 // The XML prolog and the comments naming the cluster and the sources of every figure.
 void write_sources(PlatformXmlWriter& w, const Layout& l) {
   const ClusterSpec& c = l.c;
   w.raw("<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n");
+  const HostSpec& h = l.host;
   w.comment(
-      "Generated by zerosim (sim/platform/platform_builder.cpp) from platforms/gpus.yaml and "
-      "platforms/interconnect.yaml: gpu=" +
+      "Generated by zerosim (sim/platform/platform_builder.cpp) from platforms/gpus.yaml, hosts.yaml and "
+      "interconnect.yaml: gpu=" +
       l.gpu.id + " nodes=" + std::to_string(l.nodes) + " gpus_per_node=" + std::to_string(l.gpn) +
       " intra=" + c.intra + " inter=" + c.inter + " rail_optimized=" + (c.rail_optimized ? "true" : "false") +
+      " host=" + h.id + " host_memory_bytes=" + std::to_string(h.memory_bytes) +
+      " host_cpu_cores=" + std::to_string(h.cores()) + " pcie_gen=" + std::to_string(l.pcie_gen) +
       ". Bandwidths are physical per-direction rates, latencies one-way; run SimGrid with "
       "network/model:CM02 and network/crosstraffic:0 so they are used unscaled.");
   w.comment("Sources. GPU: " + l.gpu.source);
   w.comment("GPU links: " + l.links.source);
-  w.comment("PCIe: " + l.cat.pcie_sources.at(l.links.pcie_gen) + "; latency " + l.cat.pcie_latency_source);
+  w.comment("PCIe: " + l.cat.pcie_sources.at(l.pcie_gen) + "; latency " + l.cat.pcie_latency_source);
+  w.comment(
+      "Host " + h.id + " (" + h.name + "): " + h.source + ". CPU hosts: speed = DeepSpeedCPUAdam fp32 " +
+      "elements per second per core, core = physical cores per socket; memory link = sustained bandwidth " +
+      "per socket, latency " + l.cat.memory_latency_source);
+  if (l.switches > 0) w.comment("PCIe switch uplinks: " + l.cat.pcie_switch_uplink_source);
   if (l.nvswitch || l.bridge) w.comment("NVLink latency: " + l.cat.nvlink_latency_source);
-  if (!l.nvswitch) w.comment("Host bridge: " + l.cat.root_complex_source);
+  w.comment("Host bridge: " + l.cat.root_complex_source);
   if (!l.nvswitch && l.sockets > 1) w.comment("Socket link: " + l.cat.socket_link_source);
   if (l.fabric)
     w.comment("Fabric " + l.fabric->id + ": " + l.fabric->source + ". " +
@@ -137,7 +206,7 @@ void write_sources(PlatformXmlWriter& w, const Layout& l) {
 void open_zone(PlatformXmlWriter& w, const Layout& l) {
   const ClusterSpec& c = l.c;
   w.raw("<platform version=\"4.1\">\n");
-  // One host needs no routes; DijkstraCache would have no graph vertex for it.
+  // One GPU needs no GPU-GPU routes; its one route, to its CPU host, is explicit (Full) either way.
   const bool single = l.nodes * l.gpn == 1;
   w.raw(std::string("  <zone id=\"cluster\" routing=\"") + (single ? "Full" : "DijkstraCache") + "\">\n");
   w.prop("intra", c.intra);
@@ -147,6 +216,9 @@ void open_zone(PlatformXmlWriter& w, const Layout& l) {
   w.prop("rail_optimized", c.rail_optimized ? "true" : "false");
   w.prop("gpu", l.gpu.id);
   w.prop("nvls", l.nvswitch && l.links.nvls ? "true" : "false");
+  w.prop("host", l.host.id);
+  w.prop("host_memory_bytes", std::to_string(l.host.memory_bytes));
+  w.prop("pcie_gen", std::to_string(l.pcie_gen));
 }
 
 void write_hosts(PlatformXmlWriter& w, const Layout& l) {
@@ -165,8 +237,45 @@ void write_hosts(PlatformXmlWriter& w, const Layout& l) {
     }
 }
 
-// Node n's links and crossbar routers: GPU ports, then the NVSwitch, or the CPUs' root complexes, the
-// socket link and the NVLink bridges.
+// One CPU host per socket: SimGrid runs CPU Adam on it as an execution of one flop per element.
+void write_cpu_hosts(PlatformXmlWriter& w, const Layout& l) {
+  const HostSpec& h = l.host;
+  for (long n = 0; n < l.nodes; ++n)
+    for (long s = 0; s < l.cpu_sockets; ++s) {
+      w.raw("    <host id=\"" + cpu_host_name(n, s) + "\" speed=\"" +
+            format_number(h.cpu_adam_elements_per_s_per_core, 17) + "f\" core=\"" +
+            std::to_string(h.cores_per_socket) + "\">\n");
+      w.prop("kind", "cpu", "      ");
+      w.prop("node", std::to_string(n), "      ");
+      w.prop("socket", std::to_string(s), "      ");
+      w.prop("cores", std::to_string(h.cores_per_socket), "      ");
+      w.prop("memory_bytes", std::to_string(h.memory_bytes / h.sockets), "      ");
+      w.prop("mem_bw_bytes_s", format_number(h.mem_bw_bytes_s, 17), "      ");
+      w.prop("cpu_adam_elements_per_s_per_core", format_number(h.cpu_adam_elements_per_s_per_core, 17),
+             "      ");
+      w.raw("    </host>\n");
+    }
+}
+
+// Node n's links to host memory: each socket's memory, the PCIe switch uplinks, and on an NVSwitch
+// node (where no GPU-GPU traffic crosses them) the root complexes of the sockets the GPUs copy to.
+void write_host_links(PlatformXmlWriter& w, const Layout& l, long n) {
+  for (long s = 0; s < l.cpu_sockets; ++s)  // reads and writes share the DRAM channels: SHARED
+    w.link(socket_element(n, s, "-mem"), l.host.mem_bw_bytes_s, l.cat.memory_latency_s, false);
+  for (long k = 0; k < l.switches; ++k)
+    w.link(switch_uplink(n, k), l.gpu_pcie, l.cat.pcie_switch_uplink_latency_s, true);
+  if (!l.nvswitch) return;
+  for (long s = 0; s < l.cpu_sockets; ++s) {
+    long members = 0;
+    for (long g = 0; g < l.gpn; ++g) members += l.rc_of(g) == s ? 1 : 0;
+    if (members > 0)
+      w.link(socket_element(n, s, "-rc"), static_cast<double>(members) * l.gpu_pcie,
+             l.cat.root_complex_latency_s / 2.0, true);
+  }
+}
+
+// Node n's links and crossbar routers: GPU ports, host memory, then the NVSwitch, or the CPUs' root
+// complexes, the socket link and the NVLink bridges.
 void write_node_links(PlatformXmlWriter& w, const Layout& l, long n) {
   const std::string node = "node" + std::to_string(n);
   for (long g = 0; g < l.gpn; ++g) {
@@ -176,6 +285,7 @@ void write_node_links(PlatformXmlWriter& w, const Layout& l, long n) {
     if (l.bridge && (g ^ 1) < l.gpn)
       w.link(h + "-nvlink", l.links.nvlink_bridge_bytes_s, l.cat.nvlink_port_latency_s, true);
   }
+  write_host_links(w, l, n);
   if (l.nvswitch) {
     w.router(node + "-nvswitch");
     // Full duplex like the ports: traffic into the switch on UP, out of it on DOWN, half the hop each.
@@ -197,6 +307,20 @@ void write_node_links(PlatformXmlWriter& w, const Layout& l, long n) {
              l.cat.nvlink_bridge_latency_s, false);
 }
 
+// GPU g <-> its socket's CPU host, one symmetrical edge: its x16 link, the switch uplink it shares,
+// the root complex, (a PCIe node's other socket: the socket link), the socket's memory.
+void write_host_route(PlatformXmlWriter& w, const Layout& l, long n, long g) {
+  const std::string h = gpu_host_name(n, g);
+  const long s = l.cpu_socket_of(g), rc = l.rc_of(g), k = l.switch_of[static_cast<size_t>(g)];
+  std::vector<Hop> hops = {{h + "-pcie", Dir::up}};
+  if (k >= 0) hops.push_back({switch_uplink(n, k), Dir::up});
+  hops.push_back({socket_element(n, rc, "-rc"), Dir::up});
+  // The socket link's UP half runs from socket 0 to socket 1 (write_node_routes).
+  if (rc != s) hops.push_back({"node" + std::to_string(n) + "-socket-link", rc < s ? Dir::up : Dir::down});
+  hops.push_back({socket_element(n, s, "-mem"), Dir::none});
+  w.route(h, cpu_host_name(n, s), hops);
+}
+
 // Crossbars are vertices: GPU -> crossbar names the GPU's port (UP) and the crossbar link, crossbar ->
 // GPU only the port (DOWN), so a GPU-GPU path is port + crossbar + port, each link once, with 2 edges
 // per GPU instead of a full mesh (Dijkstra's cost grows with the edge count).
@@ -204,6 +328,7 @@ void write_node_routes(PlatformXmlWriter& w, const Layout& l, long n) {
   const std::string node = "node" + std::to_string(n);
   for (long g = 0; g < l.gpn; ++g) {
     const std::string h = gpu_host_name(n, g);
+    write_host_route(w, l, n, g);
     if (l.nvswitch) {
       const std::string sw = node + "-nvswitch";
       w.route(h, sw, {{h + "-nvlink", Dir::up}, {sw + "-xbar", Dir::up}}, false);
@@ -283,19 +408,46 @@ std::string resolve_intra(const std::string& intra, const std::string& gpu_id) {
   return default_intra(interconnect_catalogue().gpu_links(gpu_id));
 }
 
+int resolve_pcie_gen(int pcie_gen, const std::string& gpu_id) {
+  if (pcie_gen > 0) return pcie_gen;
+  const auto& gpus = interconnect_catalogue().gpus;
+  const auto it = gpus.find(gpu_id);
+  return it == gpus.end() ? 4 : it->second.pcie_gen;
+}
+
 std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu, const ClusterKeys& keys) {
+  return build_platform_xml(cluster, gpu,
+                            resolve_host(cluster, gpu, keys.file, keys.host, keys.host_cpu_cores), keys);
+}
+
+std::vector<std::string> rank_cpu_host_names(const ClusterSpec& cluster, const GpuSpec& gpu,
+                                             const HostSpec& host) {
+  const GpuLinks& links = interconnect_catalogue().gpu_links(gpu.id);
+  ClusterSpec c = cluster;
+  if (c.intra == "auto") c.intra = default_intra(links);
+  const Layout layout(c, gpu, host, links, nullptr);
+  std::vector<std::string> out;
+  for (int64_t r = 0; r < c.gpus; ++r)
+    out.push_back(cpu_host_name(static_cast<long>(r / c.gpus_per_node),
+                                layout.cpu_socket_of(static_cast<long>(r % c.gpus_per_node))));
+  return out;
+}
+
+std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu, const HostSpec& host,
+                               const ClusterKeys& keys) {
   const InterconnectCatalogue& cat = interconnect_catalogue();
   const GpuLinks& links = cat.gpu_links(gpu.id, keys.file, keys.gpu);
   ClusterSpec c = cluster;
   if (c.intra == "auto") c.intra = default_intra(links);
   check_cluster(c, gpu, links, keys);
-  const Layout layout(c, gpu, links,
+  const Layout layout(c, gpu, host, links,
                       c.inter == "none" ? nullptr : &cat.fabric(c.inter, keys.file, keys.inter));
 
   PlatformXmlWriter w;
   write_sources(w, layout);
   open_zone(w, layout);
   write_hosts(w, layout);
+  write_cpu_hosts(w, layout);
   for (long n = 0; n < layout.nodes; ++n) {
     write_node_links(w, layout, n);
     write_node_routes(w, layout, n);

@@ -14,7 +14,9 @@
 #include <tuple>
 #include <utility>
 
+#include "sim/platform/interconnect_catalogue.h"
 #include "workloads/config_error.h"
+#include "workloads/run_config.h"
 #include "workloads/units.h"
 
 namespace zerosim {
@@ -123,6 +125,12 @@ class Checker {
 
  private:
   enum class Kind { host, router, zone };
+  struct RawHost {
+    std::string id;
+    std::map<std::string, std::string> props;
+    std::string speed, core;
+    bool is_cpu() const { return props.count("kind") && props.at("kind") == "cpu"; }
+  };
   struct Route {
     std::string element, key, src, dst, gw_src, gw_dst;
     bool zone_route = false, bypass = false, symmetrical = true;
@@ -193,7 +201,7 @@ class Checker {
     std::map<std::string, std::string> props;
     for (const pugi::xml_node p : n.children("prop"))
       props[p.attribute("id").as_string()] = p.attribute("value").as_string();
-    hosts_.push_back({id, props, n.attribute("speed").as_string()});
+    hosts_.push_back({id, props, n.attribute("speed").as_string(), n.attribute("core").as_string()});
     if (implicit) edge(id, zone_vertex);
   }
 
@@ -232,7 +240,7 @@ class Checker {
         const std::string h = prefix + std::to_string(i) + suffix;
         netpoint(h, "host");
         kind_[h] = Kind::host;
-        hosts_.push_back({h, props, n.attribute("speed").as_string()});
+        hosts_.push_back({h, props, n.attribute("speed").as_string(), n.attribute("core").as_string()});
         edge(h, id);
         inside.push_back(h);
       }
@@ -475,8 +483,14 @@ class Checker {
       info.gpus_per_node = v;
     }
 
-    for (const auto& h : hosts_)
+    for (const auto& h : hosts_) {
+      if (h.props.count("kind") && !h.is_cpu())
+        fail("host '" + h.id + "'",
+             "prop kind='" + h.props.at("kind") +
+                 "' is not a host kind zerosim knows (allowed: cpu; GPU hosts have no kind)");
+      if (h.is_cpu()) continue;
       if (auto g = gpu_host(h)) info.gpu_hosts.push_back(*g);
+    }
     if (info.gpu_hosts.empty())
       fail("host", "no GPU hosts: " + std::to_string(hosts_.size()) +
                        " host(s), none with a <prop id=\"gpu\" value=\"...\"/> naming a catalogue GPU (" +
@@ -502,13 +516,149 @@ class Checker {
       fail("cluster.gpus", "the platform has " + std::to_string(info.gpu_hosts.size()) +
                                " GPU host(s), but " + std::to_string(requested) + " GPUs are requested");
 
+    host_zone_props(info);
+    const HostSpec base = find_host(info.host.empty() ? info.gpu_hosts.front().gpu.default_host : info.host);
+    for (const auto& h : hosts_)
+      if (h.is_cpu()) info.cpu_hosts.push_back(cpu_host(h, base));
+    sort_cpu_hosts(info);
+    assign_cpu_hosts(info);
     check_connected(info);
     return info;
   }
 
+  // Zone props host, host_memory_bytes and pcie_gen: what the generator wrote, or the user's words.
+  void host_zone_props(PlatformInfo& info) {
+    if (zone_props_.count("host")) {
+      const auto ids = host_ids();
+      info.host = zone_props_["host"];
+      if (std::find(ids.begin(), ids.end(), info.host) == ids.end())
+        fail("host",
+             "zone prop host='" + info.host + "' is not in the host catalogue (known: " + join(ids) + ")");
+    }
+    if (zone_props_.count("host_memory_bytes"))
+      info.host_memory_bytes =
+          whole_number("host_memory_bytes", "zone prop host_memory_bytes", zone_props_["host_memory_bytes"],
+                       1, static_cast<int64_t>(kMaxMemoryBytes));
+    if (zone_props_.count("pcie_gen")) {
+      const auto& gens = interconnect_catalogue().pcie_x16_bytes_s;
+      const int64_t gen = whole_number("pcie_gen", "zone prop pcie_gen", zone_props_["pcie_gen"], 1, 64);
+      if (!gens.count(static_cast<int>(gen))) {
+        std::vector<std::string> allowed;
+        allowed.reserve(gens.size());
+        for (const auto& kv : gens) allowed.push_back(std::to_string(kv.first));
+        fail("pcie_gen", "zone prop pcie_gen='" + zone_props_["pcie_gen"] +
+                             "' is not a PCIe generation zerosim has "
+                             "rates for (allowed: " +
+                             join(allowed) + ")");
+      }
+      info.pcie_gen = static_cast<int>(gen);
+    }
+  }
+
+  // `text` (what `what` names: "prop cores", "zone prop pcie_gen") as a whole number in [lo, hi], else
+  // a ConfigError under `key`.
+  int64_t whole_number(const std::string& key, const std::string& what, const std::string& text, int64_t lo,
+                       int64_t hi) const {
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || v < lo || v > hi)
+      fail(key, what + "='" + text + "' is not a whole number from " + std::to_string(lo) + " to " +
+                    std::to_string(hi));
+    return v;
+  }
+
+  // A CPU host (kind=cpu): its props, checked, completed from `base` (the catalogue host).
+  PlatformCpuHost cpu_host(const RawHost& h, const HostSpec& base) const {
+    const std::string key = "host '" + h.id + "'";
+    static const std::vector<std::string> allowed = {"kind",
+                                                     "node",
+                                                     "socket",
+                                                     "cores",
+                                                     "memory_bytes",
+                                                     "mem_bw_bytes_s",
+                                                     "cpu_adam_elements_per_s_per_core"};
+    for (const auto& [k, v] : h.props)
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+        fail(key, "prop '" + k + "' is not a CPU host property (allowed: " + join(allowed) + ")");
+    auto positive = [&](const std::string& k) {
+      char* end = nullptr;
+      const std::string& text = h.props.at(k);
+      const double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !(v > 0) || !std::isfinite(v))
+        fail(key, "prop " + k + "='" + text + "' is not a positive number");
+      return v;
+    };
+    auto index = [&](const std::string& k) -> int64_t {
+      return h.props.count(k) ? whole_number(key, "prop " + k, h.props.at(k), 0, kMaxClusterHosts) : -1;
+    };
+    PlatformCpuHost out;
+    out.host = h.id;
+    out.node = index("node");
+    out.socket = index("socket");
+    // SimGrid runs the CPU's work with the host's own core count and speed: the props may only repeat them.
+    out.cores = h.core.empty() ? 1 : whole_number(key, "core", h.core, 1, 1 << 20);
+    if (h.props.count("cores") &&
+        whole_number(key, "prop cores", h.props.at("cores"), 1, 1 << 20) != out.cores)
+      fail(key, "prop cores='" + h.props.at("cores") + "' differs from the host's core=\"" +
+                    (h.core.empty() ? std::string("1") : h.core) +
+                    "\" (SimGrid runs CPU Adam on core=; give both the same count)");
+    out.cpu_adam_elements_per_s_per_core = *parse_with_unit(h.speed, speed_units());
+    if (h.props.count("cpu_adam_elements_per_s_per_core")) {
+      const double rate = positive("cpu_adam_elements_per_s_per_core");
+      if (std::abs(rate - out.cpu_adam_elements_per_s_per_core) > 1e-9 * rate)
+        fail(
+            key,
+            "prop cpu_adam_elements_per_s_per_core='" + h.props.at("cpu_adam_elements_per_s_per_core") +
+                "' differs from the host's speed='" + h.speed +
+                "' (SimGrid runs CPU Adam at speed = elements per second per core; give both the same rate)");
+    }
+    if (!(out.cpu_adam_elements_per_s_per_core > 0))
+      fail(key, "speed='" + h.speed +
+                    "' must be more than 0: a CPU host's speed is CPU Adam's elements per second per core");
+    out.memory_bytes = h.props.count("memory_bytes")
+                           ? static_cast<int64_t>(std::min(positive("memory_bytes"), kMaxMemoryBytes))
+                           : base.memory_bytes / base.sockets;
+    out.mem_bw_bytes_s = h.props.count("mem_bw_bytes_s") ? positive("mem_bw_bytes_s") : base.mem_bw_bytes_s;
+    return out;
+  }
+
+  void sort_cpu_hosts(PlatformInfo& info) const {
+    auto& cpus = info.cpu_hosts;
+    if (!std::all_of(cpus.begin(), cpus.end(), [](const auto& c) { return c.node >= 0 && c.socket >= 0; }))
+      return;
+    std::stable_sort(cpus.begin(), cpus.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.node, a.socket) < std::pair(b.node, b.socket);
+    });
+    for (size_t i = 1; i < cpus.size(); ++i)
+      if (cpus[i].node == cpus[i - 1].node && cpus[i].socket == cpus[i - 1].socket)
+        fail("host '" + cpus[i].host + "'", "same node/socket (" + std::to_string(cpus[i].node) + "/" +
+                                                std::to_string(cpus[i].socket) + ") as host '" +
+                                                cpus[i - 1].host + "'");
+  }
+
+  // Each GPU's CPU host: on its node, the first one a route joins it to directly, else the first one.
+  void assign_cpu_hosts(PlatformInfo& info) const {
+    if (info.cpu_hosts.empty()) return;
+    std::set<std::pair<size_t, size_t>> direct(arcs_.begin(), arcs_.end());
+    for (auto& g : info.gpu_hosts) {
+      const size_t gv = vertex_of_.at(g.host);
+      const PlatformCpuHost *first = nullptr, *adjacent = nullptr;
+      for (const auto& c : info.cpu_hosts) {
+        if (g.node >= 0 && c.node >= 0 && g.node != c.node) continue;
+        if (!first) first = &c;
+        if (direct.count({gv, vertex_of_.at(c.host)})) {
+          adjacent = &c;
+          break;
+        }
+      }
+      if (adjacent || first) g.cpu_host = (adjacent ? adjacent : first)->host;
+    }
+  }
+
   // Every GPU host must reach every other: SimGrid would only fail at the first transfer (abort, or
   // loop forever in a Dijkstra zone). Directed: a route with symmetrical="NO" only goes one way, so
-  // every GPU host must be reachable from the first one and reach it back.
+  // every GPU host must be reachable from the first one and reach it back; so must the CPU hosts the
+  // GPUs copy to.
   void check_connected(const PlatformInfo& info) const {
     const size_t n = vertex_of_.size();
     std::vector<std::vector<size_t>> forward(n), backward(n);
@@ -544,19 +694,33 @@ class Checker {
              (hosts.size() > shown ? ", ..." : "");
     };
     const std::string& from = info.gpu_hosts.front().host;
-    if (const auto unreachable = missing(reach(forward)); !unreachable.empty())
+    const std::vector<char> reached = reach(forward), reaching = reach(backward);
+    if (const auto unreachable = missing(reached); !unreachable.empty())
       fail("route", std::to_string(unreachable.size()) + " GPU host(s) cannot be reached from '" + from +
                         "' through the routes in the file: " + listed(unreachable));
-    if (const auto no_way_back = missing(reach(backward)); !no_way_back.empty())
+    if (const auto no_way_back = missing(reaching); !no_way_back.empty())
       fail("route", std::to_string(no_way_back.size()) + " GPU host(s) have no route back to '" + from +
                         "' (routes with symmetrical=\"NO\" go one way): " + listed(no_way_back));
+    // The GPUs reach each other: each GPU's CPU host must be reachable from them and reach them back.
+    std::vector<std::string> cpus;
+    for (const auto& h : info.gpu_hosts)
+      if (!h.cpu_host.empty() && std::find(cpus.begin(), cpus.end(), h.cpu_host) == cpus.end())
+        cpus.push_back(h.cpu_host);
+    auto missing_cpus = [&](const std::vector<char>& seen) {
+      std::vector<std::string> out;
+      for (const auto& c : cpus)
+        if (!seen[vertex_of_.at(c)]) out.push_back(c);
+      return out;
+    };
+    if (const auto unreachable = missing_cpus(reached); !unreachable.empty())
+      fail("route", std::to_string(unreachable.size()) +
+                        " CPU host(s) that GPUs copy to cannot be reached from '" + from +
+                        "' through the routes in the file: " + listed(unreachable));
+    if (const auto no_way_back = missing_cpus(reaching); !no_way_back.empty())
+      fail("route", std::to_string(no_way_back.size()) +
+                        " CPU host(s) that GPUs copy to have no route back to '" + from +
+                        "' (routes with symmetrical=\"NO\" go one way): " + listed(no_way_back));
   }
-
-  struct RawHost {
-    std::string id;
-    std::map<std::string, std::string> props;
-    std::string speed;
-  };
 
   // A host is a GPU host when it names a GPU or carries GPU numbers. Missing numbers come from the
   // catalogue entry its `gpu` prop names; without one, all three are required.
@@ -591,6 +755,8 @@ class Checker {
       out.gpu.gemm_efficiency = 0.78;
       out.gpu.attention_efficiency = 0.60;
       out.gpu.cuda_context_bytes = 512 * kMiB;
+      // Its node: the one of the run config's default GPU, unless the zone's `host` prop says otherwise.
+      out.gpu.default_host = find_gpu(ClusterSpec{}.gpu).default_host;
     }
     auto number = [&](const std::string& k) {
       char* end = nullptr;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "workloads/gpu_catalogue.h"
+#include "workloads/host_catalogue.h"
 
 namespace zerosim {
 
@@ -22,6 +23,23 @@ struct PlatformGpuHost {
   GpuSpec gpu;        // from the host's props, completed from the catalogue when `gpu` names an entry
   int64_t node = -1;  // `node` prop (-1 when absent)
   int64_t local_rank = -1;
+  // The CPU host its GPU copies to ("" when the file has none): of the CPU hosts on its node (all of them
+  // when either has no `node` prop), the first one a <route> joins it to directly, else the first one.
+  std::string cpu_host;
+};
+
+// One CPU socket of a node (a <host> with <prop id="kind" value="cpu"/>): what CPU offload runs on.
+// Props the host leaves out come from the catalogue host (zone prop `host`, else the GPU's usual node);
+// cores is the host's `core` attribute and cpu_adam_elements_per_s_per_core its speed (one flop per
+// element), which the props of the same name, where given, must equal.
+struct PlatformCpuHost {
+  std::string host;     // SimGrid host id
+  int64_t node = -1;    // `node` prop (-1 when absent)
+  int64_t socket = -1;  // `socket` prop (-1 when absent)
+  int64_t cores = 1;
+  int64_t memory_bytes = 0;  // this socket's share of the node's RAM
+  double mem_bw_bytes_s = 0;
+  double cpu_adam_elements_per_s_per_core = 0;
 };
 
 struct PlatformInfo {
@@ -32,6 +50,10 @@ struct PlatformInfo {
   std::string intra, inter;                // zone props; empty when the file does not say
   int64_t gpus_per_node = 0;               // zone prop; 0 when the file does not say
   bool nvls = false;                       // zone prop nvls="true": NVSwitch with NVLink SHARP
+  std::vector<PlatformCpuHost> cpu_hosts;  // by (node, socket) when every one has them, else document order
+  std::string host;                        // zone prop host: a platforms/hosts.yaml id; empty when absent
+  int64_t host_memory_bytes = 0;           // zone prop: host RAM per node; 0 when absent
+  int pcie_gen = 0;                        // zone prop: the GPUs' PCIe generation; 0 when absent
 };
 
 // `requested_gpus` > 0 also checks that the platform has at least that many GPU hosts.

@@ -13,6 +13,36 @@
 
 namespace zerosim {
 
+namespace {
+
+// The file's host side over the config's: its catalogue host, then what its CPU hosts and zone say.
+void apply_platform_host(const PlatformInfo& info, RunConfig& config) {
+  ClusterSpec& cluster = config.cluster;
+  if (!info.host.empty()) cluster.host = info.host;
+  config.host = resolve_host(cluster, config.gpu, config.file);
+  if (info.pcie_gen > 0) cluster.pcie_gen = info.pcie_gen;
+  // Rank 0's node stands for every node (a run's nodes are alike).
+  const std::string& first = info.gpu_hosts.front().cpu_host;
+  std::vector<const PlatformCpuHost*> node;
+  const PlatformCpuHost* rank0 = nullptr;
+  for (const auto& c : info.cpu_hosts)
+    if (c.host == first) rank0 = &c;
+  for (const auto& c : info.cpu_hosts)
+    if (rank0 && c.node == rank0->node) node.push_back(&c);
+  if (rank0) {
+    HostSpec& h = config.host;
+    h.sockets = static_cast<int64_t>(node.size());
+    h.cores_per_socket = rank0->cores;
+    h.mem_bw_bytes_s = rank0->mem_bw_bytes_s;
+    h.cpu_adam_elements_per_s_per_core = rank0->cpu_adam_elements_per_s_per_core;
+    h.memory_bytes = 0;
+    for (const auto* c : node) h.memory_bytes += c->memory_bytes;
+  }
+  if (info.host_memory_bytes > 0) config.host.memory_bytes = info.host_memory_bytes;
+}
+
+}  // namespace
+
 void apply_platform_file(RunConfig& config) {
   ClusterSpec& cluster = config.cluster;
   if (cluster.platform.empty()) return;
@@ -26,20 +56,23 @@ void apply_platform_file(RunConfig& config) {
   if (info.gpus_per_node > 0) cluster.gpus_per_node = info.gpus_per_node;
   if (!info.intra.empty()) cluster.intra = info.intra;
   if (!info.inter.empty()) cluster.inter = info.inter;
+  apply_platform_host(info, config);
 }
 
 PreparedPlatform::PreparedPlatform(const RunConfig& c) {
   if (!c.cluster.platform.empty()) {
     const PlatformInfo info = check_platform_file(c.cluster.platform, c.cluster.gpus);
     file_ = c.cluster.platform;
-    for (int64_t r = 0; r < c.cluster.gpus; ++r)
+    for (int64_t r = 0; r < c.cluster.gpus; ++r) {
       hosts_.push_back(info.gpu_hosts[static_cast<size_t>(r)].host);
+      cpu_hosts_.push_back(info.gpu_hosts[static_cast<size_t>(r)].cpu_host);
+    }
     gpu_ = info.gpu_hosts.front().gpu;
     gpus_per_node_ = info.gpus_per_node > 0 ? info.gpus_per_node : c.cluster.gpus_per_node;
     nvls_ = info.nvls;
     return;
   }
-  const std::string xml = build_platform_xml(c.cluster, c.gpu);
+  const std::string xml = build_platform_xml(c.cluster, c.gpu, c.host);
   char path[] = "/tmp/zerosim-platform-XXXXXX";
   const int fd = mkstemp(path);
   if (fd < 0) throw std::runtime_error("cannot create a temporary platform file");
@@ -49,6 +82,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
   std::ofstream(file_) << xml;
   for (int64_t r = 0; r < c.cluster.gpus; ++r)
     hosts_.push_back(gpu_host_name(r / c.cluster.gpus_per_node, r % c.cluster.gpus_per_node));
+  cpu_hosts_ = rank_cpu_host_names(c.cluster, c.gpu, c.host);
   gpu_ = c.gpu;
   gpus_per_node_ = c.cluster.gpus_per_node;
   nvls_ = resolve_intra(c.cluster.intra, c.gpu.id) == "nvswitch" &&

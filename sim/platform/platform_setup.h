@@ -11,7 +11,10 @@ namespace zerosim {
 // Writes what a run config's platform file declares into the config, so that the memory model and
 // the reports see the cluster the engine runs: the GPU model, and GPUs per node, intra and inter where
 // the file says. cluster.gpus, where the config sets it, must not exceed the file's GPU hosts; where it
-// does not, the run uses all of them. No-op for a config without a platform file.
+// does not, the run uses all of them. The host side too: the zone's host, host_memory_bytes and
+// pcie_gen props and the CPU hosts of rank 0's node (sockets, cores, memory, bandwidth, CPU Adam rate)
+// replace config.host's and cluster.pcie_gen's values, as the file's GPU replaces cluster.gpu. No-op
+// for a config without a platform file.
 void apply_platform_file(RunConfig& config);
 
 class PreparedPlatform {
@@ -23,6 +26,9 @@ class PreparedPlatform {
 
   const std::string& file() const { return file_; }
   const std::vector<std::string>& rank_hosts() const { return hosts_; }
+  // Per rank, the CPU host its GPU copies to (CPU offload); "" for every rank when the platform file has
+  // no CPU hosts (then each GPU has a dedicated PCIe x16 of its generation to host memory).
+  const std::vector<std::string>& rank_cpu_hosts() const { return cpu_hosts_; }
   const GpuSpec& gpu() const { return gpu_; }
   int64_t gpus_per_node() const { return gpus_per_node_; }
   bool nvls() const { return nvls_; }
@@ -31,6 +37,7 @@ class PreparedPlatform {
   std::string file_;
   bool temporary_ = false;
   std::vector<std::string> hosts_;
+  std::vector<std::string> cpu_hosts_;
   GpuSpec gpu_;
   int64_t gpus_per_node_ = 1;
   bool nvls_ = false;

@@ -7,6 +7,7 @@
 
 #include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
+#include "workloads/units.h"
 
 using namespace zerosim;
 
@@ -299,4 +300,87 @@ TEST_CASE("GPU numbers in host props stay in range before they become integers")
   std::string per_node = two_gpus();
   per_node.insert(per_node.find("<host"), "<prop id=\"gpus_per_node\" value=\"99999999999999999999\"/>");
   CHECK_THAT(error_of(per_node), Catch::Contains("gpus_per_node='99999999999999999999'"));
+}
+
+namespace {
+
+// GPUs a and b with CPU hosts `cpus` and `routes` besides a - b.
+std::string with_cpus(const std::string& cpus, const std::string& routes,
+                      const std::string& zone_props = "") {
+  return kHead + "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">" + zone_props +
+         gpu_host("a", 0, 0) + gpu_host("b", 0, 1) + cpus +
+         "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/>" +
+         "<route src=\"a\" dst=\"b\"><link_ctn id=\"l\"/></route>" + routes + "</zone></platform>";
+}
+std::string cpu(const std::string& id, const std::string& props,
+                const std::string& attrs = "speed=\"50Mf\" core=\"8\"") {
+  return "<host id=\"" + id + "\" " + attrs + "><prop id=\"kind\" value=\"cpu\"/>" + props + "</host>";
+}
+std::string route(const std::string& src, const std::string& dst) {
+  return "<route src=\"" + src + "\" dst=\"" + dst + "\"><link_ctn id=\"l\"/></route>";
+}
+
+}  // namespace
+
+TEST_CASE("CPU hosts: recognised by kind=cpu, completed from the catalogue, never GPU hosts", "[host]") {
+  // memory_bytes and mem_bw_bytes_s are GPU numbers on a GPU host; on a CPU host they are the socket's.
+  const PlatformInfo info = check_platform_xml(
+      with_cpus(cpu("c1",
+                    "<prop id=\"node\" value=\"0\"/><prop id=\"socket\" value=\"1\"/>"
+                    "<prop id=\"memory_bytes\" value=\"1000\"/>") +
+                    cpu("c0", "<prop id=\"node\" value=\"0\"/><prop id=\"socket\" value=\"0\"/>"),
+                route("a", "c0") + route("b", "c1"), "<prop id=\"host\" value=\"dgx-h100\"/>"),
+      "user.xml");
+  CHECK(info.gpu_hosts.size() == 2);
+  REQUIRE(info.cpu_hosts.size() == 2);
+  CHECK(info.cpu_hosts[0].host == "c0");                                      // sorted by (node, socket)
+  CHECK(info.cpu_hosts[0].cores == 8);                                        // the core attribute
+  CHECK(info.cpu_hosts[0].cpu_adam_elements_per_s_per_core == Approx(50e6));  // speed="50Mf"
+  CHECK(info.cpu_hosts[0].memory_bytes == 1024 * kBytesPerGiB);  // dgx-h100: 2 TiB over 2 sockets
+  CHECK(info.cpu_hosts[0].mem_bw_bytes_s == Approx(186e9));
+  CHECK(info.cpu_hosts[1].memory_bytes == 1000);
+  CHECK(info.host == "dgx-h100");
+  // Each GPU's CPU host is the one its route leads to.
+  CHECK(info.gpu_hosts[0].cpu_host == "c0");
+  CHECK(info.gpu_hosts[1].cpu_host == "c1");
+}
+
+TEST_CASE("CPU hosts: malformed ones are ConfigErrors naming the host and what is allowed",
+          "[host][errors]") {
+  const std::string ok = route("a", "c0");
+  CHECK_THAT(error_of(with_cpus(cpu("c0", "<prop id=\"bf16_flops\" value=\"1e12\"/>"), ok)),
+             Catch::Contains("host 'c0'") && Catch::Contains("'bf16_flops' is not a CPU host property"));
+  CHECK_THAT(error_of(with_cpus(cpu("c0", "<prop id=\"mem_bw_bytes_s\" value=\"fast\"/>"), ok)),
+             Catch::Contains("prop mem_bw_bytes_s='fast' is not a positive number"));
+  CHECK_THAT(error_of(with_cpus(cpu("c0", "<prop id=\"socket\" value=\"-1\"/>"), ok)),
+             Catch::Contains("prop socket='-1' is not a whole number"));
+  CHECK_THAT(
+      error_of(with_cpus(cpu("c0", "<prop id=\"cpu_adam_elements_per_s_per_core\" value=\"8e7\"/>"), ok)),
+      Catch::Contains("differs from the host's speed='50Mf'"));
+  CHECK_THAT(error_of(with_cpus(cpu("c0", "", "speed=\"50Mf\" core=\"many\""), ok)),
+             Catch::Contains("core='many' is not a whole number"));
+  const std::string pair = cpu("c0", "<prop id=\"node\" value=\"0\"/><prop id=\"socket\" value=\"0\"/>") +
+                           cpu("c1", "<prop id=\"node\" value=\"0\"/><prop id=\"socket\" value=\"0\"/>");
+  CHECK_THAT(error_of(with_cpus(pair, ok)), Catch::Contains("same node/socket (0/0)"));
+  CHECK_THAT(error_of(with_cpus("<host id=\"c0\" speed=\"1f\"><prop id=\"kind\" value=\"nic\"/></host>", "")),
+             Catch::Contains("kind='nic'") && Catch::Contains("allowed: cpu"));
+  CHECK_THAT(error_of(with_cpus(cpu("c0", ""), ok, "<prop id=\"host\" value=\"mainframe\"/>")),
+             Catch::Contains("zone prop host='mainframe'") && Catch::Contains("workstation"));
+  CHECK_THAT(error_of(with_cpus(cpu("c0", ""), ok, "<prop id=\"pcie_gen\" value=\"7\"/>")),
+             Catch::Contains("zone prop pcie_gen='7'") && Catch::Contains("allowed: 3, 4, 5"));
+  // A CPU host the GPUs would copy to but cannot reach.
+  CHECK_THAT(error_of(with_cpus(cpu("c0", ""), "")),
+             Catch::Contains("1 CPU host(s) that GPUs copy to cannot be reached") && Catch::Contains("c0"));
+  CHECK_THAT(
+      error_of(with_cpus(cpu("c0", ""),
+                         "<route src=\"a\" dst=\"c0\" symmetrical=\"NO\"><link_ctn id=\"l\"/></route>")),
+      Catch::Contains("have no route back"));
+}
+
+TEST_CASE("a platform without CPU hosts is accepted: no GPU has one", "[host]") {
+  const PlatformInfo info = check_platform_xml(two_gpus(), "user.xml");
+  CHECK(info.cpu_hosts.empty());
+  CHECK(info.gpu_hosts[0].cpu_host.empty());
+  CHECK(info.host.empty());
+  CHECK(info.pcie_gen == 0);
 }
