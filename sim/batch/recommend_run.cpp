@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <iostream>
+#include <iterator>
 
 #include "sim/batch/point_runner.h"
 #include "sim/batch/recommendation.h"
@@ -33,21 +34,41 @@ std::vector<bool> checkpointing_values(const std::string& checkpointing) {
   return out;
 }
 
-// The candidates as a sweep of the run config: GPU counts x stages x micro-batches x checkpointing.
-Sweep candidate_sweep(const YAML::Node& base, const std::vector<int64_t>& gpus, const RecommendOptions& o) {
+// Which ZeRO settings a sweep covers: stages 0-3 without offload, or the offload variants (stages
+// 1-3 with the optimizer on the CPU, stage 3 with the parameters too).
+enum class Variants { without_offload, offload_only };
+
+// The candidates as a sweep of the run config: GPU counts x stages x offload x micro-batches x
+// checkpointing. The offload keys are axes in both sweeps, so a base config's own offload settings
+// never leak into the candidates (stage 0 with offload would not even resolve).
+Sweep candidate_sweep(const YAML::Node& base, const std::vector<int64_t>& gpus, const RecommendOptions& o,
+                      Variants variants) {
+  const bool offload = variants == Variants::offload_only;
   YAML::Node sweep(YAML::NodeType::Map);
   sweep["base"] = base;
   YAML::Node axes(YAML::NodeType::Map);
   for (int64_t g : gpus) axes["cluster.gpus"].push_back(g);
-  for (int s = 0; s <= 3; ++s) axes["zero.stage"].push_back(s);
+  for (int s = offload ? 1 : 0; s <= 3; ++s) axes["zero.stage"].push_back(s);
+  axes["zero.offload_optimizer"].push_back(offload ? "cpu" : "none");
+  axes["zero.offload_param"].push_back("none");
+  if (offload) axes["zero.offload_param"].push_back("cpu");
   for (int64_t m : o.micro_batches) axes["train.micro_batch"].push_back(m);
   for (bool on : checkpointing_values(o.checkpointing)) axes["train.activation_checkpointing"].push_back(on);
   sweep["axes"] = axes;
+  if (offload) {
+    // DeepSpeed offloads parameters only at stage 3 (zero/config.py); the config would refuse the rest.
+    YAML::Node rule(YAML::NodeType::Map);
+    rule["zero.stage"].push_back(1);
+    rule["zero.stage"].push_back(2);
+    rule["zero.offload_param"] = "cpu";
+    sweep["exclude"].push_back(rule);
+  }
   return sweep_from_yaml(sweep, o.config);
 }
 
 // Runs the sweep's valid points in worker processes; each candidate gets its simulate JSON or error.
-std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers) {
+// `label` names the sweep in the progress lines.
+std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers, const std::string& label) {
   std::vector<Candidate> candidates(sweep.points.size());
   std::vector<PointJob> jobs;
   for (const auto& p : sweep.points) {
@@ -56,6 +77,8 @@ std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers) {
     c.stage = p.axes["zero.stage"].get<int>();
     c.micro_batch = p.axes["train.micro_batch"].get<int64_t>();
     c.checkpointing = p.axes["train.activation_checkpointing"].get<bool>();
+    c.offload = offload_of(p.axes["zero.offload_optimizer"].get<std::string>(),
+                           p.axes["zero.offload_param"].get<std::string>());
     if (!p.error.empty())
       c.error = p.error;
     else
@@ -73,21 +96,52 @@ std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers) {
       c.error = out.err.empty() ? "worker exited with " + std::to_string(out.exit_code) : out.err;
     ++done;
     if (tty)
-      std::cerr << "\rrecommend: " << done << "/" << jobs.size() << " points" << std::flush;
+      std::cerr << "\r" << label << ": " << done << "/" << jobs.size() << " points" << std::flush;
     else if (done == jobs.size() || done % 50 == 0)
-      std::cerr << "recommend: " << done << "/" << jobs.size() << " points\n";
+      std::cerr << label << ": " << done << "/" << jobs.size() << " points\n";
   });
   if (tty) std::cerr << "\n";
   if (status.interrupted) throw std::runtime_error("interrupted");
   return candidates;
 }
 
-// What was searched, for the JSON: the axes of the candidate sweep.
-nlohmann::json search_json(const std::vector<int64_t>& gpus, const RecommendOptions& o) {
+// The offload sweep where its config cannot be built at all (a ConfigError that every offload point
+// shares): each of its rows says why instead of the whole recommendation failing.
+std::vector<Candidate> failed_offload_candidates(const std::vector<int64_t>& gpus, const std::string& why) {
+  std::vector<Candidate> out;
+  for (int64_t g : gpus)
+    for (const OffloadVariant& v : kOffloadVariants) {
+      Candidate c;
+      c.gpus = g;
+      c.stage = v.stage;
+      c.offload = v.offload;
+      c.error = why;
+      out.push_back(c);
+    }
+  return out;
+}
+
+// The offload variants at `gpus`, simulated.
+std::vector<Candidate> offload_candidates(const YAML::Node& base, const std::vector<int64_t>& gpus,
+                                          const RecommendOptions& o) {
+  Sweep sweep;
+  try {
+    sweep = candidate_sweep(base, gpus, o, Variants::offload_only);
+  } catch (const ConfigError& e) {
+    return failed_offload_candidates(gpus, e.what());
+  }
+  return simulate_candidates(sweep, o.jobs, "recommend (offload)");
+}
+
+// What was searched, for the JSON: the axes of the candidate sweep, and the GPU counts at which the
+// offload variants were simulated.
+nlohmann::json search_json(const std::vector<int64_t>& gpus, const RecommendOptions& o,
+                           const std::vector<int64_t>& offload_gpus) {
   return {{"gpus", gpus},
           {"zero_stages", {0, 1, 2, 3}},
           {"micro_batches", o.micro_batches},
-          {"activation_checkpointing", checkpointing_values(o.checkpointing)}};
+          {"activation_checkpointing", checkpointing_values(o.checkpointing)},
+          {"offload", {{"mode", o.offload}, {"gpus", offload_gpus}}}};
 }
 
 template <typename T>
@@ -99,14 +153,22 @@ std::string listed(const std::vector<T>& values, const std::function<std::string
 
 // The table's header: what every candidate shares (model, PEFT, GPU type, sequence, precision), then
 // the search space; never the base config's own stage, GPU count or micro-batch.
-std::string search_title(const RunConfig& c, const std::vector<int64_t>& gpus, const RecommendOptions& o) {
+std::string search_title(const RunConfig& c, const std::vector<int64_t>& gpus, const RecommendOptions& o,
+                         const std::vector<int64_t>& offload_gpus) {
   const auto number = [](int64_t v) { return std::to_string(v); };
   const auto on_off = [](bool v) { return std::string(v ? "on" : "off"); };
+  std::string offload = "offload: " + o.offload;
+  if (!offload_gpus.empty())
+    offload += ", GPUs " + listed<int64_t>(offload_gpus, number) +
+               (o.offload == "auto" ? " (nothing fits without)" : "") +
+               " x ZeRO stages 1-3 + offload optimizer, ZeRO-3 + offload optimizer+param";
+  else if (o.offload == "auto")
+    offload += " (not needed: something fits without offload at every GPU count)";
   return "zerosim recommend: " + c.model.name + ", " + peft_title(c) + ", " + c.gpu.id + ", seq " +
          std::to_string(c.train.seq_len) + ", grad_accum " + std::to_string(c.train.grad_accum) + ", " +
          precision_name(c.train.precision) + "\nsearched: GPUs " + listed<int64_t>(gpus, number) +
          " x ZeRO stages 0-3 x micro-batch " + listed<int64_t>(o.micro_batches, number) +
-         " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off);
+         " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off) + "\n" + offload;
 }
 
 }  // namespace
@@ -121,14 +183,26 @@ void run_recommend(const RecommendOptions& o) {
   const std::vector<int64_t> gpus = o.gpus.empty() ? std::vector<int64_t>{resolved.cluster.gpus} : o.gpus;
   check_counts(gpus, o.micro_batches);
 
-  const std::vector<Candidate> candidates = simulate_candidates(candidate_sweep(base, gpus, o), o.jobs);
-  const auto verdicts = recommend(candidates);
+  const OffloadMode mode = parse_offload_mode(o.offload);
+
+  std::vector<Candidate> candidates =
+      simulate_candidates(candidate_sweep(base, gpus, o, Variants::without_offload), o.jobs, "recommend");
+  // auto: offload only where it is the last resort; always: everywhere, ranked with the rest.
+  std::vector<int64_t> offload_gpus;
+  if (mode == OffloadMode::always) offload_gpus = gpus;
+  if (mode == OffloadMode::automatic) offload_gpus = gpu_counts_where_nothing_fits(candidates);
+  if (!offload_gpus.empty()) {
+    std::vector<Candidate> more = offload_candidates(base, offload_gpus, o);
+    candidates.insert(candidates.end(), std::make_move_iterator(more.begin()),
+                      std::make_move_iterator(more.end()));
+  }
+  const auto verdicts = recommend(candidates, mode);
   if (f == OutputFormat::json)
     std::cout << json_text({{"config", resolved.echo()},
-                            {"search", search_json(gpus, o)},
+                            {"search", search_json(gpus, o, offload_gpus)},
                             {"recommendations", verdicts_json(verdicts)}});
   else
-    std::cout << verdicts_table(verdicts, search_title(resolved, gpus, o));
+    std::cout << verdicts_table(verdicts, search_title(resolved, gpus, o, offload_gpus));
 }
 
 }  // namespace zerosim

@@ -1,7 +1,8 @@
 #pragma once
 // `zerosim recommend`: for each GPU count, ZeRO stages 0-3 x micro-batch x activation checkpointing,
-// each simulated in its own worker process; sim/batch/recommendation.h ranks what fits and explains
-// every stage.
+// and with --offload the CPU offload variants (auto: only at GPU counts where nothing else fits), each
+// simulated in its own worker process; sim/batch/recommendation.h ranks what fits and explains every
+// stage.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,6 +16,7 @@ struct RecommendOptions {
   std::vector<int64_t> gpus;      // GPU counts; empty: the config's cluster.gpus
   std::vector<int64_t> micro_batches = {1, 2, 4, 8};
   std::string checkpointing = "both";  // both | on | off
+  std::string offload = "auto";        // never | auto (only where nothing else fits) | always
   size_t jobs = 0;                     // worker processes; 0: the CPUs available
   std::string format = "table";
 };

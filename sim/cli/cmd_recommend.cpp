@@ -1,5 +1,5 @@
 // zerosim recommend --config RUN.yaml [--set k=v]... [--gpus 1,2,4,8] [--micro-batches 1,2,4,8]
-//                   [--checkpointing both|on|off] [-j N] [--format table|json]
+//                   [--checkpointing both|on|off] [--offload auto|never|always] [-j N] [--format table|json]
 // The options; sim/batch/recommend_run.h simulates the candidates and prints the recommendation.
 #include <CLI/CLI.hpp>
 
@@ -22,6 +22,12 @@ void add_recommend_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--checkpointing", o->checkpointing, "activation checkpointing: both | on | off")
       ->check(CLI::IsMember({"both", "on", "off"}))
+      ->capture_default_str();
+  cmd->add_option(
+         "--offload", o->offload,
+         "CPU offload (ZeRO-1..3 optimizer, ZeRO-3 parameters): auto = only at GPU counts where nothing "
+         "else fits | never | always")
+      ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
   cmd->add_option("-j,--jobs", o->jobs, "worker processes (default: the CPUs available)");
   add_format_option(*cmd, o->format, "table,json");

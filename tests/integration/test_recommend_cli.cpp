@@ -62,9 +62,12 @@ TEST_CASE("recommend's header describes the search space, not the base config's 
                         "zerosim recommend: models/tiny-llama.json, DoRA r=8 (q_proj,v_proj), a100-80gb-sxm, "
                         "seq 128, grad_accum 1, bf16-mixed\n"
                         "searched: GPUs 1, 2 x ZeRO stages 0-3 x micro-batch 1, 2 x "
-                        "checkpointing off\n"));
-  // The base config is ZeRO-0 on 1 GPU at micro-batch 1: none of that is echoed as if it were the answer.
-  CHECK(r.out.find("ZeRO-0") == std::string::npos);
+                        "checkpointing off\n"
+                        "offload: auto (not needed: something fits without offload at every GPU count)\n\n"));
+  // The base config is ZeRO-0 on 1 GPU at micro-batch 1: none of that is echoed in the header as if it
+  // were the answer (the table's rows name every stage, ZeRO-0 included).
+  const std::string header = r.out.substr(0, r.out.find("\n\n"));
+  CHECK(header.find("ZeRO-0") == std::string::npos);
   CHECK(r.out.find("micro_batch 1") == std::string::npos);
 
   const auto j = run_zerosim(
@@ -72,7 +75,90 @@ TEST_CASE("recommend's header describes the search space, not the base config's 
       "-j 2 "
       "--format json");
   REQUIRE(j.exit_code == 0);
+  // Something fits at both GPU counts, so --offload auto (the default) searched no offload variant.
   CHECK(nlohmann::json::parse(j.out)["search"] ==
         nlohmann::json::parse(R"({"gpus": [1, 2], "zero_stages": [0, 1, 2, 3], "micro_batches": [1, 2],
-                                  "activation_checkpointing": [false]})"));
+                                  "activation_checkpointing": [false],
+                                  "offload": {"mode": "auto", "gpus": []}})"));
+}
+
+// LLaMA-2-13B full fine-tuning on one A100-40GB: 24 GiB of bf16 weights plus 145 GiB of fp32 master
+// weights and Adam states fit under no ZeRO stage; offloading them to the CPU is the only way.
+TEST_CASE("recommend --offload auto proposes CPU offload where nothing else fits; never reports nothing fits",
+          "[recommend][offload]") {
+  const std::string base =
+      "recommend --config tests/data/configs/llama2-13b-full-a100-40gb.yaml --micro-batches 1 "
+      "--checkpointing on "
+      "-j 2 --format json";
+  const auto r = run_zerosim(base);  // --offload auto is the default
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["search"]["offload"] == nlohmann::json::parse(R"({"mode": "auto", "gpus": [1]})"));
+  const auto& rec = j["recommendations"][0];
+  REQUIRE_FALSE(rec["winner"].is_null());
+  CHECK(rec["winner"]["offload"] != "none");
+  CHECK(rec["winner"]["fits"].get<bool>());
+  CHECK(rec["winner"]["cpu_optimizer_s"].get<double>() > 0);
+  // Rows: stages 0-3 without offload (none fits), then ZeRO-1/2/3 + optimizer, ZeRO-3 + optimizer+param.
+  REQUIRE(rec["stages"].size() == 8);
+  const char* offloads[] = {"none",      "none",      "none",      "none",
+                            "optimizer", "optimizer", "optimizer", "optimizer+param"};
+  const int stages[] = {0, 1, 2, 3, 1, 2, 3, 3};
+  for (size_t i = 0; i < 8; ++i) {
+    const auto& row = rec["stages"][i];
+    CHECK(row["stage"] == stages[i]);
+    CHECK(row["offload"] == offloads[i]);
+    if (i < 4) CHECK(row["best"].is_null());
+    if (!row["best"].is_null())
+      CHECK(rec["winner"]["tokens_per_s"].get<double>() >= 0.99 * row["best"]["tokens_per_s"].get<double>());
+  }
+  // The winner's reason names what offload costs in the step.
+  for (const auto& row : rec["stages"])
+    if (row["best"] == rec["winner"]) {
+      CHECK_THAT(row["reason"].get<std::string>(), Catch::StartsWith("fastest that fits"));
+      CHECK_THAT(row["reason"].get<std::string>(), Catch::Contains("CPU optimizer"));
+      CHECK_THAT(row["reason"].get<std::string>(), Catch::Contains("exposed offload copies"));
+    }
+
+  const auto never = run_zerosim(base + " --offload never");
+  INFO(never.err);
+  REQUIRE(never.exit_code == 0);
+  const auto n = nlohmann::json::parse(never.out);
+  CHECK(n["search"]["offload"] == nlohmann::json::parse(R"({"mode": "never", "gpus": []})"));
+  CHECK(n["recommendations"][0]["winner"].is_null());
+  CHECK(n["recommendations"][0]["stages"].size() == 4);
+
+  const auto table = run_zerosim(
+      "recommend --config tests/data/configs/llama2-13b-full-a100-40gb.yaml --micro-batches 1 "
+      "--checkpointing on "
+      "-j 2 --offload never");
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out,
+             Catch::Contains("1 GPU: nothing fits (try more GPUs, checkpointing, a shorter sequence or "
+                             "CPU offload: --offload auto)"));
+}
+
+TEST_CASE("recommend --offload always ranks the offload variants with the rest at every GPU count",
+          "[recommend][offload]") {
+  const auto r = run_zerosim(
+      "recommend --config tests/data/tiny-llama-dora.yaml --gpus 1,2 --micro-batches 1 --checkpointing off "
+      "--offload always -j 2 --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["search"]["offload"] == nlohmann::json::parse(R"({"mode": "always", "gpus": [1, 2]})"));
+  for (const auto& rec : j["recommendations"]) {
+    REQUIRE(rec["stages"].size() == 8);
+    REQUIRE_FALSE(rec["winner"].is_null());
+    for (const auto& row : rec["stages"])
+      if (!row["best"].is_null()) {
+        CHECK(row["best"]["offload"] == row["offload"]);
+        CHECK(rec["winner"]["tokens_per_s"].get<double>() >=
+              0.99 * row["best"]["tokens_per_s"].get<double>());
+      }
+  }
+  const auto bad = run_zerosim("recommend --config tests/data/tiny-llama-dora.yaml --offload cpu");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("--offload"));
 }
