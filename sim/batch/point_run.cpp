@@ -22,9 +22,7 @@ OffloadModel offload_model(const RunConfig& config) {
   const InterconnectCatalogue& cat = interconnect_catalogue();
   const HostSpec& host = config.host;
   OffloadModel om;
-  const int gen =
-      config.cluster.pcie_gen > 0 ? config.cluster.pcie_gen : cat.gpu_links(config.gpu.id).pcie_gen;
-  om.pcie_bytes_s = cat.pcie_rate(gen);
+  om.pcie_bytes_s = cat.pcie_rate(resolve_pcie_gen(config.cluster.pcie_gen, config.gpu.id));
   om.cpu_adam_elements_per_s_per_core = host.cpu_adam_elements_per_s_per_core;
   om.mem_bw_bytes_s = host.mem_bw_bytes_s * static_cast<double>(host.sockets);
   om.cores = host.cores();
@@ -42,6 +40,7 @@ EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& pl
   eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
   eo.record_trace = record_trace;
   eo.offload = offload_model(config);
+  eo.rank_cpu_hosts = platform.rank_cpu_hosts();
   return eo;
 }
 
