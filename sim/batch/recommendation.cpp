@@ -83,10 +83,11 @@ double offload_time_ms(const Candidate& c, const char* name) {
 bool better(const Candidate& a, const Candidate& b) {
   const double ta = tokens_per_s(a), tb = tokens_per_s(b);
   if (std::fabs(ta - tb) > kTie * std::max(ta, tb)) return ta > tb;
+  // Equally fast: keep the states on the GPU (offload needs host RAM and CPU time the GPU peak hides).
+  if (a.offload != b.offload) return offload_rank(a.offload) < offload_rank(b.offload);
   if (peak_gib(a) != peak_gib(b)) return peak_gib(a) < peak_gib(b);
   if (a.stage != b.stage) return a.stage < b.stage;
-  if (a.micro_batch != b.micro_batch) return a.micro_batch < b.micro_batch;
-  return offload_rank(a.offload) < offload_rank(b.offload);
+  return a.micro_batch < b.micro_batch;
 }
 
 std::string fmt(const char* format, double v) {

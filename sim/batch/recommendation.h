@@ -64,10 +64,9 @@ struct GpuCountVerdict {
 std::vector<int64_t> gpu_counts_where_nothing_fits(const std::vector<Candidate>& candidates);
 
 // Ranking: tokens/s, where configurations within 1% of each other count as equally fast and the one
-// with the smaller peak memory (then the lower stage, then the smaller micro-batch, then no offload
-// before offload) wins. With OffloadMode::automatic an offload candidate wins only at a GPU count where
-// no candidate without offload fits; with never, none does. Candidates must outlive the verdicts (they
-// point into the vector).
+// without offload (then the smaller peak memory, then the lower stage, then the smaller micro-batch) wins.
+// With OffloadMode::automatic an offload candidate wins only at a GPU count where no candidate without
+// offload fits; with never, none does. Candidates must outlive the verdicts (they point into the vector).
 std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates, OffloadMode mode);
 
 nlohmann::json verdicts_json(const std::vector<GpuCountVerdict>& verdicts);
