@@ -567,6 +567,17 @@ class Checker {
     return v;
   }
 
+  // Host prop `k` of `props` as a positive finite number, else a ConfigError under `key`.
+  double positive_prop(const std::string& key, const std::map<std::string, std::string>& props,
+                       const std::string& k) const {
+    char* end = nullptr;
+    const std::string& text = props.at(k);
+    const double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0' || !(v > 0) || !std::isfinite(v))
+      fail(key, "prop " + k + "='" + text + "' is not a positive number");
+    return v;
+  }
+
   // A CPU host (kind=cpu): its props, checked, completed from `base` (the catalogue host).
   PlatformCpuHost cpu_host(const RawHost& h, const HostSpec& base) const {
     const std::string key = "host '" + h.id + "'";
@@ -580,14 +591,7 @@ class Checker {
     for (const auto& [k, v] : h.props)
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
         fail(key, "prop '" + k + "' is not a CPU host property (allowed: " + join(allowed) + ")");
-    auto positive = [&](const std::string& k) {
-      char* end = nullptr;
-      const std::string& text = h.props.at(k);
-      const double v = std::strtod(text.c_str(), &end);
-      if (end == text.c_str() || *end != '\0' || !(v > 0) || !std::isfinite(v))
-        fail(key, "prop " + k + "='" + text + "' is not a positive number");
-      return v;
-    };
+    auto positive = [&](const std::string& k) { return positive_prop(key, h.props, k); };
     auto index = [&](const std::string& k) -> int64_t {
       return h.props.count(k) ? whole_number(key, "prop " + k, h.props.at(k), 0, kMaxClusterHosts) : -1;
     };
@@ -758,14 +762,7 @@ class Checker {
       // Its node: the one of the run config's default GPU, unless the zone's `host` prop says otherwise.
       out.gpu.default_host = find_gpu(ClusterSpec{}.gpu).default_host;
     }
-    auto number = [&](const std::string& k) {
-      char* end = nullptr;
-      const std::string& text = h.props.at(k);
-      const double v = std::strtod(text.c_str(), &end);
-      if (end == text.c_str() || *end != '\0' || !(v > 0) || !std::isfinite(v))
-        fail(key, "prop " + k + "='" + text + "' is not a positive number");
-      return v;
-    };
+    auto number = [&](const std::string& k) { return positive_prop(key, h.props, k); };
     // Counts become integers: bounded first (a double beyond int64's range does not convert).
     auto count = [&](const std::string& k, double limit, const std::string& limit_text) {
       const double v = number(k);
