@@ -2,7 +2,9 @@
 // Executes a StepGraph on a SimGrid platform: one compute actor and one communication actor per rank
 // (the CUDA compute stream and the NCCL stream), compute ops as executions on the rank's GPU host
 // (compute_model.h), collectives as the flows of the NCCL algorithm that collective_selector.h picks
-// (nccl_ring.h, nccl_tree.h, nccl_nvls.h) over the platform's links. One engine per process (SimGrid's rule).
+// (nccl_ring.h, nccl_tree.h, nccl_nvls.h) over the platform's links; with CPU offload, copies between GPU
+// and host memory as flows to the rank's CPU host and the CPU step on the training thread
+// (offload_model.h). One engine per process (SimGrid's rule).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,8 +32,8 @@ struct TraceEvent {
 struct SimResult {
   double step_s = 0;
   double forward_s = 0, backward_s = 0, optimizer_s = 0;  // compute-stream busy time, rank 0
-  double comm_s = 0;          // communication-stream busy time (transfers), rank 0
-  double exposed_comm_s = 0;  // compute stream idle, waiting for communication
+  double comm_s = 0;          // communication-stream busy time in collectives, rank 0
+  double exposed_comm_s = 0;  // compute stream idle, waiting for communication (not offload copies)
   double overhead_s = 0;      // framework hooks on the compute stream
   // CPU offload (docs/time-model.md): DeepSpeedCPUAdam on the host while the GPU waits; the PCIe copies
   // between GPU and host memory (busy time on the streams that issue them) and the part of them the compute
