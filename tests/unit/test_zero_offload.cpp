@@ -149,3 +149,15 @@ TEST_CASE("versions.deepspeed outside the modelled releases is refused", "[offlo
   CHECK(offloaded(2, 8, "v0.16.4+cu121").versions.deepspeed == Version{0, 16, 4});
   CHECK(offloaded(2, 8, "0.18").versions.deepspeed == Version{0, 18, 0});
 }
+
+TEST_CASE("CPU Adam's threads per rank follow the launcher unless set", "[offload][config]") {
+  // DeepSpeed launcher: OMP_NUM_THREADS unset, every core (the engine shares them among the node's ranks).
+  CHECK(offloaded(2, 8, "0.19.5").cluster.cpu_threads(128) == 128);
+  // torchrun: OMP_NUM_THREADS=1 with more than one process per node; one process keeps every core.
+  CHECK(offloaded(2, 8, "0.19.5", {{"cluster.launcher", "torchrun"}}).cluster.cpu_threads(128) == 1);
+  CHECK(offloaded(2, 1, "0.19.5", {{"cluster.launcher", "torchrun"}}).cluster.cpu_threads(128) == 128);
+  CHECK(offloaded(2, 8, "0.19.5", {{"cluster.cpu_threads_per_rank", "6"}}).cluster.cpu_threads(128) == 6);
+  CHECK(offloaded(2, 8, "0.19.5", {{"cluster.cpu_threads_per_rank", "auto"}}).cluster.cpu_threads(128) == 128);
+  CHECK_THROWS_AS(offloaded(2, 8, "0.19.5", {{"cluster.cpu_threads_per_rank", "0"}}), ConfigError);
+  CHECK_THROWS_AS(offloaded(2, 8, "0.19.5", {{"cluster.launcher", "mpirun"}}), ConfigError);
+}
