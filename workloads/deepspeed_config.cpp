@@ -48,7 +48,7 @@ std::string device_of(const YAML::Node& n, const std::string& file, const std::s
   // DeepSpeed: {"device": "cpu", "pin_memory": true}; the run config also takes a bare string.
   const YAML::Node device = n.IsMap() ? n["device"] : n;
   if (!present(device)) return "none";
-  const std::string d = read_string(device, file, key);
+  std::string d = read_string(device, file, key);
   if (d == "nvme")
     throw ConfigError(file, key,
                       "'nvme' (ZeRO-Infinity) is not modelled" + line_of(device) +

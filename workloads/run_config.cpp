@@ -81,7 +81,7 @@ const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", 
 
 std::string one_of(const YAML::Node& node, const std::string& file, const std::string& key,
                    const std::vector<std::string>& allowed) {
-  const std::string v = read_string(node, file, key);
+  std::string v = read_string(node, file, key);
   for (const auto& a : allowed)
     if (a == v) return v;
   throw ConfigError(file, key,

@@ -112,9 +112,9 @@ class GraphBuilder {
 
   void edge(TaskId a, TaskId b) { boost::add_edge(a, b, out_.graph); }
 
-  TaskId add(Task t) {
+  TaskId add(const Task& t) {
     const Stream s = t.stream;
-    const TaskId v = boost::add_vertex(std::move(t), out_.graph);
+    const TaskId v = boost::add_vertex(t, out_.graph);
     if (s == Stream::compute) {
       if (have_compute_) edge(last_compute_, v);
       for (TaskId d : sync_before_next_compute_) edge(d, v);
@@ -141,7 +141,7 @@ class GraphBuilder {
     t.phase = out_.ops[op_index].phase;
     t.micro_step = micro;
     t.name = prefix(micro) + out_.ops[op_index].name;
-    return add(std::move(t));
+    return add(t);
   }
 
   TaskId add_hook(const std::string& name, double seconds, Phase phase, int micro) {
@@ -152,7 +152,7 @@ class GraphBuilder {
     t.phase = phase;
     t.micro_step = micro;
     t.name = prefix(micro) + name;
-    return add(std::move(t));
+    return add(t);
   }
 
   TaskId add_collective(CollectiveKind k, int64_t bytes, const std::string& name, Phase phase, int micro) {
@@ -164,7 +164,7 @@ class GraphBuilder {
     t.phase = phase;
     t.micro_step = micro;
     t.name = prefix(micro) + name;
-    return add(std::move(t));
+    return add(t);
   }
 
   // One offload copy of `numel` elements on the comm stream (DeepSpeed issues them on the streams that
@@ -180,7 +180,7 @@ class GraphBuilder {
     t.phase = phase;
     t.micro_step = micro;
     t.name = prefix(micro) + name + copy.what;
-    const TaskId v = add(std::move(t));
+    const TaskId v = add(t);
     if (after) edge(*after, v);
     if (copy.blocks_compute) sync_before_next_compute_.push_back(v);
     return v;
@@ -196,7 +196,7 @@ class GraphBuilder {
     t.phase = Phase::optimizer;
     t.micro_step = micro;
     t.name = prefix(micro) + name;
-    return add(std::move(t));
+    return add(t);
   }
 
   // A ZeRO-3 fetch of module m: with offload_param the rank's partition is first copied to the GPU
@@ -242,6 +242,42 @@ class GraphBuilder {
     return op;
   }
 
+  // One gradient bucket's reduction and, offloaded, the copies DeepSpeed makes of the rank's share of it.
+  // Returns the last of them: what the optimizer step waits for.
+  TaskId reduce_bucket(CollectiveKind kind, int64_t chunk, int index, TaskId after, int micro) {
+    const std::string name = "grads.bucket" + std::to_string(index) + ".";
+    TaskId done = add_collective(kind, 2 * chunk, name + collective_name(kind), Phase::backward, micro);
+    edge(after, done);
+    if (offload_.optimizer)
+      for (const OffloadCopy& copy : offload_.grad_copies_at(micro, c_.train.grad_accum))
+        done = add_copy(copy, zero3_partition_numel(chunk, c_.cluster.gpus), name, Phase::backward, micro);
+    return done;
+  }
+
+  // ZeRO-3, before op i: its modules' hooks (the task its all-gathers are issued from) and the blocking
+  // fetches; `gathered_by` tracks the all-gather (fetch or earlier prefetch) that made each module's
+  // parameters available, as DeepSpeed's fetch_sub_module waits on the handle. Returns the issuer.
+  std::optional<TaskId> zero3_fetch(size_t i, const ComputeOp& op, int micro,
+                                    std::vector<std::optional<TaskId>>& gathered_by) {
+    std::optional<TaskId> issuer;
+    if (!op.modules.empty())
+      issuer = add_hook(op.name + ".zero3_hooks", kZero3HookSeconds * static_cast<double>(op.modules.size()),
+                        op.phase, micro);
+    else if (have_compute_)
+      issuer = last_compute_;
+    for (int m : plan_.fetch_before[i])
+      gathered_by[static_cast<size_t>(m)] = add_fetch(m, ".all_gather", op.phase, micro, issuer);
+    return issuer;
+  }
+
+  // ZeRO-3, after op i started: the prefetches issued from its pre-forward hook, and the releases.
+  void zero3_prefetch(size_t i, const ComputeOp& op, int micro, std::optional<TaskId> issuer,
+                      std::vector<std::optional<TaskId>>& gathered_by) {
+    for (int m : plan_.prefetch_after[i])
+      gathered_by[static_cast<size_t>(m)] = add_fetch(m, ".prefetch", op.phase, micro, issuer);
+    for (int m : plan_.release_after[i]) gathered_by[static_cast<size_t>(m)].reset();
+  }
+
   // Gradient reduction: DeepSpeed fills a bucket of reduce_bucket_size elements as gradients appear in
   // backward order. Stages 2-3 reduce every micro-step; stages 0-1 only at the accumulation boundary.
   void micro_step(int micro, bool boundary) {
@@ -258,60 +294,22 @@ class GraphBuilder {
       if (!reduce_now) return;
       while (filled > 0) {
         const int64_t chunk = std::min(filled, bucket);
-        const TaskId coll =
-            add_collective(grad_kind, 2 * chunk,
-                           "grads.bucket" + std::to_string(bucket_index++) + "." + collective_name(grad_kind),
-                           Phase::backward, micro);
-        edge(after, coll);
+        const TaskId done = reduce_bucket(grad_kind, chunk, bucket_index++, after, micro);
         filled -= chunk;
-        TaskId done = coll;
-        if (offload_.optimizer)
-          for (const OffloadCopy& copy : offload_.grad_copies_at(micro, c_.train.grad_accum))
-            done = add_copy(copy, zero3_partition_numel(chunk, c_.cluster.gpus),
-                            "grads.bucket" + std::to_string(bucket_index - 1) + ".", Phase::backward, micro);
         if (!overlap || end_of_backward) sync_before_next_compute_.push_back(done);  // compute waits for it
         pending_grad_collectives_.push_back(done);
       }
     };
 
-    const size_t n_fwd = p_.forward.size();
-    const size_t n = n_fwd + p_.backward.size();
-    // ZeRO-3: the all-gather (fetch or earlier prefetch) that made each module's parameters available;
-    // the op that uses a module waits for it, as DeepSpeed's fetch_sub_module waits on the handle.
+    const size_t n = p_.forward.size() + p_.backward.size();
     std::vector<std::optional<TaskId>> gathered_by(p_.modules.size());
     for (size_t i = 0; i < n; ++i) {
       const ComputeOp& op = out_.ops[i];
-      std::vector<TaskId> waits;
-      bool issued = false;
-      TaskId issuer = 0;  // the compute-stream task from which this op's all-gathers are issued
-      if (stage == 3) {
-        if (!op.modules.empty()) {
-          issuer = add_hook(op.name + ".zero3_hooks",
-                            kZero3HookSeconds * static_cast<double>(op.modules.size()), op.phase, micro);
-          issued = true;
-        } else if (have_compute_) {
-          issuer = last_compute_;
-          issued = true;
-        }
-        for (int m : plan_.fetch_before[i]) {
-          const TaskId f =
-              add_fetch(m, ".all_gather", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
-          gathered_by[static_cast<size_t>(m)] = f;
-        }
-        for (int m : op.modules)
-          if (m >= 0 && gathered_by[static_cast<size_t>(m)])
-            waits.push_back(*gathered_by[static_cast<size_t>(m)]);
-      }
+      const std::optional<TaskId> issuer = stage == 3 ? zero3_fetch(i, op, micro, gathered_by) : std::nullopt;
       const TaskId task = add_compute(i, micro);
-      for (TaskId w : waits) edge(w, task);
-      if (stage == 3) {
-        for (int m : plan_.prefetch_after[i]) {  // issued from the op's pre-forward hook
-          const TaskId pf =
-              add_fetch(m, ".prefetch", op.phase, micro, issued ? std::optional(issuer) : std::nullopt);
-          gathered_by[static_cast<size_t>(m)] = pf;
-        }
-        for (int m : plan_.release_after[i]) gathered_by[static_cast<size_t>(m)].reset();
-      }
+      for (int m : op.modules)
+        if (m >= 0 && gathered_by[static_cast<size_t>(m)]) edge(*gathered_by[static_cast<size_t>(m)], task);
+      if (stage == 3) zero3_prefetch(i, op, micro, issuer, gathered_by);
       if (op.phase == Phase::backward)
         for (int m : op.modules) {
           const auto mi = static_cast<size_t>(m);
