@@ -157,7 +157,8 @@ TEST_CASE("CPU Adam's threads per rank follow the launcher unless set", "[offloa
   CHECK(offloaded(2, 8, "0.19.5", {{"cluster.launcher", "torchrun"}}).cluster.cpu_threads(128) == 1);
   CHECK(offloaded(2, 1, "0.19.5", {{"cluster.launcher", "torchrun"}}).cluster.cpu_threads(128) == 128);
   CHECK(offloaded(2, 8, "0.19.5", {{"cluster.cpu_threads_per_rank", "6"}}).cluster.cpu_threads(128) == 6);
-  CHECK(offloaded(2, 8, "0.19.5", {{"cluster.cpu_threads_per_rank", "auto"}}).cluster.cpu_threads(128) == 128);
+  CHECK(offloaded(2, 8, "0.19.5", {{"cluster.cpu_threads_per_rank", "auto"}}).cluster.cpu_threads(128) ==
+        128);
   CHECK_THROWS_AS(offloaded(2, 8, "0.19.5", {{"cluster.cpu_threads_per_rank", "0"}}), ConfigError);
   CHECK_THROWS_AS(offloaded(2, 8, "0.19.5", {{"cluster.launcher", "mpirun"}}), ConfigError);
 }
