@@ -152,3 +152,31 @@ TEST_CASE("bad offload input is refused with the key and the reason", "[offload]
   CHECK(launcher.exit_code == 2);
   CHECK_THAT(launcher.err, Catch::Contains("cluster.launcher") && Catch::Contains("torchrun"));
 }
+
+TEST_CASE("a platform file without CPU hosts: a dedicated x16 per GPU, and a warning",
+          "[offload][platform]") {
+  TempDir dir;
+  const std::string platform =
+      dir.write("no-cpu.xml",
+                "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+                "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">"
+                "<host id=\"g0\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
+                "<host id=\"g1\" speed=\"312Tf\"><prop id=\"gpu\" value=\"a100-80gb-sxm\"/></host>"
+                "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/>"
+                "<route src=\"g0\" dst=\"g1\"><link_ctn id=\"l\"/></route></zone></platform>\n");
+  const auto r = run_zerosim(
+      "simulate --config workloads/configs/seed-dora-7b.yaml --set peft.method=none --set zero.stage=2 "
+      "--set zero.offload_optimizer=cpu --set train.seq_len=512 --set cluster.gpus=2 --set "
+      "cluster.platform=" +
+      platform + " --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["config"]["cluster"]["gpus"] == 2);
+  REQUIRE(j["warnings"].size() == 1);
+  CHECK_THAT(j["warnings"][0].get<std::string>(), Catch::Contains("has no CPU hosts"));
+  // Both GPUs copy at once, each at 80% of its own Gen4 x16: nothing shared.
+  const double bandwidth = static_cast<double>(j["time"]["offload_copy_bytes_per_rank"].get<int64_t>()) /
+                           j["time"]["offload_copy_s"].get<double>();
+  CHECK(bandwidth == Approx(0.80 * 31.5e9).epsilon(0.05));
+}
