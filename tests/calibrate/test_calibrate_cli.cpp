@@ -99,7 +99,7 @@ TEST_CASE("a tiny CPU calibration writes a file the lookup reads", "[cli][cpu-ru
   std::remove(out.c_str());
 }
 
-TEST_CASE("--no-host and --host-only: the host measurement's switches", "[cli]") {
+TEST_CASE("the host measurement's switches: --no-host and --host-only", "[cli]") {
   CHECK(parse_cli({"--backend", "cpu"}).host);
   CHECK_FALSE(parse_cli({"--backend", "cpu", "--no-host"}).host);
   const CliOptions only = parse_cli({"--host-only"});  // no --backend needed
@@ -110,7 +110,7 @@ TEST_CASE("--no-host and --host-only: the host measurement's switches", "[cli]")
   CHECK_THROWS_WITH(parse_cli({"--quick"}), Catch::Contains("--backend") && Catch::Contains("--host-only"));
 }
 
-TEST_CASE("--host-only --quick writes a host section with positive figures and nothing else",
+TEST_CASE("a quick host-only calibration writes a host section with positive figures and nothing else",
           "[cli][cpu-run]") {
   const std::string out = "calibrate_test_host.yaml";
   const Run r = run("--host-only --quick --out " + out);
