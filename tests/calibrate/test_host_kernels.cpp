@@ -122,11 +122,11 @@ TEST_CASE("/proc/cpuinfo: model, physical cores and sockets, or logical CPUs wit
 TEST_CASE("the host plan: 64 Mi elements, 16 Mi with --quick, at least one warm-up, at most 5 repeats",
           "[host]") {
   const HostBenchmarkPlan full = host_benchmark_plan(false, 0, 10);
-  CHECK(full.adam_elements == 64 * 1024 * 1024);
+  CHECK(full.adam_elements == int64_t{64} << 20);
   CHECK(full.warmup == 1);
   CHECK(full.repeats == 5);
   const HostBenchmarkPlan quick = host_benchmark_plan(true, 1, 3);
-  CHECK(quick.adam_elements == 16 * 1024 * 1024);
-  CHECK(quick.triad_elements == 16 * 1024 * 1024);
+  CHECK(quick.adam_elements == int64_t{16} << 20);
+  CHECK(quick.triad_elements == int64_t{16} << 20);
   CHECK(quick.repeats == 3);
 }
