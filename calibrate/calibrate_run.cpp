@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <memory>
 #include <sstream>
 
+#include "calibrate/cpu/host_benchmark.h"
 #include "calibrate/sweep.h"
 #include "calibrate/timing_stats.h"
 
@@ -32,6 +34,10 @@ std::string seconds_text(double s) {
   os.precision(3);
   os << s << " s";
   return os.str();
+}
+
+HostMeasurement measure_host(const CliOptions& o, std::ostream& progress) {
+  return cpu::measure_host(cpu::host_benchmark_plan(o.quick, o.warmup, o.repeats), progress);
 }
 
 OpTiming time_point(Backend& backend, const OpKey& key, const TimingPlan& plan) {
@@ -89,6 +95,25 @@ CalibrationTable run_calibration(Backend& backend, const ModelSpec& model, const
              << groups[g].keys.size() << " points, " << seconds_text(dt) << "\n";
     progress.flush();
   }
+  // The host after the ops: the GPU (or OpenBLAS) work above is done and the CPU is otherwise idle.
+  if (o.host) table.host = measure_host(o, progress);
+  table.settings["wall_time_s"] =
+      std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+  return table;
+}
+
+CalibrationTable run_host_calibration(const CliOptions& o, std::ostream& progress) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  const std::unique_ptr<Backend> cpu = make_cpu_backend();
+  CalibrationTable table;
+  table.device = cpu->describe();
+  table.precision = cpu->precision();
+  table.created_utc = utc_now();
+  table.settings["host_only"] = "true";
+  table.settings["quick"] = o.quick ? "true" : "false";
+  table.settings["repeats"] = std::to_string(o.repeats);
+  table.settings["warmup"] = std::to_string(o.warmup);
+  table.host = measure_host(o, progress);
   table.settings["wall_time_s"] =
       std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
   return table;

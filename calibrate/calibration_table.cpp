@@ -159,11 +159,70 @@ OpTiming parse_row(const YAML::Node& row, const std::string& file, const std::st
   return t;
 }
 
+double read_positive_rate(const YAML::Node& node, const std::string& file, const std::string& key,
+                          const std::string& unit) {
+  const double v = read_double(node, file, key);
+  if (!(v > 0) || !std::isfinite(v))
+    throw ConfigError(file, key, "must be a positive number of " + unit + " " + line_of(node));
+  return v;
+}
+
+// The `host:` section: the CPU figures a run takes instead of the host catalogue's.
+HostMeasurement parse_host(const YAML::Node& node, const std::string& file) {
+  const std::string p = "host";
+  if (!node.IsMap()) throw ConfigError(file, p, "must be a map (see docs/calibration.md) " + line_of(node));
+  check_keys(node,
+             {"cpu", "cores", "cores_kind", "sockets", "threads_used", "cpu_adam_elements_per_s_per_core",
+              "cpu_adam_elements_per_s_all_cores", "mem_bw_bytes_s", "source"},
+             file, p);
+  HostMeasurement h;
+  h.cpu = read_string(required(node, "cpu", file, p), file, p + ".cpu");
+  h.cpu_adam_elements_per_s_per_core =
+      read_positive_rate(required(node, "cpu_adam_elements_per_s_per_core", file, p), file,
+                         p + ".cpu_adam_elements_per_s_per_core", "elements per second");
+  h.mem_bw_bytes_s = read_positive_rate(required(node, "mem_bw_bytes_s", file, p), file,
+                                        p + ".mem_bw_bytes_s", "bytes per second (the node's)");
+  if (node["cpu_adam_elements_per_s_all_cores"])
+    h.cpu_adam_elements_per_s_all_cores =
+        read_positive_rate(node["cpu_adam_elements_per_s_all_cores"], file,
+                           p + ".cpu_adam_elements_per_s_all_cores", "elements per second");
+  constexpr int64_t kMaxCount = int64_t{1} << 20;
+  if (node["cores"]) h.cores = read_int_in(node["cores"], file, p + ".cores", 1, kMaxCount);
+  if (node["sockets"]) h.sockets = read_int_in(node["sockets"], file, p + ".sockets", 1, kMaxCount);
+  if (node["threads_used"])
+    h.threads_used = read_int_in(node["threads_used"], file, p + ".threads_used", 1, kMaxCount);
+  if (node["cores_kind"]) {
+    h.cores_kind = read_string(node["cores_kind"], file, p + ".cores_kind");
+    if (h.cores_kind != "physical" && h.cores_kind != "logical")
+      throw ConfigError(file, p + ".cores_kind",
+                        "'" + h.cores_kind + "' is not a kind of core count; allowed: physical, logical");
+  }
+  if (node["source"]) h.source = read_string(node["source"], file, p + ".source");
+  return h;
+}
+
 std::string format_double(double v) {
   std::ostringstream os;
   os.precision(6);
   os << v;
   return os.str();
+}
+
+void write_host(YAML::Emitter& out, const HostMeasurement& h) {
+  out << YAML::Key << "host" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "cpu" << YAML::Value << YAML::DoubleQuoted << h.cpu;
+  if (h.cores > 0) out << YAML::Key << "cores" << YAML::Value << h.cores;
+  if (!h.cores_kind.empty()) out << YAML::Key << "cores_kind" << YAML::Value << h.cores_kind;
+  if (h.sockets > 0) out << YAML::Key << "sockets" << YAML::Value << h.sockets;
+  if (h.threads_used > 0) out << YAML::Key << "threads_used" << YAML::Value << h.threads_used;
+  out << YAML::Key << "cpu_adam_elements_per_s_per_core" << YAML::Value
+      << format_double(h.cpu_adam_elements_per_s_per_core);
+  if (h.cpu_adam_elements_per_s_all_cores > 0)
+    out << YAML::Key << "cpu_adam_elements_per_s_all_cores" << YAML::Value
+        << format_double(h.cpu_adam_elements_per_s_all_cores);
+  out << YAML::Key << "mem_bw_bytes_s" << YAML::Value << format_double(h.mem_bw_bytes_s);
+  if (!h.source.empty()) out << YAML::Key << "source" << YAML::Value << YAML::DoubleQuoted << h.source;
+  out << YAML::EndMap;
 }
 
 }  // namespace
@@ -236,8 +295,9 @@ CalibrationTable parse_calibration(const std::string& yaml_text, const std::stri
   const YAML::Node root = parse_yaml_text(yaml_text, file);
   if (!root.IsMap())
     throw ConfigError(file, "", "a calibration file is a YAML map (see docs/calibration.md)");
-  check_keys(root, {"zerosim_calibration", "created_utc", "device", "precision", "peaks", "settings", "ops"},
-             file, "");
+  check_keys(
+      root, {"zerosim_calibration", "created_utc", "device", "precision", "peaks", "settings", "host", "ops"},
+      file, "");
   const int64_t version =
       read_int(required(root, "zerosim_calibration", file, ""), file, "zerosim_calibration");
   if (version != kCalibrationSchemaVersion)
@@ -271,6 +331,14 @@ CalibrationTable parse_calibration(const std::string& yaml_text, const std::stri
           static_cast<int>(read_int_in(p["element_bytes"], file, "precision.element_bytes", 1, 8));
   }
 
+  if (root["host"]) table.host = parse_host(root["host"], file);
+  table.settings = read_string_map(root["settings"], file, "settings");
+  // A host-only file (zerosim-calibrate --host-only) has no ops and needs no peaks; op times need both.
+  const YAML::Node ops = root["ops"];
+  const bool host_only = table.host && (!ops || (ops.IsSequence() && ops.size() == 0));
+  if (!ops && !table.host)
+    throw ConfigError(file, "ops", "missing: a calibration file holds timed ops, a host section, or both");
+  if (host_only && !root["peaks"]) return table;
   const YAML::Node peaks = required(root, "peaks", file, "");
   check_keys(peaks, {"gemm_flops_per_s", "gemm_shape", "memory_bytes_per_s"}, file, "peaks");
   table.peaks.gemm_flops_per_s =
@@ -286,9 +354,9 @@ CalibrationTable parse_calibration(const std::string& yaml_text, const std::stri
       throw ConfigError(file, "peaks.gemm_shape", "must be a list [m, n, k] " + line_of(shape));
     for (const auto& v : shape) table.peaks.gemm_shape.push_back(read_int(v, file, "peaks.gemm_shape"));
   }
-  table.settings = read_string_map(root["settings"], file, "settings");
 
-  const YAML::Node ops = required(root, "ops", file, "");
+  if (host_only) return table;
+  required(root, "ops", file, "");
   if (!ops.IsSequence()) throw ConfigError(file, "ops", "must be a list of timed operations " + line_of(ops));
   for (size_t i = 0; i < ops.size(); ++i)
     table.add(parse_row(ops[i], file, "ops[" + std::to_string(i) + "]"));
@@ -324,14 +392,21 @@ std::string to_yaml(const CalibrationTable& table) {
   out << YAML::Key << "accumulate" << YAML::Value << table.precision.accumulate;
   out << YAML::Key << "element_bytes" << YAML::Value << table.precision.element_bytes;
   out << YAML::EndMap;
-  out << YAML::Key << "peaks" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "gemm_flops_per_s" << YAML::Value << format_double(table.peaks.gemm_flops_per_s);
-  if (!table.peaks.gemm_shape.empty())
-    out << YAML::Key << "gemm_shape" << YAML::Value << YAML::Flow << table.peaks.gemm_shape;
-  out << YAML::Key << "memory_bytes_per_s" << YAML::Value << format_double(table.peaks.memory_bytes_per_s);
-  out << YAML::EndMap;
+  if (table.has_ops()) {
+    out << YAML::Key << "peaks" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "gemm_flops_per_s" << YAML::Value << format_double(table.peaks.gemm_flops_per_s);
+    if (!table.peaks.gemm_shape.empty())
+      out << YAML::Key << "gemm_shape" << YAML::Value << YAML::Flow << table.peaks.gemm_shape;
+    out << YAML::Key << "memory_bytes_per_s" << YAML::Value << format_double(table.peaks.memory_bytes_per_s);
+    out << YAML::EndMap;
+  }
   out << YAML::Key << "settings" << YAML::Value;
   string_map(table.settings);
+  if (table.host) write_host(out, *table.host);
+  if (!table.has_ops()) {
+    out << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+  }
   out << YAML::Key << "ops" << YAML::Value << YAML::BeginSeq;
   for (const auto& row : table.rows()) {
     out << YAML::Flow << YAML::BeginMap;

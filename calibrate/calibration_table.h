@@ -35,6 +35,21 @@ struct MeasuredPeaks {
   double memory_bytes_per_s = 0;    // best device-to-device copy, read + write bytes
 };
 
+// The host's CPU as zerosim-calibrate measured it (docs/calibration.md, "The host section"): what CPU
+// offload's step (DeepSpeedCPUAdam) runs at. Either backend measures it: the host is the machine's CPU,
+// whatever the GPU. A run whose calibration file has one takes its CPU figures from it.
+struct HostMeasurement {
+  std::string cpu;           // /proc/cpuinfo's model name
+  int64_t cores = 0;         // 0: not stated
+  std::string cores_kind;    // physical | logical (no topology in /proc/cpuinfo); empty when cores is 0
+  int64_t sockets = 0;       // 0: not stated
+  int64_t threads_used = 0;  // threads of the all-core runs; 0: not stated
+  double cpu_adam_elements_per_s_per_core = 0;   // the Adam loop on one thread, arrays out of cache
+  double cpu_adam_elements_per_s_all_cores = 0;  // the same on threads_used threads; 0: not stated
+  double mem_bw_bytes_s = 0;                     // the node's sustained bandwidth (triad, all threads)
+  std::string source;                            // how it was measured
+};
+
 struct OpTiming {
   OpKey key;
   double seconds = 0;  // median of the timed repeats
@@ -58,9 +73,12 @@ class CalibrationTable {
   MeasuredPeaks peaks;
   std::map<std::string, std::string> settings;  // how it was measured (model, repeats, attention impl, ...)
   std::string created_utc;
+  std::optional<HostMeasurement> host;  // the `host:` section, absent in files without one
 
   void add(const OpTiming& timing);
   const std::vector<OpTiming>& rows() const { return rows_; }
+  // False for a host-only file (zerosim-calibrate --host-only): nothing for the compute model.
+  bool has_ops() const { return !rows_.empty(); }
 
   // Seconds for one run of `op` at the key, or nullopt when the file holds no row of that op.
   std::optional<CalibratedTime> lookup(const OpKey& key) const;
@@ -73,7 +91,8 @@ class CalibrationTable {
   std::vector<OpTiming> rows_;
 };
 
-// Throws zerosim::ConfigError(file, key, message) on anything malformed.
+// Throws zerosim::ConfigError(file, key, message) on anything malformed. A file holds timed ops (with
+// their peaks), a host section, or both.
 CalibrationTable load_calibration(const std::string& path);
 CalibrationTable parse_calibration(const std::string& yaml_text, const std::string& file);
 std::string to_yaml(const CalibrationTable& table);

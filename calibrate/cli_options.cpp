@@ -36,6 +36,7 @@ std::vector<int64_t> parse_list(const std::string& flag, const std::string& text
 
 std::string usage_text() {
   return R"(usage: zerosim-calibrate --backend cuda|cpu [options]
+       zerosim-calibrate --host-only [--quick] [--repeats N] [--warmup N] [--out FILE]
 
 Times the operations of a LoRA/DoRA training step at a model's own shapes on this machine
 and writes a calibration file that `zerosim simulate` reads (docs/calibration.md).
@@ -55,7 +56,15 @@ and writes a calibration file that `zerosim simulate` reads (docs/calibration.md
   --quick              one token count (the smallest), one rank (16 if requested, else the
                        smallest), one copy size: a first look in minutes
   --no-composites      skip the whole-module dora_fwd/dora_bwd checks
+  --no-host            skip the host measurement (see below)
+  --host-only          measure only the host: no --backend, no op timings; the file has
+                       a host: section alone and serves a run on any GPU
   --help               this text
+
+Host: with either backend (unless --no-host) the file also gets a host: section measured on
+this machine's CPU: DeepSpeedCPUAdam's fp32 loop on one thread and on every thread, and a
+triad for the memory bandwidth (64 Mi elements, 16 Mi with --quick; seconds). A simulated
+run with CPU offload takes its CPU figures from it instead of the host catalogue.
 
 Exit codes: 0 ok, 2 bad usage or no usable device for the backend, 1 internal error.
 )";
@@ -104,14 +113,23 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.quick = true;
     } else if (a == "--no-composites") {
       o.composites = false;
+    } else if (a == "--no-host") {
+      o.host = false;
+    } else if (a == "--host-only") {
+      o.host_only = true;
     } else {
-      throw UsageError("unknown argument '" + a +
-                       "'; allowed: --backend, --model, --tokens, --ranks, --seq-lens, "
-                       "--copy-mib, --out, --repeats, --warmup, --device, --quick, --no-composites, --help");
+      throw UsageError(
+          "unknown argument '" + a +
+          "'; allowed: --backend, --model, --tokens, --ranks, --seq-lens, "
+          "--copy-mib, --out, --repeats, --warmup, --device, --quick, --no-composites, --no-host, "
+          "--host-only, --help");
     }
   }
   if (o.help) return o;
-  if (o.backend.empty()) throw UsageError("--backend: missing; allowed: cuda, cpu");
+  if (o.host_only && !o.host)
+    throw UsageError("--host-only and --no-host: the file would be empty; drop one");
+  if (o.backend.empty() && !o.host_only)
+    throw UsageError("--backend: missing; allowed: cuda, cpu (or --host-only)");
   if (o.quick) {
     o.tokens = {o.tokens.front()};
     const bool has16 = std::find(o.ranks.begin(), o.ranks.end(), 16) != o.ranks.end();

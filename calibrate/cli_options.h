@@ -22,6 +22,8 @@ struct CliOptions {
   int device = 0;
   bool quick = false;
   bool composites = true;
+  bool host = true;        // measure the host CPU too (the file's host: section); --no-host: skip
+  bool host_only = false;  // --host-only: the host section alone, no op timings, no --backend needed
   bool help = false;
 };
 

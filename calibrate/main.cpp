@@ -2,6 +2,7 @@
 // and write the calibration file zerosim simulate reads. Errors become exit codes here only.
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "calibrate/backend.h"
 #include "calibrate/calibrate_run.h"
@@ -17,24 +18,29 @@ int main(int argc, char** argv) {
       std::cout << usage_text();
       return 0;
     }
-    const zerosim::ModelSpec model = zerosim::load_model(options.model, "", "--model");
-    std::unique_ptr<Backend> backend =
-        options.backend == "cuda" ? make_cuda_backend(options.device) : make_cpu_backend();
+    std::unique_ptr<Backend> backend;
+    std::optional<zerosim::ModelSpec> model;
+    if (!options.host_only) {
+      model = zerosim::load_model(options.model, "", "--model");
+      backend = options.backend == "cuda" ? make_cuda_backend(options.device) : make_cpu_backend();
+    }
     std::ofstream probe(options.out, std::ios::app);  // fail before minutes of timing, not after
     if (!probe) {
       std::cerr << "zerosim-calibrate: --out: cannot write '" << options.out << "'\n";
       return 2;
     }
     probe.close();
-    const CalibrationTable table = run_calibration(*backend, model, options, std::cerr);
+    const CalibrationTable table = options.host_only ? run_host_calibration(options, std::cerr)
+                                                     : run_calibration(*backend, *model, options, std::cerr);
     std::ofstream out(options.out, std::ios::trunc);
     out << to_yaml(table);
     if (!out) {
       std::cerr << "zerosim-calibrate: --out: writing '" << options.out << "' failed\n";
       return 1;
     }
-    std::cerr << "wrote " << options.out << " (" << table.rows().size() << " timed points, "
-              << table.device.kind << " '" << table.device.name << "')\n";
+    std::cerr << "wrote " << options.out << " (" << table.rows().size() << " timed points"
+              << (table.host ? ", host section" : "") << ", " << table.device.kind << " '"
+              << table.device.name << "')\n";
     return 0;
   } catch (const NoDeviceError& e) {
     std::cerr << "zerosim-calibrate: " << e.what()

@@ -22,6 +22,10 @@ struct HostSpec {
   // root port.
   int64_t gpus_per_pcie_switch = 1;
   std::string source;
+  // Where cpu_adam_elements_per_s_per_core and mem_bw_bytes_s come from: "catalogue" (platforms/hosts.yaml),
+  // "platform" (a platform file's CPU hosts) or "calibration" (a calibration file's host: section, applied
+  // by sim/batch). The simulate JSON's host_model says it.
+  std::string rates_source = "catalogue";
 
   int64_t cores() const { return sockets * cores_per_socket; }
 };

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "calibrate/backend.h"
+#include "calibrate/cpu/cpu_info.h"
 #include "calibrate/cpu/dora_reference.h"
 #include "calibrate/cpu/layer_reference.h"
 #include "calibrate/cpu/parallel.h"
@@ -28,17 +28,6 @@ Matrix random_matrix(int64_t rows, int64_t cols, uint64_t seed, float scale = 1.
   Matrix m(rows, cols);
   cpu::fill_uniform(m, seed, scale);
   return m;
-}
-
-std::string cpu_model_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
-  return "unknown CPU";
 }
 
 // The work of one op at one key, with inputs allocated up front.
@@ -236,7 +225,7 @@ class CpuBackend : public Backend {
  public:
   DeviceDescription describe() const override {
     DeviceDescription d;
-    d.name = cpu_model_name();
+    d.name = cpu::read_cpu_info().model;
     d.backend = "cpu";
     d.kind = "cpu";
     d.properties["hardware_threads"] = std::to_string(std::thread::hardware_concurrency());

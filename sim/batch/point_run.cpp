@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "sim/batch/run_calibration_file.h"
 #include "sim/batch/run_warnings.h"
 #include "sim/engine/engine.h"
 #include "sim/platform/interconnect_catalogue.h"
@@ -49,22 +50,6 @@ void write_trace(const std::string& path, const SimResult& result) {
   std::ofstream out(path);
   if (!out) throw ConfigError(path, "--trace", "cannot write the trace file");
   out << chrome_trace(result).dump() << "\n";
-}
-
-// The run's calibration file, or null. A file that timed a CPU is refused for a GPU target unless the run
-// config says `calibration: {file: ..., allow_cpu_device: true}`: CPU kernel times scaled by peak ratios
-// are not GPU times (docs/calibration.md, "Using a calibration").
-std::shared_ptr<const calib::CalibrationTable> load_run_calibration(const RunConfig& c) {
-  if (c.calibration.empty()) return nullptr;
-  auto table = std::make_shared<const calib::CalibrationTable>(calib::load_calibration(c.calibration));
-  if (table->device.kind == "cpu" && !c.calibration_allow_cpu_device)
-    throw ConfigError(
-        c.calibration, "device.kind",
-        "'cpu': the file timed a CPU (" + table->device.name + "), the run simulates " + c.gpu.id +
-            " GPUs; CPU times scaled to a GPU are not GPU times. Calibrate on the GPU "
-            "(zerosim-calibrate --backend cuda) or accept the transfer in " +
-            c.file + " with calibration: {file: " + c.calibration + ", allow_cpu_device: true}");
-  return table;
 }
 
 // Prints the warnings on stderr and returns them for the JSON's `warnings` array.
@@ -118,22 +103,27 @@ void run_memory(const MemoryReportOptions& o) {
 
 void run_simulate(const SimulateOptions& o) {
   const OutputFormat f = parse_format(o.format);
-  const PointMemory p = predict_point_memory(o.config_path, o.sets);
+  PointMemory p = predict_point_memory(o.config_path, o.sets);
   const StepGraph graph = build_step_graph(p.config, p.program);
   check_step_graph(graph);
+  // Before the platform: a calibrated host's figures go into the CPU hosts and memory links it builds.
+  const auto calibration = load_run_calibration(p.config);
+  if (calibration) apply_calibrated_host(p.config, *calibration);
   const PreparedPlatform platform(p.config);
   ComputeModel compute(platform.gpu());
-  const auto calibration = load_run_calibration(p.config);
-  if (calibration) compute.use_calibration(calibration);
+  if (calibration && calibration->has_ops()) compute.use_calibration(calibration);
   const SimResult result =
       run_step(graph, compute, engine_options(p.config, platform, !o.trace_path.empty()));
   const CriticalPath cp = critical_path(graph, result.task_durations);
   const Throughput tp = throughput(p.config, p.program, result, platform.gpu().bf16_flops);
   if (!o.trace_path.empty()) write_trace(o.trace_path, result);
-  nlohmann::json j = {
-      {"config", p.config.echo()},         {"params", params_json(p.params)},
-      {"memory", memory_json(p.memory)},   {"time", time_json(result, cp)},
-      {"throughput", throughput_json(tp)}, {"compute_model", compute_model_json(graph, compute)}};
+  nlohmann::json j = {{"config", p.config.echo()},
+                      {"params", params_json(p.params)},
+                      {"memory", memory_json(p.memory)},
+                      {"time", time_json(result, cp)},
+                      {"throughput", throughput_json(tp)},
+                      {"compute_model", compute_model_json(graph, compute)},
+                      {"host_model", host_model_json(p.config.host, calibration.get())}};
   std::vector<std::string> warnings = config_warnings(p.config);
   for (auto& w : calibration_warnings(p.config, calibration.get(), j["compute_model"])) warnings.push_back(w);
   const bool offloaded = p.config.zero.offload_optimizer != "none" || p.config.zero.offload_param != "none";
@@ -146,7 +136,8 @@ void run_simulate(const SimulateOptions& o) {
   j["warnings"] = warnings_json(warnings);
   std::cout << formatted(f, j, [&] {
     return memory_table(p.config, p.params, p.memory) + time_table(result, tp, cp) +
-           compute_model_line(j["compute_model"]);
+           compute_model_line(j["compute_model"]) +
+           (result.cpu_optimizer_s > 0 ? host_model_line(j["host_model"]) : std::string());
   });
 }
 

@@ -22,10 +22,18 @@ std::vector<std::string> calibration_warnings(const RunConfig& c, const calib::C
                                               const nlohmann::json& cm) {
   std::vector<std::string> out;
   if (!table) return out;
-  if (table->device.kind == "cpu")
+  if (table->device.kind == "cpu" && table->has_ops())
     out.push_back("calibration " + c.calibration + " was measured on a CPU (" + table->device.name +
                   "); its times are transferred to the " + c.gpu.id +
                   " through measured-peak ratios (calibration.allow_cpu_device: true), a rough estimate");
+  // A host section measured on another machine than the run's nodes: the figures are taken as they are,
+  // which for the node's memory bandwidth is a guess. Compared only where the file counted physical cores.
+  if (const auto& h = table->host;
+      h && h->cores_kind == "physical" && h->cores > 0 && h->cores != c.host.cores())
+    out.push_back("calibration " + c.calibration + "'s host section measured " + h->cpu + " with " +
+                  std::to_string(h->cores) + " physical cores; the run's host (" + c.host.id + ") has " +
+                  std::to_string(c.host.cores()) +
+                  ": its per-core Adam rate and its node's memory bandwidth are used for that host");
   const auto extrapolated = cm.value("extrapolated_ops", int64_t{0});
   if (extrapolated > 0)
     out.push_back(std::to_string(extrapolated) + " of " +

@@ -16,7 +16,8 @@ namespace zerosim {
 // than one node with a GPU count that leaves the last node partly empty (12 GPUs at 8 per node run as 8+4).
 std::vector<std::string> config_warnings(const RunConfig& config);
 
-// A CPU-measured file applied to a GPU (allowed by calibration.allow_cpu_device), and from `simulate`'s
+// A CPU-measured file's op times applied to a GPU (allowed by calibration.allow_cpu_device), a host section
+// measured on a CPU with another core count than the run's host, and from `simulate`'s
 // compute_model JSON the calibrated ops whose times were extrapolated outside the file's measured range
 // (or rescaled from another shape). `table` is the loaded calibration, null when there is none.
 std::vector<std::string> calibration_warnings(const RunConfig& config, const calib::CalibrationTable* table,

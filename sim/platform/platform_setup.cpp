@@ -35,6 +35,7 @@ void apply_platform_host(const PlatformInfo& info, RunConfig& config) {
     h.cores_per_socket = rank0->cores;
     h.mem_bw_bytes_s = rank0->mem_bw_bytes_s;
     h.cpu_adam_elements_per_s_per_core = rank0->cpu_adam_elements_per_s_per_core;
+    h.rates_source = "platform";
     h.memory_bytes = 0;
     for (const auto* c : node) h.memory_bytes += c->memory_bytes;
   }

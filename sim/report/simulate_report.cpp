@@ -123,6 +123,23 @@ std::string compute_model_line(const nlohmann::json& cm) {
   return out + "\n";
 }
 
+nlohmann::json host_model_json(const HostSpec& host, const calib::CalibrationTable* calibration) {
+  const bool measured = host.rates_source == "calibration" && calibration && calibration->host;
+  return {{"source", host.rates_source},
+          {"cpu", measured ? calibration->host->cpu : host.name},
+          {"cpu_adam_elements_per_s_per_core", host.cpu_adam_elements_per_s_per_core},
+          {"mem_bw_bytes_s", host.mem_bw_bytes_s * static_cast<double>(host.sockets)}};
+}
+
+std::string host_model_line(const nlohmann::json& hm) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g elements/s per core, %.1f GB/s",
+                hm["cpu_adam_elements_per_s_per_core"].get<double>(),
+                hm["mem_bw_bytes_s"].get<double>() / 1e9);
+  return "CPU step figures: " + hm["source"].get<std::string>() + " (" + hm["cpu"].get<std::string>() +
+         "): DeepSpeedCPUAdam " + buf + " host memory per node\n";
+}
+
 namespace {
 // Chrome's trace format wants numeric pid and tid; the names come from "M" (metadata) events.
 int track_tid(Track t) { return static_cast<int>(t); }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "calibrate/calibration_table.h"
 #include "sim/engine/compute_model.h"
 #include "sim/engine/engine.h"
 #include "workloads/run_config.h"
@@ -26,6 +27,12 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
 // estimated_ops).
 nlohmann::json compute_model_json(const StepGraph& g, const ComputeModel& model);
 std::string compute_model_line(const nlohmann::json& compute_model);
+
+// Where the CPU step's figures came from (HostSpec::rates_source: catalogue, platform or calibration) and
+// what they are: the CPU they describe, DeepSpeedCPUAdam's per-core rate, the node's memory bandwidth
+// (docs/time-model.md, "CPU offload"). `calibration` is the run's file, null when there is none.
+nlohmann::json host_model_json(const HostSpec& host, const calib::CalibrationTable* calibration);
+std::string host_model_line(const nlohmann::json& host_model);
 
 // Chrome trace event format: one process per rank ("rank N"), two threads per process (tid 0 "compute",
 // tid 1 "nccl"; with CPU offload also tid 2 "cpu", DeepSpeedCPUAdam, and tid 3 "pcie", the copies), named by

@@ -74,9 +74,9 @@ TEST_CASE("without a GPU, backend cuda exits 2 and suggests --backend cpu", "[cl
 
 TEST_CASE("a tiny CPU calibration writes a file the lookup reads", "[cli][cpu-run]") {
   const std::string out = "calibrate_test_tiny.yaml";
-  const Run r =
-      run("--backend cpu --model " + tiny_model() +
-          " --tokens 32,64 --ranks 4 --seq-lens 32 --repeats 1 --warmup 0 --copy-mib 1 --out " + out);
+  const Run r = run(
+      "--backend cpu --model " + tiny_model() +
+      " --tokens 32,64 --ranks 4 --seq-lens 32 --repeats 1 --warmup 0 --copy-mib 1 --no-host --out " + out);
   INFO(r.output);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.output, Catch::Contains("[1/"));  // a progress line per shape group
@@ -95,5 +95,39 @@ TEST_CASE("a tiny CPU calibration writes a file the lookup reads", "[cli][cpu-ru
   CHECK(t.lookup("linear_fwd", 48, 64, 64, 0).has_value());
   CHECK(t.lookup("dora_weight_norm", 0, 96, 64, 4).has_value());  // down_proj
   CHECK(t.lookup("attention_fwd", 64, 32, 64, 32).has_value());
+  CHECK_FALSE(t.host);  // --no-host
   std::remove(out.c_str());
+}
+
+TEST_CASE("the host measurement's switches: --no-host and --host-only", "[cli]") {
+  CHECK(parse_cli({"--backend", "cpu"}).host);
+  CHECK_FALSE(parse_cli({"--backend", "cpu", "--no-host"}).host);
+  const CliOptions only = parse_cli({"--host-only"});  // no --backend needed
+  CHECK(only.host_only);
+  CHECK(only.host);
+  CHECK_THROWS_WITH(parse_cli({"--host-only", "--no-host"}),
+                    Catch::Contains("--host-only") && Catch::Contains("--no-host"));
+  CHECK_THROWS_WITH(parse_cli({"--quick"}), Catch::Contains("--backend") && Catch::Contains("--host-only"));
+}
+
+TEST_CASE("a quick host-only calibration writes a host section with positive figures and nothing else",
+          "[cli][cpu-run]") {
+  const std::string out = "calibrate_test_host.yaml";
+  const Run r = run("--host-only --quick --out " + out);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("[host]") && Catch::Contains("host section"));
+  const CalibrationTable t = load_calibration(out);
+  std::remove(out.c_str());
+  CHECK_FALSE(t.has_ops());
+  CHECK(t.device.kind == "cpu");
+  REQUIRE(t.host);
+  CHECK(t.host->cpu == t.device.name);
+  CHECK(t.host->cores >= 1);
+  CHECK((t.host->cores_kind == "physical" || t.host->cores_kind == "logical"));
+  CHECK(t.host->threads_used >= 1);
+  CHECK(t.host->cpu_adam_elements_per_s_per_core > 0);
+  CHECK(t.host->cpu_adam_elements_per_s_all_cores > 0);
+  CHECK(t.host->mem_bw_bytes_s > 0);
+  CHECK_THAT(t.host->source, Catch::Contains("DeepSpeedCPUAdam") && Catch::Contains("16 Mi elements"));
 }

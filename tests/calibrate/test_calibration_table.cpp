@@ -97,3 +97,102 @@ TEST_CASE("bad calibration files name the file and the key", "[calibration]") {
   expect_error("zerosim_calibration: 1\ndevice: {name: x, backend: tpu, kind: gpu}\n", "device.backend");
   expect_error(good + "extra: 1\n", "extra");
 }
+
+namespace {
+HostMeasurement sample_host() {
+  HostMeasurement h;
+  h.cpu = "Test EPYC";
+  h.cores = 64;
+  h.cores_kind = "physical";
+  h.sockets = 2;
+  h.threads_used = 128;
+  h.cpu_adam_elements_per_s_per_core = 1.25e8;
+  h.cpu_adam_elements_per_s_all_cores = 3.5e9;
+  h.mem_bw_bytes_s = 2.5e11;
+  h.source = "measured by a test";
+  return h;
+}
+}  // namespace
+
+TEST_CASE("the host section survives writing and reading; files without one load as before",
+          "[calibration]") {
+  CalibrationTable t = sample();
+  CHECK_FALSE(parse_calibration(to_yaml(t), "mem.yaml").host);  // no section in, none out
+  CHECK(to_yaml(t).find("host:") == std::string::npos);
+  t.host = sample_host();
+  const CalibrationTable back = parse_calibration(to_yaml(t), "mem.yaml");
+  REQUIRE(back.host);
+  CHECK(back.host->cpu == "Test EPYC");
+  CHECK(back.host->cores == 64);
+  CHECK(back.host->cores_kind == "physical");
+  CHECK(back.host->sockets == 2);
+  CHECK(back.host->threads_used == 128);
+  CHECK(back.host->cpu_adam_elements_per_s_per_core == Approx(1.25e8));
+  CHECK(back.host->cpu_adam_elements_per_s_all_cores == Approx(3.5e9));
+  CHECK(back.host->mem_bw_bytes_s == Approx(2.5e11));
+  CHECK(back.host->source == "measured by a test");
+  CHECK(back.rows().size() == t.rows().size());  // the ops are untouched
+}
+
+TEST_CASE("a host-only file has no ops and no peaks; a hand-written section needs three keys",
+          "[calibration]") {
+  CalibrationTable t;
+  t.device = {"Test EPYC", "cpu", "cpu", {}, {}};
+  t.host = sample_host();
+  const std::string text = to_yaml(t);
+  CHECK(text.find("ops:") == std::string::npos);
+  CHECK(text.find("peaks:") == std::string::npos);
+  const CalibrationTable back = parse_calibration(text, "host.yaml");
+  CHECK_FALSE(back.has_ops());
+  REQUIRE(back.host);
+  CHECK(back.host->mem_bw_bytes_s == Approx(2.5e11));
+  // The smallest section a user writes by hand: cpu and the two figures a run uses.
+  const CalibrationTable minimal = parse_calibration(
+      "zerosim_calibration: 1\ndevice: {name: my box, backend: cpu, kind: cpu}\n"
+      "host: {cpu: my box, cpu_adam_elements_per_s_per_core: 1e7, mem_bw_bytes_s: 1.0e11}\nops: []\n",
+      "hand.yaml");
+  REQUIRE(minimal.host);
+  CHECK(minimal.host->cpu_adam_elements_per_s_per_core == Approx(1e7));
+  CHECK(minimal.host->cores == 0);  // not stated
+  CHECK(minimal.host->cpu_adam_elements_per_s_all_cores == 0);
+  CHECK_FALSE(minimal.has_ops());
+}
+
+TEST_CASE("bad host sections name the file and the key", "[calibration][errors]") {
+  CalibrationTable t = sample();
+  t.host = sample_host();
+  const std::string good = to_yaml(t);
+  auto expect_error = [](const std::string& text, const std::string& key, const std::string& says) {
+    try {
+      parse_calibration(text, "cal.yaml");
+      FAIL("no error for key " << key);
+    } catch (const zerosim::ConfigError& e) {
+      CHECK(e.file() == "cal.yaml");
+      CHECK(e.key() == key);
+      CHECK_THAT(e.what(), Catch::Contains(says));
+    }
+  };
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    return s.replace(at, from.size(), to);
+  };
+  expect_error(with("cpu_adam_elements_per_s_per_core: 1.25e+08", "cpu_adam_elements_per_s_per_core: -5"),
+               "host.cpu_adam_elements_per_s_per_core", "positive");
+  expect_error(with("cpu_adam_elements_per_s_per_core: 1.25e+08", "cpu_adam_elements_per_s_per_core: fast"),
+               "host.cpu_adam_elements_per_s_per_core", "fast");
+  expect_error(with("mem_bw_bytes_s: 2.5e+11", "mem_bw_bytes_s: 0"), "host.mem_bw_bytes_s", "positive");
+  expect_error(with("mem_bw_bytes_s: 2.5e+11", "mem_bw_bytes_s: .inf"), "host.mem_bw_bytes_s", "number");
+  expect_error(with("mem_bw_bytes_s: 2.5e+11", "mem_bw_bytes_s: 1e999"), "host.mem_bw_bytes_s", "number");
+  expect_error(with("  mem_bw_bytes_s: 2.5e+11\n", ""), "host.mem_bw_bytes_s", "missing");
+  expect_error(with("cores_kind: physical", "cores_kind: virtual"), "host.cores_kind", "physical, logical");
+  expect_error(with("cores: 64", "cores: 0"), "host.cores", "");
+  expect_error(with("threads_used: 128", "threads_used: 1.5"), "host.threads_used", "");
+  expect_error(with("sockets: 2", "socket: 2"), "host.socket", "");
+  expect_error(to_yaml(sample()) + "host: 7\n", "host", "map");
+  // Without ops, the host section is what the file is for: it must be there.
+  expect_error("zerosim_calibration: 1\ndevice: {name: x, backend: cpu, kind: cpu}\n", "ops", "missing");
+  expect_error("zerosim_calibration: 1\ndevice: {name: x, backend: cpu, kind: cpu}\nops: []\n", "peaks",
+               "missing");
+}

@@ -125,10 +125,11 @@ TEST_CASE("the calibration mapping form: bad keys are exit 2 naming them", "[cal
 
 TEST_CASE("the CPU backend writes a calibration file that simulate consumes", "[calibration][cpu]") {
   const std::string out = "/tmp/zerosim-test-cpu-cal.yaml";
-  const auto r = run_command(std::string("cd ") + source_path("") + " && " + ZEROSIM_CALIBRATE +
-                             " --backend cpu --model tests/data/models/tiny-llama.json --tokens 128 --ranks 8"
-                             " --seq-lens 128 --copy-mib 4 --repeats 1 --warmup 0 --no-composites --out " +
-                             out);
+  const auto r =
+      run_command(std::string("cd ") + source_path("") + " && " + ZEROSIM_CALIBRATE +
+                  " --backend cpu --model tests/data/models/tiny-llama.json --tokens 128 --ranks 8"
+                  " --seq-lens 128 --copy-mib 4 --repeats 1 --warmup 0 --no-composites --no-host --out " +
+                  out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = simulate("--set calibration.file=" + out + kAllowCpu);
