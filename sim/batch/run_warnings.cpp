@@ -1,11 +1,23 @@
 #include "sim/batch/run_warnings.h"
 
+#include <algorithm>
 #include <iostream>
 
 namespace zerosim {
 
 std::vector<std::string> config_warnings(const RunConfig& c) {
   std::vector<std::string> out = c.peft.warnings;
+  // The catalogue's per-core CPU Adam rates are node rates divided by cores (the ZeRO-Offload paper's
+  // memory-bound DGX-2 figure): a lower bound for one core, right only where every core works. With few
+  // threads per rank the CPU step rests on it (docs/platforms.md, "Host side").
+  const bool offloaded = c.zero.offload_optimizer != "none";
+  const int64_t threads = c.cluster.cpu_threads(c.host.cores());
+  const int64_t ranks = std::min(c.cluster.gpus, c.cluster.gpus_per_node);
+  if (offloaded && c.host.rates_source == "catalogue" && threads * ranks < c.host.cores())
+    out.push_back(
+        "the CPU step runs on " + std::to_string(threads) + " thread(s) per rank (" + c.cluster.launcher +
+        "), at the host catalogue's per-core CPU Adam rate, a lower bound for one core: measure the "
+        "host with zerosim-calibrate --host-only and give the file as calibration");
   const int64_t gpus = c.cluster.gpus, per_node = c.cluster.gpus_per_node;
   if (gpus <= per_node || gpus % per_node == 0) return out;
   const std::string full = std::to_string(gpus / per_node), last = std::to_string(gpus % per_node);

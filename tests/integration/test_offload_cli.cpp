@@ -68,6 +68,10 @@ TEST_CASE("the CPU step follows the threads each rank gets, until memory bandwid
   const auto one = simulate(offload + "--set cluster.cpu_threads_per_rank=1");
   CHECK(time_of(torchrun, "cpu_optimizer_s") == Approx(time_of(one, "cpu_optimizer_s")));
   CHECK(torchrun["config"]["cluster"]["cpu_threads_per_rank"] == 1);
+  // ... on the catalogue's per-core rate, a lower bound for one core: the run says so.
+  REQUIRE(torchrun["warnings"].size() == 1);
+  CHECK_THAT(torchrun["warnings"][0].get<std::string>(), Catch::Contains("zerosim-calibrate --host-only"));
+  CHECK(simulate(offload)["warnings"].empty());  // every core busy: the rate is the node's
   // The DeepSpeed launcher leaves every core to every rank: 4 ranks share 128 cores and 2 x 140 GB/s of
   // memory; 42 B per element makes it memory-bound, so twice the cores change little.
   const auto all = simulate(offload);
