@@ -48,7 +48,7 @@ LossCode resolve_loss_code(const RunConfig& c) {
   // Qwen-v1 runs its own remote code (trust_remote_code), whatever the transformers release.
   if (c.model.model_type == "qwen") return LossCode::qwen_remote;
   const Version v = c.versions.transformers;
-  if (v < Version{4, 46, 0}) return LossCode::hf_shifted_fp32;    // #34191 moved the loss into loss_utils
+  if (v < Version{4, 46, 0}) return LossCode::hf_shifted_fp32;    // #33902 + #34191: bf16 logits, loss_utils
   if (v < Version{4, 49, 0}) return LossCode::hf_upcast_in_loss;  // #35646 pads the labels instead
   return LossCode::hf_padded_labels;
 }
