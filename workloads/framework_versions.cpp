@@ -23,21 +23,38 @@ Version parse_version(const YAML::Node& n, const std::string& file, const std::s
   return {std::stoi(m[1]), std::stoi(m[2]), m[3].matched ? std::stoi(m[3]) : 0};
 }
 
+// A release of `name` between oldest and `newest` (or, with `newest_patches`, any patch release of the
+// newest minor release: transformers' patch releases change no modelled code path).
+Version parse_release(const YAML::Node& n, const std::string& file, const std::string& name, Version oldest,
+                      Version newest, bool newest_patches) {
+  const std::string key = "versions." + name;
+  const Version v = parse_version(n, file, key);
+  const Version last = newest_patches ? Version{newest.major, newest.minor, 999} : newest;
+  if (v < oldest || v > last)
+    throw ConfigError(
+        file, key,
+        v.text() + " is outside the releases whose code zerosim models (" + oldest.text() + " to " +
+            (newest_patches ? std::to_string(newest.major) + "." + std::to_string(newest.minor) + ".x"
+                            : newest.text()) +
+            ")");
+  return v;
+}
+
 }  // namespace
 
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file) {
   FrameworkVersions v;
   if (!present(node)) return v;
   if (!node.IsMap())
-    throw ConfigError(file, "versions", "a mapping of framework to release (deepspeed: 0.16.4)");
-  check_keys(node, {"deepspeed"}, file, "versions.");
-  if (present(node["deepspeed"])) {
-    v.deepspeed = parse_version(node["deepspeed"], file, "versions.deepspeed");
-    if (v.deepspeed < kDeepSpeedOldest || v.deepspeed > kDeepSpeedNewest)
-      throw ConfigError(file, "versions.deepspeed",
-                        v.deepspeed.text() + " is outside the releases whose code zerosim models (" +
-                            kDeepSpeedOldest.text() + " to " + kDeepSpeedNewest.text() + ")");
-  }
+    throw ConfigError(file, "versions",
+                      "a mapping of framework to release (deepspeed: 0.16.4, transformers: 4.46.3)");
+  check_keys(node, {"deepspeed", "transformers"}, file, "versions.");
+  if (present(node["deepspeed"]))
+    v.deepspeed =
+        parse_release(node["deepspeed"], file, "deepspeed", kDeepSpeedOldest, kDeepSpeedNewest, false);
+  if (present(node["transformers"]))
+    v.transformers = parse_release(node["transformers"], file, "transformers", kTransformersOldest,
+                                   kTransformersNewest, true);
   return v;
 }
 

@@ -18,12 +18,19 @@ struct Version {
 // The DeepSpeed releases whose offload code paths zerosim models (read from the tags' source).
 inline constexpr Version kDeepSpeedOldest{0, 10, 0};
 inline constexpr Version kDeepSpeedNewest{0, 19, 5};
+// The transformers releases whose causal-LM loss code zerosim models (LlamaForCausalLM.forward and
+// loss/loss_utils.py ForCausalLMLoss, docs/memory-model.md "Logits and loss"): 4.36 is the oldest read
+// (ms-swift 1.x pinned transformers<4.37), 4.56 the newest (ForCausalLMLoss unchanged since 4.49).
+inline constexpr Version kTransformersOldest{4, 36, 0};
+inline constexpr Version kTransformersNewest{4, 56, 0};
 
 struct FrameworkVersions {
   Version deepspeed = kDeepSpeedNewest;
+  Version transformers = kTransformersNewest;
 };
 
-// `versions: {deepspeed: "0.16.4"}`; a release outside the modelled range is a ConfigError naming it.
+// `versions: {deepspeed: "0.16.4", transformers: "4.46.3"}`; a release outside the modelled range is a
+// ConfigError naming it.
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file);
 
 }  // namespace zerosim

@@ -25,6 +25,22 @@ const char* precision_name(Precision p) {
 }
 const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ? "fused" : "foreach"; }
 
+const char* loss_impl_name(LossImpl l) {
+  switch (l) {
+    case LossImpl::hf:
+      return "hf";
+    case LossImpl::hf_keep_outputs:
+      return "hf-keep-outputs";
+    case LossImpl::chunked:
+      return "chunked";
+    case LossImpl::fused_linear_ce:
+      return "fused-linear-ce";
+    case LossImpl::litgpt:
+      return "litgpt";
+  }
+  return "?";
+}
+
 int64_t ClusterSpec::cpu_threads(int64_t node_cores) const {
   if (cpu_threads_per_rank) return *cpu_threads_per_rank;
   // torch.distributed.run sets OMP_NUM_THREADS=1 when more than one process runs per node; the DeepSpeed
@@ -53,7 +69,7 @@ const std::vector<std::string> kPeftKeys = {"method",
                                             "bias"};
 const std::vector<std::string> kTrainKeys = {
     "micro_batch",     "seq_len",   "grad_accum", "activation_checkpointing",
-    "flash_attention", "precision", "optimizer"};
+    "flash_attention", "precision", "optimizer",  "loss"};
 const std::vector<std::string> kClusterKeys = {"gpu",
                                                "gpus",
                                                "gpus_per_node",
@@ -207,6 +223,13 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
     t.optimizer = one_of(node["optimizer"], file, "train.optimizer", {"fused", "foreach"}) == "fused"
                       ? OptimizerImpl::fused
                       : OptimizerImpl::foreach;
+  if (present(node["loss"])) {
+    const std::string l = one_of(node["loss"], file, "train.loss",
+                                 {"hf", "hf-keep-outputs", "chunked", "fused-linear-ce", "litgpt"});
+    for (const LossImpl impl : {LossImpl::hf, LossImpl::hf_keep_outputs, LossImpl::chunked,
+                                LossImpl::fused_linear_ce, LossImpl::litgpt})
+      if (l == loss_impl_name(impl)) t.loss = impl;
+  }
   return t;
 }
 
@@ -468,31 +491,34 @@ nlohmann::json RunConfig::echo() const {
     mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / kBytesPerGiB;
   if (memory.nccl_buffer_bytes)
     mem["nccl_buffers_gib"] = static_cast<double>(*memory.nccl_buffer_bytes) / kBytesPerGiB;
-  nlohmann::json out = {{"model", model.name},
-                        {"peft", p},
-                        {"train",
-                         {{"micro_batch", train.micro_batch},
-                          {"seq_len", train.seq_len},
-                          {"grad_accum", train.grad_accum},
-                          {"activation_checkpointing", train.activation_checkpointing},
-                          {"flash_attention", train.flash_attention},
-                          {"precision", precision_name(train.precision)},
-                          {"optimizer", optimizer_name(train.optimizer)}}},
-                        {"zero",
-                         {{"stage", zero.stage},
-                          {"reduce_bucket_size", zero.reduce_bucket_size},
-                          {"allgather_bucket_size", zero.allgather_bucket_size},
-                          {"stage3_prefetch_bucket_size", zero.stage3_prefetch_bucket_size},
-                          {"stage3_max_live_parameters", zero.stage3_max_live_parameters},
-                          {"stage3_max_reuse_distance", zero.stage3_max_reuse_distance},
-                          {"stage3_param_persistence_threshold", zero.stage3_param_persistence_threshold},
-                          {"overlap_comm", zero.overlap()},
-                          {"contiguous_gradients", zero.contiguous_gradients},
-                          {"offload_optimizer", zero.offload_optimizer},
-                          {"offload_param", zero.offload_param}}},
-                        {"cluster", cl},
-                        {"memory", mem},
-                        {"versions", {{"deepspeed", versions.deepspeed.text()}}}};
+  nlohmann::json out = {
+      {"model", model.name},
+      {"peft", p},
+      {"train",
+       {{"micro_batch", train.micro_batch},
+        {"seq_len", train.seq_len},
+        {"grad_accum", train.grad_accum},
+        {"activation_checkpointing", train.activation_checkpointing},
+        {"flash_attention", train.flash_attention},
+        {"precision", precision_name(train.precision)},
+        {"optimizer", optimizer_name(train.optimizer)},
+        {"loss", loss_impl_name(train.loss)}}},
+      {"zero",
+       {{"stage", zero.stage},
+        {"reduce_bucket_size", zero.reduce_bucket_size},
+        {"allgather_bucket_size", zero.allgather_bucket_size},
+        {"stage3_prefetch_bucket_size", zero.stage3_prefetch_bucket_size},
+        {"stage3_max_live_parameters", zero.stage3_max_live_parameters},
+        {"stage3_max_reuse_distance", zero.stage3_max_reuse_distance},
+        {"stage3_param_persistence_threshold", zero.stage3_param_persistence_threshold},
+        {"overlap_comm", zero.overlap()},
+        {"contiguous_gradients", zero.contiguous_gradients},
+        {"offload_optimizer", zero.offload_optimizer},
+        {"offload_param", zero.offload_param}}},
+      {"cluster", cl},
+      {"memory", mem},
+      {"versions",
+       {{"deepspeed", versions.deepspeed.text()}, {"transformers", versions.transformers.text()}}}};
   if (zero.offload_optimizer != "none")
     out["zero"]["offload_optimizer_pin_memory"] = offload_pin_memory(*this, false);
   if (zero.offload_param != "none") out["zero"]["offload_param_pin_memory"] = offload_pin_memory(*this, true);

@@ -34,6 +34,15 @@ inline bool has_fp32_master(Precision p) { return p != Precision::bf16_pure; }
 // How Adam runs: one fused multi-tensor kernel (DeepSpeed's FusedAdam, torch fused=True) or PyTorch's
 // foreach implementation (torch.optim.AdamW's default on CUDA, what HF Trainer's adamw_torch uses).
 enum class OptimizerImpl { fused, foreach };
+// Which code computes the logits and the loss (train.loss; docs/memory-model.md "Logits and loss"):
+// hf: the model's own forward (transformers' ForCausalLMLoss by versions.transformers, or Qwen-v1's remote
+//     code) under HF Trainer, whose compute_loss drops the model output before backward;
+// hf_keep_outputs: the same code under a loop that keeps `outputs` (and so the logits) until the next
+//     forward returns (peft's method_comparison run.py);
+// chunked: torchtune's chunked output + CEWithChunkedOutputLoss (8 chunks, eager);
+// fused_linear_ce: Liger Kernel's LigerFusedLinearCrossEntropy (the logits never materialised whole);
+// litgpt: litgpt's lm_head_chunk_size=128 + chunked_cross_entropy, the logits list kept by the loop.
+enum class LossImpl { hf, hf_keep_outputs, chunked, fused_linear_ce, litgpt };
 
 struct TrainSpec {
   int64_t micro_batch = 1;
@@ -43,6 +52,7 @@ struct TrainSpec {
   bool flash_attention = true;
   Precision precision = Precision::bf16_mixed;
   OptimizerImpl optimizer = OptimizerImpl::fused;
+  LossImpl loss = LossImpl::hf;
   int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
 };
 
@@ -122,5 +132,7 @@ const char* precision_name(Precision p);
 // "bf16-mixed" | "fp16-mixed" | "bf16-pure"; "fp32" and anything else: ConfigError naming file and key.
 Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key);
 const char* optimizer_name(OptimizerImpl o);
+// "hf" | "hf-keep-outputs" | "chunked" | "fused-linear-ce" | "litgpt"
+const char* loss_impl_name(LossImpl l);
 
 }  // namespace zerosim

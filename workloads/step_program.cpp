@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "workloads/loss_ops.h"
+
 namespace zerosim {
 
 // ---- formulas --------------------------------------------------------------------------------
@@ -206,55 +208,20 @@ class Builder {
 
   void emit_head_and_loss() {
     layer_ = -1;
-    const int64_t h = m_.hidden, V = m_.vocab;
     // Final norm: never checkpointed; its input requires grad.
     ComputeOp nf = norm_op("norm", Phase::forward, true);
     nf.modules = {final_norm_};
     prog_.forward.push_back(nf);
     const int64_t norm_saved = nf.saved_bytes;
 
-    ComputeOp head =
-        make("lm_head.linear_fwd", "linear_fwd", OpClass::gemm, Phase::forward, linear_flops(T_, h, V),
-             td(h) * kAct + static_cast<double>(h * V) * kAct + td(V) * kAct);
-    keyed(head, T_, h, V, 0);
-    head.modules = {lm_head_};
-    // Full fine-tuning: the head's input is the final norm's output, which the norm op keeps. A trainable
-    // copy of the head alone (modules_to_save) keeps that bf16 input for its weight gradient.
-    const bool head_copy = trains(lm_head_) && !full_;
-    if (head_copy) head.saved_bytes = kAct * T_ * h;
-    prog_.forward.push_back(head);
-
-    // HF ForCausalLMLoss: logits.float() then cross_entropy; log_softmax keeps its fp32 output.
-    ComputeOp ce = make("loss.cross_entropy_fwd", "cross_entropy_fwd", OpClass::memory_bound, Phase::forward,
-                        5.0 * td(V), 14.0 * td(V));
-    keyed(ce, T_, h, V, 0);
-    ce.saved_bytes = 4 * T_ * V;
-    ce.transient_bytes = 6 * T_ * V;  // bf16 logits + fp32 copy, freed once the loss is returned
-    prog_.forward.push_back(ce);
-
-    ComputeOp ceb = make("loss.cross_entropy_bwd", "cross_entropy_bwd", OpClass::memory_bound,
-                         Phase::backward, 4.0 * td(V), 14.0 * td(V));
-    keyed(ceb, T_, h, V, 0);
-    ceb.transient_bytes = 8 * T_ * V;  // grad of log-softmax output and its input grad, both fp32
-    ceb.releases_bytes = ce.saved_bytes;
-    prog_.backward.push_back(ceb);
-
-    ComputeOp hb =
-        make("lm_head.linear_dx", "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, h, V),
-             td(V) * kAct + static_cast<double>(h * V) * kAct + td(h) * kAct);
-    keyed(hb, T_, h, V, 0);
-    hb.modules = {lm_head_};
-    hb.transient_bytes = 2 * T_ * V + T_ * h * kAct;  // bf16 logits grad + dX
-    prog_.backward.push_back(hb);
-    if (trains(lm_head_)) {
-      ComputeOp hw =
-          make("lm_head.linear_dw", "linear_dw", OpClass::gemm, Phase::backward, linear_flops(T_, h, V),
-               td(V) * kAct + td(h) * kAct + static_cast<double>(h * V) * kAct);
-      keyed(hw, T_, h, V, 0);
-      hw.modules = {lm_head_};
-      if (head_copy) hw.releases_bytes = head.saved_bytes;
-      prog_.backward.push_back(hw);
-    }
+    // The head, the logits and the loss as the run's trainer computes them (loss_ops.h). Full fine-tuning:
+    // the head's input is the final norm's output, which the norm op keeps; a trainable copy of the head
+    // alone (modules_to_save) keeps that bf16 input for its weight gradient.
+    LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), trains(lm_head_) && !full_);
+    for (auto& op : loss.forward) prog_.forward.push_back(op);
+    for (auto& op : loss.backward) prog_.backward.push_back(op);
+    // A loop that still holds the previous micro-step's logits has them live from the first op on.
+    prog_.forward.front().saved_bytes += loss.previous_logits_bytes;
     ComputeOp nb = norm_op("norm", Phase::backward, true);
     nb.modules = {final_norm_};
     nb.releases_bytes = norm_saved;
