@@ -56,7 +56,11 @@ TEST_CASE("an empty run config resolves to the documented defaults", "[config]")
   CHECK(c.cluster.gpus_per_node == 8);
   CHECK(c.cluster.intra == "auto");  // resolved per GPU when the platform is built
   CHECK(c.cluster.inter == "ib-hdr200");
-  CHECK(c.memory.fragmentation == Approx(0.10));
+  CHECK_FALSE(c.memory.fragmentation.has_value());  // replayed through the caching allocator
+  CHECK_FALSE(c.memory.allocator.expandable_segments);
+  CHECK_FALSE(c.memory.allocator.max_split_size_mb.has_value());
+  CHECK(c.memory.allocator.roundup_power2_divisions == 0);
+  CHECK(c.train.seq_len_distribution.empty());
   CHECK(c.gpu.id == "a100-80gb-sxm");
 }
 
