@@ -567,3 +567,67 @@ TEST_CASE("Adam's bytes per parameter follow the implementation", "[optimizer]")
   // foreach, mixed: p = e = g = 4: 16 + 48 + 8 = 72, + grad copy 6 + param copy 6 = 84.
   CHECK(adam_step_bytes_per_param(Precision::bf16_mixed, OptimizerImpl::foreach) == 84.0);
 }
+
+// ---- reserved memory: the caching-allocator replay -------------------------------------------------
+
+TEST_CASE("the seed's reserved memory comes from the caching-allocator replay", "[memory][allocator]") {
+  const MemoryResult m = predict_memory(seed(0, 1));
+  // The live set is the walk's (docs/memory-model.md §7): the replay does not change peak_allocated.
+  CHECK(m.peak_allocated_bytes == 25'706'897'408);
+  CHECK(m.peak_at == "loss.cross_entropy_bwd");
+  // The loss forward's transient bf16 + fp32 logits (6·T·V = 393,216,000 B, one block) are freed before
+  // the loss backward needs 8·T·V = 524,288,000 B for its gradients: too small, so a new segment is
+  // cudaMalloc'd and the 375 MiB block stays cached at the peak. Reserved exceeds allocated by at least it.
+  CHECK(m.breakdown[MemComponent::fragmentation] >= 393'216'000);
+  CHECK(m.peak_reserved_bytes == m.peak_allocated_bytes + m.breakdown[MemComponent::fragmentation]);
+  CHECK(m.allocator_retries == 0);
+  CHECK(m.unmatched_release_bytes == 0);
+
+  SECTION(
+      "expandable segments grow one mapping instead: less than one 20 MiB page per pool above allocated") {
+    const MemoryResult e = predict_memory(seed(0, 1, {{"memory.allocator.expandable_segments", "true"}}));
+    CHECK(e.peak_allocated_bytes == m.peak_allocated_bytes);
+    CHECK(e.peak_reserved_bytes < m.peak_reserved_bytes);
+    CHECK(e.breakdown[MemComponent::fragmentation] < 2 * 20'971'520);
+  }
+  SECTION("a fixed memory.fragmentation keeps the live set and replaces only the reserved part") {
+    const MemoryResult f = predict_memory(seed(0, 1, {{"memory.fragmentation", "0.1"}}));
+    CHECK(f.peak_allocated_bytes == m.peak_allocated_bytes);
+    // 0.1 · (activations 11,584,667,648 + temporaries 524,288,000) = 1,210,895,564.8 → 1,210,895,565
+    CHECK(f.breakdown[MemComponent::fragmentation] == 1'210'895'565);
+  }
+}
+
+TEST_CASE("variable-length batches: each micro-batch at its own length through one cache",
+          "[memory][allocator]") {
+  const MemoryResult fixed = predict_memory(seed(0, 1));
+  // One listed length equal to seq_len is the fixed case: the steady state is reached after one step.
+  const MemoryResult same = predict_memory(seed(0, 1, {{"train.seq_len_distribution", "[2048]"}}));
+  CHECK(same.peak_reserved_bytes == fixed.peak_reserved_bytes);
+  CHECK(same.peak_allocated_bytes == fixed.peak_allocated_bytes);
+  // Lengths below seq_len: the largest live set is the longest listed length's.
+  const MemoryResult at1024 = predict_memory(seed(0, 1, {{"train.seq_len", "1024"}}));
+  const MemoryResult mixed = predict_memory(seed(0, 1, {{"train.seq_len_distribution", "[1024, 512]"}}));
+  CHECK(mixed.peak_allocated_bytes == at1024.peak_allocated_bytes);
+  CHECK(mixed.peak_allocated_bytes < fixed.peak_allocated_bytes);
+  // The 512-token steps fit in the blocks the 1024-token steps cached: nothing more is reserved.
+  CHECK(mixed.peak_reserved_bytes == at1024.peak_reserved_bytes);
+  // An ascending ramp (every step longer than any cached block) reserves at least what the longest needs.
+  const MemoryResult ramp = predict_memory(seed(0, 1, {{"train.seq_len_distribution", "ramp"}}));
+  CHECK(ramp.peak_allocated_bytes == fixed.peak_allocated_bytes);
+  CHECK(ramp.peak_reserved_bytes >= ramp.peak_allocated_bytes);
+  CHECK(ramp.unmatched_release_bytes == 0);
+}
+
+TEST_CASE("on a card too small the replay frees its cache, then runs out of memory", "[memory][allocator]") {
+  // rtx-3090: 24 GiB less a 384 MiB context; the seed's live set alone is 25,706,897,408 B.
+  const MemoryResult m = predict_memory(seed(0, 1, {{"cluster.gpu", "rtx-3090"}}));
+  CHECK(m.allocator_ooms > 0);
+  CHECK(m.allocator_retries >= m.allocator_ooms);  // every OOM came after freeing the cache
+  CHECK_FALSE(m.gpu_fits);
+  // With checkpointing it fits, and never has to free its cache.
+  const MemoryResult c =
+      predict_memory(seed(0, 1, {{"cluster.gpu", "rtx-3090"}, {"train.activation_checkpointing", "true"}}));
+  CHECK(c.allocator_ooms == 0);
+  CHECK(c.gpu_fits);
+}
