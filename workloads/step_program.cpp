@@ -251,12 +251,14 @@ class Builder {
     keyed(ce, T_, h, V, 0);
     ce.saved_bytes = 4 * T_ * V;
     ce.transient_bytes = 6 * T_ * V;  // bf16 logits + fp32 copy, freed once the loss is returned
+    ce.transient_tensors = {2 * T_ * V, 4 * T_ * V};
     prog_.forward.push_back(ce);
 
     ComputeOp ceb = make("loss.cross_entropy_bwd", "cross_entropy_bwd", OpClass::memory_bound,
                          Phase::backward, 4.0 * td(V), 14.0 * td(V));
     keyed(ceb, T_, h, V, 0);
     ceb.transient_bytes = 8 * T_ * V;  // grad of log-softmax output and its input grad, both fp32
+    ceb.transient_tensors = {4 * T_ * V, 4 * T_ * V};
     ceb.releases_bytes = ce.saved_bytes;
     prog_.backward.push_back(ceb);
 
@@ -266,6 +268,7 @@ class Builder {
     keyed(hb, T_, h, V, 0);
     hb.modules = {lm_head_};
     hb.transient_bytes = 2 * T_ * V + T_ * h * kAct;  // bf16 logits grad + dX
+    hb.transient_tensors = {2 * T_ * V, T_ * h * kAct};
     prog_.backward.push_back(hb);
     if (trains(lm_head_)) {
       ComputeOp hw =

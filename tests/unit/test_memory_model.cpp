@@ -406,6 +406,11 @@ TEST_CASE("logits and loss: HF ForCausalLMLoss upcasts the logits to fp32", "[me
   const ComputeOp& ceb = find_op(p, "loss.cross_entropy_bwd");
   CHECK(ceb.transient_bytes == 524'288'000);
   CHECK(ceb.releases_bytes == 262'144'000);
+  // As separate tensors (what the caching-allocator replay allocates): bf16 logits 2·T·V and their fp32
+  // copy; the two fp32 gradients.
+  CHECK(transient_allocations(ce) == std::vector<int64_t>{131'072'000, 262'144'000});
+  CHECK(transient_allocations(ceb) == std::vector<int64_t>{262'144'000, 262'144'000});
+  CHECK(saved_allocations(ce) == std::vector<int64_t>{262'144'000});
 }
 
 // ---- the walk: peak, breakdown, verdict ----------------------------------------------------------
@@ -575,10 +580,11 @@ TEST_CASE("the seed's reserved memory comes from the caching-allocator replay", 
   // The live set is the walk's (docs/memory-model.md §7): the replay does not change peak_allocated.
   CHECK(m.peak_allocated_bytes == 25'706'897'408);
   CHECK(m.peak_at == "loss.cross_entropy_bwd");
-  // The loss forward's transient bf16 + fp32 logits (6·T·V = 393,216,000 B, one block) are freed before
-  // the loss backward needs 8·T·V = 524,288,000 B for its gradients: too small, so a new segment is
-  // cudaMalloc'd and the 375 MiB block stays cached at the peak. Reserved exceeds allocated by at least it.
-  CHECK(m.breakdown[MemComponent::fragmentation] >= 393'216'000);
+  // The loss forward's transient bf16 logits (2·T·V = 131,072,000 B) and their fp32 copy (4·T·V =
+  // 262,144,000 B), each its own segment, are freed before the loss backward allocates its two fp32
+  // gradients of 4·T·V: the first takes the cached fp32 block, the second needs a new segment, and the
+  // 125 MiB bf16 block stays cached at the peak. Reserved exceeds allocated by at least it.
+  CHECK(m.breakdown[MemComponent::fragmentation] >= 131'072'000);
   CHECK(m.peak_reserved_bytes == m.peak_allocated_bytes + m.breakdown[MemComponent::fragmentation]);
   CHECK(m.allocator_retries == 0);
   CHECK(m.unmatched_release_bytes == 0);
@@ -630,4 +636,32 @@ TEST_CASE("on a card too small the replay frees its cache, then runs out of memo
       predict_memory(seed(0, 1, {{"cluster.gpu", "rtx-3090"}, {"train.activation_checkpointing", "true"}}));
   CHECK(c.allocator_ooms == 0);
   CHECK(c.gpu_fits);
+}
+
+TEST_CASE("each op's separate tensors add up to its saved and transient bytes", "[memory][allocator]") {
+  for (const char* flash : {"true", "false"})
+    for (const char* ckpt : {"false", "true"})
+      for (const char* method : {"dora", "none"}) {
+        INFO("flash " << flash << ", checkpointing " << ckpt << ", peft " << method);
+        const StepProgram p = build_step_program(seed(0, 1,
+                                                      {{"train.flash_attention", flash},
+                                                       {"train.activation_checkpointing", ckpt},
+                                                       {"peft.method", method},
+                                                       {"train.seq_len", "256"}}));
+        for (const auto* list : {&p.forward, &p.backward})
+          for (const ComputeOp& op : *list) {
+            INFO(op.name);
+            int64_t saved = 0, transient = 0;
+            for (int64_t t : saved_allocations(op)) saved += t;
+            for (int64_t t : transient_allocations(op)) transient += t;
+            CHECK(saved == op.saved_bytes);
+            CHECK(transient == op.transient_bytes);
+          }
+      }
+  // Flash attention keeps q, k, v, out and the log-sum-exp as five tensors (T = 2048, q 4096, kv 4096,
+  // 32 heads): 2·T·4096 = 16,777,216 each and 4·T·32 = 262,144.
+  const StepProgram p = build_step_program(seed(0, 1));
+  const ComputeOp& at = find_op(p, "L1.attention_fwd");
+  CHECK(saved_allocations(at) ==
+        std::vector<int64_t>{16'777'216, 16'777'216, 16'777'216, 16'777'216, 262'144});
 }
