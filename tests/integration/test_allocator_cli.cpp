@@ -89,3 +89,20 @@ TEST_CASE("memory: allocator keys refuse what PyTorch refuses", "[integration][m
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("memory.allocator") && Catch::Contains("no effect"));
 }
+
+TEST_CASE("memory: a step that fits only by freeing the allocator's cache says so",
+          "[integration][memory][allocator]") {
+  const auto r = run_zerosim(kSeed +
+                             " --set peft.method=none --set cluster.gpus=8 --set zero.stage=2"
+                             " --set memory.cuda_context_gib=40");
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j["memory"]["fits"] == true);
+  REQUIRE(j["warnings"].size() == 1);
+  CHECK_THAT(j["warnings"][0].get<std::string>(), Catch::Contains("frees its cached blocks") &&
+                                                      Catch::Contains("once") &&
+                                                      Catch::Contains("expandable_segments"));
+  CHECK_THAT(r.err, Catch::Contains("zerosim: warning: the step fits only because"));
+  // The seed itself has room: no warning.
+  CHECK(memory_json("")["warnings"].empty());
+}
