@@ -217,3 +217,43 @@ TEST_CASE("zero-byte tensors take no block; bad frees are refused", "[allocator]
   CHECK_THROWS(a.free(x));
   CHECK_THROWS(a.free(12345));
 }
+
+TEST_CASE("random sequences: reserved covers allocated, and freeing everything returns every segment",
+          "[allocator]") {
+  // Sizes from 1 B to 64 MiB, frees in random order, a fixed seed (deterministic); both segment kinds, with
+  // and without max_split_size and a capacity that forces the release path.
+  for (const bool expandable : {false, true})
+    for (const int64_t capacity : {int64_t{1} << 40, int64_t{300} * MiB}) {
+      AllocatorOptions o;
+      o.expandable_segments = expandable;
+      o.capacity_bytes = capacity;
+      if (!expandable) o.max_split_size_bytes = 40 * MiB;
+      CachingAllocator a(o);
+      INFO("expandable " << expandable << ", capacity " << capacity);
+      uint64_t state = 12345;
+      auto next = [&] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return state >> 33;
+      };
+      std::vector<CachingAllocator::Id> live;
+      for (int i = 0; i < 4000; ++i) {
+        if (live.empty() || next() % 3 != 0) {
+          const int64_t bytes =
+              static_cast<int64_t>(next() % 4 == 0 ? next() % (64 * MiB) : next() % (2 * MiB)) + 1;
+          live.push_back(a.malloc(bytes));
+        } else {
+          const size_t k = next() % live.size();
+          a.free(live[k]);
+          live[k] = live.back();
+          live.pop_back();
+        }
+        REQUIRE(a.reserved() >= a.allocated());
+        REQUIRE(a.peak_reserved() >= a.reserved());
+      }
+      for (const auto id : live) a.free(id);
+      CHECK(a.allocated() == 0);
+      a.empty_cache();
+      CHECK(a.reserved() == 0);  // every block merged back into whole segments (or whole free pages)
+      CHECK(a.segments() == 0);
+    }
+}
