@@ -170,6 +170,17 @@ class LossBuilder {
   // norm keeps that tensor already).
   int64_t head_input_saved() const { return head_copy_ ? kBf16 * T_ * h_ : 0; }
 
+  // A vocabulary-sized amount of `bytes_per_element` B per logit element as the tensors the code makes: one
+  // bf16 (2 B) where the amount is not a multiple of 4, then fp32 (4 B) tensors — what the caching-allocator
+  // replay allocates (docs/memory-model.md §5).
+  std::vector<int64_t> logit_tensors(int64_t bytes_per_element) const {
+    std::vector<int64_t> out;
+    if (bytes_per_element % 4 != 0) out.push_back(kBf16 * E_);
+    for (int64_t b = bytes_per_element % 4 != 0 ? kBf16 : 0; b + kFp32 <= bytes_per_element; b += kFp32)
+      out.push_back(kFp32 * E_);
+    return out;
+  }
+
   // Backward of the unfused head: dX while the bf16 logits gradient (2·T·V) is live, then dW.
   void head_backward() {
     ComputeOp dx = head_gemm("linear_dx", Phase::backward);
@@ -199,16 +210,20 @@ class LossBuilder {
     const int64_t kept = keep ? l.returned * E_ : 0;
     ce.saved_bytes = l.saved * E_ + kept;
     ce.transient_bytes = l.peak * E_ - ce.saved_bytes;
+    ce.transient_tensors = logit_tensors(l.peak - l.saved - (keep ? l.returned : 0));
     if (keep) {
-      // `outputs = model(**batch)` drops the previous step's outputs only once this forward returns.
+      // `outputs = model(**batch)` drops the previous step's outputs only once this forward returns. This
+      // step's kept logits are saved before the log-softmax output, so backward frees that one first.
       out_.previous_logits_bytes = kept;
-      ce.releases_bytes = kept;
+      ce.saved_tensors = {kept, l.saved * E_};
+      ce.releases_oldest_bytes = kept;
     }
     out_.forward.push_back(ce);
 
     ComputeOp ceb = op("loss.cross_entropy_bwd", "cross_entropy_bwd", OpClass::memory_bound, Phase::backward,
                        e(4), e(l.bwd_bytes));
     ceb.transient_bytes = l.bwd_extra * E_;
+    ceb.transient_tensors = logit_tensors(l.bwd_extra);
     ceb.releases_bytes = l.saved * E_;
     out_.backward.push_back(ceb);
     head_backward();
@@ -244,7 +259,9 @@ class LossBuilder {
     out_.previous_logits_bytes = kBf16 * E_;
     ComputeOp fwd = head_gemm("linear_fwd", Phase::forward);
     fwd.saved_bytes = head_input_saved() + kBf16 * E_;  // the logits list, held past this micro-step
-    fwd.releases_bytes = out_.previous_logits_bytes;    // `logits = model(...)` drops the previous list
+    fwd.saved_tensors = {kBf16 * E_};                   // the list first: backward frees the head input first
+    if (head_input_saved() > 0) fwd.saved_tensors.push_back(head_input_saved());
+    fwd.releases_oldest_bytes = out_.previous_logits_bytes;  // `logits = model(...)` drops the previous list
     out_.forward.push_back(fwd);
     // The last chunk is sliced ([..., :-1, :]) and reshaped: a bf16 copy of one chunk; autocast also
     // casts each chunk to fp32.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "workloads/caching_allocator.h"
 #include "workloads/units.h"
 #include "workloads/zero3_schedule.h"
 
@@ -33,6 +34,14 @@ int64_t runtime_overhead_bytes(const RunConfig& c) {
   return context + nccl;
 }
 
+int64_t resident_param_numel(const ParamModule& m, const RunConfig& c) {
+  if (c.zero.stage != 3) return m.numel;
+  // Partitioned tensors keep 1/N (padded); persistent ones stay whole.
+  const int64_t gathered = zero3_gathered_numel(m, c.zero.stage3_param_persistence_threshold);
+  return (m.numel - gathered) +
+         (c.zero.offload_param == "cpu" ? 0 : zero3_partition_numel(gathered, c.cluster.gpus));
+}
+
 ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   const ZeroSpec& z = c.zero;
   const int64_t N = c.cluster.gpus;
@@ -40,13 +49,7 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   ModelStates s;
   int64_t trainable = 0, trainable_partition = 0;
   for (const auto& m : program.modules) {
-    int64_t resident = m.numel;  // elements held on this GPU
-    if (z.stage == 3) {
-      // Partitioned tensors keep 1/N (padded); persistent ones stay whole.
-      const int64_t gathered = zero3_gathered_numel(m, z.stage3_param_persistence_threshold);
-      resident = (m.numel - gathered) + (z.offload_param == "cpu" ? 0 : zero3_partition_numel(gathered, N));
-    }
-    (m.trainable ? s.trainable_params : s.frozen_params) += 2 * resident;
+    (m.trainable ? s.trainable_params : s.frozen_params) += 2 * resident_param_numel(m, c);
     if (m.trainable) {
       trainable += m.numel;
       trainable_partition += zero3_partition_numel(m.numel, N);
@@ -102,95 +105,286 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   return s;
 }
 
+AllocatorOptions allocator_options(const RunConfig& c) {
+  AllocatorOptions o;
+  o.expandable_segments = c.memory.allocator.expandable_segments;
+  if (c.memory.allocator.max_split_size_mb)
+    o.max_split_size_bytes = *c.memory.allocator.max_split_size_mb * kMiB;
+  o.roundup_power2_divisions = c.memory.allocator.roundup_power2_divisions;
+  // cudaMalloc fails once the context, NCCL's buffers and the allocator's segments fill the GPU.
+  o.capacity_bytes = std::max<int64_t>(0, c.gpu.memory_bytes - runtime_overhead_bytes(c));
+  return o;
+}
+
 namespace {
 
-// The live set as the step runs; remembers the largest one and where it happened.
-class Walk {
+// Steady state: step 1 allocates into an empty cache, steps 2 and 3 into what it left.
+constexpr int kReplaySteps = 3;
+
+struct Tensor {
+  MemComponent component = MemComponent::activations;
+  int64_t bytes = 0;
+  CachingAllocator::Id id = -1;
+};
+
+// The step's tensors, allocated and freed in execution order, seen two ways: the live set by component
+// (its largest value is peak_allocated and the breakdown) and, unless a fixed fragmentation replaces it,
+// PyTorch's caching allocator (peak_reserved).
+class Replay {
  public:
-  void add(MemComponent c, int64_t bytes) { live_[c] += bytes; }
-  void sub(MemComponent c, int64_t bytes) { live_[c] -= bytes; }
+  explicit Replay(std::optional<AllocatorOptions> options) {
+    if (options) allocator_.emplace(*options);
+  }
+  Tensor alloc(MemComponent c, int64_t bytes) {
+    live_[c] += bytes;
+    return {c, bytes, allocator_ ? allocator_->malloc(bytes) : -1};
+  }
+  void free(const Tensor& t) {
+    live_[t.component] -= t.bytes;
+    if (allocator_) allocator_->free(t.id);
+  }
   void mark(const std::string& where) {
-    const int64_t t = live_.total();
-    if (t > peak_.total()) {
+    if (live_.total() > peak_.total()) {
       peak_ = live_;
       where_ = where;
     }
   }
   const MemoryBreakdown& peak() const { return peak_; }
   const std::string& where() const { return where_; }
+  const CachingAllocator* allocator() const { return allocator_ ? &*allocator_ : nullptr; }
 
  private:
+  std::optional<CachingAllocator> allocator_;
   MemoryBreakdown live_, peak_;
   std::string where_ = "start";
 };
+
+// `total` bytes as `parts` equal tensors (the last takes the remainder), or none.
+void alloc_parts(Replay& r, std::vector<Tensor>& into, MemComponent c, int64_t total, int64_t parts) {
+  if (total <= 0) return;
+  parts = std::max<int64_t>(1, parts);
+  for (int64_t i = 0; i < parts; ++i)
+    into.push_back(r.alloc(c, i + 1 < parts ? total / parts : total - (parts - 1) * (total / parts)));
+}
+
+// The model states as the tensors that hold them from start-up to the end, allocated before any step:
+// each frozen module's weight and bias (or its ZeRO-3 partition), the trainable parameters, resident
+// gradients and buffers as DeepSpeed's flat buffers, the optimizer's master copy and Adam's m and v.
+std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepProgram& program,
+                                    const ModelStates& s) {
+  std::vector<Tensor> states;
+  int64_t frozen = 0;
+  for (const auto& m : program.modules) {
+    if (m.trainable) continue;
+    const int64_t resident = 2 * resident_param_numel(m, c);
+    const int64_t weight = c.zero.stage == 3 ? resident : std::min(resident, 2 * m.largest_tensor);
+    alloc_parts(r, states, MemComponent::frozen_params, weight, 1);
+    alloc_parts(r, states, MemComponent::frozen_params, resident - weight, 1);
+    frozen += resident;
+  }
+  alloc_parts(r, states, MemComponent::frozen_params, s.frozen_params - frozen,
+              1);  // none unless rules diverge
+  alloc_parts(r, states, MemComponent::trainable_params, s.trainable_params, 1);
+  alloc_parts(r, states, MemComponent::gradients, s.gradients, 1);
+  alloc_parts(r, states, MemComponent::optimizer_states, s.optimizer_states,
+              has_fp32_master(c.train.precision) ? 3 : 2);
+  alloc_parts(r, states, MemComponent::buffers, s.persistent_buffers, 1);
+  return states;
+}
+
+// The micro-steps of one rank as tensor allocations and frees, in the order of the former walk: before
+// each op the ZeRO-3 gathers it waits for and the gradients backward reaches, then what it saves and its
+// transient tensors, then the prefetches it issues; after it the transient tensors, the saved tensors whose
+// last use it was (the most recently saved first) and the gathers DeepSpeed releases. Each micro-step runs
+// one of `programs` (one per sequence length).
+class StepReplay {
+ public:
+  StepReplay(const RunConfig& c, const ModelStates& s, const std::vector<StepProgram>& programs)
+      : c_(c), s_(s), programs_(programs) {
+    for (const auto& p : programs_)
+      plans_.push_back(c.zero.stage == 3 ? plan_zero3(p, c.zero) : Zero3Schedule{});
+  }
+
+  void micro_step(Replay& r, size_t program) {
+    const StepProgram& p = programs_[program];
+    gathered_.assign(p.modules.size(), {});
+    grad_allocated_.assign(p.modules.size(), false);
+    size_t index = 0;
+    for (const auto& op : p.forward) run_op(r, p, plans_[program], op, index++);
+    // ZeRO-1/2 IPG bucket(s), one per buffer (two with overlap_comm), held through backward.
+    std::vector<Tensor> buckets;
+    const bool two = (c_.zero.stage == 1 || c_.zero.stage == 2) && c_.zero.overlap();
+    alloc_parts(r, buckets, MemComponent::buffers, s_.backward_buffers, two ? 2 : 1);
+    for (const auto& op : p.backward) run_op(r, p, plans_[program], op, index++);
+    for (const Tensor& t : buckets) r.free(t);
+    // What backward leaves: DeepSpeed releases every gathered parameter at the end of the step, and the
+    // autograd graph frees whatever it still held.
+    for (auto& list : gathered_)
+      for (const Tensor& t : list) r.free(t);
+    for (const Tensor& t : saved_) r.free(t);
+    saved_.clear();
+  }
+
+  // Accumulation boundary: the stage-0 all-reduce bucket, then the optimizer's fp32 gradients; then
+  // zero_grad(set_to_none) and the end of step() free what the step allocated.
+  void boundary(Replay& r) {
+    std::vector<Tensor> bucket;
+    alloc_parts(r, bucket, MemComponent::buffers, s_.boundary_buffers, 1);
+    r.mark("gradient all-reduce");
+    for (const Tensor& t : bucket) r.free(t);
+    std::vector<Tensor> step;
+    alloc_parts(r, step, MemComponent::temporaries, s_.optimizer_temporaries, 1);
+    r.mark("optimizer step");
+    for (const Tensor& t : step) r.free(t);
+    for (const Tensor& t : grads_) r.free(t);
+    grads_.clear();
+  }
+
+  int64_t unmatched_release_bytes() const { return unmatched_; }
+
+ private:
+  const RunConfig& c_;
+  const ModelStates& s_;
+  const std::vector<StepProgram>& programs_;
+  std::vector<Zero3Schedule> plans_;
+  std::vector<Tensor> saved_;                  // saved for backward, most recent last
+  std::vector<std::vector<Tensor>> gathered_;  // per module: ZeRO-3's full copies
+  std::vector<Tensor> grads_;                  // .grad allocated as backward reaches each trainable module
+  std::vector<bool> grad_allocated_;
+  int64_t unmatched_ = 0;
+
+  void gather(Replay& r, const Zero3Schedule& plan, const std::vector<int>& modules) {
+    for (int m : modules)
+      gathered_[static_cast<size_t>(m)].push_back(
+          r.alloc(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]));
+  }
+
+  void run_op(Replay& r, const StepProgram& p, const Zero3Schedule& plan, const ComputeOp& op, size_t index) {
+    const bool z3 = c_.zero.stage == 3;
+    if (z3) gather(r, plan, plan.fetch_before[index]);
+    if (s_.gradients_in_backward > 0 && op.phase == Phase::backward)
+      for (int m : op.modules) {
+        const auto mi = static_cast<size_t>(m);
+        if (m >= 0 && p.modules[mi].trainable && !grad_allocated_[mi]) {
+          grad_allocated_[mi] = true;
+          grads_.push_back(r.alloc(MemComponent::gradients, 2 * p.modules[mi].numel));
+        }
+      }
+    for (int64_t bytes : saved_allocations(op)) saved_.push_back(r.alloc(MemComponent::activations, bytes));
+    std::vector<Tensor> transient;
+    for (int64_t bytes : transient_allocations(op))
+      transient.push_back(r.alloc(MemComponent::temporaries, bytes));
+    if (z3) gather(r, plan, plan.prefetch_after[index]);
+    r.mark(op.name);
+    for (const Tensor& t : transient) r.free(t);
+    release_saved(r, op.releases_bytes);
+    release_oldest(r, op.releases_oldest_bytes);
+    if (z3)
+      for (int m : plan.release_after[index]) {
+        auto& list = gathered_[static_cast<size_t>(m)];
+        if (list.empty()) continue;
+        r.free(list.back());
+        list.pop_back();
+      }
+  }
+
+  void release_oldest(Replay& r, int64_t bytes) {
+    while (bytes > 0 && !saved_.empty()) {
+      bytes -= saved_.front().bytes;
+      r.free(saved_.front());
+      saved_.erase(saved_.begin());
+    }
+    unmatched_ += bytes < 0 ? -bytes : bytes;
+  }
+
+  // Backward frees saved tensors in the reverse order of the forward that saved them, so an op's
+  // releases_bytes are the most recently saved tensors.
+  void release_saved(Replay& r, int64_t bytes) {
+    while (bytes > 0 && !saved_.empty()) {
+      bytes -= saved_.back().bytes;
+      r.free(saved_.back());
+      saved_.pop_back();
+    }
+    unmatched_ += bytes < 0 ? -bytes : bytes;
+  }
+};
+
+// The micro-batches replayed, as indices into `programs` (built here once per distinct length), with the
+// optimizer boundary after every grad_accum of them. Fixed lengths: 3 optimizer steps of min(grad_accum, 2)
+// micro-steps (the later micro-steps of an accumulation repeat the second). train.seq_len_distribution:
+// one micro-batch per listed length, the list twice (epochs repeat it; the second pass meets the cache
+// the first one left).
+struct ReplayPlan {
+  std::vector<StepProgram> programs;
+  std::vector<size_t> micro_batches;
+  std::vector<bool> boundary_after;
+};
+
+ReplayPlan replay_plan(const RunConfig& c, const StepProgram& program) {
+  ReplayPlan plan;
+  plan.programs.push_back(program);
+  const int64_t ga = c.train.grad_accum;
+  if (c.train.seq_len_distribution.empty()) {
+    const int64_t micro = std::min<int64_t>(ga, 2);
+    for (int step = 0; step < kReplaySteps; ++step)
+      for (int64_t k = 0; k < micro; ++k) {
+        plan.micro_batches.push_back(0);
+        plan.boundary_after.push_back(k + 1 == micro);
+      }
+    return plan;
+  }
+  std::vector<int64_t> lengths{c.train.seq_len};
+  const std::vector<int64_t>& list = c.train.seq_len_distribution;
+  for (size_t n = 0; n < 2 * list.size(); ++n) {
+    const int64_t len = list[n % list.size()];
+    auto it = std::find(lengths.begin(), lengths.end(), len);
+    if (it == lengths.end()) {
+      RunConfig at = c;
+      at.train.seq_len = len;
+      plan.programs.push_back(build_step_program(at));
+      lengths.push_back(len);
+      it = lengths.end() - 1;
+    }
+    plan.micro_batches.push_back(static_cast<size_t>(it - lengths.begin()));
+    plan.boundary_after.push_back((static_cast<int64_t>(n) + 1) % ga == 0 || n + 1 == 2 * list.size());
+  }
+  return plan;
+}
 
 }  // namespace
 
 MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   MemoryResult r;
   r.states = model_states(c, program);
-  const ModelStates& s = r.states;
-  const bool z3 = c.zero.stage == 3;
-  const Zero3Schedule plan = z3 ? plan_zero3(program, c.zero) : Zero3Schedule{};
+  const bool fixed = c.memory.fragmentation.has_value();
+  Replay replay(fixed ? std::nullopt : std::optional<AllocatorOptions>(allocator_options(c)));
+  allocate_states(replay, c, program, r.states);
+  replay.mark("start");
+  const ReplayPlan plan = replay_plan(c, program);
+  StepReplay steps(c, r.states, plan.programs);
+  for (size_t k = 0; k < plan.micro_batches.size(); ++k) {
+    steps.micro_step(replay, plan.micro_batches[k]);
+    if (plan.boundary_after[k]) steps.boundary(replay);
+  }
 
-  Walk w;
-  w.add(MemComponent::frozen_params, s.frozen_params);
-  w.add(MemComponent::trainable_params, s.trainable_params);
-  w.add(MemComponent::gradients, s.gradients);
-  w.add(MemComponent::optimizer_states, s.optimizer_states);
-  w.add(MemComponent::buffers, s.persistent_buffers);
-  w.mark("start");
-
-  // Gradients allocated progressively: per module, at its first backward op.
-  std::vector<bool> grad_allocated(program.modules.size(), false);
-  const bool progressive = s.gradients_in_backward > 0;
-
-  size_t index = 0;
-  auto run = [&](const ComputeOp& op) {
-    if (z3)
-      for (int m : plan.fetch_before[index])
-        w.add(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
-    if (progressive && op.phase == Phase::backward)
-      for (int m : op.modules) {
-        const auto mi = static_cast<size_t>(m);
-        if (m >= 0 && program.modules[mi].trainable && !grad_allocated[mi]) {
-          grad_allocated[mi] = true;
-          w.add(MemComponent::gradients, 2 * program.modules[mi].numel);
-        }
-      }
-    w.add(MemComponent::activations, op.saved_bytes);
-    w.add(MemComponent::temporaries, op.transient_bytes);
-    if (z3)
-      for (int m : plan.prefetch_after[index])
-        w.add(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
-    w.mark(op.name);
-    w.sub(MemComponent::temporaries, op.transient_bytes);
-    w.sub(MemComponent::activations, op.releases_bytes);
-    if (z3)
-      for (int m : plan.release_after[index])
-        w.sub(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
-    ++index;
-  };
-  for (const auto& op : program.forward) run(op);
-  w.add(MemComponent::buffers, s.backward_buffers);
-  for (const auto& op : program.backward) run(op);
-  w.sub(MemComponent::buffers, s.backward_buffers);
-  // Accumulation boundary: all-reduce bucket (stage 0), then the optimizer's fp32 gradients.
-  w.add(MemComponent::buffers, s.boundary_buffers);
-  w.mark("gradient all-reduce");
-  w.sub(MemComponent::buffers, s.boundary_buffers);
-  w.add(MemComponent::temporaries, s.optimizer_temporaries);
-  w.mark("optimizer step");
-
-  r.breakdown = w.peak();
-  r.peak_at = w.where();
+  r.breakdown = replay.peak();
+  r.peak_at = replay.where();
   r.peak_allocated_bytes = r.breakdown.total();
-  // The caching allocator reserves more than it hands out; the excess grows with the churn of
-  // activations, temporaries and buffers (docs/memory-model.md gives the evidence for the factor).
-  const int64_t dynamic = r.breakdown[MemComponent::activations] + r.breakdown[MemComponent::temporaries] +
-                          r.breakdown[MemComponent::buffers];
-  r.breakdown[MemComponent::fragmentation] =
-      static_cast<int64_t>(std::llround(c.memory.fragmentation * static_cast<double>(dynamic)));
+  if (fixed) {
+    // The former factor, kept for users who measured their own reserved/allocated ratio.
+    const int64_t dynamic = r.breakdown[MemComponent::activations] + r.breakdown[MemComponent::temporaries] +
+                            r.breakdown[MemComponent::buffers];
+    r.breakdown[MemComponent::fragmentation] =
+        static_cast<int64_t>(std::llround(*c.memory.fragmentation * static_cast<double>(dynamic)));
+  } else {
+    // What the allocator holds beyond the largest live set: cached blocks, rounding and split remainders.
+    const CachingAllocator& a = *replay.allocator();
+    r.breakdown[MemComponent::fragmentation] =
+        std::max<int64_t>(0, a.peak_reserved() - r.peak_allocated_bytes);
+    r.allocator_retries = a.alloc_retries();
+    r.allocator_ooms = a.ooms();
+  }
+  r.unmatched_release_bytes = steps.unmatched_release_bytes();
   r.peak_reserved_bytes = r.peak_allocated_bytes + r.breakdown[MemComponent::fragmentation];
   r.breakdown[MemComponent::runtime_overhead] = runtime_overhead_bytes(c);
   r.peak_bytes = r.breakdown.total();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "workloads/caching_allocator.h"
 #include "workloads/host_memory.h"
 #include "workloads/run_config.h"
 #include "workloads/step_program.h"
@@ -46,6 +47,9 @@ struct ModelStates {
 };
 
 ModelStates model_states(const RunConfig& config, const StepProgram& program);
+// Elements of a module's parameters this rank holds: all of them, or with ZeRO-3 its partition of the
+// partitioned tensors plus the persistent ones.
+int64_t resident_param_numel(const ParamModule& module, const RunConfig& config);
 
 struct MemoryResult {
   int64_t peak_bytes = 0;            // reserved + runtime: what nvidia-smi and the OOM killer see
@@ -58,13 +62,22 @@ struct MemoryResult {
   MemoryBreakdown breakdown;  // at the peak; sums to peak_bytes
   std::string peak_at;        // the op during which the peak occurs
   ModelStates states;
+  // The caching-allocator replay (0 with a fixed memory.fragmentation): times it freed its cache to fit
+  // a segment (num_alloc_retries) and requests that failed even then (CUDA out of memory).
+  int64_t allocator_retries = 0, allocator_ooms = 0;
+  int64_t unmatched_release_bytes = 0;  // releases_bytes that matched no saved tensor (0: program consistent)
 };
 
+// Model states, then the step's allocations and frees (several steps, for the caching allocator's steady
+// state; each length of train.seq_len_distribution): peak_allocated is the largest live set, peak_reserved
+// the caching allocator's (docs/memory-model.md §1, §5).
 MemoryResult predict_memory(const RunConfig& config, const StepProgram& program);
 MemoryResult predict_memory(const RunConfig& config);
 
 // Runtime outside PyTorch's allocator: CUDA context + cuBLAS workspace, NCCL buffers when N > 1.
 int64_t runtime_overhead_bytes(const RunConfig& config);
 int64_t default_nccl_buffer_bytes(int64_t ranks);
+// memory.allocator as the replay's options; the capacity is the GPU's memory less the runtime overhead.
+AllocatorOptions allocator_options(const RunConfig& config);
 
 }  // namespace zerosim

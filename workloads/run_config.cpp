@@ -68,8 +68,11 @@ const std::vector<std::string> kPeftKeys = {"method",
                                             "modules_to_save",
                                             "bias"};
 const std::vector<std::string> kTrainKeys = {
-    "micro_batch",     "seq_len",   "grad_accum", "activation_checkpointing",
-    "flash_attention", "precision", "optimizer",  "loss"};
+    "micro_batch", "seq_len",   "grad_accum", "activation_checkpointing", "flash_attention",
+    "precision",   "optimizer", "loss",       "seq_len_distribution"};
+// train.seq_len_distribution: at most this many steps are replayed (each one a step program and a replay).
+constexpr size_t kMaxSeqLenSteps = 256;
+const std::vector<std::string> kSeqLenShapes = {"fixed", "ramp"};
 const std::vector<std::string> kClusterKeys = {"gpu",
                                                "gpus",
                                                "gpus_per_node",
@@ -91,7 +94,10 @@ constexpr double kMaxHostMemoryGiB = 1048576;
 constexpr int64_t kMaxHostCores = 65536;
 const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls"};
 const std::vector<std::string> kCalibrationKeys = {"file", "allow_cpu_device"};
-const std::vector<std::string> kMemoryKeys = {"fragmentation", "cuda_context_gib", "nccl_buffers_gib"};
+const std::vector<std::string> kMemoryKeys = {"fragmentation", "allocator", "cuda_context_gib",
+                                              "nccl_buffers_gib"};
+const std::vector<std::string> kAllocatorKeys = {"expandable_segments", "max_split_size_mb",
+                                                 "roundup_power2_divisions"};
 const std::vector<std::string> kIntra = {"auto", "nvswitch", "nvlink-bridge", "pcie"};
 const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", "roce-200g", "none"};
 
@@ -203,6 +209,27 @@ PeftSpec parse_peft(const YAML::Node& node, const ModelSpec& model, const std::s
   return p;
 }
 
+// `fixed` (every step at seq_len), `ramp` (8 steps at seq_len·k/8, k = 1..8: each step longer than any
+// before it, the order in which the cache helps least) or a list of lengths, one per step.
+std::vector<int64_t> parse_seq_len_distribution(const YAML::Node& node, int64_t seq_len,
+                                                const std::string& file) {
+  const std::string key = "train.seq_len_distribution";
+  std::vector<int64_t> lengths;
+  if (!node.IsSequence()) {
+    if (one_of(node, file, key, kSeqLenShapes) == "ramp")
+      for (int64_t k = 1; k <= 8; ++k) lengths.push_back(std::max<int64_t>(1, (seq_len * k + 7) / 8));
+    return lengths;
+  }
+  if (node.size() == 0 || node.size() > kMaxSeqLenSteps)
+    throw ConfigError(file, key,
+                      "a list of 1 to " + std::to_string(kMaxSeqLenSteps) +
+                          " sequence lengths (one per step; a sample of a dataset's lengths), or one of: " +
+                          join(kSeqLenShapes) + line_of(node));
+  for (size_t i = 0; i < node.size(); ++i)
+    lengths.push_back(read_int_in(node[i], file, key + "[" + std::to_string(i) + "]", 1, seq_len));
+  return lengths;
+}
+
 TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
   TrainSpec t;
   if (!present(node)) return t;
@@ -230,6 +257,8 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
                                 LossImpl::fused_linear_ce, LossImpl::litgpt})
       if (l == loss_impl_name(impl)) t.loss = impl;
   }
+  if (present(node["seq_len_distribution"]))
+    t.seq_len_distribution = parse_seq_len_distribution(node["seq_len_distribution"], t.seq_len, file);
   return t;
 }
 
@@ -280,10 +309,35 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
   return c;
 }
 
+// memory.allocator: the PYTORCH_CUDA_ALLOC_CONF options that change reserved memory, with PyTorch's own
+// limits (CUDAAllocatorConfig::parseMaxSplitSize, parseRoundUpPower2Divisions).
+AllocatorConfig parse_allocator(const YAML::Node& node, const std::string& file) {
+  AllocatorConfig a;
+  if (!present(node)) return a;
+  if (!node.IsMap())
+    throw ConfigError(file, "memory.allocator",
+                      "a map of " + join(kAllocatorKeys) + " (PYTORCH_CUDA_ALLOC_CONF)" + line_of(node));
+  check_keys(node, kAllocatorKeys, file, "memory.allocator");
+  if (present(node["expandable_segments"]))
+    a.expandable_segments =
+        read_bool(node["expandable_segments"], file, "memory.allocator.expandable_segments");
+  if (present(node["max_split_size_mb"]))
+    // PyTorch refuses 20 MiB and less (kLargeBuffer): blocks that size must stay splittable.
+    a.max_split_size_mb = read_int_in(node["max_split_size_mb"], file, "memory.allocator.max_split_size_mb",
+                                      21, int64_t{1} << 30);
+  if (present(node["roundup_power2_divisions"])) {
+    const std::string key = "memory.allocator.roundup_power2_divisions";
+    a.roundup_power2_divisions = read_int_in(node["roundup_power2_divisions"], file, key, 0, 1 << 20);
+    const int64_t d = a.roundup_power2_divisions;
+    if (d == 1 || (d & (d - 1)) != 0)
+      throw ConfigError(file, key,
+                        std::to_string(d) + " is not allowed (allowed: 0 for off, or a power of two >= 2)");
+  }
+  return a;
+}
+
 MemoryOptions parse_memory(const YAML::Node& node, const std::string& file) {
   MemoryOptions m;
-  // Default allocator fragmentation: see docs/memory-model.md ("Reserved versus allocated").
-  m.fragmentation = 0.10;
   if (!present(node)) return m;
   check_keys(node, kMemoryKeys, file, "memory");
   auto gib = [&](const char* key) {
@@ -291,11 +345,21 @@ MemoryOptions parse_memory(const YAML::Node& node, const std::string& file) {
     if (v < 0 || v > 1024) throw ConfigError(file, std::string("memory.") + key, "must be in [0, 1024] GiB");
     return static_cast<int64_t>(std::llround(v * kBytesPerGiB));
   };
-  if (present(node["fragmentation"])) {
-    m.fragmentation = read_double(node["fragmentation"], file, "memory.fragmentation");
-    if (m.fragmentation < 0 || m.fragmentation > 1)
-      throw ConfigError(file, "memory.fragmentation", "must be in [0, 1] (fraction of the dynamic peak)");
+  // `replay` (the default) or a fixed fraction that replaces the replay.
+  if (present(node["fragmentation"]) && node["fragmentation"].Scalar() != "replay") {
+    const double f = read_double(node["fragmentation"], file, "memory.fragmentation");
+    if (f < 0 || f > 1)
+      throw ConfigError(
+          file, "memory.fragmentation",
+          "must be 'replay' (the caching allocator replayed, the default) or a fixed fraction of "
+          "the dynamic peak in [0, 1]");
+    m.fragmentation = f;
+    if (present(node["allocator"]))
+      throw ConfigError(file, "memory.allocator",
+                        "has no effect with a fixed memory.fragmentation (" + node["fragmentation"].Scalar() +
+                            "): remove one (memory.fragmentation: replay replays the allocator)");
   }
+  m.allocator = parse_allocator(node["allocator"], file);
   if (present(node["cuda_context_gib"])) m.cuda_context_bytes = gib("cuda_context_gib");
   if (present(node["nccl_buffers_gib"])) m.nccl_buffer_bytes = gib("nccl_buffers_gib");
   return m;
@@ -486,7 +550,14 @@ nlohmann::json RunConfig::echo() const {
       {"launcher", cluster.launcher},
       {"cpu_threads_per_rank", cluster.cpu_threads(host.cores())}};
   if (!cluster.platform.empty()) cl["platform"] = cluster.platform;
-  nlohmann::json mem = {{"fragmentation", memory.fragmentation}};
+  const AllocatorConfig& a = memory.allocator;
+  nlohmann::json mem = {
+      {"fragmentation",
+       memory.fragmentation ? nlohmann::json(*memory.fragmentation) : nlohmann::json("replay")},
+      {"allocator",
+       {{"expandable_segments", a.expandable_segments},
+        {"max_split_size_mb", a.max_split_size_mb ? nlohmann::json(*a.max_split_size_mb) : nlohmann::json()},
+        {"roundup_power2_divisions", a.roundup_power2_divisions}}}};
   if (memory.cuda_context_bytes)
     mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / kBytesPerGiB;
   if (memory.nccl_buffer_bytes)
@@ -519,6 +590,8 @@ nlohmann::json RunConfig::echo() const {
       {"memory", mem},
       {"versions",
        {{"deepspeed", versions.deepspeed.text()}, {"transformers", versions.transformers.text()}}}};
+  // Only where set, so the echo of a fixed-length config is unchanged.
+  if (!train.seq_len_distribution.empty()) out["train"]["seq_len_distribution"] = train.seq_len_distribution;
   if (zero.offload_optimizer != "none")
     out["zero"]["offload_optimizer_pin_memory"] = offload_pin_memory(*this, false);
   if (zero.offload_param != "none") out["zero"]["offload_param_pin_memory"] = offload_pin_memory(*this, true);

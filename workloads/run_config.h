@@ -53,6 +53,9 @@ struct TrainSpec {
   Precision precision = Precision::bf16_mixed;
   OptimizerImpl optimizer = OptimizerImpl::fused;
   LossImpl loss = LossImpl::hf;
+  // Variable-length batches: the sequence lengths of successive steps (each ≤ seq_len), replayed through
+  // the caching allocator so blocks cached at earlier lengths stay reserved. Empty: every step at seq_len.
+  std::vector<int64_t> seq_len_distribution;
   int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
 };
 
@@ -82,9 +85,21 @@ struct ClusterSpec {
   int64_t nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
 };
 
-// What lives outside the tensors the step allocates: see docs/memory-model.md for the evidence.
+// PyTorch's caching allocator as PYTORCH_CUDA_ALLOC_CONF sets it (memory.allocator; docs/memory-model.md §5).
+struct AllocatorConfig {
+  bool expandable_segments = false;
+  std::optional<int64_t> max_split_size_mb;  // unset: PyTorch's default, no limit
+  int64_t roundup_power2_divisions = 0;      // 0: off (PyTorch's default); else a power of two ≥ 2
+};
+
+// How reserved memory is found and what lives outside the tensors the step allocates: see
+// docs/memory-model.md for the evidence.
 struct MemoryOptions {
-  double fragmentation = 0.0;  // reserved/allocated − 1 on the dynamic part (resolved default)
+  // Unset: the step's allocations replayed through the caching allocator (the default). Set: the former
+  // fixed factor, reserved − allocated = fragmentation · (activations + temporaries + buffers), for users
+  // who measured their own ratio.
+  std::optional<double> fragmentation;
+  AllocatorConfig allocator;
   std::optional<int64_t> cuda_context_bytes;  // default: the GPU catalogue's
   std::optional<int64_t> nccl_buffer_bytes;   // default: 0 on one GPU, else see memory_model
 };

@@ -61,6 +61,27 @@ double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl) {
   return mixed ? 84.0 : 36.0;
 }
 
+namespace {
+
+std::vector<int64_t> allocations(int64_t total, const std::vector<int64_t>& tensors) {
+  int64_t listed = 0;
+  for (int64_t t : tensors) listed += t;
+  if (tensors.empty() || listed > total)
+    return total > 0 ? std::vector<int64_t>{total} : std::vector<int64_t>{};
+  std::vector<int64_t> out = tensors;
+  if (listed < total) out.push_back(total - listed);
+  return out;
+}
+
+}  // namespace
+
+std::vector<int64_t> saved_allocations(const ComputeOp& op) {
+  return allocations(op.saved_bytes, op.saved_tensors);
+}
+std::vector<int64_t> transient_allocations(const ComputeOp& op) {
+  return allocations(op.transient_bytes, op.transient_tensors);
+}
+
 // ---- the program -----------------------------------------------------------------------------
 
 namespace {
@@ -239,8 +260,12 @@ class Builder {
     if (fwd && (input_rg || full_)) {
       // HF LlamaRMSNorm upcasts to fp32 and autograd keeps that copy and the rsqrt (T fp32);
       // LayerNorm keeps its bf16 input, mean and rstd. A trainable weight also keeps the bf16 normalised x.
-      o.saved_bytes = m_.norm == NormKind::rmsnorm ? 4 * T_ * h + 4 * T_ : kAct * T_ * h + 8 * T_;
-      if (full_ && m_.norm == NormKind::rmsnorm) o.saved_bytes += kAct * T_ * h;
+      if (m_.norm == NormKind::rmsnorm)
+        o.saved_tensors = {4 * T_ * h, 4 * T_};
+      else
+        o.saved_tensors = {kAct * T_ * h, 4 * T_, 4 * T_};
+      if (full_ && m_.norm == NormKind::rmsnorm) o.saved_tensors.push_back(kAct * T_ * h);
+      for (int64_t t : o.saved_tensors) o.saved_bytes += t;
     }
     if (!fwd) o.transient_bytes = 4 * T_ * h;  // fp32 input grad before the cast
     return o;
@@ -428,10 +453,12 @@ class Builder {
                         flash ? td(2 * q + 2 * kv) * kAct : td(2 * q + 2 * kv) * kAct + 16.0 * probs);
     keyed(at, T_, t_.seq_len, q, kv);
     if (rg) {
+      const auto p = static_cast<int64_t>(probs);
       if (flash)  // flash-attn keeps q, k, v, out and the row log-sum-exp
-        at.saved_bytes = kAct * T_ * (2 * q + 2 * kv) + 4 * T_ * m_.heads;
+        at.saved_tensors = {kAct * T_ * q, kAct * T_ * kv, kAct * T_ * kv, kAct * T_ * q, 4 * T_ * m_.heads};
       else  // eager: q, k and v repeated to all heads, fp32 softmax output and its bf16 copy
-        at.saved_bytes = kAct * T_ * 3 * q + static_cast<int64_t>(probs) * (4 + kAct);
+        at.saved_tensors = {kAct * T_ * q, kAct * T_ * q, kAct * T_ * q, p * 4, p * kAct};
+      for (int64_t t : at.saved_tensors) at.saved_bytes += t;
     }
     if (!flash) at.transient_bytes = static_cast<int64_t>(probs) * kAct;  // raw scores
     return at;
@@ -446,7 +473,10 @@ class Builder {
         make("attention_bwd", "attention_bwd", OpClass::attention, Phase::backward, (flash ? 2.5 : 2.0) * af,
              flash ? 2.0 * td(2 * q + 2 * kv) * kAct + td(q) * 4.0 : td(4 * q) * kAct + 20.0 * probs);
     keyed(atb, T_, t_.seq_len, q, kv);
-    atb.transient_bytes = kAct * T_ * (q + 2 * kv) + (flash ? 4 * T_ * q : static_cast<int64_t>(probs) * 4);
+    // dq, dk, dv, and flash-attn's fp32 dq accumulator or eager attention's fp32 score gradient.
+    atb.transient_tensors = {kAct * T_ * q, kAct * T_ * kv, kAct * T_ * kv,
+                             flash ? 4 * T_ * q : static_cast<int64_t>(probs) * 4};
+    for (int64_t t : atb.transient_tensors) atb.transient_bytes += t;
     return atb;
   }
 
@@ -459,13 +489,17 @@ class Builder {
     ComputeOp act = make(fwd_name, fwd_name, OpClass::memory_bound, phase, (swiglu ? 5.0 : 8.0) * td(i),
                          (swiglu ? 4.0 : 2.0) * td(i) * kAct);
     keyed(act, T_, i, i, 0);
-    if (rg) act.saved_bytes = (swiglu ? 3 : 1) * kAct * T_ * i;  // gate, silu(gate), up | up
+    if (rg) {  // gate, silu(gate), up | up
+      act.saved_tensors.assign(swiglu ? 3 : 1, kAct * T_ * i);
+      act.saved_bytes = (swiglu ? 3 : 1) * kAct * T_ * i;
+    }
     fwd_.push_back(act);
     if (phase != Phase::forward || !rg) return;
     const std::string bwd_name = swiglu ? "swiglu_bwd" : "gelu_bwd";
     ComputeOp actb = make(bwd_name, bwd_name, OpClass::memory_bound, Phase::backward,
                           (swiglu ? 8.0 : 10.0) * td(i), (swiglu ? 6.0 : 3.0) * td(i) * kAct);
     keyed(actb, T_, i, i, 0);
+    actb.transient_tensors.assign(swiglu ? 3 : 1, kAct * T_ * i);
     actb.transient_bytes = (swiglu ? 3 : 1) * kAct * T_ * i;
     bwd_->push_back(actb);
   }
@@ -522,8 +556,11 @@ class Builder {
       // Forward runs without keeping tensors (their lifetime is the op); the layer input is the
       // checkpoint; backward first recomputes the layer forward, which keeps them until backward.
       for (auto& op : fwd_) {
+        op.transient_tensors = transient_allocations(op);
+        for (int64_t t : saved_allocations(op)) op.transient_tensors.push_back(t);
         op.transient_bytes += op.saved_bytes;
         op.saved_bytes = 0;
+        op.saved_tensors.clear();
       }
       prog_.checkpoint_bytes_per_layer = kAct * T_ * m_.hidden;
       fwd_.front().saved_bytes = prog_.checkpoint_bytes_per_layer;

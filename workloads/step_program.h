@@ -29,7 +29,19 @@ struct ComputeOp {
   int64_t saved_bytes = 0;      // tensors kept for backward (forward and recompute ops)
   int64_t transient_bytes = 0;  // workspace and outputs freed by the end of the op
   int64_t releases_bytes = 0;   // saved tensors freed when this backward op ends
+  // Tensors saved first in the micro-step (a loop's hold on the previous micro-step's outputs, charged to the
+  // first forward op) freed when this op ends.
+  int64_t releases_oldest_bytes = 0;
+  // The separate tensors behind saved_bytes and transient_bytes where the op makes several (flash
+  // attention keeps q, k, v, out and the log-sum-exp); empty: one tensor of the whole amount. The caching
+  // allocator replay allocates them one by one (memory_model, docs/memory-model.md §5).
+  std::vector<int64_t> saved_tensors, transient_tensors;
 };
+
+// The tensors an op allocates for what it saves (or needs briefly): its list, completed by one tensor of
+// whatever the bytes exceed it by, or one tensor of the whole amount.
+std::vector<int64_t> saved_allocations(const ComputeOp& op);
+std::vector<int64_t> transient_allocations(const ComputeOp& op);
 
 struct StepProgram {
   std::vector<ParamModule> modules;

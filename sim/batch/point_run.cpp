@@ -97,7 +97,10 @@ void run_memory(const MemoryReportOptions& o) {
   nlohmann::json j = {{"config", p.config.echo()},
                       {"params", params_json(p.params)},
                       {"memory", memory_json(p.memory)},
-                      {"warnings", warnings_json(config_warnings(p.config))}};
+                      {"warnings", nullptr}};
+  std::vector<std::string> warnings = config_warnings(p.config);
+  for (auto& w : memory_warnings(p.config, p.memory)) warnings.push_back(w);
+  j["warnings"] = warnings_json(warnings);
   std::cout << formatted(f, j, [&] { return memory_table(p.config, p.params, p.memory); });
 }
 
@@ -125,6 +128,7 @@ void run_simulate(const SimulateOptions& o) {
                       {"compute_model", compute_model_json(graph, compute)},
                       {"host_model", host_model_json(p.config.host, calibration.get())}};
   std::vector<std::string> warnings = config_warnings(p.config);
+  for (auto& w : memory_warnings(p.config, p.memory)) warnings.push_back(w);
   for (auto& w : calibration_warnings(p.config, calibration.get(), j["compute_model"])) warnings.push_back(w);
   const bool offloaded = p.config.zero.offload_optimizer != "none" || p.config.zero.offload_param != "none";
   const auto& cpu_hosts = platform.rank_cpu_hosts();

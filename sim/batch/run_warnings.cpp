@@ -56,6 +56,20 @@ std::vector<std::string> calibration_warnings(const RunConfig& c, const calib::C
   return out;
 }
 
+std::vector<std::string> memory_warnings(const RunConfig& c, const MemoryResult& m) {
+  std::vector<std::string> out;
+  if (!m.gpu_fits || m.allocator_retries == 0) return out;
+  const int64_t n = m.allocator_retries;
+  out.push_back(
+      "the step fits only because PyTorch's caching allocator frees its cached blocks to make room (" +
+      (n == 1 ? std::string("once") : std::to_string(n) + " times") +
+      " in the replayed steps: a device synchronisation and cudaFree each time, docs/memory-model.md "
+      "§5); memory.allocator.expandable_segments or a smaller " +
+      (c.train.micro_batch > 1 ? std::string("train.micro_batch") : std::string("train.seq_len")) +
+      " leaves headroom");
+  return out;
+}
+
 void print_warnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) std::cerr << "zerosim: warning: " << w << "\n";
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "calibrate/calibration_table.h"
+#include "workloads/memory_model.h"
 #include "workloads/run_config.h"
 
 namespace zerosim {
@@ -22,6 +23,11 @@ std::vector<std::string> config_warnings(const RunConfig& config);
 // (or rescaled from another shape). `table` is the loaded calibration, null when there is none.
 std::vector<std::string> calibration_warnings(const RunConfig& config, const calib::CalibrationTable* table,
                                               const nlohmann::json& compute_model);
+
+// A step that fits only because the caching-allocator replay freed its cached blocks to make room for a
+// segment (PyTorch's release_cached_blocks: a device synchronisation and cudaFree of every whole cached
+// segment, each time), which slows the step where it happens.
+std::vector<std::string> memory_warnings(const RunConfig& config, const MemoryResult& memory);
 
 // Writes each as "zerosim: warning: TEXT" on stderr.
 void print_warnings(const std::vector<std::string>& warnings);

@@ -191,7 +191,9 @@ TEST_CASE("hf-keep-outputs: the loop's `outputs` keeps the logits through backwa
   // this forward returns. No accelerate copy: not HF Trainer.
   CHECK(ce.saved_bytes == 19'200);
   CHECK(ce.transient_bytes == 12'800);
-  CHECK(ce.releases_bytes == 6'400);
+  CHECK(ce.releases_oldest_bytes == 6'400);  // the first-saved tensor: the previous step's logits
+  CHECK(ce.saved_tensors ==
+        std::vector<int64_t>{6'400, 12'800});  // kept logits first: backward frees the other
   CHECK(l.previous_logits_bytes == 6'400);
   CHECK(ce.bytes == 57'600.0);
   const StepProgram p = build_step_program(c);
@@ -235,8 +237,8 @@ TEST_CASE("litgpt: 128-token chunks, the loop's logits list live across micro-st
   const LossOps l = tiny_loss(c);
   CHECK(l.previous_logits_bytes == 51'200);  // the previous iteration's list, 2·E
   const ComputeOp& head = op_in(l.forward, "lm_head.linear_fwd");
-  CHECK(head.saved_bytes == 51'200);     // this iteration's list, kept by `logits`
-  CHECK(head.releases_bytes == 51'200);  // `logits = model(...)` drops the previous one
+  CHECK(head.saved_bytes == 51'200);            // this iteration's list, kept by `logits`
+  CHECK(head.releases_oldest_bytes == 51'200);  // `logits = model(...)` drops the previous one
   const ComputeOp& ce = op_in(l.forward, "loss.chunked_ce_fwd");
   CHECK(ce.saved_bytes == 51'200);                 // bf16 log-softmax of every chunk, 2·E
   CHECK(ce.transient_bytes == 25'600);             // the last chunk's reshaped bf16 copy, 2·Ec

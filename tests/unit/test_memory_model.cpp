@@ -406,6 +406,11 @@ TEST_CASE("logits and loss: HF ForCausalLMLoss upcasts the logits to fp32", "[me
   const ComputeOp& ceb = find_op(p, "loss.cross_entropy_bwd");
   CHECK(ceb.transient_bytes == 524'288'000);
   CHECK(ceb.releases_bytes == 262'144'000);
+  // As separate tensors (what the caching-allocator replay allocates): bf16 logits 2·T·V and their fp32
+  // copy; the two fp32 gradients.
+  CHECK(transient_allocations(ce) == std::vector<int64_t>{131'072'000, 262'144'000});
+  CHECK(transient_allocations(ceb) == std::vector<int64_t>{262'144'000, 262'144'000});
+  CHECK(saved_allocations(ce) == std::vector<int64_t>{262'144'000});
 }
 
 // ---- the walk: peak, breakdown, verdict ----------------------------------------------------------
@@ -432,14 +437,26 @@ TEST_CASE("tiny model, stage 0: the whole peak by hand", "[memory][peak]") {
   CHECK(m.breakdown[MemComponent::buffers] == 0);
   // Allocated: 201,472 + 155,776 + 25,600 = 382,848
   CHECK(m.peak_allocated_bytes == 382'848);
-  // Fragmentation 0.10 of the dynamic part: 0.1 · (155,776 + 25,600) = 18,137.6 → 18,138
-  CHECK(m.breakdown[MemComponent::fragmentation] == 18'138);
-  CHECK(m.peak_reserved_bytes == 382'848 + 18'138);
+  // Reserved, from the caching-allocator replay: every tensor is at most 1 MiB (the largest, the fp32 loss
+  // gradients, is 25,600 B), so all come from the small pool's 2 MiB segments; the largest live set, even
+  // with every tensor rounded up to 512 B, is far below 2 MiB and freed blocks coalesce, so one segment
+  // serves the whole run: reserved 2,097,152, fragmentation 2,097,152 − 382,848 = 1,714,304.
+  CHECK(m.peak_reserved_bytes == 2'097'152);
+  CHECK(m.breakdown[MemComponent::fragmentation] == 1'714'304);
   // Runtime: CUDA context of a100-80gb-sxm in platforms/gpus.yaml, 512 MiB = 536,870,912; no NCCL on 1 GPU.
   CHECK(m.breakdown[MemComponent::runtime_overhead] == 536'870'912);
-  // peak_bytes = 382,848 + 18,138 + 536,870,912 = 537,271,898
-  CHECK(m.peak_bytes == 537'271'898);
+  // peak_bytes = 2,097,152 + 536,870,912 = 538,968,064
+  CHECK(m.peak_bytes == 538'968'064);
   CHECK(m.peak_bytes == m.breakdown.total());
+
+  SECTION("a fixed memory.fragmentation replaces the replay: 0.10 of the dynamic part") {
+    const MemoryResult f = predict_memory(tiny.config({{"memory.fragmentation", "0.10"}}));
+    CHECK(f.peak_allocated_bytes == 382'848);  // the live set does not depend on it
+    // 0.1 · (155,776 + 25,600) = 18,137.6 → 18,138
+    CHECK(f.breakdown[MemComponent::fragmentation] == 18'138);
+    CHECK(f.peak_reserved_bytes == 382'848 + 18'138);
+    CHECK(f.peak_bytes == 382'848 + 18'138 + 536'870'912);
+  }
 }
 
 TEST_CASE("runtime overhead: CUDA context per GPU, + 512 MiB NCCL buffers when N > 1", "[memory][runtime]") {
@@ -465,10 +482,12 @@ TEST_CASE("the breakdown sums to peak_bytes for every stage and N", "[memory][pe
       CHECK(m.breakdown.total() == m.peak_bytes);
       CHECK(m.peak_bytes == m.peak_reserved_bytes + m.breakdown[MemComponent::runtime_overhead]);
       CHECK(m.peak_reserved_bytes == m.peak_allocated_bytes + m.breakdown[MemComponent::fragmentation]);
-      // fragmentation = round(0.10 · (activations + temporaries + buffers))
-      const int64_t dynamic = m.breakdown[MemComponent::activations] +
-                              m.breakdown[MemComponent::temporaries] + m.breakdown[MemComponent::buffers];
-      CHECK(m.breakdown[MemComponent::fragmentation] == std::llround(0.10 * static_cast<double>(dynamic)));
+      // Reserved is a sum of cudaMalloc segments, each a multiple of 2 MiB, and at least the live set.
+      CHECK(m.peak_reserved_bytes % 2'097'152 == 0);
+      CHECK(m.breakdown[MemComponent::fragmentation] >= 0);
+      // Every release of the step program matched saved tensors, and the 80 GB card never ran out.
+      CHECK(m.unmatched_release_bytes == 0);
+      CHECK(m.allocator_ooms == 0);
       // Static states are all in the breakdown at the peak.
       CHECK(m.breakdown[MemComponent::frozen_params] == m.states.frozen_params);
       CHECK(m.breakdown[MemComponent::optimizer_states] == m.states.optimizer_states);
@@ -552,4 +571,114 @@ TEST_CASE("Adam's bytes per parameter follow the implementation", "[optimizer]")
   CHECK(adam_step_bytes_per_param(Precision::bf16_pure, OptimizerImpl::foreach) == 36.0);
   // foreach, mixed: p = e = g = 4: 16 + 48 + 8 = 72, + grad copy 6 + param copy 6 = 84.
   CHECK(adam_step_bytes_per_param(Precision::bf16_mixed, OptimizerImpl::foreach) == 84.0);
+}
+
+// ---- reserved memory: the caching-allocator replay -------------------------------------------------
+
+TEST_CASE("the seed's reserved memory comes from the caching-allocator replay", "[memory][allocator]") {
+  const MemoryResult m = predict_memory(seed(0, 1));
+  // The live set is the walk's (docs/memory-model.md §7): the replay does not change peak_allocated.
+  CHECK(m.peak_allocated_bytes == 25'706'897'408);
+  CHECK(m.peak_at == "loss.cross_entropy_bwd");
+  // The loss forward's transient bf16 logits (2·T·V = 131,072,000 B) and their fp32 copy (4·T·V =
+  // 262,144,000 B), each its own segment, are freed before the loss backward allocates its two fp32
+  // gradients of 4·T·V: the first takes the cached fp32 block, the second needs a new segment, and the
+  // 125 MiB bf16 block stays cached at the peak. Reserved exceeds allocated by at least it.
+  CHECK(m.breakdown[MemComponent::fragmentation] >= 131'072'000);
+  CHECK(m.peak_reserved_bytes == m.peak_allocated_bytes + m.breakdown[MemComponent::fragmentation]);
+  CHECK(m.allocator_retries == 0);
+  CHECK(m.unmatched_release_bytes == 0);
+
+  SECTION(
+      "expandable segments grow one mapping instead: less than one 20 MiB page per pool above allocated") {
+    const MemoryResult e = predict_memory(seed(0, 1, {{"memory.allocator.expandable_segments", "true"}}));
+    CHECK(e.peak_allocated_bytes == m.peak_allocated_bytes);
+    CHECK(e.peak_reserved_bytes < m.peak_reserved_bytes);
+    CHECK(e.breakdown[MemComponent::fragmentation] < 2 * 20'971'520);
+  }
+  SECTION("a fixed memory.fragmentation keeps the live set and replaces only the reserved part") {
+    const MemoryResult f = predict_memory(seed(0, 1, {{"memory.fragmentation", "0.1"}}));
+    CHECK(f.peak_allocated_bytes == m.peak_allocated_bytes);
+    // 0.1 · (activations 11,584,667,648 + temporaries 524,288,000) = 1,210,895,564.8 → 1,210,895,565
+    CHECK(f.breakdown[MemComponent::fragmentation] == 1'210'895'565);
+  }
+}
+
+TEST_CASE("variable-length batches: each micro-batch at its own length through one cache",
+          "[memory][allocator]") {
+  const MemoryResult fixed = predict_memory(seed(0, 1));
+  // One listed length equal to seq_len is the fixed case: the steady state is reached after one step.
+  const MemoryResult same = predict_memory(seed(0, 1, {{"train.seq_len_distribution", "[2048]"}}));
+  CHECK(same.peak_reserved_bytes == fixed.peak_reserved_bytes);
+  CHECK(same.peak_allocated_bytes == fixed.peak_allocated_bytes);
+  // Lengths below seq_len: the largest live set is the longest listed length's.
+  const MemoryResult at1024 = predict_memory(seed(0, 1, {{"train.seq_len", "1024"}}));
+  const MemoryResult mixed = predict_memory(seed(0, 1, {{"train.seq_len_distribution", "[1024, 512]"}}));
+  CHECK(mixed.peak_allocated_bytes == at1024.peak_allocated_bytes);
+  CHECK(mixed.peak_allocated_bytes < fixed.peak_allocated_bytes);
+  // The 512-token steps fit in the blocks the 1024-token steps cached: nothing more is reserved.
+  CHECK(mixed.peak_reserved_bytes == at1024.peak_reserved_bytes);
+  // An ascending ramp (every step longer than any cached block) reserves at least what the longest needs.
+  const MemoryResult ramp = predict_memory(seed(0, 1, {{"train.seq_len_distribution", "ramp"}}));
+  CHECK(ramp.peak_allocated_bytes == fixed.peak_allocated_bytes);
+  CHECK(ramp.peak_reserved_bytes >= ramp.peak_allocated_bytes);
+  CHECK(ramp.unmatched_release_bytes == 0);
+}
+
+TEST_CASE("on a card too small the replay frees its cache, then runs out of memory", "[memory][allocator]") {
+  // rtx-3090: 24 GiB less a 384 MiB context; the seed's live set alone is 25,706,897,408 B.
+  const MemoryResult m = predict_memory(seed(0, 1, {{"cluster.gpu", "rtx-3090"}}));
+  CHECK(m.allocator_ooms > 0);
+  CHECK(m.allocator_retries >= m.allocator_ooms);  // every OOM came after freeing the cache
+  CHECK_FALSE(m.gpu_fits);
+  // With checkpointing it fits, and never has to free its cache.
+  const MemoryResult c =
+      predict_memory(seed(0, 1, {{"cluster.gpu", "rtx-3090"}, {"train.activation_checkpointing", "true"}}));
+  CHECK(c.allocator_ooms == 0);
+  CHECK(c.gpu_fits);
+}
+
+TEST_CASE("each op's separate tensors add up to its saved and transient bytes", "[memory][allocator]") {
+  for (const char* flash : {"true", "false"})
+    for (const char* ckpt : {"false", "true"})
+      for (const char* method : {"dora", "none"}) {
+        INFO("flash " << flash << ", checkpointing " << ckpt << ", peft " << method);
+        const StepProgram p = build_step_program(seed(0, 1,
+                                                      {{"train.flash_attention", flash},
+                                                       {"train.activation_checkpointing", ckpt},
+                                                       {"peft.method", method},
+                                                       {"train.seq_len", "256"}}));
+        for (const auto* list : {&p.forward, &p.backward})
+          for (const ComputeOp& op : *list) {
+            INFO(op.name);
+            int64_t saved = 0, transient = 0;
+            for (int64_t t : saved_allocations(op)) saved += t;
+            for (int64_t t : transient_allocations(op)) transient += t;
+            CHECK(saved == op.saved_bytes);
+            CHECK(transient == op.transient_bytes);
+          }
+      }
+  // Flash attention keeps q, k, v, out and the log-sum-exp as five tensors (T = 2048, q 4096, kv 4096,
+  // 32 heads): 2·T·4096 = 16,777,216 each and 4·T·32 = 262,144.
+  const StepProgram p = build_step_program(seed(0, 1));
+  const ComputeOp& at = find_op(p, "L1.attention_fwd");
+  CHECK(saved_allocations(at) ==
+        std::vector<int64_t>{16'777'216, 16'777'216, 16'777'216, 16'777'216, 262'144});
+}
+
+TEST_CASE("near the capacity the replay frees its cache and fits", "[memory][allocator]") {
+  // Full fine-tuning, ZeRO-2 on 8 GPUs: at the optimizer step the fp32 gradient partition, 4·Ψ/8 =
+  // 3,369,207,808 B, finds only the activation segments backward freed, none large enough; with the runtime
+  // overhead raised to leave 79.15 − 40 − 0.5 ≈ 38.6 GiB to the allocator, the new segment does not fit
+  // until release_cached_blocks returns those whole free segments to CUDA: one retry, no OOM.
+  const MemoryResult m =
+      predict_memory(seed(2, 8, {{"peft.method", "none"}, {"memory.cuda_context_gib", "40"}}));
+  CHECK(m.allocator_retries == 1);
+  CHECK(m.allocator_ooms == 0);
+  CHECK(m.gpu_fits);
+  // Without the pressure the cached activation segments stay reserved: more reserved, same allocated.
+  const MemoryResult roomy = predict_memory(seed(2, 8, {{"peft.method", "none"}}));
+  CHECK(roomy.allocator_retries == 0);
+  CHECK(roomy.peak_allocated_bytes == m.peak_allocated_bytes);
+  CHECK(roomy.peak_reserved_bytes > m.peak_reserved_bytes);
 }

@@ -56,7 +56,11 @@ TEST_CASE("an empty run config resolves to the documented defaults", "[config]")
   CHECK(c.cluster.gpus_per_node == 8);
   CHECK(c.cluster.intra == "auto");  // resolved per GPU when the platform is built
   CHECK(c.cluster.inter == "ib-hdr200");
-  CHECK(c.memory.fragmentation == Approx(0.10));
+  CHECK_FALSE(c.memory.fragmentation.has_value());  // replayed through the caching allocator
+  CHECK_FALSE(c.memory.allocator.expandable_segments);
+  CHECK_FALSE(c.memory.allocator.max_split_size_mb.has_value());
+  CHECK(c.memory.allocator.roundup_power2_divisions == 0);
+  CHECK(c.train.seq_len_distribution.empty());
   CHECK(c.gpu.id == "a100-80gb-sxm");
 }
 
@@ -324,4 +328,72 @@ TEST_CASE("other enumerated keys list their allowed values", "[config][errors]")
              Catch::Contains("auto, ring, tree, nvls"));
   CHECK_THAT(error_of_file(dir, "zero: {stage: 2, offload_param: cpu}\n"),
              Catch::Contains("'zero.offload_param'"));
+}
+
+TEST_CASE("memory.allocator: PYTORCH_CUDA_ALLOC_CONF's options with PyTorch's limits",
+          "[config][allocator]") {
+  const RunConfig c = from_text(
+      "memory: {allocator: {expandable_segments: true, max_split_size_mb: 512, roundup_power2_divisions: "
+      "4}}");
+  CHECK(c.memory.allocator.expandable_segments);
+  CHECK(c.memory.allocator.max_split_size_mb == 512);
+  CHECK(c.memory.allocator.roundup_power2_divisions == 4);
+  CHECK_FALSE(c.memory.fragmentation.has_value());
+  const nlohmann::json echo = c.echo()["memory"];
+  CHECK(echo["fragmentation"] == "replay");
+  CHECK(echo["allocator"]["expandable_segments"] == true);
+  CHECK(echo["allocator"]["max_split_size_mb"] == 512);
+  CHECK(from_text("").echo()["memory"]["allocator"]["max_split_size_mb"].is_null());
+
+  TempDir dir;
+  // PyTorch refuses max_split_size_mb ≤ 20 (kLargeBuffer): such blocks must stay splittable.
+  CHECK_THAT(error_of_file(dir, "memory: {allocator: {max_split_size_mb: 20}}\n"),
+             Catch::Contains("memory.allocator.max_split_size_mb") && Catch::Contains("21"));
+  CHECK_THAT(error_of_file(dir, "memory: {allocator: {roundup_power2_divisions: 3}}\n"),
+             Catch::Contains("memory.allocator.roundup_power2_divisions") && Catch::Contains("power of two"));
+  CHECK_THAT(error_of_file(dir, "memory: {allocator: {roundup_power2_divisions: 1}}\n"),
+             Catch::Contains("power of two"));
+  CHECK_THAT(error_of_file(dir, "memory: {allocator: {garbage_collection_threshold: 0.6}}\n"),
+             Catch::Contains("memory.allocator.garbage_collection_threshold") &&
+                 Catch::Contains("expandable_segments"));
+  CHECK_THAT(error_of_file(dir, "memory: {allocator: expandable_segments}\n"),
+             Catch::Contains("memory.allocator") && Catch::Contains("a map of"));
+}
+
+TEST_CASE("memory.fragmentation: 'replay' by default, or a fixed fraction that replaces the replay",
+          "[config][allocator]") {
+  CHECK_FALSE(from_text("memory: {fragmentation: replay}").memory.fragmentation.has_value());
+  const RunConfig fixed = from_text("memory: {fragmentation: 0.1}");
+  REQUIRE(fixed.memory.fragmentation.has_value());
+  CHECK(*fixed.memory.fragmentation == Approx(0.1));
+  CHECK(fixed.echo()["memory"]["fragmentation"] == Approx(0.1));
+  TempDir dir;
+  CHECK_THAT(error_of_file(dir, "memory: {fragmentation: 1.5}\n"),
+             Catch::Contains("memory.fragmentation") && Catch::Contains("replay"));
+  CHECK_THAT(error_of_file(dir, "memory: {fragmentation: lots}\n"), Catch::Contains("memory.fragmentation"));
+  // A fixed factor and allocator options contradict each other: one would be ignored.
+  CHECK_THAT(error_of_file(dir, "memory: {fragmentation: 0.1, allocator: {expandable_segments: true}}\n"),
+             Catch::Contains("memory.allocator") && Catch::Contains("no effect"));
+}
+
+TEST_CASE("train.seq_len_distribution: fixed, ramp, or a list of lengths up to seq_len",
+          "[config][allocator]") {
+  CHECK(from_text("train: {seq_len_distribution: fixed}").train.seq_len_distribution.empty());
+  // ramp: 8 steps at ⌈seq_len·k/8⌉ = 256, 512, ..., 2048 for seq_len 2048.
+  const RunConfig ramp = from_text("train: {seq_len: 2048, seq_len_distribution: ramp}");
+  CHECK(ramp.train.seq_len_distribution == std::vector<int64_t>{256, 512, 768, 1024, 1280, 1536, 1792, 2048});
+  // 1000 · k / 8 rounded up: 125, 250, 375, 500, 625, 750, 875, 1000.
+  CHECK(from_text("train: {seq_len: 1000, seq_len_distribution: ramp}").train.seq_len_distribution.front() ==
+        125);
+  const RunConfig list = from_text("train: {seq_len: 4096, seq_len_distribution: [4096, 700, 2048]}");
+  CHECK(list.train.seq_len_distribution == std::vector<int64_t>{4096, 700, 2048});
+  CHECK(list.echo()["train"]["seq_len_distribution"] == nlohmann::json({4096, 700, 2048}));
+  CHECK_FALSE(from_text("").echo()["train"].contains("seq_len_distribution"));  // echoed only when set
+
+  TempDir dir;
+  CHECK_THAT(error_of_file(dir, "train: {seq_len: 1024, seq_len_distribution: [512, 2048]}\n"),
+             Catch::Contains("train.seq_len_distribution[1]") && Catch::Contains("1024"));
+  CHECK_THAT(error_of_file(dir, "train: {seq_len_distribution: []}\n"),
+             Catch::Contains("train.seq_len_distribution") && Catch::Contains("fixed, ramp"));
+  CHECK_THAT(error_of_file(dir, "train: {seq_len_distribution: gaussian}\n"), Catch::Contains("fixed, ramp"));
 }
