@@ -23,21 +23,30 @@ Version parse_version(const YAML::Node& n, const std::string& file, const std::s
   return {std::stoi(m[1]), std::stoi(m[2]), m[3].matched ? std::stoi(m[3]) : 0};
 }
 
+Version parse_in_range(const YAML::Node& n, const std::string& file, const std::string& key, Version oldest,
+                       Version newest) {
+  const Version v = parse_version(n, file, key);
+  if (v < oldest || v > newest)
+    throw ConfigError(file, key,
+                      v.text() + " is outside the releases whose code zerosim models (" + oldest.text() +
+                          " to " + newest.text() + ")");
+  return v;
+}
+
 }  // namespace
 
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file) {
   FrameworkVersions v;
   if (!present(node)) return v;
   if (!node.IsMap())
-    throw ConfigError(file, "versions", "a mapping of framework to release (deepspeed: 0.16.4)");
-  check_keys(node, {"deepspeed"}, file, "versions.");
-  if (present(node["deepspeed"])) {
-    v.deepspeed = parse_version(node["deepspeed"], file, "versions.deepspeed");
-    if (v.deepspeed < kDeepSpeedOldest || v.deepspeed > kDeepSpeedNewest)
-      throw ConfigError(file, "versions.deepspeed",
-                        v.deepspeed.text() + " is outside the releases whose code zerosim models (" +
-                            kDeepSpeedOldest.text() + " to " + kDeepSpeedNewest.text() + ")");
-  }
+    throw ConfigError(file, "versions",
+                      "a mapping of framework to release (deepspeed: 0.16.4, peft: 0.15.2)");
+  check_keys(node, {"deepspeed", "peft"}, file, "versions.");
+  if (present(node["deepspeed"]))
+    v.deepspeed =
+        parse_in_range(node["deepspeed"], file, "versions.deepspeed", kDeepSpeedOldest, kDeepSpeedNewest);
+  if (present(node["peft"]))
+    v.peft = parse_in_range(node["peft"], file, "versions.peft", kPeftOldest, kPeftNewest);
   return v;
 }
 

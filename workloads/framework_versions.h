@@ -18,12 +18,17 @@ struct Version {
 // The DeepSpeed releases whose offload code paths zerosim models (read from the tags' source).
 inline constexpr Version kDeepSpeedOldest{0, 10, 0};
 inline constexpr Version kDeepSpeedNewest{0, 19, 5};
+// The peft releases whose adapter-dtype code zerosim models (tuners/lora/layer.py, tuners_utils.py).
+inline constexpr Version kPeftOldest{0, 9, 0};
+inline constexpr Version kPeftNewest{0, 20, 0};
 
 struct FrameworkVersions {
   Version deepspeed = kDeepSpeedNewest;
+  Version peft = kPeftNewest;
 };
 
-// `versions: {deepspeed: "0.16.4"}`; a release outside the modelled range is a ConfigError naming it.
+// `versions: {deepspeed: "0.16.4", peft: "0.15.2"}`; a release outside the modelled range is a ConfigError
+// naming it.
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file);
 
 }  // namespace zerosim

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "workloads/framework_behaviour.h"
 #include "workloads/units.h"
 #include "workloads/zero3_schedule.h"
 
@@ -33,7 +34,36 @@ int64_t runtime_overhead_bytes(const RunConfig& c) {
   return context + nccl;
 }
 
+namespace {
+
+// Without DeepSpeed (train.engine: pytorch): torch.optim.AdamW updates each trainable parameter in its own
+// dtype — exp_avg and exp_avg_sq are zeros_like(param) — with .grad in that dtype too, allocated as backward
+// reaches the parameter; no master copy, no flat buffers. foreach AdamW materialises sqrt(v) for every
+// parameter at once (_foreach_sqrt). DDP's gradient buckets (N > 1) are not modelled.
+ModelStates pytorch_model_states(const RunConfig& c, const StepProgram& program,
+                                 const FrameworkBehaviour& fw) {
+  ModelStates s;
+  int64_t trainable_bytes = 0;
+  for (const auto& m : program.modules) {
+    const int64_t bytes = param_element_bytes(m, fw) * m.numel;
+    (m.trainable ? s.trainable_params : s.frozen_params) += bytes;
+    if (m.trainable) trainable_bytes += bytes;
+  }
+  s.gradients_in_backward = trainable_bytes;
+  if (c.train.grad_accum > 1) {
+    s.gradients = s.gradients_in_backward;
+    s.gradients_in_backward = 0;
+  }
+  s.optimizer_states = 2 * trainable_bytes;
+  if (c.train.optimizer == OptimizerImpl::foreach) s.optimizer_temporaries = trainable_bytes;
+  return s;
+}
+
+}  // namespace
+
 ModelStates model_states(const RunConfig& c, const StepProgram& program) {
+  const FrameworkBehaviour fw = framework_behaviour(c);
+  if (c.train.engine == TrainingEngine::pytorch) return pytorch_model_states(c, program, fw);
   const ZeroSpec& z = c.zero;
   const int64_t N = c.cluster.gpus;
   const bool mixed = has_fp32_master(c.train.precision);
@@ -46,7 +76,8 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
       const int64_t gathered = zero3_gathered_numel(m, z.stage3_param_persistence_threshold);
       resident = (m.numel - gathered) + (z.offload_param == "cpu" ? 0 : zero3_partition_numel(gathered, N));
     }
-    (m.trainable ? s.trainable_params : s.frozen_params) += 2 * resident;
+    // bf16 (or fp16), or fp32 for adapters DeepSpeed leaves as peft made them (framework_behaviour.h).
+    (m.trainable ? s.trainable_params : s.frozen_params) += param_element_bytes(m, fw) * resident;
     if (m.trainable) {
       trainable += m.numel;
       trainable_partition += zero3_partition_numel(m.numel, N);
@@ -104,6 +135,14 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
 
 namespace {
 
+// A backward op that writes a trainable parameter's .grad (the first one fires DeepSpeed's gradient
+// hooks): it reads a trainable module and is not a base linear's input gradient.
+bool produces_trainable_gradient(const ComputeOp& op, const StepProgram& program) {
+  if (op.phase != Phase::backward || op.op == "linear_dx") return false;
+  return std::any_of(op.modules.begin(), op.modules.end(),
+                     [&](int m) { return m >= 0 && program.modules[static_cast<size_t>(m)].trainable; });
+}
+
 // The live set as the step runs; remembers the largest one and where it happened.
 class Walk {
  public:
@@ -130,7 +169,9 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   MemoryResult r;
   r.states = model_states(c, program);
   const ModelStates& s = r.states;
-  const bool z3 = c.zero.stage == 3;
+  const FrameworkBehaviour fw = framework_behaviour(c);
+  // ZeRO-3 at world size 1 without parameter offload gathers nothing: the parameters alias their partitions.
+  const bool z3 = c.zero.stage == 3 && fw.zero3_gathers;
   const Zero3Schedule plan = z3 ? plan_zero3(program, c.zero) : Zero3Schedule{};
 
   Walk w;
@@ -145,12 +186,21 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   std::vector<bool> grad_allocated(program.modules.size(), false);
   const bool progressive = s.gradients_in_backward > 0;
 
+  // ZeRO-1/2's IPG bucket(s): from the start of backward, or (0.17.2+) from the first trainable gradient.
+  bool buckets_allocated = false;
+  auto allocate_buckets = [&] {
+    if (buckets_allocated) return;
+    buckets_allocated = true;
+    w.add(MemComponent::buffers, s.backward_buffers);
+  };
+
   size_t index = 0;
   auto run = [&](const ComputeOp& op) {
+    if (fw.ipg_bucket_at_first_gradient && produces_trainable_gradient(op, program)) allocate_buckets();
     if (z3)
       for (int m : plan.fetch_before[index])
         w.add(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]);
-    if (progressive && op.phase == Phase::backward)
+    if (progressive && produces_trainable_gradient(op, program))
       for (int m : op.modules) {
         const auto mi = static_cast<size_t>(m);
         if (m >= 0 && program.modules[mi].trainable && !grad_allocated[mi]) {
@@ -172,9 +222,9 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
     ++index;
   };
   for (const auto& op : program.forward) run(op);
-  w.add(MemComponent::buffers, s.backward_buffers);
+  if (!fw.ipg_bucket_at_first_gradient) allocate_buckets();
   for (const auto& op : program.backward) run(op);
-  w.sub(MemComponent::buffers, s.backward_buffers);
+  if (buckets_allocated) w.sub(MemComponent::buffers, s.backward_buffers);
   // Accumulation boundary: all-reduce bucket (stage 0), then the optimizer's fp32 gradients.
   w.add(MemComponent::buffers, s.boundary_buffers);
   w.mark("gradient all-reduce");

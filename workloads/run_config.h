@@ -34,6 +34,12 @@ inline bool has_fp32_master(Precision p) { return p != Precision::bf16_pure; }
 // How Adam runs: one fused multi-tensor kernel (DeepSpeed's FusedAdam, torch fused=True) or PyTorch's
 // foreach implementation (torch.optim.AdamW's default on CUDA, what HF Trainer's adamw_torch uses).
 enum class OptimizerImpl { fused, foreach };
+// Who wraps the model (docs/inputs.md, "train.engine"). deepspeed: deepspeed.initialize's engine (HF Trainer
+// or accelerate with a ds_config, or a DeepSpeed script) casts the parameters to the precision's dtype and
+// its optimizer keeps the fp32 master weights. pytorch: no DeepSpeed (HF Trainer or accelerate without a
+// ds_config, peft's own loops, a plain loop): the parameters stay as loaded (bf16) and as peft left them,
+// torch.optim.AdamW updates them in their own dtype, and the *-mixed precisions mean torch.autocast.
+enum class TrainingEngine { deepspeed, pytorch };
 
 struct TrainSpec {
   int64_t micro_batch = 1;
@@ -43,6 +49,7 @@ struct TrainSpec {
   bool flash_attention = true;
   Precision precision = Precision::bf16_mixed;
   OptimizerImpl optimizer = OptimizerImpl::fused;
+  TrainingEngine engine = TrainingEngine::deepspeed;
   int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
 };
 
@@ -122,5 +129,6 @@ const char* precision_name(Precision p);
 // "bf16-mixed" | "fp16-mixed" | "bf16-pure"; "fp32" and anything else: ConfigError naming file and key.
 Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key);
 const char* optimizer_name(OptimizerImpl o);
+const char* engine_name(TrainingEngine e);
 
 }  // namespace zerosim

@@ -34,8 +34,21 @@ double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r) {
   return 2.0 * (2.0 * i * i + 7.0 * i * o + 2.0 * i * rr + 2.0 * rr * o);
 }
 
-int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r) {
-  return 2 * (d_in * d_in + d_in * r + 3 * d_in * d_out);
+int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r, AdapterDtype dtype) {
+  // peft dora.py DoraLinearLayer.forward / get_lora_weight / get_weight_norm. bf16: eye(d_in) (kept by
+  // lora_A's saved input while the non-detached lora_weight lives), lora_A(eye), lora_weight, and the scaled
+  // copy and W0 + c·BA; W0.to(x.dtype) is W0 itself.
+  switch (dtype) {
+    case AdapterDtype::fp32:  // the same tensors in fp32, plus W0.to(x.dtype): an fp32 copy of W0
+      return 4 * (d_in * d_in + d_in * r + 4 * d_in * d_out);
+    case AdapterDtype::fp32_autocast:
+      // eye is fp32 but lora_A keeps autocast's bf16 cast of it (the fp32 eye dies with get_lora_weight);
+      // lora_A(eye) and lora_B's output are bf16, lora_weight.to(fp32), W0.to(fp32), the scaled copy and
+      // the sum are fp32.
+      return 2 * d_in * d_in + 2 * d_in * r + 16 * d_in * d_out;
+    default:
+      return 2 * (d_in * d_in + d_in * r + 3 * d_in * d_out);
+  }
 }
 
 double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool causal_flash) {
@@ -78,7 +91,8 @@ class Builder {
         p_(c.peft),
         t_(c.train),
         T_(c.train.tokens()),
-        full_(c.peft.method == PeftMethod::none) {
+        full_(c.peft.method == PeftMethod::none),
+        fw_(framework_behaviour(c)) {
     prog_.modules = param_modules(m_, p_);
     index_modules();
   }
@@ -111,6 +125,7 @@ class Builder {
   const TrainSpec& t_;
   const int64_t T_;
   const bool full_;
+  const FrameworkBehaviour fw_;
   StepProgram prog_;
   std::vector<LayerModules> layer_modules_;
   int embed_ = -1, final_norm_ = -1, lm_head_ = -1;
@@ -219,9 +234,10 @@ class Builder {
     keyed(head, T_, h, V, 0);
     head.modules = {lm_head_};
     // Full fine-tuning: the head's input is the final norm's output, which the norm op keeps. A trainable
-    // copy of the head alone (modules_to_save) keeps that bf16 input for its weight gradient.
+    // copy of the head alone (modules_to_save) keeps that bf16 input for its weight gradient, and so does
+    // ZeRO-3's linear wrapper for a frozen head (its input requires grad).
     const bool head_copy = trains(lm_head_) && !full_;
-    if (head_copy) head.saved_bytes = kAct * T_ * h;
+    if (head_copy || (fw_.zero3_linear_saves_input && !full_)) head.saved_bytes = kAct * T_ * h;
     prog_.forward.push_back(head);
 
     // HF ForCausalLMLoss: logits.float() then cross_entropy; log_softmax keeps its fp32 output.
@@ -244,7 +260,8 @@ class Builder {
              td(V) * kAct + static_cast<double>(h * V) * kAct + td(h) * kAct);
     keyed(hb, T_, h, V, 0);
     hb.modules = {lm_head_};
-    hb.transient_bytes = 2 * T_ * V + T_ * h * kAct;  // bf16 logits grad + dX
+    hb.transient_bytes = 2 * T_ * V + T_ * h * kAct;              // bf16 logits grad + dX
+    if (!trains(lm_head_)) hb.releases_bytes = head.saved_bytes;  // a frozen head's last use of its input
     prog_.backward.push_back(hb);
     if (trains(lm_head_)) {
       ComputeOp hw =
@@ -252,7 +269,7 @@ class Builder {
                td(V) * kAct + td(h) * kAct + static_cast<double>(h * V) * kAct);
       keyed(hw, T_, h, V, 0);
       hw.modules = {lm_head_};
-      if (head_copy) hw.releases_bytes = head.saved_bytes;
+      hw.releases_bytes = head.saved_bytes;
       prog_.backward.push_back(hw);
     }
     ComputeOp nb = norm_op("norm", Phase::backward, true);
@@ -284,7 +301,7 @@ class Builder {
   // (forward order). Returns whether its output requires grad.
   bool emit_linear(size_t li, bool x_rg, bool save_input, Phase phase) {
     emit_linear_forward(li, save_input, phase);
-    if (p_.adapts(layer_, li)) emit_adapter_forward(li, phase);
+    if (p_.adapts(layer_, li)) emit_adapter_forward(li, x_rg, phase);
     if (phase == Phase::forward) record_linear_backward(li, x_rg);
     return p_.adapts(layer_, li) || full_ || x_rg;
   }
@@ -302,50 +319,102 @@ class Builder {
     fwd_.push_back(base);
   }
 
-  // peft's LoRA / DoRA forward on top of the base output.
-  void emit_adapter_forward(size_t li, Phase phase) {
+  // peft's LoRA / DoRA forward on top of the base output (lora/layer.py Linear.forward, variants.py
+  // DoraLinearVariant.forward, dora.py DoraLinearLayer.forward), in the adapters' resolved dtype
+  // (framework_behaviour.h). With fp32 adapters peft first casts x to fp32 (x.to(lora_A.weight.dtype) up to
+  // 0.14, _cast_input_dtype from 0.15): one copy per adapted module, live until the module returns.
+  void emit_adapter_forward(size_t li, bool x_rg, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const LayerModules& lm = layer_modules();
     const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
     const bool dora = p_.method == PeftMethod::dora;
-    const std::string& n = L.name;
-    if (p_.dropout > 0) {  // peft: one nn.Dropout per adapted module; keeps dropout(x) and its mask
-      ComputeOp d = make(n + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
+    const bool dropout = p_.dropout > 0;
+    const AdapterDtype dt = fw_.adapter_dtype;
+    const bool autocast = dt == AdapterDtype::fp32_autocast;
+    const int64_t in_bytes = dt == AdapterDtype::base ? kAct : 4;  // x as the adapter sees it
+    // The fp32 copy of x: lora_A keeps it when it reads it directly (fp32, no dropout); otherwise it is
+    // transient of every adapter op of the module.
+    const int64_t x32 = fw_.adapters_fp32() ? 4 * T_ * din : 0;
+    const bool x32_saved = dt == AdapterDtype::fp32 && !dropout;
+    const int64_t x32_live = x32_saved ? 0 : x32;
+    if (dropout) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A keeps dropout(x)
+      ComputeOp d = make(L.name + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
                          td(din) * (kAct + kAct + 1));
       keyed(d, T_, din, din, 0);
-      d.saved_bytes = T_ * din * (kAct + 1);
+      // Under autocast lora_A keeps the bf16 cast of dropout(x) instead (lora_fwd below).
+      d.saved_bytes = T_ * din * (autocast ? 1 : in_bytes + 1);
+      d.transient_bytes = x32_live + (autocast ? 4 * T_ * din : 0);
       fwd_.push_back(d);
     }
     if (dora) {
-      ComputeOp wn = make(n + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
+      ComputeOp wn = make(L.name + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
                           dora_weight_norm_flops(din, dout, r), dora_weight_norm_bytes(din, dout, r));
       keyed(wn, 0, din, dout, r);
       wn.modules = {lm.base[li], lm.lora_a[li], lm.lora_b[li], lm.magnitude[li]};
-      wn.transient_bytes = dora_weight_norm_transient_bytes(din, dout, r);
+      wn.transient_bytes = dora_weight_norm_transient_bytes(din, dout, r, dt) + x32;  // x32 made before it
       fwd_.push_back(wn);
     }
-    ComputeOp lf =
-        make(n + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
-             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * kAct);
-    keyed(lf, T_, din, dout, r);
-    lf.modules = {lm.lora_a[li], lm.lora_b[li]};
-    lf.saved_bytes = kAct * T_ * r;  // h = x·Aᵀ, kept for dB
-    fwd_.push_back(lf);
+    fwd_.push_back(lora_forward_op(li, dt, dropout, x32_live, phase));
     if (!dora) return;
-    if (p_.dropout > 0) {  // peft recomputes the base output on dropout(x) when lora_dropout > 0
-      ComputeOp b2 =
-          make(n + ".dora_base_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
-               (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
-      keyed(b2, T_, din, dout, 0);
-      b2.modules = {lm.base[li]};
-      fwd_.push_back(b2);
-    }
-    ComputeOp cf = make(n + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase,
+    if (dropout) fwd_.push_back(dora_base_forward_op(li, dt, x_rg, x32_live, phase));
+    ComputeOp cf = make(L.name + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase,
                         5.0 * td(dout), 7.0 * td(dout) * kAct);
     keyed(cf, T_, 0, dout, 0);
     cf.modules = {lm.magnitude[li]};
-    cf.saved_bytes = 2 * kAct * T_ * dout + 3 * kAct * dout;  // base_result, lora_result, s and n vectors
+    // (m/‖W‖ − 1)·base_result + m/‖W‖·lora_result·c: the muls keep base_result (bf16), lora_result (fp32
+    // when the adapters run in fp32, bf16 under autocast) and the s and n vectors (the magnitude's dtype).
+    const int64_t lora_result = dt == AdapterDtype::fp32 ? 4 : kAct;
+    cf.saved_bytes = (kAct + lora_result) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
+    cf.transient_bytes = x32_live;
     fwd_.push_back(cf);
+  }
+
+  ComputeOp lora_forward_op(size_t li, AdapterDtype dt, bool dropout, int64_t x32_live, Phase phase) const {
+    const LinearSpec& L = m_.layer_linears[li];
+    const LayerModules& lm = layer_modules();
+    const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
+    ComputeOp lf =
+        make(L.name + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
+             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * kAct);
+    keyed(lf, T_, din, dout, r);
+    lf.modules = {lm.lora_a[li], lm.lora_b[li]};
+    switch (dt) {
+      case AdapterDtype::fp32:  // h = x·Aᵀ in fp32, and lora_A's own fp32 input when no dropout precedes it
+        lf.saved_bytes = 4 * T_ * r + (dropout ? 0 : 4 * T_ * din);
+        break;
+      case AdapterDtype::fp32_autocast:
+        // autocast casts lora_A's fp32 input to bf16 (kept for dA), h comes out bf16, and the bf16 copies of
+        // the fp32 A and B weights stay in autocast's cache and in the saved tensors (autocast_mode.cpp
+        // cached_cast: fp32 leaves that require grad); with dropout its fp32 output is live here too.
+        lf.saved_bytes = kAct * T_ * din + kAct * T_ * r + kAct * r * (din + dout);
+        lf.transient_bytes = dropout ? 4 * T_ * din : 0;
+        break;
+      default:  // h = x·Aᵀ, kept for dB (lora_A's input x or dropout(x) is kept by another op)
+        lf.saved_bytes = kAct * T_ * r;
+        break;
+    }
+    lf.transient_bytes += x32_live;
+    return lf;
+  }
+
+  // DoRA with lora_dropout > 0: peft recomputes the base output on dropout(x) with W0.to(x.dtype)
+  // (dora.py DoraLinearLayer.forward, base_result=None). With fp32 adapters that weight is an fp32 copy of
+  // W0, and the matmul keeps it (or autocast's bf16 cast of it) for dX when x requires grad.
+  ComputeOp dora_base_forward_op(size_t li, AdapterDtype dt, bool x_rg, int64_t x32_live, Phase phase) const {
+    const LinearSpec& L = m_.layer_linears[li];
+    const int64_t din = L.d_in, dout = L.d_out;
+    ComputeOp b2 =
+        make(L.name + ".dora_base_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
+             (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
+    keyed(b2, T_, din, dout, 0);
+    b2.modules = {layer_modules().base[li]};
+    if (dt != AdapterDtype::base) {
+      const int64_t w32 = 4 * din * dout;
+      const int64_t kept = x_rg ? (dt == AdapterDtype::fp32 ? w32 : kAct * din * dout) : 0;
+      b2.saved_bytes = kept;
+      b2.transient_bytes = x32_live + (kept == w32 ? 0 : w32);
+    }
+    return b2;
   }
 
   // Backward ops in forward order (the layer's list is reversed later), so autograd's order comes
@@ -377,7 +446,8 @@ class Builder {
                         (td(din) * 2.0 + 3.0 * td(r) + 2.0 * td(dout)) * kAct);
     keyed(lb, T_, din, dout, r);
     lb.modules = {lm.lora_a[li], lm.lora_b[li]};
-    lb.transient_bytes = kAct * T_ * dout;  // c·G⊙s
+    // c·G⊙s, in fp32 when the adapters run in fp32 without autocast
+    lb.transient_bytes = (fw_.adapter_dtype == AdapterDtype::fp32 ? 4 : kAct) * T_ * dout;
     bwd_->push_back(lb);
     if (!dora) return;
     if (dropout && x_rg) bwd_->push_back(input_grad_op(li, L.name + ".dora_base_dx"));
@@ -385,7 +455,8 @@ class Builder {
                         Phase::backward, 8.0 * td(dout), 15.0 * td(dout) * kAct);
     keyed(cb, T_, 0, dout, 0);
     cb.modules = {lm.magnitude[li]};
-    cb.transient_bytes = 2 * kAct * T_ * dout;
+    // The gradients of the combine's two terms; fp32 whenever the magnitude is (its output is fp32).
+    cb.transient_bytes = 2 * (fw_.adapters_fp32() ? 4 : kAct) * T_ * dout;
     bwd_->push_back(cb);
   }
 
@@ -400,14 +471,23 @@ class Builder {
     return dx;
   }
 
-  bool saves_input(size_t li) const { return full_ || p_.adapts(layer_, li); }
+  // Who keeps the bf16 input x of a linear for backward: a trainable weight (full fine-tuning); lora_A
+  // when it reads x itself (bf16 adapters and no dropout: nn.Identity passes x through; with dropout it
+  // keeps dropout(x), with fp32 adapters its own fp32 copy); ZeRO-3's linear wrapper whenever x requires
+  // grad. A frozen linear under PyTorch's own F.linear keeps only its weight (mm saves mat1 only for
+  // mat2's gradient).
+  bool saves_input(size_t li, bool x_rg) const {
+    if (full_ || (fw_.zero3_linear_saves_input && x_rg)) return true;
+    return p_.adapts(layer_, li) && !fw_.adapters_fp32() && p_.dropout == 0;
+  }
 
   // The linears of one group read the same tensor: the first that needs it for backward keeps it for
-  // all, unless `input_kept` (another op keeps it already). Returns whether any output requires grad.
+  // all (autograd saves one storage however many ops save it), unless `input_kept` (another op keeps it
+  // already). Returns whether any output requires grad.
   bool emit_group(LinearGroup group, bool x_rg, bool input_kept, Phase phase) {
     bool rg_out = false, saved = input_kept;
     for (const size_t li : m_.linears_in(group)) {
-      const bool save = saves_input(li) && !saved;
+      const bool save = saves_input(li, x_rg) && !saved;
       saved = saved || save;
       rg_out = emit_linear(li, x_rg, save, phase) || rg_out;
     }
