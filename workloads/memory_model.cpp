@@ -109,6 +109,10 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
 
   // Adam: fp32 master + m + v (12 B) in mixed precision; bf16 m and v (4 B) in pure bf16.
   if (z.offload_optimizer != "cpu") s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
+  // ZeRO-3 whose trainable partitions are already fp32 on the GPU (peft's fp32 adapters, §8.2) uses them as
+  // the master weights instead of a copy (stage3.py _create_fp32_partitions, 0.18.2+): only m and v remain.
+  if (z.stage == 3 && mixed && fw.adapters_fp32() && z.offload_optimizer != "cpu")
+    s.optimizer_states -= 4 * optimizer_numel;
   if (mixed && z.offload_optimizer != "cpu")
     s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
   // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).

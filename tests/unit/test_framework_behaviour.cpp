@@ -278,4 +278,8 @@ TEST_CASE(
         3'210'215'424);
   // The adapters themselves: 4 B instead of 2 for Ψt = 8,650,752 (all persistent): 17,301,504 more.
   CHECK(fp32.states.trainable_params - bf16.states.trainable_params == 17'301'504);
+  // ...and they are the fp32 master weights (stage3.py _create_fp32_partitions): Adam keeps m and v only,
+  // 8 B instead of 12 B per element of the rank's partition Ψt/4 = 2,162,688: 25,952,256 → 17,301,504.
+  CHECK(bf16.states.optimizer_states == 25'952'256);
+  CHECK(fp32.states.optimizer_states == 17'301'504);
 }
