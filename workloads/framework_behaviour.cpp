@@ -32,6 +32,9 @@ bool deepspeed_keeps_fp32_adapters(const RunConfig& c) {
 }
 
 AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
+  // AMP: the adapters are created in (or upcast to) the fp32 of the weights and run under autocast.
+  if (fp32_weights(c.train.precision))
+    return c.peft.method == PeftMethod::none ? AdapterDtype::base : AdapterDtype::fp32_autocast;
   if (!peft_upcasts(c)) return AdapterDtype::base;
   if (c.train.engine == TrainingEngine::deepspeed)
     // DeepSpeed's bf16/fp16 modes never enable torch.autocast unless ds_config torch_autocast says so
@@ -46,6 +49,7 @@ AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
 FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   FrameworkBehaviour b;
   b.adapter_dtype = resolve_adapter_dtype(c);
+  b.fp32_weights = fp32_weights(c.train.precision);
   const bool z3 = c.zero.stage == 3 && c.train.engine == TrainingEngine::deepspeed;
   // partition_parameters.py: Init's patch_init_and_builtins installs zero3_linear_wrap
   // (memory_efficient_linear, default true) in every release 0.10.0-0.19.5; from 0.19.4 (#8189)
@@ -67,7 +71,7 @@ FrameworkBehaviour framework_behaviour(const RunConfig& c) {
 int64_t param_element_bytes(const ParamModule& m, const FrameworkBehaviour& b) {
   const bool adapter =
       m.kind == ModuleKind::lora_a || m.kind == ModuleKind::lora_b || m.kind == ModuleKind::dora_magnitude;
-  return adapter ? b.adapter_bytes() : 2;
+  return adapter ? b.adapter_bytes() : b.base_bytes();
 }
 
 }  // namespace zerosim

@@ -19,6 +19,8 @@ const char* adapter_dtype_name(AdapterDtype d);  // "bf16" | "fp32" | "fp32-auto
 
 struct FrameworkBehaviour {
   AdapterDtype adapter_dtype = AdapterDtype::base;
+  // PyTorch AMP (train.precision amp-bf16 / amp-fp16): fp32 weights and residual stream, bf16 casts per op.
+  bool fp32_weights = false;
   // ZeRO-3's LinearFunctionForZeroStage3 replaces F.linear and saves its input whenever autograd records it
   // (the input, or the weight, requires grad), frozen weight or not.
   bool zero3_linear_saves_input = false;
@@ -28,14 +30,15 @@ struct FrameworkBehaviour {
   // ZeRO-1/2 allocate the IPG bucket(s) when the first trainable gradient is ready, not when backward starts.
   bool ipg_bucket_at_first_gradient = false;
 
-  int64_t adapter_bytes() const { return adapter_dtype == AdapterDtype::base ? 2 : 4; }
+  int64_t base_bytes() const { return fp32_weights ? 4 : 2; }
+  int64_t adapter_bytes() const { return adapter_dtype == AdapterDtype::base ? base_bytes() : 4; }
   bool adapters_fp32() const { return adapter_dtype != AdapterDtype::base; }
 };
 
 FrameworkBehaviour framework_behaviour(const RunConfig& config);
 
 // Bytes per element of a parameter tensor on the GPU: adapters in their resolved dtype, the rest in the
-// 2-byte compute dtype.
+// weights' dtype (2 bytes, 4 under AMP).
 int64_t param_element_bytes(const ParamModule& module, const FrameworkBehaviour& behaviour);
 
 }  // namespace zerosim

@@ -19,6 +19,10 @@ const char* precision_name(Precision p) {
       return "bf16-mixed";
     case Precision::fp16_mixed:
       return "fp16-mixed";
+    case Precision::amp_bf16:
+      return "amp-bf16";
+    case Precision::amp_fp16:
+      return "amp-fp16";
     default:
       return "bf16-pure";
   }
@@ -308,10 +312,13 @@ Precision parse_precision(const YAML::Node& node, const std::string& file, const
   if (v == "fp32")
     throw ConfigError(file, key,
                       "fp32 training is not modelled yet" + line_of(node) +
-                          " (allowed: bf16-mixed, fp16-mixed, bf16-pure)");
-  const std::string p = one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure"});
+                          " (allowed: bf16-mixed, fp16-mixed, bf16-pure, amp-bf16, amp-fp16)");
+  const std::string p =
+      one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure", "amp-bf16", "amp-fp16"});
   return p == "bf16-mixed"   ? Precision::bf16_mixed
          : p == "fp16-mixed" ? Precision::fp16_mixed
+         : p == "amp-bf16"   ? Precision::amp_bf16
+         : p == "amp-fp16"   ? Precision::amp_fp16
                              : Precision::bf16_pure;
 }
 
@@ -380,6 +387,12 @@ namespace {
 
 // Without DeepSpeed's engine there is no ZeRO and no ds_config to read.
 void check_engine(const RunConfig& c, const std::string& ds_path, const std::string& file) {
+  if (fp32_weights(c.train.precision) && c.train.engine != TrainingEngine::pytorch)
+    throw ConfigError(
+        file, "train.precision",
+        std::string(precision_name(c.train.precision)) +
+            " (fp32 weights under torch.autocast) needs train.engine: pytorch; DeepSpeed's engine casts "
+            "the weights to bf16/fp16 (bf16-mixed, fp16-mixed) or trains in fp32 (not modelled)");
   if (c.train.engine != TrainingEngine::pytorch) return;
   if (!ds_path.empty())
     throw ConfigError(file, "train.engine",

@@ -60,6 +60,9 @@ double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool c
 }
 
 double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl) {
+  // fp32 weights, states and grads without a master copy (AMP): fused reads g, p, m, v and writes p, m, v,
+  // 4 B each = 28; foreach 4p + 12e + 2g with p = e = g = 4 B = 72.
+  if (fp32_weights(precision)) return impl == OptimizerImpl::fused ? 28.0 : 72.0;
   const bool mixed = has_fp32_master(precision);
   if (impl == OptimizerImpl::fused)
     // One pass. Mixed: read the bf16 grad (2) and write its fp32 copy (4), read+write fp32 master, m, v
@@ -126,6 +129,9 @@ class Builder {
   const int64_t T_;
   const bool full_;
   const FrameworkBehaviour fw_;
+  const bool amp_ = fw_.fp32_weights;  // PyTorch AMP: fp32 weights and residual stream (§8.6)
+  const int64_t res_ = amp_ ? 4 : 2;   // bytes per element of the residual stream
+  bool input_fp32_ = false;            // the linears being emitted read an fp32 tensor (AMP: a norm's output)
   StepProgram prog_;
   std::vector<LayerModules> layer_modules_;
   int embed_ = -1, final_norm_ = -1, lm_head_ = -1;
@@ -237,7 +243,9 @@ class Builder {
     // copy of the head alone (modules_to_save) keeps that bf16 input for its weight gradient, and so does
     // ZeRO-3's linear wrapper for a frozen head (its input requires grad).
     const bool head_copy = trains(lm_head_) && !full_;
-    if (head_copy || (fw_.zero3_linear_saves_input && !full_)) head.saved_bytes = kAct * T_ * h;
+    if (head_copy || (fw_.zero3_linear_saves_input && !full_) || (amp_ && full_))
+      head.saved_bytes = kAct * T_ * h;
+    if (amp_) head.saved_bytes += kAct * h * V;  // autocast's bf16 cast of the fp32 head, kept for dX
     prog_.forward.push_back(head);
 
     // HF ForCausalLMLoss: logits.float() then cross_entropy; log_softmax keeps its fp32 output.
@@ -289,8 +297,9 @@ class Builder {
     if (fwd && (input_rg || full_)) {
       // HF LlamaRMSNorm upcasts to fp32 and autograd keeps that copy and the rsqrt (T fp32);
       // LayerNorm keeps its bf16 input, mean and rstd. A trainable weight also keeps the bf16 normalised x.
-      o.saved_bytes = m_.norm == NormKind::rmsnorm ? 4 * T_ * h + 4 * T_ : kAct * T_ * h + 8 * T_;
-      if (full_ && m_.norm == NormKind::rmsnorm) o.saved_bytes += kAct * T_ * h;
+      // Under AMP the residual stream is fp32 already: the same fp32 x, and the normalised x is fp32.
+      o.saved_bytes = m_.norm == NormKind::rmsnorm ? 4 * T_ * h + 4 * T_ : res_ * T_ * h + 8 * T_;
+      if (full_ && m_.norm == NormKind::rmsnorm) o.saved_bytes += res_ * T_ * h;
     }
     if (!fwd) o.transient_bytes = 4 * T_ * h;  // fp32 input grad before the cast
     return o;
@@ -300,14 +309,14 @@ class Builder {
   // Emits the forward ops of one linear into fwd_ and, for a forward pass, its backward ops into *bwd_
   // (forward order). Returns whether its output requires grad.
   bool emit_linear(size_t li, bool x_rg, bool save_input, Phase phase) {
-    emit_linear_forward(li, save_input, phase);
+    emit_linear_forward(li, save_input, x_rg, phase);
     if (p_.adapts(layer_, li)) emit_adapter_forward(li, x_rg, phase);
     if (phase == Phase::forward) record_linear_backward(li, x_rg);
     return p_.adapts(layer_, li) || full_ || x_rg;
   }
 
   // The frozen (or fully trained) base projection.
-  void emit_linear_forward(size_t li, bool save_input, Phase phase) {
+  void emit_linear_forward(size_t li, bool save_input, bool x_rg, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
     ComputeOp base =
@@ -316,6 +325,9 @@ class Builder {
     keyed(base, T_, din, dout, 0);
     base.modules = {layer_modules().base[li]};
     if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
+    // AMP: mm keeps autocast's bf16 cast of the fp32 weight for dX while x requires grad (a trainable
+    // weight's cast also sits in autocast's cache): 2·d_in·d_out per linear until its backward.
+    if (amp_ && (x_rg || full_)) base.saved_bytes += kAct * din * dout;
     fwd_.push_back(base);
   }
 
@@ -334,7 +346,8 @@ class Builder {
     const int64_t in_bytes = dt == AdapterDtype::base ? kAct : 4;  // x as the adapter sees it
     // The fp32 copy of x: lora_A keeps it when it reads it directly (fp32, no dropout); otherwise it is
     // transient of every adapter op of the module.
-    const int64_t x32 = fw_.adapters_fp32() ? 4 * T_ * din : 0;
+    const int64_t x32 =
+        fw_.adapters_fp32() && !input_fp32_ ? 4 * T_ * din : 0;  // AMP: a norm's output is fp32
     const bool x32_saved = dt == AdapterDtype::fp32 && !dropout;
     const int64_t x32_live = x32_saved ? 0 : x32;
     if (dropout) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A keeps dropout(x)
@@ -351,7 +364,9 @@ class Builder {
                           dora_weight_norm_flops(din, dout, r), dora_weight_norm_bytes(din, dout, r));
       keyed(wn, 0, din, dout, r);
       wn.modules = {lm.base[li], lm.lora_a[li], lm.lora_b[li], lm.magnitude[li]};
-      wn.transient_bytes = dora_weight_norm_transient_bytes(din, dout, r, dt) + x32;  // x32 made before it
+      // x32 is made before it; under AMP W0.to(x.dtype) is W0 itself, not an fp32 copy.
+      wn.transient_bytes =
+          dora_weight_norm_transient_bytes(din, dout, r, dt) - (amp_ ? 4 * din * dout : 0) + x32;
       fwd_.push_back(wn);
     }
     fwd_.push_back(lora_forward_op(li, dt, dropout, x32_live, phase));
@@ -409,7 +424,7 @@ class Builder {
     keyed(b2, T_, din, dout, 0);
     b2.modules = {layer_modules().base[li]};
     if (dt != AdapterDtype::base) {
-      const int64_t w32 = 4 * din * dout;
+      const int64_t w32 = amp_ ? 0 : 4 * din * dout;  // AMP: W0 is fp32 already
       const int64_t kept = x_rg ? (dt == AdapterDtype::fp32 ? w32 : kAct * din * dout) : 0;
       b2.saved_bytes = kept;
       b2.transient_bytes = x32_live + (kept == w32 ? 0 : w32);
@@ -486,8 +501,10 @@ class Builder {
   // already). Returns whether any output requires grad.
   bool emit_group(LinearGroup group, bool x_rg, bool input_kept, Phase phase) {
     bool rg_out = false, saved = input_kept;
+    // AMP: a norm's fp32 output is cast to bf16 by each linear that reads it, so each keeps its own cast.
+    input_fp32_ = amp_ && (group == LinearGroup::attention_input || group == LinearGroup::mlp_input);
     for (const size_t li : m_.linears_in(group)) {
-      const bool save = saves_input(li, x_rg) && !saved;
+      const bool save = saves_input(li, x_rg) && (!saved || input_fp32_);
       saved = saved || save;
       rg_out = emit_linear(li, x_rg, save, phase) || rg_out;
     }
@@ -638,7 +655,7 @@ class Builder {
         op.transient_bytes += op.saved_bytes;
         op.saved_bytes = 0;
       }
-      prog_.checkpoint_bytes_per_layer = kAct * T_ * m_.hidden;
+      prog_.checkpoint_bytes_per_layer = res_ * T_ * m_.hidden;
       fwd_.front().saved_bytes = prog_.checkpoint_bytes_per_layer;
       std::vector<ComputeOp> forward_ops = fwd_;
       fwd_.clear();

@@ -283,3 +283,60 @@ TEST_CASE(
   CHECK(bf16.states.optimizer_states == 25'952'256);
   CHECK(fp32.states.optimizer_states == 17'301'504);
 }
+
+// ---- PyTorch AMP: fp32 weights under torch.autocast ---------------------------------------------
+
+TEST_CASE(
+    "AMP with fp32 weights: frozen linears keep autocast's bf16 weight copies once their input needs grad",
+    "[framework][amp]") {
+  Tiny tiny;
+  const RunConfig bf16 = tiny.config({{"train.engine", "pytorch"}});  // autocast over bf16 weights
+  const RunConfig amp = tiny.config({{"train.engine", "pytorch"}, {"train.precision", "amp-bf16"}});
+  const StepProgram b = build_step_program(bf16), a = build_step_program(amp);
+  // Layer 0: q, k, v read x, which needs no grad (nothing before them is trainable): no copies. From o_proj
+  // on every input requires grad, and mm keeps the bf16 cast of each frozen weight for dX: o 2·64·64 =
+  // 8,192, gate and up 2·64·128 = 16,384 each, down 16,384 → 57,344.
+  CHECK(saved_in_layer(a, 0) - saved_in_layer(b, 0) == 57'344);
+  // Layer 1: q 8,192, k and v 2·64·32 = 4,096 each, + 57,344 = 73,728.
+  CHECK(saved_in_layer(a, 1) - saved_in_layer(b, 1) == 73'728);
+  // lm_head: its bf16 cast 2·64·100 = 12,800.
+  CHECK(saved_outside_layers(a) - saved_outside_layers(b) == 12'800);
+  // Model states: the frozen base in fp32, 4 · 86,848 = 347,392; the adapters fp32 either way (7,936).
+  const ModelStates s = model_states(amp, a);
+  CHECK(s.frozen_params == 347'392);
+  CHECK(s.trainable_params == 7'936);
+  // The fp32 residual stream: a checkpointed layer keeps its fp32 input, 4·T·h = 8,192 (bf16: 4,096).
+  CHECK(build_step_program(tiny.config({{"train.engine", "pytorch"},
+                                        {"train.precision", "amp-bf16"},
+                                        {"train.activation_checkpointing", "true"}}))
+            .checkpoint_bytes_per_layer == 8'192);
+  // DeepSpeed's engine never runs fp32 weights under autocast.
+  CHECK_THAT(config_error_message([&] {
+               tiny.config({{"train.precision", "amp-bf16"}});
+             }),
+             Catch::Contains("train.precision") && Catch::Contains("train.engine: pytorch"));
+}
+
+TEST_CASE("AMP full fine-tuning: every linear keeps its own bf16 cast of a norm's fp32 output",
+          "[framework][amp]") {
+  Tiny tiny;
+  const std::vector<Override> full = {{"peft.method", "none"}, {"train.engine", "pytorch"}};
+  std::vector<Override> full_amp = full;
+  full_amp.push_back({"train.precision", "amp-bf16"});
+  const StepProgram b = build_step_program(tiny.config(full));  // autocast over bf16 weights
+  const StepProgram a = build_step_program(tiny.config(full_amp));
+  // Per layer: both norms keep the normalised x in fp32 (+2·T·h = 4,096 each); q, k, v each keep their bf16
+  // cast of the fp32 input (3 · 4,096 instead of one shared 4,096: +8,192), gate and up likewise (+4,096);
+  // down's input is bf16 and kept once as before; the weight casts q 8,192 + k 4,096 + v 4,096 + o 8,192
+  // + gate, up, down 3 · 16,384 = 73,728. 8,192 + 8,192 + 4,096 + 73,728 = 94,208.
+  CHECK(saved_in_layer(a, 0) - saved_in_layer(b, 0) == 94'208);
+  CHECK(saved_in_layer(a, 1) - saved_in_layer(b, 1) == 94'208);
+  // Final norm's fp32 normalised x +4,096; lm_head's bf16 input cast 2·T·h = 4,096 and weight cast 12,800.
+  CHECK(saved_outside_layers(a) - saved_outside_layers(b) == 20'992);
+  // fp32 parameters, .grad and Adam's m and v: 4 + 4 + 8 B per element of 86,848.
+  const ModelStates s = model_states(tiny.config(full_amp), a);
+  CHECK(s.trainable_params == 347'392);
+  CHECK(s.gradients_in_backward == 347'392);
+  CHECK(s.optimizer_states == 694'784);
+  CHECK(adam_step_bytes_per_param(Precision::amp_bf16, OptimizerImpl::foreach) == 72.0);
+}
