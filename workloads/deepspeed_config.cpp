@@ -26,6 +26,7 @@ const std::vector<std::string> kZeroKeys = {"stage",
                                             "contiguous_gradients",
                                             "offload_optimizer",
                                             "offload_param",
+                                            "zero3_init",
                                             "deepspeed"};
 
 bool is_auto(const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "auto"; }
@@ -303,6 +304,9 @@ void apply_zero_section(const YAML::Node& zero, const std::string& file, RunConf
       throw ConfigError(file, "zero", "expected a mapping, e.g. zero: {stage: 3}" + line_of(zero));
     check_keys(zero, kZeroKeys, file, "zero");
     apply_block(zero, file, "zero.", c);
+    // Not a ds_config key: how the run builds its model (zero_spec.h).
+    if (present(zero["zero3_init"]))
+      c.zero.zero3_init = read_bool(zero["zero3_init"], file, "zero.zero3_init");
   } else {
     apply_block(YAML::Node(YAML::NodeType::Map), file, "zero.", c);
   }

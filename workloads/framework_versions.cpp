@@ -46,15 +46,18 @@ FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file
   FrameworkVersions v;
   if (!present(node)) return v;
   if (!node.IsMap())
-    throw ConfigError(file, "versions",
-                      "a mapping of framework to release (deepspeed: 0.16.4, transformers: 4.46.3)");
-  check_keys(node, {"deepspeed", "transformers"}, file, "versions.");
+    throw ConfigError(
+        file, "versions",
+        "a mapping of framework to release (deepspeed: 0.16.4, transformers: 4.46.3, peft: 0.15.2)");
+  check_keys(node, {"deepspeed", "transformers", "peft"}, file, "versions.");
   if (present(node["deepspeed"]))
     v.deepspeed =
         parse_release(node["deepspeed"], file, "deepspeed", kDeepSpeedOldest, kDeepSpeedNewest, false);
   if (present(node["transformers"]))
     v.transformers = parse_release(node["transformers"], file, "transformers", kTransformersOldest,
                                    kTransformersNewest, true);
+  if (present(node["peft"]))
+    v.peft = parse_release(node["peft"], file, "peft", kPeftOldest, kPeftNewest, false);
   return v;
 }
 

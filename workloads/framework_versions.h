@@ -23,14 +23,18 @@ inline constexpr Version kDeepSpeedNewest{0, 19, 5};
 // (ms-swift 1.x pinned transformers<4.37), 4.56 the newest (ForCausalLMLoss unchanged since 4.49).
 inline constexpr Version kTransformersOldest{4, 36, 0};
 inline constexpr Version kTransformersNewest{4, 56, 0};
+// The peft releases whose adapter-dtype code zerosim models (tuners/lora/layer.py, tuners_utils.py).
+inline constexpr Version kPeftOldest{0, 9, 0};
+inline constexpr Version kPeftNewest{0, 20, 0};
 
 struct FrameworkVersions {
   Version deepspeed = kDeepSpeedNewest;
   Version transformers = kTransformersNewest;
+  Version peft = kPeftNewest;
 };
 
-// `versions: {deepspeed: "0.16.4", transformers: "4.46.3"}`; a release outside the modelled range is a
-// ConfigError naming it.
+// `versions: {deepspeed: "0.16.4", transformers: "4.46.3", peft: "0.15.2"}`; a release outside the
+// modelled range is a ConfigError naming it.
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file);
 
 }  // namespace zerosim

@@ -26,7 +26,9 @@ const char* loss_code_name(LossCode code) {
 }
 
 bool forward_autocasts(const RunConfig& c) {
-  return has_fp32_master(c.train.precision) && c.zero.stage == 0 && c.zero.deepspeed_config.empty();
+  // Without DeepSpeed (train.engine: pytorch) the mixed and AMP precisions mean torch.autocast; DeepSpeed's
+  // engine casts the module instead (docs/inputs.md, "train.engine").
+  return c.train.engine == TrainingEngine::pytorch && c.train.precision != Precision::bf16_pure;
 }
 
 bool gradients_allocated_in_backward(const RunConfig& c) {
@@ -105,7 +107,7 @@ HfLoss hf_loss(LossCode code, bool autocast) {
 
 class LossBuilder {
  public:
-  LossBuilder(const RunConfig& c, int head, bool head_trains, bool head_copy)
+  LossBuilder(const RunConfig& c, int head, bool head_trains, int64_t head_saved)
       : c_(c),
         T_(c.train.tokens()),
         h_(c.model.hidden),
@@ -113,7 +115,7 @@ class LossBuilder {
         E_(c.train.tokens() * c.model.vocab),
         head_(head),
         head_trains_(head_trains),
-        head_copy_(head_copy),
+        head_saved_(head_saved),
         autocast_(forward_autocasts(c)) {
     out_.code = resolve_loss_code(c);
   }
@@ -140,7 +142,9 @@ class LossBuilder {
   const RunConfig& c_;
   const int64_t T_, h_, V_, E_;  // tokens, hidden, vocabulary, logit elements T·V
   const int head_;
-  const bool head_trains_, head_copy_, autocast_;
+  const bool head_trains_;
+  const int64_t head_saved_;
+  const bool autocast_;
   LossOps out_;
 
   double e(double per_element) const { return per_element * static_cast<double>(E_); }
@@ -166,9 +170,9 @@ class LossBuilder {
     return o;
   }
 
-  // A modules_to_save head copy keeps its bf16 input for its weight gradient (full fine-tuning: the final
-  // norm keeps that tensor already).
-  int64_t head_input_saved() const { return head_copy_ ? kBf16 * T_ * h_ : 0; }
+  // What the head's forward keeps for its backward (the caller's rule: its bf16 input where a weight
+  // gradient or ZeRO-3's linear wrapper needs it, AMP's bf16 cast of the weight).
+  int64_t head_input_saved() const { return head_saved_; }
 
   // A vocabulary-sized amount of `bytes_per_element` B per logit element as the tensors the code makes: one
   // bf16 (2 B) where the amount is not a multiple of 4, then fp32 (4 B) tensors — what the caching-allocator
@@ -185,8 +189,12 @@ class LossBuilder {
   void head_backward() {
     ComputeOp dx = head_gemm("linear_dx", Phase::backward);
     dx.transient_bytes = kBf16 * E_ + kBf16 * T_ * h_;
+    if (!head_trains_) {
+      dx.releases_bytes = head_input_saved();  // a frozen head's last use of what it kept
+      out_.backward.push_back(dx);
+      return;
+    }
     out_.backward.push_back(dx);
-    if (!head_trains_) return;
     ComputeOp dw = head_gemm("linear_dw", Phase::backward);
     dw.releases_bytes = head_input_saved();
     out_.backward.push_back(dw);
@@ -318,8 +326,8 @@ class LossBuilder {
 
 }  // namespace
 
-LossOps build_loss_ops(const RunConfig& c, int head, bool head_trains, bool head_copy) {
-  return LossBuilder(c, head, head_trains, head_copy).build();
+LossOps build_loss_ops(const RunConfig& c, int head, bool head_trains, int64_t head_saved) {
+  return LossBuilder(c, head, head_trains, head_saved).build();
 }
 
 }  // namespace zerosim

@@ -48,8 +48,8 @@ struct LossOps {
 };
 
 // The head and loss ops for `c`; `head` is the lm_head's module index (the embedding when tied),
-// `head_trains` whether it has a gradient, `head_copy` whether it is a trainable modules_to_save copy
-// whose bf16 input must be kept for its weight gradient.
-LossOps build_loss_ops(const RunConfig& c, int head, bool head_trains, bool head_copy);
+// `head_trains` whether it has a gradient, `head_saved` the bytes its forward keeps for backward (its bf16
+// input where a weight gradient or ZeRO-3's linear wrapper needs it; AMP's bf16 weight cast).
+LossOps build_loss_ops(const RunConfig& c, int head, bool head_trains, int64_t head_saved);
 
 }  // namespace zerosim

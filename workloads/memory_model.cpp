@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "workloads/caching_allocator.h"
+#include "workloads/framework_behaviour.h"
 #include "workloads/units.h"
 #include "workloads/zero3_schedule.h"
 
@@ -42,14 +43,45 @@ int64_t resident_param_numel(const ParamModule& m, const RunConfig& c) {
          (c.zero.offload_param == "cpu" ? 0 : zero3_partition_numel(gathered, c.cluster.gpus));
 }
 
+namespace {
+
+// Without DeepSpeed (train.engine: pytorch): torch.optim.AdamW updates each trainable parameter in its own
+// dtype — exp_avg and exp_avg_sq are zeros_like(param) — with .grad in that dtype too, allocated as backward
+// reaches the parameter; no master copy, no flat buffers. foreach AdamW materialises sqrt(v) for every
+// parameter at once (_foreach_sqrt). DDP's gradient buckets (N > 1) are not modelled.
+ModelStates pytorch_model_states(const RunConfig& c, const StepProgram& program,
+                                 const FrameworkBehaviour& fw) {
+  ModelStates s;
+  int64_t trainable_bytes = 0;
+  for (const auto& m : program.modules) {
+    const int64_t bytes = param_element_bytes(m, fw) * m.numel;
+    (m.trainable ? s.trainable_params : s.frozen_params) += bytes;
+    if (m.trainable) trainable_bytes += bytes;
+  }
+  s.gradients_in_backward = trainable_bytes;
+  if (c.train.grad_accum > 1) {
+    s.gradients = s.gradients_in_backward;
+    s.gradients_in_backward = 0;
+  }
+  s.optimizer_states = 2 * trainable_bytes;
+  if (c.train.optimizer == OptimizerImpl::foreach) s.optimizer_temporaries = trainable_bytes;
+  return s;
+}
+
+}  // namespace
+
 ModelStates model_states(const RunConfig& c, const StepProgram& program) {
+  const FrameworkBehaviour fw = framework_behaviour(c);
+  if (c.train.engine == TrainingEngine::pytorch) return pytorch_model_states(c, program, fw);
   const ZeroSpec& z = c.zero;
   const int64_t N = c.cluster.gpus;
   const bool mixed = has_fp32_master(c.train.precision);
   ModelStates s;
   int64_t trainable = 0, trainable_partition = 0;
   for (const auto& m : program.modules) {
-    (m.trainable ? s.trainable_params : s.frozen_params) += 2 * resident_param_numel(m, c);
+    // bf16 (or fp16), or fp32 for adapters DeepSpeed leaves as peft made them (framework_behaviour.h).
+    (m.trainable ? s.trainable_params : s.frozen_params) +=
+        param_element_bytes(m, fw) * resident_param_numel(m, c);
     if (m.trainable) {
       trainable += m.numel;
       trainable_partition += zero3_partition_numel(m.numel, N);
@@ -81,6 +113,10 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
 
   // Adam: fp32 master + m + v (12 B) in mixed precision; bf16 m and v (4 B) in pure bf16.
   if (z.offload_optimizer != "cpu") s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
+  // ZeRO-3 whose trainable partitions are already fp32 on the GPU (peft's fp32 adapters, §8.2) uses them as
+  // the master weights instead of a copy (stage3.py _create_fp32_partitions, 0.18.2+): only m and v remain.
+  if (z.stage == 3 && mixed && fw.adapters_fp32() && z.offload_optimizer != "cpu")
+    s.optimizer_states -= 4 * optimizer_numel;
   if (mixed && z.offload_optimizer != "cpu")
     s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
   // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).
@@ -117,6 +153,14 @@ AllocatorOptions allocator_options(const RunConfig& c) {
 }
 
 namespace {
+
+// A backward op that writes a trainable parameter's .grad (the first one fires DeepSpeed's gradient
+// hooks): it reads a trainable module and is not a base linear's input gradient.
+bool produces_trainable_gradient(const ComputeOp& op, const StepProgram& program) {
+  if (op.phase != Phase::backward || op.op == "linear_dx") return false;
+  return std::any_of(op.modules.begin(), op.modules.end(),
+                     [&](int m) { return m >= 0 && program.modules[static_cast<size_t>(m)].trainable; });
+}
 
 // Steady state: step 1 allocates into an empty cache, steps 2 and 3 into what it left.
 constexpr int kReplaySteps = 3;
@@ -200,7 +244,7 @@ std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepPro
 class StepReplay {
  public:
   StepReplay(const RunConfig& c, const ModelStates& s, const std::vector<StepProgram>& programs)
-      : c_(c), s_(s), programs_(programs) {
+      : c_(c), s_(s), programs_(programs), fw_(framework_behaviour(c)) {
     for (const auto& p : programs_)
       plans_.push_back(c.zero.stage == 3 ? plan_zero3(p, c.zero) : Zero3Schedule{});
   }
@@ -211,12 +255,16 @@ class StepReplay {
     grad_allocated_.assign(p.modules.size(), false);
     size_t index = 0;
     for (const auto& op : p.forward) run_op(r, p, plans_[program], op, index++);
-    // ZeRO-1/2 IPG bucket(s), one per buffer (two with overlap_comm), held through backward.
-    std::vector<Tensor> buckets;
-    const bool two = (c_.zero.stage == 1 || c_.zero.stage == 2) && c_.zero.overlap();
-    alloc_parts(r, buckets, MemComponent::buffers, s_.backward_buffers, two ? 2 : 1);
-    for (const auto& op : p.backward) run_op(r, p, plans_[program], op, index++);
-    for (const Tensor& t : buckets) r.free(t);
+    // ZeRO-1/2 IPG bucket(s), one per buffer (two with overlap_comm), held through backward: allocated when
+    // backward starts, or (DeepSpeed 0.17.2+) at the first trainable gradient (framework_behaviour.h).
+    buckets_.clear();
+    buckets_allocated_ = false;
+    if (!fw_.ipg_bucket_at_first_gradient) allocate_buckets(r);
+    for (const auto& op : p.backward) {
+      if (fw_.ipg_bucket_at_first_gradient && produces_trainable_gradient(op, p)) allocate_buckets(r);
+      run_op(r, p, plans_[program], op, index++);
+    }
+    for (const Tensor& t : buckets_) r.free(t);
     // What backward leaves: DeepSpeed releases every gathered parameter at the end of the step, and the
     // autograd graph frees whatever it still held.
     for (auto& list : gathered_)
@@ -247,11 +295,21 @@ class StepReplay {
   const ModelStates& s_;
   const std::vector<StepProgram>& programs_;
   std::vector<Zero3Schedule> plans_;
+  const FrameworkBehaviour fw_;
+  std::vector<Tensor> buckets_;
+  bool buckets_allocated_ = false;
   std::vector<Tensor> saved_;                  // saved for backward, most recent last
   std::vector<std::vector<Tensor>> gathered_;  // per module: ZeRO-3's full copies
   std::vector<Tensor> grads_;                  // .grad allocated as backward reaches each trainable module
   std::vector<bool> grad_allocated_;
   int64_t unmatched_ = 0;
+
+  void allocate_buckets(Replay& r) {
+    if (buckets_allocated_) return;
+    buckets_allocated_ = true;
+    const bool two = (c_.zero.stage == 1 || c_.zero.stage == 2) && c_.zero.overlap();
+    alloc_parts(r, buckets_, MemComponent::buffers, s_.backward_buffers, two ? 2 : 1);
+  }
 
   void gather(Replay& r, const Zero3Schedule& plan, const std::vector<int>& modules) {
     for (int m : modules)
@@ -260,9 +318,10 @@ class StepReplay {
   }
 
   void run_op(Replay& r, const StepProgram& p, const Zero3Schedule& plan, const ComputeOp& op, size_t index) {
-    const bool z3 = c_.zero.stage == 3;
+    // ZeRO-3 at world size 1 without parameter offload gathers nothing: parameters alias their partitions.
+    const bool z3 = c_.zero.stage == 3 && fw_.zero3_gathers;
     if (z3) gather(r, plan, plan.fetch_before[index]);
-    if (s_.gradients_in_backward > 0 && op.phase == Phase::backward)
+    if (s_.gradients_in_backward > 0 && produces_trainable_gradient(op, p))
       for (int m : op.modules) {
         const auto mi = static_cast<size_t>(m);
         if (m >= 0 && p.modules[mi].trainable && !grad_allocated_[mi]) {

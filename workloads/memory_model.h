@@ -41,7 +41,7 @@ struct ModelStates {
   int64_t gradients_in_backward = 0;  // allocated as backward reaches each parameter (GA = 1, stages 0-1)
   int64_t optimizer_states = 0;
   int64_t persistent_buffers = 0;     // ZeRO-3's IPG bucket
-  int64_t backward_buffers = 0;       // ZeRO-1/2 IPG bucket(s), allocated when backward starts
+  int64_t backward_buffers = 0;       // ZeRO-1/2 IPG bucket(s), allocated in backward (framework_behaviour.h)
   int64_t boundary_buffers = 0;       // stage 0: the flattened all-reduce bucket at the accumulation boundary
   int64_t optimizer_temporaries = 0;  // fp32 gradients materialised by step()
 };

@@ -48,8 +48,11 @@ struct PeftSpec {
   std::vector<std::string> layers_pattern;
   std::vector<std::string> modules_to_save;  // as written
   std::string bias = "none";                 // none | all | lora_only: which biases train
-  std::string base_model;                    // adapter_config.json's base_model_name_or_path
-  std::vector<std::string> warnings;         // one line each: printed on stderr and in the JSON's `warnings`
+  // get_peft_model(..., autocast_adapter_dtype=True), peft >= 0.12: bf16/fp16 adapter weights are upcast to
+  // fp32 (tuners_utils.py cast_adapter_dtype). Whether they stay fp32: workloads/framework_behaviour.h.
+  bool autocast_adapter_dtype = true;
+  std::string base_model;             // adapter_config.json's base_model_name_or_path
+  std::vector<std::string> warnings;  // one line each: printed on stderr and in the JSON's `warnings`
 
   // Resolved by resolve_targets:
   std::vector<AdapterSlot> slots;  // layer-major: slots[layer * layer_linears + linear]

@@ -19,11 +19,16 @@ const char* precision_name(Precision p) {
       return "bf16-mixed";
     case Precision::fp16_mixed:
       return "fp16-mixed";
+    case Precision::amp_bf16:
+      return "amp-bf16";
+    case Precision::amp_fp16:
+      return "amp-fp16";
     default:
       return "bf16-pure";
   }
 }
 const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ? "fused" : "foreach"; }
+const char* engine_name(TrainingEngine e) { return e == TrainingEngine::deepspeed ? "deepspeed" : "pytorch"; }
 
 const char* loss_impl_name(LossImpl l) {
   switch (l) {
@@ -66,10 +71,11 @@ const std::vector<std::string> kPeftKeys = {"method",
                                             "layers_to_transform",
                                             "layers_pattern",
                                             "modules_to_save",
-                                            "bias"};
+                                            "bias",
+                                            "autocast_adapter_dtype"};
 const std::vector<std::string> kTrainKeys = {
     "micro_batch", "seq_len",   "grad_accum", "activation_checkpointing", "flash_attention",
-    "precision",   "optimizer", "loss",       "seq_len_distribution"};
+    "precision",   "optimizer", "loss",       "seq_len_distribution",     "engine"};
 // train.seq_len_distribution: at most this many steps are replayed (each one a step program and a replay).
 constexpr size_t kMaxSeqLenSteps = 256;
 const std::vector<std::string> kSeqLenShapes = {"fixed", "ramp"};
@@ -200,6 +206,8 @@ PeftSpec parse_peft(const YAML::Node& node, const ModelSpec& model, const std::s
       throw ConfigError(file, "peft.dropout", "must be in [0, 1)" + line_of(node["dropout"]));
   }
   if (present(node["use_rslora"])) p.use_rslora = read_bool(node["use_rslora"], file, "peft.use_rslora");
+  if (present(node["autocast_adapter_dtype"]))
+    p.autocast_adapter_dtype = read_bool(node["autocast_adapter_dtype"], file, "peft.autocast_adapter_dtype");
   if (present(node["target_modules"]))
     p.target_modules = read_string_list(node["target_modules"], file, "peft.target_modules");
   if (present(node["target_modules"]) || !present(node["adapter"])) p.adapter_file.clear();
@@ -259,6 +267,10 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
   }
   if (present(node["seq_len_distribution"]))
     t.seq_len_distribution = parse_seq_len_distribution(node["seq_len_distribution"], t.seq_len, file);
+  if (present(node["engine"]))
+    t.engine = one_of(node["engine"], file, "train.engine", {"deepspeed", "pytorch"}) == "deepspeed"
+                   ? TrainingEngine::deepspeed
+                   : TrainingEngine::pytorch;
   return t;
 }
 
@@ -387,10 +399,13 @@ Precision parse_precision(const YAML::Node& node, const std::string& file, const
   if (v == "fp32")
     throw ConfigError(file, key,
                       "fp32 training is not modelled yet" + line_of(node) +
-                          " (allowed: bf16-mixed, fp16-mixed, bf16-pure)");
-  const std::string p = one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure"});
+                          " (allowed: bf16-mixed, fp16-mixed, bf16-pure, amp-bf16, amp-fp16)");
+  const std::string p =
+      one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure", "amp-bf16", "amp-fp16"});
   return p == "bf16-mixed"   ? Precision::bf16_mixed
          : p == "fp16-mixed" ? Precision::fp16_mixed
+         : p == "amp-bf16"   ? Precision::amp_bf16
+         : p == "amp-fp16"   ? Precision::amp_fp16
                              : Precision::bf16_pure;
 }
 
@@ -457,6 +472,25 @@ RunConfig run_config_from_yaml(YAML::Node root, const std::string& file,
 
 namespace {
 
+// Without DeepSpeed's engine there is no ZeRO and no ds_config to read.
+void check_engine(const RunConfig& c, const std::string& ds_path, const std::string& file) {
+  if (fp32_weights(c.train.precision) && c.train.engine != TrainingEngine::pytorch)
+    throw ConfigError(
+        file, "train.precision",
+        std::string(precision_name(c.train.precision)) +
+            " (fp32 weights under torch.autocast) needs train.engine: pytorch; DeepSpeed's engine casts "
+            "the weights to bf16/fp16 (bf16-mixed, fp16-mixed) or trains in fp32 (not modelled)");
+  if (c.train.engine != TrainingEngine::pytorch) return;
+  if (!ds_path.empty())
+    throw ConfigError(file, "train.engine",
+                      "pytorch means no DeepSpeed, but the run reads a ds_config (" + ds_path +
+                          "); use train.engine: deepspeed");
+  if (c.zero.stage != 0)
+    throw ConfigError(file, "train.engine",
+                      "ZeRO stage " + std::to_string(c.zero.stage) +
+                          " needs DeepSpeed's engine (allowed with pytorch: zero.stage 0)");
+}
+
 RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   check_keys(root, kTopKeys, file, "");
 
@@ -484,6 +518,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
     ds_path = read_string(zero["deepspeed"], file, "zero.deepspeed");
   if (!ds_path.empty()) apply_deepspeed_config(resolve_path(ds_path, file), root["train"], c);
   apply_zero_section(zero, file, c);
+  check_engine(c, ds_path, file);
   if (c.cluster.platform.empty() || c.cluster.gpus_set) resolve_train_batch_size(c);
   check_step_size(c, file);
   return c;
@@ -534,6 +569,7 @@ nlohmann::json RunConfig::echo() const {
     for (const auto& [key, r] : peft.rank_pattern) p["rank_pattern"][key] = r;
     for (const auto& [key, a] : peft.alpha_pattern) p["alpha_pattern"][key] = a;
     if (!peft.modules_to_save.empty()) p["modules_to_save"] = peft.modules_to_save;
+    p["autocast_adapter_dtype"] = peft.autocast_adapter_dtype;
   }
   nlohmann::json cl = {
       {"gpu", cluster.gpu},
@@ -562,34 +598,37 @@ nlohmann::json RunConfig::echo() const {
     mem["cuda_context_gib"] = static_cast<double>(*memory.cuda_context_bytes) / kBytesPerGiB;
   if (memory.nccl_buffer_bytes)
     mem["nccl_buffers_gib"] = static_cast<double>(*memory.nccl_buffer_bytes) / kBytesPerGiB;
-  nlohmann::json out = {
-      {"model", model.name},
-      {"peft", p},
-      {"train",
-       {{"micro_batch", train.micro_batch},
-        {"seq_len", train.seq_len},
-        {"grad_accum", train.grad_accum},
-        {"activation_checkpointing", train.activation_checkpointing},
-        {"flash_attention", train.flash_attention},
-        {"precision", precision_name(train.precision)},
-        {"optimizer", optimizer_name(train.optimizer)},
-        {"loss", loss_impl_name(train.loss)}}},
-      {"zero",
-       {{"stage", zero.stage},
-        {"reduce_bucket_size", zero.reduce_bucket_size},
-        {"allgather_bucket_size", zero.allgather_bucket_size},
-        {"stage3_prefetch_bucket_size", zero.stage3_prefetch_bucket_size},
-        {"stage3_max_live_parameters", zero.stage3_max_live_parameters},
-        {"stage3_max_reuse_distance", zero.stage3_max_reuse_distance},
-        {"stage3_param_persistence_threshold", zero.stage3_param_persistence_threshold},
-        {"overlap_comm", zero.overlap()},
-        {"contiguous_gradients", zero.contiguous_gradients},
-        {"offload_optimizer", zero.offload_optimizer},
-        {"offload_param", zero.offload_param}}},
-      {"cluster", cl},
-      {"memory", mem},
-      {"versions",
-       {{"deepspeed", versions.deepspeed.text()}, {"transformers", versions.transformers.text()}}}};
+  nlohmann::json out = {{"model", model.name},
+                        {"peft", p},
+                        {"train",
+                         {{"micro_batch", train.micro_batch},
+                          {"seq_len", train.seq_len},
+                          {"grad_accum", train.grad_accum},
+                          {"activation_checkpointing", train.activation_checkpointing},
+                          {"flash_attention", train.flash_attention},
+                          {"precision", precision_name(train.precision)},
+                          {"optimizer", optimizer_name(train.optimizer)},
+                          {"loss", loss_impl_name(train.loss)},
+                          {"engine", engine_name(train.engine)}}},
+                        {"zero",
+                         {{"stage", zero.stage},
+                          {"reduce_bucket_size", zero.reduce_bucket_size},
+                          {"allgather_bucket_size", zero.allgather_bucket_size},
+                          {"stage3_prefetch_bucket_size", zero.stage3_prefetch_bucket_size},
+                          {"stage3_max_live_parameters", zero.stage3_max_live_parameters},
+                          {"stage3_max_reuse_distance", zero.stage3_max_reuse_distance},
+                          {"stage3_param_persistence_threshold", zero.stage3_param_persistence_threshold},
+                          {"overlap_comm", zero.overlap()},
+                          {"contiguous_gradients", zero.contiguous_gradients},
+                          {"offload_optimizer", zero.offload_optimizer},
+                          {"offload_param", zero.offload_param},
+                          {"zero3_init", zero.zero3_init}}},
+                        {"cluster", cl},
+                        {"memory", mem},
+                        {"versions",
+                         {{"deepspeed", versions.deepspeed.text()},
+                          {"transformers", versions.transformers.text()},
+                          {"peft", versions.peft.text()}}}};
   // Only where set, so the echo of a fixed-length config is unchanged.
   if (!train.seq_len_distribution.empty()) out["train"]["seq_len_distribution"] = train.seq_len_distribution;
   if (zero.offload_optimizer != "none")

@@ -25,12 +25,15 @@ inline constexpr int64_t kMaxSeqLen = 1 << 20;
 inline constexpr int64_t kMaxGradAccum = 1 << 20;
 inline constexpr int64_t kMaxGpus = 1 << 16;
 
-// bf16 or fp16 compute with fp32 master weights and fp32 Adam states | everything bf16. fp32 training
-// is refused (not modelled yet).
-enum class Precision { bf16_mixed, fp16_mixed, bf16_pure };
+// bf16 or fp16 compute with fp32 master weights and fp32 Adam states | everything bf16 | PyTorch AMP: fp32
+// weights under torch.autocast to bf16 or fp16 (train.engine: pytorch only). fp32 training is refused (not
+// modelled yet).
+enum class Precision { bf16_mixed, fp16_mixed, bf16_pure, amp_bf16, amp_fp16 };
 // Mixed precision keeps an fp32 master copy, fp32 Adam states and fp32 gradients in step(): the same
 // bytes for bf16 and fp16 (docs/inputs.md, "DeepSpeed ds_config.json").
-inline bool has_fp32_master(Precision p) { return p != Precision::bf16_pure; }
+inline bool has_fp32_master(Precision p) { return p == Precision::bf16_mixed || p == Precision::fp16_mixed; }
+// The weights themselves are fp32 and autocast casts them per op (docs/memory-model.md §8.6).
+inline bool fp32_weights(Precision p) { return p == Precision::amp_bf16 || p == Precision::amp_fp16; }
 // How Adam runs: one fused multi-tensor kernel (DeepSpeed's FusedAdam, torch fused=True) or PyTorch's
 // foreach implementation (torch.optim.AdamW's default on CUDA, what HF Trainer's adamw_torch uses).
 enum class OptimizerImpl { fused, foreach };
@@ -43,6 +46,12 @@ enum class OptimizerImpl { fused, foreach };
 // fused_linear_ce: Liger Kernel's LigerFusedLinearCrossEntropy (the logits never materialised whole);
 // litgpt: litgpt's lm_head_chunk_size=128 + chunked_cross_entropy, the logits list kept by the loop.
 enum class LossImpl { hf, hf_keep_outputs, chunked, fused_linear_ce, litgpt };
+// Who wraps the model (docs/inputs.md, "train.engine"). deepspeed: deepspeed.initialize's engine (HF Trainer
+// or accelerate with a ds_config, or a DeepSpeed script) casts the parameters to the precision's dtype and
+// its optimizer keeps the fp32 master weights. pytorch: no DeepSpeed (HF Trainer or accelerate without a
+// ds_config, peft's own loops, a plain loop): the parameters stay as loaded (bf16) and as peft left them,
+// torch.optim.AdamW updates them in their own dtype, and the *-mixed precisions mean torch.autocast.
+enum class TrainingEngine { deepspeed, pytorch };
 
 struct TrainSpec {
   int64_t micro_batch = 1;
@@ -56,6 +65,7 @@ struct TrainSpec {
   // Variable-length batches: the sequence lengths of successive steps (each ≤ seq_len), replayed through
   // the caching allocator so blocks cached at earlier lengths stay reserved. Empty: every step at seq_len.
   std::vector<int64_t> seq_len_distribution;
+  TrainingEngine engine = TrainingEngine::deepspeed;
   int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
 };
 
@@ -144,10 +154,12 @@ HostSpec resolve_host(const ClusterSpec& cluster, const GpuSpec& gpu, const std:
                       const std::string& cores_key = "cluster.host_cpu_cores");
 
 const char* precision_name(Precision p);
-// "bf16-mixed" | "fp16-mixed" | "bf16-pure"; "fp32" and anything else: ConfigError naming file and key.
+// "bf16-mixed" | "fp16-mixed" | "bf16-pure" | "amp-bf16" | "amp-fp16"; "fp32" and anything else: ConfigError
+// naming file and key.
 Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key);
 const char* optimizer_name(OptimizerImpl o);
 // "hf" | "hf-keep-outputs" | "chunked" | "fused-linear-ce" | "litgpt"
 const char* loss_impl_name(LossImpl l);
+const char* engine_name(TrainingEngine e);
 
 }  // namespace zerosim

@@ -36,8 +36,21 @@ double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r) {
   return 2.0 * (2.0 * i * i + 7.0 * i * o + 2.0 * i * rr + 2.0 * rr * o);
 }
 
-int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r) {
-  return 2 * (d_in * d_in + d_in * r + 3 * d_in * d_out);
+int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r, AdapterDtype dtype) {
+  // peft dora.py DoraLinearLayer.forward / get_lora_weight / get_weight_norm. bf16: eye(d_in) (kept by
+  // lora_A's saved input while the non-detached lora_weight lives), lora_A(eye), lora_weight, and the scaled
+  // copy and W0 + c·BA; W0.to(x.dtype) is W0 itself.
+  switch (dtype) {
+    case AdapterDtype::fp32:  // the same tensors in fp32, plus W0.to(x.dtype): an fp32 copy of W0
+      return 4 * (d_in * d_in + d_in * r + 4 * d_in * d_out);
+    case AdapterDtype::fp32_autocast:
+      // eye is fp32 but lora_A keeps autocast's bf16 cast of it (the fp32 eye dies with get_lora_weight);
+      // lora_A(eye) and lora_B's output are bf16, lora_weight.to(fp32), W0.to(fp32), the scaled copy and
+      // the sum are fp32.
+      return 2 * d_in * d_in + 2 * d_in * r + 16 * d_in * d_out;
+    default:
+      return 2 * (d_in * d_in + d_in * r + 3 * d_in * d_out);
+  }
 }
 
 double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool causal_flash) {
@@ -49,6 +62,9 @@ double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool c
 }
 
 double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl) {
+  // fp32 weights, states and grads without a master copy (AMP): fused reads g, p, m, v and writes p, m, v,
+  // 4 B each = 28; foreach 4p + 12e + 2g with p = e = g = 4 B = 72.
+  if (fp32_weights(precision)) return impl == OptimizerImpl::fused ? 28.0 : 72.0;
   const bool mixed = has_fp32_master(precision);
   if (impl == OptimizerImpl::fused)
     // One pass. Mixed: read the bf16 grad (2) and write its fp32 copy (4), read+write fp32 master, m, v
@@ -101,7 +117,8 @@ class Builder {
         p_(c.peft),
         t_(c.train),
         T_(c.train.tokens()),
-        full_(c.peft.method == PeftMethod::none) {
+        full_(c.peft.method == PeftMethod::none),
+        fw_(framework_behaviour(c)) {
     prog_.modules = param_modules(m_, p_);
     index_modules();
   }
@@ -134,6 +151,10 @@ class Builder {
   const TrainSpec& t_;
   const int64_t T_;
   const bool full_;
+  const FrameworkBehaviour fw_;
+  const bool amp_ = fw_.fp32_weights;  // PyTorch AMP: fp32 weights and residual stream (§8.6)
+  const int64_t res_ = amp_ ? 4 : 2;   // bytes per element of the residual stream
+  bool input_fp32_ = false;            // the linears being emitted read an fp32 tensor (AMP: a norm's output)
   StepProgram prog_;
   std::vector<LayerModules> layer_modules_;
   int embed_ = -1, final_norm_ = -1, lm_head_ = -1;
@@ -236,9 +257,16 @@ class Builder {
     const int64_t norm_saved = nf.saved_bytes;
 
     // The head, the logits and the loss as the run's trainer computes them (loss_ops.h). Full fine-tuning:
-    // the head's input is the final norm's output, which the norm op keeps; a trainable copy of the head
-    // alone (modules_to_save) keeps that bf16 input for its weight gradient.
-    LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), trains(lm_head_) && !full_);
+    // the head's input is the final norm's output, which the norm op keeps. A trainable copy of the head
+    // alone (modules_to_save) keeps that bf16 input for its weight gradient, and so does ZeRO-3's linear
+    // wrapper for a frozen head (its input requires grad); under AMP the head also keeps autocast's bf16
+    // cast of its fp32 weight for dX.
+    const bool head_copy = trains(lm_head_) && !full_;
+    const int64_t h = m_.hidden, V = m_.vocab;
+    int64_t head_saved = 0;
+    if (head_copy || (fw_.zero3_linear_saves_input && !full_) || (amp_ && full_)) head_saved = kAct * T_ * h;
+    if (amp_) head_saved += kAct * h * V;
+    LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), head_saved);
     for (auto& op : loss.forward) prog_.forward.push_back(op);
     for (auto& op : loss.backward) prog_.backward.push_back(op);
     // A loop that still holds the previous micro-step's logits has them live from the first op on.
@@ -260,11 +288,12 @@ class Builder {
     if (fwd && (input_rg || full_)) {
       // HF LlamaRMSNorm upcasts to fp32 and autograd keeps that copy and the rsqrt (T fp32);
       // LayerNorm keeps its bf16 input, mean and rstd. A trainable weight also keeps the bf16 normalised x.
+      // Under AMP the residual stream is fp32 already: the same fp32 x, and the normalised x is fp32.
       if (m_.norm == NormKind::rmsnorm)
         o.saved_tensors = {4 * T_ * h, 4 * T_};
       else
-        o.saved_tensors = {kAct * T_ * h, 4 * T_, 4 * T_};
-      if (full_ && m_.norm == NormKind::rmsnorm) o.saved_tensors.push_back(kAct * T_ * h);
+        o.saved_tensors = {res_ * T_ * h, 4 * T_, 4 * T_};
+      if (full_ && m_.norm == NormKind::rmsnorm) o.saved_tensors.push_back(res_ * T_ * h);
       for (int64_t t : o.saved_tensors) o.saved_bytes += t;
     }
     if (!fwd) o.transient_bytes = 4 * T_ * h;  // fp32 input grad before the cast
@@ -275,14 +304,14 @@ class Builder {
   // Emits the forward ops of one linear into fwd_ and, for a forward pass, its backward ops into *bwd_
   // (forward order). Returns whether its output requires grad.
   bool emit_linear(size_t li, bool x_rg, bool save_input, Phase phase) {
-    emit_linear_forward(li, save_input, phase);
-    if (p_.adapts(layer_, li)) emit_adapter_forward(li, phase);
+    emit_linear_forward(li, save_input, x_rg, phase);
+    if (p_.adapts(layer_, li)) emit_adapter_forward(li, x_rg, phase);
     if (phase == Phase::forward) record_linear_backward(li, x_rg);
     return p_.adapts(layer_, li) || full_ || x_rg;
   }
 
   // The frozen (or fully trained) base projection.
-  void emit_linear_forward(size_t li, bool save_input, Phase phase) {
+  void emit_linear_forward(size_t li, bool save_input, bool x_rg, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
     ComputeOp base =
@@ -291,53 +320,111 @@ class Builder {
     keyed(base, T_, din, dout, 0);
     base.modules = {layer_modules().base[li]};
     if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
+    // AMP: mm keeps autocast's bf16 cast of the fp32 weight for dX while x requires grad (a trainable
+    // weight's cast also sits in autocast's cache): 2·d_in·d_out per linear until its backward.
+    if (amp_ && (x_rg || full_)) base.saved_bytes += kAct * din * dout;
     fwd_.push_back(base);
   }
 
-  // peft's LoRA / DoRA forward on top of the base output.
-  void emit_adapter_forward(size_t li, Phase phase) {
+  // peft's LoRA / DoRA forward on top of the base output (lora/layer.py Linear.forward, variants.py
+  // DoraLinearVariant.forward, dora.py DoraLinearLayer.forward), in the adapters' resolved dtype
+  // (framework_behaviour.h). With fp32 adapters peft first casts x to fp32 (x.to(lora_A.weight.dtype) up to
+  // 0.14, _cast_input_dtype from 0.15): one copy per adapted module, live until the module returns.
+  void emit_adapter_forward(size_t li, bool x_rg, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const LayerModules& lm = layer_modules();
     const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
     const bool dora = p_.method == PeftMethod::dora;
-    const std::string& n = L.name;
-    if (p_.dropout > 0) {  // peft: one nn.Dropout per adapted module; keeps dropout(x) and its mask
-      ComputeOp d = make(n + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
+    const bool dropout = p_.dropout > 0;
+    const AdapterDtype dt = fw_.adapter_dtype;
+    const bool autocast = dt == AdapterDtype::fp32_autocast;
+    const int64_t in_bytes = dt == AdapterDtype::base ? kAct : 4;  // x as the adapter sees it
+    // The fp32 copy of x: lora_A keeps it when it reads it directly (fp32, no dropout); otherwise it is
+    // transient of every adapter op of the module.
+    const int64_t x32 =
+        fw_.adapters_fp32() && !input_fp32_ ? 4 * T_ * din : 0;  // AMP: a norm's output is fp32
+    const bool x32_saved = dt == AdapterDtype::fp32 && !dropout;
+    const int64_t x32_live = x32_saved ? 0 : x32;
+    if (dropout) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A keeps dropout(x)
+      ComputeOp d = make(L.name + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
                          td(din) * (kAct + kAct + 1));
       keyed(d, T_, din, din, 0);
-      d.saved_bytes = T_ * din * (kAct + 1);
+      // Under autocast lora_A keeps the bf16 cast of dropout(x) instead (lora_fwd below).
+      d.saved_bytes = T_ * din * (autocast ? 1 : in_bytes + 1);
+      d.transient_bytes = x32_live + (autocast ? 4 * T_ * din : 0);
       fwd_.push_back(d);
     }
     if (dora) {
-      ComputeOp wn = make(n + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
+      ComputeOp wn = make(L.name + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
                           dora_weight_norm_flops(din, dout, r), dora_weight_norm_bytes(din, dout, r));
       keyed(wn, 0, din, dout, r);
       wn.modules = {lm.base[li], lm.lora_a[li], lm.lora_b[li], lm.magnitude[li]};
-      wn.transient_bytes = dora_weight_norm_transient_bytes(din, dout, r);
+      // x32 is made before it; under AMP W0.to(x.dtype) is W0 itself, not an fp32 copy.
+      wn.transient_bytes =
+          dora_weight_norm_transient_bytes(din, dout, r, dt) - (amp_ ? 4 * din * dout : 0) + x32;
       fwd_.push_back(wn);
     }
-    ComputeOp lf =
-        make(n + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
-             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * kAct);
-    keyed(lf, T_, din, dout, r);
-    lf.modules = {lm.lora_a[li], lm.lora_b[li]};
-    lf.saved_bytes = kAct * T_ * r;  // h = x·Aᵀ, kept for dB
-    fwd_.push_back(lf);
+    fwd_.push_back(lora_forward_op(li, dt, dropout, x32_live, phase));
     if (!dora) return;
-    if (p_.dropout > 0) {  // peft recomputes the base output on dropout(x) when lora_dropout > 0
-      ComputeOp b2 =
-          make(n + ".dora_base_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
-               (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
-      keyed(b2, T_, din, dout, 0);
-      b2.modules = {lm.base[li]};
-      fwd_.push_back(b2);
-    }
-    ComputeOp cf = make(n + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase,
+    if (dropout) fwd_.push_back(dora_base_forward_op(li, dt, x_rg, x32_live, phase));
+    ComputeOp cf = make(L.name + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase,
                         5.0 * td(dout), 7.0 * td(dout) * kAct);
     keyed(cf, T_, 0, dout, 0);
     cf.modules = {lm.magnitude[li]};
-    cf.saved_bytes = 2 * kAct * T_ * dout + 3 * kAct * dout;  // base_result, lora_result, s and n vectors
+    // (m/‖W‖ − 1)·base_result + m/‖W‖·lora_result·c: the muls keep base_result (bf16), lora_result (fp32
+    // when the adapters run in fp32, bf16 under autocast) and the s and n vectors (the magnitude's dtype).
+    const int64_t lora_result = dt == AdapterDtype::fp32 ? 4 : kAct;
+    cf.saved_bytes = (kAct + lora_result) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
+    cf.transient_bytes = x32_live;
     fwd_.push_back(cf);
+  }
+
+  ComputeOp lora_forward_op(size_t li, AdapterDtype dt, bool dropout, int64_t x32_live, Phase phase) const {
+    const LinearSpec& L = m_.layer_linears[li];
+    const LayerModules& lm = layer_modules();
+    const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
+    ComputeOp lf =
+        make(L.name + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
+             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * kAct);
+    keyed(lf, T_, din, dout, r);
+    lf.modules = {lm.lora_a[li], lm.lora_b[li]};
+    switch (dt) {
+      case AdapterDtype::fp32:  // h = x·Aᵀ in fp32, and lora_A's own fp32 input when no dropout precedes it
+        lf.saved_bytes = 4 * T_ * r + (dropout ? 0 : 4 * T_ * din);
+        break;
+      case AdapterDtype::fp32_autocast:
+        // autocast casts lora_A's fp32 input to bf16 (kept for dA), h comes out bf16, and the bf16 copies of
+        // the fp32 A and B weights stay in autocast's cache and in the saved tensors (autocast_mode.cpp
+        // cached_cast: fp32 leaves that require grad); with dropout its fp32 output is live here too.
+        lf.saved_bytes = kAct * T_ * din + kAct * T_ * r + kAct * r * (din + dout);
+        lf.transient_bytes = dropout ? 4 * T_ * din : 0;
+        break;
+      default:  // h = x·Aᵀ, kept for dB (lora_A's input x or dropout(x) is kept by another op)
+        lf.saved_bytes = kAct * T_ * r;
+        break;
+    }
+    lf.transient_bytes += x32_live;
+    return lf;
+  }
+
+  // DoRA with lora_dropout > 0: peft recomputes the base output on dropout(x) with W0.to(x.dtype)
+  // (dora.py DoraLinearLayer.forward, base_result=None). With fp32 adapters that weight is an fp32 copy of
+  // W0, and the matmul keeps it (or autocast's bf16 cast of it) for dX when x requires grad.
+  ComputeOp dora_base_forward_op(size_t li, AdapterDtype dt, bool x_rg, int64_t x32_live, Phase phase) const {
+    const LinearSpec& L = m_.layer_linears[li];
+    const int64_t din = L.d_in, dout = L.d_out;
+    ComputeOp b2 =
+        make(L.name + ".dora_base_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
+             (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
+    keyed(b2, T_, din, dout, 0);
+    b2.modules = {layer_modules().base[li]};
+    if (dt != AdapterDtype::base) {
+      const int64_t w32 = amp_ ? 0 : 4 * din * dout;  // AMP: W0 is fp32 already
+      const int64_t kept = x_rg ? (dt == AdapterDtype::fp32 ? w32 : kAct * din * dout) : 0;
+      b2.saved_bytes = kept;
+      b2.transient_bytes = x32_live + (kept == w32 ? 0 : w32);
+    }
+    return b2;
   }
 
   // Backward ops in forward order (the layer's list is reversed later), so autograd's order comes
@@ -369,7 +456,8 @@ class Builder {
                         (td(din) * 2.0 + 3.0 * td(r) + 2.0 * td(dout)) * kAct);
     keyed(lb, T_, din, dout, r);
     lb.modules = {lm.lora_a[li], lm.lora_b[li]};
-    lb.transient_bytes = kAct * T_ * dout;  // c·G⊙s
+    // c·G⊙s, in fp32 when the adapters run in fp32 without autocast
+    lb.transient_bytes = (fw_.adapter_dtype == AdapterDtype::fp32 ? 4 : kAct) * T_ * dout;
     bwd_->push_back(lb);
     if (!dora) return;
     if (dropout && x_rg) bwd_->push_back(input_grad_op(li, L.name + ".dora_base_dx"));
@@ -377,7 +465,8 @@ class Builder {
                         Phase::backward, 8.0 * td(dout), 15.0 * td(dout) * kAct);
     keyed(cb, T_, 0, dout, 0);
     cb.modules = {lm.magnitude[li]};
-    cb.transient_bytes = 2 * kAct * T_ * dout;
+    // The gradients of the combine's two terms; fp32 whenever the magnitude is (its output is fp32).
+    cb.transient_bytes = 2 * (fw_.adapters_fp32() ? 4 : kAct) * T_ * dout;
     bwd_->push_back(cb);
   }
 
@@ -392,14 +481,25 @@ class Builder {
     return dx;
   }
 
-  bool saves_input(size_t li) const { return full_ || p_.adapts(layer_, li); }
+  // Who keeps the bf16 input x of a linear for backward: a trainable weight (full fine-tuning); lora_A
+  // when it reads x itself (bf16 adapters and no dropout: nn.Identity passes x through; with dropout it
+  // keeps dropout(x), with fp32 adapters its own fp32 copy); ZeRO-3's linear wrapper whenever x requires
+  // grad. A frozen linear under PyTorch's own F.linear keeps only its weight (mm saves mat1 only for
+  // mat2's gradient).
+  bool saves_input(size_t li, bool x_rg) const {
+    if (full_ || (fw_.zero3_linear_saves_input && x_rg)) return true;
+    return p_.adapts(layer_, li) && !fw_.adapters_fp32() && p_.dropout == 0;
+  }
 
   // The linears of one group read the same tensor: the first that needs it for backward keeps it for
-  // all, unless `input_kept` (another op keeps it already). Returns whether any output requires grad.
+  // all (autograd saves one storage however many ops save it), unless `input_kept` (another op keeps it
+  // already). Returns whether any output requires grad.
   bool emit_group(LinearGroup group, bool x_rg, bool input_kept, Phase phase) {
     bool rg_out = false, saved = input_kept;
+    // AMP: a norm's fp32 output is cast to bf16 by each linear that reads it, so each keeps its own cast.
+    input_fp32_ = amp_ && (group == LinearGroup::attention_input || group == LinearGroup::mlp_input);
     for (const size_t li : m_.linears_in(group)) {
-      const bool save = saves_input(li) && !saved;
+      const bool save = saves_input(li, x_rg) && (!saved || input_fp32_);
       saved = saved || save;
       rg_out = emit_linear(li, x_rg, save, phase) || rg_out;
     }
@@ -562,7 +662,7 @@ class Builder {
         op.saved_bytes = 0;
         op.saved_tensors.clear();
       }
-      prog_.checkpoint_bytes_per_layer = kAct * T_ * m_.hidden;
+      prog_.checkpoint_bytes_per_layer = res_ * T_ * m_.hidden;
       fwd_.front().saved_bytes = prog_.checkpoint_bytes_per_layer;
       std::vector<ComputeOp> forward_ops = fwd_;
       fwd_.clear();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "workloads/framework_behaviour.h"
 #include "workloads/param_inventory.h"
 #include "workloads/run_config.h"
 
@@ -70,8 +71,10 @@ double dora_weight_norm_flops(int64_t d_in, int64_t d_out,
                               int64_t r);  // 2·d_in·r·(d_in+d_out) + 3·d_in·d_out
 double dora_weight_norm_bytes(int64_t d_in, int64_t d_out,
                               int64_t r);  // 2·(2·d_in² + 7·d_in·d_out) + r terms
-int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out,
-                                         int64_t r);  // 2·(d_in² + d_in·r + 3·d_in·d_out)
+// bf16 adapters 2·(d_in² + d_in·r + 3·d_in·d_out); fp32 4·(d_in² + d_in·r + 4·d_in·d_out); fp32 under
+// autocast 2·d_in² + 2·d_in·r + 16·d_in·d_out (docs/memory-model.md §4 and §8).
+int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r,
+                                         AdapterDtype dtype = AdapterDtype::base);
 double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool causal_flash);
 // DRAM bytes per trainable element of one Adam step (see the derivation in step_program.cpp).
 double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl);

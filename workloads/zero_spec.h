@@ -16,6 +16,11 @@ struct ZeroSpec {
   int64_t stage3_param_persistence_threshold = 100'000;  // elements
   std::optional<bool> overlap_comm;                      // unset: true for stage 3, false otherwise
   bool contiguous_gradients = true;
+  // Stage 3: the model was built inside deepspeed.zero.Init, as transformers' from_pretrained does when a
+  // ZeRO-3 ds_config is active (HF Trainer, accelerate's zero3_init_flag); false: built first, then handed
+  // to deepspeed.initialize. Decides what ZeRO-3 linears save and the adapters' dtype per release
+  // (workloads/framework_behaviour.h).
+  bool zero3_init = true;
   std::string offload_optimizer = "none";  // none | cpu
   std::string offload_param = "none";      // none | cpu (stage 3 only)
   // ds_config offload_optimizer.pin_memory (or cpu_offload_use_pin_memory) and offload_param.pin_memory;

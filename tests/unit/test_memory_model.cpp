@@ -117,17 +117,24 @@ TEST_CASE("trainable params: DoRA r=16 tensors are below the persistence thresho
   for (int64_t N : {1, 2, 4, 8}) {
     for (int stage : {0, 1, 2, 3}) {
       INFO("stage " << stage << ", N = " << N);
-      const RunConfig c = seed(stage, N);
+      // DeepSpeed 0.19.1 casts peft's fp32 adapters to bf16 in every stage (module.bfloat16()).
+      const RunConfig c = seed(stage, N, {{"versions.deepspeed", "0.19.1"}});
       // r=16: A 16·4096 = 65,536, B 4096·16 = 65,536, m 4096, all ≤ 1e5 → whole on every rank in every
       // stage: 2 B · 8,650,752 = 17,301,504.
       CHECK(model_states(c, build_step_program(c)).trainable_params == 17'301'504);
+      // From 0.19.2 a zero.Init model (stage 3) keeps them fp32: 4 B · 8,650,752 = 34,603,008.
+      const RunConfig now = seed(stage, N);
+      CHECK(model_states(now, build_step_program(now)).trainable_params ==
+            (stage == 3 ? 34'603'008 : 17'301'504));
     }
   }
   // r=64: A = B = 64·4096 = 262,144 > 1e5 → partitioned in stage 3; m (4096) stays whole.
   // N=4: 32 layers · 2 modules · (262,144/4 + 262,144/4 + 4096) = 64 · 135,168 = 8,650,752 elements
-  //      → 17,301,504 bytes (stage 0: 2 · 33,816,576 = 67,633,152).
-  const RunConfig z3 = seed(3, 4, {{"peft.r", "64"}});
+  //      → 17,301,504 bytes in bf16, 34,603,008 in fp32 (stage 0: 2 · 33,816,576 = 67,633,152).
+  const RunConfig z3 = seed(3, 4, {{"peft.r", "64"}, {"versions.deepspeed", "0.19.1"}});
   CHECK(model_states(z3, build_step_program(z3)).trainable_params == 17'301'504);
+  const RunConfig z3_fp32 = seed(3, 4, {{"peft.r", "64"}});
+  CHECK(model_states(z3_fp32, build_step_program(z3_fp32)).trainable_params == 34'603'008);
   const RunConfig z0 = seed(0, 4, {{"peft.r", "64"}});
   CHECK(model_states(z0, build_step_program(z0)).trainable_params == 67'633'152);
 }
@@ -141,8 +148,12 @@ TEST_CASE("persistence threshold: tensors with numel ≤ threshold are never par
   CHECK(zero3_partition_numel(45'088'768, 8) == 5'636'096);  // gate_proj 4096·11008 / 8
   // HF "auto" threshold 10·hidden = 40,960 < 65,536: the r=16 A and B are partitioned, m is not.
   // N=8: 64 modules · (65,536/8 + 65,536/8 + 4096) = 64 · 20,480 = 1,310,720 elements → 2,621,440 bytes
-  const RunConfig c = seed(3, 8, {{"zero.stage3_param_persistence_threshold", "40960"}});
+  // in bf16 (DeepSpeed 0.19.1), 5,242,880 in fp32 (0.19.2+ keeps a zero.Init model's adapters fp32).
+  const RunConfig c =
+      seed(3, 8, {{"zero.stage3_param_persistence_threshold", "40960"}, {"versions.deepspeed", "0.19.1"}});
   CHECK(model_states(c, build_step_program(c)).trainable_params == 2'621'440);
+  const RunConfig c_fp32 = seed(3, 8, {{"zero.stage3_param_persistence_threshold", "40960"}});
+  CHECK(model_states(c_fp32, build_step_program(c_fp32)).trainable_params == 5'242'880);
 }
 
 TEST_CASE("gradients: full bf16 in stages 0-1 during backward, 2Ψt/N resident in stages 1-3",
@@ -182,7 +193,8 @@ TEST_CASE("optimizer states: 12 B/param mixed, 4 B/param pure bf16, /N in stages
     for (int stage : {0, 1, 2, 3}) {
       INFO("stage " << stage << ", N = " << N);
       const int64_t numel = stage == 0 ? kTrainable : kTrainable / N;  // 8,650,752 / {1,2,4,8}
-      const RunConfig mixed = seed(stage, N);
+      // DeepSpeed 0.19.1: the adapters are bf16 in every stage (test_framework_behaviour.cpp has 0.19.2+).
+      const RunConfig mixed = seed(stage, N, {{"versions.deepspeed", "0.19.1"}});
       const ModelStates m = model_states(mixed, build_step_program(mixed));
       // fp32 master 4 + Adam m 4 + v 4 = 12 B: stage 0 12·8,650,752 = 103,809,024; N=8 stages 1-3 12,976,128
       CHECK(m.optimizer_states == 12 * numel);
@@ -533,8 +545,14 @@ TEST_CASE("ZeRO-3 gathers nothing for a model whose tensors are all persistent",
   Tiny tiny;
   // Every tiny tensor (≤ 6,400 elements) is below the 1e5 threshold: stage 3 on 2 GPUs partitions only
   // the gradients and optimizer states; the peak has the stage-0 activations and temporaries.
+  // DeepSpeed 0.19.3 with a model built outside zero.Init: F.linear is not replaced and the adapters are
+  // cast to bf16, so only the gathers differ from stage 0 (the linear wrapper: "ZeRO-3 keeps the input of
+  // every linear ...").
   const MemoryResult z0 = predict_memory(tiny.config());
-  const MemoryResult z3 = predict_memory(tiny.config({{"zero.stage", "3"}, {"cluster.gpus", "2"}}));
+  const MemoryResult z3 = predict_memory(tiny.config({{"zero.stage", "3"},
+                                                      {"cluster.gpus", "2"},
+                                                      {"versions.deepspeed", "0.19.3"},
+                                                      {"zero.zero3_init", "false"}}));
   CHECK(z3.states.frozen_params == 173'696);    // 2 · 86,848, whole
   CHECK(z3.states.optimizer_states == 11'904);  // 12 · 1,984 / 2
   CHECK(z3.breakdown[MemComponent::temporaries] == z0.breakdown[MemComponent::temporaries]);

@@ -49,8 +49,9 @@ TEST_CASE("lora_dropout > 0: DoRA recomputes the base GEMM on dropout(x), forwar
   // Backward: + the recomputed GEMM's dX in every layer whose input needs a gradient (all but layer 0,
   // whose input comes from the frozen embedding), and LoRA's dX through A now that x_d needs one.
   CHECK(d5.backward - d0.backward >= (layers - 1) * base);
-  // dropout(x) (bf16) and its mask (1 B) are kept for backward: 3·T·d_in bytes per layer.
-  CHECK(d5.saved - d0.saved == static_cast<int64_t>(layers * 3 * T * h));
+  // dropout(x) (bf16) and its mask (1 B) are kept for backward, 3·T·d_in bytes per layer, and x itself no
+  // longer is (lora_A reads dropout(x); the frozen base keeps only its weight): 3·T·d_in − 2·T·d_in = T·d_in.
+  CHECK(d5.saved - d0.saved == static_cast<int64_t>(layers * T * h));
 }
 
 TEST_CASE("case files: memory in GiB or GB, memory kind, use filters the figures", "[validation][cases]") {

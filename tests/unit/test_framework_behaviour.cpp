@@ -1,0 +1,342 @@
+// What DeepSpeed and peft allocate, per release (workloads/framework_behaviour.h, docs/memory-model.md §8):
+// which rule applies for which versions, and the bytes each adds, worked by hand on a tiny LLaMA and on
+// LLaMA-2-7B.
+#include <catch2/catch.hpp>
+
+#include "test_support.h"
+#include "workloads/framework_behaviour.h"
+#include "workloads/memory_model.h"
+#include "workloads/step_program.h"
+
+using namespace zerosim;
+using zerosim::testing::config_error_message;
+using zerosim::testing::TempDir;
+
+namespace {
+
+// LLaMA-2-7B, DoRA r=16 on q_proj and v_proj, T = 2048, one A100-80GB (the seed case).
+const char* kSeed = R"(
+model: llama2-7b
+peft: {method: dora, r: 16, alpha: 32, dropout: 0.0, target_modules: [q_proj, v_proj]}
+train: {micro_batch: 1, seq_len: 2048, flash_attention: true, precision: bf16-mixed}
+cluster: {gpu: a100-80gb-sxm, gpus: 1}
+)";
+
+RunConfig seed(std::vector<Override> more = {}) {
+  return run_config_from_yaml(YAML::Load(kSeed), "seed.yaml", more);
+}
+
+// h = 64, i = 128, 2 layers, 4 heads (q_dim 64), 2 KV heads (kv_dim 32), V = 100; T = 32; DoRA r = 4 on q, v
+// (dropout 0), flash attention.
+struct Tiny {
+  TempDir dir;
+  std::string model_path = dir.write(
+      "tiny/config.json",
+      R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100, "tie_word_embeddings": false})");
+  RunConfig config(std::vector<Override> more = {}, const std::string& targets = "[q_proj, v_proj]") const {
+    const std::string yaml =
+        "model: " + model_path + "\npeft: {method: dora, r: 4, alpha: 8, target_modules: " + targets +
+        "}\ntrain: {micro_batch: 1, seq_len: 32}" + "\ncluster: {gpu: a100-80gb-sxm, gpus: 1}\n";
+    return run_config_from_yaml(YAML::Load(yaml), dir.path("tiny.yaml"), more);
+  }
+};
+
+int64_t saved_in_layer(const StepProgram& p, int layer) {
+  int64_t s = 0;
+  for (const auto& op : p.forward)
+    if (op.layer == layer) s += op.saved_bytes;
+  return s;
+}
+
+int64_t saved_outside_layers(const StepProgram& p) {
+  int64_t s = 0;
+  for (const auto& op : p.forward)
+    if (op.layer < 0) s += op.saved_bytes;
+  return s;
+}
+
+}  // namespace
+
+// ---- which rule holds for which releases ---------------------------------------------------------
+
+TEST_CASE("ZeRO-3's linear wrapper: with zero.Init in every release, without it from DeepSpeed 0.19.4",
+          "[framework][zero3]") {
+  // partition_parameters.py Init.patch_init_and_builtins (0.10.0+); Init(module=...) from
+  // deepspeed.initialize for a model built outside zero.Init (#8189, 0.19.4+).
+  CHECK(framework_behaviour(seed({{"zero.stage", "3"}, {"versions.deepspeed", "0.10.0"}}))
+            .zero3_linear_saves_input);
+  CHECK(framework_behaviour(seed({{"zero.stage", "3"}})).zero3_linear_saves_input);
+  CHECK_FALSE(framework_behaviour(
+                  seed({{"zero.stage", "3"}, {"zero.zero3_init", "false"}, {"versions.deepspeed", "0.19.3"}}))
+                  .zero3_linear_saves_input);
+  CHECK(framework_behaviour(
+            seed({{"zero.stage", "3"}, {"zero.zero3_init", "false"}, {"versions.deepspeed", "0.19.4"}}))
+            .zero3_linear_saves_input);
+  // Stages 0-2 never replace F.linear.
+  for (const char* stage : {"0", "1", "2"})
+    CHECK_FALSE(framework_behaviour(seed({{"zero.stage", stage}})).zero3_linear_saves_input);
+}
+
+TEST_CASE("adapter dtype: peft >= 0.12 upcasts; DeepSpeed casts back except a zero.Init model from 0.19.2",
+          "[framework][dtype]") {
+  auto dtype = [](std::vector<Override> o) { return framework_behaviour(seed(std::move(o))).adapter_dtype; };
+  // DeepSpeed's engine, stages 0-2: module.bfloat16() (<= 0.19.1) or _cast_module_mixed_precision (0.19.2+).
+  CHECK(dtype({}) == AdapterDtype::base);
+  CHECK(dtype({{"zero.stage", "2"}}) == AdapterDtype::base);
+  // Stage 3 with zero.Init: 0.19.1 still casts, 0.19.2 leaves peft's fp32 adapters alone (no autocast).
+  CHECK(dtype({{"zero.stage", "3"}, {"versions.deepspeed", "0.19.1"}}) == AdapterDtype::base);
+  CHECK(dtype({{"zero.stage", "3"}, {"versions.deepspeed", "0.19.2"}}) == AdapterDtype::fp32);
+  CHECK(dtype({{"zero.stage", "3"}, {"zero.zero3_init", "false"}}) == AdapterDtype::base);
+  // peft 0.11 creates the adapters in the base weight's dtype; autocast_adapter_dtype=False keeps it.
+  CHECK(dtype({{"zero.stage", "3"}, {"versions.peft", "0.11.1"}}) == AdapterDtype::base);
+  CHECK(dtype({{"zero.stage", "3"}, {"peft.autocast_adapter_dtype", "false"}}) == AdapterDtype::base);
+  // Without DeepSpeed nothing casts them back: fp32, under torch.autocast with a *-mixed precision.
+  CHECK(dtype({{"train.engine", "pytorch"}, {"train.precision", "bf16-pure"}}) == AdapterDtype::fp32);
+  CHECK(dtype({{"train.engine", "pytorch"}}) == AdapterDtype::fp32_autocast);
+  CHECK(dtype({{"train.engine", "pytorch"}, {"versions.peft", "0.11.0"}}) == AdapterDtype::base);
+  CHECK(std::string(adapter_dtype_name(AdapterDtype::fp32_autocast)) == "fp32-autocast");
+}
+
+TEST_CASE("ZeRO-3 gathers at world size 1 only what parameter offload brings from the host",
+          "[framework][zero3]") {
+  CHECK_FALSE(framework_behaviour(seed({{"zero.stage", "3"}})).zero3_gathers);
+  CHECK(framework_behaviour(seed({{"zero.stage", "3"}, {"cluster.gpus", "2"}})).zero3_gathers);
+  CHECK(framework_behaviour(
+            seed({{"zero.stage", "3"}, {"zero.offload_optimizer", "cpu"}, {"zero.offload_param", "cpu"}}))
+            .zero3_gathers);
+}
+
+TEST_CASE("the stage-1/2 IPG bucket moved to the first gradient hook in DeepSpeed 0.17.2",
+          "[framework][ipg]") {
+  CHECK_FALSE(framework_behaviour(seed({{"zero.stage", "2"}, {"versions.deepspeed", "0.17.1"}}))
+                  .ipg_bucket_at_first_gradient);
+  CHECK(framework_behaviour(seed({{"zero.stage", "2"}, {"versions.deepspeed", "0.17.2"}}))
+            .ipg_bucket_at_first_gradient);
+}
+
+TEST_CASE("train.engine, versions.peft, zero.zero3_init: bad values are refused naming the key",
+          "[framework][config]") {
+  CHECK_THAT(config_error_message([] {
+               seed({{"train.engine", "accelerate"}});
+             }),
+             Catch::Contains("train.engine") && Catch::Contains("pytorch"));
+  CHECK_THAT(config_error_message([] {
+               seed({{"train.engine", "pytorch"}, {"zero.stage", "2"}});
+             }),
+             Catch::Contains("train.engine") && Catch::Contains("ZeRO stage 2"));
+  for (const char* bad : {"0.8.2", "0.21.0", "latest"}) {
+    INFO(bad);
+    CHECK_THAT(config_error_message([&] {
+                 seed({{"versions.peft", bad}});
+               }),
+               Catch::Contains("versions.peft"));
+  }
+  CHECK(seed({{"versions.peft", "0.15.2.dev0"}}).versions.peft == Version{0, 15, 2});
+  CHECK_THAT(config_error_message([] {
+               seed({{"zero.zero3_init", "maybe"}});
+             }),
+             Catch::Contains("zero.zero3_init"));
+  const nlohmann::json echo = seed({{"train.engine", "pytorch"}, {"versions.peft", "0.14"}}).echo();
+  CHECK(echo["train"]["engine"] == "pytorch");
+  CHECK(echo["versions"]["peft"] == "0.14.0");
+  CHECK(echo["zero"]["zero3_init"] == true);
+  CHECK(echo["peft"]["autocast_adapter_dtype"] == true);
+}
+
+// ---- the bytes -----------------------------------------------------------------------------------
+
+TEST_CASE("ZeRO-3 keeps the input of every linear whose input requires grad, frozen or not",
+          "[framework][zero3]") {
+  Tiny tiny;
+  // Stage 0 against stage 3 with DeepSpeed 0.19.1 and zero.Init: the wrapper on, the adapters still bf16.
+  const StepProgram z0 = build_step_program(tiny.config());
+  const StepProgram z3 =
+      build_step_program(tiny.config({{"zero.stage", "3"}, {"versions.deepspeed", "0.19.1"}}));
+  // Per layer: q, k, v read x, which lora_A of q already keeps (one storage, whoever saves it); o_proj's
+  // input is flash-attn's saved output; the wrapper adds the post-attention norm's output read by gate and
+  // up, 2·T·h = 2·32·64 = 4,096, and down's input, 2·T·i = 2·32·128 = 8,192: 12,288 bytes. Layer 0 too:
+  // its gate/up/down inputs require grad once q and v are adapted.
+  CHECK(saved_in_layer(z3, 0) - saved_in_layer(z0, 0) == 12'288);
+  CHECK(saved_in_layer(z3, 1) - saved_in_layer(z0, 1) == 12'288);
+  // The frozen lm_head keeps the final norm's output: 2·T·h = 4,096.
+  CHECK(saved_outside_layers(z3) - saved_outside_layers(z0) == 4'096);
+  // LLaMA-2-7B at T = 2048: 32 · 2·2048·(4096 + 11008) + 2·2048·4096 = 1,979,711,488 + 16,777,216
+  // = 1,996,488,704 bytes (1.86 GiB) more at the loss, where every layer's tensors are live.
+  const MemoryResult a = predict_memory(
+      seed({{"zero.stage", "3"}, {"versions.deepspeed", "0.19.1"}, {"zero.zero3_init", "false"}}));
+  const MemoryResult b = predict_memory(seed({{"zero.stage", "3"}, {"versions.deepspeed", "0.19.1"}}));
+  CHECK(a.peak_at == "loss.cross_entropy_bwd");
+  CHECK(b.peak_at == "loss.cross_entropy_bwd");
+  CHECK(b.breakdown[MemComponent::activations] - a.breakdown[MemComponent::activations] == 1'996'488'704);
+}
+
+TEST_CASE("ZeRO-3 saves a tensor read by several linears once: q, k and v share x", "[framework][zero3]") {
+  Tiny tiny;
+  // DoRA on o_proj only: nothing before o_proj requires grad in layer 0, so its q/k/v keep nothing.
+  const StepProgram z0 = build_step_program(tiny.config({}, "[o_proj]"));
+  const StepProgram z3 =
+      build_step_program(tiny.config({{"zero.stage", "3"}, {"versions.deepspeed", "0.19.1"}}, "[o_proj]"));
+  // Layer 0: gate/up input 4,096 + down input 8,192 = 12,288.
+  CHECK(saved_in_layer(z3, 0) - saved_in_layer(z0, 0) == 12'288);
+  // Layer 1: its input requires grad, so q, k and v each save x under the wrapper, one 2·T·h = 4,096
+  // storage for the three; + 12,288 = 16,384 (not 3·4,096 + 12,288).
+  CHECK(saved_in_layer(z3, 1) - saved_in_layer(z0, 1) == 16'384);
+}
+
+TEST_CASE("ZeRO-3 on one GPU holds no gathered copies", "[framework][zero3]") {
+  // Stage 0 and stage 3 at N = 1 (0.19.1, no wrapper, bf16 adapters) have the same temporaries at the
+  // peak: the loss gradients 8·T·V = 8·2048·32000 = 524,288,000 bytes; the 1.89 GiB of gathered layers
+  // of N > 1 is gone.
+  const std::vector<Override> plain = {{"versions.deepspeed", "0.19.1"}, {"zero.zero3_init", "false"}};
+  std::vector<Override> z3 = plain;
+  z3.push_back({"zero.stage", "3"});
+  const MemoryResult one = predict_memory(seed(z3));
+  CHECK(one.breakdown[MemComponent::temporaries] == 524'288'000);
+  CHECK(one.breakdown[MemComponent::temporaries] ==
+        predict_memory(seed(plain)).breakdown[MemComponent::temporaries]);
+  // Two GPUs, or parameter offload on one (NoGatherHandle copies the host partition to the GPU): gathered.
+  z3.push_back({"cluster.gpus", "2"});
+  CHECK(predict_memory(seed(z3)).breakdown[MemComponent::temporaries] > 524'288'000 + 1'000'000'000);
+}
+
+TEST_CASE("the IPG bucket is allocated at the first trainable gradient from DeepSpeed 0.17.2",
+          "[framework][ipg]") {
+  // Stage 2, N = 1: static states 2Ψf + 2Ψt (params) + 2Ψt (gradient partition) + 12Ψt (Adam)
+  // = 13,476,831,232 + 17,301,504 + 17,301,504 + 103,809,024 = 13,615,243,264; bucket 2 · 5e8 = 1e9.
+  const MemoryResult old = predict_memory(seed({{"zero.stage", "2"}, {"versions.deepspeed", "0.17.1"}}));
+  const MemoryResult now = predict_memory(seed({{"zero.stage", "2"}, {"versions.deepspeed", "0.17.2"}}));
+  // 0.17.1: the bucket from backward()'s start, live at the loss backward with every activation
+  // (11,584,667,648) and the fp32 loss gradients (524,288,000): 13,615,243,264 + 13,108,955,648.
+  CHECK(old.peak_at == "loss.cross_entropy_bwd");
+  CHECK(old.peak_allocated_bytes == 26'724'198'912);
+  // 0.17.2: the first trainable gradient is DoRA's magnitude in the last layer's v_proj combine backward;
+  // by then the loss output (4·T·V = 262,144,000) and the final norm's tensors (33,562,624) are freed:
+  // 11,288,961,024 activations + the combine's 2·2·T·4096 = 33,554,432 + 1e9 = 12,322,515,456.
+  CHECK(now.peak_at == "L31.v_proj.dora_combine_bwd");
+  CHECK(now.peak_allocated_bytes == 13'615'243'264 + 12'322'515'456);
+}
+
+TEST_CASE("fp32 adapters without autocast: peft's fp32 copy of x per module, fp32 h and lora_result",
+          "[framework][dtype]") {
+  Tiny tiny;
+  const StepProgram bf16 = build_step_program(tiny.config());
+  const RunConfig c = tiny.config({{"train.engine", "pytorch"}, {"train.precision", "bf16-pure"}});
+  const StepProgram fp32 = build_step_program(c);
+  // bf16, per layer: x 2·T·h = 4,096 once for q and v; q: h 2·T·r = 256, combine 4·T·64 + 6·64 = 8,576;
+  // v: 256 + 4·T·32 + 6·32 = 4,288 → 17,472 bytes of adapter tensors.
+  // fp32: q keeps its own fp32 x 4·T·h = 8,192, h 4·T·r = 512, combine (2 + 4)·T·64 + 12·64 = 13,056;
+  // v: 8,192 + 512 + 6·T·32 + 12·32 = 15,232 → 36,992; 19,520 more per layer.
+  CHECK(saved_in_layer(fp32, 0) - saved_in_layer(bf16, 0) == 19'520);
+  CHECK(saved_in_layer(fp32, 1) - saved_in_layer(bf16, 1) == 19'520);
+  // torch AdamW on the parameters as they are: Ψt = 2 · (q 256 + 256 + 64, v 256 + 128 + 32) = 1,984 fp32
+  // elements → params 7,936, .grad 7,936 during backward, exp_avg + exp_avg_sq 15,872; no master copy.
+  const ModelStates s = model_states(c, fp32);
+  CHECK(s.trainable_params == 7'936);
+  CHECK(s.gradients_in_backward == 7'936);
+  CHECK(s.optimizer_states == 15'872);
+  CHECK(s.optimizer_temporaries == 0);  // fused
+  CHECK(s.frozen_params == 173'696);    // 2 · 86,848 bf16
+  CHECK(s.backward_buffers + s.boundary_buffers + s.persistent_buffers == 0);
+}
+
+TEST_CASE("fp32 adapters under autocast: a bf16 cast of x per module and cached bf16 adapter weights",
+          "[framework][dtype]") {
+  Tiny tiny;
+  const StepProgram bf16 = build_step_program(tiny.config());
+  const StepProgram amp = build_step_program(tiny.config({{"train.engine", "pytorch"}}));
+  // q: the bf16 cast of peft's fp32 x 2·T·h = 4,096, h 256, A and B in bf16 2·4·(64 + 64) = 1,024,
+  // combine 4·T·64 + 3·4·64 = 8,960 → 14,336; v: 4,096 + 256 + 2·4·(64 + 32) + 4·T·32 + 12·32 = 9,600;
+  // 23,936 against bf16's 17,472: 6,464 more per layer.
+  CHECK(saved_in_layer(amp, 0) - saved_in_layer(bf16, 0) == 6'464);
+  CHECK(saved_in_layer(amp, 1) - saved_in_layer(bf16, 1) == 6'464);
+}
+
+TEST_CASE("DoRA's weight-norm transients per adapter dtype", "[framework][dtype][dora]") {
+  // LLaMA-2-7B q_proj, r = 16. bf16: 2·(4096² + 4096·16 + 3·4096²) = 134,348,800 (existing).
+  CHECK(dora_weight_norm_transient_bytes(4096, 4096, 16) == 134'348'800);
+  // fp32: eye, lora_A(eye), lora_weight, W0.to(fp32), the scaled copy and the sum:
+  // 4·(16,777,216 + 65,536 + 4·16,777,216) = 4·83,951,616 = 335,806,464.
+  CHECK(dora_weight_norm_transient_bytes(4096, 4096, 16, AdapterDtype::fp32) == 335'806'464);
+  // fp32 under autocast: bf16 eye 2·16,777,216, bf16 lora_A(eye) 2·65,536, and four fp32 4096² tensors
+  // 16·16,777,216: 33,554,432 + 131,072 + 268,435,456 = 302,120,960.
+  CHECK(dora_weight_norm_transient_bytes(4096, 4096, 16, AdapterDtype::fp32_autocast) == 302'120'960);
+}
+
+TEST_CASE(
+    "the seed case under ZeRO-3 at DeepSpeed 0.19.5: +1.86 GiB of linear inputs, +2.99 GiB of fp32 adapters",
+    "[framework][seed]") {
+  const MemoryResult bf16 =
+      predict_memory(seed({{"zero.stage", "3"}, {"cluster.gpus", "4"}, {"versions.deepspeed", "0.19.1"}}));
+  const MemoryResult fp32 = predict_memory(seed({{"zero.stage", "3"}, {"cluster.gpus", "4"}}));
+  // Layers 1-31 (x requires grad; the wrapper keeps the bf16 x): q and v each add their fp32 x
+  // 4·T·4096 = 33,554,432, h 2·T·16 more = 65,536, lora_result 2·T·4096 more = 16,777,216 and 3·2·4096 =
+  // 24,576 of fp32 vectors: 2 · 50,421,760 = 100,843,520. Layer 0 (nobody needs the bf16 x): 2 · 4·T·4096
+  // − 2·T·4096 + 2 · (65,536 + 16,777,216 + 24,576) = 84,066,304.
+  // 31 · 100,843,520 + 84,066,304 = 3,210,215,424 bytes (2.99 GiB).
+  CHECK(fp32.breakdown[MemComponent::activations] - bf16.breakdown[MemComponent::activations] ==
+        3'210'215'424);
+  // The adapters themselves: 4 B instead of 2 for Ψt = 8,650,752 (all persistent): 17,301,504 more.
+  CHECK(fp32.states.trainable_params - bf16.states.trainable_params == 17'301'504);
+  // ...and they are the fp32 master weights (stage3.py _create_fp32_partitions): Adam keeps m and v only,
+  // 8 B instead of 12 B per element of the rank's partition Ψt/4 = 2,162,688: 25,952,256 → 17,301,504.
+  CHECK(bf16.states.optimizer_states == 25'952'256);
+  CHECK(fp32.states.optimizer_states == 17'301'504);
+}
+
+// ---- PyTorch AMP: fp32 weights under torch.autocast ---------------------------------------------
+
+TEST_CASE(
+    "AMP with fp32 weights: frozen linears keep autocast's bf16 weight copies once their input needs grad",
+    "[framework][amp]") {
+  Tiny tiny;
+  const RunConfig bf16 = tiny.config({{"train.engine", "pytorch"}});  // autocast over bf16 weights
+  const RunConfig amp = tiny.config({{"train.engine", "pytorch"}, {"train.precision", "amp-bf16"}});
+  const StepProgram b = build_step_program(bf16), a = build_step_program(amp);
+  // Layer 0: q, k, v read x, which needs no grad (nothing before them is trainable): no copies. From o_proj
+  // on every input requires grad, and mm keeps the bf16 cast of each frozen weight for dX: o 2·64·64 =
+  // 8,192, gate and up 2·64·128 = 16,384 each, down 16,384 → 57,344.
+  CHECK(saved_in_layer(a, 0) - saved_in_layer(b, 0) == 57'344);
+  // Layer 1: q 8,192, k and v 2·64·32 = 4,096 each, + 57,344 = 73,728.
+  CHECK(saved_in_layer(a, 1) - saved_in_layer(b, 1) == 73'728);
+  // lm_head: its bf16 cast 2·64·100 = 12,800.
+  CHECK(saved_outside_layers(a) - saved_outside_layers(b) == 12'800);
+  // Model states: the frozen base in fp32, 4 · 86,848 = 347,392; the adapters fp32 either way (7,936).
+  const ModelStates s = model_states(amp, a);
+  CHECK(s.frozen_params == 347'392);
+  CHECK(s.trainable_params == 7'936);
+  // The fp32 residual stream: a checkpointed layer keeps its fp32 input, 4·T·h = 8,192 (bf16: 4,096).
+  CHECK(build_step_program(tiny.config({{"train.engine", "pytorch"},
+                                        {"train.precision", "amp-bf16"},
+                                        {"train.activation_checkpointing", "true"}}))
+            .checkpoint_bytes_per_layer == 8'192);
+  // DeepSpeed's engine never runs fp32 weights under autocast.
+  CHECK_THAT(config_error_message([&] {
+               tiny.config({{"train.precision", "amp-bf16"}});
+             }),
+             Catch::Contains("train.precision") && Catch::Contains("train.engine: pytorch"));
+}
+
+TEST_CASE("AMP full fine-tuning: every linear keeps its own bf16 cast of a norm's fp32 output",
+          "[framework][amp]") {
+  Tiny tiny;
+  const std::vector<Override> full = {{"peft.method", "none"}, {"train.engine", "pytorch"}};
+  std::vector<Override> full_amp = full;
+  full_amp.push_back({"train.precision", "amp-bf16"});
+  const StepProgram b = build_step_program(tiny.config(full));  // autocast over bf16 weights
+  const StepProgram a = build_step_program(tiny.config(full_amp));
+  // Per layer: both norms keep the normalised x in fp32 (+2·T·h = 4,096 each); q, k, v each keep their bf16
+  // cast of the fp32 input (3 · 4,096 instead of one shared 4,096: +8,192), gate and up likewise (+4,096);
+  // down's input is bf16 and kept once as before; the weight casts q 8,192 + k 4,096 + v 4,096 + o 8,192
+  // + gate, up, down 3 · 16,384 = 73,728. 8,192 + 8,192 + 4,096 + 73,728 = 94,208.
+  CHECK(saved_in_layer(a, 0) - saved_in_layer(b, 0) == 94'208);
+  CHECK(saved_in_layer(a, 1) - saved_in_layer(b, 1) == 94'208);
+  // Final norm's fp32 normalised x +4,096; lm_head's bf16 input cast 2·T·h = 4,096 and weight cast 12,800.
+  CHECK(saved_outside_layers(a) - saved_outside_layers(b) == 20'992);
+  // fp32 parameters, .grad and Adam's m and v: 4 + 4 + 8 B per element of 86,848.
+  const ModelStates s = model_states(tiny.config(full_amp), a);
+  CHECK(s.trainable_params == 347'392);
+  CHECK(s.gradients_in_backward == 347'392);
+  CHECK(s.optimizer_states == 694'784);
+  CHECK(adam_step_bytes_per_param(Precision::amp_bf16, OptimizerImpl::foreach) == 72.0);
+}

@@ -1,0 +1,77 @@
+#include "workloads/framework_behaviour.h"
+
+namespace zerosim {
+
+const char* adapter_dtype_name(AdapterDtype d) {
+  switch (d) {
+    case AdapterDtype::fp32:
+      return "fp32";
+    case AdapterDtype::fp32_autocast:
+      return "fp32-autocast";
+    default:
+      return "bf16";
+  }
+}
+
+namespace {
+
+// peft >= 0.12.0 upcasts bf16/fp16 adapter weights to fp32 (PeftModel.__init__ → _cast_adapter_dtype →
+// tuners_utils.py cast_adapter_dtype); 0.9-0.11 create them in the base weight's dtype (lora/layer.py
+// update_layer: self.to(weight.device, dtype=weight.dtype)).
+bool peft_upcasts(const RunConfig& c) {
+  return c.peft.method != PeftMethod::none && c.peft.autocast_adapter_dtype &&
+         c.versions.peft >= Version{0, 12, 0};
+}
+
+// Whether the engine leaves peft's fp32 adapters alone. engine.py _configure_distributed_model: up to
+// 0.19.1 module.bfloat16() / half() casts every parameter; from 0.19.2 _cast_module_mixed_precision skips
+// the cast for a zero.Init model (ZeRO-3, parameters with ds_id), and _convert_to_zero_parameters keeps
+// the dtype of the parameters peft added after zero.Init.
+bool deepspeed_keeps_fp32_adapters(const RunConfig& c) {
+  return c.zero.stage == 3 && c.zero.zero3_init && c.versions.deepspeed >= Version{0, 19, 2};
+}
+
+AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
+  // AMP: the adapters are created in (or upcast to) the fp32 of the weights and run under autocast.
+  if (fp32_weights(c.train.precision))
+    return c.peft.method == PeftMethod::none ? AdapterDtype::base : AdapterDtype::fp32_autocast;
+  if (!peft_upcasts(c)) return AdapterDtype::base;
+  if (c.train.engine == TrainingEngine::deepspeed)
+    // DeepSpeed's bf16/fp16 modes never enable torch.autocast unless ds_config torch_autocast says so
+    // (not modelled): the fp32 adapters run in fp32.
+    return deepspeed_keeps_fp32_adapters(c) ? AdapterDtype::fp32 : AdapterDtype::base;
+  // Without DeepSpeed nothing casts the model back; the *-mixed precisions run under torch.autocast.
+  return c.train.precision == Precision::bf16_pure ? AdapterDtype::fp32 : AdapterDtype::fp32_autocast;
+}
+
+}  // namespace
+
+FrameworkBehaviour framework_behaviour(const RunConfig& c) {
+  FrameworkBehaviour b;
+  b.adapter_dtype = resolve_adapter_dtype(c);
+  b.fp32_weights = fp32_weights(c.train.precision);
+  const bool z3 = c.zero.stage == 3 && c.train.engine == TrainingEngine::deepspeed;
+  // partition_parameters.py: Init's patch_init_and_builtins installs zero3_linear_wrap
+  // (memory_efficient_linear, default true) in every release 0.10.0-0.19.5; from 0.19.4 (#8189)
+  // Init(module=...) installs it too, the path deepspeed.initialize takes for a model built outside zero.Init
+  // (parameter_offload.py _convert_to_zero_parameters).
+  b.zero3_linear_saves_input = z3 && (c.zero.zero3_init || c.versions.deepspeed >= Version{0, 19, 4});
+  // partition_parameters.py all_gather_coalesced: num_partitions == 1 (0.10.0-0.19.3) / every parameter's
+  // partition world size 1 (0.19.4+) → _no_gather_coalesced; NoGatherHandle sets param.data =
+  // ds_tensor.to(device), which is the partition itself on the GPU and a copy from the host with
+  // offload_param.
+  b.zero3_gathers = z3 && (c.cluster.gpus > 1 || c.zero.offload_param == "cpu");
+  // stage_1_and_2.py: up to 0.17.1 backward() allocates the bucket(s) before loss.backward(); from 0.17.2
+  // (#6993) process_gradients → backward_prologue (setup_buckets from 0.18.3) allocates them in the first
+  // trainable parameter's gradient hook.
+  b.ipg_bucket_at_first_gradient = c.versions.deepspeed >= Version{0, 17, 2};
+  return b;
+}
+
+int64_t param_element_bytes(const ParamModule& m, const FrameworkBehaviour& b) {
+  const bool adapter =
+      m.kind == ModuleKind::lora_a || m.kind == ModuleKind::lora_b || m.kind == ModuleKind::dora_magnitude;
+  return adapter ? b.adapter_bytes() : b.base_bytes();
+}
+
+}  // namespace zerosim

@@ -1,0 +1,44 @@
+#pragma once
+// What DeepSpeed and peft do for one run, resolved from the releases (`versions:`), who wraps the model
+// (`train.engine`), the precision and the ZeRO setup. Each rule cites the code it follows and the releases
+// it holds for (docs/memory-model.md §8); the step program and the memory model read only this.
+#include <cstdint>
+
+#include "workloads/param_inventory.h"
+#include "workloads/run_config.h"
+
+namespace zerosim {
+
+// How peft's adapter weights (LoRA A, B, DoRA magnitude) are stored and run.
+enum class AdapterDtype {
+  base,  // the base model's 2-byte dtype: peft < 0.12, autocast_adapter_dtype=False, or DeepSpeed cast them
+  fp32,  // fp32, no autocast: peft casts each adapted module's input to fp32 and the adapter runs in fp32
+  fp32_autocast,  // fp32 under torch.autocast: the fp32 input copy is cast back to bf16 by every autocast op
+};
+const char* adapter_dtype_name(AdapterDtype d);  // "bf16" | "fp32" | "fp32-autocast"
+
+struct FrameworkBehaviour {
+  AdapterDtype adapter_dtype = AdapterDtype::base;
+  // PyTorch AMP (train.precision amp-bf16 / amp-fp16): fp32 weights and residual stream, bf16 casts per op.
+  bool fp32_weights = false;
+  // ZeRO-3's LinearFunctionForZeroStage3 replaces F.linear and saves its input whenever autograd records it
+  // (the input, or the weight, requires grad), frozen weight or not.
+  bool zero3_linear_saves_input = false;
+  // ZeRO-3 all-gathers into fresh buffers; at world size 1 without parameter offload it aliases the
+  // partition.
+  bool zero3_gathers = false;
+  // ZeRO-1/2 allocate the IPG bucket(s) when the first trainable gradient is ready, not when backward starts.
+  bool ipg_bucket_at_first_gradient = false;
+
+  int64_t base_bytes() const { return fp32_weights ? 4 : 2; }
+  int64_t adapter_bytes() const { return adapter_dtype == AdapterDtype::base ? base_bytes() : 4; }
+  bool adapters_fp32() const { return adapter_dtype != AdapterDtype::base; }
+};
+
+FrameworkBehaviour framework_behaviour(const RunConfig& config);
+
+// Bytes per element of a parameter tensor on the GPU: adapters in their resolved dtype, the rest in the
+// weights' dtype (2 bytes, 4 under AMP).
+int64_t param_element_bytes(const ParamModule& module, const FrameworkBehaviour& behaviour);
+
+}  // namespace zerosim
