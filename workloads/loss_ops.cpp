@@ -151,13 +151,7 @@ class LossBuilder {
 
   ComputeOp op(const std::string& name, const std::string& key, OpClass cls, Phase phase, double flops,
                double bytes) const {
-    ComputeOp o;
-    o.name = name;
-    o.op = key;
-    o.cls = cls;
-    o.phase = phase;
-    o.flops = flops;
-    o.bytes = bytes;
+    ComputeOp o = compute_op(name, key, cls, phase, flops, bytes);
     o.tokens = T_, o.d_in = h_, o.d_out = V_;
     return o;
   }

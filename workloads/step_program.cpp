@@ -91,6 +91,18 @@ std::vector<int64_t> allocations(int64_t total, const std::vector<int64_t>& tens
 
 }  // namespace
 
+ComputeOp compute_op(const std::string& name, const std::string& key, OpClass cls, Phase phase, double flops,
+                     double bytes) {
+  ComputeOp o;
+  o.name = name;
+  o.op = key;
+  o.cls = cls;
+  o.phase = phase;
+  o.flops = flops;
+  o.bytes = bytes;
+  return o;
+}
+
 std::vector<int64_t> saved_allocations(const ComputeOp& op) {
   return allocations(op.saved_bytes, op.saved_tensors);
 }
@@ -206,14 +218,19 @@ class Builder {
 
   ComputeOp make(const std::string& name, const std::string& op, OpClass cls, Phase phase, double flops,
                  double bytes) const {
-    ComputeOp o;
-    o.name = layer_prefix(layer_) + name;
-    o.op = op;
-    o.cls = cls;
-    o.phase = phase;
+    ComputeOp o = compute_op(layer_prefix(layer_) + name, op, cls, phase, flops, bytes);
     o.layer = layer_;
-    o.flops = flops;
-    o.bytes = bytes;
+    return o;
+  }
+
+  // A base projection's forward GEMM `name` of linear li, keyed for calibration, reading its base weight.
+  ComputeOp base_linear_forward(const std::string& name, size_t li, Phase phase) const {
+    const LinearSpec& L = m_.layer_linears[li];
+    const int64_t din = L.d_in, dout = L.d_out;
+    ComputeOp o = make(L.name + name, "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
+                       (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
+    keyed(o, T_, din, dout, 0);
+    o.modules = {layer_modules().base[li]};
     return o;
   }
 
@@ -314,11 +331,7 @@ class Builder {
   void emit_linear_forward(size_t li, bool save_input, bool x_rg, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
-    ComputeOp base =
-        make(L.name + ".linear_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
-             (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
-    keyed(base, T_, din, dout, 0);
-    base.modules = {layer_modules().base[li]};
+    ComputeOp base = base_linear_forward(".linear_fwd", li, phase);
     if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
     // AMP: mm keeps autocast's bf16 cast of the fp32 weight for dX while x requires grad (a trainable
     // weight's cast also sits in autocast's cache): 2·d_in·d_out per linear until its backward.
@@ -413,11 +426,7 @@ class Builder {
   ComputeOp dora_base_forward_op(size_t li, AdapterDtype dt, bool x_rg, int64_t x32_live, Phase phase) const {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
-    ComputeOp b2 =
-        make(L.name + ".dora_base_fwd", "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
-             (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
-    keyed(b2, T_, din, dout, 0);
-    b2.modules = {layer_modules().base[li]};
+    ComputeOp b2 = base_linear_forward(".dora_base_fwd", li, phase);
     if (dt != AdapterDtype::base) {
       const int64_t w32 = amp_ ? 0 : 4 * din * dout;  // AMP: W0 is fp32 already
       const int64_t kept = x_rg ? (dt == AdapterDtype::fp32 ? w32 : kAct * din * dout) : 0;

@@ -39,6 +39,10 @@ struct ComputeOp {
   std::vector<int64_t> saved_tensors, transient_tensors;
 };
 
+// An op with its name, calibration key, roofline class, phase, FLOPs and DRAM bytes; the rest default.
+ComputeOp compute_op(const std::string& name, const std::string& key, OpClass cls, Phase phase, double flops,
+                     double bytes);
+
 // The tensors an op allocates for what it saves (or needs briefly): its list, completed by one tensor of
 // whatever the bytes exceed it by, or one tensor of the whole amount.
 std::vector<int64_t> saved_allocations(const ComputeOp& op);
