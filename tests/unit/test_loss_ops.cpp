@@ -149,7 +149,8 @@ TEST_CASE("hf, transformers 4.46-4.48: bf16 logits kept, upcast and shifted copy
           "[memory][loss]") {
   Tiny tiny;
   const RunConfig c = tiny.config({{"versions.transformers", "4.46.3"}});
-  const ComputeOp& ce = op_in(tiny_loss(c).forward, "loss.cross_entropy_fwd");
+  const LossOps l = tiny_loss(c);  // kept: ce refers into it
+  const ComputeOp& ce = op_in(l.forward, "loss.cross_entropy_fwd");
   // bf16 logits 2 + fp32 upcast 4 + shifted fp32 copy 4 + log-softmax 4 = 14·E = 44,800; saved 12,800.
   CHECK(ce.saved_bytes == 12'800);
   CHECK(ce.transient_bytes == 32'000);
