@@ -35,7 +35,7 @@ int64_t pinned_excess(int64_t bytes) {
 
 HostMemory predict_host_memory(const RunConfig& c, const StepProgram& program) {
   HostMemory h;
-  h.ranks_per_node = std::min(c.cluster.gpus, c.cluster.gpus_per_node);
+  h.ranks_per_node = c.cluster.ranks_per_node();
   h.capacity_bytes = c.host.memory_bytes;
   const OffloadPlan plan = plan_offload(c, program);
   const Version v = c.versions.deepspeed;

@@ -77,24 +77,20 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   const int64_t N = c.cluster.gpus;
   const bool mixed = has_fp32_master(c.train.precision);
   ModelStates s;
-  int64_t trainable = 0, trainable_partition = 0;
+  int64_t trainable = 0;
   for (const auto& m : program.modules) {
     // bf16 (or fp16), or fp32 for adapters DeepSpeed leaves as peft made them (framework_behaviour.h).
     (m.trainable ? s.trainable_params : s.frozen_params) +=
         param_element_bytes(m, fw) * resident_param_numel(m, c);
-    if (m.trainable) {
-      trainable += m.numel;
-      trainable_partition += zero3_partition_numel(m.numel, N);
-    }
+    if (m.trainable) trainable += m.numel;
   }
-  // Stages 1-2 flatten all trainable params into one group split into N partitions.
-  const int64_t flat_partition = z.stage == 3 ? trainable_partition : zero3_partition_numel(trainable, N);
-  const int64_t optimizer_numel = z.stage == 0 ? trainable : flat_partition;
+  // What the rank's optimizer updates: every trainable parameter at stage 0, its partition in stages 1-3.
+  const int64_t optimizer_numel = optimizer_partition_numel(program.modules, z.stage, N);
 
   // bf16 gradients (docs/reference/dora-zero.md §5). Offloaded, the reduced partition goes to host memory:
   // no gradient partition stays on the GPU (docs/reference/deepspeed-offload.md §1, §3).
   const bool offloaded = z.offload_optimizer == "cpu";
-  const int64_t partition_grads = offloaded ? 0 : 2 * flat_partition;
+  const int64_t partition_grads = offloaded ? 0 : 2 * optimizer_numel;  // stages 1-3
   switch (z.stage) {
     case 0:
       s.gradients_in_backward = 2 * trainable;
@@ -112,15 +108,13 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   }
 
   // Adam: fp32 master + m + v (12 B) in mixed precision; bf16 m and v (4 B) in pure bf16.
-  if (z.offload_optimizer != "cpu") s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
+  if (!offloaded) s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
   // ZeRO-3 whose trainable partitions are already fp32 on the GPU (peft's fp32 adapters, §8.2) uses them as
   // the master weights instead of a copy (stage3.py _create_fp32_partitions, 0.18.2+): only m and v remain.
-  if (z.stage == 3 && mixed && fw.adapters_fp32() && z.offload_optimizer != "cpu")
-    s.optimizer_states -= 4 * optimizer_numel;
-  if (mixed && z.offload_optimizer != "cpu")
-    s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
+  if (z.stage == 3 && mixed && fw.adapters_fp32() && !offloaded) s.optimizer_states -= 4 * optimizer_numel;
+  if (mixed && !offloaded) s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
   // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).
-  if (c.train.optimizer == OptimizerImpl::foreach && z.offload_optimizer != "cpu")
+  if (c.train.optimizer == OptimizerImpl::foreach && !offloaded)
     s.optimizer_temporaries += (mixed ? 4 : 2) * optimizer_numel;
 
   const int64_t bucket = 2 * z.reduce_bucket_size;  // bf16 elements
@@ -337,7 +331,7 @@ class StepReplay {
     r.mark(op.name);
     for (const Tensor& t : transient) r.free(t);
     release_saved(r, op.releases_bytes);
-    release_oldest(r, op.releases_oldest_bytes);
+    release_saved(r, op.releases_oldest_bytes, true);
     if (z3)
       for (int m : plan.release_after[index]) {
         auto& list = gathered_[static_cast<size_t>(m)];
@@ -347,22 +341,14 @@ class StepReplay {
       }
   }
 
-  void release_oldest(Replay& r, int64_t bytes) {
+  // Frees saved tensors worth `bytes`: backward frees them in the reverse order of the forward that saved
+  // them, so an op's releases_bytes are the most recently saved; releases_oldest_bytes the first saved.
+  void release_saved(Replay& r, int64_t bytes, bool oldest = false) {
     while (bytes > 0 && !saved_.empty()) {
-      bytes -= saved_.front().bytes;
-      r.free(saved_.front());
-      saved_.erase(saved_.begin());
-    }
-    unmatched_ += bytes < 0 ? -bytes : bytes;
-  }
-
-  // Backward frees saved tensors in the reverse order of the forward that saved them, so an op's
-  // releases_bytes are the most recently saved tensors.
-  void release_saved(Replay& r, int64_t bytes) {
-    while (bytes > 0 && !saved_.empty()) {
-      bytes -= saved_.back().bytes;
-      r.free(saved_.back());
-      saved_.pop_back();
+      const auto it = oldest ? saved_.begin() : saved_.end() - 1;
+      bytes -= it->bytes;
+      r.free(*it);
+      saved_.erase(it);
     }
     unmatched_ += bytes < 0 ? -bytes : bytes;
   }

@@ -51,7 +51,7 @@ int64_t ClusterSpec::cpu_threads(int64_t node_cores) const {
   // torch.distributed.run sets OMP_NUM_THREADS=1 when more than one process runs per node; the DeepSpeed
   // launcher leaves it unset (only --bind_cores_to_rank sets it), so OpenMP uses every core it may
   // (docs/reference/deepspeed-offload.md §6).
-  return launcher == "torchrun" && std::min(gpus, gpus_per_node) > 1 ? 1 : node_cores;
+  return launcher == "torchrun" && ranks_per_node() > 1 ? 1 : node_cores;
 }
 
 namespace {

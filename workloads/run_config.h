@@ -3,6 +3,7 @@
 // validated. Parsed from RUN.yaml (docs/architecture.md) with --set overrides; errors are ConfigError.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -93,6 +94,7 @@ struct ClusterSpec {
   std::optional<int64_t> cpu_threads_per_rank;
   int64_t cpu_threads(int64_t node_cores) const;  // per rank
   int64_t nodes() const { return (gpus + gpus_per_node - 1) / gpus_per_node; }
+  int64_t ranks_per_node() const { return std::min(gpus, gpus_per_node); }  // ranks sharing a node's host
 };
 
 // PyTorch's caching allocator as PYTORCH_CUDA_ALLOC_CONF sets it (memory.allocator; docs/memory-model.md §5).

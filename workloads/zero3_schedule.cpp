@@ -7,6 +7,17 @@ namespace zerosim {
 
 int64_t zero3_partition_numel(int64_t numel, int64_t ranks) { return (numel + ranks - 1) / ranks; }
 
+int64_t optimizer_partition_numel(const std::vector<ParamModule>& modules, int stage, int64_t ranks) {
+  int64_t trainable = 0, per_tensor = 0;
+  for (const auto& m : modules)
+    if (m.trainable) {
+      trainable += m.numel;
+      per_tensor += zero3_partition_numel(m.numel, ranks);
+    }
+  if (stage == 0) return trainable;
+  return stage == 3 ? per_tensor : zero3_partition_numel(trainable, ranks);
+}
+
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold) { return tensor_numel <= threshold; }
 
 int64_t zero3_gathered_numel(const ParamModule& module, int64_t threshold) {

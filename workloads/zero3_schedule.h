@@ -13,6 +13,9 @@
 namespace zerosim {
 
 int64_t zero3_partition_numel(int64_t numel, int64_t ranks);  // ⌈numel/N⌉: DeepSpeed pads to a multiple of N
+// Trainable elements one rank's optimizer partition holds: every trainable one at stage 0; stages 1-2 split
+// one flat group of them, ⌈Σ/N⌉; stage 3 partitions each tensor, Σ⌈numel/N⌉.
+int64_t optimizer_partition_numel(const std::vector<ParamModule>& modules, int stage, int64_t ranks);
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold);
 
 // Elements of a module that ZeRO-3 partitions (tensors above the persistence threshold).

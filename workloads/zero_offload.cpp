@@ -80,15 +80,7 @@ OffloadPlan plan_offload(const RunConfig& c, const StepProgram& program) {
   // Every partition to the GPU before its all-gather, one blocking .to() per parameter, from the always
   // pinned flat buffer (_all_gather_dtype; stage3 _create_fp16_partitions_with_defragmentation).
   if (p.params) p.fetch = copy(Dir::to_device, 2, true, true, "to_gpu");
-  const int64_t N = c.cluster.gpus;
-  int64_t trainable = 0, partition = 0;
-  for (const auto& m : program.modules)
-    if (m.trainable) {
-      trainable += m.numel;
-      partition += zero3_partition_numel(m.numel, N);
-    }
-  // Stages 1-2 split one flat group of every trainable parameter; stage 3 partitions each tensor.
-  const int64_t rank_partition = c.zero.stage == 3 ? partition : zero3_partition_numel(trainable, N);
+  const int64_t rank_partition = optimizer_partition_numel(program.modules, c.zero.stage, c.cluster.gpus);
   p.optimizer_numel = rank_partition;
   if (!p.optimizer) {
     // offload_param alone: Adam stays on the GPU and its fp32 result is copied into the host bf16 buffer

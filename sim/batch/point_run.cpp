@@ -28,7 +28,7 @@ OffloadModel offload_model(const RunConfig& config) {
   om.cpu_adam_elements_per_s_per_core = host.cpu_adam_elements_per_s_per_core;
   om.mem_bw_bytes_s = host.mem_bw_bytes_s * static_cast<double>(host.sockets);
   om.cores = host.cores();
-  om.ranks_per_node = std::min(config.cluster.gpus, config.cluster.gpus_per_node);
+  om.ranks_per_node = config.cluster.ranks_per_node();
   om.cpu_threads_per_rank = config.cluster.cpu_threads(host.cores());
   return om;
 }

@@ -12,7 +12,7 @@ std::vector<std::string> config_warnings(const RunConfig& c) {
   // threads per rank the CPU step rests on it (docs/platforms.md, "Host side").
   const bool offloaded = c.zero.offload_optimizer != "none";
   const int64_t threads = c.cluster.cpu_threads(c.host.cores());
-  const int64_t ranks = std::min(c.cluster.gpus, c.cluster.gpus_per_node);
+  const int64_t ranks = c.cluster.ranks_per_node();
   if (offloaded && c.host.rates_source == "catalogue" && threads * ranks < c.host.cores())
     out.push_back(
         "the CPU step runs on " + std::to_string(threads) + " thread(s) per rank (" + c.cluster.launcher +
