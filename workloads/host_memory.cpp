@@ -75,7 +75,7 @@ HostMemory predict_host_memory(const RunConfig& c, const StepProgram& program) {
     // before (#5301, #7689).
     const bool master_pinned = v >= Version{0, 18, 3} ? pin : v >= Version{0, 14, 1};
     add(HostMemComponent::master_params, master_bytes * P, master_pinned);
-    add(HostMemComponent::gradients, master_bytes * P, pin || v == Version{0, 10, 0});  // its .grad
+    add(HostMemComponent::gradients, master_bytes * P, stage12_fp32_grads_pinned(c));  // its .grad
     if (c.train.grad_accum > 1) add(HostMemComponent::gradients, 2 * P, pin);  // accumulated_grads_in_cpu
     if (v >= Version{0, 17, 0})  // param_buffer_of_bit16_for_cpu_offload_groups (#7309)
       add(HostMemComponent::staging_buffers, 2 * P, pin);

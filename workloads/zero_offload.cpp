@@ -36,8 +36,7 @@ void stage12_grad_copies(const RunConfig& c, bool pin, OffloadPlan& p) {
     p.grad_copies[2] = {bf16(Dir::to_device, "accumulate.to_gpu")};
     if (v >= Version{0, 19, 0}) p.grad_copies[2].push_back(bf16(Dir::to_host, "to_host"));
   }
-  // v0.10.0 pinned the fp32 gradient partition whatever pin_memory said (#4131).
-  p.grad_copies[2].push_back(copy(Dir::to_host, 4, pin || v == Version{0, 10, 0}, true, "fp32.to_host"));
+  p.grad_copies[2].push_back(copy(Dir::to_host, 4, stage12_fp32_grads_pinned(c), true, "fp32.to_host"));
 }
 
 // Stage 3 (partition_grads): the reduce-scattered partition goes to a bf16 host buffer every micro-step and
@@ -65,6 +64,10 @@ bool offload_pin_memory(const RunConfig& c, bool params) {
   const std::optional<bool>& set =
       params ? c.zero.offload_param_pin_memory : c.zero.offload_optimizer_pin_memory;
   return set.value_or(c.versions.deepspeed >= Version{0, 19, 5});  // #8207 made True the default
+}
+
+bool stage12_fp32_grads_pinned(const RunConfig& c) {
+  return offload_pin_memory(c, false) || c.versions.deepspeed == Version{0, 10, 0};
 }
 
 const std::vector<OffloadCopy>& OffloadPlan::grad_copies_at(int micro, int64_t grad_accum) const {

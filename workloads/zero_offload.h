@@ -47,5 +47,7 @@ OffloadPlan plan_offload(const RunConfig& config, const StepProgram& program);
 
 // The pin_memory in force: the config's, else the release's default (True from DeepSpeed 0.19.5).
 bool offload_pin_memory(const RunConfig& config, bool params);
+// Whether stages 1-2 pin the host fp32 gradient partition: as pin_memory says, always in 0.10.0 (#4131).
+bool stage12_fp32_grads_pinned(const RunConfig& config);
 
 }  // namespace zerosim
