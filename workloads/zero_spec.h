@@ -36,6 +36,7 @@ struct ZeroSpec {
   bool grad_accum_given = false;
 
   bool overlap() const { return overlap_comm.value_or(stage == 3); }
+  bool offloads() const { return offload_optimizer != "none" || offload_param != "none"; }
 };
 
 }  // namespace zerosim

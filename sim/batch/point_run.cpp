@@ -1,6 +1,5 @@
 #include "sim/batch/point_run.h"
 
-#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -130,13 +129,7 @@ void run_simulate(const SimulateOptions& o) {
   std::vector<std::string> warnings = config_warnings(p.config);
   for (auto& w : memory_warnings(p.config, p.memory)) warnings.push_back(w);
   for (auto& w : calibration_warnings(p.config, calibration.get(), j["compute_model"])) warnings.push_back(w);
-  const bool offloaded = p.config.zero.offload_optimizer != "none" || p.config.zero.offload_param != "none";
-  const auto& cpu_hosts = platform.rank_cpu_hosts();
-  if (offloaded && std::all_of(cpu_hosts.begin(), cpu_hosts.end(), [](const auto& h) { return h.empty(); }))
-    warnings.push_back(
-        "platform " + p.config.cluster.platform +
-        " has no CPU hosts: CPU offload's copies run on a PCIe x16 of their own per GPU, shared "
-        "with nothing (docs/platforms.md, \"Host side\"; zerosim platform writes them)");
+  for (auto& w : platform_warnings(p.config, platform.rank_cpu_hosts())) warnings.push_back(w);
   j["warnings"] = warnings_json(warnings);
   std::cout << formatted(f, j, [&] {
     return memory_table(p.config, p.params, p.memory) + time_table(result, tp, cp) +

@@ -10,7 +10,7 @@ std::vector<std::string> config_warnings(const RunConfig& c) {
   // The catalogue's per-core CPU Adam rates are node rates divided by cores (the ZeRO-Offload paper's
   // memory-bound DGX-2 figure): a lower bound for one core, right only where every core works. With few
   // threads per rank the CPU step rests on it (docs/platforms.md, "Host side").
-  const bool offloaded = c.zero.offload_optimizer != "none";
+  const bool offloaded = c.zero.offload_optimizer != "none";  // the CPU step needs an offloaded optimizer
   const int64_t threads = c.cluster.cpu_threads(c.host.cores());
   const int64_t ranks = c.cluster.ranks_per_node();
   if (offloaded && c.host.rates_source == "catalogue" && threads * ranks < c.host.cores())
@@ -68,6 +68,17 @@ std::vector<std::string> memory_warnings(const RunConfig& c, const MemoryResult&
       (c.train.micro_batch > 1 ? std::string("train.micro_batch") : std::string("train.seq_len")) +
       " leaves headroom");
   return out;
+}
+
+std::vector<std::string> platform_warnings(const RunConfig& c,
+                                           const std::vector<std::string>& rank_cpu_hosts) {
+  if (!c.zero.offloads() ||
+      !std::all_of(rank_cpu_hosts.begin(), rank_cpu_hosts.end(), [](const auto& h) { return h.empty(); }))
+    return {};
+  return {
+      "platform " + c.cluster.platform +
+      " has no CPU hosts: CPU offload's copies run on a PCIe x16 of their own per GPU, shared with nothing "
+      "(docs/platforms.md, \"Host side\"; zerosim platform writes them)"};
 }
 
 void print_warnings(const std::vector<std::string>& warnings) {

@@ -29,6 +29,11 @@ std::vector<std::string> calibration_warnings(const RunConfig& config, const cal
 // segment, each time), which slows the step where it happens.
 std::vector<std::string> memory_warnings(const RunConfig& config, const MemoryResult& memory);
 
+// CPU offload on a platform whose file has no CPU hosts (`rank_cpu_hosts` all empty): the copies then get
+// a PCIe x16 of their own per GPU, shared with nothing (docs/platforms.md, "Host side").
+std::vector<std::string> platform_warnings(const RunConfig& config,
+                                           const std::vector<std::string>& rank_cpu_hosts);
+
 // Writes each as "zerosim: warning: TEXT" on stderr.
 void print_warnings(const std::vector<std::string>& warnings);
 
