@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <iterator>
@@ -24,6 +25,14 @@ void check_counts(const std::vector<int64_t>& gpus, const std::vector<int64_t>& 
     if (g < 1) throw ConfigError("--gpus", std::to_string(g), "GPU counts must be >= 1");
   for (int64_t m : micro_batches)
     if (m < 1) throw ConfigError("--micro-batches", std::to_string(m), "micro-batches must be >= 1");
+}
+
+void check_margin(double margin) {
+  if (!(margin >= 0 && margin < kMaxMemoryMargin))  // NaN fails too
+    throw ConfigError("--memory-margin", std::to_string(margin),
+                      "a fraction of GPU memory to keep free, >= 0 and < " +
+                          std::to_string(kMaxMemoryMargin) + " (default " +
+                          std::to_string(kValidatedMemoryMargin) + ", docs/memory-model.md)");
 }
 
 // --checkpointing both | on | off as the values of train.activation_checkpointing.
@@ -141,7 +150,14 @@ nlohmann::json search_json(const std::vector<int64_t>& gpus, const RecommendOpti
           {"zero_stages", {0, 1, 2, 3}},
           {"micro_batches", o.micro_batches},
           {"activation_checkpointing", checkpointing_values(o.checkpointing)},
-          {"offload", {{"mode", o.offload}, {"gpus", offload_gpus}}}};
+          {"offload", {{"mode", o.offload}, {"gpus", offload_gpus}}},
+          {"memory_margin", o.memory_margin}};
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * fraction);
+  return buf;
 }
 
 template <typename T>
@@ -168,7 +184,10 @@ std::string search_title(const RunConfig& c, const std::vector<int64_t>& gpus, c
          std::to_string(c.train.seq_len) + ", grad_accum " + std::to_string(c.train.grad_accum) + ", " +
          precision_name(c.train.precision) + "\nsearched: GPUs " + listed<int64_t>(gpus, number) +
          " x ZeRO stages 0-3 x micro-batch " + listed<int64_t>(o.micro_batches, number) +
-         " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off) + "\n" + offload;
+         " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off) + "\n" + offload +
+         "\nfits: GPU peak <= " + percent(1.0 - o.memory_margin) + " of the GPU's memory (safety margin " +
+         percent(o.memory_margin) +
+         ", --memory-margin; the default is zerosim's largest validated under-prediction)";
 }
 
 }  // namespace
@@ -182,6 +201,7 @@ void run_recommend(const RecommendOptions& o) {
   apply_platform_file(resolved);  // a platform file's GPUs, and all of them unless cluster.gpus says
   const std::vector<int64_t> gpus = o.gpus.empty() ? std::vector<int64_t>{resolved.cluster.gpus} : o.gpus;
   check_counts(gpus, o.micro_batches);
+  check_margin(o.memory_margin);
 
   const OffloadMode mode = parse_offload_mode(o.offload);
 
@@ -190,13 +210,14 @@ void run_recommend(const RecommendOptions& o) {
   // auto: offload only where it is the last resort; always: everywhere, ranked with the rest.
   std::vector<int64_t> offload_gpus;
   if (mode == OffloadMode::always) offload_gpus = gpus;
-  if (mode == OffloadMode::automatic) offload_gpus = gpu_counts_where_nothing_fits(candidates);
+  if (mode == OffloadMode::automatic)
+    offload_gpus = gpu_counts_where_nothing_fits(candidates, o.memory_margin);
   if (!offload_gpus.empty()) {
     std::vector<Candidate> more = offload_candidates(base, offload_gpus, o);
     candidates.insert(candidates.end(), std::make_move_iterator(more.begin()),
                       std::make_move_iterator(more.end()));
   }
-  const auto verdicts = recommend(candidates, mode);
+  const auto verdicts = recommend(candidates, mode, o.memory_margin);
   if (f == OutputFormat::json)
     std::cout << json_text({{"config", resolved.echo()},
                             {"search", search_json(gpus, o, offload_gpus)},

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/batch/memory_margin.h"
+
 namespace zerosim {
 
 struct RecommendOptions {
@@ -15,9 +17,10 @@ struct RecommendOptions {
   std::vector<std::string> sets;  // key=value overrides
   std::vector<int64_t> gpus;      // GPU counts; empty: the config's cluster.gpus
   std::vector<int64_t> micro_batches = {1, 2, 4, 8};
-  std::string checkpointing = "both";  // both | on | off
-  std::string offload = "auto";        // never | auto (only where nothing else fits) | always
-  size_t jobs = 0;                     // worker processes; 0: the CPUs available
+  std::string checkpointing = "both";             // both | on | off
+  std::string offload = "auto";                   // never | auto (only where nothing else fits) | always
+  double memory_margin = kValidatedMemoryMargin;  // share of GPU memory kept free (memory_margin.h)
+  size_t jobs = 0;                                // worker processes; 0: the CPUs available
   std::string format = "table";
 };
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <utility>
 
+#include "sim/batch/memory_margin.h"
 #include "workloads/config_error.h"
 #include "workloads/units.h"
 
@@ -56,12 +57,16 @@ double gib_of(const nlohmann::json& bytes) {
 }
 
 // memory.fits covers host RAM where the JSON has memory.host; memory.gpu_fits the GPU alone (absent
-// before host RAM was modelled: then fits is the GPU's verdict).
-bool fits(const Candidate& c) { return !c.result.is_null() && c.result["memory"]["fits"].get<bool>(); }
-bool gpu_fits(const Candidate& c) {
+// before host RAM was modelled: then fits is the GPU's verdict). Both here also keep `margin` of the
+// GPU's memory free (memory_margin.h).
+bool gpu_fits(const Candidate& c, double margin) {
   if (c.result.is_null()) return false;
   const nlohmann::json& m = c.result["memory"];
-  return m.value("gpu_fits", m["fits"].get<bool>());
+  return m.value("gpu_fits", m["fits"].get<bool>()) &&
+         fits_with_margin(m["peak_bytes"].get<int64_t>(), m["capacity_bytes"].get<int64_t>(), margin);
+}
+bool fits(const Candidate& c, double margin) {
+  return gpu_fits(c, margin) && c.result["memory"]["fits"].get<bool>();
 }
 const nlohmann::json* host_memory(const Candidate& c) {
   if (c.result.is_null() || !c.result["memory"].contains("host")) return nullptr;
@@ -138,10 +143,10 @@ std::string offload_costs(const Candidate& c) {
 using CandidateList = std::vector<const Candidate*>;
 
 // The first of the fastest (by `better`) that fit; null if none fits.
-const Candidate* fastest_that_fits(const CandidateList& list) {
+const Candidate* fastest_that_fits(const CandidateList& list, double margin) {
   const Candidate* best = nullptr;
   for (const Candidate* c : list)
-    if (fits(*c) && (!best || better(*c, *best))) best = c;
+    if (fits(*c, margin) && (!best || better(*c, *best))) best = c;
   return best;
 }
 
@@ -154,11 +159,12 @@ const Candidate* smallest_peak(const CandidateList& list) {
 }
 
 // Of the runs that fit the GPU but not host RAM, the one needing the least host RAM; null if none.
-const Candidate* smallest_host_overflow(const CandidateList& list) {
+const Candidate* smallest_host_overflow(const CandidateList& list, double margin) {
   const Candidate* smallest = nullptr;
   const auto need = [](const Candidate& c) { return (*host_memory(c))["per_node_bytes"].get<int64_t>(); };
   for (const Candidate* c : list)
-    if (gpu_fits(*c) && !fits(*c) && host_memory(*c) && (!smallest || need(*c) < need(*smallest)))
+    if (gpu_fits(*c, margin) && !fits(*c, margin) && host_memory(*c) &&
+        (!smallest || need(*c) < need(*smallest)))
       smallest = c;
   return smallest;
 }
@@ -187,10 +193,15 @@ std::string best_reason(const Candidate& best, bool is_winner, const Candidate* 
   return reason;
 }
 
-std::string does_not_fit_reason(const Candidate& smallest) {
+// With a margin, the usable share of the card too: a peak under the capacity may still be refused.
+std::string does_not_fit_reason(const Candidate& smallest, double margin) {
   const double capacity_gib = gib_of(smallest.result["memory"]["capacity_bytes"]);
-  return "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(smallest)) + " (" + settings(smallest) +
-         ") of " + fmt("%.2f GiB", capacity_gib);
+  std::string out = "does not fit: needs at least " + fmt("%.2f GiB", peak_gib(smallest)) + " (" +
+                    settings(smallest) + ") of " + fmt("%.2f GiB", capacity_gib);
+  if (margin > 0)
+    out += fmt(" (%.2f GiB usable with the ", capacity_gib * (1.0 - margin)) +
+           fmt("%.1f%% safety margin)", 100.0 * margin);
+  return out;
 }
 
 // The GPU would hold it; the node's RAM cannot hold what offload puts there.
@@ -212,20 +223,20 @@ std::string failure_reason(const CandidateList& in_row) {
 // One row's verdict (a stage with one offload setting) among the candidates of one GPU count, whose
 // overall pick is `winner`.
 StageVerdict stage_verdict(const CandidateList& list, int stage, const std::string& offload,
-                           const Candidate* winner) {
+                           const Candidate* winner, double margin) {
   CandidateList in_row;
   for (const Candidate* c : list)
     if (c->stage == stage && c->offload == offload) in_row.push_back(c);
   StageVerdict sv;
   sv.stage = stage;
   sv.offload = offload;
-  sv.best = fastest_that_fits(in_row);
+  sv.best = fastest_that_fits(in_row, margin);
   if (sv.best)
     sv.reason = best_reason(*sv.best, sv.best == winner, stage0_twin(list, *sv.best));
-  else if (const Candidate* host = smallest_host_overflow(in_row))
+  else if (const Candidate* host = smallest_host_overflow(in_row, margin))
     sv.reason = host_ram_reason(*host);
   else if (const Candidate* smallest = smallest_peak(in_row))
-    sv.reason = does_not_fit_reason(*smallest);
+    sv.reason = does_not_fit_reason(*smallest, margin);
   else
     sv.reason = failure_reason(in_row);
   return sv;
@@ -233,41 +244,42 @@ StageVerdict stage_verdict(const CandidateList& list, int stage, const std::stri
 
 // The candidates that may win: offload ones always (always), only where nothing without offload fits
 // (automatic), or never.
-CandidateList contenders(const CandidateList& list, OffloadMode mode) {
+CandidateList contenders(const CandidateList& list, OffloadMode mode, double margin) {
   if (mode == OffloadMode::always) return list;
   CandidateList without;
   for (const Candidate* c : list)
     if (!offloads(*c)) without.push_back(c);
-  if (mode == OffloadMode::automatic && !fastest_that_fits(without)) return list;
+  if (mode == OffloadMode::automatic && !fastest_that_fits(without, margin)) return list;
   return without;
 }
 
 }  // namespace
 
-std::vector<int64_t> gpu_counts_where_nothing_fits(const std::vector<Candidate>& candidates) {
+std::vector<int64_t> gpu_counts_where_nothing_fits(const std::vector<Candidate>& candidates, double margin) {
   std::map<int64_t, bool> any_fits;
-  for (const auto& c : candidates) any_fits[c.gpus] = any_fits[c.gpus] || fits(c);
+  for (const auto& c : candidates) any_fits[c.gpus] = any_fits[c.gpus] || fits(c, margin);
   std::vector<int64_t> out;
   for (const auto& [gpus, fit] : any_fits)
     if (!fit) out.push_back(gpus);
   return out;
 }
 
-std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates, OffloadMode mode) {
+std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates, OffloadMode mode,
+                                       double margin) {
   std::map<int64_t, CandidateList> by_gpus;
   for (const auto& c : candidates) by_gpus[c.gpus].push_back(&c);
   std::vector<GpuCountVerdict> out;
   for (const auto& [gpus, list] : by_gpus) {
     GpuCountVerdict v;
     v.gpus = gpus;
-    v.winner = fastest_that_fits(contenders(list, mode));
+    v.winner = fastest_that_fits(contenders(list, mode, margin), margin);
     for (int stage = 0; stage <= 3; ++stage)
-      v.stages.push_back(stage_verdict(list, stage, kOffloadNone, v.winner));
+      v.stages.push_back(stage_verdict(list, stage, kOffloadNone, v.winner, margin));
     for (const OffloadVariant& ov : kOffloadVariants) {
       const bool searched = std::any_of(list.begin(), list.end(), [&](const Candidate* c) {
         return c->stage == ov.stage && c->offload == ov.offload;
       });
-      if (searched) v.stages.push_back(stage_verdict(list, ov.stage, ov.offload, v.winner));
+      if (searched) v.stages.push_back(stage_verdict(list, ov.stage, ov.offload, v.winner, margin));
     }
     out.push_back(v);
   }

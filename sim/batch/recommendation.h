@@ -60,14 +60,19 @@ struct GpuCountVerdict {
   std::vector<StageVerdict> stages;
 };
 
+// "Fits" below means: memory.fits, and the GPU peak within (1 - margin) of the GPU's capacity
+// (memory_margin.h: recommend's `--memory-margin`, default the validated under-prediction; 0 = none).
+
 // The GPU counts at which no candidate fits (ascending): where `--offload auto` searches offload.
-std::vector<int64_t> gpu_counts_where_nothing_fits(const std::vector<Candidate>& candidates);
+std::vector<int64_t> gpu_counts_where_nothing_fits(const std::vector<Candidate>& candidates,
+                                                   double margin = 0);
 
 // Ranking: tokens/s, where configurations within 1% of each other count as equally fast and the one
 // without offload (then the smaller peak memory, then the lower stage, then the smaller micro-batch) wins.
 // With OffloadMode::automatic an offload candidate wins only at a GPU count where no candidate without
 // offload fits; with never, none does. Candidates must outlive the verdicts (they point into the vector).
-std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates, OffloadMode mode);
+std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates, OffloadMode mode,
+                                       double margin = 0);
 
 nlohmann::json verdicts_json(const std::vector<GpuCountVerdict>& verdicts);
 std::string verdicts_table(const std::vector<GpuCountVerdict>& verdicts, const std::string& title);

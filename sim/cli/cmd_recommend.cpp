@@ -1,5 +1,6 @@
 // zerosim recommend --config RUN.yaml [--set k=v]... [--gpus 1,2,4,8] [--micro-batches 1,2,4,8]
-//                   [--checkpointing both|on|off] [--offload auto|never|always] [-j N] [--format table|json]
+//                   [--checkpointing both|on|off] [--offload auto|never|always]
+//                   [--memory-margin F] [-j N] [--format table|json]
 // The options; sim/batch/recommend_run.h simulates the candidates and prints the recommendation.
 #include <CLI/CLI.hpp>
 
@@ -28,6 +29,11 @@ void add_recommend_command(CLI::App& root) {
          "CPU offload (ZeRO-1..3 optimizer, ZeRO-3 parameters): auto = only at GPU counts where nothing "
          "else fits | never | always")
       ->check(CLI::IsMember({"auto", "never", "always"}))
+      ->capture_default_str();
+  cmd->add_option(
+         "--memory-margin", o->memory_margin,
+         "share of each GPU's memory a recommendation keeps free (0 = none; default: zerosim's largest "
+         "under-prediction on its validated memory rows, docs/memory-model.md)")
       ->capture_default_str();
   cmd->add_option("-j,--jobs", o->jobs, "worker processes (default: the CPUs available)");
   add_format_option(*cmd, o->format, "table,json");

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
+#include "sim/batch/memory_margin.h"
 
 using zerosim::testing::run_zerosim;
 
@@ -58,12 +59,15 @@ TEST_CASE("recommend's header describes the search space, not the base config's 
       "-j 2");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::StartsWith(
-                        "zerosim recommend: models/tiny-llama.json, DoRA r=8 (q_proj,v_proj), a100-80gb-sxm, "
-                        "seq 128, grad_accum 1, bf16-mixed\n"
-                        "searched: GPUs 1, 2 x ZeRO stages 0-3 x micro-batch 1, 2 x "
-                        "checkpointing off\n"
-                        "offload: auto (not needed: something fits without offload at every GPU count)\n\n"));
+  CHECK_THAT(r.out,
+             Catch::StartsWith(
+                 "zerosim recommend: models/tiny-llama.json, DoRA r=8 (q_proj,v_proj), a100-80gb-sxm, "
+                 "seq 128, grad_accum 1, bf16-mixed\n"
+                 "searched: GPUs 1, 2 x ZeRO stages 0-3 x micro-batch 1, 2 x "
+                 "checkpointing off\n"
+                 "offload: auto (not needed: something fits without offload at every GPU count)\n"
+                 "fits: GPU peak <= 86.7% of the GPU's memory (safety margin 13.3%, --memory-margin; the "
+                 "default is zerosim's largest validated under-prediction)\n\n"));
   // The base config is ZeRO-0 on 1 GPU at micro-batch 1: none of that is echoed in the header as if it
   // were the answer (the table's rows name every stage, ZeRO-0 included).
   const std::string header = r.out.substr(0, r.out.find("\n\n"));
@@ -79,7 +83,8 @@ TEST_CASE("recommend's header describes the search space, not the base config's 
   CHECK(nlohmann::json::parse(j.out)["search"] ==
         nlohmann::json::parse(R"({"gpus": [1, 2], "zero_stages": [0, 1, 2, 3], "micro_batches": [1, 2],
                                   "activation_checkpointing": [false],
-                                  "offload": {"mode": "auto", "gpus": []}})"));
+                                  "offload": {"mode": "auto", "gpus": []},
+                                  "memory_margin": 0.133})"));
 }
 
 // LLaMA-2-13B full fine-tuning on one A100-40GB: 24 GiB of bf16 weights plus 145 GiB of fp32 master
@@ -161,4 +166,23 @@ TEST_CASE("recommend --offload always ranks the offload variants with the rest a
   const auto bad = run_zerosim("recommend --config tests/data/tiny-llama-dora.yaml --offload cpu");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("--offload"));
+}
+
+TEST_CASE("recommend keeps the validated memory margin free, and --memory-margin changes it", "[recommend]") {
+  const char* base = "recommend --config tests/data/tiny-llama-dora.yaml --gpus 1 --micro-batches 1 -j 2";
+  auto r = run_zerosim(std::string(base) + " --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["search"]["memory_margin"] == Approx(zerosim::kValidatedMemoryMargin));
+  r = run_zerosim(std::string(base));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("fits: GPU peak <= 86.7% of the GPU's memory (safety margin 13.3%"));
+  r = run_zerosim(std::string(base) + " --memory-margin 0 --format json");
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["search"]["memory_margin"] == 0.0);
+  for (const char* bad : {"-0.1", "0.5", "nan"}) {
+    r = run_zerosim(std::string(base) + " --memory-margin " + bad);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--memory-margin"));
+  }
 }

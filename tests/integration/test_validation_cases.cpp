@@ -1,6 +1,7 @@
 // zerosim validate on the project's copy of the published measurements (tests/validation): every
 // figure within its family's tolerance, or listed in tests/validation/known-misses.yaml with the reason.
 // A listed figure that comes back within tolerance fails too, so the list of misses stays honest.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "run_command.h"
+#include "sim/batch/memory_margin.h"
 
 using zerosim::testing::run_zerosim;
 
@@ -95,6 +97,21 @@ TEST_CASE("validate: every known miss names a figure that exists", "[validation]
 
 TEST_CASE("validate: peak memory within 15% or a listed known miss", "[validation][memory]") {
   check_family("memory", 0.15);
+}
+
+// recommend's default safety margin is the largest under-prediction among the memory rows validate
+// scores (status ok; known misses carry their own reason), rounded up to 0.1%: a modelling change that
+// moves it must move the constant, and docs/memory-model.md with it.
+TEST_CASE("validate: recommend's memory margin is the largest scored memory under-prediction",
+          "[validation][memory][recommend]") {
+  const Validation& v = validation();
+  REQUIRE(v.report.contains("rows"));
+  double worst_low = 0;  // in percent, <= 0
+  for (const auto& row : v.report["rows"])
+    if (row["family"] == "memory" && row["status"] == "ok" && row["error_pct"].is_number())
+      worst_low = std::min(worst_low, row["error_pct"].get<double>());
+  INFO("largest scored under-prediction " << worst_low << "%");
+  CHECK(std::ceil(-worst_low * 10.0) / 1000.0 == Approx(zerosim::kValidatedMemoryMargin).margin(1e-9));
 }
 
 TEST_CASE("validate: step time and throughput within 25% or a listed known miss", "[validation][time]") {

@@ -247,3 +247,18 @@ TEST_CASE("offload: auto searches the GPU counts where nothing fits; --offload v
   CHECK(offload_of("cpu", "cpu") == "optimizer+param");
   CHECK(offload_of("none", "none") == "none");
 }
+
+// 72 GiB of 80 is 90%: it fits the card, but not with the validated 13.3% margin (80 x 0.867 = 69.36 GiB
+// usable); with a 5% margin (76 GiB usable) it does.
+TEST_CASE("recommend refuses a peak inside the safety margin and says how much is usable", "[recommend]") {
+  const std::vector<Candidate> cs = {candidate(0, 1, 1000, 72, true)};
+  auto v = recommend(cs, OffloadMode::never, 0.133);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].winner == nullptr);
+  CHECK_THAT(v[0].stages[0].reason, Catch::Contains("does not fit: needs at least 72.00 GiB"));
+  CHECK_THAT(v[0].stages[0].reason, Catch::Contains("69.36 GiB usable with the 13.3% safety margin"));
+  CHECK(gpu_counts_where_nothing_fits(cs, 0.133) == std::vector<int64_t>{8});
+  v = recommend(cs, OffloadMode::never, 0.05);
+  REQUIRE(v[0].winner != nullptr);
+  CHECK(gpu_counts_where_nothing_fits(cs, 0.05).empty());
+}
