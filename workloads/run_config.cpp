@@ -74,8 +74,9 @@ const std::vector<std::string> kPeftKeys = {"method",
                                             "bias",
                                             "autocast_adapter_dtype"};
 const std::vector<std::string> kTrainKeys = {
-    "micro_batch", "seq_len",   "grad_accum", "activation_checkpointing", "flash_attention",
-    "precision",   "optimizer", "loss",       "seq_len_distribution",     "engine"};
+    "micro_batch",          "seq_len",   "grad_accum", "activation_checkpointing",
+    "flash_attention",      "precision", "optimizer",  "loss",
+    "seq_len_distribution", "engine",    "cuda_graphs"};
 // train.seq_len_distribution: at most this many steps are replayed (each one a step program and a replay).
 constexpr size_t kMaxSeqLenSteps = 256;
 const std::vector<std::string> kSeqLenShapes = {"fixed", "ramp"};
@@ -271,6 +272,7 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
     t.engine = one_of(node["engine"], file, "train.engine", {"deepspeed", "pytorch"}) == "deepspeed"
                    ? TrainingEngine::deepspeed
                    : TrainingEngine::pytorch;
+  if (present(node["cuda_graphs"])) t.cuda_graphs = read_bool(node["cuda_graphs"], file, "train.cuda_graphs");
   return t;
 }
 
@@ -480,6 +482,15 @@ void check_engine(const RunConfig& c, const std::string& ds_path, const std::str
         std::string(precision_name(c.train.precision)) +
             " (fp32 weights under torch.autocast) needs train.engine: pytorch; DeepSpeed's engine casts "
             "the weights to bf16/fp16 (bf16-mixed, fp16-mixed) or trains in fp32 (not modelled)");
+  if (c.train.cuda_graphs && c.zero.stage == 3)
+    throw ConfigError(
+        file, "train.cuda_graphs",
+        "ZeRO-3 fetches and releases parameters from Python hooks on every module call, which a "
+        "captured CUDA graph cannot replay (allowed with cuda_graphs: zero.stage 0, 1, 2)");
+  if (c.train.cuda_graphs && c.zero.offloads())
+    throw ConfigError(file, "train.cuda_graphs",
+                      "CPU offload runs DeepSpeedCPUAdam and host copies between the GPU kernels, which a "
+                      "captured CUDA graph cannot replay (allowed with cuda_graphs: no zero.offload_*)");
   if (c.train.engine != TrainingEngine::pytorch) return;
   if (!ds_path.empty())
     throw ConfigError(file, "train.engine",
@@ -609,7 +620,8 @@ nlohmann::json RunConfig::echo() const {
                           {"precision", precision_name(train.precision)},
                           {"optimizer", optimizer_name(train.optimizer)},
                           {"loss", loss_impl_name(train.loss)},
-                          {"engine", engine_name(train.engine)}}},
+                          {"engine", engine_name(train.engine)},
+                          {"cuda_graphs", train.cuda_graphs}}},
                         {"zero",
                          {{"stage", zero.stage},
                           {"reduce_bucket_size", zero.reduce_bucket_size},

@@ -60,6 +60,9 @@ struct TrainSpec {
   int64_t grad_accum = 1;
   bool activation_checkpointing = false;
   bool flash_attention = true;
+  // The step is captured as CUDA graphs and replayed (docs/time-model.md, "The host that launches kernels"):
+  // no per-kernel host cost. Refused with ZeRO-3 (its fetch hooks are Python) and with CPU offload.
+  bool cuda_graphs = false;
   Precision precision = Precision::bf16_mixed;
   OptimizerImpl optimizer = OptimizerImpl::fused;
   LossImpl loss = LossImpl::hf;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "workloads/kernel_launches.h"
 #include "workloads/memory_model.h"
 #include "workloads/zero3_schedule.h"
 #include "workloads/zero_offload.h"
@@ -239,6 +240,8 @@ class GraphBuilder {
     op.cls = OpClass::memory_bound;
     op.flops = 12.0 * static_cast<double>(numel);
     op.bytes = adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) * static_cast<double>(numel);
+    op.kernels = kernels_launched(op, c_);
+    op.host_s = host_issue_seconds(op, op.kernels, c_);
     return op;
   }
 
@@ -260,10 +263,16 @@ class GraphBuilder {
   std::optional<TaskId> zero3_fetch(size_t i, const ComputeOp& op, int micro,
                                     std::vector<std::optional<TaskId>>& gathered_by) {
     std::optional<TaskId> issuer;
-    if (!op.modules.empty())
+    if (!op.modules.empty()) {
       issuer = add_hook(op.name + ".zero3_hooks", kZero3HookSeconds * static_cast<double>(op.modules.size()),
                         op.phase, micro);
-    else if (have_compute_)
+      // At world size 1 every fetch ends in NoGatherHandle.wait, which synchronises the compute stream
+      // (partition_parameters.py, 0.10.0-0.19.5): the host waits for the GPU before it goes on.
+      out_.graph[*issuer].host_sync =
+          c_.cluster.gpus == 1 && std::any_of(op.modules.begin(), op.modules.end(), [&](int m) {
+            return plan_.gathered_numel[static_cast<size_t>(m)] > 0;
+          });
+    } else if (have_compute_)
       issuer = last_compute_;
     for (int m : plan_.fetch_before[i])
       gathered_by[static_cast<size_t>(m)] = add_fetch(m, ".all_gather", op.phase, micro, issuer);

@@ -39,7 +39,10 @@ struct Task {
   int op = -1;  // compute: index into StepGraph::ops
   CollectiveKind collective = CollectiveKind::all_reduce;
   int64_t bytes = 0;  // collective: the full buffer size S per rank (all-gather: the gathered output)
-  double hook_s = 0;  // hook: CPU time
+  double hook_s = 0;  // hook: CPU time on the training thread
+  // hook: it waits for the GPU to finish what was issued before it runs (ZeRO-3 at world size 1:
+  // NoGatherHandle.wait synchronises the stream, partition_parameters.py)
+  bool host_sync = false;
   TransferDirection direction = TransferDirection::to_host;  // transfer: bytes = what each rank copies
   bool pinned = true;                                        // transfer: page-locked host buffer
   int64_t host_elements = 0;  // host: fp32 elements DeepSpeedCPUAdam updates on this rank

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "workloads/kernel_launches.h"
 #include "workloads/loss_ops.h"
 
 namespace zerosim {
@@ -153,6 +154,7 @@ class Builder {
       for (const auto& op : *list)
         if (op.phase != Phase::recompute) useful += op.flops;
     prog_.model_flops_per_token = useful / static_cast<double>(T_);
+    annotate_host_launches(prog_, c_);
     return prog_;
   }
 

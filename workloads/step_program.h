@@ -37,6 +37,10 @@ struct ComputeOp {
   // attention keeps q, k, v, out and the log-sum-exp); empty: one tensor of the whole amount. The caching
   // allocator replay allocates them one by one (memory_model, docs/memory-model.md §5).
   std::vector<int64_t> saved_tensors, transient_tensors;
+  // The host side (kernel_launches.h): CUDA kernels the op launches (the GPU-time floor is one launch
+  // floor per kernel) and the training thread's seconds to issue them.
+  int kernels = 1;
+  double host_s = 0;
 };
 
 // An op with its name, calibration key, roofline class, phase, FLOPs and DRAM bytes; the rest default.

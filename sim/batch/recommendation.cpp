@@ -78,8 +78,8 @@ double component_gib(const Candidate& c, const char* name) {
   return gib_of(c.result["memory"]["breakdown"][name]);
 }
 double time_ms(const Candidate& c, const char* name) { return c.result["time"][name].get<double>() * 1e3; }
-// Time keys that only offload runs have (0 where the JSON predates them).
-double offload_time_ms(const Candidate& c, const char* name) {
+// Time keys that not every JSON has (offload runs, the host timeline): 0 where absent.
+double optional_time_ms(const Candidate& c, const char* name) {
   return c.result["time"].value(name, 0.0) * 1e3;
 }
 
@@ -122,18 +122,19 @@ std::string compare_to_stage0(const Candidate& c, const Candidate* s0) {
   const double speed = tokens_per_s(c) / tokens_per_s(*s0) - 1.0;
   out += "; " + fmt("%+.1f%%", 100.0 * speed) + " tokens/s";
   const double comm = time_ms(c, "exposed_comm_s") - time_ms(*s0, "exposed_comm_s");
-  const double hooks = time_ms(c, "overhead_s") - time_ms(*s0, "overhead_s");
+  // Waiting for the training thread (launches, ZeRO-3's hooks); 0 in JSON from before the host was modelled.
+  const double host = optional_time_ms(c, "exposed_host_s") - optional_time_ms(*s0, "exposed_host_s");
   if (comm >= 0.5) out += ", exposed communication " + fmt("%+.1f ms", comm);
-  if (hooks >= 0.5) out += ", ZeRO hooks " + fmt("%+.1f ms", hooks);
+  if (host >= 0.5) out += ", waiting for the host (launches, ZeRO hooks) " + fmt("%+.1f ms", host);
   return out;
 }
 
 // What offload costs in the step and holds on the host: DeepSpeedCPUAdam's time, the copies the
 // GPU waits for, and the host RAM per node where the JSON has it.
 std::string offload_costs(const Candidate& c) {
-  std::string out = "CPU optimizer " + fmt("%.1f ms", offload_time_ms(c, "cpu_optimizer_s")) +
+  std::string out = "CPU optimizer " + fmt("%.1f ms", optional_time_ms(c, "cpu_optimizer_s")) +
                     ", exposed offload copies " +
-                    fmt("%.1f ms", offload_time_ms(c, "exposed_offload_copy_s"));
+                    fmt("%.1f ms", optional_time_ms(c, "exposed_offload_copy_s"));
   if (const nlohmann::json* host = host_memory(c))
     out += ", host RAM " + fmt("%.2f GiB", gib_of((*host)["per_node_bytes"])) + " per node of " +
            fmt("%.2f GiB", gib_of((*host)["capacity_bytes"]));
@@ -298,6 +299,7 @@ nlohmann::json candidate_json(const Candidate& c) {
                       {"tokens_per_s", c.result["throughput"]["tokens_per_s"]},
                       {"exposed_comm_s", c.result["time"]["exposed_comm_s"]},
                       {"overhead_s", c.result["time"]["overhead_s"]},
+                      {"exposed_host_s", c.result["time"].value("exposed_host_s", 0.0)},
                       {"cpu_optimizer_s", c.result["time"].value("cpu_optimizer_s", 0.0)},
                       {"exposed_offload_copy_s", c.result["time"].value("exposed_offload_copy_s", 0.0)}};
   if (const nlohmann::json* host = host_memory(c)) j["host_per_node_bytes"] = (*host)["per_node_bytes"];

@@ -110,7 +110,7 @@ StackedBars stacked_chart(const std::vector<nlohmann::json>& rows, const PlotOpt
              : std::vector<std::pair<std::string, std::string>>{{"forward_s", "forward"},
                                                                 {"backward_s", "backward"},
                                                                 {"optimizer_s", "optimizer"},
-                                                                {"overhead_s", "framework overhead"},
+                                                                {"exposed_host_s", "exposed host"},
                                                                 {"exposed_comm_s", "exposed communication"}};
   for (const auto& [field, legend] : components) chart.components.push_back(legend);
   for (const auto& row : rows) {

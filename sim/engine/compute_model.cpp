@@ -34,7 +34,7 @@ double ComputeModel::roofline(const ComputeOp& op) const {
                                ? gpu_.attention_efficiency
                                : gpu_.gemm_efficiency * shape_utilization(op, gpu_.sms);
   return roofline_seconds(op.flops, op.bytes, gpu_.bf16_flops, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
-                          eff_.launch_s);
+                          eff_.launch_s * std::max(1, op.kernels));
 }
 
 void ComputeModel::use_calibration(std::shared_ptr<const calib::CalibrationTable> table) {
@@ -51,7 +51,7 @@ OpTime ComputeModel::time(const ComputeOp& op) const {
         const bool compute_bound = op.flops / peaks.gemm_flops_per_s >= op.bytes / peaks.memory_bytes_per_s;
         const double scale = compute_bound ? peaks.gemm_flops_per_s / (gpu_.bf16_flops * gpu_.gemm_efficiency)
                                            : peaks.memory_bytes_per_s / (gpu_.mem_bw_bytes_s * eff_.memory);
-        out.seconds = std::max(t->seconds * scale, eff_.launch_s);
+        out.seconds = std::max(t->seconds * scale, eff_.launch_s * std::max(1, op.kernels));
         out.source = TimeSource::transferred;
       }
       return out;

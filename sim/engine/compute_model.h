@@ -15,7 +15,7 @@ namespace zerosim {
 // these are the ones that are not.
 struct ComputeEfficiency {
   double memory = 0.80;    // elementwise kernels reach ~80% of peak DRAM bandwidth
-  double launch_s = 4e-6;  // a kernel launch never takes less than this on the GPU timeline
+  double launch_s = 4e-6;  // a kernel never takes less than this on the GPU timeline (per kernel of the op)
 };
 
 enum class TimeSource { roofline, calibrated, transferred };
@@ -53,7 +53,8 @@ class ComputeModel {
 // waves of `sms` tiles; the last wave is partly empty (wave quantization).
 double gemm_wave_utilization(int64_t m, int64_t n, int64_t sms);
 
-// max(flops / (peak · eff_flops), bytes / (bandwidth · eff_bw)), never below the launch floor.
+// max(flops / (peak · eff_flops), bytes / (bandwidth · eff_bw)), never below the launch floor (the caller
+// passes one launch_s per kernel the op launches).
 double roofline_seconds(double flops, double bytes, double peak_flops, double flops_eff, double bandwidth,
                         double bw_eff, double floor_s);
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "sim/engine/collective_selector.h"
+#include "sim/engine/host_timeline.h"
 #include "sim/engine/simgrid_engine.h"
 
 namespace zerosim {
@@ -60,6 +61,9 @@ struct Shared {
   // is the time the compute stream waited while a copy ran (run_step).
   std::vector<std::pair<double, double>> copy_intervals, compute_waits;
   double compute_end = 0;
+  // The training thread's clock: when it will have issued everything it has issued so far. It runs ahead
+  // of the GPU (launches are asynchronous) except where it synchronises (host_sync hooks, the CPU step).
+  double host_clock = 0;
   SimResult result;
   std::vector<double> rank_end;
 };
@@ -116,6 +120,61 @@ void run_cpu_step(const Shared& s, const Task& task) {
   s4u::this_actor::sleep_for(s.options->offload.cpu_step_seconds(task.host_elements, task.host_bytes));
 }
 
+void record_all_ranks(Shared& s, Track track, const std::string& name, double start, double end) {
+  for (size_t r = 0; r < s.hosts.size(); ++r) record(s, static_cast<int>(r), track, name, start, end);
+}
+
+// A block of the compute stream (its inputs ready at `start`), with the training thread that issues it:
+// each op as launch_op (host_timeline.h) places it; the host moves on at once (launches are asynchronous). A
+// hook is host time only, except that a hook that synchronises (ZeRO-3 at world size 1: NoGatherHandle.wait
+// drains the stream) first waits for the GPU. Returns when the block ends: the GPU's last op, or the host's
+// last hook where the block ends with one (its collectives are issued then). Adds the GPU's busy time to
+// `gpu_busy`.
+double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double start, double& gpu_busy) {
+  const TaskGraph& g = s.graph->graph;
+  double t = start;  // the GPU is free from t
+  double end = start;
+  for (const TaskId v : tasks) {
+    const Task& task = g[v];
+    const double h0 = task.host_sync ? std::max(s.host_clock, t) : s.host_clock;
+    if (task.kind == TaskKind::hook) {
+      s.host_clock = h0 + task.hook_s;
+      record_all_ranks(s, Track::host, task.name, h0, s.host_clock);
+      s.result.overhead_s += task.hook_s;
+      s.result.host_s += task.hook_s;
+      s.result.task_durations[v] = 0;  // host time: what it costs the GPU is in the next op's wait
+      s.result.compute_tasks += 1;
+      end = std::max(t, s.host_clock);
+      if (v == tasks.back()) s.result.task_durations[v] = end - t;  // the GPU idles until it has run
+      continue;
+    }
+    const ComputeOp& op = s.graph->ops[static_cast<size_t>(task.op)];
+    const double gpu = s.task_seconds[v];
+    const LaunchedOp run = launch_op(h0, t, op.host_s, op.kernels, gpu);
+    const double done = run.end;
+    // The GPU idled, waiting for launches: before the first kernel, and between kernels (exact zeros when
+    // the GPU is the slower, where `begin` is t and `end` is begin + gpu).
+    s.result.exposed_host_s += (run.begin - t) + (done - (run.begin + gpu));
+    if (op.host_s > 0) record_all_ranks(s, Track::host, task.name, h0, run.host_end);
+    record_all_ranks(s, Track::compute, task.name, done - gpu, done);
+    s.host_clock = run.host_end;
+    s.result.host_s += op.host_s;
+    if (task.phase == Phase::forward)
+      s.result.forward_s += gpu;
+    else if (task.phase == Phase::optimizer)
+      s.result.optimizer_s += gpu;
+    else
+      s.result.backward_s += gpu;
+    s.result.task_durations[v] = done - t;  // the critical path counts the wait for the launch too
+    s.result.compute_tasks += 1;
+    gpu_busy += gpu;
+    t = done;
+    end = t;
+  }
+  s.result.exposed_host_s += end - t;  // a closing hook the GPU waited for
+  return end;
+}
+
 // The CUDA compute stream: ops in program order, each after its inputs. Every rank runs the same ops
 // for the same time, and every collective starts and ends on all ranks at once (comm_actor's barriers),
 // so all ranks' compute timelines are identical: one actor (rank 0) simulates them all, and the trace
@@ -139,35 +198,18 @@ void compute_actor(Shared& s) {
       for (size_t r = 0; r < s.hosts.size(); ++r)
         record(s, static_cast<int>(r), Track::cpu, g[order[i]].name, start, end);
       s.result.cpu_optimizer_s += end - start;
+      s.host_clock = std::max(s.host_clock, end);  // the training thread ran it
       s.result.task_durations[order[i]] = end - start;
       s.result.compute_tasks += 1;
       finish(s, std::array<TaskId, 1>{order[i]});
       i = j;
       continue;
     }
-    double block_s = 0;
-    for (size_t k = i; k < j; ++k) block_s += s.task_seconds[order[k]];
-    s4u::this_actor::execute(block_s * speed);
-    double t = start;
-    for (size_t k = i; k < j; ++k) {
-      const TaskId v = order[k];
-      const double end = t + s.task_seconds[v];
-      for (size_t r = 0; r < s.hosts.size(); ++r)
-        record(s, static_cast<int>(r), Track::compute, g[v].name, t, end);
-      const Task& task = g[v];
-      const double d = end - t;
-      if (task.kind == TaskKind::hook)
-        s.result.overhead_s += d;  // CPU-side hook: the GPU idles
-      else if (task.phase == Phase::forward)
-        s.result.forward_s += d;
-      else if (task.phase == Phase::optimizer)
-        s.result.optimizer_s += d;
-      else
-        s.result.backward_s += d;
-      s.result.task_durations[v] = d;
-      s.result.compute_tasks += 1;
-      t = end;
-    }
+    double gpu_busy = 0;
+    const double t =
+        host_and_gpu_timeline(s, std::span<const TaskId>(order.data() + i, j - i), start, gpu_busy);
+    s4u::this_actor::execute(gpu_busy * speed);
+    if (const double idle = t - s4u::Engine::get_clock(); idle > 0) s4u::this_actor::sleep_for(idle);
     finish(s, std::span<const TaskId>(order.data() + i, j - i));
     i = j;
   }
@@ -364,9 +406,10 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   // part of that during which an offload copy ran is exposed offload, the rest exposed communication.
   s.compute_waits.emplace_back(s.compute_end, s.result.step_s);
   s.result.exposed_offload_copy_s = overlap_seconds(s.compute_waits, s.copy_intervals);
-  const double busy = s.result.forward_s + s.result.backward_s + s.result.optimizer_s + s.result.overhead_s +
-                      s.result.cpu_optimizer_s;
-  s.result.exposed_comm_s = std::max(0.0, s.result.step_s - busy - s.result.exposed_offload_copy_s);
+  const double busy =
+      s.result.forward_s + s.result.backward_s + s.result.optimizer_s + s.result.cpu_optimizer_s;
+  s.result.exposed_comm_s =
+      std::max(0.0, s.result.step_s - busy - s.result.exposed_offload_copy_s - s.result.exposed_host_s);
   return s.result;
 }
 

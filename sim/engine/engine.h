@@ -18,8 +18,9 @@
 namespace zerosim {
 
 // The trace's tracks per rank: the CUDA compute stream, the NCCL stream, the training thread's CPU work
-// (DeepSpeedCPUAdam) and the PCIe copies of CPU offload.
-enum class Track { compute, nccl, cpu, pcie };
+// (DeepSpeedCPUAdam), the PCIe copies of CPU offload, and the training thread issuing kernels and running
+// framework hooks (host).
+enum class Track { compute, nccl, cpu, pcie, host };
 
 struct TraceEvent {
   int rank;
@@ -34,7 +35,12 @@ struct SimResult {
   double forward_s = 0, backward_s = 0, optimizer_s = 0;  // compute-stream busy time, rank 0
   double comm_s = 0;          // communication-stream busy time in collectives, rank 0
   double exposed_comm_s = 0;  // compute stream idle, waiting for communication (not offload copies)
-  double overhead_s = 0;      // framework hooks on the compute stream
+  // The training thread (docs/time-model.md, "The host that launches kernels"): its seconds issuing kernels
+  // and running framework hooks, and the time the compute stream idled waiting for it to issue the next
+  // kernel. overhead_s is the ZeRO-3 hooks' share of host_s; what it costs the step is in exposed_host_s.
+  double host_s = 0;
+  double exposed_host_s = 0;
+  double overhead_s = 0;
   // CPU offload (docs/time-model.md): DeepSpeedCPUAdam on the host while the GPU waits; the PCIe copies
   // between GPU and host memory (busy time on the streams that issue them) and the part of them the compute
   // stream waited for. exposed_comm_s excludes exposed_offload_copy_s.

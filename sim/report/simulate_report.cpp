@@ -24,6 +24,8 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
           {"comm_s", r.comm_s},
           {"exposed_comm_s", r.exposed_comm_s},
           {"overhead_s", r.overhead_s},
+          {"host_s", r.host_s},
+          {"exposed_host_s", r.exposed_host_s},
           {"cpu_optimizer_s", r.cpu_optimizer_s},
           {"offload_copy_s", r.offload_copy_s},
           {"exposed_offload_copy_s", r.exposed_offload_copy_s},
@@ -56,7 +58,9 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
   row("forward compute", r.forward_s);
   row("backward compute (+recompute)", r.backward_s);
   row("optimizer", r.optimizer_s);
-  row("framework overhead", r.overhead_s);
+  row("host: issuing kernels, hooks", r.host_s);
+  row("  of which ZeRO-3 hooks", r.overhead_s);
+  row("exposed host (GPU waits)", r.exposed_host_s);
   row("communication (stream busy)", r.comm_s);
   row("exposed communication", r.exposed_comm_s);
   if (r.cpu_optimizer_s > 0 || r.offload_copy_s > 0) {
@@ -154,6 +158,8 @@ const char* track_name(Track t) {
       return "cpu";
     case Track::pcie:
       return "pcie";
+    case Track::host:
+      return "host";
   }
   return "?";
 }
@@ -169,10 +175,11 @@ nlohmann::json metadata_event(const char* name, int rank, std::optional<Track> t
 nlohmann::json chrome_trace(const SimResult& r) {
   nlohmann::json events = nlohmann::json::array();
   std::set<int> ranks;
-  std::set<Track> offload_tracks;  // named only where a run has them
+  std::set<Track> offload_tracks;  // named only where a run has them (host: unless CUDA graphs)
   for (const auto& e : r.trace) {
     ranks.insert(e.rank);
-    if (e.track == Track::cpu || e.track == Track::pcie) offload_tracks.insert(e.track);
+    if (e.track == Track::cpu || e.track == Track::pcie || e.track == Track::host)
+      offload_tracks.insert(e.track);
   }
   for (int rank : ranks) {
     events.push_back(metadata_event("process_name", rank, std::nullopt, "rank " + std::to_string(rank)));

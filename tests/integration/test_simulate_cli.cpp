@@ -26,20 +26,24 @@ nlohmann::json simulate(const std::string& sets) {
 
 TEST_CASE("simulate prints the JSON keys of the interface contract", "[simulate]") {
   const auto j = simulate("");
-  for (const char* k :
-       {"step_s", "forward_s", "backward_s", "optimizer_s", "comm_s", "exposed_comm_s", "overhead_s"})
+  for (const char* k : {"step_s", "forward_s", "backward_s", "optimizer_s", "comm_s", "exposed_comm_s",
+                        "overhead_s", "host_s", "exposed_host_s"})
     CHECK(j["time"][k].is_number());
   for (const char* k : {"tokens_per_s", "tokens_per_s_per_gpu", "mfu"}) CHECK(j["throughput"][k].is_number());
   CHECK(j["memory"]["fits"].is_boolean());
   CHECK(j["params"]["trainable"].get<int64_t>() == 8650752);
 }
 
-TEST_CASE("1 GPU, stage 0: the step is the compute on the critical path, no communication", "[simulate]") {
+TEST_CASE("1 GPU, stage 0: the step is the compute and the waits for the host, on the critical path",
+          "[simulate]") {
   const auto t = simulate("")["time"];
   CHECK(t["comm_s"].get<double>() == 0.0);
   CHECK(t["exposed_comm_s"].get<double>() == Approx(0.0).margin(1e-9));
+  CHECK(t["overhead_s"].get<double>() == 0.0);   // no ZeRO-3 hooks
+  CHECK(t["exposed_host_s"].get<double>() > 0);  // at least the first launch
+  CHECK(t["exposed_host_s"].get<double>() <= t["host_s"].get<double>());
   const double compute = t["forward_s"].get<double>() + t["backward_s"].get<double>() +
-                         t["optimizer_s"].get<double>() + t["overhead_s"].get<double>();
+                         t["optimizer_s"].get<double>() + t["exposed_host_s"].get<double>();
   CHECK(t["step_s"].get<double>() == Approx(compute).epsilon(1e-9));
   CHECK(t["critical_path"]["length_s"].get<double>() == Approx(t["step_s"].get<double>()).epsilon(1e-9));
 }
@@ -82,7 +86,7 @@ TEST_CASE("the trace is Chrome JSON with one event per executed op", "[simulate]
   const auto trace = nlohmann::json::parse(in);
   std::remove(path.c_str());
   const auto& events = trace["traceEvents"];
-  int64_t compute = 0, comm = 0;
+  int64_t compute = 0, comm = 0, host = 0;
   std::set<std::string> names;  // the metadata: "pid/tid name"
   for (const auto& e : events) {
     if (e["ph"] == "M") {
@@ -91,15 +95,18 @@ TEST_CASE("the trace is Chrome JSON with one event per executed op", "[simulate]
       continue;
     }
     CHECK(e["ph"] == "X");
-    (e["tid"] == 0 ? compute : comm) += 1;
+    (e["tid"] == 0 ? compute : e["tid"] == 1 ? comm : host) += 1;
   }
   // Two ranks, each running every compute task and every collective once.
   CHECK(compute == 2 * j["time"]["compute_tasks_per_rank"].get<int64_t>());
   CHECK(comm == 2 * j["time"]["collectives_per_rank"].get<int64_t>());
-  // Perfetto names each rank's process and its two streams from the metadata events.
+  // ZeRO-2 has no hooks: the training thread issues every compute task's kernels once.
+  CHECK(host == compute);
+  // Perfetto names each rank's process, its two streams and its training thread from the metadata events.
   CHECK(names == std::set<std::string>{"0/- process_name rank 0", "0/0 thread_name compute",
-                                       "0/1 thread_name nccl", "1/- process_name rank 1",
-                                       "1/0 thread_name compute", "1/1 thread_name nccl"});
+                                       "0/1 thread_name nccl", "0/4 thread_name host",
+                                       "1/- process_name rank 1", "1/0 thread_name compute",
+                                       "1/1 thread_name nccl", "1/4 thread_name host"});
 }
 
 TEST_CASE("the trace names a module's all-gathers like the ops that use it", "[simulate][trace]") {

@@ -42,6 +42,9 @@ TEST_CASE(
   op.flops = 0;
   op.bytes = 1024;
   CHECK(model.seconds(op) == Approx(4e-6));
+  // An op of 8 kernels (an RMSNorm) cannot take less than 8 launch floors: 32 µs.
+  op.kernels = 8;
+  CHECK(model.seconds(op) == Approx(32e-6));
 }
 
 TEST_CASE("roofline_seconds: the larger of compute and memory time, never below the floor",

@@ -1,0 +1,106 @@
+// The training thread that launches kernels (docs/time-model.md, "The host that launches kernels"), end to
+// end: a small model is host-bound, CUDA graphs remove the launches, ZeRO-3's hooks run on the host and
+// synchronise at world size 1, and the trace has the host's own track.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "run_command.h"
+
+using zerosim::testing::run_zerosim;
+
+namespace {
+
+const std::string kTiny = "--config tests/data/tiny-llama-dora.yaml";
+const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml";
+
+nlohmann::json time_of(const std::string& args) {
+  const auto r = run_zerosim("simulate " + args + " --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out)["time"];
+}
+
+double ms(const nlohmann::json& t, const char* key) { return t[key].get<double>() * 1e3; }
+
+}  // namespace
+
+TEST_CASE("a tiny model's kernels are shorter than their launches: the GPU waits for the host", "[host]") {
+  const auto t = time_of(kTiny);
+  // 128 tokens of a 256-wide model: every kernel is at the 4 µs floor, every launch 4-8 µs.
+  CHECK(ms(t, "exposed_host_s") > 0.2 * ms(t, "step_s"));
+  CHECK(ms(t, "step_s") ==
+        Approx(ms(t, "forward_s") + ms(t, "backward_s") + ms(t, "optimizer_s") + ms(t, "exposed_host_s")));
+  // Captured as CUDA graphs, nothing is launched per kernel: the GPU never waits and the step is its work.
+  const auto g = time_of(kTiny + " --set train.cuda_graphs=true");
+  CHECK(g["host_s"].get<double>() == 0.0);
+  CHECK(g["exposed_host_s"].get<double>() == 0.0);
+  CHECK(ms(g, "step_s") == Approx(ms(g, "forward_s") + ms(g, "backward_s") + ms(g, "optimizer_s")));
+  CHECK(ms(g, "step_s") < ms(t, "step_s"));
+}
+
+TEST_CASE("a 7B model at 2048 tokens keeps the GPU busy: the launches are hidden", "[host]") {
+  const auto t = time_of(kSeed);
+  CHECK(ms(t, "host_s") > 10);           // about 20-30 ms of launches per step
+  CHECK(ms(t, "exposed_host_s") < 0.1);  // but the host runs ahead of a GPU busy for 300 ms
+  CHECK(ms(t, "host_s") < ms(t, "step_s") / 5);
+}
+
+TEST_CASE("ZeRO-3's hooks are host work: hidden on 8 GPUs, exposed on one where every fetch synchronises",
+          "[host][zero3]") {
+  const auto one = time_of(kSeed + " --set zero.stage=3");
+  const auto eight = time_of(kSeed + " --set zero.stage=3 --set cluster.gpus=8");
+  // The same hooks on both (50 µs per module call), on the host.
+  CHECK(ms(one, "overhead_s") == Approx(ms(eight, "overhead_s")));
+  CHECK(ms(one, "overhead_s") > 10);
+  CHECK(ms(one, "host_s") > ms(one, "overhead_s"));
+  // NoGatherHandle.wait drains the stream at world size 1: the GPU waits for each hook and its launches.
+  CHECK(ms(one, "exposed_host_s") > 0.5 * ms(one, "overhead_s"));
+  // With 8 ranks the fetches are collectives; the host stays ahead and the hooks cost the GPU next to
+  // nothing.
+  CHECK(ms(eight, "exposed_host_s") < 0.05 * ms(eight, "overhead_s"));
+}
+
+TEST_CASE("the trace shows the host thread: each kernel starts after its launch began, hooks on the host",
+          "[host][trace]") {
+  const std::string path = "/tmp/zerosim-test-host-trace.json";
+  const auto r = run_zerosim("simulate " + kSeed + " --set zero.stage=3 --trace " + path);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(path);
+  const auto trace = nlohmann::json::parse(in);
+  std::remove(path.c_str());
+  std::map<std::string, double> launched;  // rank 0's host events: name -> start (µs)
+  int64_t hooks = 0, checked = 0;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 4) {
+      launched[e["name"].get<std::string>()] = e["ts"].get<double>();
+      hooks += e["name"].get<std::string>().find("zero3_hooks") != std::string::npos;
+    }
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) {
+      const auto it = launched.find(e["name"].get<std::string>());
+      REQUIRE(it != launched.end());  // every op on the GPU was launched by the host
+      CHECK(e["ts"].get<double>() >= it->second);
+      ++checked;
+    }
+  CHECK(checked > 100);
+  CHECK(hooks > 100);  // the ZeRO-3 hooks are on the host track, not the GPU's
+}
+
+TEST_CASE("train.cuda_graphs: echoed, and refused where a graph cannot be captured", "[host][errors]") {
+  auto r = run_zerosim("simulate " + kTiny + " --set train.cuda_graphs=true --format json");
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["config"]["train"]["cuda_graphs"] == true);
+  r = run_zerosim("simulate " + kTiny + " --set train.cuda_graphs=true --set zero.stage=3");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("train.cuda_graphs") && Catch::Contains("ZeRO-3"));
+  r = run_zerosim("simulate " + kTiny +
+                  " --set train.cuda_graphs=true --set zero.stage=2 --set zero.offload_optimizer=cpu");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("train.cuda_graphs") && Catch::Contains("offload"));
+  r = run_zerosim("simulate " + kTiny + " --set train.cuda_graphs=maybe");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("train.cuda_graphs"));
+}

@@ -1,0 +1,74 @@
+// The host side of the compute ops (workloads/kernel_launches.h, docs/time-model.md "The host that launches
+// kernels") and where the engine places an op between the training thread and the GPU
+// (sim/engine/host_timeline.h), worked by hand.
+#include <catch2/catch.hpp>
+
+#include "sim/engine/host_timeline.h"
+#include "workloads/kernel_launches.h"
+
+using namespace zerosim;
+
+namespace {
+ComputeOp op_of(const std::string& key, Phase phase, int64_t tokens = 2048, int64_t d_in = 4096) {
+  ComputeOp op;
+  op.op = key;
+  op.phase = phase;
+  op.tokens = tokens;
+  op.d_in = d_in;
+  return op;
+}
+}  // namespace
+
+TEST_CASE("kernels per op: counted from the code each op runs", "[host]") {
+  RunConfig c;  // DoRA, flash attention, HF loss
+  // LlamaRMSNorm.forward: to(fp32), pow, mean, + eps, rsqrt, mul, to(dtype), mul weight = 8.
+  CHECK(kernels_launched(op_of("rmsnorm_fwd", Phase::forward), c) == 8);
+  CHECK(kernels_launched(op_of("linear_fwd", Phase::forward), c) == 1);
+  // DoRA: lora_result = lora_B(lora_A(x)), 2 GEMMs; LoRA adds the scaling mul and the add into the result.
+  CHECK(kernels_launched(op_of("lora_fwd", Phase::forward), c) == 2);
+  c.peft.method = PeftMethod::lora;
+  CHECK(kernels_launched(op_of("lora_fwd", Phase::forward), c) == 4);
+  CHECK(kernels_launched(op_of("lora_bwd", Phase::backward), c) == 6);
+  // flash_attn_func and the layout copies; eager attention's matmuls, mask, fp32 softmax and transpose.
+  CHECK(kernels_launched(op_of("attention_fwd", Phase::forward), c) == 2);
+  c.train.flash_attention = false;
+  CHECK(kernels_launched(op_of("attention_fwd", Phase::forward), c) == 7);
+  // litgpt's chunked loss: 2048 tokens in 128-token chunks = 16 chunks x 3 kernels = 48.
+  c.train.loss = LossImpl::litgpt;
+  CHECK(kernels_launched(op_of("chunked_cross_entropy_fwd", Phase::forward), c) == 48);
+  // torchtune's 8 chunks x 4 backward kernels = 32.
+  c.train.loss = LossImpl::chunked;
+  CHECK(kernels_launched(op_of("chunked_cross_entropy_bwd", Phase::backward), c) == 32);
+  // Liger: chunks of about hidden-size tokens: 8192 tokens / 4096 = 2 chunks x 3 = 6.
+  CHECK(kernels_launched(op_of("fused_linear_ce_fwd", Phase::forward, 8192, 4096), c) == 6);
+  // An op zerosim does not list launches one kernel.
+  CHECK(kernels_launched(op_of("something_new", Phase::forward), c) == 1);
+}
+
+TEST_CASE("host seconds: 8 µs per forward kernel, 4 µs per backward kernel, none with CUDA graphs",
+          "[host]") {
+  RunConfig c;
+  // An RMSNorm forward: 8 kernels x 8 µs = 64 µs; its backward: 12 x 4 µs = 48 µs.
+  CHECK(host_issue_seconds(op_of("rmsnorm_fwd", Phase::forward), 8, c) == Approx(64e-6));
+  CHECK(host_issue_seconds(op_of("rmsnorm_bwd", Phase::backward), 12, c) == Approx(48e-6));
+  // Recompute under checkpointing re-runs the Python forward: forward cost.
+  CHECK(host_issue_seconds(op_of("rmsnorm_fwd", Phase::recompute), 8, c) == Approx(64e-6));
+  c.train.cuda_graphs = true;
+  CHECK(host_issue_seconds(op_of("rmsnorm_fwd", Phase::forward), 8, c) == 0.0);
+}
+
+TEST_CASE("launch_op: the GPU waits for launches only when the host is the slower", "[host]") {
+  // Host-bound: 10 kernels issued over 80 µs, 20 µs of GPU work (2 µs each). The first kernel is issued at
+  // 8 µs; the last at 80 µs and runs 2 µs: the op spans 8..82 µs, 62 µs of it waiting.
+  LaunchedOp a = launch_op(0, 0, 80e-6, 10, 20e-6);
+  CHECK(a.begin == Approx(8e-6));
+  CHECK(a.end == Approx(82e-6));
+  CHECK(a.host_end == Approx(80e-6));
+  // GPU-bound: the same launches before 1 ms of GPU work: begins at 8 µs, ends at 1.008 ms.
+  a = launch_op(0, 0, 80e-6, 10, 1e-3);
+  CHECK(a.end == Approx(1.008e-3));
+  // The host ahead of a busy GPU (issued by 80 µs, GPU free at 5 ms): no wait at all.
+  a = launch_op(0, 5e-3, 80e-6, 10, 1e-3);
+  CHECK(a.begin == Approx(5e-3));
+  CHECK(a.end == Approx(6e-3));
+}

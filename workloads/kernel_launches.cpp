@@ -1,0 +1,115 @@
+#include "workloads/kernel_launches.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+namespace zerosim {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Kernels per op whose count does not depend on the setup. Forward counts are the aten calls that launch a
+// kernel (views and reshapes launch none); backward counts are the autograd nodes' kernels, including the
+// accumulation into a gradient that two consumers feed. docs/time-model.md lists each count's derivation.
+const std::map<std::string, int>& fixed_counts() {
+  static const std::map<std::string, int> counts = {
+      {"embedding_fwd", 1},  // F.embedding
+      {"embedding_bwd", 2},  // embedding_dense_backward: zero-fill and scatter-add
+      {"rmsnorm_fwd", 8},    // LlamaRMSNorm: to(fp32), pow, mean, add eps, rsqrt, mul, to(dtype), mul weight
+      {"rmsnorm_bwd", 12},   // the backward of each: mul x2, to x2, rsqrt, add, mean (expand), pow, plus
+                             // accumulations
+      {"layernorm_fwd", 1},  // native_layer_norm
+      {"layernorm_bwd", 1},  // native_layer_norm_backward
+      {"linear_fwd", 1},     // one cuBLAS GEMM (bias in the epilogue)
+      {"linear_dx", 1},      // mm
+      {"linear_dw", 1},      // mm
+      {"dropout_fwd", 1},    // native_dropout: mask and scale in one kernel
+      {"dora_weight_norm", 7},   // peft DoraLinearLayer: eye, lora_A, lora_B, scale mul, add, norm, magnitude
+                                 // / norm
+      {"dora_combine_fwd", 6},   // (m - 1) * base + m * lora * scale, then result + that: sub, 3 mul, 2 add
+      {"dora_combine_bwd", 10},  // grads of the 3 muls (2 each, one a token-sum for m), the divide,
+                                 // accumulation
+      {"rotary_fwd", 10},        // apply_rotary_pos_emb on q and k: q*cos, neg, cat, *sin, add (5 each)
+      {"rotary_bwd", 10},        // their backward: 2 mul, neg, slice copies, add (5 each)
+      {"swiglu_fwd", 2},         // act_fn(gate) * up: silu, mul
+      {"swiglu_bwd", 3},         // silu_backward, 2 mul
+      {"gelu_fwd", 1},
+      {"gelu_bwd", 1},
+      {"residual_add", 1},
+      {"cross_entropy_fwd", 5},  // logits.float(), shift .contiguous(), log_softmax, nll_loss, / num_items
+      {"cross_entropy_bwd", 6},  // nll_loss_backward (fill, scatter), log_softmax_backward, to, slice
+                                 // backward (fill, copy)
+      {"adam_step", 12},  // one multi-tensor pass: the fused/foreach Adam kernels and the grad-norm clip
+  };
+  return counts;
+}
+
+int lora_forward_kernels(const RunConfig& c) {
+  // LoRA: lora_B(lora_A(x)) * scaling added to the result (2 GEMMs, mul, add); DoRA's scale and add are in
+  // dora_combine_fwd, its lora_result is the 2 GEMMs.
+  return c.peft.method == PeftMethod::dora ? 2 : 4;
+}
+
+int lora_backward_kernels(const RunConfig& c) {
+  // dW and dX of lora_B and lora_A, the input gradient's accumulation; LoRA also the scaling mul's backward.
+  return c.peft.method == PeftMethod::dora ? 5 : 6;
+}
+
+int attention_kernels(const ComputeOp& op, const RunConfig& c) {
+  const bool fwd = op.phase != Phase::backward;
+  if (c.train
+          .flash_attention)  // flash_attn_func (bwd: dot(dO, O), the kernel, dq's conversion) + layout copies
+    return fwd ? 2 : 5;
+  // Eager attention: QKᵀ, mask add, fp32 softmax (to, softmax, to), PV, transpose copy; backward about as
+  // many again for each input.
+  return fwd ? 7 : 10;
+}
+
+// The chunked losses launch their kernels once per chunk: torchtune 8 chunks, litgpt 128-token chunks,
+// Liger's fused linear cross-entropy chunks of about hidden-size tokens (its chunk_size rule).
+int chunked_loss_kernels(const ComputeOp& op, const RunConfig& c) {
+  const bool fwd = op.phase != Phase::backward;
+  if (op.op == "fused_linear_ce_fwd" || op.op == "fused_linear_ce_bwd") {
+    const int64_t chunks =
+        std::max<int64_t>(1, ceil_div(std::max<int64_t>(op.tokens, 1), std::max<int64_t>(op.d_in, 1)));
+    return fwd ? static_cast<int>(3 * chunks)
+               : 1;  // forward: logits GEMM, CE kernel, grad-input GEMM per chunk
+  }
+  const int64_t chunks = c.train.loss == LossImpl::litgpt
+                             ? std::max<int64_t>(1, ceil_div(std::max<int64_t>(op.tokens, 1), 128))
+                             : 8;
+  return static_cast<int>((fwd ? 3 : 4) *
+                          chunks);  // .float(), log_softmax, nll (+ fill in backward) per chunk
+}
+
+}  // namespace
+
+int kernels_launched(const ComputeOp& op, const RunConfig& c) {
+  if (op.op == "lora_fwd") return lora_forward_kernels(c);
+  if (op.op == "lora_bwd") return lora_backward_kernels(c);
+  if (op.op == "attention_fwd" || op.op == "attention_bwd") return attention_kernels(op, c);
+  if (op.op.rfind("chunked_cross_entropy", 0) == 0 || op.op.rfind("fused_linear_ce", 0) == 0)
+    return chunked_loss_kernels(op, c);
+  const auto& counts = fixed_counts();
+  const auto it = counts.find(op.op);
+  return it == counts.end() ? 1 : it->second;
+}
+
+double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& c,
+                          const HostLaunchCosts& costs) {
+  if (c.train.cuda_graphs) return 0.0;
+  const double per_kernel = op.phase == Phase::backward ? costs.backward_kernel_s : costs.forward_kernel_s;
+  return per_kernel * static_cast<double>(kernels);
+}
+
+void annotate_host_launches(StepProgram& program, const RunConfig& c) {
+  for (auto* ops : {&program.forward, &program.backward})
+    for (ComputeOp& op : *ops) {
+      op.kernels = kernels_launched(op, c);
+      op.host_s = host_issue_seconds(op, op.kernels, c);
+    }
+}
+
+}  // namespace zerosim

@@ -1,0 +1,34 @@
+#pragma once
+// The host side of every compute op: how many CUDA kernels eager PyTorch launches for it (counted from
+// the code that runs: transformers' LLaMA modules, peft's LoRA/DoRA layers, flash-attn, the loss) and
+// how long the training thread takes to issue them. The engine runs a host timeline next to the GPU's:
+// a kernel cannot start before the host has issued it (docs/time-model.md, "The host that launches
+// kernels"). No SimGrid here.
+#include "workloads/run_config.h"
+#include "workloads/step_program.h"
+
+namespace zerosim {
+
+// Training-thread seconds per kernel launched (docs/time-model.md, "The host that launches kernels", for
+// the sources). Forward and recompute ops are issued from Python (nn.Module calls, the dispatcher, the
+// launch); backward kernels from autograd's C++ engine, without the Python layer.
+struct HostLaunchCosts {
+  double forward_kernel_s =
+      8e-6;  // Torch-FL PR #27: 8 µs per eager CUDA op submitted back to back, A100 host
+  double backward_kernel_s = 4e-6;  // [est] the dispatcher and launch without Python (pytorch#41383: about
+                                    // half of an eager op's host time is the Python layer)
+};
+
+// Kernels one op launches (>= 1). The counts per op are listed, with the code they come from, in
+// docs/time-model.md; ops zerosim does not list count one.
+int kernels_launched(const ComputeOp& op, const RunConfig& config);
+
+// Host seconds to issue the op's kernels: 0 with train.cuda_graphs (a captured graph is replayed by one
+// launch per micro-step, docs/time-model.md).
+double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& config,
+                          const HostLaunchCosts& costs = {});
+
+// Sets `kernels` and `host_s` of every op of the program.
+void annotate_host_launches(StepProgram& program, const RunConfig& config);
+
+}  // namespace zerosim
