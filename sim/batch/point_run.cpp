@@ -39,6 +39,7 @@ EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& pl
   eo.gpus_per_node = platform.gpus_per_node();
   eo.nvls = platform.nvls();
   eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
+  eo.comm.ctas_per_collective = nccl_collective_ctas(config.cluster.intra);
   eo.record_trace = record_trace;
   eo.offload = offload_model(config);
   eo.rank_cpu_hosts = platform.rank_cpu_hosts();

@@ -111,6 +111,7 @@ StackedBars stacked_chart(const std::vector<nlohmann::json>& rows, const PlotOpt
                                                                 {"backward_s", "backward"},
                                                                 {"optimizer_s", "optimizer"},
                                                                 {"exposed_host_s", "exposed host"},
+                                                                {"overlap_slowdown_s", "slowed by NCCL"},
                                                                 {"exposed_comm_s", "exposed communication"}};
   for (const auto& [field, legend] : components) chart.components.push_back(legend);
   for (const auto& row : rows) {

@@ -23,4 +23,10 @@ const char* nccl_algorithm_name(NcclAlgorithm algorithm) {
   return "";
 }
 
+int64_t nccl_collective_ctas(const std::string& intra) {
+  if (intra == "nvswitch") return 24;  // an H100 ncclAllGather's 24 blocks in nsys (NVIDIA forum t/337991)
+  if (intra == "nvlink-bridge") return 4;  // [est]
+  return 2;                                // pcie [est]: NCCL's PCIe-only rings log "2 coll channels"
+}
+
 }  // namespace zerosim

@@ -14,6 +14,11 @@ NcclAlgorithm nccl_algorithm(
     const std::string& name);  // "auto" | "ring" | "tree" | "nvls" (validated by callers)
 const char* nccl_algorithm_name(NcclAlgorithm algorithm);  // "ring", "tree", "nvls" ("" for automatic)
 
+// SMs (one CTA per NCCL channel) a ring or tree collective's kernel holds on each GPU, by the node's GPU
+// interconnect (docs/time-model.md, "Compute slowed by concurrent NCCL"): nvswitch 24, nvlink-bridge 4,
+// pcie 2.
+int64_t nccl_collective_ctas(const std::string& intra);
+
 struct CommModel {
   NcclAlgorithm algorithm = NcclAlgorithm::automatic;
   double efficiency = 0.80;       // NCCL ring protocols rarely exceed ~80% of link rate (nccl-tests busbw)
@@ -36,6 +41,10 @@ struct CommModel {
   // NCCL's tree moves data at 0.92 of the rate its ring reaches on the same links (src/graph/tuning.cc:
   // `if (a == NCCL_ALGO_TREE) busBw = std::min(busBw*.92, ...)`, NCCL 2.12-2.2x).
   double tree_efficiency = 0.92;
+  // SMs a ring or tree collective's kernel holds on each GPU while it runs (one CTA per NCCL channel), which
+  // the compute stream loses meanwhile (docs/time-model.md, "Compute slowed by concurrent NCCL"); NVLS
+  // collectives hold nvls_channels. 0: no contention (nccl-tests style runs, where nothing else runs).
+  int64_t ctas_per_collective = 0;
   // Validation only: run every ring step as its own round of N flows (O(N²) flows) instead of the
   // pipelined steady state (N flows carrying the whole share).
   bool stepwise_ring = false;

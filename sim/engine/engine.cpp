@@ -1,6 +1,7 @@
 #include "sim/engine/engine.h"
 
 #include <array>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <simgrid/s4u.hpp>
@@ -64,6 +65,9 @@ struct Shared {
   // The training thread's clock: when it will have issued everything it has issued so far. It runs ahead
   // of the GPU (launches are asynchronous) except where it synchronises (host_sync hooks, the CPU step).
   double host_clock = 0;
+  // Rank 0's NCCL SM loads (NcclSmLoad): running now, and started so far.
+  int nccl_loads_active = 0;
+  int64_t nccl_loads_started = 0;
   SimResult result;
   std::vector<double> rank_end;
 };
@@ -129,8 +133,14 @@ void record_all_ranks(Shared& s, Track track, const std::string& name, double st
 // hook is host time only, except that a hook that synchronises (ZeRO-3 at world size 1: NoGatherHandle.wait
 // drains the stream) first waits for the GPU. Returns when the block ends: the GPU's last op, or the host's
 // last hook where the block ends with one (its collectives are issued then). Adds the GPU's busy time to
-// `gpu_busy`.
-double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double start, double& gpu_busy) {
+// `gpu_busy` and each op's waits and GPU time to `spans` (the compute track is recorded once the block has
+// run: concurrent NCCL may stretch it).
+struct OpSpan {
+  TaskId v;
+  double wait_before, wait_inside, gpu;
+};
+double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double start, double& gpu_busy,
+                             std::vector<OpSpan>& spans) {
   const TaskGraph& g = s.graph->graph;
   double t = start;  // the GPU is free from t
   double end = start;
@@ -156,7 +166,7 @@ double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double st
     // the GPU is the slower, where `begin` is t and `end` is begin + gpu).
     s.result.exposed_host_s += (run.begin - t) + (done - (run.begin + gpu));
     if (op.host_s > 0) record_all_ranks(s, Track::host, task.name, h0, run.host_end);
-    record_all_ranks(s, Track::compute, task.name, done - gpu, done);
+    spans.push_back({v, run.begin - t, done - (run.begin + gpu), gpu});
     s.host_clock = run.host_end;
     s.result.host_s += op.host_s;
     if (task.phase == Phase::forward)
@@ -173,6 +183,18 @@ double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double st
   }
   s.result.exposed_host_s += end - t;  // a closing hook the GPU waited for
   return end;
+}
+
+// The block's ops on the compute track: their waits for the host as placed, their GPU time stretched by
+// the block's slowdown under concurrent NCCL (`stretch` >= 1, spread evenly over the block).
+void record_block(Shared& s, const std::vector<OpSpan>& spans, double start, double stretch) {
+  if (!s.options->record_trace) return;
+  double cur = start;
+  for (const OpSpan& op : spans) {
+    cur += op.wait_before + op.wait_inside;
+    record_all_ranks(s, Track::compute, s.graph->graph[op.v].name, cur, cur + op.gpu * stretch);
+    cur += op.gpu * stretch;
+  }
 }
 
 // The CUDA compute stream: ops in program order, each after its inputs. Every rank runs the same ops
@@ -206,10 +228,23 @@ void compute_actor(Shared& s) {
       continue;
     }
     double gpu_busy = 0;
+    std::vector<OpSpan> spans;
     const double t =
-        host_and_gpu_timeline(s, std::span<const TaskId>(order.data() + i, j - i), start, gpu_busy);
+        host_and_gpu_timeline(s, std::span<const TaskId>(order.data() + i, j - i), start, gpu_busy, spans);
+    // While a collective runs, NCCL's kernels hold some of the SMs (the load comm_actor puts on this host):
+    // the execution then takes longer than gpu_busy, by what SimGrid's sharing of the host gives them.
+    const int64_t loads_before = s.nccl_loads_started;
+    const bool loaded = s.nccl_loads_active > 0;
     s4u::this_actor::execute(gpu_busy * speed);
-    if (const double idle = t - s4u::Engine::get_clock(); idle > 0) s4u::this_actor::sleep_for(idle);
+    if (loaded || s.nccl_loads_started != loads_before) {
+      const double ran = s4u::Engine::get_clock() - start;
+      s.result.overlap_slowdown_s += std::max(0.0, ran - gpu_busy);
+      record_block(s, spans, start, gpu_busy > 0 ? std::max(1.0, ran / gpu_busy) : 1.0);
+      if (const double idle = (t - start) - gpu_busy; idle > 0) s4u::this_actor::sleep_for(idle);
+    } else {  // nothing beside it: the block ends where the host and GPU timelines put it
+      record_block(s, spans, start, 1.0);
+      if (const double idle = t - s4u::Engine::get_clock(); idle > 0) s4u::this_actor::sleep_for(idle);
+    }
     finish(s, std::span<const TaskId>(order.data() + i, j - i));
     i = j;
   }
@@ -255,6 +290,38 @@ double run_collective(Shared& s, size_t stream, int rank, const CollectiveSchedu
   s4u::this_actor::sleep_for(schedule.settle_s);
   return 0;
 }
+
+// While one of rank 0's collectives runs, its kernels occupy `ctas` of the GPU's SMs (docs/time-model.md,
+// "Compute slowed by concurrent NCCL"): an execution on rank 0's GPU host with priority ctas / (SMs - ctas),
+// so that SimGrid's weighted sharing leaves the compute stream (SMs - ctas) / SMs of the GPU's speed. Only
+// rank 0 carries it: its compute timeline stands for every rank's (compute_actor).
+class NcclSmLoad {
+ public:
+  NcclSmLoad(Shared& s, int rank, const CollectiveSchedule& schedule) : s_(s) {
+    const CommModel& cm = s.options->comm;
+    const int64_t ctas =
+        schedule.algorithm == NcclAlgorithm::nvls ? cm.nvls_channels : cm.ctas_per_collective;
+    const int64_t sms = s.compute->gpu().sms;
+    if (rank != 0 || ctas <= 0 || sms <= ctas) return;
+    load_ = s4u::this_actor::exec_init(std::numeric_limits<double>::max());
+    load_->set_priority(static_cast<double>(ctas) / static_cast<double>(sms - ctas));
+    load_->set_name("nccl-sm-load");
+    load_->start();
+    ++s_.nccl_loads_active;
+    ++s_.nccl_loads_started;
+  }
+  ~NcclSmLoad() {
+    if (!load_) return;
+    load_->cancel();
+    --s_.nccl_loads_active;
+  }
+  NcclSmLoad(const NcclSmLoad&) = delete;
+  NcclSmLoad& operator=(const NcclSmLoad&) = delete;
+
+ private:
+  Shared& s_;
+  s4u::ExecPtr load_;
+};
 
 // Rank 0 speaks for every rank in the result: the collective's counts, then its time on the NCCL stream.
 void count_collective(SimResult& result, const CollectiveSchedule& schedule) {
@@ -323,6 +390,7 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
     const char* algorithm = "";
     if (const auto& chosen = s.schedules[v]) {
       const CollectiveSchedule& schedule = *chosen;
+      const NcclSmLoad load(s, rank, schedule);
       tail_s = run_collective(s, stream, rank, schedule, group);
       if (rank == 0) count_collective(s.result, schedule);
       algorithm = nccl_algorithm_name(schedule.algorithm);
@@ -406,8 +474,8 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   // part of that during which an offload copy ran is exposed offload, the rest exposed communication.
   s.compute_waits.emplace_back(s.compute_end, s.result.step_s);
   s.result.exposed_offload_copy_s = overlap_seconds(s.compute_waits, s.copy_intervals);
-  const double busy =
-      s.result.forward_s + s.result.backward_s + s.result.optimizer_s + s.result.cpu_optimizer_s;
+  const double busy = s.result.forward_s + s.result.backward_s + s.result.optimizer_s +
+                      s.result.cpu_optimizer_s + s.result.overlap_slowdown_s;
   s.result.exposed_comm_s =
       std::max(0.0, s.result.step_s - busy - s.result.exposed_offload_copy_s - s.result.exposed_host_s);
   return s.result;

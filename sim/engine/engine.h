@@ -40,6 +40,8 @@ struct SimResult {
   // kernel. overhead_s is the ZeRO-3 hooks' share of host_s; what it costs the step is in exposed_host_s.
   double host_s = 0;
   double exposed_host_s = 0;
+  // What the compute stream lost to NCCL's kernels holding SMs while collectives ran beside it.
+  double overlap_slowdown_s = 0;
   double overhead_s = 0;
   // CPU offload (docs/time-model.md): DeepSpeedCPUAdam on the host while the GPU waits; the PCIe copies
   // between GPU and host memory (busy time on the streams that issue them) and the part of them the compute

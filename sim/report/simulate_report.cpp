@@ -26,6 +26,7 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
           {"overhead_s", r.overhead_s},
           {"host_s", r.host_s},
           {"exposed_host_s", r.exposed_host_s},
+          {"overlap_slowdown_s", r.overlap_slowdown_s},
           {"cpu_optimizer_s", r.cpu_optimizer_s},
           {"offload_copy_s", r.offload_copy_s},
           {"exposed_offload_copy_s", r.exposed_offload_copy_s},
@@ -63,6 +64,7 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
   row("exposed host (GPU waits)", r.exposed_host_s);
   row("communication (stream busy)", r.comm_s);
   row("exposed communication", r.exposed_comm_s);
+  row("compute slowed by NCCL", r.overlap_slowdown_s);
   if (r.cpu_optimizer_s > 0 || r.offload_copy_s > 0) {
     row("CPU optimizer (offload)", r.cpu_optimizer_s);
     row("offload copies (PCIe, busy)", r.offload_copy_s);

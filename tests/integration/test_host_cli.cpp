@@ -104,3 +104,38 @@ TEST_CASE("train.cuda_graphs: echoed, and refused where a graph cannot be captur
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("train.cuda_graphs"));
 }
+
+TEST_CASE("compute beside a running collective loses the SMs NCCL holds: 24 of an A100's 108", "[overlap]") {
+  const auto z3 = time_of(kSeed + " --set zero.stage=3 --set cluster.gpus=8");
+  // While a collective runs beside compute, the compute stream keeps (108 - 24) / 108 of the GPU: each
+  // second of overlapped communication costs 24 / 108 = 0.222 s of compute. Almost all of stage 3's
+  // all-gathers are overlapped (comm_s - exposed_comm_s of them).
+  const double overlapped = ms(z3, "comm_s") - ms(z3, "exposed_comm_s");
+  CHECK(ms(z3, "overlap_slowdown_s") == Approx(24.0 / 108.0 * overlapped).epsilon(0.05));
+  // The step is the sum of its parts, the slowdown one of them.
+  CHECK(ms(z3, "step_s") ==
+        Approx(ms(z3, "forward_s") + ms(z3, "backward_s") + ms(z3, "optimizer_s") + ms(z3, "exposed_comm_s") +
+               ms(z3, "exposed_host_s") + ms(z3, "overlap_slowdown_s"))
+            .epsilon(1e-9));
+  // Nothing runs beside compute on one GPU; stage 2 reduces its one bucket after backward, not beside it.
+  CHECK(time_of(kSeed + " --set zero.stage=3")["overlap_slowdown_s"].get<double>() == 0.0);
+  CHECK(ms(time_of(kSeed + " --set zero.stage=2 --set cluster.gpus=8"), "overlap_slowdown_s") < 0.01);
+}
+
+TEST_CASE("the trace shows compute stretched while NCCL runs", "[overlap][trace]") {
+  const std::string path = "/tmp/zerosim-test-overlap-trace.json";
+  const auto r = run_zerosim("simulate " + kSeed +
+                             " --set zero.stage=3 --set cluster.gpus=8 --format json --trace " + path);
+  REQUIRE(r.exit_code == 0);
+  const auto t = nlohmann::json::parse(r.out)["time"];
+  std::ifstream in(path);
+  const auto trace = nlohmann::json::parse(in);
+  std::remove(path.c_str());
+  double compute_us = 0;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) compute_us += e["dur"].get<double>();
+  // The compute track holds the GPU work and what NCCL took from it.
+  CHECK(compute_us / 1e3 ==
+        Approx(ms(t, "forward_s") + ms(t, "backward_s") + ms(t, "optimizer_s") + ms(t, "overlap_slowdown_s"))
+            .epsilon(1e-6));
+}

@@ -3,6 +3,7 @@
 // (sim/engine/host_timeline.h), worked by hand.
 #include <catch2/catch.hpp>
 
+#include "sim/engine/comm_model.h"
 #include "sim/engine/host_timeline.h"
 #include "workloads/kernel_launches.h"
 
@@ -71,4 +72,10 @@ TEST_CASE("launch_op: the GPU waits for launches only when the host is the slowe
   a = launch_op(0, 5e-3, 80e-6, 10, 1e-3);
   CHECK(a.begin == Approx(5e-3));
   CHECK(a.end == Approx(6e-3));
+}
+
+TEST_CASE("NCCL's CTAs per collective by the node's interconnect", "[overlap]") {
+  CHECK(nccl_collective_ctas("nvswitch") == 24);  // nsys of an H100 all-gather (NVIDIA forum t/337991)
+  CHECK(nccl_collective_ctas("nvlink-bridge") == 4);
+  CHECK(nccl_collective_ctas("pcie") == 2);
 }
