@@ -200,18 +200,26 @@ class GraphBuilder {
     return add(t);
   }
 
-  // A ZeRO-3 fetch of module m: with offload_param the rank's partition is first copied to the GPU
-  // (docs/time-model.md, "CPU offload"), then all-gathered. Returns the all-gather.
-  TaskId add_fetch(int m, const std::string& suffix, Phase phase, int micro, std::optional<TaskId> issuer) {
-    const auto mi = static_cast<size_t>(m);
-    const std::string name = module_task_name(p_.modules[mi]);
-    std::optional<TaskId> first;
-    if (offload_.params)
-      first = add_copy(offload_.fetch, zero3_partition_numel(plan_.gathered_numel[mi], c_.cluster.gpus),
-                       name + ".", phase, micro);
-    const TaskId gather =
-        add_collective(CollectiveKind::all_gather, 2 * plan_.gathered_numel[mi], name + suffix, phase, micro);
-    if (issuer) edge(*issuer, first.value_or(gather));
+  // One ZeRO-3 all_gather_coalesced of `modules` (DeepSpeed partition_parameters.py: one flat all-gather of
+  // every parameter a fetch or prefetch call names): with offload_param each module's partition is first
+  // copied to the GPU (docs/time-model.md, "CPU offload"). Named after its first module ("L3.q_proj", or
+  // "L3.q_proj+2" for it and two more). Returns the all-gather.
+  TaskId add_fetch(const std::vector<int>& modules, const std::string& suffix, Phase phase, int micro,
+                   std::optional<TaskId> issuer) {
+    std::string name = module_task_name(p_.modules[static_cast<size_t>(modules.front())]);
+    if (modules.size() > 1) name += "+" + std::to_string(modules.size() - 1);
+    int64_t numel = 0;
+    std::vector<TaskId> copies;
+    for (int m : modules) {
+      const auto mi = static_cast<size_t>(m);
+      numel += plan_.gathered_numel[mi];
+      if (offload_.params)
+        copies.push_back(add_copy(offload_.fetch,
+                                  zero3_partition_numel(plan_.gathered_numel[mi], c_.cluster.gpus),
+                                  module_task_name(p_.modules[mi]) + ".", phase, micro));
+    }
+    const TaskId gather = add_collective(CollectiveKind::all_gather, 2 * numel, name + suffix, phase, micro);
+    if (issuer) edge(*issuer, copies.empty() ? gather : copies.front());
     return gather;
   }
 
@@ -274,16 +282,21 @@ class GraphBuilder {
           });
     } else if (have_compute_)
       issuer = last_compute_;
+    // Each module's own hook fetches it (recurse=False): one all-gather per module.
     for (int m : plan_.fetch_before[i])
-      gathered_by[static_cast<size_t>(m)] = add_fetch(m, ".all_gather", op.phase, micro, issuer);
+      gathered_by[static_cast<size_t>(m)] = add_fetch({m}, ".all_gather", op.phase, micro, issuer);
     return issuer;
   }
 
   // ZeRO-3, after op i started: the prefetches issued from its pre-forward hook, and the releases.
   void zero3_prefetch(size_t i, const ComputeOp& op, int micro, std::optional<TaskId> issuer,
                       std::vector<std::optional<TaskId>>& gathered_by) {
-    for (int m : plan_.prefetch_after[i])
-      gathered_by[static_cast<size_t>(m)] = add_fetch(m, ".prefetch", op.phase, micro, issuer);
+    // The hook's prefetch is one __all_gather_params call over every module it names
+    // (partitioned_param_coordinator.py fetch_sub_module): one coalesced all-gather.
+    if (!plan_.prefetch_after[i].empty()) {
+      const TaskId gather = add_fetch(plan_.prefetch_after[i], ".prefetch", op.phase, micro, issuer);
+      for (int m : plan_.prefetch_after[i]) gathered_by[static_cast<size_t>(m)] = gather;
+    }
     for (int m : plan_.release_after[i]) gathered_by[static_cast<size_t>(m)].reset();
   }
 
