@@ -11,6 +11,13 @@ double roofline_seconds(double flops, double bytes, double peak_flops, double fl
   return std::max({compute, memory, floor_s});
 }
 
+double gemm_tile_utilization(int64_t m, int64_t n) {
+  constexpr int64_t kTile = 128;
+  if (m <= 0 || n <= 0) return 1.0;
+  const auto padded = [](int64_t d) { return static_cast<double>((d + kTile - 1) / kTile * kTile); };
+  return static_cast<double>(m) / padded(m) * static_cast<double>(n) / padded(n);
+}
+
 double gemm_wave_utilization(int64_t m, int64_t n, int64_t sms) {
   constexpr int64_t kTile = 128;
   if (m <= 0 || n <= 0 || sms <= 0) return 1.0;
@@ -20,11 +27,15 @@ double gemm_wave_utilization(int64_t m, int64_t n, int64_t sms) {
 }
 
 namespace {
-// Output dimensions of the base-weight GEMMs (the ones large enough to fill the GPU).
+// Output dimensions of the base-weight GEMMs (the ones large enough to fill the GPU): the share of the
+// tiles' work that is real, times the share of the last wave's SMs that are busy.
 double shape_utilization(const ComputeOp& op, int64_t sms) {
-  if (op.op == "linear_fwd") return gemm_wave_utilization(op.tokens, op.d_out, sms);
-  if (op.op == "linear_dx") return gemm_wave_utilization(op.tokens, op.d_in, sms);
-  if (op.op == "linear_dw") return gemm_wave_utilization(op.d_out, op.d_in, sms);
+  const auto both = [sms](int64_t m, int64_t n) {
+    return gemm_tile_utilization(m, n) * gemm_wave_utilization(m, n, sms);
+  };
+  if (op.op == "linear_fwd") return both(op.tokens, op.d_out);
+  if (op.op == "linear_dx") return both(op.tokens, op.d_in);
+  if (op.op == "linear_dw") return both(op.d_out, op.d_in);
   return 1.0;
 }
 }  // namespace

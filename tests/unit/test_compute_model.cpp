@@ -55,3 +55,12 @@ TEST_CASE("roofline_seconds: the larger of compute and memory time, never below 
   CHECK(roofline_seconds(1e12, 4e9, 1e15, 0.5, 1e12, 0.8, 4e-6) == Approx(5e-3));
   CHECK(roofline_seconds(1, 1, 1e15, 0.5, 1e12, 0.8, 4e-6) == Approx(4e-6));
 }
+
+TEST_CASE("compute model: tile quantization wastes the padded part of the last 128-row tile",
+          "[engine][compute]") {
+  // 4096 x 4096: whole tiles. 1304 rows fill 11 tiles of 128 = 1408: 1304 / 1408 = 0.9261.
+  CHECK(gemm_tile_utilization(4096, 4096) == 1.0);
+  CHECK(gemm_tile_utilization(1304, 4096) == Approx(1304.0 / 1408.0));
+  // Both dimensions padded: 200 x 200 in 256 x 256.
+  CHECK(gemm_tile_utilization(200, 200) == Approx(200.0 * 200.0 / (256.0 * 256.0)));
+}
