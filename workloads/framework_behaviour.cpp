@@ -74,4 +74,27 @@ int64_t param_element_bytes(const ParamModule& m, const FrameworkBehaviour& b) {
   return adapter ? b.adapter_bytes() : b.base_bytes();
 }
 
+bool quantized_module(const ParamModule& m, const RunConfig& c) {
+  const QuantSpec& q = c.quantization;
+  if (!q.on()) return false;
+  if (m.kind == ModuleKind::linear)
+    return !q.skips(c.model.layer_linears[static_cast<size_t>(m.linear)].name);
+  return m.kind == ModuleKind::lm_head && !c.model.tied_embeddings && !q.skips("lm_head");
+}
+
+int64_t module_param_bytes(const ParamModule& m, int64_t numel, const RunConfig& c,
+                           const FrameworkBehaviour& b) {
+  const QuantSpec& q = c.quantization;
+  const int64_t element = param_element_bytes(m, b);
+  if (!q.on() || m.trainable) return element * numel;
+  // prepare_model_for_kbit_training casts every 16-bit parameter that is not Params4bit to fp32.
+  const int64_t other = q.prepare_kbit_training ? 4 : element;
+  if (!quantized_module(m, c)) return other * numel;
+  const int64_t weight = m.kind == ModuleKind::lm_head
+                             ? c.model.vocab * c.model.hidden
+                             : c.model.layer_linears[static_cast<size_t>(m.linear)].d_in *
+                                   c.model.layer_linears[static_cast<size_t>(m.linear)].d_out;
+  return quantized_weight_bytes(weight, q) + other * (numel - weight);  // the bias stays as it was
+}
+
 }  // namespace zerosim

@@ -41,4 +41,14 @@ FrameworkBehaviour framework_behaviour(const RunConfig& config);
 // weights' dtype (2 bytes, 4 under AMP).
 int64_t param_element_bytes(const ParamModule& module, const FrameworkBehaviour& behaviour);
 
+// Whether QLoRA stores this module's weight in 4 bits: a decoder linear, or an untied lm_head, that
+// quantization.skip_modules does not name (transformers replaces every nn.Linear but those).
+bool quantized_module(const ParamModule& module, const RunConfig& config);
+
+// Bytes of `numel` of the module's parameters as they sit on the GPU: element bytes x numel, except under
+// QLoRA (quantization.h): a quantized weight packed with its block constants, and with
+// prepare_model_for_kbit_training every other base parameter (its bias, norms, embeddings) in fp32.
+int64_t module_param_bytes(const ParamModule& module, int64_t numel, const RunConfig& config,
+                           const FrameworkBehaviour& behaviour);
+
 }  // namespace zerosim

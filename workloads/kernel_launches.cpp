@@ -88,6 +88,10 @@ int chunked_loss_kernels(const ComputeOp& op, const RunConfig& c) {
 
 int kernels_launched(const ComputeOp& op, const RunConfig& c) {
   if (op.op == "lora_fwd") return lora_forward_kernels(c);
+  // bitsandbytes dequantize_4bit (with double quantization a dequantize_blockwise of the absmax first), once
+  // per dequantization the op stands for (`tokens`).
+  if (op.op == "dequantize_4bit")
+    return static_cast<int>(std::max<int64_t>(1, op.tokens) * (c.quantization.double_quant ? 2 : 1));
   if (op.op == "lora_bwd") return lora_backward_kernels(c);
   if (op.op == "attention_fwd" || op.op == "attention_bwd") return attention_kernels(op, c);
   if (op.op.rfind("chunked_cross_entropy", 0) == 0 || op.op.rfind("fused_linear_ce", 0) == 0)

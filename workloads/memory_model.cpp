@@ -54,7 +54,7 @@ ModelStates pytorch_model_states(const RunConfig& c, const StepProgram& program,
   ModelStates s;
   int64_t trainable_bytes = 0;
   for (const auto& m : program.modules) {
-    const int64_t bytes = param_element_bytes(m, fw) * m.numel;
+    const int64_t bytes = module_param_bytes(m, m.numel, c, fw);
     (m.trainable ? s.trainable_params : s.frozen_params) += bytes;
     if (m.trainable) trainable_bytes += bytes;
   }
@@ -81,7 +81,7 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   for (const auto& m : program.modules) {
     // bf16 (or fp16), or fp32 for adapters DeepSpeed leaves as peft made them (framework_behaviour.h).
     (m.trainable ? s.trainable_params : s.frozen_params) +=
-        param_element_bytes(m, fw) * resident_param_numel(m, c);
+        module_param_bytes(m, resident_param_numel(m, c), c, fw);
     if (m.trainable) trainable += m.numel;
   }
   // What the rank's optimizer updates: every trainable parameter at stage 0, its partition in stages 1-3.
@@ -211,11 +211,13 @@ void alloc_parts(Replay& r, std::vector<Tensor>& into, MemComponent c, int64_t t
 std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepProgram& program,
                                     const ModelStates& s) {
   std::vector<Tensor> states;
+  const FrameworkBehaviour fw = framework_behaviour(c);
   int64_t frozen = 0;
   for (const auto& m : program.modules) {
     if (m.trainable) continue;
-    const int64_t resident = 2 * resident_param_numel(m, c);
-    const int64_t weight = c.zero.stage == 3 ? resident : std::min(resident, 2 * m.largest_tensor);
+    const int64_t resident = module_param_bytes(m, resident_param_numel(m, c), c, fw);
+    const int64_t weight =
+        c.zero.stage == 3 ? resident : std::min(resident, module_param_bytes(m, m.largest_tensor, c, fw));
     alloc_parts(r, states, MemComponent::frozen_params, weight, 1);
     alloc_parts(r, states, MemComponent::frozen_params, resident - weight, 1);
     frozen += resident;

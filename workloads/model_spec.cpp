@@ -202,28 +202,12 @@ void check_model_size(const ModelSpec& m, const std::string& file) {
             "17592186044416 (2^44)");
 }
 
-// A quantized checkpoint (transformers' quantization_config: bitsandbytes load_in_4bit / load_in_8bit,
-// GPTQ, AWQ, any quant_method) stores its weights in fewer bytes and dequantizes them in every
-// forward: not modelled yet (QLoRA), so it is refused rather than read as bf16.
-void refuse_quantized(const YAML::Node& root, const std::string& file) {
-  const YAML::Node q = root["quantization_config"];
-  if (!q || q.IsNull()) return;
-  std::string method;
-  if (q.IsMap() && q["quant_method"] && q["quant_method"].IsScalar()) method = q["quant_method"].Scalar();
-  throw ConfigError(file, "quantization_config",
-                    "a quantized checkpoint" +
-                        (method.empty() ? std::string() : " (quant_method: " + method + ")") + line_of(q) +
-                        ": quantized weights and QLoRA are not modelled yet (use the unquantized model's "
-                        "config.json)");
-}
-
 }  // namespace
 
 ModelSpec model_from_hf_config(const std::string& json_text, const std::string& file) {
   const YAML::Node root = parse_yaml_text(json_text, file);
   if (!root.IsMap())
     throw ConfigError(file, "", "not a Hugging Face config.json (expected a JSON object at the top level)");
-  refuse_quantized(root, file);
   Reader r{root, file};
   ModelSpec m;
   m.name = file;
@@ -240,6 +224,8 @@ ModelSpec model_from_hf_config(const std::string& json_text, const std::string& 
     throw ConfigError(file, "model_type",
                       "'" + m.model_type + "' is not supported (supported: " + join(kModelTypes) + ")");
   check_model_size(m, file);
+  if (present(root["quantization_config"]))
+    m.quantization = quantization_from_hf(root["quantization_config"], file);
   return m;
 }
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "workloads/quantization.h"
+
 namespace zerosim {
 
 enum class MlpKind { swiglu, gelu };  // LLaMA gate/up/down vs. MPT/GPT up/down
@@ -44,6 +46,8 @@ struct ModelSpec {
   bool norm_bias = false;                 // LayerNorm with a bias vector
   bool rotary = true;                     // rotary position embedding (MPT uses ALiBi instead)
   std::vector<LinearSpec> layer_linears;  // one decoder layer, in forward order
+  // config.json's quantization_config (bitsandbytes 4-bit); method none when the checkpoint is not quantized.
+  QuantSpec quantization;
 
   int64_t q_dim() const { return heads * head_dim; }
   int64_t kv_dim() const { return kv_heads * head_dim; }

@@ -56,8 +56,9 @@ int64_t ClusterSpec::cpu_threads(int64_t node_cores) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"model",   "peft",     "train",       "zero",   "deepspeed",
-                                           "cluster", "platform", "calibration", "memory", "versions"};
+const std::vector<std::string> kTopKeys = {"model",     "peft",     "train",       "zero",
+                                           "deepspeed", "cluster",  "platform",    "calibration",
+                                           "memory",    "versions", "quantization"};
 const std::vector<std::string> kPeftKeys = {"method",
                                             "r",
                                             "alpha",
@@ -502,6 +503,39 @@ void check_engine(const RunConfig& c, const std::string& ds_path, const std::str
                           " needs DeepSpeed's engine (allowed with pytorch: zero.stage 0)");
 }
 
+// QLoRA (quantization.h): from the run config's key or the model's config.json, never both, and only where
+// the libraries train it and zerosim models it.
+void resolve_quantization(const YAML::Node& node, const std::string& file, RunConfig& c) {
+  if (present(node)) {
+    if (c.model.quantization.on())
+      throw ConfigError(file, "quantization",
+                        "the model's config.json (" + c.model.quantization.source +
+                            ") has a quantization_config already; keep one of the two");
+    c.quantization = parse_quantization(node, file);
+  } else {
+    c.quantization = c.model.quantization;
+  }
+  if (!c.quantization.on()) return;
+  const std::string key = present(node) ? "quantization" : "model";
+  if (c.peft.method == PeftMethod::none)
+    throw ConfigError(
+        file, key,
+        "4-bit weights are frozen: full fine-tuning of a quantized model is refused by transformers "
+        "(use peft.method lora or dora: QLoRA)");
+  if (c.zero.stage == 3)
+    throw ConfigError(
+        file, key,
+        "QLoRA under ZeRO-3 (partitioning bitsandbytes' packed storage, bnb_4bit_quant_storage) is "
+        "not modelled (allowed with quantization: zero.stage 0, 1, 2)");
+  if (c.zero.offloads())
+    throw ConfigError(file, key, "QLoRA with CPU offload is not modelled (allowed: no zero.offload_*)");
+  if (c.train.precision != Precision::bf16_mixed && c.train.precision != Precision::bf16_pure &&
+      c.train.precision != Precision::fp16_mixed)
+    throw ConfigError(file, key,
+                      std::string("train.precision ") + precision_name(c.train.precision) +
+                          " with 4-bit weights is not modelled (allowed: bf16-mixed, bf16-pure, fp16-mixed)");
+}
+
 RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   check_keys(root, kTopKeys, file, "");
 
@@ -530,6 +564,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   if (!ds_path.empty()) apply_deepspeed_config(resolve_path(ds_path, file), root["train"], c);
   apply_zero_section(zero, file, c);
   check_engine(c, ds_path, file);
+  resolve_quantization(root["quantization"], file, c);
   if (c.cluster.platform.empty() || c.cluster.gpus_set) resolve_train_batch_size(c);
   check_step_size(c, file);
   return c;
@@ -641,6 +676,13 @@ nlohmann::json RunConfig::echo() const {
                          {{"deepspeed", versions.deepspeed.text()},
                           {"transformers", versions.transformers.text()},
                           {"peft", versions.peft.text()}}}};
+  if (quantization.on())
+    out["quantization"] = {{"method", quant_method_name(quantization.method)},
+                           {"double_quant", quantization.double_quant},
+                           {"compute_dtype", quantization.compute_dtype},
+                           {"skip_modules", quantization.skip_modules},
+                           {"prepare_kbit_training", quantization.prepare_kbit_training},
+                           {"source", quantization.source}};
   // Only where set, so the echo of a fixed-length config is unchanged.
   if (!train.seq_len_distribution.empty()) out["train"]["seq_len_distribution"] = train.seq_len_distribution;
   if (zero.offload_optimizer != "none")

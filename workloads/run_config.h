@@ -130,6 +130,8 @@ struct RunConfig {
   HostSpec host;  // resolve_host(cluster, gpu); a platform file's CPU hosts override it (apply_platform_file)
   MemoryOptions memory;
   FrameworkVersions versions;
+  // The run config's `quantization` key, or the model's config.json quantization_config (not both).
+  QuantSpec quantization;
   std::string calibration;  // path or empty
   // `calibration: {file, allow_cpu_device: true}`: the user accepts a CPU-measured file for a GPU target
   // (refused otherwise: CPU times transferred to a GPU are rough, docs/calibration.md).

@@ -236,6 +236,27 @@ class Builder {
     return o;
   }
 
+  // QLoRA (quantization.h): whether linear li of the layers is stored in 4 bits.
+  bool quantized(size_t li) const {
+    return c_.quantization.on() && !c_.quantization.skips(m_.layer_linears[li].name);
+  }
+  int64_t dequantized_bytes(int64_t din, int64_t dout) const {
+    return c_.quantization.compute_bytes * din * dout;
+  }
+
+  // bitsandbytes' dequantize_4bit of a d_in x d_out weight, `times` over (litgpt's chunked head): reads the
+  // packed weight and its constants, writes the compute-dtype copy. `tokens` carries `times`.
+  ComputeOp dequantize_op(const std::string& name, int64_t din, int64_t dout, Phase phase,
+                          int64_t times = 1) const {
+    const int64_t n = din * dout;
+    const double t = static_cast<double>(times);
+    ComputeOp o = make(
+        name, "dequantize_4bit", OpClass::memory_bound, phase, t * 2.0 * static_cast<double>(n),
+        t * static_cast<double>(quantized_weight_bytes(n, c_.quantization) + dequantized_bytes(din, dout)));
+    keyed(o, times, din, dout, 0);
+    return o;
+  }
+
   static ComputeOp& keyed(ComputeOp& o, int64_t tokens, int64_t d_in, int64_t d_out, int64_t r) {
     o.tokens = tokens, o.d_in = d_in, o.d_out = d_out, o.r = r;
     return o;
@@ -283,9 +304,12 @@ class Builder {
     const bool head_copy = trains(lm_head_) && !full_;
     const int64_t h = m_.hidden, V = m_.vocab;
     int64_t head_saved = 0;
-    if (head_copy || (fw_.zero3_linear_saves_input && !full_) || (amp_ && full_)) head_saved = kAct * T_ * h;
+    const bool head_4bit = quantized_module(prog_.modules[static_cast<size_t>(lm_head_)], c_);
+    if (head_copy || ((fw_.zero3_linear_saves_input || head_4bit) && !full_) || (amp_ && full_))
+      head_saved = kAct * T_ * h;
     if (amp_) head_saved += kAct * h * V;
     LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), head_saved);
+    if (head_4bit) dequantize_head(loss);
     for (auto& op : loss.forward) prog_.forward.push_back(op);
     for (auto& op : loss.backward) prog_.backward.push_back(op);
     // A loop that still holds the previous micro-step's logits has them live from the first op on.
@@ -294,6 +318,27 @@ class Builder {
     nb.modules = {final_norm_};
     nb.releases_bytes = norm_saved;
     prog_.backward.push_back(nb);
+  }
+
+  // A 4-bit lm_head (quantization.skip_modules without lm_head: litgpt's bnb plugin) is dequantized before
+  // each of its GEMMs, once per chunk where the trainer runs it in chunks (litgpt's 128-token head).
+  void dequantize_head(LossOps& loss) const {
+    const int64_t h = m_.hidden, V = m_.vocab;
+    const int64_t chunks = c_.train.loss == LossImpl::litgpt
+                               ? (T_ + litgpt_chunk_tokens(t_.micro_batch, t_.seq_len) - 1) /
+                                     litgpt_chunk_tokens(t_.micro_batch, t_.seq_len)
+                               : 1;
+    for (auto* ops : {&loss.forward, &loss.backward})
+      for (size_t k = 0; k < ops->size(); ++k) {
+        ComputeOp& op = (*ops)[k];
+        const bool head = op.op == "linear_fwd" || op.op == "linear_dx";
+        if (!head || op.name.rfind("lm_head.", 0) != 0) continue;
+        op.transient_bytes += dequantized_bytes(h, V);
+        const Phase phase = op.phase;
+        ops->insert(ops->begin() + static_cast<std::ptrdiff_t>(k),
+                    dequantize_op(op.name + ".dequantize", h, V, phase, chunks));
+        ++k;
+      }
   }
 
   // ---- norms ----
@@ -335,6 +380,10 @@ class Builder {
     const int64_t din = L.d_in, dout = L.d_out;
     ComputeOp base = base_linear_forward(".linear_fwd", li, phase);
     if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
+    if (quantized(li)) {  // MatMul4Bit: dequantize_4bit(W) to the compute dtype, then F.linear on it
+      fwd_.push_back(dequantize_op(L.name + ".dequantize", din, dout, phase));
+      base.transient_bytes += dequantized_bytes(din, dout);
+    }
     // AMP: mm keeps autocast's bf16 cast of the fp32 weight for dX while x requires grad (a trainable
     // weight's cast also sits in autocast's cache): 2·d_in·d_out per linear until its backward.
     if (amp_ && (x_rg || full_)) base.saved_bytes += kAct * din * dout;
@@ -377,6 +426,11 @@ class Builder {
       // x32 is made before it; under AMP W0.to(x.dtype) is W0 itself, not an fp32 copy.
       wn.transient_bytes =
           dora_weight_norm_transient_bytes(din, dout, r, dt) - (amp_ ? 4 * din * dout : 0) + x32;
+      // peft's dequantize_module_weight: a 4-bit W0 is dequantized first and lives through the module.
+      if (quantized(li)) {
+        fwd_.push_back(dequantize_op(L.name + ".dora_dequantize", din, dout, phase));
+        wn.transient_bytes += dequantized_bytes(din, dout);
+      }
       fwd_.push_back(wn);
     }
     fwd_.push_back(lora_forward_op(li, dt, dropout, x32_live, phase));
@@ -429,6 +483,8 @@ class Builder {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
     ComputeOp b2 = base_linear_forward(".dora_base_fwd", li, phase);
+    // A 4-bit W0 is used dequantized (the weight norm's copy): F.linear keeps that bf16 copy for dX.
+    if (quantized(li) && dt == AdapterDtype::base && x_rg) b2.saved_bytes = dequantized_bytes(din, dout);
     if (dt != AdapterDtype::base) {
       const int64_t w32 = amp_ ? 0 : 4 * din * dout;  // AMP: W0 is fp32 already
       const int64_t kept = x_rg ? (dt == AdapterDtype::fp32 ? w32 : kAct * din * dout) : 0;
@@ -443,7 +499,14 @@ class Builder {
   void record_linear_backward(size_t li, bool x_rg) {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
-    if (x_rg) bwd_->push_back(input_grad_op(li, L.name + ".linear_dx"));
+    if (x_rg) {
+      ComputeOp dx = input_grad_op(li, L.name + ".linear_dx");
+      // MatMul4Bit.backward dequantizes W again for dX (pushed after dX: the layer's list is reversed).
+      if (quantized(li)) dx.transient_bytes += dequantized_bytes(din, dout);
+      bwd_->push_back(dx);
+      if (quantized(li))
+        bwd_->push_back(dequantize_op(L.name + ".dequantize_bwd", din, dout, Phase::backward));
+    }
     if (full_) {
       ComputeOp dw =
           make(L.name + ".linear_dw", "linear_dw", OpClass::gemm, Phase::backward,
@@ -495,10 +558,11 @@ class Builder {
   // Who keeps the bf16 input x of a linear for backward: a trainable weight (full fine-tuning); lora_A
   // when it reads x itself (bf16 adapters and no dropout: nn.Identity passes x through; with dropout it
   // keeps dropout(x), with fp32 adapters its own fp32 copy); ZeRO-3's linear wrapper whenever x requires
-  // grad. A frozen linear under PyTorch's own F.linear keeps only its weight (mm saves mat1 only for
-  // mat2's gradient).
+  // grad; so does bitsandbytes' MatMul4Bit for a 4-bit weight (autograd/_functions.py: ctx.tensors = (A, B)
+  // whenever A or B needs grad). A frozen linear under PyTorch's own F.linear keeps only its weight (mm
+  // saves mat1 only for mat2's gradient).
   bool saves_input(size_t li, bool x_rg) const {
-    if (full_ || (fw_.zero3_linear_saves_input && x_rg)) return true;
+    if (full_ || ((fw_.zero3_linear_saves_input || quantized(li)) && x_rg)) return true;
     return p_.adapts(layer_, li) && !fw_.adapters_fp32() && p_.dropout == 0;
   }
 

@@ -56,15 +56,6 @@ TEST_CASE("fp16-mixed from a ds_config has bf16-mixed's memory", "[cli][deepspee
   CHECK(b == f);
 }
 
-TEST_CASE("a quantized checkpoint's config.json is refused", "[cli][model]") {
-  const auto r = run_zerosim(kTiny + " --set model=tests/data/models/llama-4bit.json");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("tests/data/models/llama-4bit.json"));
-  CHECK_THAT(r.err, Catch::Contains("'quantization_config'"));
-  CHECK_THAT(r.err, Catch::Contains("bitsandbytes"));
-  CHECK_THAT(r.err, Catch::Contains("QLoRA are not modelled yet"));
-}
-
 TEST_CASE("train.precision fp32 is refused through the binary", "[cli][config]") {
   const auto r = run_zerosim(kTiny + " --set train.precision=fp32");
   CHECK(r.exit_code == 2);

@@ -1,0 +1,149 @@
+#include "workloads/quantization.h"
+
+#include <algorithm>
+
+#include "workloads/config_error.h"
+
+namespace zerosim {
+
+namespace {
+
+// transformers' BitsAndBytesConfig.to_dict(): every key it writes. The 8-bit ones and the storage dtype
+// have no effect on a 4-bit model's time or memory (docs/inputs.md, "QLoRA").
+const std::vector<std::string> kHfQuantKeys = {"quant_method",
+                                               "load_in_4bit",
+                                               "load_in_8bit",
+                                               "_load_in_4bit",
+                                               "_load_in_8bit",
+                                               "bnb_4bit_quant_type",
+                                               "bnb_4bit_use_double_quant",
+                                               "bnb_4bit_compute_dtype",
+                                               "bnb_4bit_quant_storage",
+                                               "llm_int8_skip_modules",
+                                               "llm_int8_threshold",
+                                               "llm_int8_has_fp16_weight",
+                                               "llm_int8_enable_fp32_cpu_offload"};
+
+const std::vector<std::string> kQuantKeys = {"method", "double_quant", "compute_dtype", "skip_modules",
+                                             "prepare_kbit_training"};
+
+std::string allowed_value(const YAML::Node& node, const std::string& file, const std::string& key,
+                          const std::vector<std::string>& allowed) {
+  const std::string v = read_string(node, file, key);
+  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+    throw ConfigError(file, key,
+                      "'" + v + "' is not allowed" + line_of(node) + " (allowed: " + join(allowed) + ")");
+  return v;
+}
+
+void set_compute_dtype(QuantSpec& q, const std::string& dtype, const std::string& file,
+                       const std::string& key) {
+  if (dtype == "fp32" || dtype == "float32")
+    throw ConfigError(
+        file, key,
+        "an fp32 compute dtype runs every dequantized GEMM in fp32, which zerosim does not model "
+        "(its GPU catalogue has bf16/fp16 tensor-core peaks); set bf16 or fp16 as QLoRA setups do");
+  q.compute_dtype = (dtype == "fp16" || dtype == "float16") ? "fp16" : "bf16";
+  q.compute_bytes = 2;
+}
+
+}  // namespace
+
+const char* quant_method_name(QuantMethod m) {
+  switch (m) {
+    case QuantMethod::nf4:
+      return "nf4";
+    case QuantMethod::fp4:
+      return "fp4";
+    case QuantMethod::none:
+      break;
+  }
+  return "none";
+}
+
+bool QuantSpec::skips(const std::string& module) const {
+  return std::find(skip_modules.begin(), skip_modules.end(), module) != skip_modules.end();
+}
+
+int64_t quantized_weight_bytes(int64_t numel, const QuantSpec& q) {
+  const int64_t blocks = (numel + kQuantBlock - 1) / kQuantBlock;
+  const int64_t packed = (numel + 1) / 2;
+  if (!q.double_quant) return packed + 4 * blocks;  // fp32 absmax per block
+  // uint8 absmax per block, an fp32 absmax per 256 of them, one fp32 offset.
+  return packed + blocks + 4 * ((blocks + kDoubleQuantBlock - 1) / kDoubleQuantBlock) + 4;
+}
+
+QuantSpec parse_quantization(const YAML::Node& node, const std::string& file) {
+  QuantSpec q;
+  q.source = "quantization";
+  if (!present(node)) return q;
+  if (!node.IsMap())
+    throw ConfigError(file, "quantization", "a mapping (keys: " + join(kQuantKeys) + ")" + line_of(node));
+  check_keys(node, kQuantKeys, file, "quantization");
+  if (present(node["method"])) {
+    const std::string m = node["method"].IsScalar() ? node["method"].Scalar() : "";
+    if (m == "int8")
+      throw ConfigError(
+          file, "quantization.method",
+          "int8 (LLM.int8()) is not modelled yet: its int8 GEMMs and outlier decomposition have no "
+          "model here (allowed: none, nf4, fp4)");
+    const std::string v = allowed_value(node["method"], file, "quantization.method", {"none", "nf4", "fp4"});
+    q.method = v == "nf4" ? QuantMethod::nf4 : v == "fp4" ? QuantMethod::fp4 : QuantMethod::none;
+  }
+  if (present(node["double_quant"]))
+    q.double_quant = read_bool(node["double_quant"], file, "quantization.double_quant");
+  if (present(node["compute_dtype"]))
+    set_compute_dtype(
+        q, allowed_value(node["compute_dtype"], file, "quantization.compute_dtype", {"bf16", "fp16", "fp32"}),
+        file, "quantization.compute_dtype");
+  if (present(node["skip_modules"]))
+    q.skip_modules = read_string_list(node["skip_modules"], file, "quantization.skip_modules");
+  if (present(node["prepare_kbit_training"]))
+    q.prepare_kbit_training =
+        read_bool(node["prepare_kbit_training"], file, "quantization.prepare_kbit_training");
+  return q;
+}
+
+QuantSpec quantization_from_hf(const YAML::Node& node, const std::string& file) {
+  QuantSpec q;
+  q.source = file;
+  const std::string key = "quantization_config";
+  if (!node.IsMap()) throw ConfigError(file, key, "expected an object" + line_of(node));
+  const std::string method = present(node["quant_method"])
+                                 ? read_string(node["quant_method"], file, key + ".quant_method")
+                                 : "bitsandbytes";
+  if (method != "bitsandbytes")
+    throw ConfigError(file, key + ".quant_method",
+                      "'" + method + "'" + line_of(node["quant_method"]) +
+                          ": only bitsandbytes 4-bit (QLoRA) is modelled (GPTQ, AWQ and the others are not)");
+  check_keys(node, kHfQuantKeys, file, key);
+  const bool four =
+      present(node["load_in_4bit"]) && read_bool(node["load_in_4bit"], file, key + ".load_in_4bit");
+  const bool eight =
+      present(node["load_in_8bit"]) && read_bool(node["load_in_8bit"], file, key + ".load_in_8bit");
+  if (eight)
+    throw ConfigError(file, key + ".load_in_8bit",
+                      "8-bit (LLM.int8()) is not modelled yet (load_in_4bit is)");
+  if (!four) throw ConfigError(file, key, "neither load_in_4bit nor load_in_8bit is true: nothing to model");
+  // transformers' BitsAndBytesConfig defaults: fp4, no double quantization, fp32 compute dtype.
+  const std::string type =
+      present(node["bnb_4bit_quant_type"])
+          ? allowed_value(node["bnb_4bit_quant_type"], file, key + ".bnb_4bit_quant_type", {"nf4", "fp4"})
+          : "fp4";
+  q.method = type == "nf4" ? QuantMethod::nf4 : QuantMethod::fp4;
+  if (present(node["bnb_4bit_use_double_quant"]))
+    q.double_quant = read_bool(node["bnb_4bit_use_double_quant"], file, key + ".bnb_4bit_use_double_quant");
+  const std::string dtype =
+      present(node["bnb_4bit_compute_dtype"])
+          ? read_string(node["bnb_4bit_compute_dtype"], file, key + ".bnb_4bit_compute_dtype")
+          : "float32";
+  if (dtype != "bfloat16" && dtype != "float16" && dtype != "float32" && dtype != "bf16" && dtype != "fp16")
+    throw ConfigError(file, key + ".bnb_4bit_compute_dtype",
+                      "'" + dtype + "' is not allowed (allowed: bfloat16, float16)");
+  set_compute_dtype(q, dtype, file, key + ".bnb_4bit_compute_dtype");
+  if (present(node["llm_int8_skip_modules"]))
+    q.skip_modules = read_string_list(node["llm_int8_skip_modules"], file, key + ".llm_int8_skip_modules");
+  return q;
+}
+
+}  // namespace zerosim

@@ -1,0 +1,51 @@
+#pragma once
+// QLoRA's frozen base: bitsandbytes 4-bit weights (NF4 or FP4, optionally with double quantization) as
+// transformers' integration and peft train them (docs/memory-model.md §9, docs/time-model.md "QLoRA").
+// What it changes: the linears' weights are stored packed with their block constants; every forward and
+// every input gradient dequantizes the weight to the compute dtype first (a transient copy and a
+// memory-bound kernel); bitsandbytes' MatMul4Bit keeps its input for backward whenever autograd records it;
+// peft's prepare_model_for_kbit_training casts every other parameter to fp32. No SimGrid here.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "workloads/yaml_read.h"
+
+namespace zerosim {
+
+enum class QuantMethod { none, nf4, fp4 };
+const char* quant_method_name(QuantMethod m);  // "none", "nf4", "fp4"
+
+struct QuantSpec {
+  QuantMethod method = QuantMethod::none;
+  bool double_quant = false;  // bnb_4bit_use_double_quant: the block absmax themselves 8-bit
+  int64_t compute_bytes = 2;  // bnb_4bit_compute_dtype: bf16 or fp16 (fp32 is refused)
+  std::string compute_dtype = "bf16";
+  // Linears left unquantized, by module name (transformers' llm_int8_skip_modules; its default keeps the
+  // output embedding, lm_head, in the model's dtype). litgpt's bnb plugin quantizes every Linear: [].
+  std::vector<std::string> skip_modules = {"lm_head"};
+  // peft.prepare_model_for_kbit_training was called (axolotl, peft's QLoRA examples): every parameter that
+  // is not 4-bit (norms, embeddings, a skipped lm_head, biases) is cast to fp32.
+  bool prepare_kbit_training = true;
+  std::string source;  // where it was read: "quantization" (run config) or the config.json's path
+
+  bool on() const { return method != QuantMethod::none; }
+  bool skips(const std::string& module) const;
+};
+
+// bitsandbytes 4-bit blocks: 64 weights per fp32 absmax; with double quantization the absmax are 8-bit in
+// blocks of 256 with an fp32 absmax each and one fp32 offset per tensor (bitsandbytes/functional.py
+// quantize_4bit, compress_statistics).
+inline constexpr int64_t kQuantBlock = 64;
+inline constexpr int64_t kDoubleQuantBlock = 256;
+
+// Bytes a 4-bit weight of `numel` elements occupies: ⌈numel/2⌉ packed (uint8 storage) plus its constants.
+int64_t quantized_weight_bytes(int64_t numel, const QuantSpec& q);
+
+// The run config's `quantization` key (file, key and allowed values in every error).
+QuantSpec parse_quantization(const YAML::Node& node, const std::string& file);
+// A Hugging Face config.json's quantization_config (quant_method bitsandbytes, load_in_4bit); other
+// methods (GPTQ, AWQ, ...), 8-bit and an fp32 compute dtype are refused.
+QuantSpec quantization_from_hf(const YAML::Node& node, const std::string& file);
+
+}  // namespace zerosim
