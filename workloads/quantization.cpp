@@ -27,15 +27,6 @@ const std::vector<std::string> kHfQuantKeys = {"quant_method",
 const std::vector<std::string> kQuantKeys = {"method", "double_quant", "compute_dtype", "skip_modules",
                                              "prepare_kbit_training"};
 
-std::string allowed_value(const YAML::Node& node, const std::string& file, const std::string& key,
-                          const std::vector<std::string>& allowed) {
-  const std::string v = read_string(node, file, key);
-  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
-    throw ConfigError(file, key,
-                      "'" + v + "' is not allowed" + line_of(node) + " (allowed: " + join(allowed) + ")");
-  return v;
-}
-
 void set_compute_dtype(QuantSpec& q, const std::string& dtype, const std::string& file,
                        const std::string& key) {
   if (dtype == "fp32" || dtype == "float32")
@@ -87,14 +78,14 @@ QuantSpec parse_quantization(const YAML::Node& node, const std::string& file) {
           file, "quantization.method",
           "int8 (LLM.int8()) is not modelled yet: its int8 GEMMs and outlier decomposition have no "
           "model here (allowed: none, nf4, fp4)");
-    const std::string v = allowed_value(node["method"], file, "quantization.method", {"none", "nf4", "fp4"});
+    const std::string v = read_one_of(node["method"], file, "quantization.method", {"none", "nf4", "fp4"});
     q.method = v == "nf4" ? QuantMethod::nf4 : v == "fp4" ? QuantMethod::fp4 : QuantMethod::none;
   }
   if (present(node["double_quant"]))
     q.double_quant = read_bool(node["double_quant"], file, "quantization.double_quant");
   if (present(node["compute_dtype"]))
     set_compute_dtype(
-        q, allowed_value(node["compute_dtype"], file, "quantization.compute_dtype", {"bf16", "fp16", "fp32"}),
+        q, read_one_of(node["compute_dtype"], file, "quantization.compute_dtype", {"bf16", "fp16", "fp32"}),
         file, "quantization.compute_dtype");
   if (present(node["skip_modules"]))
     q.skip_modules = read_string_list(node["skip_modules"], file, "quantization.skip_modules");
@@ -128,7 +119,7 @@ QuantSpec quantization_from_hf(const YAML::Node& node, const std::string& file) 
   // transformers' BitsAndBytesConfig defaults: fp4, no double quantization, fp32 compute dtype.
   const std::string type =
       present(node["bnb_4bit_quant_type"])
-          ? allowed_value(node["bnb_4bit_quant_type"], file, key + ".bnb_4bit_quant_type", {"nf4", "fp4"})
+          ? read_one_of(node["bnb_4bit_quant_type"], file, key + ".bnb_4bit_quant_type", {"nf4", "fp4"})
           : "fp4";
   q.method = type == "nf4" ? QuantMethod::nf4 : QuantMethod::fp4;
   if (present(node["bnb_4bit_use_double_quant"]))

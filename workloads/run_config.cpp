@@ -109,15 +109,6 @@ const std::vector<std::string> kAllocatorKeys = {"expandable_segments", "max_spl
 const std::vector<std::string> kIntra = {"auto", "nvswitch", "nvlink-bridge", "pcie"};
 const std::vector<std::string> kInter = {"ib-hdr200", "ib-ndr400", "roce-100g", "roce-200g", "none"};
 
-std::string one_of(const YAML::Node& node, const std::string& file, const std::string& key,
-                   const std::vector<std::string>& allowed) {
-  std::string v = read_string(node, file, key);
-  for (const auto& a : allowed)
-    if (a == v) return v;
-  throw ConfigError(file, key,
-                    "'" + v + "' is not allowed" + line_of(node) + " (allowed: " + join(allowed) + ")");
-}
-
 // The step's byte counts are int64 sums of products of the model's shapes and the micro-batch
 // (step_program.cpp, memory_model.cpp). The per-key limits alone would allow, e.g., 2^32 tokens x an
 // MLP width of 2^23 x 2^14 layers; so the resolved run is bounded as a whole: a generous upper bound
@@ -194,7 +185,7 @@ PeftSpec parse_peft(const YAML::Node& node, const ModelSpec& model, const std::s
       p.target_modules = default_targets(model);
   }
   if (present(node["method"])) {
-    const std::string m = one_of(node["method"], file, "peft.method", {"none", "lora", "dora"});
+    const std::string m = read_one_of(node["method"], file, "peft.method", {"none", "lora", "dora"});
     p.method = m == "none" ? PeftMethod::none : m == "lora" ? PeftMethod::lora : PeftMethod::dora;
   }
   if (present(node["r"])) p.r = read_int_in(node["r"], file, "peft.r", 1, 1 << 20);
@@ -226,7 +217,7 @@ std::vector<int64_t> parse_seq_len_distribution(const YAML::Node& node, int64_t 
   const std::string key = "train.seq_len_distribution";
   std::vector<int64_t> lengths;
   if (!node.IsSequence()) {
-    if (one_of(node, file, key, kSeqLenShapes) == "ramp")
+    if (read_one_of(node, file, key, kSeqLenShapes) == "ramp")
       for (int64_t k = 1; k <= 8; ++k) lengths.push_back(std::max<int64_t>(1, (seq_len * k + 7) / 8));
     return lengths;
   }
@@ -257,12 +248,12 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
     t.flash_attention = read_bool(node["flash_attention"], file, "train.flash_attention");
   if (present(node["precision"])) t.precision = parse_precision(node["precision"], file, "train.precision");
   if (present(node["optimizer"]))
-    t.optimizer = one_of(node["optimizer"], file, "train.optimizer", {"fused", "foreach"}) == "fused"
+    t.optimizer = read_one_of(node["optimizer"], file, "train.optimizer", {"fused", "foreach"}) == "fused"
                       ? OptimizerImpl::fused
                       : OptimizerImpl::foreach;
   if (present(node["loss"])) {
-    const std::string l = one_of(node["loss"], file, "train.loss",
-                                 {"hf", "hf-keep-outputs", "chunked", "fused-linear-ce", "litgpt"});
+    const std::string l = read_one_of(node["loss"], file, "train.loss",
+                                      {"hf", "hf-keep-outputs", "chunked", "fused-linear-ce", "litgpt"});
     for (const LossImpl impl : {LossImpl::hf, LossImpl::hf_keep_outputs, LossImpl::chunked,
                                 LossImpl::fused_linear_ce, LossImpl::litgpt})
       if (l == loss_impl_name(impl)) t.loss = impl;
@@ -270,7 +261,7 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
   if (present(node["seq_len_distribution"]))
     t.seq_len_distribution = parse_seq_len_distribution(node["seq_len_distribution"], t.seq_len, file);
   if (present(node["engine"]))
-    t.engine = one_of(node["engine"], file, "train.engine", {"deepspeed", "pytorch"}) == "deepspeed"
+    t.engine = read_one_of(node["engine"], file, "train.engine", {"deepspeed", "pytorch"}) == "deepspeed"
                    ? TrainingEngine::deepspeed
                    : TrainingEngine::pytorch;
   if (present(node["cuda_graphs"])) t.cuda_graphs = read_bool(node["cuda_graphs"], file, "train.cuda_graphs");
@@ -288,15 +279,15 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
   }
   if (present(node["gpus_per_node"]))
     c.gpus_per_node = read_int_in(node["gpus_per_node"], file, "cluster.gpus_per_node", 1, 64);
-  if (present(node["intra"])) c.intra = one_of(node["intra"], file, "cluster.intra", kIntra);
-  if (present(node["inter"])) c.inter = one_of(node["inter"], file, "cluster.inter", kInter);
+  if (present(node["intra"])) c.intra = read_one_of(node["intra"], file, "cluster.intra", kIntra);
+  if (present(node["inter"])) c.inter = read_one_of(node["inter"], file, "cluster.inter", kInter);
   if (present(node["rail_optimized"]))
     c.rail_optimized = read_bool(node["rail_optimized"], file, "cluster.rail_optimized");
   if (present(node["platform"]))
     c.platform = resolve_path(read_string(node["platform"], file, "cluster.platform"), file);
   if (present(node["nccl_algo"]))
-    c.nccl_algo = one_of(node["nccl_algo"], file, "cluster.nccl_algo", kNcclAlgos);
-  if (present(node["host"])) c.host = one_of(node["host"], file, "cluster.host", host_ids());
+    c.nccl_algo = read_one_of(node["nccl_algo"], file, "cluster.nccl_algo", kNcclAlgos);
+  if (present(node["host"])) c.host = read_one_of(node["host"], file, "cluster.host", host_ids());
   if (present(node["host_memory_gib"])) {
     const double gib = read_double(node["host_memory_gib"], file, "cluster.host_memory_gib");
     if (!(gib > 0) || gib > kMaxHostMemoryGiB)
@@ -309,10 +300,11 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
   if (present(node["host_cpu_cores"]))
     c.host_cpu_cores = read_int_in(node["host_cpu_cores"], file, "cluster.host_cpu_cores", 1, kMaxHostCores);
   if (present(node["pcie_gen"])) {
-    const std::string gen = one_of(node["pcie_gen"], file, "cluster.pcie_gen", kPcieGens);
+    const std::string gen = read_one_of(node["pcie_gen"], file, "cluster.pcie_gen", kPcieGens);
     c.pcie_gen = gen == "auto" ? 0 : std::stoi(gen);
   }
-  if (present(node["launcher"])) c.launcher = one_of(node["launcher"], file, "cluster.launcher", kLaunchers);
+  if (present(node["launcher"]))
+    c.launcher = read_one_of(node["launcher"], file, "cluster.launcher", kLaunchers);
   if (present(node["cpu_threads_per_rank"]) && node["cpu_threads_per_rank"].Scalar() != "auto")
     c.cpu_threads_per_rank =
         read_int_in(node["cpu_threads_per_rank"], file, "cluster.cpu_threads_per_rank", 1, kMaxHostCores);
@@ -404,7 +396,7 @@ Precision parse_precision(const YAML::Node& node, const std::string& file, const
                       "fp32 training is not modelled yet" + line_of(node) +
                           " (allowed: bf16-mixed, fp16-mixed, bf16-pure, amp-bf16, amp-fp16)");
   const std::string p =
-      one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure", "amp-bf16", "amp-fp16"});
+      read_one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure", "amp-bf16", "amp-fp16"});
   return p == "bf16-mixed"   ? Precision::bf16_mixed
          : p == "fp16-mixed" ? Precision::fp16_mixed
          : p == "amp-bf16"   ? Precision::amp_bf16

@@ -168,4 +168,13 @@ void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, 
   }
 }
 
+std::string read_one_of(const YAML::Node& node, const std::string& file, const std::string& key,
+                        const std::vector<std::string>& allowed) {
+  std::string v = read_string(node, file, key);
+  for (const auto& a : allowed)
+    if (a == v) return v;
+  throw ConfigError(file, key,
+                    "'" + v + "' is not allowed" + line_of(node) + " (allowed: " + join(allowed) + ")");
+}
+
 }  // namespace zerosim

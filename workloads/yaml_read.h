@@ -30,6 +30,10 @@ std::string read_string(const YAML::Node& node, const std::string& file, const s
 std::vector<std::string> read_string_list(const YAML::Node& node, const std::string& file,
                                           const std::string& key);
 
+// A string that must be one of `allowed`; the error names the value, the line and the allowed values.
+std::string read_one_of(const YAML::Node& node, const std::string& file, const std::string& key,
+                        const std::vector<std::string>& allowed);
+
 // Integer with a lower and upper bound, error naming the allowed range.
 int64_t read_int_in(const YAML::Node& node, const std::string& file, const std::string& key, int64_t lo,
                     int64_t hi);
