@@ -56,7 +56,7 @@ std::vector<size_t> ModelSpec::linears_in(LinearGroup group) const {
 
 namespace {
 
-const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt"};
+const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt", "phi3"};
 
 // Upper bounds of the shapes a config.json may give. Every parameter, byte and FLOP count of the
 // model is a product of these; the bounds keep each such product (e.g. hidden x 3·heads·head_dim,
@@ -128,6 +128,36 @@ void llama_like(ModelSpec& m, const Reader& r) {
       {"gate_proj", LinearRole::gate, m.hidden, m.intermediate, mlp_bias},
       {"up_proj", LinearRole::up, m.hidden, m.intermediate, mlp_bias},
       {"down_proj", LinearRole::down, m.intermediate, m.hidden, mlp_bias},
+  };
+}
+
+// Phi-3 (transformers models/phi3/modeling_phi3.py): LLaMA's layer with q, k and v fused into qkv_proj
+// (q_dim + 2·kv_dim wide) and gate and up fused into gate_up_proj (2·intermediate wide, chunked in two before
+// SwiGLU), no biases. peft targets the fused modules. The residual and embedding dropouts are modules that
+// keep masks: refused when non-zero (Phi-3's released configs have 0.0).
+void phi3(ModelSpec& m, const Reader& r) {
+  m.hidden = r.positive("hidden_size");
+  m.intermediate = r.positive("intermediate_size");
+  m.layers = r.positive("num_hidden_layers");
+  set_heads(m, r, "hidden_size", "num_attention_heads", "head_dim");
+  m.kv_heads = r.positive_or("num_key_value_heads", m.heads);
+  if (m.heads % m.kv_heads != 0)
+    throw ConfigError(
+        r.file, "num_key_value_heads",
+        std::to_string(m.kv_heads) + " must divide num_attention_heads = " + std::to_string(m.heads));
+  m.vocab = r.positive("vocab_size");
+  m.tied_embeddings = r.flag_or("tie_word_embeddings", false);
+  for (const char* key : {"resid_pdrop", "embd_pdrop", "attention_dropout"})
+    if (r.has(key) && read_double(r.root[key], r.file, key) != 0.0)
+      throw ConfigError(r.file, key,
+                        "a non-zero dropout in the model is not modelled (Phi-3's configs have 0.0)");
+  m.mlp = MlpKind::swiglu;
+  m.norm = NormKind::rmsnorm;
+  m.layer_linears = {
+      {"qkv_proj", LinearRole::qkv, m.hidden, m.q_dim() + 2 * m.kv_dim(), false},
+      {"o_proj", LinearRole::o, m.q_dim(), m.hidden, false},
+      {"gate_up_proj", LinearRole::up, m.hidden, 2 * m.intermediate, false},
+      {"down_proj", LinearRole::down, m.intermediate, m.hidden, false},
   };
 }
 
@@ -220,6 +250,8 @@ ModelSpec model_from_hf_config(const std::string& json_text, const std::string& 
     qwen_v1(m, r);
   else if (m.model_type == "mpt")
     mpt(m, r);
+  else if (m.model_type == "phi3")
+    phi3(m, r);
   else
     throw ConfigError(file, "model_type",
                       "'" + m.model_type + "' is not supported (supported: " + join(kModelTypes) + ")");

@@ -94,3 +94,16 @@ TEST_CASE("run config peft: rank_pattern and modules_to_save; refused keys exit 
   CHECK(e.exit_code == 2);
   CHECK_THAT(e.err, Catch::Contains(rep) && Catch::Contains("'layer_replication'"));
 }
+
+TEST_CASE("Phi-3-mini: DoRA on the fused qkv_proj and gate_up_proj modules", "[peft][model]") {
+  const auto r = run_zerosim(
+      "memory --config workloads/configs/seed-dora-7b.yaml --set model=phi3-mini "
+      "--set 'peft.target_modules=[qkv_proj, gate_up_proj]' --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  // r = 16 over 32 layers: qkv_proj 16 x (3072 + 9216) + magnitude 9216 = 205,824; gate_up_proj
+  // 16 x (3072 + 16384) + 16384 = 327,680; (205,824 + 327,680) x 32 = 17,072,128.
+  CHECK(j["params"]["trainable"] == 17'072'128);
+  CHECK(j["params"]["frozen"] == 3'821'079'552);
+}

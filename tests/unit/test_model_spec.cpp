@@ -50,7 +50,7 @@ TEST_CASE("every preset matches its published Hugging Face config.json", "[model
   }
 }
 
-TEST_CASE("preset names list the six bundled models", "[model]") {
+TEST_CASE("preset names list the bundled models", "[model]") {
   const auto names = zerosim::preset_names();
   for (const auto& p : kPublished) CHECK(std::find(names.begin(), names.end(), p.preset) != names.end());
 }
@@ -273,4 +273,37 @@ TEST_CASE("bad model inputs are ConfigErrors naming the file and the key", "[mod
     CHECK_THAT(msg, Catch::Contains("'hidden_size'"));
     CHECK_THAT(msg, Catch::Contains("allowed"));
   }
+}
+
+TEST_CASE("Phi-3-mini has exactly 3,821,079,552 parameters (fused qkv_proj and gate_up_proj)", "[model]") {
+  const ModelSpec m = load_model("phi3-mini");
+  CHECK(m.model_type == "phi3");
+  // Per layer: qkv_proj 3072 x 9216 = 28,311,552; o_proj 3072 x 3072 = 9,437,184; gate_up_proj
+  // 3072 x 16384 = 50,331,648; down_proj 8192 x 3072 = 25,165,824; two norms 6,144: 113,252,352.
+  // x 32 layers = 3,624,075,264; embedding and lm_head 32064 x 3072 = 98,500,608 each; final norm 3,072.
+  CHECK(m.params_per_layer() == 113'252'352);
+  CHECK(m.total_params() == 3'821'079'552);
+  REQUIRE(m.layer_linears.size() == 4);
+  CHECK(m.layer_linears[0].name == "qkv_proj");
+  CHECK(m.layer_linears[2].name == "gate_up_proj");
+  CHECK(m.layer_linears[2].d_out == 2 * m.intermediate);
+}
+
+TEST_CASE("Phi-3 with grouped-query attention: qkv_proj is q_dim + 2 kv_dim wide; dropouts refused",
+          "[model]") {
+  const std::string medium = R"({"model_type": "phi3", "hidden_size": 5120, "intermediate_size": 17920,
+      "num_hidden_layers": 40, "num_attention_heads": 40, "num_key_value_heads": 10, "vocab_size": 32064,
+      "resid_pdrop": 0.0})";
+  const ModelSpec m = zerosim::model_from_hf_config(medium, "phi3-medium.json");
+  CHECK(m.layer_linears[0].d_out == 5120 + 2 * 1280);
+  // Phi-3-medium-4k: per layer qkv 5120 x 7680, o 5120², gate_up 5120 x 35840, down 17920 x 5120, 2 norms
+  // = 340,797,440; x 40 + 2 x 32064 x 5120 + 5120 = 13,960,238,080 (the Hub rounds it to 14.0B).
+  CHECK(m.total_params() == 13'960'238'080);
+  CHECK_THAT(zerosim::testing::config_error_message([] {
+               zerosim::model_from_hf_config(
+                   R"({"model_type": "phi3", "hidden_size": 64, "intermediate_size": 128,
+                   "num_hidden_layers": 1, "num_attention_heads": 4, "vocab_size": 100, "resid_pdrop": 0.1})",
+                   "p.json");
+             }),
+             Catch::Contains("resid_pdrop"));
 }
