@@ -27,6 +27,12 @@ void check_counts(const std::vector<int64_t>& gpus, const std::vector<int64_t>& 
     if (m < 1) throw ConfigError("--micro-batches", std::to_string(m), "micro-batches must be >= 1");
 }
 
+void check_global_batch(int64_t global) {
+  if (global < 0)
+    throw ConfigError("--global-batch", std::to_string(global),
+                      "sequences per optimizer step over all GPUs: >= 1 (or 0 for the config's grad_accum)");
+}
+
 void check_margin(double margin) {
   if (!(margin >= 0 && margin < kMaxMemoryMargin))  // NaN fails too
     throw ConfigError("--memory-margin", std::to_string(margin),
@@ -46,6 +52,26 @@ std::vector<bool> checkpointing_values(const std::string& checkpointing) {
 // Which ZeRO settings a sweep covers: stages 0-3 without offload, or the offload variants (stages
 // 1-3 with the optimizer on the CPU, stage 3 with the parameters too).
 enum class Variants { without_offload, offload_only };
+
+// --global-batch: every point accumulates global / (micro-batch x GPUs) micro-steps (train.grad_accum); a
+// point whose micro-batch x GPUs does not divide the global batch is no candidate, and says why.
+void fix_global_batch(Sweep& sweep, int64_t global) {
+  for (SweepPoint& p : sweep.points) {
+    if (!p.error.empty()) continue;
+    const int64_t per_step =
+        p.axes["train.micro_batch"].get<int64_t>() * p.axes["cluster.gpus"].get<int64_t>();
+    if (global % per_step != 0) {
+      p.error = "global batch " + std::to_string(global) +
+                " is not a multiple of micro-batch x GPUs = " + std::to_string(per_step);
+      continue;
+    }
+    YAML::Node config = YAML::Load(p.config_yaml);
+    config["train"]["grad_accum"] = global / per_step;
+    YAML::Emitter emitter;
+    emitter << config;
+    p.config_yaml = emitter.c_str();
+  }
+}
 
 // The candidates as a sweep of the run config: GPU counts x stages x offload x micro-batches x
 // checkpointing. The offload keys are axes in both sweeps, so a base config's own offload settings
@@ -72,7 +98,9 @@ Sweep candidate_sweep(const YAML::Node& base, const std::vector<int64_t>& gpus, 
     rule["zero.offload_param"] = "cpu";
     sweep["exclude"].push_back(rule);
   }
-  return sweep_from_yaml(sweep, o.config);
+  Sweep out = sweep_from_yaml(sweep, o.config);
+  if (o.global_batch > 0) fix_global_batch(out, o.global_batch);
+  return out;
 }
 
 // Runs the sweep's valid points in worker processes; each candidate gets its simulate JSON or error.
@@ -86,6 +114,7 @@ std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers, c
     c.stage = p.axes["zero.stage"].get<int>();
     c.micro_batch = p.axes["train.micro_batch"].get<int64_t>();
     c.checkpointing = p.axes["train.activation_checkpointing"].get<bool>();
+    if (!p.config.is_null()) c.grad_accum = p.config["train"]["grad_accum"].get<int64_t>();
     c.offload = offload_of(p.axes["zero.offload_optimizer"].get<std::string>(),
                            p.axes["zero.offload_param"].get<std::string>());
     if (!p.error.empty())
@@ -99,9 +128,10 @@ std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers, c
   const bool tty = isatty(STDERR_FILENO) != 0;
   const RunStatus status = run_points(jobs, ro, [&](const PointOutcome& out) {
     Candidate& c = candidates[out.id];
-    if (out.exit_code == 0)
+    if (out.exit_code == 0) {
       c.result = nlohmann::json::parse(out.out);
-    else
+      c.grad_accum = c.result["config"]["train"]["grad_accum"].get<int64_t>();
+    } else
       c.error = out.err.empty() ? "worker exited with " + std::to_string(out.exit_code) : out.err;
     ++done;
     if (tty)
@@ -151,7 +181,8 @@ nlohmann::json search_json(const std::vector<int64_t>& gpus, const RecommendOpti
           {"micro_batches", o.micro_batches},
           {"activation_checkpointing", checkpointing_values(o.checkpointing)},
           {"offload", {{"mode", o.offload}, {"gpus", offload_gpus}}},
-          {"memory_margin", o.memory_margin}};
+          {"memory_margin", o.memory_margin},
+          {"global_batch", o.global_batch > 0 ? nlohmann::json(o.global_batch) : nlohmann::json()}};
 }
 
 std::string percent(double fraction) {
@@ -184,9 +215,12 @@ std::string search_title(const RunConfig& c, const std::vector<int64_t>& gpus, c
          std::to_string(c.train.seq_len) + ", grad_accum " + std::to_string(c.train.grad_accum) + ", " +
          precision_name(c.train.precision) + "\nsearched: GPUs " + listed<int64_t>(gpus, number) +
          " x ZeRO stages 0-3 x micro-batch " + listed<int64_t>(o.micro_batches, number) +
-         " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off) + "\n" + offload +
-         "\nfits: GPU peak <= " + percent(1.0 - o.memory_margin) + " of the GPU's memory (safety margin " +
-         percent(o.memory_margin) +
+         " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off) +
+         (o.global_batch > 0 ? ", global batch " + std::to_string(o.global_batch) +
+                                   " sequences (grad_accum = global / (micro-batch x GPUs))"
+                             : std::string()) +
+         "\n" + offload + "\nfits: GPU peak <= " + percent(1.0 - o.memory_margin) +
+         " of the GPU's memory (safety margin " + percent(o.memory_margin) +
          ", --memory-margin; the default is zerosim's largest validated under-prediction)";
 }
 
@@ -202,6 +236,7 @@ void run_recommend(const RecommendOptions& o) {
   const std::vector<int64_t> gpus = o.gpus.empty() ? std::vector<int64_t>{resolved.cluster.gpus} : o.gpus;
   check_counts(gpus, o.micro_batches);
   check_margin(o.memory_margin);
+  check_global_batch(o.global_batch);
 
   const OffloadMode mode = parse_offload_mode(o.offload);
 

@@ -20,7 +20,11 @@ struct RecommendOptions {
   std::string checkpointing = "both";             // both | on | off
   std::string offload = "auto";                   // never | auto (only where nothing else fits) | always
   double memory_margin = kValidatedMemoryMargin;  // share of GPU memory kept free (memory_margin.h)
-  size_t jobs = 0;                                // worker processes; 0: the CPUs available
+  // Sequences per optimizer step over all GPUs (0: not fixed, the config's grad_accum): each candidate then
+  // accumulates global_batch / (micro-batch x GPUs) micro-steps, and combinations that do not divide it
+  // are not candidates.
+  int64_t global_batch = 0;
+  size_t jobs = 0;  // worker processes; 0: the CPUs available
   std::string format = "table";
 };
 

@@ -102,7 +102,9 @@ std::string fmt(const char* format, double v) {
 }
 
 std::string settings(const Candidate& c) {
-  return "micro-batch " + std::to_string(c.micro_batch) + (c.checkpointing ? " with checkpointing" : "");
+  return "micro-batch " + std::to_string(c.micro_batch) +
+         (c.grad_accum > 1 ? " x " + std::to_string(c.grad_accum) + " accumulated" : "") +
+         (c.checkpointing ? " with checkpointing" : "");
 }
 
 // What a stage changes against stage 0 at the same settings: memory by component, time by cause.
@@ -292,6 +294,7 @@ nlohmann::json candidate_json(const Candidate& c) {
   nlohmann::json j = {{"zero_stage", c.stage},
                       {"offload", c.offload},
                       {"micro_batch", c.micro_batch},
+                      {"grad_accum", c.grad_accum},
                       {"activation_checkpointing", c.checkpointing},
                       {"peak_bytes", c.result["memory"]["peak_bytes"]},
                       {"fits", c.result["memory"]["fits"]},

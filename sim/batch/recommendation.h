@@ -38,6 +38,7 @@ struct Candidate {
   int64_t gpus = 0;
   int stage = 0;
   int64_t micro_batch = 0;
+  int64_t grad_accum = 1;  // micro-steps per optimizer step (recommend --global-batch sets it per candidate)
   bool checkpointing = false;
   std::string offload = kOffloadNone;  // none | optimizer | optimizer+param
   nlohmann::json result;               // the simulate JSON (null when the point failed)

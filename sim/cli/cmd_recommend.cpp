@@ -1,6 +1,6 @@
 // zerosim recommend --config RUN.yaml [--set k=v]... [--gpus 1,2,4,8] [--micro-batches 1,2,4,8]
 //                   [--checkpointing both|on|off] [--offload auto|never|always]
-//                   [--memory-margin F] [-j N] [--format table|json]
+//                   [--global-batch N] [--memory-margin|--headroom F] [-j N] [--format table|json]
 // The options; sim/batch/recommend_run.h simulates the candidates and prints the recommendation.
 #include <CLI/CLI.hpp>
 
@@ -31,7 +31,11 @@ void add_recommend_command(CLI::App& root) {
       ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
   cmd->add_option(
-         "--memory-margin", o->memory_margin,
+      "--global-batch", o->global_batch,
+      "sequences per optimizer step over all GPUs: each candidate accumulates global / (micro-batch x "
+      "GPUs) micro-steps; those that do not divide it are left out (default: the config's grad_accum)");
+  cmd->add_option(
+         "--memory-margin,--headroom", o->memory_margin,
          "share of each GPU's memory a recommendation keeps free (0 = none; default: zerosim's largest "
          "under-prediction on its validated memory rows, docs/memory-model.md)")
       ->capture_default_str();

@@ -84,7 +84,7 @@ TEST_CASE("recommend's header describes the search space, not the base config's 
         nlohmann::json::parse(R"({"gpus": [1, 2], "zero_stages": [0, 1, 2, 3], "micro_batches": [1, 2],
                                   "activation_checkpointing": [false],
                                   "offload": {"mode": "auto", "gpus": []},
-                                  "memory_margin": 0.133})"));
+                                  "memory_margin": 0.133, "global_batch": null})"));
 }
 
 // LLaMA-2-13B full fine-tuning on one A100-40GB: 24 GiB of bf16 weights plus 145 GiB of fp32 master
@@ -185,4 +185,43 @@ TEST_CASE("recommend keeps the validated memory margin free, and --memory-margin
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("--memory-margin"));
   }
+}
+
+TEST_CASE("recommend --global-batch: each candidate accumulates global / (micro-batch x GPUs)",
+          "[recommend]") {
+  const auto r = run_zerosim(
+      "recommend --config tests/data/tiny-llama-dora.yaml --gpus 1,2,4 --micro-batches 1,2,4 "
+      "--checkpointing off --global-batch 8 -j 2 --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["search"]["global_batch"] == 8);
+  for (const auto& rec : j["recommendations"]) {
+    const int64_t gpus = rec["gpus"].get<int64_t>();
+    REQUIRE_FALSE(rec["winner"].is_null());
+    // Every winner reaches the global batch exactly: micro-batch x grad_accum x GPUs = 8.
+    CHECK(rec["winner"]["micro_batch"].get<int64_t>() * rec["winner"]["grad_accum"].get<int64_t>() * gpus ==
+          8);
+    for (const auto& s : rec["stages"])
+      if (!s["best"].is_null())
+        CHECK(s["best"]["micro_batch"].get<int64_t>() * s["best"]["grad_accum"].get<int64_t>() * gpus == 8);
+  }
+  // 3 sequences cannot be split over 2 GPUs: nothing is a candidate there, and the rows say why.
+  const auto odd = run_zerosim(
+      "recommend --config tests/data/tiny-llama-dora.yaml --gpus 2 --micro-batches 1 --checkpointing off "
+      "--global-batch 3 -j 2 --format json");
+  REQUIRE(odd.exit_code == 0);
+  const auto jo = nlohmann::json::parse(odd.out);
+  CHECK(jo["recommendations"][0]["winner"].is_null());
+  CHECK_THAT(jo["recommendations"][0]["stages"][0]["reason"].get<std::string>(),
+             Catch::Contains("global batch 3 is not a multiple of micro-batch x GPUs = 2"));
+  // --headroom is --memory-margin's other name; a negative global batch is exit 2.
+  auto h = run_zerosim(
+      "recommend --config tests/data/tiny-llama-dora.yaml --gpus 1 --micro-batches 1 --headroom 0.2 -j 2 "
+      "--format json");
+  REQUIRE(h.exit_code == 0);
+  CHECK(nlohmann::json::parse(h.out)["search"]["memory_margin"] == Approx(0.2));
+  h = run_zerosim("recommend --config tests/data/tiny-llama-dora.yaml --global-batch -4");
+  CHECK(h.exit_code == 2);
+  CHECK_THAT(h.err, Catch::Contains("--global-batch"));
 }
