@@ -41,6 +41,8 @@ const std::map<std::string, int>& fixed_counts() {
       {"cross_entropy_fwd", 5},  // logits.float(), shift .contiguous(), log_softmax, nll_loss, / num_items
       {"cross_entropy_bwd", 6},  // nll_loss_backward (fill, scatter), log_softmax_backward, to, slice
                                  // backward (fill, copy)
+      {"logit_softcap_fwd", 3},  // logits / cap, tanh, * cap (Gemma-2)
+      {"logit_softcap_bwd", 3},  // their backward
       {"adam_step", 12},  // one multi-tensor pass: the fused/foreach Adam kernels and the grad-norm clip
   };
   return counts;

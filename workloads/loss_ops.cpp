@@ -202,6 +202,7 @@ class LossBuilder {
     fwd.saved_bytes = head_input_saved();
     fwd.transient_bytes = kBf16 * E_;  // the bf16 logits it writes
     out_.forward.push_back(fwd);
+    if (c_.model.final_logit_softcap > 0) out_.forward.push_back(softcap_forward());
 
     double bytes = e(static_cast<double>(l.fwd_bytes));
     // HF Trainer without DeepSpeed: accelerate's convert_outputs_to_fp32 copies bf16 logits to fp32 after
@@ -228,7 +229,26 @@ class LossBuilder {
     ceb.transient_tensors = logit_tensors(l.bwd_extra);
     ceb.releases_bytes = l.saved * E_;
     out_.backward.push_back(ceb);
+    if (c_.model.final_logit_softcap > 0) out_.backward.push_back(softcap_backward());
     head_backward();
+  }
+
+  // Gemma-2's final soft-capping (modeling_gemma2.py Gemma2ForCausalLM.forward): logits / cap, tanh, · cap,
+  // each a new bf16 logits tensor; tanh keeps its output for backward. Backward: the two products' and
+  // tanh's input gradients, one at a time next to the incoming one.
+  ComputeOp softcap_forward() const {
+    ComputeOp o = op("loss.logit_softcap_fwd", "logit_softcap_fwd", OpClass::memory_bound, Phase::forward,
+                     e(3), e(3 * 2 * kBf16));
+    o.saved_bytes = kBf16 * E_;      // tanh's output
+    o.transient_bytes = kBf16 * E_;  // logits / cap, and the head's output until then
+    return o;
+  }
+  ComputeOp softcap_backward() const {
+    ComputeOp o = op("loss.logit_softcap_bwd", "logit_softcap_bwd", OpClass::memory_bound, Phase::backward,
+                     e(4), e(3 * 2 * kBf16 + kBf16));
+    o.transient_bytes = 2 * kBf16 * E_;
+    o.releases_bytes = kBf16 * E_;
+    return o;
   }
 
   // torchtune: the output projection in 8 sequence chunks (a list of bf16 logits), CEWithChunkedOutputLoss

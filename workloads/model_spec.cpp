@@ -17,7 +17,9 @@ int64_t ModelSpec::layer_linear_params() const {
   return n;
 }
 
-int64_t ModelSpec::params_per_layer() const { return layer_linear_params() + 2 * norm_params(); }
+int64_t ModelSpec::params_per_layer() const {
+  return layer_linear_params() + norms_per_layer() * norm_params();
+}
 
 int64_t ModelSpec::total_params() const {
   return layers * params_per_layer() + embedding_params() + lm_head_params() + norm_params();
@@ -56,7 +58,7 @@ std::vector<size_t> ModelSpec::linears_in(LinearGroup group) const {
 
 namespace {
 
-const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt", "phi3"};
+const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt", "phi3", "gemma2"};
 
 // Upper bounds of the shapes a config.json may give. Every parameter, byte and FLOP count of the
 // model is a product of these; the bounds keep each such product (e.g. hidden x 3·heads·head_dim,
@@ -161,6 +163,22 @@ void phi3(ModelSpec& m, const Reader& r) {
   };
 }
 
+// Gemma-2 (transformers models/gemma2/modeling_gemma2.py): LLaMA's projections with an explicit head_dim
+// (256 where hidden/heads is 224), a gated GELU MLP (gelu_pytorch_tanh(gate)·up: SwiGLU's shape), four
+// RMSNorms per layer (the two sublayer outputs are normed too), tied 256k embeddings, soft-capped final
+// logits and attention scores, and a sliding window on every other layer.
+void gemma2(ModelSpec& m, const Reader& r) {
+  llama_like(m, r);
+  m.tied_embeddings = r.flag_or("tie_word_embeddings", true);
+  m.sandwich_norms = true;
+  const auto number_or = [&r](const char* key, double fallback) {
+    return r.has(key) ? read_double(r.root[key], r.file, key) : fallback;
+  };
+  m.final_logit_softcap = number_or("final_logit_softcapping", 30.0);
+  m.attn_logit_softcap = number_or("attn_logit_softcapping", 50.0);
+  m.sliding_window = static_cast<int64_t>(number_or("sliding_window", 4096.0));
+}
+
 // Qwen (v1, trust_remote_code): fused c_attn with bias, SwiGLU with w1/w2 whose
 // intermediate_size counts both branches, c_proj for both attention and MLP output.
 void qwen_v1(ModelSpec& m, const Reader& r) {
@@ -252,6 +270,8 @@ ModelSpec model_from_hf_config(const std::string& json_text, const std::string& 
     mpt(m, r);
   else if (m.model_type == "phi3")
     phi3(m, r);
+  else if (m.model_type == "gemma2")
+    gemma2(m, r);
   else
     throw ConfigError(file, "model_type",
                       "'" + m.model_type + "' is not supported (supported: " + join(kModelTypes) + ")");

@@ -43,8 +43,14 @@ struct ModelSpec {
   bool tied_embeddings = false;
   MlpKind mlp = MlpKind::swiglu;
   NormKind norm = NormKind::rmsnorm;
-  bool norm_bias = false;                 // LayerNorm with a bias vector
-  bool rotary = true;                     // rotary position embedding (MPT uses ALiBi instead)
+  bool norm_bias = false;  // LayerNorm with a bias vector
+  bool rotary = true;      // rotary position embedding (MPT uses ALiBi instead)
+  // Gemma-2: a norm on each sublayer's output too (post_attention_layernorm, post_feedforward_layernorm):
+  // four norms per layer instead of two.
+  bool sandwich_norms = false;
+  double final_logit_softcap = 0;  // logits = cap·tanh(logits/cap) before the loss (0: none)
+  double attn_logit_softcap = 0;   // the same on attention scores (flash-attn >= 2.6 applies it in-kernel)
+  int64_t sliding_window = 0;      // Gemma-2's every other layer attends this far back (0: none)
   std::vector<LinearSpec> layer_linears;  // one decoder layer, in forward order
   // config.json's quantization_config (bitsandbytes 4-bit); method none when the checkpoint is not quantized.
   QuantSpec quantization;
@@ -53,7 +59,8 @@ struct ModelSpec {
   int64_t kv_dim() const { return kv_heads * head_dim; }
   int64_t norm_params() const { return norm_bias ? 2 * hidden : hidden; }
   int64_t layer_linear_params() const;  // weights + biases of one layer's linears
-  int64_t params_per_layer() const;     // linears + the two norms
+  int64_t norms_per_layer() const { return sandwich_norms ? 4 : 2; }
+  int64_t params_per_layer() const;  // linears + the layer's norms
   int64_t embedding_params() const { return vocab * hidden; }
   int64_t lm_head_params() const { return tied_embeddings ? 0 : vocab * hidden; }
   int64_t total_params() const;

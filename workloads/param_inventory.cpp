@@ -4,6 +4,8 @@ namespace zerosim {
 
 namespace {
 const char* norm_name(int which) { return which == 0 ? "input_norm" : "post_attention_norm"; }
+// Gemma-2's sublayer-output norms (post_attention_layernorm, post_feedforward_layernorm in its code).
+const char* sublayer_norm_name(int which) { return which == 0 ? "attention_output_norm" : "mlp_output_norm"; }
 bool attention_side(LinearRole r) {
   return r == LinearRole::q || r == LinearRole::k || r == LinearRole::v || r == LinearRole::qkv ||
          r == LinearRole::o;
@@ -28,6 +30,9 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
     for (size_t i = 0; i < model.layer_linears.size(); ++i) {
       const LinearSpec& l = model.layer_linears[i];
       if (!attention_side(l.role) && !mlp_norm_done) {
+        if (model.sandwich_norms)
+          out.push_back({prefix + sublayer_norm_name(0), ModuleKind::norm, layer, -1, model.norm_params(),
+                         model.hidden, full});
         out.push_back(
             {prefix + norm_name(1), ModuleKind::norm, layer, -1, model.norm_params(), model.hidden, full});
         mlp_norm_done = true;
@@ -44,6 +49,9 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
         out.push_back(
             {name + ".lora_magnitude_vector", ModuleKind::dora_magnitude, layer, li, l.d_out, l.d_out, true});
     }
+    if (model.sandwich_norms)
+      out.push_back({prefix + sublayer_norm_name(1), ModuleKind::norm, layer, -1, model.norm_params(),
+                     model.hidden, full});
   }
   out.push_back({"norm", ModuleKind::final_norm, -1, -1, model.norm_params(), model.hidden, full});
   if (!model.tied_embeddings)

@@ -495,6 +495,28 @@ void check_engine(const RunConfig& c, const std::string& ds_path, const std::str
                           " needs DeepSpeed's engine (allowed with pytorch: zero.stage 0)");
 }
 
+// What a model brings that only some setups model (Gemma-2's soft-capping and sliding window).
+void check_model_features(const RunConfig& c, const std::string& file) {
+  const ModelSpec& m = c.model;
+  if (m.final_logit_softcap > 0 && c.train.loss != LossImpl::hf && c.train.loss != LossImpl::hf_keep_outputs)
+    throw ConfigError(
+        file, "train.loss",
+        std::string(loss_impl_name(c.train.loss)) + " with final_logit_softcapping (" + m.name +
+            ") is not modelled: the soft-capped logits are transformers' (allowed: hf, hf-keep-outputs)");
+  if (m.attn_logit_softcap > 0 && !c.train.flash_attention)
+    throw ConfigError(
+        file, "train.flash_attention",
+        "false with attn_logit_softcapping (" + m.name +
+            "): eager attention's soft-capped scores are not modelled (flash-attn >= 2.6 applies the "
+            "soft-cap in its kernel: flash_attention true)");
+  if (m.sliding_window > 0 && c.train.seq_len > m.sliding_window)
+    throw ConfigError(file, "train.seq_len",
+                      std::to_string(c.train.seq_len) + " is longer than " + m.name + "'s sliding window (" +
+                          std::to_string(m.sliding_window) +
+                          "): its windowed layers' attention is not modelled (allowed: seq_len <= " +
+                          std::to_string(m.sliding_window) + ")");
+}
+
 // QLoRA (quantization.h): from the run config's key or the model's config.json, never both, and only where
 // the libraries train it and zerosim models it.
 void resolve_quantization(const YAML::Node& node, const std::string& file, RunConfig& c) {
@@ -557,6 +579,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   apply_zero_section(zero, file, c);
   check_engine(c, ds_path, file);
   resolve_quantization(root["quantization"], file, c);
+  check_model_features(c, file);
   if (c.cluster.platform.empty() || c.cluster.gpus_set) resolve_train_batch_size(c);
   check_step_size(c, file);
   return c;

@@ -119,7 +119,10 @@ constexpr int64_t kAct = 2;  // bf16 activations (bf16-mixed autocast and bf16-p
 
 struct LayerModules {
   std::vector<int> base, lora_a, lora_b, magnitude;  // per linear index, -1 if absent
-  int norm[2] = {-1, -1};
+  // In forward order: input, pre-MLP; with sandwich norms (Gemma-2): input, attention output, pre-MLP, MLP
+  // output.
+  int norm[4] = {-1, -1, -1, -1};
+  int norms = 0;
 };
 
 class Builder {
@@ -197,7 +200,7 @@ class Builder {
       const auto li = static_cast<size_t>(std::max(pm.linear, 0));
       switch (pm.kind) {
         case ModuleKind::norm:
-          lm.norm[lm.norm[0] < 0 ? 0 : 1] = idx;
+          if (lm.norms < 4) lm.norm[lm.norms++] = idx;
           break;
         case ModuleKind::linear:
           lm.base[li] = idx;
@@ -704,6 +707,7 @@ class Builder {
     // the attention output when anything before it requires grad.
     const bool attn_out_kept = t_.flash_attention && rg_attn;
     const bool rg_o = emit_group(LinearGroup::attention_output, rg_attn, attn_out_kept, phase);
+    if (m_.sandwich_norms) emit_norm("attention_output_norm", layer_modules().norm[1], rg_o, phase);
     emit_residual_add("residual_add_1", phase);
     return rg_in || rg_o;
   }
@@ -711,10 +715,11 @@ class Builder {
   // post-attention norm → MLP inputs → activation → MLP output → residual add. Returns whether the
   // MLP output requires grad.
   bool emit_mlp_block(bool rg_h1, Phase phase) {
-    emit_norm("post_attention_norm", layer_modules().norm[1], rg_h1, phase);
+    emit_norm("post_attention_norm", layer_modules().norm[m_.sandwich_norms ? 2 : 1], rg_h1, phase);
     const bool rg_mlp = emit_group(LinearGroup::mlp_input, rg_h1 || full_, false, phase);
     emit_activation(rg_mlp, phase);
     const bool rg_down = emit_group(LinearGroup::mlp_output, rg_mlp, false, phase);
+    if (m_.sandwich_norms) emit_norm("mlp_output_norm", layer_modules().norm[3], rg_down, phase);
     emit_residual_add("residual_add_2", phase);
     return rg_down;
   }

@@ -3,6 +3,8 @@
 // the extra trainable parameters.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
@@ -106,4 +108,34 @@ TEST_CASE("Phi-3-mini: DoRA on the fused qkv_proj and gate_up_proj modules", "[p
   // 16 x (3072 + 16384) + 16384 = 327,680; (205,824 + 327,680) x 32 = 17,072,128.
   CHECK(j["params"]["trainable"] == 17'072'128);
   CHECK(j["params"]["frozen"] == 3'821'079'552);
+}
+
+TEST_CASE("Gemma-2: four norms per layer and soft-capped logits in the step; what is not modelled is exit 2",
+          "[peft][model]") {
+  const std::string base = "simulate --config workloads/configs/seed-dora-7b.yaml --set model=gemma2-9b";
+  const std::string trace = "/tmp/zerosim-test-gemma2-trace.json";
+  auto r = run_zerosim(base + " --set train.seq_len=512 --trace " + trace + " --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(trace);
+  const auto t = nlohmann::json::parse(in);
+  std::remove(trace.c_str());
+  int64_t norms = 0, softcap = 0;
+  for (const auto& e : t["traceEvents"])
+    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) {
+      const std::string name = e["name"];
+      norms += name.rfind("L5.", 0) == 0 && name.find("norm.fwd") != std::string::npos;
+      softcap += name.rfind("loss.logit_softcap", 0) == 0;
+    }
+  CHECK(norms == 4);    // input, attention output, pre-MLP, MLP output
+  CHECK(softcap == 2);  // forward and backward
+  r = run_zerosim(base + " --set train.loss=chunked");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("train.loss") && Catch::Contains("final_logit_softcapping"));
+  r = run_zerosim(base + " --set train.flash_attention=false");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("train.flash_attention"));
+  r = run_zerosim(base + " --set train.seq_len=8192");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("train.seq_len") && Catch::Contains("sliding window (4096)"));
 }

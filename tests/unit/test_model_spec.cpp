@@ -307,3 +307,19 @@ TEST_CASE("Phi-3 with grouped-query attention: qkv_proj is q_dim + 2 kv_dim wide
              }),
              Catch::Contains("resid_pdrop"));
 }
+
+TEST_CASE("Gemma-2-9B has exactly 9,241,705,984 parameters (four norms per layer, tied 256k embeddings)",
+          "[model]") {
+  const ModelSpec m = load_model("gemma2-9b");
+  CHECK(m.model_type == "gemma2");
+  CHECK(m.head_dim == 256);  // not 3584 / 16 = 224
+  CHECK(m.tied_embeddings);
+  CHECK(m.norms_per_layer() == 4);
+  CHECK(m.final_logit_softcap == 30.0);
+  CHECK(m.sliding_window == 4096);
+  // Per layer: q 3584 x 4096 and o 4096 x 3584 = 14,680,064 each; k, v 3584 x 2048 = 7,340,032 each;
+  // gate, up, down 3584 x 14336 = 51,380,224 each; four norms 4 x 3584 = 14,336: 198,195,200.
+  // x 42 = 8,324,198,400; the tied embedding 256,000 x 3584 = 917,504,000; final norm 3,584.
+  CHECK(m.params_per_layer() == 198'195'200);
+  CHECK(m.total_params() == 9'241'705'984);
+}
