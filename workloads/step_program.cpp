@@ -30,11 +30,24 @@ double dora_weight_norm_flops(int64_t d_in, int64_t d_out, int64_t r) {
   return 2.0 * i * static_cast<double>(r) * (i + o) + 3.0 * i * o;
 }
 
-double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r) {
+double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r, AdapterDtype dtype) {
   // eye written and read (2·d_in²), x_eye·Aᵀ and B·(·) (r-wide), BA written, scaled, added to W0
   // (reads W0), squared-summed: ≈ 7 passes over d_in·d_out (docs/reference/dora-zero.md §1.4), bf16.
   const double i = static_cast<double>(d_in), o = static_cast<double>(d_out), rr = static_cast<double>(r);
-  return 2.0 * (2.0 * i * i + 7.0 * i * o + 2.0 * i * rr + 2.0 * rr * o);
+  const double narrow = 2.0 * i * rr + 2.0 * rr * o;  // the r-wide products, in and out
+  switch (dtype) {
+    case AdapterDtype::fp32:
+      // The same passes in fp32, plus W0.to(fp32) (reads 2, writes 4): per element of d_in·d_out BA 4,
+      // the cast 6, the scaled copy 8, the sum 12, the norm 4 = 34 B; eye 8·d_in².
+      return 8.0 * i * i + 34.0 * i * o + 4.0 * narrow;
+    case AdapterDtype::fp32_autocast:
+      // eye fp32 (4), autocast's bf16 cast of it (read 4, write 2), the GEMM reads it (2): 12·d_in²; BA bf16
+      // (2), lora_weight.to(fp32) (6), W0.to(fp32) (6), the scaled copy (8), the sum (12), the norm (4): 38
+      // B.
+      return 12.0 * i * i + 38.0 * i * o + 2.0 * narrow;
+    default:
+      return 2.0 * (2.0 * i * i + 7.0 * i * o) + 2.0 * narrow;
+  }
 }
 
 int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r, AdapterDtype dtype) {
@@ -422,8 +435,12 @@ class Builder {
       fwd_.push_back(d);
     }
     if (dora) {
-      ComputeOp wn = make(L.name + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
-                          dora_weight_norm_flops(din, dout, r), dora_weight_norm_bytes(din, dout, r));
+      ComputeOp wn =
+          make(L.name + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
+               dora_weight_norm_flops(din, dout, r),
+               // Under AMP W0 is fp32 already: W0.to(fp32) (2 read, 4 written) is W0 itself.
+               dora_weight_norm_bytes(din, dout, r, dt) -
+                   (amp_ && dt != AdapterDtype::base ? 6.0 * static_cast<double>(din * dout) : 0.0));
       keyed(wn, 0, din, dout, r);
       wn.modules = {lm.base[li], lm.lora_a[li], lm.lora_b[li], lm.magnitude[li]};
       // x32 is made before it; under AMP W0.to(x.dtype) is W0 itself, not an fp32 copy.

@@ -77,8 +77,10 @@ double lora_backward_flops(int64_t tokens, int64_t d_in, int64_t d_out,
                            int64_t r);  // 4·T·r·(d_in+d_out) + T·d_out
 double dora_weight_norm_flops(int64_t d_in, int64_t d_out,
                               int64_t r);  // 2·d_in·r·(d_in+d_out) + 3·d_in·d_out
-double dora_weight_norm_bytes(int64_t d_in, int64_t d_out,
-                              int64_t r);  // 2·(2·d_in² + 7·d_in·d_out) + r terms
+// bf16 adapters 2·(2·d_in² + 7·d_in·d_out) + r terms; fp32 8·d_in² + 34·d_in·d_out; fp32 under autocast
+// 12·d_in² + 38·d_in·d_out (the derivations in step_program.cpp).
+double dora_weight_norm_bytes(int64_t d_in, int64_t d_out, int64_t r,
+                              AdapterDtype dtype = AdapterDtype::base);
 // bf16 adapters 2·(d_in² + d_in·r + 3·d_in·d_out); fp32 4·(d_in² + d_in·r + 4·d_in·d_out); fp32 under
 // autocast 2·d_in² + 2·d_in·r + 16·d_in·d_out (docs/memory-model.md §4 and §8).
 int64_t dora_weight_norm_transient_bytes(int64_t d_in, int64_t d_out, int64_t r,

@@ -90,3 +90,16 @@ TEST_CASE("MPT layer 0, full fine-tuning: GELU between up and down, no rotary", 
       "attention_bwd",       "Wqkv.linear_dw",          "Wqkv.linear_dx",     "input_norm.bwd"};
   CHECK(layer0_backward(program("mpt-7b.json", kFull)) == expected);
 }
+
+// DoRA's weight norm reads and writes d_in x d_out tensors in the adapters' dtype (peft dora.py), worked for
+// d_in = d_out = 4096, r = 16: i² = io = 16,777,216, narrow products 2·i·r + 2·r·o = 262,144 elements.
+TEST_CASE("DoRA weight-norm bytes follow the adapters' dtype", "[step_program][dora]") {
+  // bf16: 2·(2·i² + 7·io) + 2·262,144 = 2·150,994,944 + 524,288 = 302,514,176 B.
+  CHECK(zerosim::dora_weight_norm_bytes(4096, 4096, 16) == Approx(302'514'176.0));
+  // fp32: 8·i² + 34·io + 4·262,144 = 134,217,728 + 570,425,344 + 1,048,576 = 705,691,648 B.
+  CHECK(zerosim::dora_weight_norm_bytes(4096, 4096, 16, zerosim::AdapterDtype::fp32) ==
+        Approx(705'691'648.0));
+  // fp32 under autocast: 12·i² + 38·io + 2·262,144 = 201,326,592 + 637,534,208 + 524,288 = 839,385,088 B.
+  CHECK(zerosim::dora_weight_norm_bytes(4096, 4096, 16, zerosim::AdapterDtype::fp32_autocast) ==
+        Approx(839'385'088.0));
+}
