@@ -104,8 +104,8 @@ void set_heads(ModelSpec& m, const Reader& r, const std::string& hidden_key, con
   }
 }
 
-// LLaMA family: llama, mistral, qwen2 share the HF LlamaDecoderLayer structure.
-void llama_like(ModelSpec& m, const Reader& r) {
+// The widths, depths and heads of transformers' LLaMA-style configs (llama, mistral, qwen2, phi3, gemma2).
+void llama_shapes(ModelSpec& m, const Reader& r) {
   m.hidden = r.positive("hidden_size");
   m.intermediate = r.positive("intermediate_size");
   m.layers = r.positive("num_hidden_layers");
@@ -117,6 +117,11 @@ void llama_like(ModelSpec& m, const Reader& r) {
         std::to_string(m.kv_heads) + " must divide num_attention_heads = " + std::to_string(m.heads));
   m.vocab = r.positive("vocab_size");
   m.tied_embeddings = r.flag_or("tie_word_embeddings", false);
+}
+
+// LLaMA family: llama, mistral, qwen2 share the HF LlamaDecoderLayer structure.
+void llama_like(ModelSpec& m, const Reader& r) {
+  llama_shapes(m, r);
   const bool qkv_bias = m.model_type == "qwen2" ? true : r.flag_or("attention_bias", false);
   const bool mlp_bias = r.flag_or("mlp_bias", false);
   const bool o_bias = m.model_type == "qwen2" ? false : r.flag_or("attention_bias", false);
@@ -138,17 +143,7 @@ void llama_like(ModelSpec& m, const Reader& r) {
 // SwiGLU), no biases. peft targets the fused modules. The residual and embedding dropouts are modules that
 // keep masks: refused when non-zero (Phi-3's released configs have 0.0).
 void phi3(ModelSpec& m, const Reader& r) {
-  m.hidden = r.positive("hidden_size");
-  m.intermediate = r.positive("intermediate_size");
-  m.layers = r.positive("num_hidden_layers");
-  set_heads(m, r, "hidden_size", "num_attention_heads", "head_dim");
-  m.kv_heads = r.positive_or("num_key_value_heads", m.heads);
-  if (m.heads % m.kv_heads != 0)
-    throw ConfigError(
-        r.file, "num_key_value_heads",
-        std::to_string(m.kv_heads) + " must divide num_attention_heads = " + std::to_string(m.heads));
-  m.vocab = r.positive("vocab_size");
-  m.tied_embeddings = r.flag_or("tie_word_embeddings", false);
+  llama_shapes(m, r);
   for (const char* key : {"resid_pdrop", "embd_pdrop", "attention_dropout"})
     if (r.has(key) && read_double(r.root[key], r.file, key) != 0.0)
       throw ConfigError(r.file, key,
