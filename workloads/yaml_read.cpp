@@ -9,42 +9,22 @@
 
 #include "workloads/closest_name.h"
 #include "workloads/config_error.h"
+#include "workloads/text_encoding.h"
 
 namespace zerosim {
 
 namespace {
-// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629), or npos. Config values
-// end up in JSON output, whose writer throws on invalid UTF-8; rejecting the bytes here names the
-// file and line instead.
+// Offset of the first byte YAML cannot hold, or npos: invalid UTF-8 (text_encoding.h; config values end up
+// in JSON output, whose writer throws on it, so rejecting the bytes here names the file and line instead),
+// or a C0 control other than tab, LF and CR, or DEL — YAML's character set (c-printable) has none, and
+// yaml-cpp turns a NUL inside a scalar into bytes that are not UTF-8.
 size_t invalid_utf8_at(const std::string& text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  for (size_t i = 0; i < n;) {
-    const unsigned char c = s[i];
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    // YAML's character set (c-printable) has no C0 controls besides tab, LF and CR; yaml-cpp turns a
-    // NUL inside a scalar into bytes that are not UTF-8.
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return i;
-    if (c == 0x7F) return i;
-    if (c < 0x80)
-      len = 1;
-    else if (c >= 0xC2 && c <= 0xDF)
-      len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-      len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4)
-      len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else
-      return i;
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      const unsigned char b = s[i + k];
-      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
-    }
-    i += len;
+  size_t bad = invalid_utf8_offset(text).value_or(std::string::npos);
+  for (size_t i = 0; i < std::min(bad, text.size()); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
   }
-  return std::string::npos;
+  return bad;
 }
 }  // namespace
 

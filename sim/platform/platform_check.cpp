@@ -17,6 +17,7 @@
 #include "sim/platform/interconnect_catalogue.h"
 #include "workloads/config_error.h"
 #include "workloads/run_config.h"
+#include "workloads/text_encoding.h"
 #include "workloads/units.h"
 
 namespace zerosim {
@@ -829,10 +830,29 @@ PlatformInfo check_document(const pugi::xml_document& doc, const pugi::xml_parse
 
 }  // namespace
 
+namespace {
+// pugixml does not check the encoding, and the attribute values zerosim reads (ids, props) reach its JSON
+// output, which must be UTF-8: a value that is not is refused, naming the element, attribute and line.
+void refuse_non_utf8_attributes(const pugi::xml_node& node, const std::string& xml,
+                                const std::string& origin) {
+  for (const pugi::xml_attribute& a : node.attributes())
+    if (const auto bad = invalid_utf8_offset(a.value())) {
+      const auto at = static_cast<size_t>(std::max<std::ptrdiff_t>(0, node.offset_debug()));
+      throw ConfigError(origin, std::string("<") + node.name() + "> " + a.name(),
+                        "value is not UTF-8 at its byte " + std::to_string(*bad) + " (line " +
+                            std::to_string(line_at(xml, at)) +
+                            "): platform files are XML, which must be UTF-8");
+    }
+  for (const pugi::xml_node& child : node.children()) refuse_non_utf8_attributes(child, xml, origin);
+}
+}  // namespace
+
 PlatformInfo check_platform_xml(const std::string& xml, const std::string& origin, int64_t requested_gpus) {
   pugi::xml_document doc;
   const pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size());
-  return check_document(doc, parsed, xml, origin, requested_gpus);
+  PlatformInfo info = check_document(doc, parsed, xml, origin, requested_gpus);
+  refuse_non_utf8_attributes(doc, xml, origin);  // after the checks that name a route or prop more precisely
+  return info;
 }
 
 PlatformInfo check_platform_file(const std::string& path, int64_t requested_gpus) {

@@ -10,6 +10,7 @@
 
 #include "test_support.h"
 #include "tests/fuzz/fuzz_targets.h"
+#include "workloads/text_encoding.h"
 
 namespace fs = std::filesystem;
 
@@ -41,4 +42,16 @@ TEST_CASE("every fuzz corpus file loads or is a ConfigError, every crash found i
   }
   CHECK(files >= 40);
   INFO(regressions << " regression inputs");
+}
+
+TEST_CASE("UTF-8: well-formed text passes, the first bad byte is found", "[fuzz][encoding]") {
+  using zerosim::invalid_utf8_offset;
+  CHECK_FALSE(invalid_utf8_offset("plain ascii").has_value());
+  CHECK_FALSE(
+      invalid_utf8_offset("nvlink \xE2\x80\x94 bridge \xF0\x9F\x98\x80").has_value());  // an em dash, U+1F600
+  CHECK(invalid_utf8_offset("nvlink-bridg\xFF\xFF") == 12u);  // 0xFF never occurs in UTF-8
+  CHECK(invalid_utf8_offset("a\xC0\xAF") == 1u);              // overlong '/'
+  CHECK(invalid_utf8_offset("a\xED\xA0\x80") == 1u);          // a surrogate
+  CHECK(invalid_utf8_offset("ab\xE2\x80") == 2u);             // cut short
+  CHECK(zerosim::line_at("a\nb\nc", 4) == 3u);
 }
