@@ -4,13 +4,14 @@
 #include <catch2/catch.hpp>
 
 #include "test_support.h"
+#include "tiny_llama.h"
 #include "workloads/framework_behaviour.h"
 #include "workloads/memory_model.h"
 #include "workloads/step_program.h"
 
 using namespace zerosim;
 using zerosim::testing::config_error_message;
-using zerosim::testing::TempDir;
+using zerosim::testing::TinyLlama;
 
 namespace {
 
@@ -26,21 +27,8 @@ RunConfig seed(std::vector<Override> more = {}) {
   return run_config_from_yaml(YAML::Load(kSeed), "seed.yaml", more);
 }
 
-// h = 64, i = 128, 2 layers, 4 heads (q_dim 64), 2 KV heads (kv_dim 32), V = 100; T = 32; DoRA r = 4 on q, v
-// (dropout 0), flash attention.
-struct Tiny {
-  TempDir dir;
-  std::string model_path = dir.write(
-      "tiny/config.json",
-      R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-          "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100, "tie_word_embeddings": false})");
-  RunConfig config(std::vector<Override> more = {}, const std::string& targets = "[q_proj, v_proj]") const {
-    const std::string yaml =
-        "model: " + model_path + "\npeft: {method: dora, r: 4, alpha: 8, target_modules: " + targets +
-        "}\ntrain: {micro_batch: 1, seq_len: 32}" + "\ncluster: {gpu: a100-80gb-sxm, gpus: 1}\n";
-    return run_config_from_yaml(YAML::Load(yaml), dir.path("tiny.yaml"), more);
-  }
-};
+// The tiny LLaMA of tiny_llama.h (h = 64, i = 128, 2 layers, q_dim 64, kv_dim 32, V = 100, T = 32).
+using Tiny = TinyLlama;
 
 int64_t saved_in_layer(const StepProgram& p, int layer) {
   int64_t s = 0;

@@ -4,32 +4,21 @@
 #include <catch2/catch.hpp>
 
 #include "test_support.h"
+#include "tiny_llama.h"
 #include "workloads/config_error.h"
 #include "workloads/loss_ops.h"
 #include "workloads/memory_model.h"
 #include "workloads/step_program.h"
 
 using namespace zerosim;
-using zerosim::testing::TempDir;
+using zerosim::testing::TinyLlama;
 
 namespace {
 
-// The tiny LLaMA of test_memory_model.cpp: h = 64, i = 128, 2 layers, 4 heads, 2 KV heads, V = 100, untied.
-// T = 1 · 32 = 32 tokens → E = T·V = 3,200 logit elements. DoRA r = 4 on q, v: the head is frozen.
-const char* kTinyConfig = R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
-  "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100,
-  "tie_word_embeddings": false})";
-
-struct Tiny {
-  TempDir dir;
-  std::string model_path = dir.write("tiny/config.json", kTinyConfig);
-  RunConfig config(const std::vector<Override>& more = {}) const {
-    const std::string yaml = "model: " + model_path +
-                             "\npeft: {method: dora, r: 4, alpha: 8, target_modules: [q_proj, v_proj]}"
-                             "\ntrain: {micro_batch: 1, seq_len: 32, engine: pytorch}"
-                             "\ncluster: {gpu: a100-80gb-sxm, gpus: 1}\n";
-    return run_config_from_yaml(YAML::Load(yaml), dir.path("tiny.yaml"), more);
-  }
+// The tiny LLaMA (tiny_llama.h) under HF Trainer without DeepSpeed: E = T·V = 32 · 100 = 3,200 logit
+// elements; the head is frozen.
+struct Tiny : TinyLlama {
+  Tiny() { train = "{micro_batch: 1, seq_len: 32, engine: pytorch}"; }
 };
 
 const ComputeOp* find(const std::vector<ComputeOp>& ops, const std::string& name) {

@@ -5,13 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include "test_support.h"
+#include "tiny_llama.h"
 #include "workloads/memory_model.h"
 #include "workloads/step_program.h"
 #include "workloads/units.h"
 #include "workloads/zero3_schedule.h"
 
 using namespace zerosim;
-using zerosim::testing::TempDir;
+using zerosim::testing::TinyLlama;
 
 namespace {
 
@@ -35,25 +36,8 @@ constexpr int64_t kFrozen = 6'738'415'616;      // Ψf: the whole base model
 constexpr int64_t kTrainable = 8'650'752;       // Ψt: DoRA r=16 on q,v
 constexpr int64_t kPersistentFrozen = 266'240;  // 2·32 + 1 RMSNorm weights of 4096 (≤ 1e5: never partitioned)
 
-// A tiny LLaMA whose every saved tensor can be counted by hand:
-// hidden h = 64, intermediate i = 128, 2 layers, 4 heads (head_dim 16), 2 KV heads (kv_dim 32), vocab V =
-// 100.
-const char* kTinyConfig = R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
-  "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100,
-  "tie_word_embeddings": false})";
-
-struct Tiny {
-  TempDir dir;
-  std::string model_path = dir.write("tiny/config.json", kTinyConfig);
-  // T = micro_batch · seq_len = 1 · 32 = 32 tokens; DoRA r = 4 on q,v unless overridden.
-  RunConfig config(std::vector<Override> more = {}) const {
-    const std::string yaml = "model: " + model_path +
-                             "\npeft: {method: dora, r: 4, alpha: 8, target_modules: [q_proj, v_proj]}"
-                             "\ntrain: {micro_batch: 1, seq_len: 32}"
-                             "\ncluster: {gpu: a100-80gb-sxm, gpus: 1}\n";
-    return run_config_from_yaml(YAML::Load(yaml), dir.path("tiny.yaml"), more);
-  }
-};
+// The tiny LLaMA of tiny_llama.h: every saved tensor can be counted by hand.
+using Tiny = TinyLlama;
 
 // Bytes autograd keeps from one decoder layer's forward (or its recompute).
 int64_t saved_in_layer(const std::vector<ComputeOp>& ops, int layer, Phase phase) {
