@@ -137,7 +137,7 @@ void record_all_ranks(Shared& s, Track track, const std::string& name, double st
 // run: concurrent NCCL may stretch it).
 struct OpSpan {
   TaskId v;
-  double wait_before, wait_inside, gpu;
+  double wait, gpu;  // the GPU's wait for the op's launches, then its GPU time
 };
 double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double start, double& gpu_busy,
                              std::vector<OpSpan>& spans) {
@@ -164,9 +164,10 @@ double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double st
     const double done = run.end;
     // The GPU idled, waiting for launches: before the first kernel, and between kernels (exact zeros when
     // the GPU is the slower, where `begin` is t and `end` is begin + gpu).
-    s.result.exposed_host_s += (run.begin - t) + (done - (run.begin + gpu));
+    const double wait = (run.begin - t) + (done - (run.begin + gpu));
+    s.result.exposed_host_s += wait;
     if (op.host_s > 0) record_all_ranks(s, Track::host, task.name, h0, run.host_end);
-    spans.push_back({v, run.begin - t, done - (run.begin + gpu), gpu});
+    spans.push_back({v, wait, gpu});
     s.host_clock = run.host_end;
     s.result.host_s += op.host_s;
     if (task.phase == Phase::forward)
@@ -191,7 +192,7 @@ void record_block(Shared& s, const std::vector<OpSpan>& spans, double start, dou
   if (!s.options->record_trace) return;
   double cur = start;
   for (const OpSpan& op : spans) {
-    cur += op.wait_before + op.wait_inside;
+    cur += op.wait;
     record_all_ranks(s, Track::compute, s.graph->graph[op.v].name, cur, cur + op.gpu * stretch);
     cur += op.gpu * stretch;
   }
@@ -217,8 +218,7 @@ void compute_actor(Shared& s) {
     if (g[order[i]].kind == TaskKind::host) {  // never chained: see run_step
       run_cpu_step(s, g[order[i]]);
       const double end = s4u::Engine::get_clock();
-      for (size_t r = 0; r < s.hosts.size(); ++r)
-        record(s, static_cast<int>(r), Track::cpu, g[order[i]].name, start, end);
+      record_all_ranks(s, Track::cpu, g[order[i]].name, start, end);
       s.result.cpu_optimizer_s += end - start;
       s.host_clock = std::max(s.host_clock, end);  // the training thread ran it
       s.result.task_durations[order[i]] = end - start;
