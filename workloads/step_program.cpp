@@ -254,7 +254,7 @@ class Builder {
 
   // QLoRA (quantization.h): whether linear li of the layers is stored in 4 bits.
   bool quantized(size_t li) const {
-    return c_.quantization.on() && !c_.quantization.skips(m_.layer_linears[li].name);
+    return quantized_module(prog_.modules[static_cast<size_t>(layer_modules().base[li])], c_);
   }
   int64_t dequantized_bytes(int64_t din, int64_t dout) const {
     return c_.quantization.compute_bytes * din * dout;

@@ -70,6 +70,7 @@ void fix_global_batch(Sweep& sweep, int64_t global) {
     YAML::Emitter emitter;
     emitter << config;
     p.config_yaml = emitter.c_str();
+    p.config["train"]["grad_accum"] = global / per_step;  // the echo the candidate is read from
   }
 }
 
@@ -128,10 +129,9 @@ std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers, c
   const bool tty = isatty(STDERR_FILENO) != 0;
   const RunStatus status = run_points(jobs, ro, [&](const PointOutcome& out) {
     Candidate& c = candidates[out.id];
-    if (out.exit_code == 0) {
+    if (out.exit_code == 0)
       c.result = nlohmann::json::parse(out.out);
-      c.grad_accum = c.result["config"]["train"]["grad_accum"].get<int64_t>();
-    } else
+    else
       c.error = out.err.empty() ? "worker exited with " + std::to_string(out.exit_code) : out.err;
     ++done;
     if (tty)
