@@ -110,12 +110,14 @@ double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& c,
   return per_kernel * static_cast<double>(kernels);
 }
 
+void annotate_host_launch(ComputeOp& op, const RunConfig& c) {
+  op.kernels = kernels_launched(op, c);
+  op.host_s = host_issue_seconds(op, op.kernels, c);
+}
+
 void annotate_host_launches(StepProgram& program, const RunConfig& c) {
   for (auto* ops : {&program.forward, &program.backward})
-    for (ComputeOp& op : *ops) {
-      op.kernels = kernels_launched(op, c);
-      op.host_s = host_issue_seconds(op, op.kernels, c);
-    }
+    for (ComputeOp& op : *ops) annotate_host_launch(op, c);
 }
 
 }  // namespace zerosim

@@ -28,7 +28,8 @@ int kernels_launched(const ComputeOp& op, const RunConfig& config);
 double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& config,
                           const HostLaunchCosts& costs = {});
 
-// Sets `kernels` and `host_s` of every op of the program.
+// Sets the op's `kernels` and `host_s`; for every op of the program.
+void annotate_host_launch(ComputeOp& op, const RunConfig& config);
 void annotate_host_launches(StepProgram& program, const RunConfig& config);
 
 }  // namespace zerosim

@@ -248,8 +248,7 @@ class GraphBuilder {
     op.cls = OpClass::memory_bound;
     op.flops = 12.0 * static_cast<double>(numel);
     op.bytes = adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) * static_cast<double>(numel);
-    op.kernels = kernels_launched(op, c_);
-    op.host_s = host_issue_seconds(op, op.kernels, c_);
+    annotate_host_launch(op, c_);
     return op;
   }
 
