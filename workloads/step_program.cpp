@@ -340,10 +340,8 @@ class Builder {
   // each of its GEMMs, once per chunk where the trainer runs it in chunks (litgpt's 128-token head).
   void dequantize_head(LossOps& loss) const {
     const int64_t h = m_.hidden, V = m_.vocab;
-    const int64_t chunks = c_.train.loss == LossImpl::litgpt
-                               ? (T_ + litgpt_chunk_tokens(t_.micro_batch, t_.seq_len) - 1) /
-                                     litgpt_chunk_tokens(t_.micro_batch, t_.seq_len)
-                               : 1;
+    const int64_t chunk = litgpt_chunk_tokens(t_.micro_batch, t_.seq_len);
+    const int64_t chunks = c_.train.loss == LossImpl::litgpt ? (T_ + chunk - 1) / chunk : 1;
     for (auto* ops : {&loss.forward, &loss.backward})
       for (size_t k = 0; k < ops->size(); ++k) {
         ComputeOp& op = (*ops)[k];
