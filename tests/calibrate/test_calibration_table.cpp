@@ -22,6 +22,18 @@ CalibrationTable sample() {
   return t;
 }
 
+// Parsing `text` fails with a ConfigError naming cal.yaml and `key`, its message containing `says`.
+void expect_error(const std::string& text, const std::string& key, const std::string& says = "") {
+  try {
+    parse_calibration(text, "cal.yaml");
+    FAIL("no error for key " << key);
+  } catch (const zerosim::ConfigError& e) {
+    CHECK(e.file() == "cal.yaml");
+    CHECK(e.key() == key);
+    CHECK_THAT(e.what(), Catch::Contains(says));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a calibration table survives writing and reading", "[calibration]") {
@@ -73,15 +85,6 @@ TEST_CASE("lookup interpolates over r and scales to unmeasured shapes", "[calibr
 
 TEST_CASE("bad calibration files name the file and the key", "[calibration]") {
   const std::string good = to_yaml(sample());
-  auto expect_error = [](const std::string& text, const std::string& key) {
-    try {
-      parse_calibration(text, "cal.yaml");
-      FAIL("no error for key " << key);
-    } catch (const zerosim::ConfigError& e) {
-      CHECK(e.file() == "cal.yaml");
-      CHECK(e.key() == key);
-    }
-  };
   std::string bad_op = good;
   bad_op.replace(bad_op.find("op: linear_fwd"), 14, "op: linear_fwx");
   expect_error(bad_op, "ops[0].op");
@@ -162,16 +165,6 @@ TEST_CASE("bad host sections name the file and the key", "[calibration][errors]"
   CalibrationTable t = sample();
   t.host = sample_host();
   const std::string good = to_yaml(t);
-  auto expect_error = [](const std::string& text, const std::string& key, const std::string& says) {
-    try {
-      parse_calibration(text, "cal.yaml");
-      FAIL("no error for key " << key);
-    } catch (const zerosim::ConfigError& e) {
-      CHECK(e.file() == "cal.yaml");
-      CHECK(e.key() == key);
-      CHECK_THAT(e.what(), Catch::Contains(says));
-    }
-  };
   auto with = [&](const std::string& from, const std::string& to) {
     std::string s = good;
     const auto at = s.find(from);
