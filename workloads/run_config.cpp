@@ -87,6 +87,9 @@ const std::vector<std::string> kClusterKeys = {"gpu",
                                                "intra",
                                                "inter",
                                                "rail_optimized",
+                                               "nics_per_node",
+                                               "nic_gbps",
+                                               "oversubscription",
                                                "platform",
                                                "nccl_algo",
                                                "host",
@@ -95,12 +98,15 @@ const std::vector<std::string> kClusterKeys = {"gpu",
                                                "pcie_gen",
                                                "launcher",
                                                "cpu_threads_per_rank"};
+// NIC line rates up to 1.6 Tb/s (XDR), leaf oversubscription up to 16:1.
+constexpr double kMaxNicGbps = 1600;
+constexpr double kMaxOversubscription = 16;
 const std::vector<std::string> kLaunchers = {"deepspeed", "torchrun"};
 const std::vector<std::string> kPcieGens = {"auto", "3", "4", "5"};  // platforms/interconnect.yaml pcie.gens
 // Host RAM per node and cores per node: up to 1 PiB and 65536 cores, far beyond any server.
 constexpr double kMaxHostMemoryGiB = 1048576;
 constexpr int64_t kMaxHostCores = 65536;
-const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls"};
+const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls", "nvlstree"};
 const std::vector<std::string> kCalibrationKeys = {"file", "allow_cpu_device"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "allocator", "cuda_context_gib",
                                               "nccl_buffers_gib"};
@@ -283,6 +289,29 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
   if (present(node["inter"])) c.inter = read_one_of(node["inter"], file, "cluster.inter", kInter);
   if (present(node["rail_optimized"]))
     c.rail_optimized = read_bool(node["rail_optimized"], file, "cluster.rail_optimized");
+  if (present(node["nics_per_node"]) && node["nics_per_node"].Scalar() != "auto")
+    c.nics_per_node = read_int_in(node["nics_per_node"], file, "cluster.nics_per_node", 1, 64);
+  if (present(node["nic_gbps"]) && node["nic_gbps"].Scalar() != "auto") {
+    c.nic_gbps = read_double(node["nic_gbps"], file, "cluster.nic_gbps");
+    if (!(c.nic_gbps >= 1 && c.nic_gbps <= kMaxNicGbps))
+      throw ConfigError(file, "cluster.nic_gbps",
+                        "must be from 1 to " + std::to_string(static_cast<int>(kMaxNicGbps)) +
+                            " (Gb/s per NIC, e.g. 100, 200, 400, 800; auto = the fabric's)" +
+                            line_of(node["nic_gbps"]));
+  }
+  if (present(node["oversubscription"])) {
+    c.oversubscription = read_double(node["oversubscription"], file, "cluster.oversubscription");
+    if (!(c.oversubscription >= 1 && c.oversubscription <= kMaxOversubscription))
+      throw ConfigError(
+          file, "cluster.oversubscription",
+          "must be from 1 (non-blocking) to " + std::to_string(static_cast<int>(kMaxOversubscription)) +
+              " (leaf down-link to up-link bandwidth, e.g. 2 for 2:1)" + line_of(node["oversubscription"]));
+  }
+  if (c.nics_per_node > c.gpus_per_node)
+    throw ConfigError(
+        file, "cluster.nics_per_node",
+        std::to_string(c.nics_per_node) + " NICs for " + std::to_string(c.gpus_per_node) +
+            " GPUs per node: at most one per GPU (allowed: auto or 1 to cluster.gpus_per_node)");
   if (present(node["platform"]))
     c.platform = resolve_path(read_string(node["platform"], file, "cluster.platform"), file);
   if (present(node["nccl_algo"]))
@@ -639,6 +668,10 @@ nlohmann::json RunConfig::echo() const {
       {"intra", cluster.intra},
       {"inter", cluster.inter},
       {"rail_optimized", cluster.rail_optimized},
+      {"nics_per_node",
+       cluster.nics_per_node > 0 ? nlohmann::json(cluster.nics_per_node) : nlohmann::json("auto")},
+      {"nic_gbps", cluster.nic_gbps > 0 ? nlohmann::json(cluster.nic_gbps) : nlohmann::json("auto")},
+      {"oversubscription", cluster.oversubscription},
       {"nccl_algo", cluster.nccl_algo},
       {"host", host.id},
       {"host_memory_gib", static_cast<double>(host.memory_bytes) / kBytesPerGiB},

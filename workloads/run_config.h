@@ -81,6 +81,11 @@ struct ClusterSpec {
   std::string intra = "auto";  // auto (NVSwitch for SXM GPUs, else PCIe) | nvswitch | nvlink-bridge | pcie
   std::string inter = "ib-hdr200";  // ib-hdr200 | ib-ndr400 | roce-100g | roce-200g | none
   bool rail_optimized = true;
+  // Between nodes (docs/platforms.md, "NICs as built"): NICs per node, each shared by the GPUs nearest it
+  // (0: one per GPU); the NIC line rate in Gb/s (0: the fabric's); the leaf switches' down:up ratio.
+  int64_t nics_per_node = 0;
+  double nic_gbps = 0;
+  double oversubscription = 1.0;
   std::string platform;            // path to a SimGrid platform XML; empty = built from the keys above
   std::string nccl_algo = "auto";  // NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree | nvls
   // The CPU side of every node (platforms/hosts.yaml), resolved into RunConfig::host by resolve_host.

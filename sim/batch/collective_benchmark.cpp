@@ -61,9 +61,9 @@ RunConfig cluster_config(const CollectiveOptions& o) {
     for (std::string kv; std::getline(ss, kv, ',');) {
       const auto eq = kv.find('=');
       if (eq == std::string::npos)
-        throw ConfigError(
-            "--cluster", kv,
-            "expected key=value (keys: gpu, gpus, gpus_per_node, intra, inter, rail_optimized)");
+        throw ConfigError("--cluster", kv,
+                          "expected key=value (keys: gpu, gpus, gpus_per_node, intra, inter, rail_optimized, "
+                          "nics_per_node, nic_gbps, oversubscription)");
       c[kv.substr(0, eq)] = parse_yaml_text(kv.substr(eq + 1), "--cluster");
     }
   }
@@ -140,6 +140,7 @@ SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const
   eo.rank_hosts = platform.rank_hosts();
   eo.gpus_per_node = platform.gpus_per_node();
   eo.nvls = platform.nvls();
+  if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
   eo.record_trace = true;
   eo.comm.stepwise_ring = o.ring == "stepwise";
   eo.comm.algorithm = nccl_algorithm(o.algo);

@@ -38,6 +38,7 @@ EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& pl
   eo.rank_hosts = platform.rank_hosts();
   eo.gpus_per_node = platform.gpus_per_node();
   eo.nvls = platform.nvls();
+  if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
   eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
   eo.comm.ctas_per_collective = nccl_collective_ctas(config.cluster.intra);
   eo.record_trace = record_trace;

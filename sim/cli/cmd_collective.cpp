@@ -33,9 +33,9 @@ void add_collective_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--algo", o->algo,
                   "NCCL algorithm, as NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree (multi-node "
-                  "all_reduce) | nvls (all_reduce in one NVSwitch-gen3 node); where the forced one cannot "
-                  "run, the ring, as in NCCL")
-      ->check(CLI::IsMember({"auto", "ring", "tree", "nvls"}))
+                  "all_reduce) | nvls (all_reduce in one NVSwitch-gen3 node) | nvlstree (multi-node "
+                  "all_reduce on NVSwitch-gen3 nodes); where the forced one cannot run, the ring, as in NCCL")
+      ->check(CLI::IsMember({"auto", "ring", "tree", "nvls", "nvlstree"}))
       ->capture_default_str();
   cmd->add_option(
       "--compare", o->compare,

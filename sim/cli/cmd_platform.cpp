@@ -40,6 +40,9 @@ struct PlatformOptions {
   double host_memory_gib = 0;  // 0 = the host's
   int64_t host_cpu_cores = 0;  // 0 = the host's
   std::string pcie_gen = "auto";
+  int64_t nics_per_node = 0;  // 0 = one per GPU
+  double nic_gbps = 0;        // 0 = the fabric's
+  double oversubscription = 1;
   std::string out;
   // Checking one (--check FILE).
   std::string check;
@@ -64,8 +67,22 @@ void write_platform(const PlatformOptions& o) {
   if (o.host_memory_gib > 0) cluster.host_memory_bytes = std::llround(o.host_memory_gib * kBytesPerGiB);
   if (o.host_cpu_cores > 0) cluster.host_cpu_cores = o.host_cpu_cores;
   cluster.pcie_gen = o.pcie_gen == "auto" ? 0 : std::stoi(o.pcie_gen);
-  const ClusterKeys flags{kWhere,    "--gpu",  "--nodes",           "--gpus-per-node",  "--intra",
-                          "--inter", "--host", "--host-memory-gib", "--host-cpu-cores", "--pcie-gen"};
+  cluster.nics_per_node = o.nics_per_node;
+  cluster.nic_gbps = o.nic_gbps;
+  cluster.oversubscription = o.oversubscription;
+  const ClusterKeys flags{kWhere,
+                          "--gpu",
+                          "--nodes",
+                          "--gpus-per-node",
+                          "--intra",
+                          "--inter",
+                          "--host",
+                          "--host-memory-gib",
+                          "--host-cpu-cores",
+                          "--pcie-gen",
+                          "--nics-per-node",
+                          "--nic-gbps",
+                          "--oversubscription"};
   const std::string xml = build_platform_xml(cluster, find_gpu(o.gpu, kWhere, "--gpu"), flags);
   if (o.out.empty()) {
     std::cout << xml;
@@ -157,6 +174,15 @@ void add_write_options(CLI::App& cmd, PlatformOptions& o) {
                  "PCIe generation of every GPU's x16 link and PCIe switch uplink; auto = the GPU's own")
       ->check(CLI::IsMember({"auto", "3", "4", "5"}))
       ->capture_default_str();
+  cmd.add_option("--nics-per-node", o.nics_per_node,
+                 "NICs per node, each shared by the GPUs nearest it (default: one per GPU)")
+      ->check(CLI::Range(int64_t{1}, int64_t{64}));
+  cmd.add_option("--nic-gbps", o.nic_gbps,
+                 "NIC line rate in Gb/s (default: the fabric's, e.g. 200 for ib-hdr200)")
+      ->check(CLI::Range(1.0, 1600.0));
+  cmd.add_option("--oversubscription", o.oversubscription,
+                 "leaf switches' down-link to up-link bandwidth ratio (1 = non-blocking, 2 = 2:1)")
+      ->check(CLI::Range(1.0, 16.0));
   cmd.add_option("-o,--out", o.out, "write to FILE instead of stdout")->type_name("FILE");
 }
 

@@ -17,6 +17,16 @@ RankLayout rank_layout(int64_t ranks, int64_t gpus_per_node) {
   return {ranks, G, (ranks + G - 1) / G};
 }
 
+double net_step_extra_s(const CommModel& cm, const FlowPlan& plan) {
+  return plan.nodes > 1 ? std::max(0.0, cm.net_step_latency_s - plan.latency_s) : 0.0;
+}
+
+int64_t node_tree_depth(int64_t nodes) {
+  int64_t depth = 0;
+  while ((int64_t{1} << depth) < nodes) ++depth;
+  return depth;
+}
+
 void route_plan(FlowPlan& plan, const RouteOf& route_of) {
   plan.receives.assign(plan.sends.size(), 0);
   std::map<std::string, double> rate;
@@ -28,7 +38,7 @@ void route_plan(FlowPlan& plan, const RouteOf& route_of) {
       plan.latency_s = std::max(plan.latency_s, route.latency_s);
       const bool first_hop = r == 0 && &send == &plan.sends[0].front();
       for (const auto& link : route.links) {
-        plan.link_load[link.name] += send.fraction;
+        plan.link_load[link.name] += plan.weight(send);
         rate[link.name] = link.bandwidth;
         if (first_hop)
           plan.hop_bandwidth =

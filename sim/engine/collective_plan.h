@@ -39,6 +39,7 @@ using RouteOf = std::function<Route(int64_t from_rank, int64_t to_rank)>;
 struct FlowSend {
   int64_t to_rank;
   double fraction;
+  bool leaves_node = false;  // crosses a NIC: runs at CommModel::net_efficiency of the NIC's rate
 };
 struct FlowPlan {
   std::vector<std::vector<FlowSend>> sends;  // per rank
@@ -48,11 +49,23 @@ struct FlowPlan {
   std::map<std::string, double> link_load;   // per link direction: Σ fractions of the flows crossing it
   double seconds_per_byte = 0;               // busiest link direction: its load / its rate
   double hop_bandwidth = 0;                  // bottleneck link rate of rank 0's first hop (B/s)
+  // What a node-leaving flow costs relative to one inside the node at the same fraction:
+  // efficiency / net_efficiency (link loads, seconds_per_byte and wire bytes all carry it).
+  double net_factor = 1.0;
+  int64_t nodes = 1;  // nodes the plan spans (its inter-node steps pay CommModel::net_step_latency_s)
+  double weight(const FlowSend& send) const { return send.fraction * (send.leaves_node ? net_factor : 1.0); }
 };
 
 // Routes every send once and fills in everything of `plan` but its sends: the static view of the
 // network that NCCL's tuner-style choice between algorithms needs (the simulation itself shares links).
 void route_plan(FlowPlan& plan, const RouteOf& route_of);
+
+// What one inter-node step costs beyond the plan's route latency: NCCL's network step latency where it
+// exceeds the wire's (0 for a single-node plan's steps, which never cross the network).
+double net_step_extra_s(const CommModel& cm, const FlowPlan& plan);
+
+// Levels of the double binary tree over `nodes` nodes: ⌈log2 nodes⌉.
+int64_t node_tree_depth(int64_t nodes);
 
 // How the comm actor runs one collective with the algorithm chosen for it.
 struct CollectiveSchedule {

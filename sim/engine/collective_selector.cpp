@@ -1,19 +1,23 @@
 #include "sim/engine/collective_selector.h"
 
 #include "sim/engine/nccl_nvls.h"
+#include "sim/engine/nccl_nvls_tree.h"
 #include "sim/engine/nccl_ring.h"
 #include "sim/engine/nccl_tree.h"
 
 namespace zerosim {
 
 CollectivePlans plan_collectives(int64_t ranks, int64_t gpus_per_node, bool nvls_capable,
-                                 const RouteOf& route_of) {
+                                 const RouteOf& route_of, const CommModel& cm) {
   CollectivePlans plans;
   plans.layout = rank_layout(ranks, gpus_per_node);
   plans.nvls_capable = nvls_capable;
-  plans.ring = plan_rings(plans.layout, route_of);
-  if (plans.layout.nodes > 1) plans.tree = plan_trees(plans.layout, route_of);
+  const double net_factor = cm.efficiency / cm.net_efficiency;
+  plans.ring = plan_rings(plans.layout, route_of, net_factor);
+  if (plans.layout.nodes > 1) plans.tree = plan_trees(plans.layout, route_of, net_factor);
   plans.tree_steps = tree_steps(plans.layout);
+  if (nvls_capable && nvls_tree_possible(plans.layout))
+    plans.nvls_tree = plan_nvls_trees(plans.layout, cm, route_of);
   return plans;
 }
 
@@ -26,9 +30,17 @@ bool nvls_is_faster(const CommModel& cm, const CollectivePlans& p, int64_t bytes
   return nvls_predicted_s(cm, ring.hop_bandwidth, bytes, n) < ring_first_hop_predicted_s(cm, ring, bytes, n);
 }
 
-bool tree_is_faster(const CommModel& cm, const CollectivePlans& p, int64_t bytes) {
-  return tree_predicted_s(cm, p.tree, p.tree_steps, bytes) <
-         ring_predicted_s(cm, p.ring, bytes, p.layout.ranks);
+// The fastest of ring, tree and (where it can run) NVLSTree by their estimates; the ring on a tie.
+NcclAlgorithm fastest_multi_node(const CommModel& cm, const CollectivePlans& p, int64_t bytes) {
+  NcclAlgorithm best = NcclAlgorithm::ring;
+  double best_s = ring_predicted_s(cm, p.ring, bytes, p.layout.ranks);
+  if (const double t = tree_predicted_s(cm, p.tree, p.tree_steps, bytes); t < best_s) {
+    best = NcclAlgorithm::tree;
+    best_s = t;
+  }
+  if (!p.nvls_tree.sends.empty() && nvls_tree_predicted_s(cm, p.nvls_tree, p.layout, bytes) < best_s)
+    best = NcclAlgorithm::nvls_tree;
+  return best;
 }
 
 }  // namespace
@@ -41,9 +53,11 @@ NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans
   if (plans.nvls_capable && layout.nodes == 1 && layout.ranks > 2 &&
       (cm.algorithm == NcclAlgorithm::nvls || (automatic && nvls_is_faster(cm, plans, bytes))))
     return NcclAlgorithm::nvls;
-  if (layout.nodes > 1 &&
-      (cm.algorithm == NcclAlgorithm::tree || (automatic && tree_is_faster(cm, plans, bytes))))
-    return NcclAlgorithm::tree;
+  if (layout.nodes == 1) return NcclAlgorithm::ring;
+  if (automatic) return fastest_multi_node(cm, plans, bytes);
+  if (cm.algorithm == NcclAlgorithm::tree) return NcclAlgorithm::tree;
+  if (cm.algorithm == NcclAlgorithm::nvls_tree && !plans.nvls_tree.sends.empty())
+    return NcclAlgorithm::nvls_tree;
   return NcclAlgorithm::ring;
 }
 
@@ -55,6 +69,8 @@ CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlan
       return nvls_schedule(cm, plans.ring, bytes, n);
     case NcclAlgorithm::tree:
       return tree_schedule(cm, plans.tree, plans.tree_steps, bytes);
+    case NcclAlgorithm::nvls_tree:
+      return nvls_tree_schedule(cm, plans.nvls_tree, plans.layout, bytes);
     default:
       return ring_schedule(cm, plans.ring, kind, bytes, n);
   }

@@ -17,13 +17,16 @@ struct CollectivePlans {
   FlowPlan ring;
   FlowPlan tree;  // multi-node layouts only
   int64_t tree_steps = 0;
+  FlowPlan nvls_tree;  // multi-node layouts of full NVLS-capable nodes only (nvls_tree_possible)
 };
+// `cm` gives the efficiencies the plans weigh node-leaving and NVLS flows by.
 CollectivePlans plan_collectives(int64_t ranks, int64_t gpus_per_node, bool nvls_capable,
-                                 const RouteOf& route_of);
+                                 const RouteOf& route_of, const CommModel& cm = {});
 
-// Ring, tree or NVLS for a `bytes`-byte collective on more than one rank. NVLS only for an all-reduce
-// on more than two ranks inside one NVLS-capable node, the tree only for a multi-node all-reduce; the
-// stepwise ring validation mode always runs the ring.
+// Ring, tree, NVLS or NVLSTree for a `bytes`-byte collective on more than one rank. NVLS only for an
+// all-reduce on more than two ranks inside one NVLS-capable node, the tree only for a multi-node
+// all-reduce, NVLSTree only for a multi-node all-reduce on full NVLS-capable nodes of more than two
+// GPUs; the stepwise ring validation mode always runs the ring.
 NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
                                int64_t bytes);
 

@@ -6,6 +6,7 @@ NcclAlgorithm nccl_algorithm(const std::string& name) {
   if (name == "ring") return NcclAlgorithm::ring;
   if (name == "tree") return NcclAlgorithm::tree;
   if (name == "nvls") return NcclAlgorithm::nvls;
+  if (name == "nvlstree") return NcclAlgorithm::nvls_tree;
   return NcclAlgorithm::automatic;
 }
 
@@ -17,6 +18,8 @@ const char* nccl_algorithm_name(NcclAlgorithm algorithm) {
       return "tree";
     case NcclAlgorithm::nvls:
       return "nvls";
+    case NcclAlgorithm::nvls_tree:
+      return "nvlstree";
     case NcclAlgorithm::automatic:
       break;
   }

@@ -9,10 +9,13 @@ namespace zerosim {
 // NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring`, `tree` and `nvls` force one.
 // As in NCCL (from 2.19.3; 2.18 fails the call), a forced algorithm that cannot run falls back to the
 // ring: tree exists only for multi-node all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
-enum class NcclAlgorithm { automatic, ring, tree, nvls };
+// `nvls_tree` (NCCL_ALGO=NVLSTree, NCCL >= 2.18): NVLS inside each NVLS-capable node, the double binary
+// tree between nodes; multi-node all-reduce only.
+enum class NcclAlgorithm { automatic, ring, tree, nvls, nvls_tree };
 NcclAlgorithm nccl_algorithm(
-    const std::string& name);  // "auto" | "ring" | "tree" | "nvls" (validated by callers)
-const char* nccl_algorithm_name(NcclAlgorithm algorithm);  // "ring", "tree", "nvls" ("" for automatic)
+    const std::string& name);  // "auto" | "ring" | "tree" | "nvls" | "nvlstree" (validated by callers)
+const char* nccl_algorithm_name(
+    NcclAlgorithm algorithm);  // "ring", "tree", "nvls", "nvlstree" ("" for automatic)
 
 // SMs (one CTA per NCCL channel) a ring or tree collective's kernel holds on each GPU, by the node's GPU
 // interconnect (docs/time-model.md, "Compute slowed by concurrent NCCL"): nvswitch 24, nvlink-bridge 4,
@@ -21,9 +24,18 @@ int64_t nccl_collective_ctas(const std::string& intra);
 
 struct CommModel {
   NcclAlgorithm algorithm = NcclAlgorithm::automatic;
-  double efficiency = 0.80;       // NCCL ring protocols rarely exceed ~80% of link rate (nccl-tests busbw)
+  double efficiency = 0.80;  // NCCL ring protocols rarely exceed ~80% of link rate (nccl-tests busbw)
+  // The same for flows that leave the node, of the NIC's line rate: the fabric's nccl_net_efficiency
+  // (platforms/interconnect.yaml, e.g. 0.94 on InfiniBand NDR from NCCL's maintainers' 46-48 GB/s per
+  // 400 Gb/s NIC); the platform's zone prop net_efficiency; else as inside the node.
+  double net_efficiency = 0.80;
   double launch_s = 5e-6;         // per collective
   double step_overhead_s = 2e-6;  // per ring step, on top of the route latency
+  // A step that crosses the network costs at least this, not just its route's wire latency: NCCL's own
+  // latency model for its Simple protocol over the network, 14 µs per inter-node step for the ring, the
+  // tree and NVLSTree (src/graph/tuning.cc hwLat[NCCL_HW_NET][*][NCCL_PROTO_SIMPLE], NCCL 2.12-2.26): the
+  // proxy thread posting, completing and flushing each network chunk.
+  double net_step_latency_s = 14e-6;
   // NVLink SHARP all-reduce (NVLS) on NVSwitch-gen3 nodes: each GPU pushes its buffer into the switch
   // and pulls the reduced result, ≈ (1 + 1/N)·S per direction. Measured 478.9 GB/s busbw on 8x H100 at
   // 8 GiB = 31.39 ms, of which 2.05 ms are chunk synchronisation (below): 330 GB/s of wire per

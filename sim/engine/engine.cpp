@@ -300,7 +300,9 @@ class NcclSmLoad {
   NcclSmLoad(Shared& s, int rank, const CollectiveSchedule& schedule) : s_(s) {
     const CommModel& cm = s.options->comm;
     const int64_t ctas =
-        schedule.algorithm == NcclAlgorithm::nvls ? cm.nvls_channels : cm.ctas_per_collective;
+        schedule.algorithm == NcclAlgorithm::nvls || schedule.algorithm == NcclAlgorithm::nvls_tree
+            ? cm.nvls_channels
+            : cm.ctas_per_collective;
     const int64_t sms = s.compute->gpu().sms;
     if (rank != 0 || ctas <= 0 || sms <= ctas) return;
     load_ = s4u::this_actor::exec_init(std::numeric_limits<double>::max());
@@ -329,6 +331,8 @@ void count_collective(SimResult& result, const CollectiveSchedule& schedule) {
   result.flows += schedule.flows;
   if (schedule.algorithm == NcclAlgorithm::nvls)
     result.nvls_collectives += 1;
+  else if (schedule.algorithm == NcclAlgorithm::nvls_tree)
+    result.nvls_tree_collectives += 1;
   else if (schedule.algorithm == NcclAlgorithm::tree)
     result.tree_collectives += 1;
   else
@@ -450,7 +454,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   for (size_t i = 0; i < streams.size(); ++i)
     groups.push_back(s4u::Barrier::create(static_cast<unsigned>(s.hosts.size())));
   s.plans = plan_collectives(static_cast<int64_t>(s.hosts.size()), options.gpus_per_node, options.nvls,
-                             simgrid_routes(s.hosts));
+                             simgrid_routes(s.hosts), options.comm);
   s.schedules.resize(n_tasks);
   for (const auto* stream_order : streams)
     for (TaskId v : *stream_order)

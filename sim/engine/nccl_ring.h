@@ -13,7 +13,7 @@ namespace zerosim {
 // each crossing nodes on its own rail, so a rank sends (G−1)/G of its share to a node neighbour over
 // NVLink/PCIe and 1/G over its NIC to the same local rank of the next node. Fractions are of the
 // per-rank ring volume (ring_bytes_per_rank).
-FlowPlan plan_rings(const RankLayout& layout, const RouteOf& route_of);
+FlowPlan plan_rings(const RankLayout& layout, const RouteOf& route_of, double net_factor = 1.0);
 
 // Steps of a ring collective on n ranks: 2(n−1) for all-reduce (reduce-scatter then all-gather), else n−1.
 int64_t ring_steps(CollectiveKind kind, int64_t n);

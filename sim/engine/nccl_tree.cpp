@@ -26,8 +26,20 @@ std::array<int64_t, 2> dtree_parents(int64_t n, int64_t rank) {
   return {first, second};
 }
 
-FlowPlan plan_trees(const RankLayout& layout, const RouteOf& route_of) {
+void add_node_tree_sends(FlowPlan& plan, const RankLayout& layout, int64_t rank, double per_tree) {
+  const int64_t node = rank / layout.gpus_per_node, local = rank % layout.gpus_per_node;
+  for (int64_t parent : dtree_parents(layout.nodes, node))
+    if (parent >= 0) {
+      const int64_t up = layout.rank_on(parent, local);
+      plan.sends[static_cast<size_t>(rank)].push_back({up, per_tree, true});  // reduce, up
+      plan.sends[static_cast<size_t>(up)].push_back({rank, per_tree, true});  // broadcast, down
+    }
+}
+
+FlowPlan plan_trees(const RankLayout& layout, const RouteOf& route_of, double net_factor) {
   FlowPlan plan;
+  plan.net_factor = net_factor;
+  plan.nodes = layout.nodes;
   const int64_t n = layout.ranks, G = layout.gpus_per_node;
   plan.sends.resize(static_cast<size_t>(n));
   auto send = [&](int64_t from, int64_t to, double fraction) {
@@ -46,25 +58,20 @@ FlowPlan plan_trees(const RankLayout& layout, const RouteOf& route_of) {
         send(r, prev, chain);
       }
     }
-    for (int64_t parent : dtree_parents(layout.nodes, node))
-      if (parent >= 0) {
-        send(r, layout.rank_on(parent, local), per_tree);  // reduce, up
-        send(layout.rank_on(parent, local), r, per_tree);  // broadcast, down
-      }
+    add_node_tree_sends(plan, layout, r, per_tree);
   }
   route_plan(plan, route_of);
   return plan;
 }
 
 int64_t tree_steps(const RankLayout& layout) {
-  int64_t depth = 0;
-  while ((int64_t{1} << depth) < layout.nodes) ++depth;
-  return 2 * ((layout.gpus_per_node - 1) + depth);
+  return 2 * ((layout.gpus_per_node - 1) + node_tree_depth(layout.nodes));
 }
 
 double tree_predicted_s(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes) {
   return tree.seconds_per_byte * static_cast<double>(bytes) / (cm.efficiency * cm.tree_efficiency) +
-         static_cast<double>(steps) * (tree.latency_s + cm.step_overhead_s);
+         static_cast<double>(steps) * (tree.latency_s + cm.step_overhead_s) +
+         static_cast<double>(2 * node_tree_depth(tree.nodes)) * net_step_extra_s(cm, tree);
 }
 
 CollectiveSchedule tree_schedule(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes) {
@@ -74,11 +81,12 @@ CollectiveSchedule tree_schedule(const CommModel& cm, const FlowPlan& tree, int6
   CollectiveSchedule schedule;
   schedule.algorithm = NcclAlgorithm::tree;
   schedule.plan = &tree;
-  schedule.wire_bytes = [buffer, divisor = cm.efficiency * cm.tree_efficiency](const FlowSend& send) {
-    return static_cast<uint64_t>(std::llround(buffer * send.fraction / divisor));
+  schedule.wire_bytes = [buffer, divisor = cm.efficiency * cm.tree_efficiency, &tree](const FlowSend& send) {
+    return static_cast<uint64_t>(std::llround(buffer * tree.weight(send) / divisor));
   };
   schedule.settle_s = cm.launch_s + cm.step_overhead_s +
-                      static_cast<double>(steps - 1) * (tree.latency_s + cm.step_overhead_s);
+                      static_cast<double>(steps - 1) * (tree.latency_s + cm.step_overhead_s) +
+                      static_cast<double>(2 * node_tree_depth(tree.nodes)) * net_step_extra_s(cm, tree);
   schedule.bytes_per_rank = std::llround(buffer * rank0_fraction);
   schedule.flows = tree.flows;
   return schedule;

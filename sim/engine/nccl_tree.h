@@ -25,7 +25,12 @@ std::array<int64_t, 2> dtree_parents(int64_t n, int64_t rank);
 // up and broadcast coming down. Summed over the G channels a GPU sends (G−1)/G of the buffer to each
 // chain neighbour, and its NIC 1/(2G) to each tree neighbour of its node on its rail. Fractions are of
 // the buffer.
-FlowPlan plan_trees(const RankLayout& layout, const RouteOf& route_of);
+FlowPlan plan_trees(const RankLayout& layout, const RouteOf& route_of, double net_factor = 1.0);
+
+// The node-level double binary tree's sends of `rank` (and to it from its parents): `per_tree` of the
+// buffer up to each parent node's GPU at the same local index, and as much back down. Shared by the
+// tree and NVLSTree plans.
+void add_node_tree_sends(FlowPlan& plan, const RankLayout& layout, int64_t rank, double per_tree);
 
 // Latency steps of the tree all-reduce: up and down the intra-node chain and the node tree,
 // 2·((G−1) + ⌈log2 nodes⌉).

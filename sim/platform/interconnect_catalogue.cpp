@@ -73,7 +73,8 @@ InterconnectCatalogue load() {
     const std::string key = "fabrics." + id;
     const YAML::Node& f = kv.second;
     check_keys(f,
-               {"port_gbps", "nic_latency_us", "switch_ports", "switch_latency_us", "nic_pcie_gen", "source"},
+               {"port_gbps", "nic_latency_us", "switch_ports", "switch_latency_us", "nic_pcie_gen",
+                "nccl_net_efficiency", "nccl_net_efficiency_source", "source"},
                kFile, key);
     FabricSpec s;
     s.id = id;
@@ -82,6 +83,11 @@ InterconnectCatalogue load() {
     s.switch_ports = static_cast<int>(read_int_in(f["switch_ports"], kFile, key + ".switch_ports", 2, 4096));
     s.switch_latency_s = usec(f["switch_latency_us"], key + ".switch_latency_us");
     s.nic_pcie_gen = static_cast<int>(read_int(f["nic_pcie_gen"], kFile, key + ".nic_pcie_gen"));
+    s.nccl_net_efficiency = read_double(f["nccl_net_efficiency"], kFile, key + ".nccl_net_efficiency");
+    if (!(s.nccl_net_efficiency > 0 && s.nccl_net_efficiency <= 1))
+      throw ConfigError(kFile, key + ".nccl_net_efficiency", "must be in (0, 1]");
+    s.nccl_net_efficiency_source =
+        read_string(f["nccl_net_efficiency_source"], kFile, key + ".nccl_net_efficiency_source");
     s.source = read_string(f["source"], kFile, key + ".source");
     c.fabrics[id] = s;
   }

@@ -25,7 +25,10 @@ struct FabricSpec {
   int switch_ports = 0;      // leaf switch radix (half down, half up)
   double switch_latency_s = 0;
   int nic_pcie_gen = 4;
+  // The fraction of the NIC's line rate NCCL's inter-node transfers reach (CommModel::net_efficiency).
+  double nccl_net_efficiency = 0.94;
   std::string source;
+  std::string nccl_net_efficiency_source;
 };
 
 struct InterconnectCatalogue {

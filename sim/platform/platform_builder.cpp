@@ -76,6 +76,13 @@ void check_cluster(const ClusterSpec& c, const GpuSpec& gpu, const GpuLinks& lin
   if (c.gpus_per_node < 1)
     throw ConfigError(keys.file, keys.gpus_per_node,
                       "must be at least 1 (got " + std::to_string(c.gpus_per_node) + ")");
+  if (c.nics_per_node < 0 || c.nics_per_node > c.gpus_per_node)
+    throw ConfigError(keys.file, keys.nics_per_node,
+                      std::to_string(c.nics_per_node) + " NICs for " + std::to_string(c.gpus_per_node) +
+                          " GPUs per node (allowed: 1 to the GPUs per node; one per GPU by default)");
+  if (c.nic_gbps < 0) throw ConfigError(keys.file, keys.nic_gbps, "must be more than 0 Gb/s");
+  if (c.oversubscription < 1)
+    throw ConfigError(keys.file, keys.oversubscription, "must be at least 1 (1 = non-blocking)");
   const auto intra = intra_kinds();
   if (std::find(intra.begin(), intra.end(), c.intra) == intra.end())
     throw ConfigError(keys.file, keys.intra,
@@ -121,6 +128,10 @@ struct Layout {
   long cpu_sockets;
   std::vector<long> switch_of;
   long switches = 0;
+  // Between nodes: `nics` NICs per node at `nic_rate` B/s each; GPU g uses NIC nic_of(g), the one on its
+  // PCIe switch (DGX-style boards: GPUs 2k and 2k+1 beside NIC k when a node has half as many NICs).
+  long nics;
+  double nic_rate;
 
   Layout(const ClusterSpec& cluster, const GpuSpec& g_spec, const HostSpec& h, const GpuLinks& l,
          const FabricSpec* f)
@@ -139,7 +150,11 @@ struct Layout {
         sockets((!nvswitch && gpn > cat.max_gpus_single_socket) ? 2 : 1),
         per_socket0((gpn + sockets - 1) / sockets),
         cpu_sockets(static_cast<long>(h.sockets)),
-        switch_of(static_cast<size_t>(gpn), -1) {
+        switch_of(static_cast<size_t>(gpn), -1),
+        nics(c.nics_per_node > 0 ? static_cast<long>(c.nics_per_node) : gpn),
+        nic_rate(!f               ? 0.0
+                 : c.nic_gbps > 0 ? c.nic_gbps * 1e9 / 8.0
+                                  : f->port_bytes_s) {
     // GPUs behind one switch share a root complex: count them off within each root complex's GPUs.
     const long per_switch = static_cast<long>(h.gpus_per_pcie_switch);
     if (per_switch < 2) return;
@@ -152,6 +167,11 @@ struct Layout {
       if (in_rc++ % per_switch == 0) ++switches;
       switch_of[static_cast<size_t>(g)] = switches - 1;
     }
+  }
+  long nic_of(long g) const { return g * nics / gpn; }
+  // A NIC is named after the first GPU beside it: node0-gpu2-nic is the NIC GPUs 2 and 3 share.
+  std::string nic_name(long n, long k) const {
+    return gpu_host_name(n, (k * gpn + nics - 1) / nics) + "-nic";
   }
   long socket_of(long g) const { return g < per_socket0 ? 0L : 1L; }
   // The socket whose CPU host GPU g copies to. PCIe nodes: the one whose root complex it hangs off (the
@@ -186,6 +206,10 @@ void write_sources(PlatformXmlWriter& w, const Layout& l) {
       " host_cpu_cores=" + std::to_string(h.cores()) + " pcie_gen=" + std::to_string(l.pcie_gen) +
       ". Bandwidths are physical per-direction rates, latencies one-way; run SimGrid with "
       "network/model:CM02 and network/crosstraffic:0 so they are used unscaled.");
+  if (l.fabric)
+    w.comment("Between nodes: " + std::to_string(l.nics) + " NIC(s) per node at " +
+              format_number(l.nic_rate * 8e-9, 6) + " Gb/s, leaf oversubscription " +
+              format_number(c.oversubscription, 6) + ":1");
   w.comment("Sources. GPU: " + l.gpu.source);
   w.comment("GPU links: " + l.links.source);
   w.comment("PCIe: " + l.cat.pcie_sources.at(l.pcie_gen) + "; latency " + l.cat.pcie_latency_source);
@@ -219,6 +243,11 @@ void open_zone(PlatformXmlWriter& w, const Layout& l) {
   w.prop("host", l.host.id);
   w.prop("host_memory_bytes", std::to_string(l.host.memory_bytes));
   w.prop("pcie_gen", std::to_string(l.pcie_gen));
+  if (!l.fabric) return;
+  w.prop("nics_per_node", std::to_string(l.nics));
+  w.prop("nic_gbps", format_number(l.nic_rate * 8e-9, 6));
+  w.prop("oversubscription", format_number(c.oversubscription, 6));
+  w.prop("net_efficiency", format_number(l.fabric->nccl_net_efficiency, 6));
 }
 
 void write_hosts(PlatformXmlWriter& w, const Layout& l) {
@@ -361,20 +390,23 @@ struct LeafPlan {
 
   explicit LeafPlan(const Layout& l) : rail_optimized(l.c.rail_optimized) {
     const long half = std::max(1, l.fabric->switch_ports / 2);
-    down = rail_optimized ? half : std::max(half, l.gpn);
-    nodes_per_leaf = rail_optimized ? down : std::max(1L, down / l.gpn);
+    down = rail_optimized ? half : std::max(half, l.nics);
+    nodes_per_leaf = rail_optimized ? down : std::max(1L, down / l.nics);
     const long groups = (l.nodes + nodes_per_leaf - 1) / nodes_per_leaf;
     for (long grp = 0; grp < groups; ++grp)
-      for (long g = 0; g < (rail_optimized ? l.gpn : 1); ++g)
-        leaves.push_back(leaf_of(grp * nodes_per_leaf, g));
+      for (long k = 0; k < (rail_optimized ? l.nics : 1); ++k)
+        leaves.push_back(leaf_of(grp * nodes_per_leaf, k));
   }
-  std::string leaf_of(long n, long g) const {
-    return rail_optimized ? "rail" + std::to_string(g) + "-leaf" + std::to_string(n / nodes_per_leaf)
+  // The leaf NIC k of node n plugs into (rail k's when rail-optimised).
+  std::string leaf_of(long n, long k) const {
+    return rail_optimized ? "rail" + std::to_string(k) + "-leaf" + std::to_string(n / nodes_per_leaf)
                           : "leaf" + std::to_string(n / nodes_per_leaf);
   }
 };
 
-// Between nodes: one NIC per GPU into a two-level fat tree (a spine only when there are two leaves).
+// Between nodes: each node's NICs, shared by the GPUs nearest them, into a two-level fat tree (a spine
+// only when there are two leaves). A GPU's path to its leaf: its own x16 link, its NIC's x16 link and
+// the NIC's port, so GPUs that share a NIC share its PCIe link and port.
 void write_fabric(PlatformXmlWriter& w, const Layout& l) {
   const FabricSpec& fab = *l.fabric;
   const double nic_pcie = std::min(l.gpu_pcie, l.cat.pcie_rate(fab.nic_pcie_gen));
@@ -383,20 +415,25 @@ void write_fabric(PlatformXmlWriter& w, const Layout& l) {
   const bool spine = plan.leaves.size() > 1;
   if (spine) w.router("spine");
 
-  for (long n = 0; n < l.nodes; ++n)
-    for (long g = 0; g < l.gpn; ++g) {
-      const std::string h = gpu_host_name(n, g);
-      w.link(h + "-nic-pcie", nic_pcie, 0.0, true);  // NIC's PCIe latency is inside nic_latency
+  for (long n = 0; n < l.nodes; ++n) {
+    for (long k = 0; k < l.nics; ++k) {
+      const std::string nic = l.nic_name(n, k);
+      w.link(nic + "-pcie", nic_pcie, 0.0, true);  // NIC's PCIe latency is inside nic_latency
       // The leaf's port-to-port latency is split over the two NIC cables a same-leaf path crosses.
-      w.link(h + "-nic", fab.port_bytes_s, fab.nic_latency_s + fab.switch_latency_s / 2.0, true);
-      w.route(h, plan.leaf_of(n, g),
-              {{h + "-pcie", Dir::up}, {h + "-nic-pcie", Dir::up}, {h + "-nic", Dir::up}});
+      w.link(nic, l.nic_rate, fab.nic_latency_s + fab.switch_latency_s / 2.0, true);
     }
+    for (long g = 0; g < l.gpn; ++g) {
+      const std::string h = gpu_host_name(n, g), nic = l.nic_name(n, l.nic_of(g));
+      w.route(h, plan.leaf_of(n, l.nic_of(g)),
+              {{h + "-pcie", Dir::up}, {nic + "-pcie", Dir::up}, {nic, Dir::up}});
+    }
+  }
   if (!spine) return;
   for (const auto& leaf : plan.leaves) {
-    // Non-blocking: the uplinks carry what the down ports can. Latency: the leaf-spine-leaf path crosses
-    // two trunks and two more switches than a same-leaf path.
-    w.link(leaf + "-uplink", static_cast<double>(plan.down) * fab.port_bytes_s, fab.switch_latency_s, true);
+    // The uplinks carry what the down ports can, divided by the oversubscription (1: non-blocking).
+    // Latency: the leaf-spine-leaf path crosses two trunks and two more switches than a same-leaf path.
+    w.link(leaf + "-uplink", static_cast<double>(plan.down) * l.nic_rate / l.c.oversubscription,
+           fab.switch_latency_s, true);
     w.route(leaf, "spine", {{leaf + "-uplink", Dir::up}});
   }
 }

@@ -31,6 +31,9 @@ struct ClusterKeys {
   std::string host_memory_gib = "cluster.host_memory_gib";
   std::string host_cpu_cores = "cluster.host_cpu_cores";
   std::string pcie_gen = "cluster.pcie_gen";
+  std::string nics_per_node = "cluster.nics_per_node";
+  std::string nic_gbps = "cluster.nic_gbps";
+  std::string oversubscription = "cluster.oversubscription";
 };
 
 // Hosts = cluster.nodes() x cluster.gpus_per_node (whole nodes; ranks map node-major onto them).

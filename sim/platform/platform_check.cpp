@@ -474,6 +474,15 @@ class Checker {
     info.intra = zone_props_.count("intra") ? zone_props_["intra"] : "";
     info.nvls = zone_props_.count("nvls") && zone_props_["nvls"] == "true";
     info.inter = zone_props_.count("inter") ? zone_props_["inter"] : "";
+    if (zone_props_.count("net_efficiency")) {
+      const std::string& text = zone_props_["net_efficiency"];
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !(v > 0 && v <= 1))
+        fail("net_efficiency", "zone prop net_efficiency='" + text +
+                                   "' is not a number in (0, 1] (NCCL's fraction of the NIC line rate)");
+      info.net_efficiency = v;
+    }
     if (zone_props_.count("gpus_per_node")) {
       const std::string& text = zone_props_["gpus_per_node"];
       char* end = nullptr;

@@ -32,6 +32,9 @@ class PreparedPlatform {
   const GpuSpec& gpu() const { return gpu_; }
   int64_t gpus_per_node() const { return gpus_per_node_; }
   bool nvls() const { return nvls_; }
+  // NCCL's fraction of the NIC line rate for flows between nodes (the fabric's, or the file's zone prop
+  // net_efficiency); 0 when neither says: those flows then run at the intra-node efficiency.
+  double net_efficiency() const { return net_efficiency_; }
 
  private:
   std::string file_;
@@ -41,6 +44,7 @@ class PreparedPlatform {
   GpuSpec gpu_;
   int64_t gpus_per_node_ = 1;
   bool nvls_ = false;
+  double net_efficiency_ = 0;
 };
 
 }  // namespace zerosim

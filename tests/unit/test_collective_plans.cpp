@@ -65,8 +65,10 @@ TEST_CASE("ring schedule: pipelined wire bytes and latency, and the stepwise rou
   // 14,680,064 · 0.25 / 0.8 = 4,587,520 over the NIC.
   CHECK(pipelined.wire_bytes(ring.sends[0][0]) == 13762560);
   CHECK(pipelined.wire_bytes(ring.sends[0][1]) == 4587520);
-  // Launch 5 µs + one step overhead 2 µs + 13 more steps of (5 µs route + 2 µs) = 98 µs.
-  CHECK(pipelined.settle_s == Approx(98e-6));
+  // Launch 5 µs + one step overhead 2 µs + 13 more steps of (5 µs route + 2 µs) = 98 µs, and the
+  // 2(2−1) = 2 steps that cross between the two nodes pay NCCL's 14 µs network step instead of the 5 µs
+  // route: + 2 · 9 µs = 116 µs.
+  CHECK(pipelined.settle_s == Approx(116e-6));
   CHECK(pipelined.bytes_per_rank == 14680064);
   CHECK(pipelined.flows == 16);
   CHECK_FALSE(pipelined.stepwise);
@@ -120,8 +122,9 @@ TEST_CASE("tree schedule: wire bytes at 0.80 · 0.92 of the rate, latency per tr
   CHECK(schedule.wire_bytes(tree.sends[0][2]) == 1424696);
   // Rank 0 sends 3/4 + 3/4 + 1/8 + 1/8 = 7/4 of the buffer = 14,680,064 B.
   CHECK(schedule.bytes_per_rank == 14680064);
-  // Launch 5 µs + 2 µs + 7 more steps of (5 µs + 2 µs) = 56 µs.
-  CHECK(schedule.settle_s == Approx(56e-6));
+  // Launch 5 µs + 2 µs + 7 more steps of (5 µs + 2 µs) = 56 µs, and the node tree's one level, up and
+  // down, at NCCL's 14 µs network step instead of the 5 µs route: + 2 · 9 µs = 74 µs.
+  CHECK(schedule.settle_s == Approx(74e-6));
   CHECK(schedule.flows == 32);
 }
 

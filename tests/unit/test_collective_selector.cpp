@@ -28,19 +28,21 @@ TEST_CASE("selector: tree below its crossover with the ring, ring above it (4 no
   const HandDrawnNetwork net{.gpus_per_node = 1};
   const CollectivePlans plans = plan_collectives(4, 1, false, net.routes());
   // Ring: each rank sends its whole share over its NIC (load 1 of V = 2·3/4·S = 1.5·S) in 2(4−1) = 6 steps:
-  //   ring(S) = 1.5·S / (0.8 · 50e9) + 6 · (5 µs + 2 µs) = 3.75e-11·S + 42 µs.
+  //   ring(S) = 1.5·S / (0.8 · 50e9) + 6 · (5 µs + 2 µs) + 6 inter-node steps · (14 − 5) µs
+  //           = 3.75e-11·S + 96 µs.
   // Tree over 4 nodes (tree 0: 0 ← 2 ← {1, 3}; tree 1, its mirror: 3 ← 1 ← {0, 2}): nodes 1 and 2 are
   // interior in one tree and talk to 4 neighbours, 1/2 of S each, so their NICs carry 2·S; steps
   // 2·((1−1) + ⌈log2 4⌉) = 4:
-  //   tree(S) = 2·S / (0.8 · 0.92 · 50e9) + 4 · 7 µs = 5.4348e-11·S + 28 µs.
-  // Crossover: 14 µs = (5.4348e-11 − 3.75e-11)·S → S ≈ 830,968 B.
+  //   tree(S) = 2·S / (0.8 · 0.92 · 50e9) + 4 · 7 µs + 2·2 inter-node steps · (14 − 5) µs
+  //           = 5.4348e-11·S + 64 µs.
+  // Crossover: 32 µs = (5.4348e-11 − 3.75e-11)·S → S ≈ 1,899,335 B.
   CHECK(plans.ring.seconds_per_byte == Approx(1.0 / 50e9));
   CHECK(plans.tree.seconds_per_byte == Approx(2.0 / 50e9));
   CHECK(plans.tree_steps == 4);
-  CHECK(choose(plans, 256 * KiB) == NcclAlgorithm::tree);  // tree 42.2 µs < ring 51.8 µs
-  CHECK(choose(plans, 800'000) == NcclAlgorithm::tree);
-  CHECK(choose(plans, 860'000) == NcclAlgorithm::ring);
-  CHECK(choose(plans, 4 * MiB) == NcclAlgorithm::ring);  // ring 199 µs < tree 256 µs
+  CHECK(choose(plans, 256 * KiB) == NcclAlgorithm::tree);  // tree 78.2 µs < ring 105.8 µs
+  CHECK(choose(plans, 1'850'000) == NcclAlgorithm::tree);
+  CHECK(choose(plans, 1'950'000) == NcclAlgorithm::ring);
+  CHECK(choose(plans, 4 * MiB) == NcclAlgorithm::ring);  // ring 253 µs < tree 292 µs
   // Only all-reduce has a tree; the stepwise validation mode always runs the ring.
   CHECK(choose(plans, 256 * KiB, NcclAlgorithm::automatic, CollectiveKind::all_gather) ==
         NcclAlgorithm::ring);

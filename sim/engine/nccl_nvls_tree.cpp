@@ -1,0 +1,62 @@
+#include "sim/engine/nccl_nvls_tree.h"
+
+#include <cmath>
+
+#include "sim/engine/nccl_nvls.h"
+#include "sim/engine/nccl_tree.h"
+
+namespace zerosim {
+
+bool nvls_tree_possible(const RankLayout& layout) {
+  return layout.nodes > 1 && layout.gpus_per_node > 2 && layout.ranks == layout.nodes * layout.gpus_per_node;
+}
+
+FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of) {
+  FlowPlan plan;
+  plan.net_factor = cm.efficiency / cm.net_efficiency;
+  plan.nodes = layout.nodes;
+  const int64_t n = layout.ranks, G = layout.gpus_per_node;
+  plan.sends.resize(static_cast<size_t>(n));
+  const double g = static_cast<double>(G);
+  const double nvls = (1.0 + 1.0 / g) * cm.efficiency / cm.nvls_efficiency;
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t node = r / G, local = r % G;
+    plan.sends[static_cast<size_t>(r)].push_back({node * G + (local + 1) % G, nvls});
+    add_node_tree_sends(plan, layout, r, 0.5 / g);
+  }
+  route_plan(plan, route_of);
+  return plan;
+}
+
+double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                            int64_t bytes) {
+  return nvls_overhead_s(cm, bytes, layout.gpus_per_node) +
+         static_cast<double>(2 * node_tree_depth(layout.nodes)) *
+             (plan.latency_s + net_step_extra_s(cm, plan) + cm.step_overhead_s);
+}
+
+double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                             int64_t bytes) {
+  return plan.seconds_per_byte * static_cast<double>(bytes) / cm.efficiency +
+         nvls_tree_overhead_s(cm, plan, layout, bytes);
+}
+
+CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                                      int64_t bytes) {
+  const double buffer = static_cast<double>(bytes);
+  double rank0 = 0;
+  for (const auto& send : plan.sends[0])
+    rank0 += send.fraction * (send.leaves_node ? 1.0 : cm.nvls_efficiency / cm.efficiency);
+  CollectiveSchedule schedule;
+  schedule.algorithm = NcclAlgorithm::nvls_tree;
+  schedule.plan = &plan;
+  schedule.wire_bytes = [buffer, efficiency = cm.efficiency, &plan](const FlowSend& send) {
+    return static_cast<uint64_t>(std::llround(buffer * plan.weight(send) / efficiency));
+  };
+  schedule.settle_s = cm.launch_s + nvls_tree_overhead_s(cm, plan, layout, bytes);
+  schedule.bytes_per_rank = std::llround(buffer * rank0);
+  schedule.flows = plan.flows;
+  return schedule;
+}
+
+}  // namespace zerosim

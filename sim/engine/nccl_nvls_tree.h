@@ -1,0 +1,38 @@
+#pragma once
+// NCCL's NVLSTree all-reduce (NCCL >= 2.18; NCCL_ALGO=NVLSTree): NVLink SHARP inside each NVLS-capable
+// node and the double binary tree between nodes. Inside a node the switch reduces each GPU's buffer and
+// every GPU ends up holding one reduced 1/G slice; each GPU's NIC then carries its slice through the
+// node-level tree (reduce up, broadcast down) and the switch multicasts the result back (src/enqueue.cc
+// and src/device/all_reduce.h, runTreeSplit / NVLS tree paths). Both parts run at once on different
+// chunks, so the slower of the two sets the rate.
+#include <cstdint>
+
+#include "sim/engine/collective_plan.h"
+
+namespace zerosim {
+
+// The NVLSTree flows (multi-node layouts of equal full nodes): per GPU, the NVLS push-and-pull volume
+// (1 + 1/G)·S to its ring neighbour in the node (crossing its own NVLink port up and the neighbour's
+// down, as in nccl_nvls.h), at nvls_efficiency; and its NIC's 1/(2G) of the buffer to and from each
+// tree neighbour node, at net_efficiency. Fractions are of the buffer, already divided by their
+// efficiency relative to CommModel::efficiency, so seconds_per_byte / efficiency is the wire time.
+FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of);
+
+// Whether NVLSTree can run: more than one node, every node full, more than two GPUs per node.
+bool nvls_tree_possible(const RankLayout& layout);
+
+// Fixed costs: NVLS's start-up and chunk handshakes inside the node (nccl_nvls.h) and one network step
+// (CommModel::net_step_latency_s, at least the route's latency) and step overhead per level of the node
+// tree, up and down (NCCL's tuner: intraLat + 2·log2(nNodes)·interLat).
+double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                            int64_t bytes);
+
+// NCCL-tuner-style estimate: the buffer over the busiest link, plus the fixed costs.
+double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                             int64_t bytes);
+
+// A `bytes`-byte all-reduce on NVLSTree: one round of the plan's flows, then the launch and fixed costs.
+CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                                      int64_t bytes);
+
+}  // namespace zerosim
