@@ -48,8 +48,9 @@ FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file
   if (!node.IsMap())
     throw ConfigError(
         file, "versions",
-        "a mapping of framework to release (deepspeed: 0.16.4, transformers: 4.46.3, peft: 0.15.2)");
-  check_keys(node, {"deepspeed", "transformers", "peft"}, file, "versions.");
+        "a mapping of framework to release (deepspeed: 0.16.4, transformers: 4.46.3, peft: 0.15.2, "
+        "nccl: 2.21.5)");
+  check_keys(node, {"deepspeed", "transformers", "peft", "nccl"}, file, "versions.");
   if (present(node["deepspeed"]))
     v.deepspeed =
         parse_release(node["deepspeed"], file, "deepspeed", kDeepSpeedOldest, kDeepSpeedNewest, false);
@@ -58,6 +59,8 @@ FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file
                                    kTransformersNewest, true);
   if (present(node["peft"]))
     v.peft = parse_release(node["peft"], file, "peft", kPeftOldest, kPeftNewest, false);
+  if (present(node["nccl"]))
+    v.nccl = parse_release(node["nccl"], file, "nccl", kNcclOldest, kNcclNewest, true);
   return v;
 }
 

@@ -27,14 +27,20 @@ inline constexpr Version kTransformersNewest{4, 56, 0};
 inline constexpr Version kPeftOldest{0, 9, 0};
 inline constexpr Version kPeftNewest{0, 20, 0};
 
+// The NCCL releases whose algorithm availability, NCCL_ALGO fallback and NVLSTree chunking zerosim
+// models (src/enqueue.cc, src/graph/tuning.cc, src/transport/nvls.cc; docs/time-model.md "NCCL releases").
+inline constexpr Version kNcclOldest{2, 12, 0};
+inline constexpr Version kNcclNewest{2, 27, 0};
+
 struct FrameworkVersions {
   Version deepspeed = kDeepSpeedNewest;
   Version transformers = kTransformersNewest;
   Version peft = kPeftNewest;
+  Version nccl = kNcclNewest;
 };
 
-// `versions: {deepspeed: "0.16.4", transformers: "4.46.3", peft: "0.15.2"}`; a release outside the
-// modelled range is a ConfigError naming it.
+// `versions: {deepspeed: "0.16.4", transformers: "4.46.3", peft: "0.15.2", nccl: "2.21.5"}`; a release
+// outside the modelled range is a ConfigError naming it.
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file);
 
 }  // namespace zerosim

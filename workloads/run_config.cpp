@@ -723,7 +723,8 @@ nlohmann::json RunConfig::echo() const {
                         {"versions",
                          {{"deepspeed", versions.deepspeed.text()},
                           {"transformers", versions.transformers.text()},
-                          {"peft", versions.peft.text()}}}};
+                          {"peft", versions.peft.text()},
+                          {"nccl", versions.nccl.text()}}}};
   if (quantization.on())
     out["quantization"] = {{"method", quant_method_name(quantization.method)},
                            {"double_quant", quantization.double_quant},

@@ -12,6 +12,7 @@
 #include "sim/platform/platform_setup.h"
 #include "sim/report/output_format.h"
 #include "workloads/config_error.h"
+#include "workloads/framework_versions.h"
 #include "workloads/yaml_read.h"
 
 namespace zerosim {
@@ -69,6 +70,16 @@ RunConfig cluster_config(const CollectiveOptions& o) {
   }
   root["cluster"] = c;
   root["peft"] = YAML::Load("{method: none}");
+  if (!o.nccl.empty()) {
+    YAML::Node versions(YAML::NodeType::Map);
+    versions["nccl"] = o.nccl;
+    root["versions"] = versions;
+    try {
+      parse_versions(versions, kCommand);
+    } catch (const ConfigError& e) {
+      throw ConfigError(kCommand, "--nccl", e.message());
+    }
+  }
   RunConfig config = run_config_from_yaml(root, "--cluster");
   if (!o.platform.empty()) {
     config.cluster.gpus = o.gpus;
@@ -134,7 +145,8 @@ StepGraph collective_graph(CollectiveKind kind, const std::vector<CollectiveRow>
   return g;
 }
 
-SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const CollectiveOptions& o) {
+SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const CollectiveOptions& o,
+                     const Version& nccl) {
   EngineOptions eo;
   eo.platform_file = platform.file();
   eo.rank_hosts = platform.rank_hosts();
@@ -144,6 +156,7 @@ SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const
   eo.record_trace = true;
   eo.comm.stepwise_ring = o.ring == "stepwise";
   eo.comm.algorithm = nccl_algorithm(o.algo);
+  apply_nccl_release(eo.comm, nccl);
   return run_step(g, ComputeModel(platform.gpu()), eo);
 }
 
@@ -190,13 +203,14 @@ CollectiveComparison compare_rows(std::vector<CollectiveRow>& rows, const Collec
 
 CollectiveBenchmark simulate_collectives(CollectiveOptions o) {
   const CheckedOptions checked = check_options(o);
-  const PreparedPlatform platform(cluster_config(o));
+  const RunConfig config = cluster_config(o);
+  const PreparedPlatform platform(config);
   const int64_t gpus = static_cast<int64_t>(platform.rank_hosts().size());
   check_ranks(checked.measured, gpus, o.compare);
 
   CollectiveBenchmark b{o.op, gpus, platform.gpu().id, o.concurrent, 0, sized_rows(checked, o), {}};
   const StepGraph g = collective_graph(checked.kind, b.rows, gpus, o.concurrent);
-  const SimResult result = run_engine(g, platform, o);
+  const SimResult result = run_engine(g, platform, o, config.versions.nccl);
   b.flows = result.flows;
   fill_times(b.rows, result, g, checked.kind);
   if (!checked.measured.rows.empty()) b.compare = compare_rows(b.rows, o);

@@ -22,6 +22,7 @@ struct CollectiveOptions {
   int concurrent = 1;
   std::string ring = "pipelined";
   std::string algo = "auto";
+  std::string nccl;     // the NCCL release (versions.nccl); "" = the newest modelled
   std::string compare;  // nccl-tests output
   std::string compare_column = "in-place";
   bool compare_column_given = false;

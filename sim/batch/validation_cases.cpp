@@ -5,6 +5,7 @@
 #include <set>
 
 #include "workloads/config_error.h"
+#include "workloads/framework_versions.h"
 #include "workloads/step_graph.h"
 #include "workloads/units.h"
 #include "workloads/yaml_read.h"
@@ -114,8 +115,18 @@ void read_run_measured(ValidationCase& c, const YAML::Node& m, std::vector<std::
 void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node& m) {
   const std::string& f = c.file;
   const std::string k = c.key + ".collective";
-  if (!node.IsMap()) throw ConfigError(f, k, "must be a mapping {op, cluster, nccl_algo}");
-  check_keys(node, {"op", "cluster", "nccl_algo"}, f, k);
+  if (!node.IsMap()) throw ConfigError(f, k, "must be a mapping {op, cluster, nccl_algo, nccl}");
+  check_keys(node, {"op", "cluster", "nccl_algo", "nccl"}, f, k);
+  if (present(node["nccl"])) {  // the NCCL release the source ran, checked as versions.nccl is
+    YAML::Node versions(YAML::NodeType::Map);
+    versions["nccl"] = node["nccl"];
+    try {
+      parse_versions(versions, f);
+    } catch (const ConfigError& e) {
+      throw ConfigError(f, k + ".nccl", e.message() + line_of(node["nccl"]));
+    }
+    c.nccl = read_string(node["nccl"], f, k + ".nccl");
+  }
   if (present(node["nccl_algo"])) {  // the NCCL_ALGO the source forced, e.g. NVLS for every size
     c.nccl_algo = read_string(node["nccl_algo"], f, k + ".nccl_algo");
     if (!contains({"auto", "ring", "tree", "nvls", "nvlstree"}, c.nccl_algo))

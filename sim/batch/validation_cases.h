@@ -41,7 +41,8 @@ struct ValidationCase {
 
   // collective: nccl-tests op, the cluster keys, busbw (GB/s) by message size in bytes.
   std::string op;
-  std::string nccl_algo = "auto";  // NCCL_ALGO the source ran with: auto | ring | tree | nvls
+  std::string nccl_algo = "auto";  // NCCL_ALGO the source ran with: auto | ring | tree | nvls | nvlstree
+  std::string nccl;                // the NCCL release the source ran ("" = unknown: the newest modelled)
   std::vector<std::pair<std::string, std::string>> cluster;  // key=value, in file order
   std::map<int64_t, double> busbw_gbps;
 

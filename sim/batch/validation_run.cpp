@@ -137,10 +137,23 @@ std::map<int64_t, double> collective_case(const ValidationCase& c) {
   for (const auto& [k, v] : c.cluster) cluster += (cluster.empty() ? "" : ",") + k + "=" + v;
   const std::string cwd = parent_dir(c.file);
   auto sweep = [&](int64_t lo, int64_t hi) {
-    const auto j =
-        run_json_child({"collective", "--cluster", cluster, "--op", c.op, "--algo", c.nccl_algo, "-b",
-                        std::to_string(lo), "-e", std::to_string(hi), "-f", "2", "--format", "json"},
-                       cwd, c, c.key + ".collective");
+    std::vector<std::string> args = {"collective",
+                                     "--cluster",
+                                     cluster,
+                                     "--op",
+                                     c.op,
+                                     "--algo",
+                                     c.nccl_algo,
+                                     "-b",
+                                     std::to_string(lo),
+                                     "-e",
+                                     std::to_string(hi),
+                                     "-f",
+                                     "2",
+                                     "--format",
+                                     "json"};
+    if (!c.nccl.empty()) args.insert(args.end(), {"--nccl", c.nccl});
+    const auto j = run_json_child(args, cwd, c, c.key + ".collective");
     std::map<int64_t, double> out;
     for (const auto& row : j.at("results"))
       out[row.at("size_bytes").get<int64_t>()] = row.at("busbw_gbps").get<double>();

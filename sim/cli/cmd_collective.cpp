@@ -7,6 +7,7 @@
 #include "sim/batch/collective_benchmark.h"
 #include "sim/cli/commands.h"
 #include "sim/cli/format_option.h"
+#include "workloads/framework_versions.h"
 
 namespace zerosim {
 
@@ -37,6 +38,12 @@ void add_collective_command(CLI::App& root) {
                   "all_reduce on NVSwitch-gen3 nodes); where the forced one cannot run, the ring, as in NCCL")
       ->check(CLI::IsMember({"auto", "ring", "tree", "nvls", "nvlstree"}))
       ->capture_default_str();
+  cmd->add_option(
+         "--nccl", o->nccl,
+         "the NCCL release the job runs (versions.nccl, " + kNcclOldest.text() + " to " +
+             std::to_string(kNcclNewest.major) + "." + std::to_string(kNcclNewest.minor) +
+             ".x; default the newest): which algorithms exist, NCCL_ALGO's fallback, NVLSTree's chunks")
+      ->type_name("VERSION");
   cmd->add_option(
       "--compare", o->compare,
       "nccl-tests output (all_reduce_perf ... > FILE): simulate its sizes and print its busbw and "

@@ -38,27 +38,39 @@ NcclAlgorithm fastest_multi_node(const CommModel& cm, const CollectivePlans& p, 
     best = NcclAlgorithm::tree;
     best_s = t;
   }
-  if (!p.nvls_tree.sends.empty() && nvls_tree_predicted_s(cm, p.nvls_tree, p.layout, bytes) < best_s)
+  if (cm.nvls_tree_available && !p.nvls_tree.sends.empty() &&
+      nvls_tree_predicted_s(cm, p.nvls_tree, p.layout, bytes) < best_s)
     best = NcclAlgorithm::nvls_tree;
   return best;
 }
 
 }  // namespace
 
+bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
+                    NcclAlgorithm algorithm) {
+  const RankLayout& layout = plans.layout;
+  const bool all_reduce = kind == CollectiveKind::all_reduce;
+  switch (algorithm) {
+    case NcclAlgorithm::nvls:
+      return all_reduce && cm.nvls_available && plans.nvls_capable && layout.nodes == 1 && layout.ranks > 2;
+    case NcclAlgorithm::tree:
+      return all_reduce && layout.nodes > 1;
+    case NcclAlgorithm::nvls_tree:
+      return all_reduce && cm.nvls_tree_available && !plans.nvls_tree.sends.empty();
+    default:
+      return true;
+  }
+}
+
 NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
                                int64_t bytes) {
   if (cm.stepwise_ring || kind != CollectiveKind::all_reduce) return NcclAlgorithm::ring;
-  const bool automatic = cm.algorithm == NcclAlgorithm::automatic;
-  const RankLayout& layout = plans.layout;
-  if (plans.nvls_capable && layout.nodes == 1 && layout.ranks > 2 &&
-      (cm.algorithm == NcclAlgorithm::nvls || (automatic && nvls_is_faster(cm, plans, bytes))))
+  if (cm.algorithm != NcclAlgorithm::automatic)
+    return algorithm_runs(cm, plans, kind, cm.algorithm) ? cm.algorithm : NcclAlgorithm::ring;
+  if (algorithm_runs(cm, plans, kind, NcclAlgorithm::nvls) && nvls_is_faster(cm, plans, bytes))
     return NcclAlgorithm::nvls;
-  if (layout.nodes == 1) return NcclAlgorithm::ring;
-  if (automatic) return fastest_multi_node(cm, plans, bytes);
-  if (cm.algorithm == NcclAlgorithm::tree) return NcclAlgorithm::tree;
-  if (cm.algorithm == NcclAlgorithm::nvls_tree && !plans.nvls_tree.sends.empty())
-    return NcclAlgorithm::nvls_tree;
-  return NcclAlgorithm::ring;
+  if (plans.layout.nodes == 1) return NcclAlgorithm::ring;
+  return fastest_multi_node(cm, plans, bytes);
 }
 
 CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,

@@ -30,6 +30,12 @@ CollectivePlans plan_collectives(int64_t ranks, int64_t gpus_per_node, bool nvls
 NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
                                int64_t bytes);
 
+// Whether `algorithm` can run for a `kind` collective on these plans with this NCCL release (the ring
+// always can). A forced NCCL_ALGO that cannot run falls back to the ring from NCCL 2.19.3 and fails the
+// call before (CommModel::forced_fallback).
+bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
+                    NcclAlgorithm algorithm);
+
 // The chosen algorithm's schedule for that collective (it points into `plans`).
 CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
                                        int64_t bytes);

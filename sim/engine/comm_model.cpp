@@ -26,6 +26,14 @@ const char* nccl_algorithm_name(NcclAlgorithm algorithm) {
   return "";
 }
 
+void apply_nccl_release(CommModel& cm, const Version& release) {
+  cm.nvls_available = release >= Version{2, 17, 1};                       // NVLS arrived in 2.17.1
+  cm.nvls_tree_available = release >= Version{2, 18, 1};                  // NVLS_TREE in 2.18.1's enqueue.cc
+  cm.forced_fallback = release >= Version{2, 19, 3};                      // getAlgoInfo's backupAlgo (2.19.3)
+  cm.nvls_tree_chunk_from_nvls_chunksize = release >= Version{2, 21, 0};  // NvlsTreeMaxChunkSize (2.21.5)
+  cm.nccl_release = release.text();
+}
+
 int64_t nccl_collective_ctas(const std::string& intra) {
   if (intra == "nvswitch") return 24;  // an H100 ncclAllGather's 24 blocks in nsys (NVIDIA forum t/337991)
   if (intra == "nvlink-bridge") return 4;  // [est]

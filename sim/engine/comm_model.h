@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "workloads/framework_versions.h"
+
 namespace zerosim {
 
 // NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring`, `tree` and `nvls` force one.
@@ -60,6 +62,17 @@ struct CommModel {
   // Validation only: run every ring step as its own round of N flows (O(N²) flows) instead of the
   // pipelined steady state (N flows carrying the whole share).
   bool stepwise_ring = false;
+  // What the NCCL release can do (versions.nccl, set by nccl_release; docs/time-model.md "NCCL releases").
+  bool nvls_available = true;       // NVLS all-reduce: NCCL 2.17+
+  bool nvls_tree_available = true;  // NVLSTree: NCCL 2.18+
+  bool forced_fallback = true;      // a forced NCCL_ALGO that cannot run falls back to the ring: 2.19.3+
+  // NVLSTree's first chunk: NCCL_NVLS_CHUNKSIZE (128 KiB; NCCL_NVLSTREE_MAX_CHUNKSIZE caps it at 64 KiB
+  // from 4 nodes) from 2.21; the Simple buffer's step (4 MiB / 8 steps = 512 KiB) in 2.18-2.20.
+  bool nvls_tree_chunk_from_nvls_chunksize = true;
+  std::string nccl_release = kNcclNewest.text();  // for messages
 };
+
+// The release-dependent fields of `cm` for NCCL `release`.
+void apply_nccl_release(CommModel& cm, const Version& release);
 
 }  // namespace zerosim

@@ -11,6 +11,7 @@
 #include "sim/engine/collective_selector.h"
 #include "sim/engine/host_timeline.h"
 #include "sim/engine/simgrid_engine.h"
+#include "workloads/config_error.h"
 
 namespace zerosim {
 
@@ -407,6 +408,19 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
 }
 
+// NCCL before 2.19.3 fails a collective whose forced NCCL_ALGO cannot run instead of running the ring.
+void refuse_unrunnable_forced_algorithm(const CommModel& cm, const CollectivePlans& plans,
+                                        CollectiveKind kind) {
+  if (cm.algorithm == NcclAlgorithm::automatic || cm.forced_fallback || cm.stepwise_ring ||
+      algorithm_runs(cm, plans, kind, cm.algorithm))
+    return;
+  throw ConfigError("", "cluster.nccl_algo",
+                    std::string(nccl_algorithm_name(cm.algorithm)) + " cannot run this job's " +
+                        collective_name(kind) + " on this platform, and NCCL " + cm.nccl_release +
+                        " fails the call ('no algorithm/protocol available') instead of falling back to the "
+                        "ring, which it does from 2.19.3 (versions.nccl; allowed here: auto or ring)");
+}
+
 }  // namespace
 
 SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const EngineOptions& options) {
@@ -458,8 +472,11 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
   s.schedules.resize(n_tasks);
   for (const auto* stream_order : streams)
     for (TaskId v : *stream_order)
-      if (const Task& t = graph.graph[v]; t.kind == TaskKind::collective && s.hosts.size() > 1 && t.bytes > 0)
+      if (const Task& t = graph.graph[v];
+          t.kind == TaskKind::collective && s.hosts.size() > 1 && t.bytes > 0) {
+        refuse_unrunnable_forced_algorithm(options.comm, s.plans, t.collective);
         s.schedules[v] = schedule_collective(options.comm, s.plans, t.collective, t.bytes);
+      }
   s.mailboxes.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)
     for (size_t r = 0; r < s.hosts.size(); ++r)

@@ -1,11 +1,22 @@
 #include "sim/engine/nccl_nvls_tree.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "sim/engine/nccl_nvls.h"
 #include "sim/engine/nccl_tree.h"
 
 namespace zerosim {
+
+int64_t nvls_tree_chunk_bytes(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t nodes) {
+  constexpr int64_t KiB = 1024;
+  const int64_t ops = std::max<int64_t>(1, concurrent_ops);
+  int64_t chunk = !cm.nvls_tree_chunk_from_nvls_chunksize ? 512 * KiB : nodes >= 4 ? 64 * KiB : 128 * KiB;
+  if (bytes < 32 * ops * chunk && chunk > 256 * KiB) chunk = 256 * KiB;
+  if (bytes < 16 * ops * chunk && chunk > 128 * KiB) chunk = 128 * KiB;
+  if (bytes < 4 * ops * chunk && chunk > 64 * KiB) chunk = 64 * KiB;
+  if (bytes < 1 * ops * chunk && chunk > 32 * KiB) chunk = 32 * KiB;
+  return chunk;
+}
 
 bool nvls_tree_possible(const RankLayout& layout) {
   return layout.nodes > 1 && layout.gpus_per_node > 2 && layout.ranks == layout.nodes * layout.gpus_per_node;
@@ -30,7 +41,10 @@ FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const Ro
 
 double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                             int64_t bytes) {
-  return nvls_overhead_s(cm, bytes, layout.gpus_per_node) +
+  const int64_t ops = cm.nvls_channels * layout.gpus_per_node;
+  const int64_t per_round = ops * nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes);
+  const int64_t rounds = std::max<int64_t>(1, (bytes + per_round - 1) / per_round);
+  return cm.nvls_latency_s + static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s +
          static_cast<double>(2 * node_tree_depth(layout.nodes)) *
              (plan.latency_s + net_step_extra_s(cm, plan) + cm.step_overhead_s);
 }

@@ -18,10 +18,17 @@ namespace zerosim {
 // efficiency relative to CommModel::efficiency, so seconds_per_byte / efficiency is the wire time.
 FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of);
 
+// NCCL's NVLSTree chunk for a `bytes`-byte all-reduce with `concurrent_ops` = channels × GPUs per node
+// (src/enqueue.cc, NVLS_TREE branch): starting from NCCL_NVLS_CHUNKSIZE (128 KiB, 64 KiB from 4 nodes)
+// from NCCL 2.21, from the Simple buffer's step (512 KiB) in 2.18-2.20; then 256 KiB below
+// 32·ops·chunk, 128 KiB below 16·ops·chunk, 64 KiB below 4·ops·chunk, 32 KiB below ops·chunk.
+int64_t nvls_tree_chunk_bytes(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t nodes);
+
 // Whether NVLSTree can run: more than one node, every node full, more than two GPUs per node.
 bool nvls_tree_possible(const RankLayout& layout);
 
-// Fixed costs: NVLS's start-up and chunk handshakes inside the node (nccl_nvls.h) and one network step
+// Fixed costs: NVLS's start-up latency and two handshakes per NVLSTree chunk each concurrent operation
+// moves (as NVLS's, nccl_nvls.h, with the chunk above) and one network step
 // (CommModel::net_step_latency_s, at least the route's latency) and step overhead per level of the node
 // tree, up and down (NCCL's tuner: intraLat + 2·log2(nNodes)·interLat).
 double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,

@@ -110,3 +110,33 @@ TEST_CASE("bad NIC settings exit 2 naming the key", "[network][errors]") {
     CHECK_THAT(r.err, Catch::Contains(key));
   }
 }
+
+TEST_CASE("versions.nccl / --nccl: which algorithms the release has and what a forced one does",
+          "[network][nccl-release]") {
+  const std::string h100x8 = "--cluster gpu=h100-80gb-sxm,gpus=8 -b 1G -e 1G";
+  // NVLS arrived in NCCL 2.17.1: an 8x H100 all-reduce runs the ring before it, NVLS from it.
+  CHECK(collective(h100x8 + " --nccl 2.16.5")["results"][0]["algorithm"] == "ring");
+  CHECK(collective(h100x8 + " --nccl 2.17.1")["results"][0]["algorithm"] == "nvls");
+  // NVLSTree arrived in 2.18.1.
+  const std::string h100x16 = "--cluster gpu=h100-80gb-sxm,gpus=16,inter=ib-ndr400 -b 16G -e 16G";
+  CHECK(collective(h100x16 + " --nccl 2.17.1")["results"][0]["algorithm"] != "nvlstree");
+  CHECK(collective(h100x16 + " --nccl 2.18.1")["results"][0]["algorithm"] == "nvlstree");
+  // A forced algorithm that cannot run: the ring from 2.19.3, a failed call before (exit 2, the key and why).
+  const std::string a100 = "collective --cluster gpu=a100-80gb-sxm,gpus=16 -b 1M -e 1M --algo nvlstree";
+  CHECK(run_zerosim(a100 + " --nccl 2.19.3 --format json").exit_code == 0);
+  const auto old = run_zerosim(a100 + " --nccl 2.18.5");
+  CHECK(old.exit_code == 2);
+  CHECK_THAT(old.err, Catch::Contains("cluster.nccl_algo") && Catch::Contains("2.19.3"));
+  // Releases outside the modelled range, and non-releases, name the flag.
+  for (const char* bad : {"2.9.9", "3.0.0", "latest"}) {
+    const auto r = run_zerosim(std::string("collective --cluster gpu=h100-80gb-sxm,gpus=8 --nccl ") + bad);
+    INFO(bad << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--nccl"));
+  }
+  // A run config's versions.nccl is echoed.
+  const auto sim = run_zerosim(
+      "simulate --config workloads/configs/seed-dora-7b.yaml --set versions.nccl=2.21.5 --format json");
+  REQUIRE(sim.exit_code == 0);
+  CHECK(nlohmann::json::parse(sim.out)["config"]["versions"]["nccl"] == "2.21.5");
+}

@@ -176,6 +176,7 @@ TEST_CASE("validate: errors in case files are exit 2 naming the file and the key
       {"duplicate-id", "two.yaml", "cases[0] (same).id"},
       {"bad-use", "case.yaml", "cases[0] (no-time).use"},
       {"bad-nccl-algo", "case.yaml", "cases[0] (bus).collective.nccl_algo"},
+      {"bad-nccl-release", "case.yaml", "cases[0] (bus).collective.nccl"},
   };
   for (const auto& b : bad) {
     const auto r = run_zerosim(std::string("validate tests/data/validation/errors/") + b.dir);

@@ -1,0 +1,73 @@
+// NVLSTree (sim/engine/nccl_nvls_tree.h): NCCL's chunk rule per release, the plan's link loads on the
+// hand-drawn network, and the release gates of the selector (comm_model.h apply_nccl_release).
+#include <catch2/catch.hpp>
+
+#include "hand_drawn_network.h"
+#include "sim/engine/collective_selector.h"
+#include "sim/engine/nccl_nvls_tree.h"
+
+using namespace zerosim;
+using zerosim::testing::HandDrawnNetwork;
+
+namespace {
+constexpr int64_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+}  // namespace
+
+TEST_CASE("NVLSTree chunks: NCCL 2.21+ from NCCL_NVLS_CHUNKSIZE, 2.18-2.20 from the buffer step",
+          "[engine][nvlstree]") {
+  CommModel cm;  // newest release: 128 KiB, 64 KiB from 4 nodes
+  const int64_t ops = 16 * 8;
+  CHECK(nvls_tree_chunk_bytes(cm, 16 * GiB, ops, 2) == 128 * KiB);  // 16 GiB ≥ 4·128·128 KiB = 64 MiB
+  CHECK(nvls_tree_chunk_bytes(cm, 32 * MiB, ops, 2) == 64 * KiB);   // < 64 MiB; ≥ 1·128·64 KiB = 8 MiB
+  CHECK(nvls_tree_chunk_bytes(cm, 4 * MiB, ops, 2) == 32 * KiB);    // < 8 MiB
+  CHECK(nvls_tree_chunk_bytes(cm, 16 * GiB, ops, 4) == 64 * KiB);   // NVLSTREE_MAX_CHUNKSIZE from 4 nodes
+  CHECK(nvls_tree_chunk_bytes(cm, 4 * MiB, ops, 4) == 32 * KiB);
+  apply_nccl_release(cm, Version{2, 18, 5});                        // 512 KiB = 4 MiB Simple buffer / 8 steps
+  CHECK(nvls_tree_chunk_bytes(cm, 16 * GiB, ops, 2) == 512 * KiB);  // ≥ 32·128·512 KiB = 2 GiB
+  CHECK(nvls_tree_chunk_bytes(cm, 1 * GiB, ops, 2) == 256 * KiB);   // < 2 GiB; ≥ 16·128·256 KiB = 512 MiB
+  CHECK(nvls_tree_chunk_bytes(cm, 256 * MiB, ops, 2) == 128 * KiB);  // < 512 MiB; ≥ 4·128·128 KiB
+  CHECK(nvls_tree_chunk_bytes(cm, 16 * GiB, ops, 8) == 512 * KiB);   // no 4-node cap before 2.21
+}
+
+TEST_CASE("NVLSTree plan: NVLS volume on each NVLink port, S/(2G) per tree neighbour on each NIC",
+          "[engine][nvlstree]") {
+  const HandDrawnNetwork net{.gpus_per_node = 8};
+  CommModel cm;
+  cm.net_efficiency = 0.94;
+  const CollectivePlans plans = plan_collectives(16, 8, true, net.routes(), cm);
+  const FlowPlan& p = plans.nvls_tree;
+  REQUIRE_FALSE(p.sends.empty());
+  // NVLink port up: (1 + 1/8) · 0.80 / 0.733 = 1.22783 (units of S at the intra efficiency).
+  CHECK(p.link_load.at("n0g0-nvlink_UP") == Approx(1.125 * 0.8 / 0.733));
+  // Two nodes: each GPU's NIC sends S/16 up one tree and S/16 down the other, weighted 0.80 / 0.94.
+  CHECK(p.link_load.at("n0g0-nic_UP") == Approx(2.0 / 16.0 * 0.8 / 0.94));
+  // The NVLink ports limit: 1.22783 / 400e9 B/s.
+  CHECK(p.seconds_per_byte == Approx(1.125 * 0.8 / 0.733 / 400e9));
+  // 16 GiB: 1.125 · S / (0.733 · 400e9) = 65.94 ms of wire; 25 µs NVLS latency; 1024 chunk rounds of
+  // 128 KiB × 128 operations × 2 handshakes × 2 µs = 4.096 ms; one tree level up and down at NCCL's
+  // 14 µs network step (≥ the 5 µs route) + 2 µs = 32 µs.
+  const double wire = 1.125 * 16.0 * static_cast<double>(GiB) / (0.733 * 400e9);
+  CHECK(nvls_tree_predicted_s(cm, p, plans.layout, 16 * GiB) == Approx(wire + 25e-6 + 4.096e-3 + 32e-6));
+  // Not on partial nodes, 2-GPU nodes or one node.
+  CHECK(plan_collectives(12, 8, true, net.routes(), cm).nvls_tree.sends.empty());
+  CHECK(plan_collectives(8, 8, true, net.routes(), cm).nvls_tree.sends.empty());
+}
+
+TEST_CASE("selector: NCCL releases gate NVLS (2.17.1) and NVLSTree (2.18.1)",
+          "[engine][selector][nvlstree]") {
+  const HandDrawnNetwork net{.gpus_per_node = 8};
+  CommModel cm;
+  const CollectivePlans one = plan_collectives(8, 8, true, net.routes(), cm);
+  const CollectivePlans two = plan_collectives(16, 8, true, net.routes(), cm);
+  CHECK(choose_algorithm(cm, one, CollectiveKind::all_reduce, 1 * GiB) == NcclAlgorithm::nvls);
+  CHECK(choose_algorithm(cm, two, CollectiveKind::all_reduce, 1 * GiB) == NcclAlgorithm::nvls_tree);
+  apply_nccl_release(cm, Version{2, 17, 1});
+  CHECK(choose_algorithm(cm, one, CollectiveKind::all_reduce, 1 * GiB) == NcclAlgorithm::nvls);
+  CHECK(choose_algorithm(cm, two, CollectiveKind::all_reduce, 1 * GiB) != NcclAlgorithm::nvls_tree);
+  apply_nccl_release(cm, Version{2, 16, 5});
+  CHECK(choose_algorithm(cm, one, CollectiveKind::all_reduce, 1 * GiB) == NcclAlgorithm::ring);
+  CHECK_FALSE(algorithm_runs(cm, one, CollectiveKind::all_reduce, NcclAlgorithm::nvls));
+  CHECK_FALSE(cm.forced_fallback);
+  apply_nccl_release(cm, Version{2, 19, 3});
+  CHECK(cm.forced_fallback);
+}
