@@ -78,7 +78,7 @@ struct CollectiveSchedule {
   int64_t rounds = 1;
   double settle_s = 0;
   int64_t bytes_per_rank = 0;  // what rank 0 sends (the report's comm_bytes_per_rank)
-  int64_t flows = 0;           // simulated flows, all ranks and rounds
+  int64_t flows = 0;           // flows of one such collective, all ranks and rounds
 };
 
 }  // namespace zerosim

@@ -2,11 +2,13 @@
 
 #include <array>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <simgrid/s4u.hpp>
 #include <span>
 #include <stdexcept>
+#include <tuple>
 
 #include "sim/engine/collective_selector.h"
 #include "sim/engine/host_timeline.h"
@@ -54,6 +56,10 @@ struct Shared {
   // By task id: each collective's algorithm and flows, chosen once for all ranks (the choice depends only
   // on the collective and the plans); empty for a task with nothing to send.
   std::vector<std::optional<CollectiveSchedule>> schedules;
+  // By task id: the earlier collective whose time this one replays (see plan_replays), or -1; and for a
+  // collective that others replay, its time on rank 0 from its start to the end of run_collective.
+  std::vector<int64_t> replay_of;
+  std::vector<double> replayed_s;
   std::vector<std::vector<s4u::Mailbox*>> mailboxes;  // [comm stream][rank]
   // CPU offload: the CPU host of each rank (null: the platform has none) and the ranks that simulate
   // their copies and CPU Adam — node 0's; every node does the same inside itself (docs/time-model.md).
@@ -375,6 +381,22 @@ void run_offload_copy(Shared& s, int rank, TaskId v, const s4u::BarrierPtr& grou
   finish(s, std::array<TaskId, 1>{v});
 }
 
+// A collective whose flows another already ran, on a network that nothing else uses meanwhile (one NCCL
+// stream: see plan_replays): rank 0 alone waits out the first one's time, and speaks for every rank.
+void replay_collective(Shared& s, TaskId v, const CollectiveSchedule& schedule) {
+  const double start = s4u::Engine::get_clock();
+  {
+    const NcclSmLoad load(s, 0, schedule);
+    s4u::this_actor::sleep_for(s.replayed_s[static_cast<size_t>(s.replay_of[v])]);
+  }
+  count_collective(s.result, schedule);
+  const double end = s4u::Engine::get_clock();
+  const char* algorithm = nccl_algorithm_name(schedule.algorithm);
+  for (size_t r = 0; r < s.hosts.size(); ++r)
+    record(s, static_cast<int>(r), Track::nccl, s.graph->graph[v].name, start, end, algorithm);
+  finish_collective(s, v, start, end);
+}
+
 // The NCCL stream of one rank: collectives in issue order, each with the algorithm the selector picks
 // (collective_selector.h), its flows as planned by nccl_ring.h, nccl_tree.h or nccl_nvls.h.
 void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& order,
@@ -382,8 +404,14 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
   const TaskGraph& g = s.graph->graph;
   const int64_t n = s.plans.layout.ranks;
   for (TaskId v : order) {
+    const bool replayed = s.replay_of[v] >= 0;
+    if (replayed && rank != 0) continue;  // rank 0 replays it alone
     // Only rank 0 tracks the (identical) compute timeline; the others meet it at the start barrier.
     if (rank == 0) wait_for_inputs(s, v);
+    if (replayed) {
+      replay_collective(s, v, *s.schedules[v]);
+      continue;
+    }
     const Task& t = g[v];
     if (n > 1) group->wait();  // NCCL kernels start together
     if (t.kind == TaskKind::transfer) {
@@ -398,6 +426,7 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       const NcclSmLoad load(s, rank, schedule);
       tail_s = run_collective(s, stream, rank, schedule, group);
       if (rank == 0) count_collective(s.result, schedule);
+      if (rank == 0) s.replayed_s[v] = s4u::Engine::get_clock() - start;
       algorithm = nccl_algorithm_name(schedule.algorithm);
     }
     const double end = s4u::Engine::get_clock() + tail_s;
@@ -419,6 +448,34 @@ void refuse_unrunnable_forced_algorithm(const CommModel& cm, const CollectivePla
                         collective_name(kind) + " on this platform, and NCCL " + cm.nccl_release +
                         " fails the call ('no algorithm/protocol available') instead of falling back to the "
                         "ring, which it does from 2.19.3 (versions.nccl; allowed here: auto or ring)");
+}
+
+// Which collectives replay an earlier one's time instead of running their flows. With one NCCL stream
+// the network carries one collective (or one offload copy) at a time: the compute stream and NCCL's SM
+// load are executions on the GPU hosts, which SimGrid shares apart from the links. A collective's time
+// from its start barrier then depends only on its flows (who sends how many bytes to whom over which
+// routes, every round) and on what follows them in run_collective (the rounds' overheads, the settle
+// latency): two collectives with the same plan, algorithm, rounds, settle latency and bytes on every
+// send take the same time, so only the first is simulated. Concurrent streams (collective --concurrent)
+// share links: there every collective runs its flows.
+void plan_replays(Shared& s, const std::vector<const std::vector<TaskId>*>& streams) {
+  const size_t n_tasks = s.schedules.size();
+  s.replay_of.assign(n_tasks, -1);
+  s.replayed_s.assign(n_tasks, 0.0);
+  if (streams.size() != 1) return;
+  using Key = std::tuple<const FlowPlan*, NcclAlgorithm, bool, int64_t, double, std::vector<uint64_t>>;
+  std::map<Key, TaskId> first;
+  for (TaskId v : *streams.front()) {
+    const auto& schedule = s.schedules[v];
+    if (!schedule) continue;
+    std::vector<uint64_t> bytes;
+    for (const auto& sends : schedule->plan->sends)
+      for (const auto& send : sends) bytes.push_back(schedule->wire_bytes(send));
+    const auto [it, inserted] = first.try_emplace(Key{schedule->plan, schedule->algorithm, schedule->stepwise,
+                                                      schedule->rounds, schedule->settle_s, std::move(bytes)},
+                                                  v);
+    if (!inserted) s.replay_of[v] = static_cast<int64_t>(it->second);
+  }
 }
 
 }  // namespace
@@ -477,6 +534,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
         refuse_unrunnable_forced_algorithm(options.comm, s.plans, t.collective);
         s.schedules[v] = schedule_collective(options.comm, s.plans, t.collective, t.bytes);
       }
+  plan_replays(s, streams);
   s.mailboxes.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)
     for (size_t r = 0; r < s.hosts.size(); ++r)

@@ -50,7 +50,7 @@ struct SimResult {
   double offload_copy_s = 0;
   double exposed_offload_copy_s = 0;
   int64_t offload_copy_bytes_per_rank = 0;
-  int64_t flows = 0;                // simulated point-to-point flows
+  int64_t flows = 0;                // point-to-point flows of the step's collectives (replayed ones too)
   int64_t collectives = 0;          // per rank
   int64_t compute_tasks = 0;        // per rank (compute ops and hooks)
   int64_t comm_bytes_per_rank = 0;  // bytes rank 0 sent

@@ -37,7 +37,7 @@ struct CollectiveBenchmark {
   int64_t gpus = 0;
   std::string gpu;  // GPU model id
   int concurrent = 1;
-  int64_t flows = 0;  // simulated point-to-point flows
+  int64_t flows = 0;  // point-to-point flows of the collectives, as planned (replayed ones too)
   std::vector<CollectiveRow> rows;
   std::optional<CollectiveComparison> compare;
 };
