@@ -90,6 +90,7 @@ const std::vector<std::string> kClusterKeys = {"gpu",
                                                "nics_per_node",
                                                "nic_gbps",
                                                "oversubscription",
+                                               "collnet",
                                                "platform",
                                                "nccl_algo",
                                                "host",
@@ -106,7 +107,7 @@ const std::vector<std::string> kPcieGens = {"auto", "3", "4", "5"};  // platform
 // Host RAM per node and cores per node: up to 1 PiB and 65536 cores, far beyond any server.
 constexpr double kMaxHostMemoryGiB = 1048576;
 constexpr int64_t kMaxHostCores = 65536;
-const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls", "nvlstree"};
+const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls", "nvlstree", "collnet"};
 const std::vector<std::string> kCalibrationKeys = {"file", "allow_cpu_device"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "allocator", "cuda_context_gib",
                                               "nccl_buffers_gib"};
@@ -307,6 +308,7 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
           "must be from 1 (non-blocking) to " + std::to_string(static_cast<int>(kMaxOversubscription)) +
               " (leaf down-link to up-link bandwidth, e.g. 2 for 2:1)" + line_of(node["oversubscription"]));
   }
+  if (present(node["collnet"])) c.collnet = read_bool(node["collnet"], file, "cluster.collnet");
   if (c.nics_per_node > c.gpus_per_node)
     throw ConfigError(
         file, "cluster.nics_per_node",
@@ -672,6 +674,7 @@ nlohmann::json RunConfig::echo() const {
        cluster.nics_per_node > 0 ? nlohmann::json(cluster.nics_per_node) : nlohmann::json("auto")},
       {"nic_gbps", cluster.nic_gbps > 0 ? nlohmann::json(cluster.nic_gbps) : nlohmann::json("auto")},
       {"oversubscription", cluster.oversubscription},
+      {"collnet", cluster.collnet},
       {"nccl_algo", cluster.nccl_algo},
       {"host", host.id},
       {"host_memory_gib", static_cast<double>(host.memory_bytes) / kBytesPerGiB},

@@ -86,6 +86,9 @@ struct ClusterSpec {
   int64_t nics_per_node = 0;
   double nic_gbps = 0;
   double oversubscription = 1.0;
+  // NCCL_COLLNET_ENABLE=1 with the SHARP plugin: the fabric's switches reduce all-reduces in the network
+  // (only fabrics with `sharp` in platforms/interconnect.yaml).
+  bool collnet = false;
   std::string platform;            // path to a SimGrid platform XML; empty = built from the keys above
   std::string nccl_algo = "auto";  // NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree | nvls
   // The CPU side of every node (platforms/hosts.yaml), resolved into RunConfig::host by resolve_host.

@@ -64,7 +64,7 @@ RunConfig cluster_config(const CollectiveOptions& o) {
       if (eq == std::string::npos)
         throw ConfigError("--cluster", kv,
                           "expected key=value (keys: gpu, gpus, gpus_per_node, intra, inter, rail_optimized, "
-                          "nics_per_node, nic_gbps, oversubscription)");
+                          "nics_per_node, nic_gbps, oversubscription, collnet)");
       c[kv.substr(0, eq)] = parse_yaml_text(kv.substr(eq + 1), "--cluster");
     }
   }
@@ -153,6 +153,7 @@ SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const
   eo.gpus_per_node = platform.gpus_per_node();
   eo.nvls = platform.nvls();
   if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
+  eo.comm.collnet_enabled = platform.collnet();
   eo.record_trace = true;
   eo.comm.stepwise_ring = o.ring == "stepwise";
   eo.comm.algorithm = nccl_algorithm(o.algo);

@@ -39,6 +39,7 @@ EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& pl
   eo.gpus_per_node = platform.gpus_per_node();
   eo.nvls = platform.nvls();
   if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
+  eo.comm.collnet_enabled = platform.collnet();
   eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
   apply_nccl_release(eo.comm, config.versions.nccl);
   eo.comm.ctas_per_collective = nccl_collective_ctas(config.cluster.intra);

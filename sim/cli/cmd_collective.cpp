@@ -32,11 +32,13 @@ void add_collective_command(CLI::App& root) {
                   "ring model: pipelined (N flows) | stepwise (one round of N flows per ring step)")
       ->check(CLI::IsMember({"pipelined", "stepwise"}))
       ->capture_default_str();
-  cmd->add_option("--algo", o->algo,
-                  "NCCL algorithm, as NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree (multi-node "
-                  "all_reduce) | nvls (all_reduce in one NVSwitch-gen3 node) | nvlstree (multi-node "
-                  "all_reduce on NVSwitch-gen3 nodes); where the forced one cannot run, the ring, as in NCCL")
-      ->check(CLI::IsMember({"auto", "ring", "tree", "nvls", "nvlstree"}))
+  cmd->add_option(
+         "--algo", o->algo,
+         "NCCL algorithm, as NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree (multi-node "
+         "all_reduce) | nvls (all_reduce in one NVSwitch-gen3 node) | nvlstree (multi-node "
+         "all_reduce on NVSwitch-gen3 nodes) | collnet (multi-node all_reduce reduced in SHARP switches, "
+         "cluster collnet=true); where the forced one cannot run, the ring, as in NCCL")
+      ->check(CLI::IsMember({"auto", "ring", "tree", "nvls", "nvlstree", "collnet"}))
       ->capture_default_str();
   cmd->add_option(
          "--nccl", o->nccl,

@@ -43,6 +43,7 @@ struct PlatformOptions {
   int64_t nics_per_node = 0;  // 0 = one per GPU
   double nic_gbps = 0;        // 0 = the fabric's
   double oversubscription = 1;
+  bool collnet = false;
   std::string out;
   // Checking one (--check FILE).
   std::string check;
@@ -70,6 +71,7 @@ void write_platform(const PlatformOptions& o) {
   cluster.nics_per_node = o.nics_per_node;
   cluster.nic_gbps = o.nic_gbps;
   cluster.oversubscription = o.oversubscription;
+  cluster.collnet = o.collnet;
   const ClusterKeys flags{kWhere,
                           "--gpu",
                           "--nodes",
@@ -82,7 +84,8 @@ void write_platform(const PlatformOptions& o) {
                           "--pcie-gen",
                           "--nics-per-node",
                           "--nic-gbps",
-                          "--oversubscription"};
+                          "--oversubscription",
+                          "--collnet"};
   const std::string xml = build_platform_xml(cluster, find_gpu(o.gpu, kWhere, "--gpu"), flags);
   if (o.out.empty()) {
     std::cout << xml;
@@ -183,6 +186,10 @@ void add_write_options(CLI::App& cmd, PlatformOptions& o) {
   cmd.add_option("--oversubscription", o.oversubscription,
                  "leaf switches' down-link to up-link bandwidth ratio (1 = non-blocking, 2 = 2:1)")
       ->check(CLI::Range(1.0, 16.0));
+  cmd.add_flag(
+      "--collnet", o.collnet,
+      "NCCL's CollNet: the fabric's SHARP switches reduce all-reduces (NCCL_COLLNET_ENABLE=1 with the "
+      "SHARP plugin; InfiniBand fabrics only)");
   cmd.add_option("-o,--out", o.out, "write to FILE instead of stdout")->type_name("FILE");
 }
 

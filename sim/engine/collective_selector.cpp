@@ -1,5 +1,6 @@
 #include "sim/engine/collective_selector.h"
 
+#include "sim/engine/nccl_collnet.h"
 #include "sim/engine/nccl_nvls.h"
 #include "sim/engine/nccl_nvls_tree.h"
 #include "sim/engine/nccl_ring.h"
@@ -16,6 +17,11 @@ CollectivePlans plan_collectives(int64_t ranks, int64_t gpus_per_node, bool nvls
   plans.ring = plan_rings(plans.layout, route_of, net_factor);
   if (plans.layout.nodes > 1) plans.tree = plan_trees(plans.layout, route_of, net_factor);
   plans.tree_steps = tree_steps(plans.layout);
+  if (collnet_possible(cm, plans.layout)) {
+    plans.collnet = plan_collnet(plans.layout, cm, route_of);
+    if (nvls_capable && plans.layout.gpus_per_node > 2)
+      plans.nvls_collnet = plan_nvls_collnet(plans.layout, cm, route_of);
+  }
   if (nvls_capable && nvls_tree_possible(plans.layout))
     plans.nvls_tree = plan_nvls_trees(plans.layout, cm, route_of);
   return plans;
@@ -38,9 +44,21 @@ NcclAlgorithm fastest_multi_node(const CommModel& cm, const CollectivePlans& p, 
     best = NcclAlgorithm::tree;
     best_s = t;
   }
-  if (cm.nvls_tree_available && !p.nvls_tree.sends.empty() &&
-      nvls_tree_predicted_s(cm, p.nvls_tree, p.layout, bytes) < best_s)
-    best = NcclAlgorithm::nvls_tree;
+  if (cm.nvls_tree_available && !p.nvls_tree.sends.empty()) {
+    if (const double t = nvls_tree_predicted_s(cm, p.nvls_tree, p.layout, bytes); t < best_s) {
+      best = NcclAlgorithm::nvls_tree;
+      best_s = t;
+    }
+  }
+  if (!p.collnet.sends.empty()) {
+    if (const double t = collnet_predicted_s(cm, p.collnet, p.layout, bytes); t < best_s) {
+      best = NcclAlgorithm::collnet;
+      best_s = t;
+    }
+  }
+  if (cm.nvls_tree_available && !p.nvls_collnet.sends.empty() &&
+      nvls_collnet_predicted_s(cm, p.nvls_collnet, p.layout, bytes) < best_s)
+    best = NcclAlgorithm::nvls;
   return best;
 }
 
@@ -51,12 +69,15 @@ bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, Collectiv
   const RankLayout& layout = plans.layout;
   const bool all_reduce = kind == CollectiveKind::all_reduce;
   switch (algorithm) {
-    case NcclAlgorithm::nvls:
-      return all_reduce && cm.nvls_available && plans.nvls_capable && layout.nodes == 1 && layout.ranks > 2;
+    case NcclAlgorithm::nvls:  // across nodes with CollNet from 2.18.1 (the release of NVLSTree)
+      if (layout.nodes > 1) return all_reduce && cm.nvls_tree_available && !plans.nvls_collnet.sends.empty();
+      return all_reduce && cm.nvls_available && plans.nvls_capable && layout.ranks > 2;
     case NcclAlgorithm::tree:
       return all_reduce && layout.nodes > 1;
     case NcclAlgorithm::nvls_tree:
       return all_reduce && cm.nvls_tree_available && !plans.nvls_tree.sends.empty();
+    case NcclAlgorithm::collnet:
+      return all_reduce && !plans.collnet.sends.empty();
     default:
       return true;
   }
@@ -67,10 +88,10 @@ NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans
   if (cm.stepwise_ring || kind != CollectiveKind::all_reduce) return NcclAlgorithm::ring;
   if (cm.algorithm != NcclAlgorithm::automatic)
     return algorithm_runs(cm, plans, kind, cm.algorithm) ? cm.algorithm : NcclAlgorithm::ring;
+  if (plans.layout.nodes > 1) return fastest_multi_node(cm, plans, bytes);
   if (algorithm_runs(cm, plans, kind, NcclAlgorithm::nvls) && nvls_is_faster(cm, plans, bytes))
     return NcclAlgorithm::nvls;
-  if (plans.layout.nodes == 1) return NcclAlgorithm::ring;
-  return fastest_multi_node(cm, plans, bytes);
+  return NcclAlgorithm::ring;
 }
 
 CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
@@ -78,11 +99,14 @@ CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlan
   const int64_t n = plans.layout.ranks;
   switch (choose_algorithm(cm, plans, kind, bytes)) {
     case NcclAlgorithm::nvls:
+      if (plans.layout.nodes > 1) return nvls_collnet_schedule(cm, plans.nvls_collnet, plans.layout, bytes);
       return nvls_schedule(cm, plans.ring, bytes, n);
     case NcclAlgorithm::tree:
       return tree_schedule(cm, plans.tree, plans.tree_steps, bytes);
     case NcclAlgorithm::nvls_tree:
       return nvls_tree_schedule(cm, plans.nvls_tree, plans.layout, bytes);
+    case NcclAlgorithm::collnet:
+      return collnet_schedule(cm, plans.collnet, plans.layout, bytes);
     default:
       return ring_schedule(cm, plans.ring, kind, bytes, n);
   }

@@ -18,6 +18,8 @@ struct CollectivePlans {
   FlowPlan tree;  // multi-node layouts only
   int64_t tree_steps = 0;
   FlowPlan nvls_tree;  // multi-node layouts of full NVLS-capable nodes only (nvls_tree_possible)
+  FlowPlan collnet;    // multi-node layouts of full nodes with in-network reduction only (collnet_possible)
+  FlowPlan nvls_collnet;  // the same on NVLS-capable nodes of more than two GPUs: multi-node NVLS
 };
 // `cm` gives the efficiencies the plans weigh node-leaving and NVLS flows by.
 CollectivePlans plan_collectives(int64_t ranks, int64_t gpus_per_node, bool nvls_capable,

@@ -7,6 +7,7 @@ NcclAlgorithm nccl_algorithm(const std::string& name) {
   if (name == "tree") return NcclAlgorithm::tree;
   if (name == "nvls") return NcclAlgorithm::nvls;
   if (name == "nvlstree") return NcclAlgorithm::nvls_tree;
+  if (name == "collnet") return NcclAlgorithm::collnet;
   return NcclAlgorithm::automatic;
 }
 
@@ -20,6 +21,8 @@ const char* nccl_algorithm_name(NcclAlgorithm algorithm) {
       return "nvls";
     case NcclAlgorithm::nvls_tree:
       return "nvlstree";
+    case NcclAlgorithm::collnet:
+      return "collnet";
     case NcclAlgorithm::automatic:
       break;
   }

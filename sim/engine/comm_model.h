@@ -13,9 +13,11 @@ namespace zerosim {
 // ring: tree exists only for multi-node all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
 // `nvls_tree` (NCCL_ALGO=NVLSTree, NCCL >= 2.18): NVLS inside each NVLS-capable node, the double binary
 // tree between nodes; multi-node all-reduce only.
-enum class NcclAlgorithm { automatic, ring, tree, nvls, nvls_tree };
-NcclAlgorithm nccl_algorithm(
-    const std::string& name);  // "auto" | "ring" | "tree" | "nvls" | "nvlstree" (validated by callers)
+// `collnet` (NCCL_ALGO=CollNet, NCCL_COLLNET_ENABLE=1): in-network reduction in SHARP-capable InfiniBand
+// switches; multi-node all-reduce only, where the platform enables it.
+enum class NcclAlgorithm { automatic, ring, tree, nvls, nvls_tree, collnet };
+NcclAlgorithm nccl_algorithm(const std::string& name);  // "auto" | "ring" | "tree" | "nvls" | "nvlstree" |
+                                                        // "collnet" (validated by callers)
 const char* nccl_algorithm_name(
     NcclAlgorithm algorithm);  // "ring", "tree", "nvls", "nvlstree" ("" for automatic)
 
@@ -38,6 +40,14 @@ struct CommModel {
   // tree and NVLSTree (src/graph/tuning.cc hwLat[NCCL_HW_NET][*][NCCL_PROTO_SIMPLE], NCCL 2.12-2.26): the
   // proxy thread posting, completing and flushing each network chunk.
   double net_step_latency_s = 14e-6;
+  // CollNet (SHARP): the job enables it (NCCL_COLLNET_ENABLE=1, cluster.collnet) on a fabric whose switches
+  // reduce; its network latency, switch reduction included, is NCCL's own figure (src/graph/tuning.cc
+  // hwLat[NCCL_HW_NET][NCCL_ALGO_COLLNET_CHAIN][NCCL_PROTO_SIMPLE] = 30 µs, Direct 31, NCCL 2.21-2.26).
+  bool collnet_enabled = false;
+  double collnet_latency_s = 30e-6;
+  // Multi-node NVLS (NVLink SHARP in the node, SHARP between nodes): NCCL's network latency for it
+  // (hwLat[NCCL_HW_NET][NCCL_ALGO_NVLS][NCCL_PROTO_SIMPLE] = 18 µs, NCCL 2.18-2.26).
+  double nvls_net_latency_s = 18e-6;
   // NVLink SHARP all-reduce (NVLS) on NVSwitch-gen3 nodes: each GPU pushes its buffer into the switch
   // and pulls the reduced result, ≈ (1 + 1/N)·S per direction. Measured 478.9 GB/s busbw on 8x H100 at
   // 8 GiB = 31.39 ms, of which 2.05 ms are chunk synchronisation (below): 330 GB/s of wire per

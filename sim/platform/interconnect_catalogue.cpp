@@ -74,7 +74,7 @@ InterconnectCatalogue load() {
     const YAML::Node& f = kv.second;
     check_keys(f,
                {"port_gbps", "nic_latency_us", "switch_ports", "switch_latency_us", "nic_pcie_gen",
-                "nccl_net_efficiency", "nccl_net_efficiency_source", "source"},
+                "nccl_net_efficiency", "nccl_net_efficiency_source", "sharp", "sharp_source", "source"},
                kFile, key);
     FabricSpec s;
     s.id = id;
@@ -88,6 +88,10 @@ InterconnectCatalogue load() {
       throw ConfigError(kFile, key + ".nccl_net_efficiency", "must be in (0, 1]");
     s.nccl_net_efficiency_source =
         read_string(f["nccl_net_efficiency_source"], kFile, key + ".nccl_net_efficiency_source");
+    if (f["sharp"]) {
+      s.sharp = read_bool(f["sharp"], kFile, key + ".sharp");
+      s.sharp_source = read_string(f["sharp_source"], kFile, key + ".sharp_source");
+    }
     s.source = read_string(f["source"], kFile, key + ".source");
     c.fabrics[id] = s;
   }

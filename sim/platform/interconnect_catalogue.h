@@ -27,6 +27,8 @@ struct FabricSpec {
   int nic_pcie_gen = 4;
   // The fraction of the NIC's line rate NCCL's inter-node transfers reach (CommModel::net_efficiency).
   double nccl_net_efficiency = 0.94;
+  bool sharp = false;  // the switches reduce in the network (InfiniBand SHARP): NCCL's CollNet can run
+  std::string sharp_source;
   std::string source;
   std::string nccl_net_efficiency_source;
 };

@@ -83,6 +83,18 @@ void check_cluster(const ClusterSpec& c, const GpuSpec& gpu, const GpuLinks& lin
   if (c.nic_gbps < 0) throw ConfigError(keys.file, keys.nic_gbps, "must be more than 0 Gb/s");
   if (c.oversubscription < 1)
     throw ConfigError(keys.file, keys.oversubscription, "must be at least 1 (1 = non-blocking)");
+  if (c.collnet) {
+    const auto& fabrics = interconnect_catalogue().fabrics;
+    const auto it = fabrics.find(c.inter);
+    if (it == fabrics.end() || !it->second.sharp) {
+      std::vector<std::string> sharp;
+      for (const auto& [id, f] : fabrics)
+        if (f.sharp) sharp.push_back(id);
+      throw ConfigError(keys.file, keys.collnet,
+                        "CollNet needs switches that reduce in the network (SHARP), which '" + c.inter +
+                            "' has not (fabrics with SHARP: " + join(sharp) + ")");
+    }
+  }
   const auto intra = intra_kinds();
   if (std::find(intra.begin(), intra.end(), c.intra) == intra.end())
     throw ConfigError(keys.file, keys.intra,
@@ -224,6 +236,7 @@ void write_sources(PlatformXmlWriter& w, const Layout& l) {
   if (l.fabric)
     w.comment("Fabric " + l.fabric->id + ": " + l.fabric->source + ". " +
               l.cat.pcie_sources.at(l.fabric->nic_pcie_gen));
+  if (l.fabric && c.collnet) w.comment("CollNet (SHARP): " + l.fabric->sharp_source);
 }
 
 // <platform> and the one zone, with the props platform --check and the engine read back.
@@ -248,6 +261,7 @@ void open_zone(PlatformXmlWriter& w, const Layout& l) {
   w.prop("nic_gbps", format_number(l.nic_rate * 8e-9, 6));
   w.prop("oversubscription", format_number(c.oversubscription, 6));
   w.prop("net_efficiency", format_number(l.fabric->nccl_net_efficiency, 6));
+  w.prop("collnet", c.collnet ? "true" : "false");
 }
 
 void write_hosts(PlatformXmlWriter& w, const Layout& l) {

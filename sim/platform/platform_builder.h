@@ -34,6 +34,7 @@ struct ClusterKeys {
   std::string nics_per_node = "cluster.nics_per_node";
   std::string nic_gbps = "cluster.nic_gbps";
   std::string oversubscription = "cluster.oversubscription";
+  std::string collnet = "cluster.collnet";
 };
 
 // Hosts = cluster.nodes() x cluster.gpus_per_node (whole nodes; ranks map node-major onto them).

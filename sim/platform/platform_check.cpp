@@ -483,6 +483,12 @@ class Checker {
                                    "' is not a number in (0, 1] (NCCL's fraction of the NIC line rate)");
       info.net_efficiency = v;
     }
+    if (zone_props_.count("collnet")) {
+      const std::string& text = zone_props_["collnet"];
+      if (text != "true" && text != "false")
+        fail("collnet", "zone prop collnet='" + text + "' (allowed: true, false)");
+      info.collnet = text == "true";
+    }
     if (zone_props_.count("gpus_per_node")) {
       const std::string& text = zone_props_["gpus_per_node"];
       char* end = nullptr;

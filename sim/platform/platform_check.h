@@ -55,6 +55,7 @@ struct PlatformInfo {
   int64_t host_memory_bytes = 0;           // zone prop: host RAM per node; 0 when absent
   int pcie_gen = 0;                        // zone prop: the GPUs' PCIe generation; 0 when absent
   double net_efficiency = 0;               // zone prop: NCCL's fraction of NIC line rate; 0 when absent
+  bool collnet = false;                    // zone prop collnet="true": the switches reduce (NCCL CollNet)
 };
 
 // `requested_gpus` > 0 also checks that the platform has at least that many GPU hosts.

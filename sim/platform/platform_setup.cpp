@@ -72,6 +72,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
     gpus_per_node_ = info.gpus_per_node > 0 ? info.gpus_per_node : c.cluster.gpus_per_node;
     nvls_ = info.nvls;
     net_efficiency_ = info.net_efficiency;
+    collnet_ = info.collnet;
     return;
   }
   const std::string xml = build_platform_xml(c.cluster, c.gpu, c.host);
@@ -89,6 +90,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
   gpus_per_node_ = c.cluster.gpus_per_node;
   nvls_ = resolve_intra(c.cluster.intra, c.gpu.id) == "nvswitch" &&
           interconnect_catalogue().gpu_links(c.gpu.id).nvls;
+  collnet_ = c.cluster.collnet;
   if (c.cluster.inter != "none")
     net_efficiency_ = interconnect_catalogue().fabric(c.cluster.inter).nccl_net_efficiency;
 }

@@ -35,6 +35,8 @@ class PreparedPlatform {
   // NCCL's fraction of the NIC line rate for flows between nodes (the fabric's, or the file's zone prop
   // net_efficiency); 0 when neither says: those flows then run at the intra-node efficiency.
   double net_efficiency() const { return net_efficiency_; }
+  // NCCL's CollNet can run: the file's zone prop collnet, or cluster.collnet on a SHARP fabric.
+  bool collnet() const { return collnet_; }
 
  private:
   std::string file_;
@@ -45,6 +47,7 @@ class PreparedPlatform {
   int64_t gpus_per_node_ = 1;
   bool nvls_ = false;
   double net_efficiency_ = 0;
+  bool collnet_ = false;
 };
 
 }  // namespace zerosim

@@ -39,7 +39,8 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
            {{"ring", r.ring_collectives},
             {"tree", r.tree_collectives},
             {"nvls", r.nvls_collectives},
-            {"nvlstree", r.nvls_tree_collectives}}},
+            {"nvlstree", r.nvls_tree_collectives},
+            {"collnet", r.collnet_collectives}}},
           {"critical_path",
            {{"length_s", cp.length_s},
             {"compute_s", cp.compute_s},
@@ -82,12 +83,15 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
       cp.length_s * 1e3, cp.compute_s * 1e3, cp.comm_s * 1e3, static_cast<long long>(r.collectives),
       static_cast<long long>(r.flows));
   out += line;
-  if (r.ring_collectives + r.tree_collectives + r.nvls_collectives + r.nvls_tree_collectives > 0) {
+  if (r.ring_collectives + r.tree_collectives + r.nvls_collectives + r.nvls_tree_collectives +
+          r.collnet_collectives >
+      0) {
     std::snprintf(line, sizeof line, "NCCL algorithms: %lld ring, %lld tree, %lld NVLS",
                   static_cast<long long>(r.ring_collectives), static_cast<long long>(r.tree_collectives),
                   static_cast<long long>(r.nvls_collectives));
     out += line;
     if (r.nvls_tree_collectives > 0) out += ", " + std::to_string(r.nvls_tree_collectives) + " NVLSTree";
+    if (r.collnet_collectives > 0) out += ", " + std::to_string(r.collnet_collectives) + " CollNet";
     out += "\n";
   }
   return out;

@@ -2,9 +2,12 @@
 // them, NIC line rates, leaf oversubscription, NCCL's efficiency over the network, and NVLSTree between
 // NVLS-capable nodes; through `zerosim collective` and `zerosim platform`, with bad values refused.
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "run_command.h"
+#include "unit/test_support.h"
 
 using zerosim::testing::run_zerosim;
 
@@ -139,4 +142,54 @@ TEST_CASE("versions.nccl / --nccl: which algorithms the release has and what a f
       "simulate --config workloads/configs/seed-dora-7b.yaml --set versions.nccl=2.21.5 --format json");
   REQUIRE(sim.exit_code == 0);
   CHECK(nlohmann::json::parse(sim.out)["config"]["versions"]["nccl"] == "2.21.5");
+}
+
+TEST_CASE("CollNet: SHARP switches reduce across nodes, where the fabric has them", "[network][collnet]") {
+  // 4 DGX A100 with HDR SHARP: the chain inside the node moves 2·7/8·S per GPU over NVLink at 0.8 · 300 GB/s,
+  // each NIC S/8 each way at 0.94 · 25 GB/s: NVLink limits, algbw 240 / 1.75 = 137.1 GB/s, busbw
+  // 137.1 · 2 · 31/32 = 265.7 GB/s (NCCL's lead estimates ~110 GB/s algbw for CollNet on DGX A100 with 8
+  // NICs, NVLink-bound, NVIDIA/nccl#320).
+  const auto a100 =
+      collective("--cluster gpu=a100-80gb-sxm,gpus=32,inter=ib-hdr200,collnet=true -b 16G -e 16G");
+  CHECK(a100["results"][0]["algorithm"] == "collnet");
+  CHECK(busbw_at(a100, 16 * kGiB) == Approx(265.7).epsilon(0.01));
+  // Without it, the same nodes run the ring (NIC-bound, 8 x 25 x 0.94 = 188 GB/s).
+  const auto plain = collective("--cluster gpu=a100-80gb-sxm,gpus=32,inter=ib-hdr200 -b 16G -e 16G");
+  CHECK(plain["results"][0]["algorithm"] == "ring");
+  // H100 nodes with CollNet: NCCL's multi-node NVLS (NVLink SHARP inside, SHARP between), NVLS-bound.
+  const auto h100 =
+      collective("--cluster gpu=h100-80gb-sxm,gpus=32,inter=ib-ndr400,collnet=true -b 4G -e 4G");
+  CHECK(h100["results"][0]["algorithm"] == "nvls");
+  CHECK(busbw_at(h100, 4 * kGiB) > 500);
+  // ... but not before NCCL 2.18.1.
+  const auto old = collective(
+      "--cluster gpu=h100-80gb-sxm,gpus=32,inter=ib-ndr400,collnet=true -b 4G -e 4G --nccl 2.17.1");
+  CHECK(old["results"][0]["algorithm"] == "collnet");
+  // RoCE switches do not reduce: refused, naming the key and the fabrics that can.
+  const auto roce =
+      run_zerosim("collective --cluster gpu=a100-80gb-sxm,gpus=32,inter=roce-200g,collnet=true -b 1M -e 1M");
+  CHECK(roce.exit_code == 2);
+  CHECK_THAT(roce.err, Catch::Contains("cluster.collnet") && Catch::Contains("ib-ndr400"));
+}
+
+TEST_CASE("platform --check refuses a collnet or net_efficiency zone prop it cannot read",
+          "[network][errors]") {
+  zerosim::testing::TempDir dir;
+  const auto xml = run_zerosim("platform --gpu a100-80gb-sxm --nodes 2 --gpus-per-node 8 --inter ib-hdr200");
+  REQUIRE(xml.exit_code == 0);
+  for (const auto& [from, to, key] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"id=\"collnet\" value=\"false\"", "id=\"collnet\" value=\"maybe\"", "collnet"},
+           {"id=\"net_efficiency\" value=\"0.94\"", "id=\"net_efficiency\" value=\"1.5\"",
+            "net_efficiency"}}) {
+    std::string text = xml.out;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    const std::string path = dir.path("bad.xml");
+    std::ofstream(path) << text;
+    const auto r = run_zerosim("platform --check " + path);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(key));
+  }
 }

@@ -4,6 +4,7 @@
 
 #include "hand_drawn_network.h"
 #include "sim/engine/collective_selector.h"
+#include "sim/engine/nccl_collnet.h"
 #include "sim/engine/nccl_nvls_tree.h"
 
 using namespace zerosim;
@@ -70,4 +71,28 @@ TEST_CASE("selector: NCCL releases gate NVLS (2.17.1) and NVLSTree (2.18.1)",
   CHECK_FALSE(cm.forced_fallback);
   apply_nccl_release(cm, Version{2, 19, 3});
   CHECK(cm.forced_fallback);
+}
+
+TEST_CASE("CollNet plan: the node's chain on NVLink, S/G each way on each NIC, whatever the node count",
+          "[engine][collnet]") {
+  const HandDrawnNetwork net{.gpus_per_node = 8};
+  CommModel cm;
+  cm.net_efficiency = 0.94;
+  CHECK(plan_collectives(32, 8, false, net.routes(), cm).collnet.sends.empty());  // not enabled
+  cm.collnet_enabled = true;
+  const CollectivePlans plans = plan_collectives(32, 8, false, net.routes(), cm);
+  const FlowPlan& p = plans.collnet;
+  REQUIRE_FALSE(p.sends.empty());
+  CHECK(p.link_load.at("n0g0-nvlink_UP") == Approx(1.75));                 // 2·(8−1)/8 of S
+  CHECK(p.link_load.at("n0g0-nic_UP") == Approx(1.0 / 8.0 * 0.8 / 0.94));  // S/8, at the NIC's efficiency
+  CHECK(p.seconds_per_byte == Approx(1.75 / 400e9));
+  // 1 GiB: 1.75 · S / (0.8 · 400e9) = 5.872 ms; launch 5 µs + 2·7 intra-node steps of 2 µs + NCCL's 30 µs
+  // CollNet latency (above the 5 µs route) = 63 µs.
+  const double wire = 1.75 * static_cast<double>(GiB) / (0.8 * 400e9);
+  CHECK(collnet_predicted_s(cm, p, plans.layout, GiB) == Approx(wire + 63e-6));
+  CHECK(choose_algorithm(cm, plans, CollectiveKind::all_reduce, GiB) == NcclAlgorithm::collnet);
+  // NVLS-capable nodes: multi-node NVLS (NVLink SHARP + SHARP) instead.
+  const CollectivePlans nvls = plan_collectives(32, 8, true, net.routes(), cm);
+  CHECK(nvls.nvls_collnet.link_load.at("n0g0-nvlink_UP") == Approx(1.125 * 0.8 / 0.733));
+  CHECK(choose_algorithm(cm, nvls, CollectiveKind::all_reduce, GiB) == NcclAlgorithm::nvls);
 }
