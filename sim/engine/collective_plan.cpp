@@ -1,6 +1,7 @@
 #include "sim/engine/collective_plan.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace zerosim {
 
@@ -15,6 +16,23 @@ int64_t RankLayout::rank_on(int64_t node, int64_t local) const {
 RankLayout rank_layout(int64_t ranks, int64_t gpus_per_node) {
   const int64_t G = std::max<int64_t>(1, std::min(gpus_per_node, ranks));
   return {ranks, G, (ranks + G - 1) / G};
+}
+
+CollectiveSchedule weighted_schedule(const CommModel& cm, const FlowPlan& plan, NcclAlgorithm algorithm,
+                                     int64_t bytes, double settle_s, double intra_scale) {
+  const double buffer = static_cast<double>(bytes);
+  double rank0 = 0;
+  for (const auto& send : plan.sends[0]) rank0 += send.fraction * (send.leaves_node ? 1.0 : intra_scale);
+  CollectiveSchedule schedule;
+  schedule.algorithm = algorithm;
+  schedule.plan = &plan;
+  schedule.wire_bytes = [buffer, efficiency = cm.efficiency, &plan](const FlowSend& send) {
+    return static_cast<uint64_t>(std::llround(buffer * plan.weight(send) / efficiency));
+  };
+  schedule.settle_s = settle_s;
+  schedule.bytes_per_rank = std::llround(buffer * rank0);
+  schedule.flows = plan.flows;
+  return schedule;
 }
 
 double net_step_extra_s(const CommModel& cm, const FlowPlan& plan) {

@@ -81,4 +81,10 @@ struct CollectiveSchedule {
   int64_t flows = 0;           // flows of one such collective, all ranks and rounds
 };
 
+// One round of a plan whose fractions already carry their efficiency relative to CommModel::efficiency
+// (NVLSTree, CollNet, multi-node NVLS): wire bytes = bytes · weight / efficiency, then `settle_s`. Rank
+// 0's bytes sent count its intra-node fractions times `intra_scale` (undoing that weighting).
+CollectiveSchedule weighted_schedule(const CommModel& cm, const FlowPlan& plan, NcclAlgorithm algorithm,
+                                     int64_t bytes, double settle_s, double intra_scale);
+
 }  // namespace zerosim

@@ -11,21 +11,30 @@ bool collnet_possible(const CommModel& cm, const RankLayout& layout) {
   return cm.collnet_enabled && layout.nodes > 1 && layout.ranks == layout.nodes * layout.gpus_per_node;
 }
 
-FlowPlan plan_collnet(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of) {
+namespace {
+// Every GPU sends `intra` of the buffer to the next GPU of its node (none when 0 or alone) and its 1/G
+// slice to the same local GPU of the next node, which loads each NIC with S/G each way as SHARP does.
+FlowPlan plan_node_slices(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of,
+                          double intra) {
   FlowPlan plan;
   plan.net_factor = cm.efficiency / cm.net_efficiency;
   plan.nodes = layout.nodes;
   const int64_t n = layout.ranks, G = layout.gpus_per_node;
-  const double g = static_cast<double>(G);
   plan.sends.resize(static_cast<size_t>(n));
   for (int64_t r = 0; r < n; ++r) {
     const int64_t node = r / G, local = r % G;
     auto& sends = plan.sends[static_cast<size_t>(r)];
-    if (G > 1) sends.push_back({node * G + (local + 1) % G, 2.0 * (g - 1.0) / g});
-    sends.push_back({((node + 1) % layout.nodes) * G + local, 1.0 / g, true});
+    if (G > 1 && intra > 0) sends.push_back({node * G + (local + 1) % G, intra});
+    sends.push_back({((node + 1) % layout.nodes) * G + local, 1.0 / static_cast<double>(G), true});
   }
   route_plan(plan, route_of);
   return plan;
+}
+}  // namespace
+
+FlowPlan plan_collnet(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of) {
+  const double g = static_cast<double>(layout.gpus_per_node);
+  return plan_node_slices(layout, cm, route_of, 2.0 * (g - 1.0) / g);
 }
 
 double collnet_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout) {
@@ -39,27 +48,6 @@ double collnet_predicted_s(const CommModel& cm, const FlowPlan& plan, const Rank
          collnet_overhead_s(cm, plan, layout);
 }
 
-namespace {
-// Wire bytes of a plan whose fractions are already weighted to the intra-node efficiency, and rank 0's
-// bytes sent (`intra_scale` undoes the weighting folded into its intra-node fractions).
-CollectiveSchedule weighted_schedule(const CommModel& cm, const FlowPlan& plan, NcclAlgorithm algorithm,
-                                     int64_t bytes, double settle_s, double intra_scale) {
-  const double buffer = static_cast<double>(bytes);
-  double rank0 = 0;
-  for (const auto& send : plan.sends[0]) rank0 += send.fraction * (send.leaves_node ? 1.0 : intra_scale);
-  CollectiveSchedule schedule;
-  schedule.algorithm = algorithm;
-  schedule.plan = &plan;
-  schedule.wire_bytes = [buffer, efficiency = cm.efficiency, &plan](const FlowSend& send) {
-    return static_cast<uint64_t>(std::llround(buffer * plan.weight(send) / efficiency));
-  };
-  schedule.settle_s = settle_s;
-  schedule.bytes_per_rank = std::llround(buffer * rank0);
-  schedule.flows = plan.flows;
-  return schedule;
-}
-}  // namespace
-
 CollectiveSchedule collnet_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                                     int64_t bytes) {
   return weighted_schedule(cm, plan, NcclAlgorithm::collnet, bytes, collnet_overhead_s(cm, plan, layout),
@@ -67,20 +55,8 @@ CollectiveSchedule collnet_schedule(const CommModel& cm, const FlowPlan& plan, c
 }
 
 FlowPlan plan_nvls_collnet(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of) {
-  FlowPlan plan;
-  plan.net_factor = cm.efficiency / cm.net_efficiency;
-  plan.nodes = layout.nodes;
-  const int64_t n = layout.ranks, G = layout.gpus_per_node;
-  const double g = static_cast<double>(G);
-  plan.sends.resize(static_cast<size_t>(n));
-  for (int64_t r = 0; r < n; ++r) {
-    const int64_t node = r / G, local = r % G;
-    auto& sends = plan.sends[static_cast<size_t>(r)];
-    sends.push_back({node * G + (local + 1) % G, (1.0 + 1.0 / g) * cm.efficiency / cm.nvls_efficiency});
-    sends.push_back({((node + 1) % layout.nodes) * G + local, 1.0 / g, true});
-  }
-  route_plan(plan, route_of);
-  return plan;
+  const double g = static_cast<double>(layout.gpus_per_node);
+  return plan_node_slices(layout, cm, route_of, (1.0 + 1.0 / g) * cm.efficiency / cm.nvls_efficiency);
 }
 
 double nvls_collnet_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,

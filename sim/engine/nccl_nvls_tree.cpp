@@ -57,20 +57,9 @@ double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const Ra
 
 CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                                       int64_t bytes) {
-  const double buffer = static_cast<double>(bytes);
-  double rank0 = 0;
-  for (const auto& send : plan.sends[0])
-    rank0 += send.fraction * (send.leaves_node ? 1.0 : cm.nvls_efficiency / cm.efficiency);
-  CollectiveSchedule schedule;
-  schedule.algorithm = NcclAlgorithm::nvls_tree;
-  schedule.plan = &plan;
-  schedule.wire_bytes = [buffer, efficiency = cm.efficiency, &plan](const FlowSend& send) {
-    return static_cast<uint64_t>(std::llround(buffer * plan.weight(send) / efficiency));
-  };
-  schedule.settle_s = cm.launch_s + nvls_tree_overhead_s(cm, plan, layout, bytes);
-  schedule.bytes_per_rank = std::llround(buffer * rank0);
-  schedule.flows = plan.flows;
-  return schedule;
+  return weighted_schedule(cm, plan, NcclAlgorithm::nvls_tree, bytes,
+                           cm.launch_s + nvls_tree_overhead_s(cm, plan, layout, bytes),
+                           cm.nvls_efficiency / cm.efficiency);
 }
 
 }  // namespace zerosim

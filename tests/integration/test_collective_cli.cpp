@@ -3,27 +3,15 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "run_command.h"
+#include "integration/collective_results.h"
 #include "unit/test_support.h"
 
+using zerosim::testing::collective;
 using zerosim::testing::run_zerosim;
+using zerosim::testing::seconds_at;
 using zerosim::testing::source_path;
 
 namespace {
-
-nlohmann::json collective(const std::string& args) {
-  const auto r = run_zerosim("collective " + args + " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
-}
-
-double seconds_at(const nlohmann::json& j, int64_t size) {
-  for (const auto& row : j["results"])
-    if (row["size_bytes"].get<int64_t>() == size) return row["time_s"].get<double>();
-  FAIL("size not in results");
-  return 0;
-}
 
 // The engine's documented NCCL model (sim/engine.h CommModel): 80% of link rate, 5 µs launch,
 // 2 µs per ring step on top of the route latency.

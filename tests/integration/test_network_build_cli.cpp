@@ -6,26 +6,14 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "run_command.h"
+#include "integration/collective_results.h"
 #include "unit/test_support.h"
 
+using zerosim::testing::busbw_at;
+using zerosim::testing::collective;
 using zerosim::testing::run_zerosim;
 
 namespace {
-
-nlohmann::json collective(const std::string& args) {
-  const auto r = run_zerosim("collective " + args + " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
-}
-
-double busbw_at(const nlohmann::json& j, int64_t size) {
-  for (const auto& row : j["results"])
-    if (row["size_bytes"].get<int64_t>() == size) return row["busbw_gbps"].get<double>();
-  FAIL("size not in results");
-  return 0;
-}
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "run_command.h"
@@ -24,6 +25,17 @@ nlohmann::json simulate(const std::string& sets) {
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return nlohmann::json::parse(r.out);
+}
+
+// `simulate <kSeed> <sets> --trace FILE --format json`: its JSON and the trace it wrote (then removed).
+std::pair<nlohmann::json, nlohmann::json> simulate_with_trace(const std::string& sets,
+                                                              const std::string& path) {
+  const auto r = run_zerosim("simulate " + kSeed + " " + sets + " --trace " + path + " --format json");
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(path);
+  auto trace = nlohmann::json::parse(in);
+  std::remove(path.c_str());
+  return {nlohmann::json::parse(r.out), std::move(trace)};
 }
 
 }  // namespace
@@ -81,14 +93,8 @@ TEST_CASE("ZeRO-3 on 8 GPUs moves the volume DeepSpeed's stage 3 moves", "[simul
 }
 
 TEST_CASE("the trace is Chrome JSON with one event per executed op", "[simulate][trace]") {
-  const std::string path = "/tmp/zerosim-test-trace.json";
-  const auto r = run_zerosim("simulate " + kSeed + " --set cluster.gpus=2 --set zero.stage=2 --trace " +
-                             path + " --format json");
-  REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.out);
-  std::ifstream in(path);
-  const auto trace = nlohmann::json::parse(in);
-  std::remove(path.c_str());
+  const auto [j, trace] =
+      simulate_with_trace("--set cluster.gpus=2 --set zero.stage=2", "/tmp/zerosim-test-trace.json");
   const auto& events = trace["traceEvents"];
   int64_t compute = 0, comm = 0, host = 0;
   std::set<std::string> names;  // the metadata: "pid/tid name"
@@ -117,14 +123,8 @@ TEST_CASE("replayed collectives keep every rank's NCCL track, with rank 0's time
   // ZeRO-3 on two nodes: most of the 405 collectives repeat an earlier one's plan and bytes, so the
   // engine replays their time on rank 0 alone (docs/architecture.md); the trace still has them on every
   // rank, at the times every rank had when all of them ran their flows.
-  const std::string path = "/tmp/zerosim-test-trace-replay.json";
-  const auto r = run_zerosim("simulate " + kSeed + " --set cluster.gpus=16 --set zero.stage=3 --trace " +
-                             path + " --format json");
-  REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.out);
-  std::ifstream in(path);
-  const auto trace = nlohmann::json::parse(in);
-  std::remove(path.c_str());
+  const auto [j, trace] =
+      simulate_with_trace("--set cluster.gpus=16 --set zero.stage=3", "/tmp/zerosim-test-trace-replay.json");
   std::map<int, std::vector<std::tuple<double, double, std::string>>> nccl;  // per rank, sorted below
   for (const auto& e : trace["traceEvents"])
     if (e["ph"] == "X" && e["tid"] == 1)
