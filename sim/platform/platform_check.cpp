@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "sim/platform/interconnect_catalogue.h"
+#include "sim/platform/platform_xml_writer.h"
 #include "workloads/config_error.h"
 #include "workloads/run_config.h"
 #include "workloads/text_encoding.h"
@@ -474,15 +475,14 @@ class Checker {
     info.intra = zone_props_.count("intra") ? zone_props_["intra"] : "";
     info.nvls = zone_props_.count("nvls") && zone_props_["nvls"] == "true";
     info.inter = zone_props_.count("inter") ? zone_props_["inter"] : "";
-    if (zone_props_.count("net_efficiency")) {
-      const std::string& text = zone_props_["net_efficiency"];
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      if (end == text.c_str() || *end != '\0' || !(v > 0 && v <= 1))
-        fail("net_efficiency", "zone prop net_efficiency='" + text +
-                                   "' is not a number in (0, 1] (NCCL's fraction of the NIC line rate)");
-      info.net_efficiency = v;
-    }
+    if (zone_props_.count("net_efficiency"))
+      info.net_efficiency = zone_number("net_efficiency", 0.01, 1, "NCCL's fraction of the NIC line rate");
+    if (zone_props_.count("nic_gbps")) info.nic_gbps = zone_number("nic_gbps", 1, 1600, "Gb/s per NIC");
+    if (zone_props_.count("oversubscription"))
+      info.oversubscription = zone_number("oversubscription", 1, 16, "leaf down:up bandwidth ratio");
+    if (zone_props_.count("nics_per_node"))
+      info.nics_per_node =
+          whole_number("nics_per_node", "zone prop nics_per_node", zone_props_["nics_per_node"], 1, 64);
     if (zone_props_.count("collnet")) {
       const std::string& text = zone_props_["collnet"];
       if (text != "true" && text != "false")
@@ -569,6 +569,17 @@ class Checker {
       }
       info.pcie_gen = static_cast<int>(gen);
     }
+  }
+
+  // Zone prop `key` as a number in [lo, hi] (`what` says what it is), else a ConfigError under `key`.
+  double zone_number(const std::string& key, double lo, double hi, const std::string& what) {
+    const std::string& text = zone_props_[key];
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0' || !(v >= lo && v <= hi))
+      fail(key, "zone prop " + key + "='" + text + "' is not a number in [" + format_number(lo, 6) + ", " +
+                    format_number(hi, 6) + "] (" + what + ")");
+    return v;
   }
 
   // `text` (what `what` names: "prop cores", "zone prop pcie_gen") as a whole number in [lo, hi], else

@@ -56,6 +56,11 @@ struct PlatformInfo {
   int pcie_gen = 0;                        // zone prop: the GPUs' PCIe generation; 0 when absent
   double net_efficiency = 0;               // zone prop: NCCL's fraction of NIC line rate; 0 when absent
   bool collnet = false;                    // zone prop collnet="true": the switches reduce (NCCL CollNet)
+  // Zone props nics_per_node, nic_gbps, oversubscription (the links carry their effect; echoed in the
+  // run's config.cluster); 0 when absent.
+  int64_t nics_per_node = 0;
+  double nic_gbps = 0;
+  double oversubscription = 0;
 };
 
 // `requested_gpus` > 0 also checks that the platform has at least that many GPU hosts.

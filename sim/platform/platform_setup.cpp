@@ -57,6 +57,10 @@ void apply_platform_file(RunConfig& config) {
   if (info.gpus_per_node > 0) cluster.gpus_per_node = info.gpus_per_node;
   if (!info.intra.empty()) cluster.intra = info.intra;
   if (!info.inter.empty()) cluster.inter = info.inter;
+  cluster.collnet = info.collnet;
+  if (info.nics_per_node > 0) cluster.nics_per_node = info.nics_per_node;
+  if (info.nic_gbps > 0) cluster.nic_gbps = info.nic_gbps;
+  if (info.oversubscription > 0) cluster.oversubscription = info.oversubscription;
   apply_platform_host(info, config);
 }
 

@@ -181,3 +181,23 @@ TEST_CASE("platform --check refuses a collnet or net_efficiency zone prop it can
     CHECK_THAT(r.err, Catch::Contains(key));
   }
 }
+
+TEST_CASE("a platform file's NIC and CollNet zone props are the run's, and echoed", "[network][platform]") {
+  zerosim::testing::TempDir dir;
+  const std::string xml = dir.path("four-nics.xml");
+  REQUIRE(run_zerosim(
+              "platform --gpu a100-80gb-sxm --nodes 2 --gpus-per-node 8 --inter ib-hdr200 --nics-per-node 4 "
+              "--collnet -o " +
+              xml)
+              .exit_code == 0);
+  const auto r =
+      run_zerosim("simulate --config workloads/configs/seed-dora-7b.yaml --set cluster.platform=" + xml +
+                  " --set cluster.gpus=16 --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["config"]["cluster"]["nics_per_node"] == 4);
+  CHECK(j["config"]["cluster"]["nic_gbps"] == 200.0);
+  CHECK(j["config"]["cluster"]["collnet"] == true);
+  CHECK(j["time"]["algorithms"]["collnet"].get<int64_t>() > 0);  // the gradient all-reduce, through SHARP
+}
