@@ -107,7 +107,7 @@ const std::vector<std::string> kPcieGens = {"auto", "3", "4", "5"};  // platform
 // Host RAM per node and cores per node: up to 1 PiB and 65536 cores, far beyond any server.
 constexpr double kMaxHostMemoryGiB = 1048576;
 constexpr int64_t kMaxHostCores = 65536;
-const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls", "nvlstree", "collnet"};
+const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls", "nvlstree", "collnet", "pat"};
 const std::vector<std::string> kCalibrationKeys = {"file", "allow_cpu_device"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "allocator", "cuda_context_gib",
                                               "nccl_buffers_gib"};

@@ -129,10 +129,10 @@ void read_collective(ValidationCase& c, const YAML::Node& node, const YAML::Node
   }
   if (present(node["nccl_algo"])) {  // the NCCL_ALGO the source forced, e.g. NVLS for every size
     c.nccl_algo = read_string(node["nccl_algo"], f, k + ".nccl_algo");
-    if (!contains({"auto", "ring", "tree", "nvls", "nvlstree", "collnet"}, c.nccl_algo))
+    if (!contains({"auto", "ring", "tree", "nvls", "nvlstree", "collnet", "pat"}, c.nccl_algo))
       throw ConfigError(f, k + ".nccl_algo",
                         "'" + c.nccl_algo + "' is not allowed" + line_of(node["nccl_algo"]) +
-                            " (allowed: auto, ring, tree, nvls, nvlstree, collnet)");
+                            " (allowed: auto, ring, tree, nvls, nvlstree, collnet, pat)");
   }
   const std::string allowed_ops = " (allowed: " + join(collective_names()) + ")";
   if (!present(node["op"])) throw ConfigError(f, k + ".op", "missing" + allowed_ops);

@@ -37,8 +37,9 @@ void add_collective_command(CLI::App& root) {
          "NCCL algorithm, as NCCL_ALGO: auto (NCCL's tuner choice) | ring | tree (multi-node "
          "all_reduce) | nvls (all_reduce in one NVSwitch-gen3 node) | nvlstree (multi-node "
          "all_reduce on NVSwitch-gen3 nodes) | collnet (multi-node all_reduce reduced in SHARP switches, "
-         "cluster collnet=true); where the forced one cannot run, the ring, as in NCCL")
-      ->check(CLI::IsMember({"auto", "ring", "tree", "nvls", "nvlstree", "collnet"}))
+         "cluster collnet=true) | pat (all_gather / reduce_scatter at one GPU per node, NCCL 2.23+); "
+         "where the forced one cannot run, the ring, as in NCCL")
+      ->check(CLI::IsMember({"auto", "ring", "tree", "nvls", "nvlstree", "collnet", "pat"}))
       ->capture_default_str();
   cmd->add_option(
          "--nccl", o->nccl,

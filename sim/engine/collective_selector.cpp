@@ -3,6 +3,7 @@
 #include "sim/engine/nccl_collnet.h"
 #include "sim/engine/nccl_nvls.h"
 #include "sim/engine/nccl_nvls_tree.h"
+#include "sim/engine/nccl_pat.h"
 #include "sim/engine/nccl_ring.h"
 #include "sim/engine/nccl_tree.h"
 
@@ -78,6 +79,8 @@ bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, Collectiv
       return all_reduce && cm.nvls_tree_available && !plans.nvls_tree.sends.empty();
     case NcclAlgorithm::collnet:
       return all_reduce && !plans.collnet.sends.empty();
+    case NcclAlgorithm::pat:
+      return pat_possible(cm, layout, kind);
     default:
       return true;
   }
@@ -85,7 +88,16 @@ bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, Collectiv
 
 NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
                                int64_t bytes) {
-  if (cm.stepwise_ring || kind != CollectiveKind::all_reduce) return NcclAlgorithm::ring;
+  if (cm.stepwise_ring) return NcclAlgorithm::ring;
+  if (kind != CollectiveKind::all_reduce) {  // the ring, or PAT where it runs (forced, or faster)
+    const bool pat = algorithm_runs(cm, plans, kind, NcclAlgorithm::pat);
+    if (cm.algorithm == NcclAlgorithm::pat || cm.algorithm == NcclAlgorithm::automatic)
+      if (pat && (cm.algorithm == NcclAlgorithm::pat ||
+                  pat_predicted_s(cm, plans.ring, kind, bytes, plans.layout.ranks) <
+                      ring_predicted_s(cm, plans.ring, bytes, plans.layout.ranks, kind)))
+        return NcclAlgorithm::pat;
+    return NcclAlgorithm::ring;
+  }
   if (cm.algorithm != NcclAlgorithm::automatic)
     return algorithm_runs(cm, plans, kind, cm.algorithm) ? cm.algorithm : NcclAlgorithm::ring;
   if (plans.layout.nodes > 1) return fastest_multi_node(cm, plans, bytes);
@@ -107,6 +119,8 @@ CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlan
       return nvls_tree_schedule(cm, plans.nvls_tree, plans.layout, bytes);
     case NcclAlgorithm::collnet:
       return collnet_schedule(cm, plans.collnet, plans.layout, bytes);
+    case NcclAlgorithm::pat:
+      return pat_schedule(cm, plans.ring, kind, bytes, n);
     default:
       return ring_schedule(cm, plans.ring, kind, bytes, n);
   }

@@ -8,6 +8,7 @@ NcclAlgorithm nccl_algorithm(const std::string& name) {
   if (name == "nvls") return NcclAlgorithm::nvls;
   if (name == "nvlstree") return NcclAlgorithm::nvls_tree;
   if (name == "collnet") return NcclAlgorithm::collnet;
+  if (name == "pat") return NcclAlgorithm::pat;
   return NcclAlgorithm::automatic;
 }
 
@@ -23,6 +24,8 @@ const char* nccl_algorithm_name(NcclAlgorithm algorithm) {
       return "nvlstree";
     case NcclAlgorithm::collnet:
       return "collnet";
+    case NcclAlgorithm::pat:
+      return "pat";
     case NcclAlgorithm::automatic:
       break;
   }
@@ -34,6 +37,8 @@ void apply_nccl_release(CommModel& cm, const Version& release) {
   cm.nvls_tree_available = release >= Version{2, 18, 1};                  // NVLS_TREE in 2.18.1's enqueue.cc
   cm.forced_fallback = release >= Version{2, 19, 3};                      // getAlgoInfo's backupAlgo (2.19.3)
   cm.nvls_tree_chunk_from_nvls_chunksize = release >= Version{2, 21, 0};  // NvlsTreeMaxChunkSize (2.21.5)
+  cm.pat_available = release >= Version{2, 23, 4};                        // ncclPatEnable (2.23.4)
+  cm.pat_efficiency = release >= Version{2, 24, 0} ? 0.75 : 0.85;         // tuning.cc busBw *= .85 / .75
   cm.nccl_release = release.text();
 }
 

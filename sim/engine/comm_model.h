@@ -15,9 +15,10 @@ namespace zerosim {
 // tree between nodes; multi-node all-reduce only.
 // `collnet` (NCCL_ALGO=CollNet, NCCL_COLLNET_ENABLE=1): in-network reduction in SHARP-capable InfiniBand
 // switches; multi-node all-reduce only, where the platform enables it.
-enum class NcclAlgorithm { automatic, ring, tree, nvls, nvls_tree, collnet };
+// `pat` (NCCL_ALGO=PAT, NCCL 2.23+): all-gather and reduce-scatter at one GPU per node.
+enum class NcclAlgorithm { automatic, ring, tree, nvls, nvls_tree, collnet, pat };
 NcclAlgorithm nccl_algorithm(const std::string& name);  // "auto" | "ring" | "tree" | "nvls" | "nvlstree" |
-                                                        // "collnet" (validated by callers)
+                                                        // "collnet" | "pat" (validated by callers)
 const char* nccl_algorithm_name(
     NcclAlgorithm algorithm);  // "ring", "tree", "nvls", "nvlstree" ("" for automatic)
 
@@ -76,6 +77,9 @@ struct CommModel {
   bool nvls_available = true;       // NVLS all-reduce: NCCL 2.17+
   bool nvls_tree_available = true;  // NVLSTree: NCCL 2.18+
   bool forced_fallback = true;      // a forced NCCL_ALGO that cannot run falls back to the ring: 2.19.3+
+  bool pat_available = true;        // PAT: NCCL 2.23+
+  double pat_efficiency =
+      0.75;  // PAT's rate relative to the ring's: NCCL's tuner, 0.85 in 2.23, 0.75 from 2.24
   // NVLSTree's first chunk: NCCL_NVLS_CHUNKSIZE (128 KiB; NCCL_NVLSTREE_MAX_CHUNKSIZE caps it at 64 KiB
   // from 4 nodes) from 2.21; the Simple buffer's step (4 MiB / 8 steps = 512 KiB) in 2.18-2.20.
   bool nvls_tree_chunk_from_nvls_chunksize = true;

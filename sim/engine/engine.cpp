@@ -342,6 +342,8 @@ void count_collective(SimResult& result, const CollectiveSchedule& schedule) {
     result.nvls_tree_collectives += 1;
   else if (schedule.algorithm == NcclAlgorithm::collnet)
     result.collnet_collectives += 1;
+  else if (schedule.algorithm == NcclAlgorithm::pat)
+    result.pat_collectives += 1;
   else if (schedule.algorithm == NcclAlgorithm::tree)
     result.tree_collectives += 1;
   else

@@ -55,9 +55,9 @@ struct SimResult {
   int64_t compute_tasks = 0;        // per rank (compute ops and hooks)
   int64_t comm_bytes_per_rank = 0;  // bytes rank 0 sent
   int64_t ring_collectives = 0, tree_collectives = 0, nvls_collectives = 0, nvls_tree_collectives = 0,
-          collnet_collectives = 0;     // NCCL algorithm chosen, per rank
-  std::vector<double> task_durations;  // rank 0, by task id (critical path)
-  std::vector<TraceEvent> trace;       // filled when requested
+          collnet_collectives = 0, pat_collectives = 0;  // NCCL algorithm chosen, per rank
+  std::vector<double> task_durations;                    // rank 0, by task id (critical path)
+  std::vector<TraceEvent> trace;                         // filled when requested
 };
 
 struct EngineOptions {

@@ -37,12 +37,12 @@ double inter_step_extra_s(const CommModel& cm, const FlowPlan& ring, CollectiveK
 }
 }  // namespace
 
-double ring_predicted_s(const CommModel& cm, const FlowPlan& ring, int64_t bytes, int64_t n) {
-  const auto volume = static_cast<double>(ring_bytes_per_rank(CollectiveKind::all_reduce, bytes, n));
+double ring_predicted_s(const CommModel& cm, const FlowPlan& ring, int64_t bytes, int64_t n,
+                        CollectiveKind kind) {
+  const auto volume = static_cast<double>(ring_bytes_per_rank(kind, bytes, n));
   return ring.seconds_per_byte * volume / cm.efficiency +
-         static_cast<double>(ring_steps(CollectiveKind::all_reduce, n)) *
-             (ring.latency_s + cm.step_overhead_s) +
-         inter_step_extra_s(cm, ring, CollectiveKind::all_reduce);
+         static_cast<double>(ring_steps(kind, n)) * (ring.latency_s + cm.step_overhead_s) +
+         inter_step_extra_s(cm, ring, kind);
 }
 
 double ring_first_hop_predicted_s(const CommModel& cm, const FlowPlan& ring, int64_t bytes, int64_t n) {

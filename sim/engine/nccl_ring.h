@@ -20,7 +20,8 @@ int64_t ring_steps(CollectiveKind kind, int64_t n);
 
 // NCCL-tuner-style all-reduce estimate from the busiest link: its share of the per-rank ring volume at
 // `efficiency` of its rate, plus one route latency and step overhead per ring step.
-double ring_predicted_s(const CommModel& cm, const FlowPlan& ring, int64_t bytes, int64_t n);
+double ring_predicted_s(const CommModel& cm, const FlowPlan& ring, int64_t bytes, int64_t n,
+                        CollectiveKind kind = CollectiveKind::all_reduce);
 
 // The same estimate from rank 0's first hop, 2(N−1)/N·S at its rate: what NVLS is compared with inside
 // one node, where every hop is alike.

@@ -40,7 +40,8 @@ nlohmann::json time_json(const SimResult& r, const CriticalPath& cp) {
             {"tree", r.tree_collectives},
             {"nvls", r.nvls_collectives},
             {"nvlstree", r.nvls_tree_collectives},
-            {"collnet", r.collnet_collectives}}},
+            {"collnet", r.collnet_collectives},
+            {"pat", r.pat_collectives}}},
           {"critical_path",
            {{"length_s", cp.length_s},
             {"compute_s", cp.compute_s},
@@ -84,7 +85,7 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
       static_cast<long long>(r.flows));
   out += line;
   if (r.ring_collectives + r.tree_collectives + r.nvls_collectives + r.nvls_tree_collectives +
-          r.collnet_collectives >
+          r.collnet_collectives + r.pat_collectives >
       0) {
     std::snprintf(line, sizeof line, "NCCL algorithms: %lld ring, %lld tree, %lld NVLS",
                   static_cast<long long>(r.ring_collectives), static_cast<long long>(r.tree_collectives),
@@ -92,6 +93,7 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
     out += line;
     if (r.nvls_tree_collectives > 0) out += ", " + std::to_string(r.nvls_tree_collectives) + " NVLSTree";
     if (r.collnet_collectives > 0) out += ", " + std::to_string(r.collnet_collectives) + " CollNet";
+    if (r.pat_collectives > 0) out += ", " + std::to_string(r.pat_collectives) + " PAT";
     out += "\n";
   }
   return out;

@@ -12,6 +12,7 @@
 using zerosim::testing::busbw_at;
 using zerosim::testing::collective;
 using zerosim::testing::run_zerosim;
+using zerosim::testing::seconds_at;
 
 namespace {
 
@@ -200,4 +201,20 @@ TEST_CASE("a platform file's NIC and CollNet zone props are the run's, and echoe
   CHECK(j["config"]["cluster"]["nic_gbps"] == 200.0);
   CHECK(j["config"]["cluster"]["collnet"] == true);
   CHECK(j["time"]["algorithms"]["collnet"].get<int64_t>() > 0);  // the gradient all-reduce, through SHARP
+}
+
+TEST_CASE("PAT runs ZeRO-3-sized all-gathers at one GPU per node; the ring takes the large ones",
+          "[network][pat]") {
+  const std::string one_per_node =
+      "--cluster gpu=h100-80gb-sxm,gpus=64,gpus_per_node=1,inter=ib-ndr400 --op all_gather";
+  const auto j = collective(one_per_node + " -b 1M -e 1G -f 1024");
+  CHECK(j["results"][0]["algorithm"] == "pat");   // 1 MiB: NCCL's log-depth latency beats 63 network steps
+  CHECK(j["results"][1]["algorithm"] == "ring");  // 1 GiB: the ring's rate beats PAT's 0.75 of it
+  const auto ring = collective(one_per_node + " -b 1M -e 1M --algo ring");
+  CHECK(seconds_at(j, 1 << 20) < seconds_at(ring, 1 << 20) / 3);
+  // Not before NCCL 2.23, nor with eight GPUs per node (a forced PAT falls back to the ring there).
+  CHECK(collective(one_per_node + " -b 1M -e 1M --nccl 2.22.3")["results"][0]["algorithm"] == "ring");
+  CHECK(
+      collective("--cluster gpu=h100-80gb-sxm,gpus=64,inter=ib-ndr400 --op all_gather -b 1M -e 1M --algo pat")
+          ["results"][0]["algorithm"] == "ring");
 }

@@ -43,9 +43,9 @@ TEST_CASE("selector: tree below its crossover with the ring, ring above it (4 no
   CHECK(choose(plans, 1'850'000) == NcclAlgorithm::tree);
   CHECK(choose(plans, 1'950'000) == NcclAlgorithm::ring);
   CHECK(choose(plans, 4 * MiB) == NcclAlgorithm::ring);  // ring 253 µs < tree 292 µs
-  // Only all-reduce has a tree; the stepwise validation mode always runs the ring.
-  CHECK(choose(plans, 256 * KiB, NcclAlgorithm::automatic, CollectiveKind::all_gather) ==
-        NcclAlgorithm::ring);
+  // Only all-reduce has a tree: an all-gather at one GPU per node runs PAT (NCCL 2.23+, nccl_pat.h) at
+  // this size, the ring otherwise; the stepwise validation mode always runs the ring.
+  CHECK(choose(plans, 256 * KiB, NcclAlgorithm::automatic, CollectiveKind::all_gather) == NcclAlgorithm::pat);
   CommModel stepwise;
   stepwise.stepwise_ring = true;
   CHECK(choose_algorithm(stepwise, plans, CollectiveKind::all_reduce, 256 * KiB) == NcclAlgorithm::ring);

@@ -6,6 +6,7 @@
 #include "sim/engine/collective_selector.h"
 #include "sim/engine/nccl_collnet.h"
 #include "sim/engine/nccl_nvls_tree.h"
+#include "sim/engine/nccl_pat.h"
 
 using namespace zerosim;
 using zerosim::testing::HandDrawnNetwork;
@@ -95,4 +96,21 @@ TEST_CASE("CollNet plan: the node's chain on NVLink, S/G each way on each NIC, w
   const CollectivePlans nvls = plan_collectives(32, 8, true, net.routes(), cm);
   CHECK(nvls.nvls_collnet.link_load.at("n0g0-nvlink_UP") == Approx(1.125 * 0.8 / 0.733));
   CHECK(choose_algorithm(cm, nvls, CollectiveKind::all_reduce, GiB) == NcclAlgorithm::nvls);
+}
+
+TEST_CASE("PAT: all-gather / reduce-scatter at one GPU per node, NCCL 2.23+, with NCCL's latency model",
+          "[engine][pat]") {
+  CommModel cm;
+  const RankLayout one_per_node = rank_layout(64, 1), eight_per_node = rank_layout(64, 8);
+  CHECK(pat_possible(cm, one_per_node, CollectiveKind::all_gather));
+  CHECK(pat_possible(cm, one_per_node, CollectiveKind::reduce_scatter));
+  CHECK_FALSE(pat_possible(cm, one_per_node, CollectiveKind::all_reduce));
+  CHECK_FALSE(pat_possible(cm, eight_per_node, CollectiveKind::all_gather));
+  // 64 ranks: launch 5 µs + 8 µs + log2(64) = 6 levels × 14 µs / 3.5 + 64 × 2.8 µs = 5 + 8 + 24 + 179.2 µs.
+  CHECK(pat_overhead_s(cm, 64) == Approx(216.2e-6));
+  CHECK(cm.pat_efficiency == 0.75);
+  apply_nccl_release(cm, Version{2, 23, 4});
+  CHECK(cm.pat_efficiency == 0.85);  // tuning.cc: busBw *= .85 in 2.23, .75 from 2.24
+  apply_nccl_release(cm, Version{2, 22, 3});
+  CHECK_FALSE(pat_possible(cm, one_per_node, CollectiveKind::all_gather));
 }

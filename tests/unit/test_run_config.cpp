@@ -324,8 +324,8 @@ TEST_CASE("other enumerated keys list their allowed values", "[config][errors]")
              Catch::Contains("bf16-mixed, fp16-mixed, bf16-pure"));
   CHECK_THAT(error_of_file(dir, "cluster: {intra: infiniband}\n"),
              Catch::Contains("auto, nvswitch, nvlink-bridge, pcie"));
-  CHECK_THAT(error_of_file(dir, "cluster: {nccl_algo: pat}\n"),
-             Catch::Contains("auto, ring, tree, nvls, nvlstree, collnet"));
+  CHECK_THAT(error_of_file(dir, "cluster: {nccl_algo: nvlsring}\n"),
+             Catch::Contains("auto, ring, tree, nvls, nvlstree, collnet, pat"));
   CHECK_THAT(error_of_file(dir, "zero: {stage: 2, offload_param: cpu}\n"),
              Catch::Contains("'zero.offload_param'"));
 }
