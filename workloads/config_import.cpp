@@ -170,7 +170,7 @@ std::string render_run_config(const ImportedConfig& config) {
 }
 
 const std::map<std::string, Importer>& importers() {
-  static const std::map<std::string, Importer> all = {};
+  static const std::map<std::string, Importer> all = {{"hf-trainer", import_hf_trainer}};
   return all;
 }
 
