@@ -35,6 +35,7 @@ struct HfArgs {
   bool liger = false;
   std::string deepspeed;  // a path, or "" (an inline dict is written out: deepspeed_inline)
   YAML::Node deepspeed_inline;
+  bool inline_deepspeed = false;
   std::vector<std::string> fsdp;  // FSDPOption values
   bool fsdp_checkpointing = false;
 };
@@ -351,6 +352,7 @@ void translated_rules(std::map<std::string, FieldRule>& r, ImportBuilder& b, HfA
                       if (is_null(v) || (v.IsScalar() && v.Scalar().empty())) return;
                       if (v.IsMap()) {
                         a.deepspeed_inline = v;
+                        a.inline_deepspeed = true;
                       } else {
                         a.deepspeed = read_string(v, b.file(), "deepspeed");
                       }
@@ -364,7 +366,7 @@ void translated_rules(std::map<std::string, FieldRule>& r, ImportBuilder& b, HfA
                         for (auto it = v.begin(); it != v.end(); ++it) {
                           const std::string k = it->first.Scalar();
                           const std::string key = k.rfind("fsdp_", 0) == 0 ? k.substr(5) : k;
-                          const YAML::Node& x = it->second;
+                          const YAML::Node x = it->second;
                           const std::string name = "fsdp_config." + k;
                           if (key == "activation_checkpointing") {
                             a.fsdp_checkpointing = bool_field(b, name, x);
@@ -461,11 +463,11 @@ std::string ds_enabled(const YAML::Node& ds, const char* block) {
 // HF Trainer with DeepSpeed: the engine's precision; "auto" blocks take --bf16/--fp16
 // (integrations/deepspeed.py HfTrainerDeepSpeedConfig.trainer_config_process).
 void set_deepspeed(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
-  const std::string path = a.deepspeed_inline.IsDefined() ? write_inline_deepspeed(b, a.deepspeed_inline, o)
-                                                          : find_deepspeed(b, a.deepspeed);
+  const std::string path =
+      a.inline_deepspeed ? write_inline_deepspeed(b, a.deepspeed_inline, o) : find_deepspeed(b, a.deepspeed);
   const YAML::Node ds = parse_yaml_file(path, "DeepSpeed config");
   const std::string origin =
-      a.deepspeed_inline.IsDefined() ? "deepspeed (inline dict, written out)" : "deepspeed: " + a.deepspeed;
+      a.inline_deepspeed ? "deepspeed (inline dict, written out)" : "deepspeed: " + a.deepspeed;
   b.set("deepspeed", yaml_scalar(path_from_output(path, "", o.out_dir)), origin);
   b.set("train.engine", "deepspeed", origin + " (deepspeed.initialize wraps the model)");
   if (a.bf16) return b.set("train.precision", "bf16-mixed", "bf16: true with DeepSpeed (its bf16 mode)");
@@ -513,7 +515,7 @@ void set_fsdp(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
                "'" + w + "' is not an FSDPOption (full_shard, shard_grad_op, no_shard, auto_wrap, ...)");
   }
   if (stage.empty()) b.refuse("fsdp", "names no sharding strategy (full_shard, shard_grad_op or no_shard)");
-  if (!a.deepspeed.empty() || a.deepspeed_inline.IsDefined())
+  if (!a.deepspeed.empty() || a.inline_deepspeed)
     b.refuse("fsdp", "and deepspeed together: the Trainer refuses both (TrainingArguments.__post_init__)");
   if (stage != "0" && !wrap)
     b.refuse("fsdp", "without auto_wrap the whole model is one FSDP unit, gathered at once: not modelled");
@@ -572,7 +574,7 @@ ImportedConfig import_file(const std::string& file, const ImportOptions& options
   if (a.bf16 && a.fp16) b.refuse("fp16", "and bf16 both true: the Trainer refuses it");
   if (!a.fsdp.empty())
     set_fsdp(b, a, options);
-  else if (!a.deepspeed.empty() || a.deepspeed_inline.IsDefined())
+  else if (!a.deepspeed.empty() || a.inline_deepspeed)
     set_deepspeed(b, a, options);
   else
     set_amp(b, a);
