@@ -18,7 +18,7 @@ namespace zerosim {
 namespace {
 
 const std::string kArgs = "TrainingArguments";
-const std::string kCode = "transformers training_args.py TrainingArguments";
+const std::string kCode = "transformers training_args.py TrainingArguments (fd798335)";
 
 // What the fields say, gathered in file order and turned into settings once all are read (the precision
 // depends on deepspeed, bf16, fp16 and fsdp together).
