@@ -283,6 +283,14 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
+std::string model_source(const std::string& preset) {
+  const auto& presets = embedded::model_presets();
+  const auto it = presets.find(preset + ".json");
+  if (it == presets.end()) return "";
+  const YAML::Node root = YAML::Load(it->second);
+  return root["_zerosim_source"] ? root["_zerosim_source"].as<std::string>() : "";
+}
+
 ModelSpec load_model(const std::string& name_or_path, const std::string& source_file,
                      const std::string& key) {
   const auto& presets = embedded::model_presets();

@@ -68,6 +68,10 @@ struct ModelSpec {
   std::vector<size_t> linears_in(LinearGroup group) const;  // indices into layer_linears, forward order
 };
 
+// Where a preset's shapes come from: its "_zerosim_source" ("meta-llama/Llama-2-7b-hf config.json (...)"),
+// "" for an unknown preset.
+std::string model_source(const std::string& preset);
+
 // A preset name (see preset_names()) or a path to a Hugging Face config.json.
 // Throws ConfigError naming `source_file`/`key` on anything it cannot use.
 ModelSpec load_model(const std::string& name_or_path, const std::string& source_file = "",

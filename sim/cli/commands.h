@@ -17,5 +17,6 @@ void add_sweep_command(CLI::App& root);
 void add_merge_command(CLI::App& root);
 void add_validate_command(CLI::App& root);
 void add_platform_command(CLI::App& root);
+void add_import_command(CLI::App& root);
 
 }  // namespace zerosim

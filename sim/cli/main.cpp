@@ -24,6 +24,7 @@ int run(int argc, char** argv) {
   zerosim::add_merge_command(app);
   zerosim::add_validate_command(app);
   zerosim::add_platform_command(app);
+  zerosim::add_import_command(app);
   try {
     app.parse(argc, argv);
     return 0;
