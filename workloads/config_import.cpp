@@ -170,7 +170,10 @@ std::string render_run_config(const ImportedConfig& config) {
 }
 
 const std::map<std::string, Importer>& importers() {
-  static const std::map<std::string, Importer> all = {{"hf-trainer", import_hf_trainer}};
+  static const std::map<std::string, Importer> all = {
+      {"hf-trainer", import_hf_trainer},
+      {"llamafactory", import_llamafactory},
+  };
   return all;
 }
 

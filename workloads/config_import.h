@@ -91,6 +91,7 @@ std::string render_run_config(const ImportedConfig& config);
 // Tool name ("axolotl", "llamafactory", "hf-trainer") -> importer, for the command line and its --help.
 using Importer = std::function<ImportedConfig(const std::string&, const ImportOptions&)>;
 ImportedConfig import_hf_trainer(const std::string& file, const ImportOptions& options);
+ImportedConfig import_llamafactory(const std::string& file, const ImportOptions& options);
 const std::map<std::string, Importer>& importers();
 
 }  // namespace zerosim
