@@ -170,7 +170,9 @@ std::string render_run_config(const ImportedConfig& config) {
 }
 
 const std::map<std::string, Importer>& importers() {
-  static const std::map<std::string, Importer> all = {};
+  static const std::map<std::string, Importer> all = {
+      {"axolotl", import_axolotl},
+  };
   return all;
 }
 

@@ -91,5 +91,6 @@ std::string render_run_config(const ImportedConfig& config);
 // Tool name ("axolotl", "llamafactory", "hf-trainer") -> importer, for the command line and its --help.
 using Importer = std::function<ImportedConfig(const std::string&, const ImportOptions&)>;
 const std::map<std::string, Importer>& importers();
+ImportedConfig import_axolotl(const std::string& file, const ImportOptions& options);
 
 }  // namespace zerosim
