@@ -171,6 +171,7 @@ std::string render_run_config(const ImportedConfig& config) {
 
 const std::map<std::string, Importer>& importers() {
   static const std::map<std::string, Importer> all = {
+      {"axolotl", import_axolotl},
       {"hf-trainer", import_hf_trainer},
       {"llamafactory", import_llamafactory},
   };

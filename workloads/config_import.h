@@ -93,5 +93,6 @@ using Importer = std::function<ImportedConfig(const std::string&, const ImportOp
 ImportedConfig import_hf_trainer(const std::string& file, const ImportOptions& options);
 ImportedConfig import_llamafactory(const std::string& file, const ImportOptions& options);
 const std::map<std::string, Importer>& importers();
+ImportedConfig import_axolotl(const std::string& file, const ImportOptions& options);
 
 }  // namespace zerosim
