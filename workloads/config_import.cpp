@@ -62,7 +62,16 @@ void apply_field_rules(ImportBuilder& b, const YAML::Node& root,
 }
 
 void apply_command_line(ImportBuilder& b, const ImportOptions& o) {
-  if (!o.model.empty()) b.set("model", yaml_scalar(o.model), "--model");
+  if (!o.model.empty()) {
+    std::string how;
+    const std::string model = resolve_model(o.model, "", o.out_dir, how);
+    if (model.empty())
+      throw ConfigError("zerosim import", "--model",
+                        "'" + o.model + "' is neither a preset (" + join(preset_names()) +
+                            "), a config.json (or a directory holding one) nor the Hub id of a preset: "
+                            "download the model's config.json and give its path");
+    b.set("model", model, "--model " + o.model + " (" + how + ")");
+  }
   if (o.seq_len > 0) b.set("train.seq_len", std::to_string(o.seq_len), "--seq-len");
   if (!o.gpu.empty()) b.set("cluster.gpu", yaml_scalar(o.gpu), "--gpu");
   if (o.gpus > 0) b.set("cluster.gpus", std::to_string(o.gpus), "--gpus");
@@ -89,12 +98,61 @@ std::string base_repo(const std::string& hub_id) {
 
 }  // namespace
 
-std::string preset_for_hub_id(const std::string& hub_id) {
+namespace {
+std::string preset_of_repo(const std::string& hub_id) {
   const std::string want = base_repo(hub_id);
   for (const std::string& name : preset_names()) {
     const std::string source = model_source(name);  // "meta-llama/Llama-2-7b-hf config.json (...)"
     const std::string repo = source.substr(0, source.find(' '));
     if (!repo.empty() && base_repo(repo) == want) return name;
+  }
+  return "";
+}
+}  // namespace
+
+std::string preset_for_hub_id(const std::string& hub_id, std::string* note) {
+  if (std::string preset = preset_of_repo(hub_id); !preset.empty()) return preset;
+  // axolotl's and others' examples name NousResearch's re-uploads of Meta's repositories (the same
+  // config.json), and Llama 3.1, whose config differs from Llama 3's in values, not shapes.
+  std::string meta = hub_id, why;
+  if (meta.rfind("NousResearch/", 0) == 0) {
+    meta = "meta-llama/" + meta.substr(13);
+    why = "; NousResearch's re-upload of " + meta;
+  }
+  if (const size_t at = meta.find("Llama-3.1-"); at != std::string::npos) {
+    meta.replace(at, 10, "Llama-3-");
+    why += "; Llama 3.1 has Llama 3's shapes (rope_scaling and max_position_embeddings differ)";
+  }
+  if (meta.rfind("meta-llama/Llama-3-", 0) == 0) meta.insert(11, "Meta-");  // Llama 3's repositories' names
+  if (meta == hub_id) return "";
+  std::string preset = preset_of_repo(meta);
+  if (!preset.empty() && note) *note = why;
+  return preset;
+}
+
+std::string resolve_model(const std::string& reference, const std::string& source_file,
+                          const std::string& out_dir, std::string& how) {
+  const auto& names = preset_names();
+  if (std::find(names.begin(), names.end(), reference) != names.end()) {
+    how = "a zerosim preset";
+    return reference;
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const fs::path& p : {fs::path(reference), fs::path(source_file).parent_path() / reference}) {
+    if (fs::is_regular_file(p, ec)) {
+      how = "its config.json";
+      return yaml_scalar(path_from_output(p.string(), "", out_dir));
+    }
+    if (fs::is_regular_file(p / "config.json", ec)) {
+      how = "its config.json";
+      return yaml_scalar(path_from_output((p / "config.json").string(), "", out_dir));
+    }
+  }
+  std::string note;
+  if (std::string preset = preset_for_hub_id(reference, &note); !preset.empty()) {
+    how = "the zerosim preset of that Hub id: same shapes" + note;
+    return preset;
   }
   return "";
 }
@@ -113,7 +171,17 @@ std::string path_from_output(const std::string& path, const std::string& source_
 std::string yaml_scalar(const std::string& text) {
   YAML::Emitter e;
   e << text;
-  return e.c_str();
+  // yaml-cpp's emitter leaves `on`, `yes`, `null`, `1e3` bare, which a reader takes as a bool, a null or
+  // a number: quote what would not read back as this very string.
+  const YAML::Node back = YAML::Load(e.c_str());
+  bool as_bool = false;
+  double as_number = 0;
+  if (back.IsScalar() && back.Scalar() == text && !YAML::convert<bool>::decode(back, as_bool) &&
+      !YAML::convert<double>::decode(back, as_number))
+    return e.c_str();
+  YAML::Emitter quoted;
+  quoted << YAML::DoubleQuoted << text;
+  return quoted.c_str();
 }
 
 std::string yaml_list(const std::vector<std::string>& items) {

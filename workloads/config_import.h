@@ -70,8 +70,17 @@ void apply_field_rules(ImportBuilder& b, const YAML::Node& root,
 void apply_command_line(ImportBuilder& b, const ImportOptions& options);
 
 // The zerosim model preset whose source is this Hugging Face Hub id (case-insensitive; "-hf", "-chat",
-// "-Instruct" variants of the same weights' shapes included), or "" when none is.
-std::string preset_for_hub_id(const std::string& hub_id);
+// "-Instruct" variants of the same weights' shapes included; NousResearch's re-uploads of Meta's Llama
+// repositories; Llama 3.1, whose config differs from Llama 3's in rope_scaling and context length only),
+// or "" when none is. `note`, when given, gets what was assumed ("; NousResearch's re-upload of ...").
+std::string preset_for_hub_id(const std::string& hub_id, std::string* note = nullptr);
+
+// A model reference as a front-end or --model gives it, as the run config's `model:` value: a preset
+// name; a config.json file, or a directory holding one (relative to the working directory, then to
+// `source_file`), written relative to the output; or a Hub id of a preset. "" when it is none of these;
+// `how` says which it was ("its config.json", "the zerosim preset of that Hub id ...").
+std::string resolve_model(const std::string& reference, const std::string& source_file,
+                          const std::string& out_dir, std::string& how);
 
 // A source-relative path as the run config (written to options.out_dir) should name it.
 std::string path_from_output(const std::string& path, const std::string& source_file,
@@ -88,11 +97,12 @@ std::string render_run_config(const ImportedConfig& config);
 // The importers (import_<tool>.cpp, registered in importers()). Each reads the file, applies the
 // front-end's defaults, and returns the settings; ConfigError (file, field, why) for what it refuses or
 // cannot find.
-// Tool name ("axolotl", "llamafactory", "hf-trainer") -> importer, for the command line and its --help.
-using Importer = std::function<ImportedConfig(const std::string&, const ImportOptions&)>;
+ImportedConfig import_axolotl(const std::string& file, const ImportOptions& options);
 ImportedConfig import_hf_trainer(const std::string& file, const ImportOptions& options);
 ImportedConfig import_llamafactory(const std::string& file, const ImportOptions& options);
+
+// Tool name ("axolotl", "llamafactory", "hf-trainer") -> importer, for the command line and its --help.
+using Importer = std::function<ImportedConfig(const std::string&, const ImportOptions&)>;
 const std::map<std::string, Importer>& importers();
-ImportedConfig import_axolotl(const std::string& file, const ImportOptions& options);
 
 }  // namespace zerosim

@@ -466,26 +466,6 @@ struct Source {
   YAML::Node peek(const std::string& k) const { return root[k]; }
 };
 
-// axolotl's examples name NousResearch's re-uploads of Meta's Llama repositories (the same config.json) and
-// Llama 3.1, whose config differs from Llama 3's only in rope_scaling and max_position_embeddings (values,
-// not shapes).
-std::string preset_for_mirror(const std::string& id, std::string& note) {
-  std::string preset = preset_for_hub_id(id);
-  if (!preset.empty()) return preset;
-  std::string meta = id;
-  if (meta.rfind("NousResearch/", 0) == 0) {
-    meta = "meta-llama/" + meta.substr(13);
-    note = "; NousResearch's re-upload of " + meta;
-  }
-  if (const size_t at = meta.find("Llama-3.1-"); at != std::string::npos) {
-    meta.replace(at, 10, "Llama-3-");
-    note += "; Llama 3.1 has Llama 3's shapes (rope_scaling and max_position_embeddings differ)";
-  }
-  preset = preset_for_hub_id(meta);
-  if (preset.empty()) note.clear();
-  return preset;
-}
-
 void translate_model(ImportBuilder& b, Source& s, const ImportOptions& o) {
   if (!o.model.empty()) return;  // apply_command_line sets it
   const YAML::Node base = s["base_model"];
@@ -494,21 +474,13 @@ void translate_model(ImportBuilder& b, Source& s, const ImportOptions& o) {
     b.refuse("base_model", "missing (axolotl requires it); or pass --model PRESET|config.json");
   const std::string field = present(config) ? "base_model_config" : "base_model";
   const std::string id = present(config) ? config.Scalar() : base.Scalar();
-  namespace fs = std::filesystem;
-  fs::path dir(id);
-  if (dir.is_relative()) dir = fs::path(b.file()).parent_path() / dir;
-  if (fs::exists(dir / "config.json")) {
-    b.set("model", yaml_scalar(path_from_output((dir / "config.json").string(), "", o.out_dir)),
-          field + ": " + id + " (its config.json)");
-    return;
-  }
-  std::string note;
-  const std::string preset = preset_for_mirror(id, note);
-  if (preset.empty())
+  std::string how;
+  const std::string model = resolve_model(id, b.file(), o.out_dir, how);
+  if (model.empty())
     b.refuse(field, "'" + id +
                         "' is not a Hub id of a zerosim preset nor a folder with a config.json; pass --model "
                         "PRESET or --model path/config.json");
-  b.set("model", preset, field + ": " + id + " (zerosim preset of the same shapes" + note + ")");
+  b.set("model", model, field + ": " + id + " (" + how + ")");
 }
 
 // What resolve_dtype (utils/config/__init__.py) makes of bf16/fp16/bfloat16/float16.

@@ -532,21 +532,10 @@ void set_fsdp(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
         std::string(a.bf16 ? "bf16" : "fp16") + ": true (FSDP MixedPrecision: 16-bit compute copies)");
 }
 
-// --model: a preset, a config.json (written relative to the run config) or a Hub id a preset matches.
-void set_model(ImportBuilder& b, const ImportOptions& o) {
+// TrainingArguments name no model: --model must (apply_command_line resolves it).
+void require_model(const ImportBuilder& b, const ImportOptions& o) {
   if (o.model.empty())
     b.refuse("(model)", kArgs + " names no model: give --model PRESET, a config.json path or a Hub id");
-  if (std::filesystem::is_regular_file(o.model))
-    return b.set("model", yaml_scalar(path_from_output(o.model, "", o.out_dir)), "--model");
-  const auto& names = preset_names();
-  if (std::find(names.begin(), names.end(), o.model) != names.end())
-    return b.set("model", o.model, "--model");
-  const std::string preset = preset_for_hub_id(o.model);
-  if (preset.empty())
-    b.refuse("(model)", "--model '" + o.model +
-                            "' is neither a preset, a config.json nor a Hub id of a preset: download the "
-                            "model's config.json and give its path");
-  b.set("model", preset, "--model " + o.model + " (the preset of that Hub id)");
 }
 
 void set_peft(ImportBuilder& b, const ImportOptions& o) {
@@ -560,7 +549,7 @@ ImportedConfig import_file(const std::string& file, const ImportOptions& options
   const YAML::Node root = parse_yaml_file(file, kArgs + " JSON");
   HfArgs a;
   apply_field_rules(b, root, all_rules(b, a), kArgs);
-  set_model(b, options);
+  require_model(b, options);
   if (options.seq_len <= 0)
     b.refuse("(seq_len)", kArgs + " names no sequence length: give --seq-len N (tokens per sample)");
   set_peft(b, options);
@@ -578,9 +567,7 @@ ImportedConfig import_file(const std::string& file, const ImportOptions& options
     set_deepspeed(b, a, options);
   else
     set_amp(b, a);
-  ImportOptions rest = options;
-  rest.model.clear();  // set above, relative to the run config
-  apply_command_line(b, rest);
+  apply_command_line(b, options);
   return b.finish();
 }
 

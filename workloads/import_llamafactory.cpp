@@ -648,16 +648,6 @@ bool pre_quantized(const std::string& model) {
   return false;
 }
 
-// A local model directory: LLaMA-Factory resolves it from the working directory; zerosim also tries
-// next to the source file.
-std::string local_config_json(const std::string& model, const std::string& source) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  for (const fs::path& dir : {fs::path(model), fs::path(source).parent_path() / model})
-    if (fs::is_regular_file(dir / "config.json", ec)) return (dir / "config.json").string();
-  return "";
-}
-
 void set_model(ImportBuilder& b, const Args& a, const ImportOptions& o) {
   if (a.model.empty()) {
     if (o.model.empty())
@@ -670,14 +660,10 @@ void set_model(ImportBuilder& b, const Args& a, const ImportOptions& o) {
     b.refuse("model_name_or_path", "'" + a.model +
                                        "' names a pre-quantized checkpoint (GPTQ, AWQ, AQLM, ...): only "
                                        "bitsandbytes 4-bit (quantization_bit: 4) is modelled");
-  if (const std::string preset = preset_for_hub_id(a.model); !preset.empty()) {
-    b.set("model", yaml_scalar(preset),
-          from(a, "model_name_or_path") + " (the zerosim preset of that Hub id)");
-    return;
-  }
-  if (const std::string cfg = local_config_json(a.model, b.file()); !cfg.empty()) {
-    b.set("model", yaml_scalar(path_from_output(cfg, b.file(), o.out_dir)),
-          from(a, "model_name_or_path") + " (its config.json)");
+  // LLaMA-Factory resolves a local directory from the working directory; zerosim also tries next to the file.
+  std::string how;
+  if (const std::string model = resolve_model(a.model, b.file(), o.out_dir, how); !model.empty()) {
+    b.set("model", model, from(a, "model_name_or_path") + " (" + how + ")");
     return;
   }
   if (o.model.empty())

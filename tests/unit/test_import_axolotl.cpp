@@ -222,7 +222,7 @@ TEST_CASE("axolotl defaults: the schema's and normalize_config's values, with th
     o.seq_len = 1024;
     const ImportedConfig m = import_axolotl(minimal, o);
     CHECK(value(m, "model") == "mistral-7b");
-    CHECK(origin(m, "model") == "--model");
+    CHECK(origin(m, "model") == "--model mistral-7b (a zerosim preset)");
     CHECK(value(m, "train.seq_len") == "1024");
     CHECK(listed_no_effect(m, "base_model"));
   }

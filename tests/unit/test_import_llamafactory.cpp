@@ -140,7 +140,7 @@ TEST_CASE("llamafactory: a Hub id with no preset needs --model (examples/train_l
   o.model = "llama3-8b";
   const ImportedConfig c = import_file(data("qwen3_lora_sft_ds3.yaml"), o);
   CHECK(value(c, "model") == "llama3-8b");
-  CHECK(origin(c, "model") == "--model");
+  CHECK(origin(c, "model") == "--model llama3-8b (a zerosim preset)");
 }
 
 TEST_CASE("llamafactory: defaults of an almost empty file", "[import]") {
