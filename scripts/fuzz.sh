@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
-harnesses=(run_config hf_config ds_config adapter_config sweep calibration platform nccl_tests)
+harnesses=(run_config hf_config ds_config adapter_config sweep calibration platform nccl_tests import)
 jobs="$(nproc)"
 
 # Warnings are errors in the GCC builds; clang's extra warnings are not worth failing a fuzz run on.

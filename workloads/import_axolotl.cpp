@@ -674,8 +674,8 @@ int fsdp_stage(ImportBuilder& b, const YAML::Node& list, const YAML::Node& cfg, 
   origin = "fsdp_config without a strategy: FULL_SHARD (transformers TrainingArguments: fsdp=True)";
   if (present(list)) {
     if (!list.IsSequence() && !list.IsScalar()) b.refuse("fsdp", "expected a list of FSDP options");
-    const std::vector<std::string> items =
-        list.IsSequence() ? list.as<std::vector<std::string>>() : std::vector<std::string>{list.Scalar()};
+    const std::vector<std::string> items = list.IsSequence() ? read_string_list(list, b.file(), "fsdp")
+                                                             : std::vector<std::string>{list.Scalar()};
     for (const std::string& o : items) {
       if (o == "full_shard" || o == "shard_grad_op" || o == "no_shard") {
         stage = o == "full_shard" ? 3 : o == "shard_grad_op" ? 2 : 0;

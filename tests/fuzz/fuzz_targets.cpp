@@ -12,6 +12,7 @@
 #include "sim/batch/sweep_spec.h"
 #include "sim/platform/platform_check.h"
 #include "workloads/config_error.h"
+#include "workloads/config_import.h"
 #include "workloads/deepspeed_config.h"
 #include "workloads/memory_model.h"
 #include "workloads/model_spec.h"
@@ -137,12 +138,33 @@ void nccl_tests(const std::string& input) {
       std::abort();
 }
 
+void import(const std::string& input) {
+  // Every importer on the same text (YAML, or JSON for hf-trainer), as `zerosim import` runs it: the run
+  // config it renders must load, or the importer must have refused the file.
+  const Scratch file{write_scratch(input, "-train.yaml")};
+  ImportOptions o;
+  o.model = "llama2-7b";
+  o.seq_len = 512;
+  o.gpus = 2;
+  std::string first_error;
+  for (const auto& [tool, run] : importers()) {
+    try {
+      const ImportedConfig c = run(file.path, o);
+      (void)run_config_from_yaml(YAML::Load(render_run_config(c)), "");
+    } catch (const ConfigError& e) {
+      if (first_error.empty()) first_error = e.what();
+    }
+  }
+  if (!first_error.empty()) throw ConfigError("train.yaml", "", first_error);
+}
+
 const std::map<std::string, std::function<void(const std::string&)>>& targets() {
   static const std::map<std::string, std::function<void(const std::string&)>> t = {
       {"run_config", run_config}, {"hf_config", hf_config},
       {"ds_config", ds_config},   {"adapter_config", adapter_config},
       {"sweep", sweep},           {"calibration", calibration},
-      {"platform", platform},     {"nccl_tests", nccl_tests}};
+      {"platform", platform},     {"nccl_tests", nccl_tests},
+      {"import", import}};
   return t;
 }
 

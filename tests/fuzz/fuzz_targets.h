@@ -16,6 +16,7 @@ void sweep(const std::string& input);           // SWEEP.yaml (and the text as a
 void calibration(const std::string& input);     // calibration YAML, then lookups
 void platform(const std::string& input);        // platform XML through sim/platform_check
 void nccl_tests(const std::string& input);      // nccl-tests output for collective --compare
+void import(const std::string& input);  // a front-end's config through every `zerosim import` importer
 
 // Harness name (tests/fuzz/corpus/<name>/) → function.
 const std::map<std::string, std::function<void(const std::string&)>>& targets();

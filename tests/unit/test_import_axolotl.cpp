@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "imported_settings.h"
 #include "test_support.h"
 #include "workloads/config_error.h"
 #include "workloads/config_import.h"
@@ -18,30 +19,13 @@ using zerosim::testing::config_error_message;
 using zerosim::testing::TempDir;
 using zerosim::testing::test_data;
 
+using zerosim::testing::lists_no_effect;
+using zerosim::testing::origin;
+using zerosim::testing::value;
+
 namespace {
 
 std::string example(const std::string& name) { return test_data("import/axolotl/" + name); }
-
-const zerosim::ImportedSetting* setting(const ImportedConfig& c, const std::string& key) {
-  for (const auto& s : c.settings)
-    if (s.key == key) return &s;
-  return nullptr;
-}
-
-std::string value(const ImportedConfig& c, const std::string& key) {
-  const auto* s = setting(c, key);
-  return s ? s->value : "(unset)";
-}
-
-std::string origin(const ImportedConfig& c, const std::string& key) {
-  const auto* s = setting(c, key);
-  return s ? s->origin : "(unset)";
-}
-
-bool listed_no_effect(const ImportedConfig& c, const std::string& field) {
-  return std::any_of(c.no_effect.begin(), c.no_effect.end(),
-                     [&](const std::string& line) { return line.rfind(field + ": ", 0) == 0; });
-}
 
 // A variant of an example: its text with `from` replaced by `to` (or appended), in a temp dir.
 // `name` is an example, or a path an earlier variant wrote.
@@ -93,10 +77,10 @@ TEST_CASE("axolotl LoRA example: adapter, batch, precision and attention", "[imp
   CHECK(value(c, "train.flash_attention") == "true");
   CHECK(value(c, "train.optimizer") == "fused");
   CHECK(value(c, "train.loss") == "hf");
-  CHECK(setting(c, "quantization.method") == nullptr);
+  CHECK(zerosim::testing::find_setting(c, "quantization.method") == nullptr);
   for (const char* f : {"datasets", "learning_rate", "wandb_project", "output_dir", "tf32", "special_tokens",
                         "model_type", "lora_model_dir", "lora_mlp_kernel", "eval_sample_packing"})
-    CHECK(listed_no_effect(c, f));
+    CHECK(lists_no_effect(c, f));
 }
 
 TEST_CASE("axolotl QLoRA example: nf4 with axolotl's bitsandbytes defaults", "[import]") {
@@ -129,7 +113,7 @@ TEST_CASE("axolotl full fine-tune with DeepSpeed ZeRO-3: the ds_config is passed
   CHECK(value(c, "train.grad_accum") == "8");
   CHECK(value(c, "cluster.gpus") == "8");
   CHECK(origin(c, "cluster.gpus") == "--gpus");
-  CHECK(listed_no_effect(c, "gradient_checkpointing_kwargs"));
+  CHECK(lists_no_effect(c, "gradient_checkpointing_kwargs"));
 }
 
 TEST_CASE("axolotl FSDP example: FULL_SHARD is ZeRO stage 3, Liger's fused linear CE the loss", "[import]") {
@@ -141,7 +125,7 @@ TEST_CASE("axolotl FSDP example: FULL_SHARD is ZeRO stage 3, Liger's fused linea
   CHECK(value(c, "peft.method") == "none");
   for (const char* f : {"fsdp_config.limit_all_gathers", "fsdp_config.sync_module_states",
                         "fsdp_config.sharding_strategy", "fsdp_config.backward_prefetch", "liger_rope"})
-    CHECK(listed_no_effect(c, f));
+    CHECK(lists_no_effect(c, f));
 }
 
 TEST_CASE("axolotl FSDP sharding strategies map to ZeRO stages or are refused", "[import]") {
@@ -224,7 +208,7 @@ TEST_CASE("axolotl defaults: the schema's and normalize_config's values, with th
     CHECK(value(m, "model") == "mistral-7b");
     CHECK(origin(m, "model") == "--model mistral-7b (a zerosim preset)");
     CHECK(value(m, "train.seq_len") == "1024");
-    CHECK(listed_no_effect(m, "base_model"));
+    CHECK(lists_no_effect(m, "base_model"));
   }
 }
 

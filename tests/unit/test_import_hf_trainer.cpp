@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "imported_settings.h"
 #include "test_support.h"
 #include "workloads/config_import.h"
 
@@ -18,6 +19,10 @@ using zerosim::ImportOptions;
 using zerosim::testing::config_error_message;
 using zerosim::testing::TempDir;
 using zerosim::testing::test_data;
+
+using zerosim::testing::lists_no_effect;
+using zerosim::testing::origin;
+using zerosim::testing::value;
 
 namespace {
 
@@ -28,27 +33,6 @@ ImportOptions llama(int64_t seq_len = 2048) {
   o.model = "llama2-7b";
   o.seq_len = seq_len;
   return o;
-}
-
-const zerosim::ImportedSetting* find(const ImportedConfig& c, const std::string& key) {
-  for (const auto& s : c.settings)
-    if (s.key == key) return &s;
-  return nullptr;
-}
-
-std::string value(const ImportedConfig& c, const std::string& key) {
-  const auto* s = find(c, key);
-  return s ? s->value : "<unset>";
-}
-
-std::string origin(const ImportedConfig& c, const std::string& key) {
-  const auto* s = find(c, key);
-  return s ? s->origin : "<unset>";
-}
-
-bool lists_no_effect(const ImportedConfig& c, const std::string& field) {
-  return std::any_of(c.no_effect.begin(), c.no_effect.end(),
-                     [&](const std::string& l) { return l.rfind(field + ": ", 0) == 0; });
 }
 
 // A copy of a full example with some fields replaced (the rest at their 4.5x defaults).
@@ -96,8 +80,8 @@ TEST_CASE("hf-trainer: --bf16 without DeepSpeed is PyTorch AMP over fp32 weights
   CHECK(value(c, "train.grad_accum") == "8");
   CHECK(lists_no_effect(c, "gradient_checkpointing_kwargs"));
   CHECK(lists_no_effect(c, "tf32"));
-  CHECK(find(c, "deepspeed") == nullptr);
-  CHECK(find(c, "zero.stage") == nullptr);
+  CHECK(zerosim::testing::find_setting(c, "deepspeed") == nullptr);
+  CHECK(zerosim::testing::find_setting(c, "zero.stage") == nullptr);
 }
 
 TEST_CASE("hf-trainer: fp16 without DeepSpeed is amp-fp16", "[import]") {
@@ -191,7 +175,7 @@ TEST_CASE("hf-trainer: --peft gives the adapter, otherwise full fine-tuning", "[
   const ImportedConfig c = zerosim::import_hf_trainer(example("amp-bf16-liger.json"), o);
   CHECK(value(c, "peft.adapter").find("adapter_config.json") != std::string::npos);
   CHECK(origin(c, "peft.adapter") == "--peft");
-  CHECK(find(c, "peft.method") == nullptr);
+  CHECK(zerosim::testing::find_setting(c, "peft.method") == nullptr);
 }
 
 TEST_CASE("hf-trainer: refusals name the field", "[import]") {

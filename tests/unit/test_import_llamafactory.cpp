@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "imported_settings.h"
 #include "test_support.h"
 #include "workloads/config_import.h"
 
@@ -13,33 +14,16 @@ using zerosim::testing::config_error_message;
 using zerosim::testing::TempDir;
 using zerosim::testing::test_data;
 
+using zerosim::testing::lists_no_effect;
+using zerosim::testing::origin;
+using zerosim::testing::value;
+
 namespace {
 
 std::string data(const std::string& name) { return test_data("import/llamafactory/" + name); }
 
 ImportedConfig import_file(const std::string& path, ImportOptions o = {}) {
   return zerosim::import_llamafactory(path, o);
-}
-
-const zerosim::ImportedSetting* find(const ImportedConfig& c, const std::string& key) {
-  for (const auto& s : c.settings)
-    if (s.key == key) return &s;
-  return nullptr;
-}
-
-std::string value(const ImportedConfig& c, const std::string& key) {
-  const auto* s = find(c, key);
-  return s ? s->value : "<unset>";
-}
-
-std::string origin(const ImportedConfig& c, const std::string& key) {
-  const auto* s = find(c, key);
-  return s ? s->origin : "<unset>";
-}
-
-bool lists_no_effect(const ImportedConfig& c, const std::string& field) {
-  return std::any_of(c.no_effect.begin(), c.no_effect.end(),
-                     [&](const std::string& line) { return line.rfind(field + ": ", 0) == 0; });
 }
 
 // A minimal training file plus `extra` lines.
@@ -82,8 +66,8 @@ TEST_CASE("llamafactory: examples/train_lora/llama3_lora_sft.yaml", "[import]") 
   CHECK(value(c, "train.precision") == "bf16-mixed");
   CHECK(value(c, "train.loss") == "hf");
   CHECK(value(c, "train.optimizer") == "fused");
-  CHECK(find(c, "deepspeed") == nullptr);
-  CHECK(find(c, "quantization.method") == nullptr);
+  CHECK(zerosim::testing::find_setting(c, "deepspeed") == nullptr);
+  CHECK(zerosim::testing::find_setting(c, "quantization.method") == nullptr);
   for (const char* f :
        {"trust_remote_code", "dataset", "template", "max_samples", "learning_rate", "warmup_ratio",
         "report_to", "ddp_timeout", "resume_from_checkpoint", "plot_loss", "output_dir"})
@@ -184,7 +168,7 @@ TEST_CASE("llamafactory: precision, checkpointing, attention and packing rules",
   // A LoRA field with finetuning_type full is read by nothing.
   const ImportedConfig full = import_file(write_config(dir, "finetuning_type: full\nlora_rank: 64\n"));
   CHECK(lists_no_effect(full, "lora_rank"));
-  CHECK(find(full, "peft.r") == nullptr);
+  CHECK(zerosim::testing::find_setting(full, "peft.r") == nullptr);
 }
 
 TEST_CASE("llamafactory: the command line overrides the file", "[import]") {
