@@ -22,6 +22,7 @@ const std::vector<std::string> kZeroKeys = {"stage",
                                             "stage3_max_live_parameters",
                                             "stage3_max_reuse_distance",
                                             "stage3_param_persistence_threshold",
+                                            "sub_group_size",
                                             "overlap_comm",
                                             "contiguous_gradients",
                                             "offload_optimizer",
@@ -84,6 +85,7 @@ void apply_block(const YAML::Node& z, const std::string& file, const std::string
   size_key(z, "stage3_max_reuse_distance", file, prefix, s.stage3_max_reuse_distance, 0, nullptr);
   size_key(z, "stage3_param_persistence_threshold", file, prefix, s.stage3_param_persistence_threshold, 0,
            &auto_persist);
+  size_key(z, "sub_group_size", file, prefix, s.sub_group_size, 0, nullptr);
   if (present(z["overlap_comm"]))
     s.overlap_comm = read_bool(z["overlap_comm"], file, prefix + "overlap_comm");
   if (present(z["contiguous_gradients"]))

@@ -50,7 +50,7 @@ const std::vector<DsKey>& ds_zero_keys() {
        "all-reducing gradients instead of reduce-scatter changes traffic"},
       {"use_multi_rank_bucket_allreduce", U::default_only, "true", "changes the ZeRO-3 gradient collectives"},
       {"allgather_partitions", U::default_only, "true", "broadcasts instead of all-gather change traffic"},
-      {"sub_group_size", U::default_only, "1000000000", "zerosim models one optimizer sub-group"},
+      {"sub_group_size", U::modelled},
       {"stage3_model_persistence_threshold", U::default_only, "9223372036854775807", kStage3Fetch},
       {"model_persistence_threshold", U::default_only, "9223372036854775807", kStage3Fetch},
       {"stage3_module_granularity_threshold", U::default_only, "0", kStage3Fetch},

@@ -112,10 +112,19 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   // ZeRO-3 whose trainable partitions are already fp32 on the GPU (peft's fp32 adapters, §8.2) uses them as
   // the master weights instead of a copy (stage3.py _create_fp32_partitions, 0.18.2+): only m and v remain.
   if (z.stage == 3 && mixed && fw.adapters_fp32() && !offloaded) s.optimizer_states -= 4 * optimizer_numel;
-  if (mixed && !offloaded) s.optimizer_temporaries = 4 * optimizer_numel;  // fp32 grads in step()
+  // The elements step() handles at once: all of them, except that ZeRO-3 steps one sub-group at a time.
+  const int64_t step_numel =
+      z.stage == 3
+          ? std::min(optimizer_numel, largest_optimizer_sub_group(program.modules, N, z.sub_group_size))
+          : optimizer_numel;
+  // fp32 grads in step(); ZeRO-3 builds each sub-group's by flattening its 16-bit gradients and casting the
+  // flat copy (stage3.py _prepare_fp32_grad_for_sub_group: flatten(...).to(fp32)), both live at once: 2 + 4 B
+  // (fp32 adapters' gradients are fp32 already: the cast returns the flat copy itself).
+  const bool flat_copy_cast = z.stage == 3 && !fw.adapters_fp32();
+  if (mixed && !offloaded) s.optimizer_temporaries = (flat_copy_cast ? 6 : 4) * step_numel;
   // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).
   if (c.train.optimizer == OptimizerImpl::foreach && !offloaded)
-    s.optimizer_temporaries += (mixed ? 4 : 2) * optimizer_numel;
+    s.optimizer_temporaries += (mixed ? 4 : 2) * step_numel;
 
   const int64_t bucket = 2 * z.reduce_bucket_size;  // bf16 elements
   if (z.stage == 3 && z.contiguous_gradients) s.persistent_buffers = bucket;

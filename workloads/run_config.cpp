@@ -716,6 +716,7 @@ nlohmann::json RunConfig::echo() const {
                           {"stage3_max_live_parameters", zero.stage3_max_live_parameters},
                           {"stage3_max_reuse_distance", zero.stage3_max_reuse_distance},
                           {"stage3_param_persistence_threshold", zero.stage3_param_persistence_threshold},
+                          {"sub_group_size", zero.sub_group_size},
                           {"overlap_comm", zero.overlap()},
                           {"contiguous_gradients", zero.contiguous_gradients},
                           {"offload_optimizer", zero.offload_optimizer},

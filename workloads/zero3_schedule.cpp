@@ -18,6 +18,24 @@ int64_t optimizer_partition_numel(const std::vector<ParamModule>& modules, int s
   return stage == 3 ? per_tensor : zero3_partition_numel(trainable, ranks);
 }
 
+int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int64_t ranks,
+                                    int64_t sub_group_size) {
+  int64_t largest = 0, current = 0;
+  for (const auto& m : modules) {
+    if (!m.trainable) continue;
+    // A module's tensors: its weight (largest_tensor) and the rest (a bias), in registration order.
+    for (const int64_t numel : {m.largest_tensor, m.numel - m.largest_tensor}) {
+      if (numel <= 0) continue;
+      current += zero3_partition_numel(numel, ranks);
+      if (current >= sub_group_size) {
+        largest = std::max(largest, current);
+        current = 0;
+      }
+    }
+  }
+  return std::max(largest, current);
+}
+
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold) { return tensor_numel <= threshold; }
 
 int64_t zero3_gathered_numel(const ParamModule& module, int64_t threshold) {

@@ -16,6 +16,14 @@ int64_t zero3_partition_numel(int64_t numel, int64_t ranks);  // ⌈numel/N⌉: 
 // Trainable elements one rank's optimizer partition holds: every trainable one at stage 0; stages 1-2 split
 // one flat group of them, ⌈Σ/N⌉; stage 3 partitions each tensor, Σ⌈numel/N⌉.
 int64_t optimizer_partition_numel(const std::vector<ParamModule>& modules, int stage, int64_t ranks);
+
+// ZeRO-3 steps the optimizer one sub-group at a time (DeepSpeed runtime/zero/stage3.py
+// _create_fp16_sub_groups, unchanged 0.10-0.19): the trainable tensors in order, a group closing once its
+// partitions reach `sub_group_size` elements (0: every tensor its own group; all of them in one group when
+// they do not reach it). Returns the largest group's partition elements, which bounds the fp32 gradient
+// step() allocates per group (_prepare_fp32_grad_for_sub_group, freed by _release_sub_group).
+int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int64_t ranks,
+                                    int64_t sub_group_size);
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold);
 
 // Elements of a module that ZeRO-3 partitions (tensors above the persistence threshold).

@@ -14,7 +14,10 @@ struct ZeroSpec {
   int64_t stage3_max_live_parameters = 1'000'000'000;    // elements
   int64_t stage3_max_reuse_distance = 1'000'000'000;     // elements
   int64_t stage3_param_persistence_threshold = 100'000;  // elements
-  std::optional<bool> overlap_comm;                      // unset: true for stage 3, false otherwise
+  // Stage 3 runs the optimizer step per sub-group of this many partition elements (DeepSpeed's config
+  // default 1e9, runtime/zero/config.py; 0: one tensor per group); zero3_schedule.h.
+  int64_t sub_group_size = 1'000'000'000;
+  std::optional<bool> overlap_comm;  // unset: true for stage 3, false otherwise
   bool contiguous_gradients = true;
   // Stage 3: the model was built inside deepspeed.zero.Init, as transformers' from_pretrained does when a
   // ZeRO-3 ds_config is active (HF Trainer, accelerate's zero3_init_flag); false: built first, then handed

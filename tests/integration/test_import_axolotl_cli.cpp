@@ -2,6 +2,8 @@
 // axolotl v0.18.0's examples/) becomes a run config that `zerosim simulate` loads; no-effect fields go to
 // stderr; bad inputs exit 2 naming the file and the field.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "run_command.h"
 #include "unit/test_support.h"
@@ -76,4 +78,31 @@ TEST_CASE("zerosim import axolotl: bad inputs exit 2 naming the file and the fie
                                       " --model llama2-7b");
   CHECK(with_model.exit_code == 0);
   CHECK_THAT(with_model.out, Catch::Contains("model: llama2-7b  # from --model"));
+}
+
+TEST_CASE("axolotl's stock ZeRO-3 ds_config (sub_group_size 0) runs, stepping one tensor at a time",
+          "[import][axolotl]") {
+  TempDir dir;
+  auto run = [&](const std::string& ds) {
+    const std::string cfg = dir.path("run-" + ds + ".yaml");
+    std::ofstream(cfg) << "model: llama2-7b\npeft: {method: none}\ntrain: {micro_batch: 1, seq_len: 64}\n"
+                       << "deepspeed: " << source_path(kDir + "deepspeed_configs/" + ds) << "\n"
+                       << "cluster: {gpu: h100-80gb-sxm, gpus: 8}\n";
+    const auto r = run_zerosim("memory --config " + cfg + " --format json");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out);
+  };
+  const auto stock = run("zero3_bf16_stock.json");
+  const auto one_group = run("zero3_bf16.json");
+  CHECK(stock["config"]["zero"]["sub_group_size"] == 0);
+  // 64 tokens: the optimizer step is the peak with one sub-group. 6.74e9 / 8 = 842M elements fit DeepSpeed's
+  // default 1e9 sub-group: 6 B x 842M = 5.05 GB of fp32 gradients (and their bf16 flat copy) at once. One
+  // tensor per group steps at most the largest tensor's partition (the embedding, 32000 x 4096 / 8 = 16.4M
+  // elements), so the peak moves back to the loss's backward, 4.4 GB lower.
+  CHECK(one_group["memory"]["peak_at"] == "optimizer step");
+  CHECK(one_group["memory"]["breakdown"]["temporaries"].get<int64_t>() == 5'053'811'712);
+  CHECK(stock["memory"]["peak_at"] != "optimizer step");
+  CHECK(stock["memory"]["peak_allocated_bytes"].get<int64_t>() <
+        one_group["memory"]["peak_allocated_bytes"].get<int64_t>() - 4'000'000'000);
 }

@@ -182,8 +182,10 @@ TEST_CASE("optimizer states: 12 B/param mixed, 4 B/param pure bf16, /N in stages
       const ModelStates m = model_states(mixed, build_step_program(mixed));
       // fp32 master 4 + Adam m 4 + v 4 = 12 B: stage 0 12·8,650,752 = 103,809,024; N=8 stages 1-3 12,976,128
       CHECK(m.optimizer_states == 12 * numel);
-      // step() materialises fp32 gradients of the partition: 4 B per element.
-      CHECK(m.optimizer_temporaries == 4 * numel);
+      // step() materialises fp32 gradients of the partition: 4 B per element; ZeRO-3 flattens the bf16
+      // gradients first and casts the flat copy, both live at once (6 B; the 8.65M elements fit one 1e9
+      // sub-group).
+      CHECK(m.optimizer_temporaries == (stage == 3 ? 6 : 4) * numel);
       const RunConfig pure = seed(stage, N, {{"train.precision", "bf16-pure"}});
       const ModelStates p = model_states(pure, build_step_program(pure));
       // bf16 m and v: 4 B; no fp32 master, no fp32 gradients.
@@ -193,6 +195,29 @@ TEST_CASE("optimizer states: 12 B/param mixed, 4 B/param pure bf16, /N in stages
   }
   const RunConfig c = seed(0, 1);
   CHECK(model_states(c, build_step_program(c)).optimizer_states == 103'809'024);
+}
+
+TEST_CASE("ZeRO-3 steps the optimizer per sub-group: the largest bounds the fp32 gradients",
+          "[memory][states]") {
+  // Tensors in order, partition elements per rank at N = 4: 10, 10, 30, 5 (+ a bias of 2), 20.
+  std::vector<ParamModule> modules = {
+      {"a", ModuleKind::linear, 0, 0, 40, 40, true}, {"frozen", ModuleKind::linear, 0, 1, 400, 400, false},
+      {"b", ModuleKind::linear, 0, 2, 40, 40, true}, {"c", ModuleKind::linear, 0, 3, 120, 120, true},
+      {"d", ModuleKind::linear, 0, 4, 28, 20, true}, {"e", ModuleKind::linear, 0, 5, 80, 80, true}};
+  // sub_group_size 25: 10+10+30 = 50 closes (>= 25), 5+2+20 = 27 closes: largest 50.
+  CHECK(largest_optimizer_sub_group(modules, 4, 25) == 50);
+  // 0: every tensor its own group: the largest tensor's partition, 30.
+  CHECK(largest_optimizer_sub_group(modules, 4, 0) == 30);
+  // DeepSpeed's 1e9: one group, every trainable partition: 10+10+30+5+2+20 = 77.
+  CHECK(largest_optimizer_sub_group(modules, 4, 1'000'000'000) == 77);
+  // Through the memory model: the seed's DoRA on 8 GPUs with one-tensor sub-groups steps its largest
+  // adapter tensor alone, far below the whole partition.
+  const RunConfig one = seed(3, 8, {{"versions.deepspeed", "0.19.1"}});
+  const RunConfig per_tensor = seed(3, 8, {{"versions.deepspeed", "0.19.1"}, {"zero.sub_group_size", "0"}});
+  const int64_t whole = model_states(one, build_step_program(one)).optimizer_temporaries;
+  const int64_t smallest = model_states(per_tensor, build_step_program(per_tensor)).optimizer_temporaries;
+  CHECK(whole == 6 * (kTrainable / 8));
+  CHECK(smallest < whole / 10);
 }
 
 TEST_CASE("IPG bucket: reduce_bucket_size·2 B whatever Ψt is, doubled by overlap_comm in stages 1-2",
