@@ -62,6 +62,9 @@ void apply_field_rules(ImportBuilder& b, const YAML::Node& root,
 }
 
 void apply_command_line(ImportBuilder& b, const ImportOptions& o) {
+  if (!o.weights_dtype.empty() && b.tool() != "hf-trainer")
+    throw ConfigError("zerosim import", "--weights-dtype",
+                      "only for hf-trainer: " + b.tool() + "'s file says which dtype the model is loaded in");
   if (!o.model.empty()) {
     std::string how;
     const std::string model = resolve_model(o.model, "", o.out_dir, how);

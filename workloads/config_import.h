@@ -18,8 +18,11 @@ namespace zerosim {
 struct ImportOptions {
   std::string model;         // --model: a preset or a config.json path, instead of the file's model
   std::string peft_adapter;  // --peft: a peft adapter_config.json (HF Trainer files have no adapter)
-  int64_t seq_len = 0;       // --seq-len: tokens per sample (0: the file's, where it has one)
-  std::string gpu;           // --gpu, --gpus, --gpus-per-node: the cluster ("" / 0: zerosim's defaults)
+  // --weights-dtype: the dtype the model was loaded in (from_pretrained's torch_dtype), which
+  // TrainingArguments do not say: "" = fp32, from_pretrained's default; hf-trainer only.
+  std::string weights_dtype;
+  int64_t seq_len = 0;  // --seq-len: tokens per sample (0: the file's, where it has one)
+  std::string gpu;      // --gpu, --gpus, --gpus-per-node: the cluster ("" / 0: zerosim's defaults)
   int64_t gpus = 0;
   int64_t gpus_per_node = 0;
   std::string out_dir;  // where the run config is written (paths in it are made relative to it)
@@ -49,6 +52,7 @@ class ImportBuilder {
   // ConfigError(file, field, why): the field changes time or memory in a way zerosim does not model.
   [[noreturn]] void refuse(const std::string& field, const std::string& why) const;
   const std::string& file() const { return config_.file; }
+  const std::string& tool() const { return config_.tool; }
   ImportedConfig finish() { return config_; }
 
  private:

@@ -463,6 +463,9 @@ std::string ds_enabled(const YAML::Node& ds, const char* block) {
 // HF Trainer with DeepSpeed: the engine's precision; "auto" blocks take --bf16/--fp16
 // (integrations/deepspeed.py HfTrainerDeepSpeedConfig.trainer_config_process).
 void set_deepspeed(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
+  if (!o.weights_dtype.empty())
+    b.no_effect("--weights-dtype",
+                "DeepSpeed's engine casts the model to its own precision (bf16/fp16 mode)");
   const std::string path =
       a.inline_deepspeed ? write_inline_deepspeed(b, a.deepspeed_inline, o) : find_deepspeed(b, a.deepspeed);
   const YAML::Node ds = parse_yaml_file(path, "DeepSpeed config");
@@ -478,9 +481,27 @@ void set_deepspeed(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
 }
 
 // HF Trainer without DeepSpeed: accelerate's torch.autocast over the model as loaded, fp32 by
-// from_pretrained's default: PyTorch AMP with fp32 weights (docs/memory-model.md §8.6).
-void set_amp(ImportBuilder& b, const HfArgs& a) {
+// from_pretrained's default: PyTorch AMP with fp32 weights (docs/memory-model.md §8.6). --weights-dtype bf16
+// (from_pretrained(torch_dtype=torch.bfloat16)): bf16 weights under autocast with peft's fp32 adapters
+// (bf16-mixed), or, fully fine-tuned, bf16 weights whose AdamW states take their dtype (bf16-pure).
+void set_amp(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
   b.set("train.engine", "pytorch", "no deepspeed: HF Trainer through accelerate, no DeepSpeed engine");
+  if (o.weights_dtype == "bf16") {
+    if (!a.bf16)
+      b.refuse("bf16",
+               "false with --weights-dtype bf16: fp16 autocast or fp32 math over bf16 weights is not "
+               "modelled (set bf16: true)");
+    if (o.peft_adapter.empty())
+      return b.set("train.precision", "bf16-pure",
+                   "--weights-dtype bf16, full fine-tuning: bf16 weights, AdamW states in their dtype");
+    return b.set(
+        "train.precision", "bf16-mixed",
+        "--weights-dtype bf16 with bf16: true: bf16 base weights, peft's fp32 adapters, torch.autocast");
+  }
+  if (o.weights_dtype == "fp16")
+    b.refuse("(weights)",
+             "--weights-dtype fp16: HF Trainer's GradScaler refuses fp16 parameters ('Attempting to "
+             "unscale FP16 gradients'); load in fp32 or bf16");
   if (a.bf16)
     return b.set("train.precision", "amp-bf16",
                  "bf16: true without DeepSpeed (torch.autocast over fp32 weights, from_pretrained's default "
@@ -495,6 +516,10 @@ void set_amp(ImportBuilder& b, const HfArgs& a) {
 // Full fine-tuning only: FSDP keeps the fp32-loaded frozen weights fp32 (4 B each, sharded), where
 // DeepSpeed's engine casts them to bf16 (2 B), so an adapter's frozen base would be half what it is.
 void set_fsdp(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
+  if (!o.weights_dtype.empty() && o.weights_dtype != "fp32")
+    b.refuse("fsdp",
+             "over " + o.weights_dtype +
+                 "-loaded weights: the FSDP mapping holds for fp32-loaded weights only (16 B per parameter)");
   std::string stage;
   bool wrap = false;
   for (const auto& w : a.fsdp) {
@@ -566,7 +591,7 @@ ImportedConfig import_file(const std::string& file, const ImportOptions& options
   else if (!a.deepspeed.empty() || a.inline_deepspeed)
     set_deepspeed(b, a, options);
   else
-    set_amp(b, a);
+    set_amp(b, a, options);
   apply_command_line(b, options);
   return b.finish();
 }

@@ -72,6 +72,10 @@ void add_import_command(CLI::App& root) {
   cmd->add_option("--peft", c->options.peft_adapter,
                   "a peft adapter_config.json (hf-trainer files have no adapter)")
       ->type_name("adapter_config.json");
+  cmd->add_option(
+         "--weights-dtype", c->options.weights_dtype,
+         "hf-trainer: the dtype the model was loaded in (from_pretrained's torch_dtype; default fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   cmd->add_option("--seq-len", c->options.seq_len, "tokens per sample, where the file does not say")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->add_option("--gpu", c->options.gpu, "GPU catalogue id (training configs name no hardware)");

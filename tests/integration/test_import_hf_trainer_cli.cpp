@@ -91,3 +91,25 @@ TEST_CASE("import hf-trainer: bad inputs exit 2 naming the file and the field", 
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--seq-len"));
 }
+
+TEST_CASE("import hf-trainer: --weights-dtype says how from_pretrained loaded the model",
+          "[integration][import]") {
+  const std::string base =
+      "import hf-trainer " + kDir + "amp-bf16-liger.json --model llama2-7b --seq-len 1024";
+  const std::string adapter = " --peft tests/data/adapters/llama2-7b-dora-rank-pattern/adapter_config.json";
+  // Default fp32 (from_pretrained's default): AMP over fp32 weights.
+  CHECK_THAT(run_zerosim(base).out, Catch::Contains("precision: amp-bf16"));
+  // bf16-loaded: bf16 weights under autocast with peft's fp32 adapters; fully fine-tuned, bf16 AdamW states.
+  CHECK_THAT(run_zerosim(base + " --weights-dtype bf16" + adapter).out,
+             Catch::Contains("precision: bf16-mixed"));
+  CHECK_THAT(run_zerosim(base + " --weights-dtype bf16").out, Catch::Contains("precision: bf16-pure"));
+  // fp16 parameters: HF Trainer's GradScaler refuses them; other front-ends' files name the dtype themselves.
+  const auto fp16 = run_zerosim(base + " --weights-dtype fp16");
+  CHECK(fp16.exit_code == 2);
+  CHECK_THAT(fp16.err, Catch::Contains("GradScaler"));
+  const auto other = run_zerosim(
+      "import llamafactory tests/data/import/llamafactory/llama3_lora_sft.yaml "
+      "--weights-dtype bf16");
+  CHECK(other.exit_code == 2);
+  CHECK_THAT(other.err, Catch::Contains("--weights-dtype"));
+}
