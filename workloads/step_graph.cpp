@@ -238,8 +238,8 @@ class GraphBuilder {
 
   ComputeOp optimizer_op() const {
     // Adam over this rank's share: memory-bound, ~12 FLOPs and adam_step_bytes_per_param bytes per element.
-    const int64_t N = c_.cluster.gpus;
-    const int64_t numel = c_.zero.stage == 0 ? trainable_numel() : (trainable_numel() + N - 1) / N;
+    // The share is the memory model's (stage 3 partitions every tensor on its own, padding each).
+    const int64_t numel = optimizer_partition_numel(p_.modules, c_.zero.stage, c_.cluster.gpus);
     ComputeOp op;
     op.name = "optimizer.adam_step";
     op.op = "adam_step";
