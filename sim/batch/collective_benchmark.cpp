@@ -157,6 +157,8 @@ SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const
   eo.record_trace = true;
   eo.comm.stepwise_ring = o.ring == "stepwise";
   eo.comm.algorithm = nccl_algorithm(o.algo);
+  eo.nccl_algo_file = kCommand;
+  eo.nccl_algo_key = "--algo";
   apply_nccl_release(eo.comm, nccl);
   return run_step(g, ComputeModel(platform.gpu()), eo);
 }

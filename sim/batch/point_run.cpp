@@ -41,6 +41,7 @@ EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& pl
   if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
   eo.comm.collnet_enabled = platform.collnet();
   eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
+  eo.nccl_algo_file = config.file;
   apply_nccl_release(eo.comm, config.versions.nccl);
   eo.comm.ctas_per_collective = nccl_collective_ctas(config.cluster.intra);
   eo.record_trace = record_trace;

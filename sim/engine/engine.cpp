@@ -442,12 +442,13 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
 }
 
 // NCCL before 2.19.3 fails a collective whose forced NCCL_ALGO cannot run instead of running the ring.
-void refuse_unrunnable_forced_algorithm(const CommModel& cm, const CollectivePlans& plans,
+void refuse_unrunnable_forced_algorithm(const EngineOptions& options, const CollectivePlans& plans,
                                         CollectiveKind kind) {
+  const CommModel& cm = options.comm;
   if (cm.algorithm == NcclAlgorithm::automatic || cm.forced_fallback || cm.stepwise_ring ||
       algorithm_runs(cm, plans, kind, cm.algorithm))
     return;
-  throw ConfigError("", "cluster.nccl_algo",
+  throw ConfigError(options.nccl_algo_file, options.nccl_algo_key,
                     std::string(nccl_algorithm_name(cm.algorithm)) + " cannot run this job's " +
                         collective_name(kind) + " on this platform, and NCCL " + cm.nccl_release +
                         " fails the call ('no algorithm/protocol available') instead of falling back to the "
@@ -535,7 +536,7 @@ SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const En
     for (TaskId v : *stream_order)
       if (const Task& t = graph.graph[v];
           t.kind == TaskKind::collective && s.hosts.size() > 1 && t.bytes > 0) {
-        refuse_unrunnable_forced_algorithm(options.comm, s.plans, t.collective);
+        refuse_unrunnable_forced_algorithm(options, s.plans, t.collective);
         s.schedules[v] = schedule_collective(options.comm, s.plans, t.collective, t.bytes);
       }
   plan_replays(s, streams);

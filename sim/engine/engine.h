@@ -67,6 +67,10 @@ struct EngineOptions {
   bool nvls = false;                    // the node's NVSwitch reduces in-network (H100/H200 SXM)
   bool record_trace = false;
   CommModel comm;
+  // Where the forced NCCL algorithm came from, for the error when the NCCL release cannot run it: the run
+  // config and its key, or the command and its flag.
+  std::string nccl_algo_file;
+  std::string nccl_algo_key = "cluster.nccl_algo";
   // CPU offload: per rank, the CPU host (SimGrid host) its GPU copies to and runs CPU Adam on; empty, or ""
   // for a rank, where the platform has none (then `offload`'s default rates apply).
   std::vector<std::string> rank_cpu_hosts;

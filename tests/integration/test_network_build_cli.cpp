@@ -118,7 +118,13 @@ TEST_CASE("versions.nccl / --nccl: which algorithms the release has and what a f
   CHECK(run_zerosim(a100 + " --nccl 2.19.3 --format json").exit_code == 0);
   const auto old = run_zerosim(a100 + " --nccl 2.18.5");
   CHECK(old.exit_code == 2);
-  CHECK_THAT(old.err, Catch::Contains("cluster.nccl_algo") && Catch::Contains("2.19.3"));
+  CHECK_THAT(old.err, Catch::Contains("zerosim collective: key '--algo'") && Catch::Contains("2.19.3"));
+  // A run config's: its file and cluster.nccl_algo.
+  const auto forced = run_zerosim(
+      "simulate --config workloads/configs/seed-dora-7b.yaml --set cluster.gpus=16 --set "
+      "cluster.nccl_algo=nvlstree --set versions.nccl=2.18.5");
+  CHECK(forced.exit_code == 2);
+  CHECK_THAT(forced.err, Catch::Contains("seed-dora-7b.yaml: key 'cluster.nccl_algo'"));
   // Releases outside the modelled range, and non-releases, name the flag.
   for (const char* bad : {"2.9.9", "3.0.0", "latest"}) {
     const auto r = run_zerosim(std::string("collective --cluster gpu=h100-80gb-sxm,gpus=8 --nccl ") + bad);
