@@ -21,6 +21,7 @@ struct RankLayout {
   int64_t node_size(int64_t node) const;
   // The rank at `local` on `node`, or the node's last rank where a partial node has no such GPU.
   int64_t rank_on(int64_t node, int64_t local) const;
+  bool full_nodes() const { return ranks == nodes * gpus_per_node; }  // no partial last node
 };
 RankLayout rank_layout(int64_t ranks, int64_t gpus_per_node);
 

@@ -37,29 +37,25 @@ bool nvls_is_faster(const CommModel& cm, const CollectivePlans& p, int64_t bytes
   return nvls_predicted_s(cm, ring.hop_bandwidth, bytes, n) < ring_first_hop_predicted_s(cm, ring, bytes, n);
 }
 
-// The fastest of ring, tree and (where it can run) NVLSTree by their estimates; the ring on a tie.
+// The fastest of ring, tree and, where they can run, NVLSTree, CollNet and multi-node NVLS by their
+// estimates; the earlier in that order on a tie.
 NcclAlgorithm fastest_multi_node(const CommModel& cm, const CollectivePlans& p, int64_t bytes) {
   NcclAlgorithm best = NcclAlgorithm::ring;
   double best_s = ring_predicted_s(cm, p.ring, bytes, p.layout.ranks);
-  if (const double t = tree_predicted_s(cm, p.tree, p.tree_steps, bytes); t < best_s) {
-    best = NcclAlgorithm::tree;
-    best_s = t;
-  }
-  if (cm.nvls_tree_available && !p.nvls_tree.sends.empty()) {
-    if (const double t = nvls_tree_predicted_s(cm, p.nvls_tree, p.layout, bytes); t < best_s) {
-      best = NcclAlgorithm::nvls_tree;
+  auto consider = [&](NcclAlgorithm algorithm, bool runs, const auto& predicted_s) {
+    if (!runs) return;
+    if (const double t = predicted_s(); t < best_s) {
+      best = algorithm;
       best_s = t;
     }
-  }
-  if (!p.collnet.sends.empty()) {
-    if (const double t = collnet_predicted_s(cm, p.collnet, p.layout, bytes); t < best_s) {
-      best = NcclAlgorithm::collnet;
-      best_s = t;
-    }
-  }
-  if (cm.nvls_tree_available && !p.nvls_collnet.sends.empty() &&
-      nvls_collnet_predicted_s(cm, p.nvls_collnet, p.layout, bytes) < best_s)
-    best = NcclAlgorithm::nvls;
+  };
+  consider(NcclAlgorithm::tree, true, [&] { return tree_predicted_s(cm, p.tree, p.tree_steps, bytes); });
+  consider(NcclAlgorithm::nvls_tree, cm.nvls_tree_available && !p.nvls_tree.sends.empty(),
+           [&] { return nvls_tree_predicted_s(cm, p.nvls_tree, p.layout, bytes); });
+  consider(NcclAlgorithm::collnet, !p.collnet.sends.empty(),
+           [&] { return collnet_predicted_s(cm, p.collnet, p.layout, bytes); });
+  consider(NcclAlgorithm::nvls, cm.nvls_tree_available && !p.nvls_collnet.sends.empty(),
+           [&] { return nvls_collnet_predicted_s(cm, p.nvls_collnet, p.layout, bytes); });
   return best;
 }
 
@@ -90,13 +86,13 @@ NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans
                                int64_t bytes) {
   if (cm.stepwise_ring) return NcclAlgorithm::ring;
   if (kind != CollectiveKind::all_reduce) {  // the ring, or PAT where it runs (forced, or faster)
-    const bool pat = algorithm_runs(cm, plans, kind, NcclAlgorithm::pat);
-    if (cm.algorithm == NcclAlgorithm::pat || cm.algorithm == NcclAlgorithm::automatic)
-      if (pat && (cm.algorithm == NcclAlgorithm::pat ||
-                  pat_predicted_s(cm, plans.ring, kind, bytes, plans.layout.ranks) <
-                      ring_predicted_s(cm, plans.ring, bytes, plans.layout.ranks, kind)))
-        return NcclAlgorithm::pat;
-    return NcclAlgorithm::ring;
+    if (!algorithm_runs(cm, plans, kind, NcclAlgorithm::pat)) return NcclAlgorithm::ring;
+    if (cm.algorithm == NcclAlgorithm::pat) return NcclAlgorithm::pat;
+    const int64_t n = plans.layout.ranks;
+    const bool faster =
+        cm.algorithm == NcclAlgorithm::automatic &&
+        pat_predicted_s(cm, plans.ring, kind, bytes, n) < ring_predicted_s(cm, plans.ring, bytes, n, kind);
+    return faster ? NcclAlgorithm::pat : NcclAlgorithm::ring;
   }
   if (cm.algorithm != NcclAlgorithm::automatic)
     return algorithm_runs(cm, plans, kind, cm.algorithm) ? cm.algorithm : NcclAlgorithm::ring;

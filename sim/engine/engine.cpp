@@ -131,8 +131,10 @@ void run_cpu_step(const Shared& s, const Task& task) {
   s4u::this_actor::sleep_for(s.options->offload.cpu_step_seconds(task.host_elements, task.host_bytes));
 }
 
-void record_all_ranks(Shared& s, Track track, const std::string& name, double start, double end) {
-  for (size_t r = 0; r < s.hosts.size(); ++r) record(s, static_cast<int>(r), track, name, start, end);
+void record_all_ranks(Shared& s, Track track, const std::string& name, double start, double end,
+                      const char* algorithm = "") {
+  for (size_t r = 0; r < s.hosts.size(); ++r)
+    record(s, static_cast<int>(r), track, name, start, end, algorithm);
 }
 
 // A block of the compute stream (its inputs ready at `start`), with the training thread that issues it:
@@ -395,9 +397,8 @@ void replay_collective(Shared& s, TaskId v, const CollectiveSchedule& schedule) 
   }
   count_collective(s.result, schedule);
   const double end = s4u::Engine::get_clock();
-  const char* algorithm = nccl_algorithm_name(schedule.algorithm);
-  for (size_t r = 0; r < s.hosts.size(); ++r)
-    record(s, static_cast<int>(r), Track::nccl, s.graph->graph[v].name, start, end, algorithm);
+  record_all_ranks(s, Track::nccl, s.graph->graph[v].name, start, end,
+                   nccl_algorithm_name(schedule.algorithm));
   finish_collective(s, v, start, end);
 }
 

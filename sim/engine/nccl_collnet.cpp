@@ -8,7 +8,7 @@
 namespace zerosim {
 
 bool collnet_possible(const CommModel& cm, const RankLayout& layout) {
-  return cm.collnet_enabled && layout.nodes > 1 && layout.ranks == layout.nodes * layout.gpus_per_node;
+  return cm.collnet_enabled && layout.nodes > 1 && layout.full_nodes();
 }
 
 namespace {

@@ -15,15 +15,25 @@ int64_t nvls_chunk_bytes(int64_t bytes, int64_t concurrent_ops) {
   return chunk;
 }
 
-int64_t nvls_chunk_rounds(int64_t bytes, int64_t concurrent_ops) {
-  const int64_t ops = std::max<int64_t>(1, concurrent_ops);
-  const int64_t per_round = ops * nvls_chunk_bytes(bytes, ops);
+namespace {
+int64_t chunk_rounds(int64_t bytes, int64_t ops, int64_t chunk) {
+  const int64_t per_round = std::max<int64_t>(1, ops) * chunk;
   return std::max<int64_t>(1, (bytes + per_round - 1) / per_round);
+}
+}  // namespace
+
+int64_t nvls_chunk_rounds(int64_t bytes, int64_t concurrent_ops) {
+  return chunk_rounds(bytes, concurrent_ops, nvls_chunk_bytes(bytes, concurrent_ops));
+}
+
+double nvls_sync_s(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t chunk) {
+  const int64_t rounds = chunk_rounds(bytes, concurrent_ops, chunk);
+  return cm.nvls_latency_s + static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s;
 }
 
 double nvls_overhead_s(const CommModel& cm, int64_t bytes, int64_t n) {
-  const int64_t rounds = nvls_chunk_rounds(bytes, cm.nvls_channels * n);
-  return cm.nvls_latency_s + static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s;
+  const int64_t ops = cm.nvls_channels * n;
+  return nvls_sync_s(cm, bytes, ops, nvls_chunk_bytes(bytes, ops));
 }
 
 double nvls_predicted_s(const CommModel& cm, double hop_bandwidth, int64_t bytes, int64_t n) {

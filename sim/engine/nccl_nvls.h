@@ -19,8 +19,13 @@ int64_t nvls_chunk_bytes(int64_t bytes, int64_t concurrent_ops);
 // Chunks each concurrent operation handles in turn: ⌈bytes / (ops · chunk)⌉ (at least 1).
 int64_t nvls_chunk_rounds(int64_t bytes, int64_t concurrent_ops);
 
-// NVLS's fixed costs on top of its wire time: NCCL's start-up latency, then one synchronisation per
-// handshake for every chunk each concurrent operation moves (NCCL's chunk size grows with the message).
+// NVLS's fixed costs for `bytes` moved by `concurrent_ops` operations `chunk` bytes at a time: NCCL's
+// start-up latency, then one synchronisation per handshake for every chunk each operation moves. Shared
+// with NVLSTree, whose chunk rule differs (nccl_nvls_tree.h).
+double nvls_sync_s(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t chunk);
+
+// NVLS's fixed costs on top of its wire time on n GPUs, with NVLS's chunk (NCCL's chunk size grows with the
+// message).
 double nvls_overhead_s(const CommModel& cm, int64_t bytes, int64_t n);
 
 // NCCL-tuner-style estimate: (1 + 1/N)·S over a GPU's NVLink port of rate `hop_bandwidth` at

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sim/engine/nccl_nvls.h"
 #include "sim/engine/nccl_tree.h"
 
 namespace zerosim {
@@ -19,7 +20,7 @@ int64_t nvls_tree_chunk_bytes(const CommModel& cm, int64_t bytes, int64_t concur
 }
 
 bool nvls_tree_possible(const RankLayout& layout) {
-  return layout.nodes > 1 && layout.gpus_per_node > 2 && layout.ranks == layout.nodes * layout.gpus_per_node;
+  return layout.nodes > 1 && layout.gpus_per_node > 2 && layout.full_nodes();
 }
 
 FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of) {
@@ -42,9 +43,7 @@ FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const Ro
 double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                             int64_t bytes) {
   const int64_t ops = cm.nvls_channels * layout.gpus_per_node;
-  const int64_t per_round = ops * nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes);
-  const int64_t rounds = std::max<int64_t>(1, (bytes + per_round - 1) / per_round);
-  return cm.nvls_latency_s + static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s +
+  return nvls_sync_s(cm, bytes, ops, nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes)) +
          static_cast<double>(2 * node_tree_depth(layout.nodes)) *
              (plan.latency_s + net_step_extra_s(cm, plan) + cm.step_overhead_s);
 }
