@@ -31,7 +31,6 @@ int64_t allocator_segment_size(int64_t rounded) {
 }
 
 CachingAllocator::CachingAllocator(AllocatorOptions options) : opt_(options) {
-  small_.small = true;
   if (opt_.roundup_power2_divisions != 0 &&
       (opt_.roundup_power2_divisions < 2 ||
        !std::has_single_bit(static_cast<uint64_t>(opt_.roundup_power2_divisions))))
@@ -40,6 +39,12 @@ CachingAllocator::CachingAllocator(AllocatorOptions options) : opt_(options) {
 
 int64_t CachingAllocator::max_split() const {
   return opt_.max_split_size_bytes.value_or(std::numeric_limits<int64_t>::max());
+}
+
+CachingAllocator::Pool& CachingAllocator::pool(int stream, bool small) {
+  auto [it, added] = pools_.try_emplace({stream, small});
+  if (added) it->second.small = small, it->second.stream = stream;
+  return it->second;
 }
 
 int CachingAllocator::new_block(const Block& b) {
@@ -60,20 +65,34 @@ void CachingAllocator::delete_block(int b) {
 
 void CachingAllocator::insert_free(int b) {
   const Block& k = blocks_[static_cast<size_t>(b)];
-  pool(k.small).free.emplace(k.size, k.ptr, b);
+  pool(k.stream, k.small).free.emplace(k.size, k.ptr, b);
 }
 
 void CachingAllocator::erase_free(int b) {
   const Block& k = blocks_[static_cast<size_t>(b)];
-  pool(k.small).free.erase({k.size, k.ptr, b});
+  pool(k.stream, k.small).free.erase({k.size, k.ptr, b});
 }
 
-void CachingAllocator::grow_reserved(int64_t bytes) {
+void CachingAllocator::grow_reserved(int64_t bytes, int stream) {
   reserved_ += bytes;
-  peak_reserved_ = std::max(peak_reserved_, reserved_);
+  stream_reserved_[stream] += bytes;
+  if (reserved_ > peak_reserved_) {
+    peak_reserved_ = reserved_;
+    peak_stream_reserved_ = stream_reserved_;
+  }
 }
 
-CachingAllocator::Id CachingAllocator::malloc(int64_t bytes) {
+void CachingAllocator::shrink_reserved(int64_t bytes, int stream) {
+  reserved_ -= bytes;
+  stream_reserved_[stream] -= bytes;
+}
+
+int64_t CachingAllocator::peak_reserved_on(int stream) const {
+  const auto it = peak_stream_reserved_.find(stream);
+  return it == peak_stream_reserved_.end() ? 0 : it->second;
+}
+
+CachingAllocator::Id CachingAllocator::malloc(int64_t bytes, int stream) {
   if (bytes < 0) throw std::invalid_argument("negative allocation");
   const Id id = static_cast<Id>(id_block_.size());
   if (bytes == 0) {  // CUDACachingAllocator::allocate hands out a null pointer without a block
@@ -81,7 +100,7 @@ CachingAllocator::Id CachingAllocator::malloc(int64_t bytes) {
     return id;
   }
   const int64_t size = allocator_round_size(bytes, opt_.roundup_power2_divisions);
-  Pool& p = pool(size <= kSmallSize);  // get_pool
+  Pool& p = pool(stream, size <= kSmallSize);  // get_pool, then only this stream's blocks
   const int64_t alloc_size = allocator_segment_size(size);
   // malloc: the cache first; then a new segment; then free oversize cached blocks and retry; then free
   // every unsplit cached block and retry (release_cached_blocks); past that PyTorch raises OOM.
@@ -151,10 +170,10 @@ int CachingAllocator::alloc_block(Pool& p, int64_t size, int64_t alloc_size, boo
   if (opt_.expandable_segments) return try_allocate_expandable_block(p, size, force);
   if (!force && reserved_ + alloc_size > opt_.capacity_bytes) return -1;
   Block k;
-  k.ptr = next_address_, k.size = alloc_size, k.small = p.small;
+  k.ptr = next_address_, k.size = alloc_size, k.small = p.small, k.stream = p.stream;
   next_address_ += alloc_size;
   ++segments_;
-  grow_reserved(alloc_size);
+  grow_reserved(alloc_size, p.stream);
   return new_block(k);
 }
 
@@ -188,11 +207,12 @@ bool CachingAllocator::release_available_cached_blocks(Pool& p, int64_t size) {
   return released >= key;
 }
 
-// release_cached_blocks: free every cached block that is a whole segment; unmap the free pages of
-// expandable segments.
+// release_cached_blocks: free every cached block that is a whole segment, every stream's, the large pool
+// before the small one; unmap the free pages of expandable segments.
 void CachingAllocator::release_cached_blocks() {
-  release_blocks(large_);
-  release_blocks(small_);
+  for (const bool small : {false, true})
+    for (auto& [key, p] : pools_)
+      if (key.second == small) release_blocks(p);
 }
 
 void CachingAllocator::empty_cache() { release_cached_blocks(); }
@@ -220,7 +240,7 @@ void CachingAllocator::release_blocks(Pool& p) {
 // release_block: cudaFree of a whole cached segment.
 void CachingAllocator::release_block(int b) {
   erase_free(b);
-  reserved_ -= blocks_[static_cast<size_t>(b)].size;
+  shrink_reserved(blocks_[static_cast<size_t>(b)].size, blocks_[static_cast<size_t>(b)].stream);
   --segments_;
   delete_block(b);
 }
@@ -266,7 +286,7 @@ int64_t CachingAllocator::try_merge_blocks(int dst, int src) {
   if (s.mapped)
     erase_free(src);
   else
-    pool(s.small).unmapped.erase({s.ptr, src});
+    pool(s.stream, s.small).unmapped.erase({s.ptr, src});
   if (d.prev == src) {
     d.ptr = s.ptr;
     d.prev = s.prev;
@@ -306,7 +326,8 @@ int CachingAllocator::find_expandable_block(Pool& p, int64_t size) {
   const int64_t space = ((device + device / 8 + pg - 1) / pg) * pg;
   Block k;
   next_address_ = ((next_address_ + kLargeBuffer - 1) / kLargeBuffer) * kLargeBuffer;  // page-aligned base
-  k.ptr = next_address_, k.size = space, k.small = p.small, k.mapped = false, k.expandable = true;
+  k.ptr = next_address_, k.size = space, k.small = p.small, k.stream = p.stream, k.mapped = false,
+  k.expandable = true;
   next_address_ += space;
   const int b = new_block(k);
   p.unmapped.emplace(k.ptr, b);
@@ -316,7 +337,7 @@ int CachingAllocator::find_expandable_block(Pool& p, int64_t size) {
 // map_block: back the first `size` bytes of an unmapped block with whole pages (2 MiB in the small pool,
 // 20 MiB in the large one), merge them with free neighbours and cache them.
 bool CachingAllocator::map_block(int b, int64_t size, bool force) {
-  Pool& p = pool(blocks_[static_cast<size_t>(b)].small);
+  Pool& p = pool(blocks_[static_cast<size_t>(b)].stream, blocks_[static_cast<size_t>(b)].small);
   const int64_t pg = page(p);
   const int64_t mapped = std::min(blocks_[static_cast<size_t>(b)].size, ((size + pg - 1) / pg) * pg);
   if (!force && reserved_ + mapped > opt_.capacity_bytes) return false;  // cuMemCreate out of memory
@@ -338,7 +359,7 @@ bool CachingAllocator::map_block(int b, int64_t size, bool force) {
   try_merge_blocks(b, blocks_[static_cast<size_t>(b)].prev);
   try_merge_blocks(b, blocks_[static_cast<size_t>(b)].next);
   insert_free(b);
-  grow_reserved(mapped);
+  grow_reserved(mapped, p.stream);
   return true;
 }
 
@@ -364,7 +385,7 @@ int CachingAllocator::try_allocate_expandable_block(Pool& p, int64_t size, bool 
 // unmap_block: give back the whole pages inside a free block of an expandable segment.
 void CachingAllocator::unmap_block(int b) {
   Block k = blocks_[static_cast<size_t>(b)];
-  Pool& p = pool(k.small);
+  Pool& p = pool(k.stream, k.small);
   const int64_t pg = page(p);
   const int64_t begin = ((k.ptr + pg - 1) / pg) * pg, end = ((k.ptr + k.size) / pg) * pg;
   if (begin >= end) return;
@@ -391,7 +412,7 @@ void CachingAllocator::unmap_block(int b) {
   }
   Block& u = blocks_[static_cast<size_t>(b)];
   u.ptr = begin, u.size = end - begin, u.mapped = false;
-  reserved_ -= end - begin;
+  shrink_reserved(end - begin, k.stream);
   try_merge_blocks(b, blocks_[static_cast<size_t>(b)].prev);
   try_merge_blocks(b, blocks_[static_cast<size_t>(b)].next);
   p.unmapped.emplace(blocks_[static_cast<size_t>(b)].ptr, b);

@@ -1,15 +1,18 @@
 #pragma once
 // A replay of PyTorch's CUDA caching allocator (c10/cuda/CUDACachingAllocator.cpp, DeviceCachingAllocator)
-// for one device and one stream: what `torch.cuda.max_memory_reserved` becomes for a sequence of tensor
+// for one device: what `torch.cuda.max_memory_reserved` becomes for a sequence of tensor
 // allocations and frees. Sizes are rounded as round_size does, requests of at most 1 MiB come from 2 MiB
 // small-pool segments, larger ones from 20 MiB segments below 10 MiB and from 2 MiB-rounded segments above
 // (get_allocation_size); a request takes the smallest cached block that fits (get_free_block), which is
 // split when enough remains (should_split); freed blocks merge with free neighbours of their segment
 // (free_block, try_merge_blocks) and stay cached. A segment that does not fit in `capacity_bytes` makes the
 // allocator release cached blocks and retry, as on a cudaMalloc OOM. docs/memory-model.md §5 has the code
-// references and what is approximated (no streams, events, CUDA graphs or garbage collection).
+// references and what is approximated (no events, CUDA graphs or garbage collection). Blocks are cached per
+// stream: a request only takes a cached block of its own stream (BlockComparatorSize orders by stream first,
+// get_free_block stops at another stream's block), and a segment belongs to the stream that created it.
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -45,13 +48,17 @@ class CachingAllocator {
   using Id = int64_t;
   explicit CachingAllocator(AllocatorOptions options = {});
 
-  Id malloc(int64_t bytes);  // a tensor of `bytes` (0 is allowed and takes nothing, as in PyTorch)
+  // A tensor of `bytes` (0 is allowed and takes nothing, as in PyTorch) allocated while `stream` is the
+  // current stream: it is served from, and returns to, that stream's cached blocks.
+  Id malloc(int64_t bytes, int stream = 0);
   void free(Id id);
 
   int64_t allocated() const { return allocated_; }  // Σ block sizes handed out (allocated_bytes)
   int64_t reserved() const { return reserved_; }    // Σ segments (reserved_bytes)
   int64_t peak_allocated() const { return peak_allocated_; }
   int64_t peak_reserved() const { return peak_reserved_; }
+  // What `stream`'s segments held when reserved memory peaked (they sum to peak_reserved).
+  int64_t peak_reserved_on(int stream) const;
   int64_t segments() const { return segments_; }            // cudaMalloc'd segments now (expandable: 0)
   int64_t alloc_retries() const { return alloc_retries_; }  // num_alloc_retries: caches freed to fit
   int64_t ooms() const {
@@ -63,25 +70,28 @@ class CachingAllocator {
   struct Block {
     int64_t ptr = 0, size = 0;
     int prev = -1, next = -1;  // neighbours in the same segment
+    int stream = 0;            // the stream whose pool the block's segment belongs to
     bool small = false, allocated = false, mapped = true, expandable = false, live = true;
   };
   struct Pool {
     std::set<std::tuple<int64_t, int64_t, int>> free;  // (size, ptr, block): BlockComparatorSize order
     std::set<std::pair<int64_t, int>> unmapped;        // (ptr, block): expandable address space not backed
     bool small = false;
+    int stream = 0;
   };
 
   AllocatorOptions opt_;
   std::vector<Block> blocks_;
   std::vector<int> spare_;  // indices of deleted blocks, reused
   std::vector<int> id_block_;
-  Pool small_, large_;
+  std::map<std::pair<int, bool>, Pool> pools_;  // (stream, small): get_pool per stream
   int64_t next_address_ = 0;
   int64_t allocated_ = 0, reserved_ = 0, peak_allocated_ = 0, peak_reserved_ = 0;
   int64_t segments_ = 0, alloc_retries_ = 0, ooms_ = 0;
+  std::map<int, int64_t> stream_reserved_, peak_stream_reserved_;
 
   int64_t max_split() const;
-  Pool& pool(bool small) { return small ? small_ : large_; }
+  Pool& pool(int stream, bool small);
   int new_block(const Block& b);
   void delete_block(int b);
   void insert_free(int b);
@@ -96,7 +106,8 @@ class CachingAllocator {
   int split(int b, int64_t size);
   void free_block(int b);
   int64_t try_merge_blocks(int dst, int src);
-  void grow_reserved(int64_t bytes);
+  void grow_reserved(int64_t bytes, int stream);
+  void shrink_reserved(int64_t bytes, int stream);
   // Expandable segments (expandable_segments:True).
   int64_t page(const Pool& p) const { return p.small ? kSmallBuffer : kLargeBuffer; }
   int find_expandable_block(Pool& p, int64_t size);

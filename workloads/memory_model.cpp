@@ -168,6 +168,11 @@ bool produces_trainable_gradient(const ComputeOp& op, const StepProgram& program
 // Steady state: step 1 allocates into an empty cache, steps 2 and 3 into what it left.
 constexpr int kReplaySteps = 3;
 
+// The CUDA streams the replay tells apart: the compute stream (activations, gradients, buckets) and
+// DeepSpeed ZeRO-3's all-gather stream (the gathered parameters).
+constexpr int kComputeStream = 0;
+constexpr int kAllGatherStream = 1;
+
 struct Tensor {
   MemComponent component = MemComponent::activations;
   int64_t bytes = 0;
@@ -182,9 +187,10 @@ class Replay {
   explicit Replay(std::optional<AllocatorOptions> options) {
     if (options) allocator_.emplace(*options);
   }
-  Tensor alloc(MemComponent c, int64_t bytes) {
+  // `stream`: the CUDA stream current when the tensor is made, whose cached blocks serve it.
+  Tensor alloc(MemComponent c, int64_t bytes, int stream = kComputeStream) {
     live_[c] += bytes;
-    return {c, bytes, allocator_ ? allocator_->malloc(bytes) : -1};
+    return {c, bytes, allocator_ ? allocator_->malloc(bytes, stream) : -1};
   }
   void free(const Tensor& t) {
     live_[t.component] -= t.bytes;
@@ -316,10 +322,14 @@ class StepReplay {
     alloc_parts(r, buckets_, MemComponent::buffers, s_.backward_buffers, two ? 2 : 1);
   }
 
+  // DeepSpeed allocates each gathered copy inside all_gather_coalesced, under
+  // `get_accelerator().stream(self.__allgather_stream)` (partitioned_param_coordinator.py
+  // __all_gather_params_): it comes from, and returns to, that stream's cached blocks, never the
+  // activations'.
   void gather(Replay& r, const Zero3Schedule& plan, const std::vector<int>& modules) {
     for (int m : modules)
-      gathered_[static_cast<size_t>(m)].push_back(
-          r.alloc(MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)]));
+      gathered_[static_cast<size_t>(m)].push_back(r.alloc(
+          MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)], kAllGatherStream));
   }
 
   void run_op(Replay& r, const StepProgram& p, const Zero3Schedule& plan, const ComputeOp& op, size_t index) {
@@ -439,6 +449,8 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
         std::max<int64_t>(0, a.peak_reserved() - r.peak_allocated_bytes);
     r.allocator_retries = a.alloc_retries();
     r.allocator_ooms = a.ooms();
+    r.reserved_compute_stream_bytes = a.peak_reserved_on(kComputeStream);
+    r.reserved_all_gather_stream_bytes = a.peak_reserved_on(kAllGatherStream);
   }
   r.unmatched_release_bytes = steps.unmatched_release_bytes();
   r.peak_reserved_bytes = r.peak_allocated_bytes + r.breakdown[MemComponent::fragmentation];

@@ -3,6 +3,7 @@
 // set found by walking the micro-step's alloc/free sequence in execution order (not a sum of maxima).
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "workloads/caching_allocator.h"
@@ -65,6 +66,9 @@ struct MemoryResult {
   // The caching-allocator replay (0 with a fixed memory.fragmentation): times it freed its cache to fit
   // a segment (num_alloc_retries) and requests that failed even then (CUDA out of memory).
   int64_t allocator_retries = 0, allocator_ooms = 0;
+  // What each stream's cached segments held at the reserved peak (the replay only; they sum to
+  // peak_reserved_bytes): the compute stream's, and ZeRO-3's all-gather stream's gathered parameters.
+  std::optional<int64_t> reserved_compute_stream_bytes, reserved_all_gather_stream_bytes;
   int64_t unmatched_release_bytes = 0;  // releases_bytes that matched no saved tensor (0: program consistent)
 };
 

@@ -23,6 +23,9 @@ nlohmann::json memory_json(const MemoryResult& m) {
                       {"gpu_fits", m.gpu_fits},
                       {"peak_at", m.peak_at},
                       {"breakdown", breakdown}};
+  if (m.reserved_compute_stream_bytes)
+    j["reserved_by_stream"] = {{"compute", *m.reserved_compute_stream_bytes},
+                               {"all_gather", m.reserved_all_gather_stream_bytes.value_or(0)}};
   if (m.host.per_rank_total() > 0) j["host"] = host_memory_json(m.host);
   return j;
 }

@@ -35,7 +35,20 @@ TEST_CASE("memory: peak_reserved is the allocator replay's, fragmentation the ex
   // The 125 MiB block of the loss forward's bf16 logits (2·T·V) stays cached through the loss backward.
   CHECK(reserved - allocated >= 131'072'000);
   CHECK(m["peak_bytes"] == reserved + m["breakdown"]["runtime_overhead"].get<int64_t>());
+  // One GPU, stage 0: every segment is the compute stream's.
+  CHECK(m["reserved_by_stream"]["compute"] == reserved);
+  CHECK(m["reserved_by_stream"]["all_gather"] == 0);
 
+  SECTION("ZeRO-3 on 8 GPUs: the gathered parameters' segments are the all-gather stream's") {
+    const nlohmann::json z = memory_json(" --set zero.stage=3 --set cluster.gpus=8");
+    const auto& by = z["memory"]["reserved_by_stream"];
+    CHECK(by["all_gather"].get<int64_t>() > 0);
+    CHECK(by["compute"].get<int64_t>() + by["all_gather"].get<int64_t>() ==
+          z["memory"]["peak_reserved_bytes"].get<int64_t>());
+  }
+  SECTION("a fixed memory.fragmentation has no per-stream figures") {
+    CHECK_FALSE(memory_json(" --set memory.fragmentation=0.1")["memory"].contains("reserved_by_stream"));
+  }
   SECTION("expandable segments: less reserved, same allocated") {
     const nlohmann::json e = memory_json(" --set memory.allocator.expandable_segments=true");
     CHECK(e["config"]["memory"]["allocator"]["expandable_segments"] == true);

@@ -207,6 +207,55 @@ TEST_CASE("expandable segments grow one segment in 20 MiB pages instead of addin
   }
 }
 
+TEST_CASE("blocks are cached per stream: another stream's free block is never handed out", "[allocator]") {
+  // get_free_block searches the pool from (stream, size) in BlockComparatorSize order and stops at a block
+  // of another stream, so a 30 MiB block freed on stream 1 does not serve a 30 MiB request on stream 0:
+  // that one gets its own segment (2 segments, 60 MiB); back on stream 1 the cached block is reused.
+  CachingAllocator a;
+  a.free(a.malloc(30 * MiB, 1));
+  const auto on_compute = a.malloc(30 * MiB, 0);
+  CHECK(a.reserved() == 60 * MiB);
+  CHECK(a.segments() == 2);
+  const auto on_gather = a.malloc(30 * MiB, 1);
+  CHECK(a.reserved() == 60 * MiB);
+  CHECK(a.peak_reserved_on(0) == 30 * MiB);  // each stream's share of the peak
+  CHECK(a.peak_reserved_on(1) == 30 * MiB);
+  CHECK(a.peak_reserved_on(7) == 0);
+  // Freed, each block returns to its own stream's pool; release_cached_blocks frees every stream's.
+  a.free(on_compute);
+  a.free(on_gather);
+  a.empty_cache();
+  CHECK(a.reserved() == 0);
+  CHECK(a.peak_reserved() == 60 * MiB);
+
+  SECTION("small requests too: a 2 MiB small-pool segment per stream") {
+    CachingAllocator b;
+    b.malloc(1000, 0);
+    b.malloc(1000, 1);
+    CHECK(b.reserved() == 4 * MiB);
+    b.malloc(1000, 1);  // the rest of stream 1's segment
+    CHECK(b.reserved() == 4 * MiB);
+  }
+  SECTION("a split remainder stays with its stream") {
+    CachingAllocator b;
+    b.free(b.malloc(40 * MiB, 1));
+    b.malloc(12 * MiB, 1);  // splits stream 1's 40 MiB block: 28 MiB remain cached on stream 1
+    b.malloc(12 * MiB, 0);  // stream 0 cannot take them: its own 12 MiB segment
+    CHECK(b.reserved() == 52 * MiB);
+    b.malloc(12 * MiB, 1);  // from the 28 MiB remainder
+    CHECK(b.reserved() == 52 * MiB);
+  }
+  SECTION("expandable segments: one growable segment per stream") {
+    AllocatorOptions o;
+    o.expandable_segments = true;
+    CachingAllocator b(o);
+    b.free(b.malloc(11 * MiB, 1));  // stream 1 maps one 20 MiB page
+    b.malloc(11 * MiB, 0);          // stream 0's own segment maps its own page
+    CHECK(b.reserved() == 40 * MiB);
+    CHECK(b.segments() == 0);
+  }
+}
+
 TEST_CASE("zero-byte tensors take no block; bad frees are refused", "[allocator]") {
   CachingAllocator a;
   const auto z = a.malloc(0);

@@ -631,6 +631,41 @@ TEST_CASE("the seed's reserved memory comes from the caching-allocator replay", 
   }
 }
 
+TEST_CASE("ZeRO-3's gathered parameters are cached on DeepSpeed's all-gather stream, apart from activations",
+          "[memory][allocator][zero3]") {
+  // DeepSpeed allocates each gathered copy under its __allgather_stream (partitioned_param_coordinator.py
+  // __all_gather_params_), so PyTorch caches its blocks for that stream alone.
+  SECTION("tiny model by hand: one 2 MiB small-pool segment per stream") {
+    Tiny tiny;
+    // Threshold 0: every tensor is partitioned and gathered; the largest gathered copy, lm_head's, is
+    // 2·6,400 = 12,800 B, so every gathered copy is a small-pool request (≤ 1 MiB) and the all-gather
+    // stream gets its own 2 MiB segment. The compute stream holds ZeRO-3's persistent IPG bucket,
+    // reduce_bucket_size 5e8 elements · 2 B = 1e9 B, its own segment rounded up to 2 MiB: 477 · 2,097,152 =
+    // 1,000,341,504; everything else fits one 2 MiB small-pool segment (stage 0 above: the whole live set
+    // is 382,848 B): 1,002,438,656. Reserved: 1,002,438,656 + 2,097,152 = 1,004,535,808.
+    const MemoryResult m = predict_memory(tiny.config(
+        {{"zero.stage", "3"}, {"cluster.gpus", "2"}, {"zero.stage3_param_persistence_threshold", "0"}}));
+    REQUIRE(m.reserved_all_gather_stream_bytes.has_value());
+    CHECK(*m.reserved_all_gather_stream_bytes == 2'097'152);
+    CHECK(*m.reserved_compute_stream_bytes == 1'002'438'656);
+    CHECK(m.peak_reserved_bytes == 1'004'535'808);
+  }
+  SECTION("the seed on 8 GPUs: the streams' segments add up to the reserved peak") {
+    const MemoryResult m = predict_memory(seed(3, 8));
+    CHECK(*m.reserved_compute_stream_bytes + *m.reserved_all_gather_stream_bytes == m.peak_reserved_bytes);
+    // At least one layer's gathered MLP projection (gate: 2·4,096·11,008 = 90,177,536 B) is cached there.
+    CHECK(*m.reserved_all_gather_stream_bytes >= 90'177'536);
+  }
+  SECTION("nothing on the all-gather stream without gathers: ZeRO-3 on one GPU, ZeRO-2") {
+    CHECK(*predict_memory(seed(3, 1)).reserved_all_gather_stream_bytes == 0);
+    CHECK(*predict_memory(seed(2, 8)).reserved_all_gather_stream_bytes == 0);
+  }
+  SECTION("a fixed memory.fragmentation has no replay and no per-stream figures") {
+    CHECK_FALSE(
+        predict_memory(seed(3, 8, {{"memory.fragmentation", "0.1"}})).reserved_all_gather_stream_bytes);
+  }
+}
+
 TEST_CASE("variable-length batches: each micro-batch at its own length through one cache",
           "[memory][allocator]") {
   const MemoryResult fixed = predict_memory(seed(0, 1));
