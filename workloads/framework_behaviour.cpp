@@ -50,6 +50,14 @@ FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   FrameworkBehaviour b;
   b.adapter_dtype = resolve_adapter_dtype(c);
   b.fp32_weights = fp32_weights(c.train.precision);
+  // peft utils/other.py prepare_model_for_kbit_training: "cast all non INT8 parameters to fp32" (every
+  // fp16/bf16 parameter whose class is not Params4bit; peft 0.4+). DeepSpeed's engine then casts every
+  // floating parameter back to the precision's dtype (engine.py _configure_distributed_model: module.half()
+  // / bfloat16() up to 0.19.1, _cast_module_mixed_precision from 0.19.2; QLoRA is refused with ZeRO-3, so
+  // never a zero.Init model), which leaves the packed uint8 weights alone.
+  b.kbit_fp32_params = c.quantization.on() && c.quantization.prepare_kbit_training &&
+                       c.train.engine == TrainingEngine::pytorch;
+  b.fp32_residual = b.fp32_weights || b.kbit_fp32_params;
   const bool z3 = c.zero.stage == 3 && c.train.engine == TrainingEngine::deepspeed;
   // partition_parameters.py: Init's patch_init_and_builtins installs zero3_linear_wrap
   // (memory_efficient_linear, default true) in every release 0.10.0-0.19.5; from 0.19.4 (#8189)
@@ -87,8 +95,9 @@ int64_t module_param_bytes(const ParamModule& m, int64_t numel, const RunConfig&
   const QuantSpec& q = c.quantization;
   const int64_t element = param_element_bytes(m, b);
   if (!q.on() || m.trainable) return element * numel;
-  // prepare_model_for_kbit_training casts every 16-bit parameter that is not Params4bit to fp32.
-  const int64_t other = q.prepare_kbit_training ? 4 : element;
+  // prepare_model_for_kbit_training casts every 16-bit parameter that is not Params4bit to fp32, unless
+  // DeepSpeed's engine casts them back (framework_behaviour).
+  const int64_t other = b.kbit_fp32_params ? 4 : element;
   if (!quantized_module(m, c)) return other * numel;
   const int64_t weight = m.kind == ModuleKind::lm_head
                              ? c.model.vocab * c.model.hidden

@@ -21,6 +21,13 @@ struct FrameworkBehaviour {
   AdapterDtype adapter_dtype = AdapterDtype::base;
   // PyTorch AMP (train.precision amp-bf16 / amp-fp16): fp32 weights and residual stream, bf16 casts per op.
   bool fp32_weights = false;
+  // QLoRA after peft's prepare_model_for_kbit_training, with nothing casting the model back (train.engine
+  // pytorch): every base parameter that is not Params4bit (norms, embeddings, an unquantized lm_head,
+  // biases) is fp32.
+  bool kbit_fp32_params = false;
+  // The residual stream is fp32 (AMP; or kbit_fp32_params: the fp32 embedding output, fp32 norm weights
+  // times their input, bitsandbytes' Linear4bit returning its input's dtype, fp32 + 16-bit residual adds).
+  bool fp32_residual = false;
   // ZeRO-3's LinearFunctionForZeroStage3 replaces F.linear and saves its input whenever autograd records it
   // (the input, or the weight, requires grad), frozen weight or not.
   bool zero3_linear_saves_input = false;

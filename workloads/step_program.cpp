@@ -183,8 +183,12 @@ class Builder {
   const bool full_;
   const FrameworkBehaviour fw_;
   const bool amp_ = fw_.fp32_weights;  // PyTorch AMP: fp32 weights and residual stream (§8.6)
-  const int64_t res_ = amp_ ? 4 : 2;   // bytes per element of the residual stream
-  bool input_fp32_ = false;            // the linears being emitted read an fp32 tensor (AMP: a norm's output)
+  // Bytes per element of the residual stream: 4 under AMP and QLoRA's fp32 norms (§8.6, §9).
+  const int64_t res_ = fw_.fp32_residual ? 4 : 2;
+  // QLoRA's fp32 norms: gate and up are Linear4bit, which return their fp32 input's dtype, so the MLP's
+  // intermediate tensors (and down's input) are fp32 (§9).
+  const bool mlp32_ = fw_.kbit_fp32_params && mlp_input_quantized();
+  bool input_fp32_ = false;  // the linears being emitted read an fp32 tensor (AMP: a norm's output)
   StepProgram prog_;
   std::vector<LayerModules> layer_modules_;
   int embed_ = -1, final_norm_ = -1, lm_head_ = -1;
@@ -253,6 +257,13 @@ class Builder {
   }
 
   // QLoRA (quantization.h): whether linear li of the layers is stored in 4 bits.
+  // Whether the MLP's input projections (gate, up) are 4-bit: every layer alike (quantization.skip_modules
+  // names linears, not layers).
+  bool mlp_input_quantized() const {
+    const std::vector<size_t> group = m_.linears_in(LinearGroup::mlp_input);
+    return c_.quantization.on() && !group.empty() &&
+           !c_.quantization.skips(m_.layer_linears[group.front()].name);
+  }
   bool quantized(size_t li) const {
     return quantized_module(prog_.modules[static_cast<size_t>(layer_modules().base[li])], c_);
   }
@@ -323,7 +334,10 @@ class Builder {
     const bool head_4bit = quantized_module(prog_.modules[static_cast<size_t>(lm_head_)], c_);
     if (head_copy || ((fw_.zero3_linear_saves_input || head_4bit) && !full_) || (amp_ && full_))
       head_saved = kAct * T_ * h;
-    if (amp_) head_saved += kAct * h * V;
+    // QLoRA's fp32 lm_head (prepare_model_for_kbit_training, unquantized) under autocast: the same cast.
+    const bool autocast =
+        c_.train.precision == Precision::bf16_mixed || c_.train.precision == Precision::fp16_mixed;
+    if (amp_ || (fw_.kbit_fp32_params && !head_4bit && autocast)) head_saved += kAct * h * V;
     LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), head_saved);
     if (head_4bit) dequantize_head(loss);
     for (auto& op : loss.forward) prog_.forward.push_back(op);
@@ -589,8 +603,11 @@ class Builder {
   // already). Returns whether any output requires grad.
   bool emit_group(LinearGroup group, bool x_rg, bool input_kept, Phase phase) {
     bool rg_out = false, saved = input_kept;
-    // AMP: a norm's fp32 output is cast to bf16 by each linear that reads it, so each keeps its own cast.
-    input_fp32_ = amp_ && (group == LinearGroup::attention_input || group == LinearGroup::mlp_input);
+    // An fp32 input (AMP's or QLoRA's fp32 norm output; QLoRA's fp32 MLP product) is cast to bf16 by each
+    // linear that reads it (autocast; Linear4bit's x.to(compute_dtype)), so each keeps its own cast.
+    input_fp32_ =
+        (fw_.fp32_residual && (group == LinearGroup::attention_input || group == LinearGroup::mlp_input)) ||
+        (mlp32_ && group == LinearGroup::mlp_output);
     for (const size_t li : m_.linears_in(group)) {
       const bool save = saves_input(li, x_rg) && (!saved || input_fp32_);
       saved = saved || save;
@@ -679,27 +696,30 @@ class Builder {
     const int64_t i = m_.intermediate;
     const bool swiglu = m_.mlp == MlpKind::swiglu;
     const std::string fwd_name = swiglu ? "swiglu_fwd" : "gelu_fwd";
+    const int64_t el = mlp32_ ? 4 : kAct;  // QLoRA's fp32 norms: gate's and up's outputs are fp32
     ComputeOp act = make(fwd_name, fwd_name, OpClass::memory_bound, phase, (swiglu ? 5.0 : 8.0) * td(i),
-                         (swiglu ? 4.0 : 2.0) * td(i) * kAct);
+                         (swiglu ? 4.0 : 2.0) * td(i) * static_cast<double>(el));
     keyed(act, T_, i, i, 0);
     if (rg) {  // gate, silu(gate), up | up
-      act.saved_tensors.assign(swiglu ? 3 : 1, kAct * T_ * i);
-      act.saved_bytes = (swiglu ? 3 : 1) * kAct * T_ * i;
+      act.saved_tensors.assign(swiglu ? 3 : 1, el * T_ * i);
+      act.saved_bytes = (swiglu ? 3 : 1) * el * T_ * i;
     }
     fwd_.push_back(act);
     if (phase != Phase::forward || !rg) return;
     const std::string bwd_name = swiglu ? "swiglu_bwd" : "gelu_bwd";
-    ComputeOp actb = make(bwd_name, bwd_name, OpClass::memory_bound, Phase::backward,
-                          (swiglu ? 8.0 : 10.0) * td(i), (swiglu ? 6.0 : 3.0) * td(i) * kAct);
+    ComputeOp actb =
+        make(bwd_name, bwd_name, OpClass::memory_bound, Phase::backward, (swiglu ? 8.0 : 10.0) * td(i),
+             (swiglu ? 6.0 : 3.0) * td(i) * static_cast<double>(el));
     keyed(actb, T_, i, i, 0);
-    actb.transient_tensors.assign(swiglu ? 3 : 1, kAct * T_ * i);
-    actb.transient_bytes = (swiglu ? 3 : 1) * kAct * T_ * i;
+    actb.transient_tensors.assign(swiglu ? 3 : 1, el * T_ * i);
+    actb.transient_bytes = (swiglu ? 3 : 1) * el * T_ * i;
     bwd_->push_back(actb);
   }
 
   void emit_residual_add(const std::string& name, Phase phase) {
-    ComputeOp add =
-        make(name, "residual_add", OpClass::memory_bound, phase, td(m_.hidden), 3.0 * td(m_.hidden) * kAct);
+    // Two inputs and an output in the residual stream's dtype (fp32 under AMP and QLoRA's fp32 norms).
+    ComputeOp add = make(name, "residual_add", OpClass::memory_bound, phase, td(m_.hidden),
+                         3.0 * td(m_.hidden) * static_cast<double>(res_));
     keyed(add, T_, m_.hidden, m_.hidden, 0);
     fwd_.push_back(add);
   }

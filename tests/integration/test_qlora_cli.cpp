@@ -23,7 +23,8 @@ nlohmann::json run_json(const std::string& command) {
 }  // namespace
 
 TEST_CASE("a bitsandbytes 4-bit config.json is QLoRA: frozen bytes by hand", "[qlora]") {
-  const auto j = run_json("memory " + kTiny + " --set model=tests/data/models/llama-4bit.json");
+  const auto j = run_json("memory " + kTiny +
+                          " --set model=tests/data/models/llama-4bit.json --set train.engine=pytorch");
   const auto& q = j["config"]["quantization"];
   CHECK(q["method"] == "nf4");
   CHECK(q["double_quant"] == true);
@@ -36,6 +37,10 @@ TEST_CASE("a bitsandbytes 4-bit config.json is QLoRA: frozen bytes by hand", "[q
   // prepare_model_for_kbit_training: the rest in fp32: embedding and lm_head 256,000 each, norms 5·256:
   //   4·(256,000 + 256,000 + 1,280) = 2,053,120 B. Frozen: 2,868,800 B.
   CHECK(j["memory"]["breakdown"]["frozen_params"] == 2'868'800);
+  // Under DeepSpeed's engine (the default) every floating parameter is cast back to bf16:
+  //   815,680 + 2·513,280 = 1,842,240 B.
+  const auto ds = run_json("memory " + kTiny + " --set model=tests/data/models/llama-4bit.json");
+  CHECK(ds["memory"]["breakdown"]["frozen_params"] == 1'842'240);
   // The same model unquantized holds 2 B per weight: much more.
   const auto plain = run_json("memory " + kTiny);
   CHECK(plain["memory"]["breakdown"]["frozen_params"].get<int64_t>() > 2 * 2'868'800 / 2);

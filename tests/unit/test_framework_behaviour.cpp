@@ -328,3 +328,39 @@ TEST_CASE("AMP full fine-tuning: every linear keeps its own bf16 cast of a norm'
   CHECK(s.optimizer_states == 694'784);
   CHECK(adam_step_bytes_per_param(Precision::amp_bf16, OptimizerImpl::foreach) == 72.0);
 }
+
+// ---- QLoRA after prepare_model_for_kbit_training: the fp32 residual stream --------------------------
+
+TEST_CASE("QLoRA with prepare_model_for_kbit_training: fp32 norms make the residual stream and the MLP fp32",
+          "[framework][quantization]") {
+  Tiny tiny;
+  const std::vector<Override> qlora = {{"train.engine", "pytorch"}, {"quantization.method", "nf4"}};
+  std::vector<Override> plain_kbit = qlora;
+  plain_kbit.push_back({"quantization.prepare_kbit_training", "false"});
+  const StepProgram k = build_step_program(tiny.config(qlora)),
+                    p = build_step_program(tiny.config(plain_kbit));
+  // fp32 norm weights times their input and Linear4bit's out.to(inp_dtype): every 4-bit linear reading a
+  // norm's fp32 output casts it to bf16 itself (x.to(compute_dtype)) and MatMul4Bit keeps that cast, so
+  // q, k, v keep three 2·T·h = 4,096 copies instead of one shared (+8,192) and gate and up two (+4,096);
+  // gate's and up's outputs are fp32, so SwiGLU keeps gate, silu(gate) and up at 4 B: 3·(4 − 2)·T·i =
+  // 3·2·32·128 = +24,576; down keeps its own bf16 cast of the fp32 product either way.
+  // Layer 0: q, k, v read an input that needs no grad and keep nothing: 4,096 + 24,576 = 28,672.
+  CHECK(saved_in_layer(k, 0) - saved_in_layer(p, 0) == 28'672);
+  // Layer 1: 8,192 + 4,096 + 24,576 = 36,864.
+  CHECK(saved_in_layer(k, 1) - saved_in_layer(p, 1) == 36'864);
+  // lm_head (unquantized, fp32 after prepare_model_for_kbit_training) under autocast: mm keeps the bf16
+  // cast of its weight for dX, 2·h·V = 2·64·100 = 12,800.
+  CHECK(saved_outside_layers(k) - saved_outside_layers(p) == 12'800);
+  // A checkpointed layer keeps its fp32 input: 4·T·h = 8,192 (bf16: 4,096).
+  std::vector<Override> ckpt = qlora;
+  ckpt.push_back({"train.activation_checkpointing", "true"});
+  CHECK(build_step_program(tiny.config(ckpt)).checkpoint_bytes_per_layer == 8'192);
+  plain_kbit.push_back({"train.activation_checkpointing", "true"});
+  CHECK(build_step_program(tiny.config(plain_kbit)).checkpoint_bytes_per_layer == 4'096);
+  // Under DeepSpeed's engine the module is cast back to bf16: prepare_kbit_training changes nothing.
+  const StepProgram d = build_step_program(tiny.config({{"quantization.method", "nf4"}}));
+  const StepProgram dp = build_step_program(
+      tiny.config({{"quantization.method", "nf4"}, {"quantization.prepare_kbit_training", "false"}}));
+  CHECK(saved_in_layer(d, 1) == saved_in_layer(dp, 1));
+  CHECK(saved_outside_layers(d) == saved_outside_layers(dp));
+}

@@ -73,9 +73,14 @@ TEST_CASE("a config.json quantization_config: transformers' defaults and what is
 
 TEST_CASE("module bytes under QLoRA: packed linears, fp32 for the rest with prepare_kbit_training",
           "[quantization][memory]") {
+  // Without DeepSpeed (train.engine pytorch): nothing casts prepare_model_for_kbit_training's fp32 back.
   RunConfig c = run_config_from_yaml(
-      YAML::Load("model: llama2-7b\npeft: {method: lora}\nquantization: {method: nf4}\n"), "run.yaml");
+      YAML::Load(
+          "model: llama2-7b\npeft: {method: lora}\nquantization: {method: nf4}\ntrain: {engine: pytorch}\n"),
+      "run.yaml");
   const FrameworkBehaviour fw = framework_behaviour(c);
+  CHECK(fw.kbit_fp32_params);
+  CHECK(fw.fp32_residual);
   ParamModule q_proj{"layers.0.q_proj", ModuleKind::linear, 0, 0, 4096 * 4096, 4096 * 4096, false};
   CHECK(quantized_module(q_proj, c));
   CHECK(module_param_bytes(q_proj, q_proj.numel, c, fw) == 9'437'184);
@@ -83,6 +88,20 @@ TEST_CASE("module bytes under QLoRA: packed linears, fp32 for the rest with prep
   ParamModule embed{"embed_tokens", ModuleKind::embedding, -1, -1, 32000 * 4096, 32000 * 4096, false};
   CHECK_FALSE(quantized_module(embed, c));
   CHECK(module_param_bytes(embed, embed.numel, c, fw) == 4LL * 32000 * 4096);
+  SECTION("DeepSpeed's engine casts every floating parameter back to bf16; the packed weights stay") {
+    RunConfig d = c;
+    d.train.engine = TrainingEngine::deepspeed;
+    const FrameworkBehaviour dfw = framework_behaviour(d);
+    CHECK_FALSE(dfw.kbit_fp32_params);
+    CHECK_FALSE(dfw.fp32_residual);
+    CHECK(module_param_bytes(embed, embed.numel, d, dfw) == 2LL * 32000 * 4096);
+    CHECK(module_param_bytes(q_proj, q_proj.numel, d, dfw) == 9'437'184);
+  }
+  SECTION("prepare_kbit_training false: the 16-bit parameters stay 16-bit") {
+    RunConfig d = c;
+    d.quantization.prepare_kbit_training = false;
+    CHECK(module_param_bytes(embed, embed.numel, d, framework_behaviour(d)) == 2LL * 32000 * 4096);
+  }
   // lm_head is skipped by default (transformers' llm_int8_skip_modules), quantized when the list is empty.
   ParamModule head{"lm_head", ModuleKind::lm_head, -1, -1, 32000 * 4096, 32000 * 4096, false};
   CHECK_FALSE(quantized_module(head, c));
