@@ -43,7 +43,6 @@ const std::map<std::string, int>& fixed_counts() {
                                  // backward (fill, copy)
       {"logit_softcap_fwd", 3},  // logits / cap, tanh, * cap (Gemma-2)
       {"logit_softcap_bwd", 3},  // their backward
-      {"adam_step", 12},  // one multi-tensor pass: the fused/foreach Adam kernels and the grad-norm clip
   };
   return counts;
 }

@@ -8,6 +8,7 @@
 
 #include "workloads/kernel_launches.h"
 #include "workloads/memory_model.h"
+#include "workloads/optimizer_launches.h"
 #include "workloads/zero3_schedule.h"
 #include "workloads/zero_offload.h"
 
@@ -77,6 +78,8 @@ class GraphBuilder {
     const int last = static_cast<int>(g) - 1;
     const TaskId opt =
         offload_.optimizer ? add_host("optimizer.cpu_adam", last) : add_compute(out_.ops.size() - 1, last);
+    // fp16 loss scaling reads its overflow flag on the host before the update: the thread waits for the GPU.
+    if (!offload_.optimizer) out_.graph[opt].host_sync = optimizer_step_launches(c_, {}, 0).host_sync;
     for (TaskId t : pending_grad_collectives_) edge(t, opt);
     pending_grad_collectives_.clear();
     TaskId updated = opt;
@@ -248,7 +251,11 @@ class GraphBuilder {
     op.cls = OpClass::memory_bound;
     op.flops = 12.0 * static_cast<double>(numel);
     op.bytes = adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) * static_cast<double>(numel);
-    annotate_host_launch(op, c_);
+    // Its kernels as torch.optim or DeepSpeed's optimizer launch them for this rank's tensors.
+    const OptimizerStepLaunches launches = optimizer_step_launches(
+        c_, optimizer_partition_tensors(p_.modules, c_.zero.stage, c_.cluster.gpus), numel);
+    op.kernels = static_cast<int>(launches.kernels);
+    op.host_s = host_issue_seconds(op, op.kernels, c_);
     return op;
   }
 

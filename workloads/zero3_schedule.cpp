@@ -18,6 +18,32 @@ int64_t optimizer_partition_numel(const std::vector<ParamModule>& modules, int s
   return stage == 3 ? per_tensor : zero3_partition_numel(trainable, ranks);
 }
 
+std::vector<int64_t> optimizer_partition_tensors(const std::vector<ParamModule>& modules, int stage,
+                                                 int64_t ranks) {
+  std::vector<int64_t> all;
+  for (const auto& m : modules)
+    if (m.trainable)
+      for (const int64_t numel : {m.largest_tensor, m.numel - m.largest_tensor})
+        if (numel > 0) all.push_back(numel);
+  if (stage == 0 || ranks <= 1) return all;
+  std::vector<int64_t> mine;
+  if (stage == 3) {
+    for (const int64_t numel : all) mine.push_back(zero3_partition_numel(numel, ranks));
+    return mine;
+  }
+  // Stages 1-2: rank 0's slice [0, P) of the flat group, P = ⌈Σ/N⌉; a tensor crossing P is cut there.
+  int64_t total = 0;
+  for (const int64_t numel : all) total += numel;
+  const int64_t slice = zero3_partition_numel(total, ranks);
+  int64_t offset = 0;
+  for (const int64_t numel : all) {
+    if (offset >= slice) break;
+    mine.push_back(std::min(numel, slice - offset));
+    offset += numel;
+  }
+  return mine;
+}
+
 int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int64_t ranks,
                                     int64_t sub_group_size) {
   int64_t largest = 0, current = 0;

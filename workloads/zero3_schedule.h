@@ -16,6 +16,11 @@ int64_t zero3_partition_numel(int64_t numel, int64_t ranks);  // ⌈numel/N⌉: 
 // Trainable elements one rank's optimizer partition holds: every trainable one at stage 0; stages 1-2 split
 // one flat group of them, ⌈Σ/N⌉; stage 3 partitions each tensor, Σ⌈numel/N⌉.
 int64_t optimizer_partition_numel(const std::vector<ParamModule>& modules, int stage, int64_t ranks);
+// The trainable tensors of that partition as rank 0's optimizer walks them, elements each: every weight and
+// bias at stage 0; its slice of the flat group at stages 1-2 (a tensor crossing the slice's end cut there);
+// each tensor's partition at stage 3.
+std::vector<int64_t> optimizer_partition_tensors(const std::vector<ParamModule>& modules, int stage,
+                                                 int64_t ranks);
 
 // ZeRO-3 steps the optimizer one sub-group at a time (DeepSpeed runtime/zero/stage3.py
 // _create_fp16_sub_groups, unchanged 0.10-0.19): the trainable tensors in order, a group closing once its

@@ -1,0 +1,82 @@
+#include "workloads/optimizer_launches.h"
+
+#include <algorithm>
+#include <array>
+
+namespace zerosim {
+
+namespace {
+
+constexpr int64_t kChunkSize = 65536;
+constexpr std::array<int64_t, 5> kMaxTensors = {110, 64, 48, 36, 30};
+constexpr int64_t kMaxBlocks = 320;
+
+bool fp16_loss_scaling(Precision p) { return p == Precision::fp16_mixed || p == Precision::amp_fp16; }
+
+// torch.optim without DeepSpeed (train.engine: pytorch): HF Trainer's step as accelerate runs it.
+int64_t pytorch_step_kernels(const RunConfig& c, const std::vector<int64_t>& tensors) {
+  const auto launches = [&](int depth) { return multi_tensor_launches(depth, tensors); };
+  // clip_grad_norm_ (HF Trainer's max_grad_norm defaults to 1.0; torch/nn/utils/clip_grad.py, foreach):
+  // _foreach_norm, stack, vector_norm, add eps, divide, clamp, _foreach_mul_.
+  int64_t k = 2 * launches(1) + 5;
+  if (c.train.optimizer == OptimizerImpl::fused) {
+    k += launches(4);  // _fused_adamw_ over params, grads, exp_avg, exp_avg_sq
+  } else {
+    // _multi_tensor_adamw (torch/optim/adamw.py; Adam's from 2.6), weight_decay 0 (HF's default) and the
+    // step counters on the CPU: lerp_(m, g), mul_(v), addcmul_(v, g, g), sqrt(v), div_, add_(eps),
+    // addcdiv_(p, m, denom).
+    k += launches(2) + launches(1) + launches(3) + launches(2) + launches(1) + launches(1) + launches(3);
+  }
+  // GradScaler: unscale_ is _amp_foreach_non_finite_check_and_unscale_, update() _amp_update_scale_.
+  if (fp16_loss_scaling(c.train.precision)) k += launches(1) + 1;
+  return k;
+}
+
+// DeepSpeed's optimizers (stage_1_and_2.py, stage3.py, bf16_optimizer.py, 0.10.0-0.19.5), one rank.
+int64_t deepspeed_step_kernels(const RunConfig& c, const std::vector<int64_t>& tensors, int64_t flat_numel) {
+  const auto n = static_cast<int64_t>(tensors.size());
+  // get_grad_norm_direct: torch.norm(g.data.double()) per gradient tensor (2 kernels each), then stack,
+  // square, sum, float, pow and the inf/nan fill on the total.
+  int64_t k = 2 * n + 6;
+  // fp16: has_overflow_partitioned_grads_serial runs _has_inf_or_nan per tensor (float, isnan, isinf,
+  // logical_or, float().max()) and accumulates it (6 kernels each), then bool, byte and the .item() read.
+  if (fp16_loss_scaling(c.train.precision)) k += 6 * n + 3;
+  // unscale_and_clip_grads on the flat gradient (clamp, mul), FusedAdam's multi_tensor_adam over the flat
+  // fp32 partition, and the copy back into the 16-bit partition.
+  k += 2 + multi_tensor_launches(4, {flat_numel}) + 1;
+  return k;
+}
+
+}  // namespace
+
+int64_t multi_tensor_launches(int depth, const std::vector<int64_t>& numels) {
+  const int64_t max_tensors = kMaxTensors[static_cast<size_t>(std::clamp(depth, 1, 5) - 1)];
+  int64_t launches = 0, blocks = 0, loaded = 0;
+  for (const int64_t numel : numels) {
+    if (numel <= 0) continue;  // empty tensors are skipped
+    ++loaded;
+    const int64_t chunks = (numel + kChunkSize - 1) / kChunkSize;
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      ++blocks;
+      const bool last_chunk = chunk == chunks - 1;
+      if ((loaded == max_tensors && last_chunk) || blocks == kMaxBlocks) {
+        ++launches;
+        blocks = 0;
+        loaded = last_chunk ? 0 : 1;  // an unfinished tensor carries over
+      }
+    }
+  }
+  return launches + (blocks != 0 ? 1 : 0);  // finishing what was started
+}
+
+OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vector<int64_t>& tensors,
+                                              int64_t flat_numel) {
+  OptimizerStepLaunches s;
+  s.kernels = c.train.engine == TrainingEngine::pytorch ? pytorch_step_kernels(c, tensors)
+                                                        : deepspeed_step_kernels(c, tensors, flat_numel);
+  // GradScaler.step reads found_inf (.item()); DeepSpeed's has_overflow reads the all-reduced flag.
+  s.host_sync = fp16_loss_scaling(c.train.precision);
+  return s;
+}
+
+}  // namespace zerosim
