@@ -103,7 +103,9 @@ int64_t module_param_bytes(const ParamModule& m, int64_t numel, const RunConfig&
                              ? c.model.vocab * c.model.hidden
                              : c.model.layer_linears[static_cast<size_t>(m.linear)].d_in *
                                    c.model.layer_linears[static_cast<size_t>(m.linear)].d_out;
-  return quantized_weight_bytes(weight, q) + other * (numel - weight);  // the bias stays as it was
+  // Each expert's weight is packed on its own; the bias stays as it was.
+  const int64_t weights = numel >= m.numel ? m.copies : 1;
+  return weights * quantized_weight_bytes(weight, q) + other * (numel - weights * weight);
 }
 
 }  // namespace zerosim

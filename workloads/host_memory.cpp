@@ -52,7 +52,7 @@ HostMemory predict_host_memory(const RunConfig& c, const StepProgram& program) {
     const bool pin_params = offload_pin_memory(c, true);
     int64_t trainable_partitions = 0;
     for (const auto& m : program.modules) {
-      const int64_t bytes = 2 * zero3_partition_numel(m.numel, c.cluster.gpus);
+      const int64_t bytes = 2 * m.copies * zero3_partition_numel(m.numel_per_copy(), c.cluster.gpus);
       if (m.trainable)
         trainable_partitions += bytes;
       else

@@ -42,6 +42,13 @@ const std::map<std::string, int>& fixed_counts() {
       {"cross_entropy_bwd", 6},  // nll_loss_backward (fill, scatter), log_softmax_backward, to, slice
                                  // backward (fill, copy)
       {"logit_softcap_fwd", 3},  // logits / cap, tanh, * cap (Gemma-2)
+      // MixtralSparseMoeBlock (per expert where the op stands for every expert, `instances`):
+      {"moe_route_fwd", 8},  // softmax(fp32), topk, sum, div, to(dtype), zeros(final), one_hot, permute copy
+      {"moe_route_bwd", 5},  // to, div and sum backward, topk's scatter, softmax backward
+      {"moe_dispatch_fwd", 2},   // torch.where on the expert's mask, hidden_states[None, top_x]
+      {"moe_dispatch_bwd", 2},   // the index's backward: zero-fill and index_put accumulate
+      {"moe_combine_fwd", 2},    // * routing_weights[top_x, idx, None], final.index_add_
+      {"moe_combine_bwd", 4},    // index_add's gather, the mul's two gradients and the weight's sum
       {"logit_softcap_bwd", 3},  // their backward
   };
   return counts;
@@ -110,7 +117,7 @@ double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& c,
 }
 
 void annotate_host_launch(ComputeOp& op, const RunConfig& c) {
-  op.kernels = kernels_launched(op, c);
+  op.kernels = kernels_launched(op, c) * static_cast<int>(std::max<int64_t>(1, op.instances));
   op.host_s = host_issue_seconds(op, op.kernels, c);
 }
 

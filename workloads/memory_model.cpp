@@ -39,8 +39,10 @@ int64_t resident_param_numel(const ParamModule& m, const RunConfig& c) {
   if (c.zero.stage != 3) return m.numel;
   // Partitioned tensors keep 1/N (padded); persistent ones stay whole.
   const int64_t gathered = zero3_gathered_numel(m, c.zero.stage3_param_persistence_threshold);
-  return (m.numel - gathered) +
-         (c.zero.offload_param == "cpu" ? 0 : zero3_partition_numel(gathered, c.cluster.gpus));
+  // Each copy (an expert's linear) is partitioned on its own.
+  return (m.numel - gathered) + (c.zero.offload_param == "cpu"
+                                     ? 0
+                                     : m.copies * zero3_partition_numel(gathered / m.copies, c.cluster.gpus));
 }
 
 namespace {
@@ -133,7 +135,7 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   if (offloaded && z.stage < 3) {
     // temp_grad_buffer_for_gpu_offload: bf16, the size of the largest parameter.
     int64_t largest = 0;
-    for (const auto& m : program.modules) largest = std::max(largest, m.trainable ? m.numel : 0);
+    for (const auto& m : program.modules) largest = std::max(largest, m.trainable ? m.numel_per_copy() : 0);
     s.persistent_buffers += 2 * largest;
     // 0.14.1-0.16.x copied the fp32 partition to the GPU and cast it there (#5301).
     const Version v = c.versions.deepspeed;
@@ -231,6 +233,11 @@ std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepPro
   for (const auto& m : program.modules) {
     if (m.trainable) continue;
     const int64_t resident = module_param_bytes(m, resident_param_numel(m, c), c, fw);
+    if (m.copies > 1) {  // an expert linear: one tensor per expert
+      alloc_parts(r, states, MemComponent::frozen_params, resident, m.copies);
+      frozen += resident;
+      continue;
+    }
     const int64_t weight =
         c.zero.stage == 3 ? resident : std::min(resident, module_param_bytes(m, m.largest_tensor, c, fw));
     alloc_parts(r, states, MemComponent::frozen_params, weight, 1);

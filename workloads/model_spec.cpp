@@ -13,7 +13,7 @@ const std::map<std::string, std::string>& model_presets();  // generated from wo
 
 int64_t ModelSpec::layer_linear_params() const {
   int64_t n = 0;
-  for (const auto& l : layer_linears) n += l.d_in * l.d_out + (l.bias ? l.d_out : 0);
+  for (const auto& l : layer_linears) n += l.experts * (l.d_in * l.d_out + (l.bias ? l.d_out : 0));
   return n;
 }
 
@@ -40,6 +40,8 @@ LinearGroup group_of(LinearRole role) {
       return LinearGroup::attention_input;
     case LinearRole::o:
       return LinearGroup::attention_output;
+    case LinearRole::router:
+      return LinearGroup::router;
     case LinearRole::gate:
     case LinearRole::up:
       return LinearGroup::mlp_input;
@@ -58,7 +60,8 @@ std::vector<size_t> ModelSpec::linears_in(LinearGroup group) const {
 
 namespace {
 
-const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2", "qwen", "mpt", "phi3", "gemma2"};
+const std::vector<std::string> kModelTypes = {"llama", "mistral", "qwen2",  "qwen",
+                                              "mpt",   "phi3",    "gemma2", "mixtral"};
 
 // Upper bounds of the shapes a config.json may give. Every parameter, byte and FLOP count of the
 // model is a product of these; the bounds keep each such product (e.g. hidden x 3·heads·head_dim,
@@ -69,6 +72,7 @@ int64_t max_of(const std::string& key) {
   if (key == "intermediate_size") return int64_t{1} << 23;  // qwen v1 counts both branches
   if (key == "vocab_size") return int64_t{1} << 24;
   if (key == "expansion_ratio") return 64;
+  if (key == "num_local_experts" || key == "num_experts_per_tok") return 1024;
   return int64_t{1} << 14;  // layers, heads, key/value heads, head_dim
 }
 
@@ -174,6 +178,42 @@ void gemma2(ModelSpec& m, const Reader& r) {
   m.sliding_window = static_cast<int64_t>(number_or("sliding_window", 4096.0));
 }
 
+// Mixtral (transformers models/mixtral/modeling_mixtral.py): LLaMA's attention (no biases) and, in place of
+// the MLP, MixtralSparseMoeBlock: a router `gate` (hidden -> num_local_experts) and num_local_experts
+// MixtralBlockSparseTop2MLP experts (w1, w3: hidden -> intermediate, w2 back; SwiGLU), of which each token
+// goes through num_experts_per_tok. peft's target names are the expert modules' own (w1, w2, w3) and the
+// router's (gate). router_jitter_noise multiplies the input by a random mask in training: refused when
+// non-zero (the released configs have none); output_router_logits keeps every layer's T x experts router
+// logits for the auxiliary loss: kilobytes, no effect on time or memory.
+void mixtral(ModelSpec& m, const Reader& r) {
+  llama_shapes(m, r);
+  m.experts = r.positive("num_local_experts");
+  m.experts_per_token = r.positive("num_experts_per_tok");
+  if (m.experts_per_token > m.experts)
+    throw ConfigError(r.file, "num_experts_per_tok",
+                      std::to_string(m.experts_per_token) +
+                          " is more than num_local_experts = " + std::to_string(m.experts));
+  if (r.has("router_jitter_noise") &&
+      read_double(r.root["router_jitter_noise"], r.file, "router_jitter_noise") != 0.0)
+    throw ConfigError(
+        r.file, "router_jitter_noise",
+        "a non-zero jitter noise (a random mask on every MoE input in training) is not modelled "
+        "(Mixtral's released configs have none)");
+  m.mlp = MlpKind::swiglu;
+  m.norm = NormKind::rmsnorm;
+  const int64_t e = m.experts, k = m.experts_per_token;
+  m.layer_linears = {
+      {"q_proj", LinearRole::q, m.hidden, m.q_dim(), false},
+      {"k_proj", LinearRole::k, m.hidden, m.kv_dim(), false},
+      {"v_proj", LinearRole::v, m.hidden, m.kv_dim(), false},
+      {"o_proj", LinearRole::o, m.q_dim(), m.hidden, false},
+      {"gate", LinearRole::router, m.hidden, e, false},
+      {"w1", LinearRole::gate, m.hidden, m.intermediate, false, e, k},
+      {"w3", LinearRole::up, m.hidden, m.intermediate, false, e, k},
+      {"w2", LinearRole::down, m.intermediate, m.hidden, false, e, k},
+  };
+}
+
 // Qwen (v1, trust_remote_code): fused c_attn with bias, SwiGLU with w1/w2 whose
 // intermediate_size counts both branches, c_proj for both attention and MLP output.
 void qwen_v1(ModelSpec& m, const Reader& r) {
@@ -236,7 +276,8 @@ void check_model_size(const ModelSpec& m, const std::string& file) {
   constexpr double kMaxParams = 17592186044416.0;  // 2^44 = 17.6 T parameters: bytes stay < 2^50
   double params = static_cast<double>(m.vocab) * static_cast<double>(m.hidden) * 2;
   for (const auto& l : m.layer_linears)
-    params += static_cast<double>(m.layers) * static_cast<double>(l.d_in) * static_cast<double>(l.d_out + 1);
+    params += static_cast<double>(m.layers) * static_cast<double>(l.experts) * static_cast<double>(l.d_in) *
+              static_cast<double>(l.d_out + 1);
   if (params > kMaxParams)
     throw ConfigError(
         file, "num_hidden_layers",
@@ -267,6 +308,8 @@ ModelSpec model_from_hf_config(const std::string& json_text, const std::string& 
     phi3(m, r);
   else if (m.model_type == "gemma2")
     gemma2(m, r);
+  else if (m.model_type == "mixtral")
+    mixtral(m, r);
   else
     throw ConfigError(file, "model_type",
                       "'" + m.model_type + "' is not supported (supported: " + join(kModelTypes) + ")");

@@ -13,13 +13,14 @@ enum class NormKind { rmsnorm, layernorm };
 
 // Where a linear sits in the block; the step graph and memory model reason on roles,
 // never on the model-specific module names.
-enum class LinearRole { q, k, v, qkv, o, gate, up, down };
+enum class LinearRole { q, k, v, qkv, o, router, gate, up, down };
 
 // The linears of a decoder layer in groups that read the same tensor, in forward order: the normalised
 // layer input (attention inputs), the attention output, the normalised residual (MLP inputs), the
 // activation output. Between two groups sits a non-linear part of the layer whose backward runs
-// between theirs.
-enum class LinearGroup { attention_input, attention_output, mlp_input, mlp_output };
+// between theirs. A mixture-of-experts layer's router reads the normalised residual too, but it is its own
+// group: the experts read a per-expert gathered copy of it, not the same tensor.
+enum class LinearGroup { attention_input, attention_output, router, mlp_input, mlp_output };
 LinearGroup group_of(LinearRole role);
 
 struct LinearSpec {
@@ -28,6 +29,11 @@ struct LinearSpec {
   int64_t d_in;
   int64_t d_out;
   bool bias;
+  // Mixture of experts (Mixtral): the layer holds `experts` copies of this linear, and each token passes
+  // through `routed` of them (top-k), so T·routed tokens cross it per layer, T·routed/experts per copy under
+  // balanced routing. 1 and 1 for a dense linear.
+  int64_t experts = 1;
+  int64_t routed = 1;
 };
 
 struct ModelSpec {
@@ -51,10 +57,13 @@ struct ModelSpec {
   double final_logit_softcap = 0;  // logits = cap·tanh(logits/cap) before the loss (0: none)
   double attn_logit_softcap = 0;   // the same on attention scores (flash-attn >= 2.6 applies it in-kernel)
   int64_t sliding_window = 0;      // Gemma-2's every other layer attends this far back (0: none)
+  int64_t experts = 1;             // Mixtral: num_local_experts per MoE layer (1: a dense MLP)
+  int64_t experts_per_token = 1;   // Mixtral: num_experts_per_tok (top-k)
   std::vector<LinearSpec> layer_linears;  // one decoder layer, in forward order
   // config.json's quantization_config (bitsandbytes 4-bit); method none when the checkpoint is not quantized.
   QuantSpec quantization;
 
+  bool moe() const { return experts > 1; }
   int64_t q_dim() const { return heads * head_dim; }
   int64_t kv_dim() const { return kv_heads * head_dim; }
   int64_t norm_params() const { return norm_bias ? 2 * hidden : hidden; }

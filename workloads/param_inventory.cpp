@@ -39,15 +39,18 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
       }
       const int li = static_cast<int>(i);
       const std::string name = prefix + l.name;
-      out.push_back({name, ModuleKind::linear, layer, li, l.d_in * l.d_out + (l.bias ? l.d_out : 0),
-                     l.d_in * l.d_out, full});
+      // A mixture-of-experts linear is one module for its `experts` copies (each expert's own nn.Linear and
+      // adapters in the model): numel counts them all.
+      const int64_t e = l.experts;
+      out.push_back({name, ModuleKind::linear, layer, li, e * (l.d_in * l.d_out + (l.bias ? l.d_out : 0)),
+                     l.d_in * l.d_out, full, e});
       if (!peft.adapts(layer, i)) continue;
       const int64_t r = peft.rank(layer, i);
-      out.push_back({name + ".lora_A", ModuleKind::lora_a, layer, li, r * l.d_in, r * l.d_in, true});
-      out.push_back({name + ".lora_B", ModuleKind::lora_b, layer, li, l.d_out * r, l.d_out * r, true});
+      out.push_back({name + ".lora_A", ModuleKind::lora_a, layer, li, e * r * l.d_in, r * l.d_in, true, e});
+      out.push_back({name + ".lora_B", ModuleKind::lora_b, layer, li, e * l.d_out * r, l.d_out * r, true, e});
       if (peft.method == PeftMethod::dora)
-        out.push_back(
-            {name + ".lora_magnitude_vector", ModuleKind::dora_magnitude, layer, li, l.d_out, l.d_out, true});
+        out.push_back({name + ".lora_magnitude_vector", ModuleKind::dora_magnitude, layer, li, e * l.d_out,
+                       l.d_out, true, e});
     }
     if (model.sandwich_norms)
       out.push_back({prefix + sublayer_norm_name(1), ModuleKind::norm, layer, -1, model.norm_params(),
@@ -60,6 +63,16 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
   if (peft.saves(SavedModule::lm_head))
     out.push_back({"lm_head.modules_to_save", ModuleKind::lm_head, -1, -1, model.lm_head_params(),
                    model.lm_head_params(), true});
+  return out;
+}
+
+std::vector<int64_t> ParamModule::tensor_numels() const {
+  std::vector<int64_t> out;
+  const int64_t rest = numel_per_copy() - largest_tensor;
+  for (int64_t k = 0; k < copies; ++k) {
+    if (largest_tensor > 0) out.push_back(largest_tensor);
+    if (rest > 0) out.push_back(rest);
+  }
   return out;
 }
 

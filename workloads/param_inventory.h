@@ -22,6 +22,13 @@ struct ParamModule {
   int64_t numel = 0;           // all its parameters (weight + bias)
   int64_t largest_tensor = 0;  // the persistence threshold is applied per tensor
   bool trainable = false;
+  // Identical copies the module stands for (a mixture-of-experts layer's experts of one linear, each with
+  // its weight of largest_tensor and its bias): numel counts all of them.
+  int64_t copies = 1;
+
+  int64_t numel_per_copy() const { return numel / copies; }
+  // Each tensor's elements in registration order: per copy its weight, then the rest (a bias).
+  std::vector<int64_t> tensor_numels() const;
 };
 
 struct ParamCounts {

@@ -145,6 +145,7 @@ class GraphBuilder {
     t.phase = out_.ops[op_index].phase;
     t.micro_step = micro;
     t.name = prefix(micro) + out_.ops[op_index].name;
+    t.host_sync = out_.ops[op_index].host_sync;
     return add(t);
   }
 

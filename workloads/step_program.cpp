@@ -179,7 +179,10 @@ class Builder {
   const ModelSpec& m_;
   const PeftSpec& p_;
   const TrainSpec& t_;
-  const int64_t T_;
+  // The tokens the ops being emitted process: the micro-step's, or T·k inside a mixture-of-experts linear
+  // or activation (RoutedTokens).
+  int64_t T_;
+  const int64_t tokens_ = T_;  // the micro-step's tokens
   const bool full_;
   const FrameworkBehaviour fw_;
   const bool amp_ = fw_.fp32_weights;  // PyTorch AMP: fp32 weights and residual stream (§8.6)
@@ -396,10 +399,48 @@ class Builder {
   // Emits the forward ops of one linear into fwd_ and, for a forward pass, its backward ops into *bwd_
   // (forward order). Returns whether its output requires grad.
   bool emit_linear(size_t li, bool x_rg, bool save_input, Phase phase) {
-    emit_linear_forward(li, save_input, x_rg, phase);
-    if (p_.adapts(layer_, li)) emit_adapter_forward(li, x_rg, phase);
-    if (phase == Phase::forward) record_linear_backward(li, x_rg);
+    const LinearSpec& L = m_.layer_linears[li];
+    const size_t fwd_from = fwd_.size(), bwd_from = bwd_->size();
+    {
+      RoutedTokens routed(*this, L.routed);
+      emit_linear_forward(li, save_input, x_rg, phase);
+      if (p_.adapts(layer_, li)) emit_adapter_forward(li, x_rg, phase);
+      if (phase == Phase::forward) record_linear_backward(li, x_rg);
+    }
+    if (L.experts > 1) as_expert_instances(fwd_from, bwd_from, L.experts, L.routed, L.d_in * L.d_out);
     return p_.adapts(layer_, li) || full_ || x_rg;
+  }
+
+  // Inside a mixture-of-experts linear or activation the ops see T·k tokens (every token through k experts).
+  struct RoutedTokens {
+    Builder& b;
+    const int64_t outer;
+    RoutedTokens(Builder& builder, int64_t routed) : b(builder), outer(builder.T_) { b.T_ = outer * routed; }
+    ~RoutedTokens() { b.T_ = outer; }
+    RoutedTokens(const RoutedTokens&) = delete;
+    RoutedTokens& operator=(const RoutedTokens&) = delete;
+  };
+
+  // The ops emitted since fwd_from / bwd_from stand for `experts` instances, each on T·k/experts tokens under
+  // balanced routing (HF Mixtral runs the experts one after the other): the calibration key is one expert's,
+  // each GEMM reads its own expert's weight (d_in·d_out more bytes per further expert), and a dequantization
+  // or DoRA weight norm is repeated per expert (its transient is one expert's at a time).
+  void as_expert_instances(size_t fwd_from, size_t bwd_from, int64_t experts, int64_t routed,
+                           int64_t weight) {
+    const int64_t per_expert = (tokens_ * routed + experts - 1) / experts;
+    const auto mark = [&](ComputeOp& o) {
+      o.instances = experts;
+      if (o.tokens == tokens_ * routed) o.tokens = per_expert;
+      const double more = static_cast<double>(experts - 1);
+      if (o.op == "linear_fwd" || o.op == "linear_dx" || o.op == "linear_dw")
+        o.bytes += more * static_cast<double>(weight) * kAct;
+      if (o.op == "dequantize_4bit" || o.op == "dora_weight_norm") {
+        o.flops *= static_cast<double>(experts);
+        o.bytes *= static_cast<double>(experts);
+      }
+    };
+    for (size_t i = fwd_from; i < fwd_.size(); ++i) mark(fwd_[i]);
+    for (size_t i = bwd_from; i < bwd_->size(); ++i) mark((*bwd_)[i]);
   }
 
   // The frozen (or fully trained) base projection.
@@ -751,12 +792,89 @@ class Builder {
   // MLP output requires grad.
   bool emit_mlp_block(bool rg_h1, Phase phase) {
     emit_norm("post_attention_norm", layer_modules().norm[m_.sandwich_norms ? 2 : 1], rg_h1, phase);
+    if (m_.moe()) return emit_moe_block(rg_h1, phase);
     const bool rg_mlp = emit_group(LinearGroup::mlp_input, rg_h1 || full_, false, phase);
     emit_activation(rg_mlp, phase);
     const bool rg_down = emit_group(LinearGroup::mlp_output, rg_mlp, false, phase);
     if (m_.sandwich_norms) emit_norm("mlp_output_norm", layer_modules().norm[3], rg_down, phase);
     emit_residual_add("residual_add_2", phase);
     return rg_down;
+  }
+
+  // MixtralSparseMoeBlock.forward (transformers models/mixtral/modeling_mixtral.py, 4.36+): the router's
+  // logits, their softmax in fp32, top-k and renormalisation; then per expert torch.where on its mask
+  // (reading the count on the host), the gather of its tokens, the expert's SwiGLU MLP, the product with its
+  // routing weights and index_add_ into the output. The experts' ops stand for every expert (instances) on
+  // T·k/experts tokens each: balanced routing, the load-imbalance assumption (docs/time-model.md).
+  bool emit_moe_block(bool rg_h1, Phase phase) {
+    const int64_t h = m_.hidden, e = m_.experts, k = m_.experts_per_token;
+    const bool rg_router = emit_group(LinearGroup::router, rg_h1 || full_, false, phase);
+    const bool rg_weights = rg_router || rg_h1;
+    ComputeOp route = make("moe_route_fwd", "moe_route_fwd", OpClass::memory_bound, phase, 6.0 * td(e),
+                           td(e) * (2.0 + 4.0 * 3.0) + td(k) * 16.0);
+    keyed(route, T_, h, e, 0);
+    // The first expert's torch.where makes the host wait for the GPU (the further experts' are not modelled).
+    route.host_sync = true;
+    if (rg_weights) {  // softmax keeps its fp32 output, topk its indices
+      route.saved_tensors = {4 * T_ * e, 8 * T_ * k};
+      route.saved_bytes = 4 * T_ * e + 8 * T_ * k;
+    }
+    fwd_.push_back(route);
+    const size_t fwd_from = fwd_.size(), bwd_from = bwd_->size();
+    bool rg_down = false;
+    {
+      RoutedTokens routed(*this, k);
+      ComputeOp dispatch =
+          make("moe_dispatch_fwd", "moe_dispatch_fwd", OpClass::memory_bound, phase, 0, 2.0 * td(h) * kAct);
+      keyed(dispatch, T_, h, h, 0);
+      fwd_.push_back(dispatch);
+      if (phase == Phase::forward && rg_h1) {
+        ComputeOp back = make("moe_dispatch_bwd", "moe_dispatch_bwd", OpClass::memory_bound, Phase::backward,
+                              td(h), (2.0 * td(h) + 2.0 * static_cast<double>(tokens_ * h)) * kAct);
+        keyed(back, T_, h, h, 0);
+        back.transient_bytes = kAct * tokens_ * h;  // the input gradient the experts' parts are added into
+        bwd_->push_back(back);
+      }
+    }
+    as_expert_instances(fwd_from, bwd_from, e, k, 0);
+    const bool rg_mlp = emit_group(LinearGroup::mlp_input, rg_h1 || full_, false, phase);
+    const size_t act_fwd = fwd_.size(), act_bwd = bwd_->size();
+    {
+      RoutedTokens routed(*this, k);
+      emit_activation(rg_mlp, phase);
+    }
+    as_expert_instances(act_fwd, act_bwd, e, k, 0);
+    rg_down = emit_group(LinearGroup::mlp_output, rg_mlp, false, phase);
+    const size_t comb_fwd = fwd_.size(), comb_bwd = bwd_->size();
+    {
+      RoutedTokens routed(*this, k);
+      // expert_out * routing_weights keeps the expert's output for the weights' gradient (when they need
+      // one).
+      ComputeOp combine = make("moe_combine_fwd", "moe_combine_fwd", OpClass::memory_bound, phase,
+                               2.0 * td(h), (3.0 * td(h) + 2.0 * static_cast<double>(tokens_ * h)) * kAct);
+      keyed(combine, T_, h, h, 0);
+      if (rg_weights) combine.saved_bytes = kAct * T_ * h;
+      fwd_.push_back(combine);
+      if (phase == Phase::forward && (rg_weights || rg_down)) {
+        ComputeOp back = make("moe_combine_bwd", "moe_combine_bwd", OpClass::memory_bound, Phase::backward,
+                              3.0 * td(h), 5.0 * td(h) * kAct);
+        keyed(back, T_, h, h, 0);
+        back.transient_bytes = 2 * kAct * T_ * h / e;  // one expert's gathered gradient and its product
+        bwd_->push_back(back);
+      }
+    }
+    as_expert_instances(comb_fwd, comb_bwd, e, k, 0);
+    if (phase == Phase::forward && rg_weights) {
+      ComputeOp back = make("moe_route_bwd", "moe_route_bwd", OpClass::memory_bound, Phase::backward,
+                            6.0 * td(e), td(e) * 4.0 * 4.0);
+      keyed(back, T_, h, e, 0);
+      back.transient_bytes = 3 * 4 * T_ * e;  // fp32 gradients of the routing weights and the softmax
+      // Pushed before the router's backward in forward order: the reversed list runs it after the experts'.
+      bwd_->insert(bwd_->begin() + static_cast<std::ptrdiff_t>(bwd_from), back);
+    }
+    if (m_.sandwich_norms) emit_norm("mlp_output_norm", layer_modules().norm[3], rg_down, phase);
+    emit_residual_add("residual_add_2", phase);
+    return rg_down || rg_weights;
   }
 
   bool emit_layer(int l, bool rg_in, std::vector<ComputeOp>& backward) {

@@ -41,6 +41,12 @@ struct ComputeOp {
   // floor per kernel) and the training thread's seconds to issue them.
   int kernels = 1;
   double host_s = 0;
+  // Identical instances the op stands for, one after the other (a mixture-of-experts layer's experts, each
+  // on its share of the tokens): flops and bytes count all of them, the calibration key (`tokens`) is one
+  // instance's, and a calibrated time is multiplied by it.
+  int64_t instances = 1;
+  // The training thread waits for the GPU before issuing it (a device-to-host read such as torch.where's).
+  bool host_sync = false;
 };
 
 // An op with its name, calibration key, roofline class, phase, FLOPs and DRAM bytes; the rest default.

@@ -12,7 +12,7 @@ int64_t optimizer_partition_numel(const std::vector<ParamModule>& modules, int s
   for (const auto& m : modules)
     if (m.trainable) {
       trainable += m.numel;
-      per_tensor += zero3_partition_numel(m.numel, ranks);
+      per_tensor += m.copies * zero3_partition_numel(m.numel_per_copy(), ranks);
     }
   if (stage == 0) return trainable;
   return stage == 3 ? per_tensor : zero3_partition_numel(trainable, ranks);
@@ -23,8 +23,7 @@ std::vector<int64_t> optimizer_partition_tensors(const std::vector<ParamModule>&
   std::vector<int64_t> all;
   for (const auto& m : modules)
     if (m.trainable)
-      for (const int64_t numel : {m.largest_tensor, m.numel - m.largest_tensor})
-        if (numel > 0) all.push_back(numel);
+      for (const int64_t numel : m.tensor_numels()) all.push_back(numel);
   if (stage == 0 || ranks <= 1) return all;
   std::vector<int64_t> mine;
   if (stage == 3) {
@@ -50,8 +49,7 @@ int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int
   for (const auto& m : modules) {
     if (!m.trainable) continue;
     // A module's tensors: its weight (largest_tensor) and the rest (a bias), in registration order.
-    for (const int64_t numel : {m.largest_tensor, m.numel - m.largest_tensor}) {
-      if (numel <= 0) continue;
+    for (const int64_t numel : m.tensor_numels()) {
       current += zero3_partition_numel(numel, ranks);
       if (current >= sub_group_size) {
         largest = std::max(largest, current);
@@ -65,10 +63,11 @@ int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold) { return tensor_numel <= threshold; }
 
 int64_t zero3_gathered_numel(const ParamModule& module, int64_t threshold) {
-  // A module's largest tensor is its weight; the rest (a bias) is checked on its own.
-  const int64_t rest = module.numel - module.largest_tensor;
-  return (zero3_persistent(module.largest_tensor, threshold) ? 0 : module.largest_tensor) +
-         (rest > 0 && !zero3_persistent(rest, threshold) ? rest : 0);
+  // Each tensor is checked on its own: a module's weight and its bias, per copy.
+  int64_t gathered = 0;
+  for (const int64_t numel : module.tensor_numels())
+    if (!zero3_persistent(numel, threshold)) gathered += numel;
+  return gathered;
 }
 
 Zero3Schedule plan_zero3(const StepProgram& program, const ZeroSpec& zero) {

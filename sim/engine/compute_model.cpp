@@ -56,13 +56,15 @@ void ComputeModel::use_calibration(std::shared_ptr<const calib::CalibrationTable
 OpTime ComputeModel::time(const ComputeOp& op) const {
   if (table_) {
     if (const auto t = table_->lookup(op.op, op.tokens, op.d_in, op.d_out, op.r)) {
-      OpTime out{t->seconds, TimeSource::calibrated, t->extrapolated || t->shape_scaled};
+      // The table times one instance (one expert's share of a mixture-of-experts op).
+      const double instances = static_cast<double>(std::max<int64_t>(1, op.instances));
+      OpTime out{t->seconds * instances, TimeSource::calibrated, t->extrapolated || t->shape_scaled};
       if (transfer_) {
         const auto& peaks = table_->peaks;
         const bool compute_bound = op.flops / peaks.gemm_flops_per_s >= op.bytes / peaks.memory_bytes_per_s;
         const double scale = compute_bound ? peaks.gemm_flops_per_s / (gpu_.bf16_flops * gpu_.gemm_efficiency)
                                            : peaks.memory_bytes_per_s / (gpu_.mem_bw_bytes_s * eff_.memory);
-        out.seconds = std::max(t->seconds * scale, eff_.launch_s * std::max(1, op.kernels));
+        out.seconds = std::max(t->seconds * instances * scale, eff_.launch_s * std::max(1, op.kernels));
         out.source = TimeSource::transferred;
       }
       return out;

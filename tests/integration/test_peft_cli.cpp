@@ -139,3 +139,45 @@ TEST_CASE("Gemma-2: four norms per layer and soft-capped logits in the step; wha
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("train.seq_len") && Catch::Contains("sliding window (4096)"));
 }
+
+TEST_CASE("Mixtral-8x7B: LoRA on every expert, QLoRA storage, and the experts' ops in the step",
+          "[peft][model][moe]") {
+  const std::string base =
+      "--config workloads/configs/seed-dora-7b.yaml --set model=mixtral-8x7b --set peft.method=lora "
+      "--set 'peft.target_modules=[w1, w2, w3]' --set quantization.method=nf4 --set train.seq_len=512";
+  auto r = run_zerosim("memory " + base + " --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  // r = 16 on 8 experts x (w1, w3: 16 x (4096 + 14336); w2: 16 x (14336 + 4096)) = 8 x 3 x 294,912 =
+  // 7,077,888 per layer, x 32 = 226,492,416.
+  CHECK(j["params"]["trainable"] == 226'492'416);
+  CHECK(j["params"]["frozen"] == 46'702'792'704);
+  const std::string trace = "/tmp/zerosim-test-mixtral-trace.json";
+  r = run_zerosim("simulate " + base + " --trace " + trace + " --format json");
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(trace);
+  const auto t = nlohmann::json::parse(in);
+  std::remove(trace.c_str());
+  int64_t routes = 0, combines = 0;
+  for (const auto& e : t["traceEvents"])
+    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) {
+      const std::string name = e["name"];
+      routes += name.find("L3.moe_route_fwd") != std::string::npos;
+      combines += name.find("L3.moe_combine_") != std::string::npos;
+    }
+  CHECK(routes >= 1);
+  CHECK(combines >= 2);  // forward and backward
+}
+
+TEST_CASE("a Mixtral config.json the MoE block cannot take is exit 2 naming file and key",
+          "[model][moe][errors]") {
+  TempDir dir;
+  const std::string model = dir.write(
+      "m/config.json",
+      R"({"model_type": "mixtral", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1,
+          "num_attention_heads": 4, "vocab_size": 100, "num_local_experts": 2, "num_experts_per_tok": 3})");
+  const auto r = run_zerosim("memory --config workloads/configs/seed-dora-7b.yaml --set model=" + model);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("config.json") && Catch::Contains("num_experts_per_tok"));
+}

@@ -6,6 +6,9 @@
 #include "test_support.h"
 #include "workloads/model_spec.h"
 
+using zerosim::group_of;
+using zerosim::LinearGroup;
+using zerosim::LinearRole;
 using zerosim::load_model;
 using zerosim::ModelSpec;
 using zerosim::testing::config_error_message;
@@ -322,4 +325,53 @@ TEST_CASE("Gemma-2-9B has exactly 9,241,705,984 parameters (four norms per layer
   // x 42 = 8,324,198,400; the tied embedding 256,000 x 3584 = 917,504,000; final norm 3,584.
   CHECK(m.params_per_layer() == 198'195'200);
   CHECK(m.total_params() == 9'241'705'984);
+}
+
+TEST_CASE("Mixtral-8x7B has exactly 46,702,792,704 parameters (8 experts per layer, top-2)", "[model][moe]") {
+  const ModelSpec m = load_model("mixtral-8x7b");
+  CHECK(m.model_type == "mixtral");
+  CHECK(m.moe());
+  CHECK(m.experts == 8);
+  CHECK(m.experts_per_token == 2);
+  // Per layer: q 4096 x 4096 = 16,777,216 and o the same; k, v 4096 x 1024 = 4,194,304 each; the router
+  // gate 4096 x 8 = 32,768; 8 experts x (w1, w3 4096 x 14336 and w2 14336 x 4096 = 176,160,768) =
+  // 1,409,286,144; two norms 8,192: 1,451,270,144. x 32 = 46,440,644,608; embedding and lm_head
+  // 32000 x 4096 = 131,072,000 each; final norm 4,096.
+  CHECK(m.params_per_layer() == 1'451'270'144);
+  CHECK(m.total_params() == 46'702'792'704);
+  REQUIRE(m.layer_linears.size() == 8);
+  CHECK(m.layer_linears[4].name == "gate");
+  CHECK(m.layer_linears[4].role == LinearRole::router);
+  CHECK(group_of(LinearRole::router) == LinearGroup::router);
+  CHECK(m.layer_linears[5].name == "w1");
+  CHECK(m.layer_linears[5].experts == 8);
+  CHECK(m.layer_linears[5].routed == 2);
+  CHECK(m.layer_linears[7].name == "w2");
+  CHECK(m.layer_linears[7].d_in == 14336);
+}
+
+TEST_CASE("Mixtral config.json: what the sparse MoE block cannot take is refused, naming the key",
+          "[model][moe][errors]") {
+  const std::string base = R"({"model_type": "mixtral", "hidden_size": 64, "intermediate_size": 128,
+      "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100, )";
+  CHECK_THAT(zerosim::testing::config_error_message([&] {
+               zerosim::model_from_hf_config(base + R"("num_local_experts": 4, "num_experts_per_tok": 5})",
+                                             "m.json");
+             }),
+             Catch::Contains("num_experts_per_tok") && Catch::Contains("num_local_experts"));
+  CHECK_THAT(zerosim::testing::config_error_message(
+                 [&] { zerosim::model_from_hf_config(base + R"("num_experts_per_tok": 2})", "m.json"); }),
+             Catch::Contains("num_local_experts") && Catch::Contains("missing"));
+  CHECK_THAT(zerosim::testing::config_error_message([&] {
+               zerosim::model_from_hf_config(
+                   base + R"("num_local_experts": 4, "num_experts_per_tok": 2, "router_jitter_noise": 0.1})",
+                   "m.json");
+             }),
+             Catch::Contains("router_jitter_noise"));
+  // output_router_logits and router_aux_loss_coef change the loss's value, not its time or memory.
+  const ModelSpec ok = zerosim::model_from_hf_config(
+      base + R"("num_local_experts": 4, "num_experts_per_tok": 2, "output_router_logits": true,
+      "router_aux_loss_coef": 0.02, "router_jitter_noise": 0.0})",
+      "m.json");
+  CHECK(ok.experts == 4);
 }
