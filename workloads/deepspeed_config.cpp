@@ -30,7 +30,8 @@ const std::vector<std::string> kZeroKeys = {"stage",
                                             "zero3_init",
                                             "deepspeed"};
 
-bool is_auto(const YAML::Node& n) { return n.IsScalar() && n.Scalar() == "auto"; }
+// A key that is absent (an invalid node: yaml-cpp throws on IsScalar there) is not "auto".
+bool is_auto(const YAML::Node& n) { return present(n) && n.IsScalar() && n.Scalar() == "auto"; }
 
 // Sizes in elements; `auto_value` is used for "auto" (nullptr: auto not allowed for this key).
 void size_key(const YAML::Node& block, const char* name, const std::string& file, const std::string& prefix,
