@@ -16,6 +16,20 @@ using zerosim::testing::TempDir;
 
 namespace {
 
+// The names of rank 0's compute-track events of `zerosim simulate ARGS --trace` (the trace is removed).
+std::vector<std::string> rank0_compute_ops(const std::string& args, const std::string& trace) {
+  const auto r = run_zerosim("simulate " + args + " --trace " + trace + " --format json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(trace);
+  const auto t = nlohmann::json::parse(in);
+  std::remove(trace.c_str());
+  std::vector<std::string> names;
+  for (const auto& e : t["traceEvents"])
+    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) names.push_back(e["name"]);
+  return names;
+}
+
 struct Run {
   int exit_code;
   nlohmann::json json;
@@ -112,24 +126,17 @@ TEST_CASE("Phi-3-mini: DoRA on the fused qkv_proj and gate_up_proj modules", "[p
 
 TEST_CASE("Gemma-2: four norms per layer and soft-capped logits in the step; what is not modelled is exit 2",
           "[peft][model]") {
-  const std::string base = "simulate --config workloads/configs/seed-dora-7b.yaml --set model=gemma2-9b";
-  const std::string trace = "/tmp/zerosim-test-gemma2-trace.json";
-  auto r = run_zerosim(base + " --set train.seq_len=512 --trace " + trace + " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(trace);
-  const auto t = nlohmann::json::parse(in);
-  std::remove(trace.c_str());
+  const std::string args = "--config workloads/configs/seed-dora-7b.yaml --set model=gemma2-9b";
+  const std::string base = "simulate " + args;
   int64_t norms = 0, softcap = 0;
-  for (const auto& e : t["traceEvents"])
-    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) {
-      const std::string name = e["name"];
-      norms += name.rfind("L5.", 0) == 0 && name.find("norm.fwd") != std::string::npos;
-      softcap += name.rfind("loss.logit_softcap", 0) == 0;
-    }
+  for (const std::string& name :
+       rank0_compute_ops(args + " --set train.seq_len=512", "/tmp/zerosim-test-gemma2-trace.json")) {
+    norms += name.rfind("L5.", 0) == 0 && name.find("norm.fwd") != std::string::npos;
+    softcap += name.rfind("loss.logit_softcap", 0) == 0;
+  }
   CHECK(norms == 4);    // input, attention output, pre-MLP, MLP output
   CHECK(softcap == 2);  // forward and backward
-  r = run_zerosim(base + " --set train.loss=chunked");
+  auto r = run_zerosim(base + " --set train.loss=chunked");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("train.loss") && Catch::Contains("final_logit_softcapping"));
   r = run_zerosim(base + " --set train.flash_attention=false");
@@ -145,7 +152,7 @@ TEST_CASE("Mixtral-8x7B: LoRA on every expert, QLoRA storage, and the experts' o
   const std::string base =
       "--config workloads/configs/seed-dora-7b.yaml --set model=mixtral-8x7b --set peft.method=lora "
       "--set 'peft.target_modules=[w1, w2, w3]' --set quantization.method=nf4 --set train.seq_len=512";
-  auto r = run_zerosim("memory " + base + " --format json");
+  const auto r = run_zerosim("memory " + base + " --format json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out);
@@ -153,19 +160,11 @@ TEST_CASE("Mixtral-8x7B: LoRA on every expert, QLoRA storage, and the experts' o
   // 7,077,888 per layer, x 32 = 226,492,416.
   CHECK(j["params"]["trainable"] == 226'492'416);
   CHECK(j["params"]["frozen"] == 46'702'792'704);
-  const std::string trace = "/tmp/zerosim-test-mixtral-trace.json";
-  r = run_zerosim("simulate " + base + " --trace " + trace + " --format json");
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(trace);
-  const auto t = nlohmann::json::parse(in);
-  std::remove(trace.c_str());
   int64_t routes = 0, combines = 0;
-  for (const auto& e : t["traceEvents"])
-    if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) {
-      const std::string name = e["name"];
-      routes += name.find("L3.moe_route_fwd") != std::string::npos;
-      combines += name.find("L3.moe_combine_") != std::string::npos;
-    }
+  for (const std::string& name : rank0_compute_ops(base, "/tmp/zerosim-test-mixtral-trace.json")) {
+    routes += name.find("L3.moe_route_fwd") != std::string::npos;
+    combines += name.find("L3.moe_combine_") != std::string::npos;
+  }
   CHECK(routes >= 1);
   CHECK(combines >= 2);  // forward and backward
 }

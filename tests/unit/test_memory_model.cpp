@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "program_ops.h"
 #include "test_support.h"
 #include "tiny_llama.h"
 #include "workloads/memory_model.h"
@@ -13,6 +14,8 @@
 
 using namespace zerosim;
 using zerosim::testing::TinyLlama;
+
+using zerosim::testing::find_op;
 
 namespace {
 
@@ -45,14 +48,6 @@ int64_t saved_in_layer(const std::vector<ComputeOp>& ops, int layer, Phase phase
   for (const auto& op : ops)
     if (op.layer == layer && op.phase == phase) s += op.saved_bytes;
   return s;
-}
-
-const ComputeOp& find_op(const StepProgram& p, const std::string& name) {
-  for (const auto* list : {&p.forward, &p.backward})
-    for (const auto& op : *list)
-      if (op.name == name) return op;
-  FAIL("no op named " << name);
-  return p.forward.front();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // rows per expert linear per layer, 16 per expert under balanced routing.
 #include <catch2/catch.hpp>
 
+#include "program_ops.h"
 #include "test_support.h"
 #include "workloads/framework_behaviour.h"
 #include "workloads/memory_model.h"
@@ -12,6 +13,7 @@
 #include "workloads/zero3_schedule.h"
 
 using namespace zerosim;
+using zerosim::testing::find_op;
 using zerosim::testing::TempDir;
 
 namespace {
@@ -31,14 +33,6 @@ struct TinyMoe {
                                 dir.path("moe.yaml"));
   }
 };
-
-const ComputeOp& op_named(const StepProgram& p, const std::string& name) {
-  for (const auto* list : {&p.forward, &p.backward})
-    for (const auto& op : *list)
-      if (op.name == name) return op;
-  FAIL("no op " << name);
-  return p.forward.front();
-}
 
 }  // namespace
 
@@ -80,30 +74,30 @@ TEST_CASE("MoE step: the experts' ops stand for every expert on its share of the
   // w1's forward GEMM: 2·(T·k)·64·128 = 2·64·64·128 = 1,048,576 FLOPs over the 4 experts; keyed by one
   // expert's 16 rows; bytes (64·64 + 64·128 + 64·128 + 64·128 ... ) as a dense GEMM of 64 rows, (64·64 +
   // 8,192 + 64·128)·2 = 40,960, plus the 3 further experts' weights 3·8,192·2 = 49,152: 90,112.
-  const ComputeOp& w1 = op_named(p, "L0.w1.linear_fwd");
+  const ComputeOp& w1 = find_op(p, "L0.w1.linear_fwd");
   CHECK(w1.flops == 1'048'576.0);
   CHECK(w1.tokens == 16);
   CHECK(w1.instances == 4);
   CHECK(w1.bytes == 90'112.0);
   CHECK(w1.kernels == 4);  // one GEMM per expert
   // SwiGLU over the 64 routed rows keeps gate, silu(gate) and up: 3·2·64·128 = 49,152.
-  const ComputeOp& act = op_named(p, "L0.swiglu_fwd");
+  const ComputeOp& act = find_op(p, "L0.swiglu_fwd");
   CHECK(act.saved_bytes == 49'152);
   CHECK(act.instances == 4);
   // Layer 0's input needs no gradient and its router is frozen: the routing weights need none, so neither
   // softmax nor the combine's product keeps anything. In layer 1 (its input comes out of layer 0's adapted
   // experts) softmax keeps its fp32 output 4·T·E = 512 and topk its int64 indices 8·T·k = 512, and
   // expert_out * routing_weights keeps the experts' outputs for the weights' gradient: 2·64·64 = 8,192.
-  CHECK(op_named(p, "L0.moe_route_fwd").saved_bytes == 0);
-  CHECK(op_named(p, "L0.moe_combine_fwd").saved_bytes == 0);
-  const ComputeOp& route = op_named(p, "L1.moe_route_fwd");
+  CHECK(find_op(p, "L0.moe_route_fwd").saved_bytes == 0);
+  CHECK(find_op(p, "L0.moe_combine_fwd").saved_bytes == 0);
+  const ComputeOp& route = find_op(p, "L1.moe_route_fwd");
   CHECK(route.saved_bytes == 1'024);
-  CHECK(op_named(p, "L1.moe_combine_fwd").saved_bytes == 8'192);
+  CHECK(find_op(p, "L1.moe_combine_fwd").saved_bytes == 8'192);
   // Reading the first expert's mask count (torch.where) makes the host wait for the GPU.
   CHECK(route.host_sync);
-  CHECK(op_named(p, "L0.moe_dispatch_fwd").instances == 4);
+  CHECK(find_op(p, "L0.moe_dispatch_fwd").instances == 4);
   // w1's LoRA runs per expert on the same 16 rows.
-  CHECK(op_named(p, "L0.w1.lora_fwd").tokens == 16);
+  CHECK(find_op(p, "L0.w1.lora_fwd").tokens == 16);
   // The backward: combine, w2, SwiGLU, w1 (and its LoRA), dispatch, route, router, in that order.
   std::vector<std::string> order;
   for (const auto& op : p.backward)
