@@ -105,7 +105,10 @@ int64_t module_param_bytes(const ParamModule& m, int64_t numel, const RunConfig&
                                    c.model.layer_linears[static_cast<size_t>(m.linear)].d_out;
   // Each expert's weight is packed on its own; the bias stays as it was.
   const int64_t weights = numel >= m.numel ? m.copies : 1;
-  return weights * quantized_weight_bytes(weight, q) + other * (numel - weights * weight);
+  const int64_t rows = m.kind == ModuleKind::lm_head
+                           ? c.model.vocab
+                           : c.model.layer_linears[static_cast<size_t>(m.linear)].d_out;
+  return weights * quantized_weight_bytes(weight, rows, q) + other * (numel - weights * weight);
 }
 
 }  // namespace zerosim

@@ -49,8 +49,8 @@ FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file
     throw ConfigError(
         file, "versions",
         "a mapping of framework to release (deepspeed: 0.16.4, transformers: 4.46.3, peft: 0.15.2, "
-        "nccl: 2.21.5)");
-  check_keys(node, {"deepspeed", "transformers", "peft", "nccl"}, file, "versions.");
+        "nccl: 2.21.5, bitsandbytes: 0.45.0)");
+  check_keys(node, {"deepspeed", "transformers", "peft", "nccl", "bitsandbytes"}, file, "versions.");
   if (present(node["deepspeed"]))
     v.deepspeed =
         parse_release(node["deepspeed"], file, "deepspeed", kDeepSpeedOldest, kDeepSpeedNewest, false);
@@ -61,6 +61,9 @@ FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file
     v.peft = parse_release(node["peft"], file, "peft", kPeftOldest, kPeftNewest, false);
   if (present(node["nccl"]))
     v.nccl = parse_release(node["nccl"], file, "nccl", kNcclOldest, kNcclNewest, true);
+  if (present(node["bitsandbytes"]))
+    v.bitsandbytes = parse_release(node["bitsandbytes"], file, "bitsandbytes", kBitsandbytesOldest,
+                                   kBitsandbytesNewest, false);
   return v;
 }
 

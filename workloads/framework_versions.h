@@ -32,11 +32,19 @@ inline constexpr Version kPeftNewest{0, 20, 0};
 inline constexpr Version kNcclOldest{2, 12, 0};
 inline constexpr Version kNcclNewest{2, 27, 0};
 
+// The bitsandbytes releases whose MatMul8bitLt zerosim models (bitsandbytes/autograd/_functions.py): 0.41.0
+// to 0.44.x quantize the input both ways (double_quant) and keep the transposed copy, 0.45.0 onwards take
+// the fast path for a frozen weight (int8_vectorwise_quant) and keep the input alone (docs/memory-model.md
+// §9); the 4-bit path is the same in all of them.
+inline constexpr Version kBitsandbytesOldest{0, 41, 0};
+inline constexpr Version kBitsandbytesNewest{0, 48, 1};
+
 struct FrameworkVersions {
   Version deepspeed = kDeepSpeedNewest;
   Version transformers = kTransformersNewest;
   Version peft = kPeftNewest;
   Version nccl = kNcclNewest;
+  Version bitsandbytes = kBitsandbytesNewest;
 };
 
 // `versions: {deepspeed: "0.16.4", transformers: "4.46.3", peft: "0.15.2", nccl: "2.21.5"}`; a release

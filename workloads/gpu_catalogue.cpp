@@ -27,6 +27,7 @@ std::vector<GpuSpec> gpu_catalogue() {
       spec.memory_bytes =
           std::llround(read_double(g["memory_gib"], file, key + ".memory_gib") * kBytesPerGiB);
       spec.bf16_flops = read_double(g["bf16_tflops"], file, key + ".bf16_tflops") * 1e12;
+      spec.int8_ops = read_double(g["int8_tops"], file, key + ".int8_tops") * 1e12;
       spec.mem_bw_bytes_s = read_double(g["mem_bw_gbps"], file, key + ".mem_bw_gbps") * 1e9;
       spec.sms = read_int(g["sms"], file, key + ".sms");
       spec.gemm_efficiency = read_double(g["gemm_efficiency"], file, key + ".gemm_efficiency");

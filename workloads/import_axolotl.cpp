@@ -953,7 +953,9 @@ ImportedConfig import_axolotl(const std::string& file, const ImportOptions& opti
 
   Source s{root, {}};
   if (is_true(s["load_in_8bit"]))  // first: axolotl's 8-bit examples also name 8-bit optimizers
-    b.refuse("load_in_8bit", "true: LLM.int8() weights (bitsandbytes 8-bit) are not modelled");
+    b.refuse("load_in_8bit",
+             "true: axolotl's 8-bit path is not translated by this importer yet; zerosim models LLM.int8() "
+             "weights (set quantization: {method: int8} in the run config by hand)");
   translate_model(b, s, options);
   translate_checkpointing(b, s);  // before fsdp_config.activation_checkpointing, which turns it on
   const bool quantized = is_true(s.peek("load_in_4bit"));

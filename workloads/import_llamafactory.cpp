@@ -888,14 +888,23 @@ void set_quantization(ImportBuilder& b, const Args& a) {
   if (a.quantization_method != "bnb")
     b.refuse("quantization_method",
              "'" + a.quantization_method + "': only bitsandbytes (bnb) 4-bit quantization is modelled");
-  if (*a.quantization_bit != 4)
-    b.refuse("quantization_bit", std::to_string(*a.quantization_bit) +
-                                     ": only 4-bit bitsandbytes is modelled (LLM.int8() is not, yet)");
+  if (*a.quantization_bit != 4 && *a.quantization_bit != 8)
+    b.refuse("quantization_bit",
+             std::to_string(*a.quantization_bit) + ": bitsandbytes takes 4 or 8 bits (allowed: 4, 8)");
   if (uses_zero3(a))
     b.refuse("quantization_bit",
              "4 with ZeRO-3: partitioning bitsandbytes' packed storage is not modelled "
              "(allowed with quantization: ZeRO 0-2 or no DeepSpeed)");
   const std::string how = " (model_utils/quantization.py configure_quantization: BitsAndBytesConfig)";
+  if (*a.quantization_bit == 8) {
+    // BitsAndBytesConfig(load_in_8bit=True): LLM.int8() with transformers' default outlier threshold.
+    b.set("quantization.method", "int8", bits + how + ": load_in_8bit=True");
+    b.set("quantization.threshold", "6.0", "llm_int8_threshold: BitsAndBytesConfig's default 6.0");
+    b.set("quantization.prepare_kbit_training", "false",
+          "LLaMA-Factory does not call peft's prepare_model_for_kbit_training (model/adapter.py upcasts the "
+          "trainable parameters only)");
+    return;
+  }
   b.set("quantization.method", a.quantization_type,
         (a.given.count("quantization_type") ? from(a, "quantization_type")
                                             : "quantization_type: nf4, " + std::string(kLf) + " default") +

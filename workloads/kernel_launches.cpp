@@ -25,7 +25,17 @@ const std::map<std::string, int>& fixed_counts() {
       {"linear_fwd", 1},     // one cuBLAS GEMM (bias in the epilogue)
       {"linear_dx", 1},      // mm
       {"linear_dw", 1},      // mm
-      {"dropout_fwd", 1},    // native_dropout: mask and scale in one kernel
+      // bitsandbytes LLM.int8() (MatMul8bitLt): A.to(fp16) and int8_vectorwise_quant; int8_linear_matmul;
+      // int8_mm_dequant and .to(A.dtype); the weight's CB.to(dtype) and its scaling for dX.
+      {"int8_quantize", 2},
+      {"linear_fwd_int8", 1},
+      {"int8_dequantize", 2},
+      // With an outlier threshold: abs, >=, any, any(dim=0), argwhere before the quantization; the
+      // outliers' index and contiguous copy, their weight rows' index, scale and cast, and addmm after it.
+      {"int8_quantize_outliers", 7},
+      {"int8_dequantize_outliers", 8},
+      {"int8_dequantize_weight", 3},
+      {"dropout_fwd", 1},        // native_dropout: mask and scale in one kernel
       {"dora_weight_norm", 7},   // peft DoraLinearLayer: eye, lora_A, lora_B, scale mul, add, norm, magnitude
                                  // / norm
       {"dora_combine_fwd", 6},   // (m - 1) * base + m * lora * scale, then result + that: sub, 3 mul, 2 add

@@ -24,8 +24,16 @@ const std::vector<std::string> kHfQuantKeys = {"quant_method",
                                                "llm_int8_has_fp16_weight",
                                                "llm_int8_enable_fp32_cpu_offload"};
 
-const std::vector<std::string> kQuantKeys = {"method", "double_quant", "compute_dtype", "skip_modules",
-                                             "prepare_kbit_training"};
+const std::vector<std::string> kQuantKeys = {"method",       "double_quant",          "compute_dtype",
+                                             "skip_modules", "prepare_kbit_training", "threshold"};
+
+// LLM.int8()'s threshold: a non-negative number (0 turns the outlier decomposition off).
+double read_threshold(const YAML::Node& node, const std::string& file, const std::string& key) {
+  const double t = read_double(node, file, key);
+  if (!(t >= 0.0 && t <= 1e6))
+    throw ConfigError(file, key, "must be a number from 0 (no outlier decomposition) to 1e6" + line_of(node));
+  return t;
+}
 
 void set_compute_dtype(QuantSpec& q, const std::string& dtype, const std::string& file,
                        const std::string& key) {
@@ -46,6 +54,8 @@ const char* quant_method_name(QuantMethod m) {
       return "nf4";
     case QuantMethod::fp4:
       return "fp4";
+    case QuantMethod::int8:
+      return "int8";
     case QuantMethod::none:
       break;
   }
@@ -56,7 +66,8 @@ bool QuantSpec::skips(const std::string& module) const {
   return std::find(skip_modules.begin(), skip_modules.end(), module) != skip_modules.end();
 }
 
-int64_t quantized_weight_bytes(int64_t numel, const QuantSpec& q) {
+int64_t quantized_weight_bytes(int64_t numel, int64_t rows, const QuantSpec& q) {
+  if (q.int8()) return numel + 4 * rows;
   const int64_t blocks = (numel + kQuantBlock - 1) / kQuantBlock;
   const int64_t packed = (numel + 1) / 2;
   if (!q.double_quant) return packed + 4 * blocks;  // fp32 absmax per block
@@ -72,14 +83,12 @@ QuantSpec parse_quantization(const YAML::Node& node, const std::string& file) {
     throw ConfigError(file, "quantization", "a mapping (keys: " + join(kQuantKeys) + ")" + line_of(node));
   check_keys(node, kQuantKeys, file, "quantization");
   if (present(node["method"])) {
-    const std::string m = node["method"].IsScalar() ? node["method"].Scalar() : "";
-    if (m == "int8")
-      throw ConfigError(
-          file, "quantization.method",
-          "int8 (LLM.int8()) is not modelled yet: its int8 GEMMs and outlier decomposition have no "
-          "model here (allowed: none, nf4, fp4)");
-    const std::string v = read_one_of(node["method"], file, "quantization.method", {"none", "nf4", "fp4"});
-    q.method = v == "nf4" ? QuantMethod::nf4 : v == "fp4" ? QuantMethod::fp4 : QuantMethod::none;
+    const std::string v =
+        read_one_of(node["method"], file, "quantization.method", {"none", "nf4", "fp4", "int8"});
+    q.method = v == "nf4"    ? QuantMethod::nf4
+               : v == "fp4"  ? QuantMethod::fp4
+               : v == "int8" ? QuantMethod::int8
+                             : QuantMethod::none;
   }
   if (present(node["double_quant"]))
     q.double_quant = read_bool(node["double_quant"], file, "quantization.double_quant");
@@ -92,6 +101,15 @@ QuantSpec parse_quantization(const YAML::Node& node, const std::string& file) {
   if (present(node["prepare_kbit_training"]))
     q.prepare_kbit_training =
         read_bool(node["prepare_kbit_training"], file, "quantization.prepare_kbit_training");
+  if (present(node["threshold"])) {
+    if (!q.int8())
+      throw ConfigError(file, "quantization.threshold",
+                        "LLM.int8()'s outlier threshold applies to method: int8 only");
+    q.int8_threshold = read_threshold(node["threshold"], file, "quantization.threshold");
+  }
+  if (q.int8() && q.double_quant)
+    throw ConfigError(file, "quantization.double_quant",
+                      "double quantization is bitsandbytes' 4-bit storage; 8-bit weights have none");
   return q;
 }
 
@@ -112,10 +130,28 @@ QuantSpec quantization_from_hf(const YAML::Node& node, const std::string& file) 
       present(node["load_in_4bit"]) && read_bool(node["load_in_4bit"], file, key + ".load_in_4bit");
   const bool eight =
       present(node["load_in_8bit"]) && read_bool(node["load_in_8bit"], file, key + ".load_in_8bit");
-  if (eight)
-    throw ConfigError(file, key + ".load_in_8bit",
-                      "8-bit (LLM.int8()) is not modelled yet (load_in_4bit is)");
-  if (!four) throw ConfigError(file, key, "neither load_in_4bit nor load_in_8bit is true: nothing to model");
+  if (four && eight)
+    throw ConfigError(file, key + ".load_in_8bit", "load_in_4bit and load_in_8bit cannot both be true");
+  if (!four && !eight)
+    throw ConfigError(file, key, "neither load_in_4bit nor load_in_8bit is true: nothing to model");
+  if (eight) {
+    // Linear8bitLt (transformers' replace_with_bnb_linear): int8 weights with per-row scales; the
+    // bnb_4bit_* keys have no effect on it.
+    q.method = QuantMethod::int8;
+    if (present(node["llm_int8_threshold"]))
+      q.int8_threshold = read_threshold(node["llm_int8_threshold"], file, key + ".llm_int8_threshold");
+    for (const char* flag : {"llm_int8_has_fp16_weight", "llm_int8_enable_fp32_cpu_offload"})
+      if (present(node[flag]) && read_bool(node[flag], file, key + "." + flag))
+        throw ConfigError(
+            file, key + "." + flag,
+            std::string(flag) == "llm_int8_has_fp16_weight"
+                ? "fp16 master weights beside the int8 ones (training the 8-bit layers) are not "
+                  "modelled (false: frozen int8 weights, as for LoRA)"
+                : "offloading modules to the CPU in fp32 is not modelled");
+    if (present(node["llm_int8_skip_modules"]))
+      q.skip_modules = read_string_list(node["llm_int8_skip_modules"], file, key + ".llm_int8_skip_modules");
+    return q;
+  }
   // transformers' BitsAndBytesConfig defaults: fp4, no double quantization, fp32 compute dtype.
   const std::string type =
       present(node["bnb_4bit_quant_type"])

@@ -1,6 +1,7 @@
 #pragma once
-// QLoRA's frozen base: bitsandbytes 4-bit weights (NF4 or FP4, optionally with double quantization) as
-// transformers' integration and peft train them (docs/memory-model.md §9, docs/time-model.md "QLoRA").
+// QLoRA's frozen base: bitsandbytes 4-bit weights (NF4 or FP4, optionally with double quantization) or
+// 8-bit ones (LLM.int8(), Linear8bitLt) as transformers' integration and peft train them
+// (docs/memory-model.md §9, docs/time-model.md "QLoRA", "8-bit").
 // What it changes: the linears' weights are stored packed with their block constants; every forward and
 // every input gradient dequantizes the weight to the compute dtype first (a transient copy and a
 // memory-bound kernel); bitsandbytes' MatMul4Bit keeps its input for backward whenever autograd records it;
@@ -13,8 +14,8 @@
 
 namespace zerosim {
 
-enum class QuantMethod { none, nf4, fp4 };
-const char* quant_method_name(QuantMethod m);  // "none", "nf4", "fp4"
+enum class QuantMethod { none, nf4, fp4, int8 };
+const char* quant_method_name(QuantMethod m);  // "none", "nf4", "fp4", "int8"
 
 struct QuantSpec {
   QuantMethod method = QuantMethod::none;
@@ -27,9 +28,13 @@ struct QuantSpec {
   // peft.prepare_model_for_kbit_training was called (axolotl, peft's QLoRA examples): every parameter that
   // is not 4-bit (norms, embeddings, a skipped lm_head, biases) is cast to fp32.
   bool prepare_kbit_training = true;
+  // LLM.int8()'s outlier threshold (llm_int8_threshold): input columns above it take an extra fp16 GEMM
+  // (data-dependent, not counted); 0 turns the decomposition off.
+  double int8_threshold = 6.0;
   std::string source;  // where it was read: "quantization" (run config) or the config.json's path
 
   bool on() const { return method != QuantMethod::none; }
+  bool int8() const { return method == QuantMethod::int8; }
   bool skips(const std::string& module) const;
 };
 
@@ -39,13 +44,15 @@ struct QuantSpec {
 inline constexpr int64_t kQuantBlock = 64;
 inline constexpr int64_t kDoubleQuantBlock = 256;
 
-// Bytes a 4-bit weight of `numel` elements occupies: ⌈numel/2⌉ packed (uint8 storage) plus its constants.
-int64_t quantized_weight_bytes(int64_t numel, const QuantSpec& q);
+// Bytes a quantized weight of `numel` elements in `rows` output rows occupies: 4-bit, ⌈numel/2⌉ packed
+// (uint8 storage) plus its block constants; 8-bit, one int8 per element plus one fp32 scale per row
+// (Int8Params' CB and SCB, bitsandbytes int8_vectorwise_quant).
+int64_t quantized_weight_bytes(int64_t numel, int64_t rows, const QuantSpec& q);
 
 // The run config's `quantization` key (file, key and allowed values in every error).
 QuantSpec parse_quantization(const YAML::Node& node, const std::string& file);
-// A Hugging Face config.json's quantization_config (quant_method bitsandbytes, load_in_4bit); other
-// methods (GPTQ, AWQ, ...), 8-bit and an fp32 compute dtype are refused.
+// A Hugging Face config.json's quantization_config (quant_method bitsandbytes, load_in_4bit or
+// load_in_8bit); other methods (GPTQ, AWQ, ...) and an fp32 compute dtype are refused.
 QuantSpec quantization_from_hf(const YAML::Node& node, const std::string& file);
 
 }  // namespace zerosim

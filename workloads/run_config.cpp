@@ -728,7 +728,8 @@ nlohmann::json RunConfig::echo() const {
                          {{"deepspeed", versions.deepspeed.text()},
                           {"transformers", versions.transformers.text()},
                           {"peft", versions.peft.text()},
-                          {"nccl", versions.nccl.text()}}}};
+                          {"nccl", versions.nccl.text()},
+                          {"bitsandbytes", versions.bitsandbytes.text()}}}};
   if (quantization.on())
     out["quantization"] = {{"method", quant_method_name(quantization.method)},
                            {"double_quant", quantization.double_quant},
@@ -736,6 +737,7 @@ nlohmann::json RunConfig::echo() const {
                            {"skip_modules", quantization.skip_modules},
                            {"prepare_kbit_training", quantization.prepare_kbit_training},
                            {"source", quantization.source}};
+  if (quantization.int8()) out["quantization"]["threshold"] = quantization.int8_threshold;
   // Only where set, so the echo of a fixed-length config is unchanged.
   if (!train.seq_len_distribution.empty()) out["train"]["seq_len_distribution"] = train.seq_len_distribution;
   if (zero.offload_optimizer != "none")

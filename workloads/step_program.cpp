@@ -276,13 +276,17 @@ class Builder {
 
   // bitsandbytes' dequantize_4bit of a d_in x d_out weight, `times` over (litgpt's chunked head): reads the
   // packed weight and its constants, writes the compute-dtype copy. `tokens` carries `times`.
+  // An 8-bit weight's dequantization (CB.to(dtype) * SCB / 127: MatMul8bitLt's backward, peft's
+  // dequantize_module_weight) reads int8 and the row scales and writes the copy, then scales it in place.
   ComputeOp dequantize_op(const std::string& name, int64_t din, int64_t dout, Phase phase,
                           int64_t times = 1) const {
     const int64_t n = din * dout;
     const double t = static_cast<double>(times);
-    ComputeOp o = make(
-        name, "dequantize_4bit", OpClass::memory_bound, phase, t * 2.0 * static_cast<double>(n),
-        t * static_cast<double>(quantized_weight_bytes(n, c_.quantization) + dequantized_bytes(din, dout)));
+    const bool int8 = c_.quantization.int8();
+    ComputeOp o = make(name, int8 ? "int8_dequantize_weight" : "dequantize_4bit", OpClass::memory_bound,
+                       phase, t * 2.0 * static_cast<double>(n),
+                       t * static_cast<double>(quantized_weight_bytes(n, dout, c_.quantization) +
+                                               (int8 ? 3 : 1) * dequantized_bytes(din, dout)));
     keyed(o, times, din, dout, 0);
     return o;
   }
@@ -447,6 +451,7 @@ class Builder {
   void emit_linear_forward(size_t li, bool save_input, bool x_rg, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
+    if (quantized(li) && c_.quantization.int8()) return emit_int8_forward(li, save_input, phase);
     ComputeOp base = base_linear_forward(".linear_fwd", li, phase);
     if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
     if (quantized(li)) {  // MatMul4Bit: dequantize_4bit(W) to the compute dtype, then F.linear on it
@@ -457,6 +462,52 @@ class Builder {
     // weight's cast also sits in autocast's cache): 2·d_in·d_out per linear until its backward.
     if (amp_ && (x_rg || full_)) base.saved_bytes += kAct * din * dout;
     fwd_.push_back(base);
+  }
+
+  // bitsandbytes' MatMul8bitLt (autograd/_functions.py) with a frozen int8 weight (LLM.int8()): the input
+  // cast to fp16 (A.to(torch.float16), a copy unless it is fp16) and quantized row-wise into int8 CA
+  // (int8_vectorwise_quant from 0.45.0; before, double_quant also made the transposed CAt, which it keeps,
+  // and igemmlt a col32 copy), the int8 GEMM into int32, its dequantization to fp16 and the cast back to
+  // the input's dtype. It keeps its input A for backward: the same tensor for every linear reading it, in
+  // its own dtype (fp32 after a norm whose weight prepare_model_for_kbit_training made fp32).
+  // With an outlier threshold (llm_int8_threshold, 6.0 by default) the quantization first finds the
+  // outlier columns — A.abs() >= threshold, then `if outliers.any()` and argwhere (0.45.0+,
+  // int8_vectorwise_quant), nnz_row_ptr[-1].item() (before, double_quant): the host reads the GPU, so the
+  // training thread waits for it at every 8-bit linear — and the outlier columns then take an fp16 GEMM
+  // (their index, the weights' rows dequantized, addmm), whose size depends on the data: its kernels are
+  // counted, its FLOPs are not.
+  void emit_int8_forward(size_t li, bool save_input, Phase phase) {
+    const LinearSpec& L = m_.layer_linears[li];
+    const int64_t din = L.d_in, dout = L.d_out;
+    const bool before_045 = c_.versions.bitsandbytes < Version{0, 45, 0};
+    const bool outliers = c_.quantization.int8_threshold > 0;
+    const int64_t a = input_fp32_ ? 4 : kAct;  // the input's bytes per element
+    const bool copy16 = a == 4 || c_.train.precision != Precision::fp16_mixed;
+    ComputeOp q = make(L.name + ".int8_quantize", outliers ? "int8_quantize_outliers" : "int8_quantize",
+                       OpClass::memory_bound, phase, 2.0 * td(din),
+                       td(din) * static_cast<double>(a + (copy16 ? 2 : 0) + 1 + (before_045 ? 2 : 0) +
+                                                     (outliers ? 2 + 2 + 1 : 0)));
+    keyed(q, T_, din, dout, 0);
+    q.host_sync = outliers;
+    // The fp16 copy, CA (and before 0.45.0 the col32 copy); with outliers A.abs() and the boolean mask.
+    q.transient_bytes =
+        (copy16 ? 2 : 0) * T_ * din + T_ * din + (before_045 ? T_ * din : 0) + (outliers ? 3 * T_ * din : 0);
+    if (before_045 && save_input) q.saved_bytes = T_ * din;  // CAt
+    fwd_.push_back(q);
+    ComputeOp g =
+        make(L.name + ".linear_fwd", "linear_fwd_int8", OpClass::gemm_int8, phase,
+             linear_flops(T_, din, dout), td(din) + static_cast<double>(din * dout) + 4.0 * td(dout));
+    keyed(g, T_, din, dout, 0);
+    g.modules = {layer_modules().base[li]};
+    g.transient_bytes = 4 * T_ * dout;  // the int32 result
+    if (save_input) g.saved_bytes = a * T_ * din;
+    fwd_.push_back(g);
+    ComputeOp d =
+        make(L.name + ".int8_dequantize", outliers ? "int8_dequantize_outliers" : "int8_dequantize",
+             OpClass::memory_bound, phase, 2.0 * td(dout), td(dout) * static_cast<double>(4 + 2 + 2 + a));
+    keyed(d, T_, din, dout, 0);
+    d.transient_bytes = 2 * T_ * dout;  // the fp16 result before .to(A.dtype)
+    fwd_.push_back(d);
   }
 
   // peft's LoRA / DoRA forward on top of the base output (lora/layer.py Linear.forward, variants.py
@@ -575,10 +626,21 @@ class Builder {
     if (x_rg) {
       ComputeOp dx = input_grad_op(li, L.name + ".linear_dx");
       // MatMul4Bit.backward dequantizes W again for dX (pushed after dX: the layer's list is reversed).
-      if (quantized(li)) dx.transient_bytes += dequantized_bytes(din, dout);
+      // MatMul8bitLt.backward too, into the input's dtype (CB.to(ctx.dtype_A)); before 0.45.0 it first
+      // double-quantized the output gradient (an fp16 copy and two int8 ones), weight frozen or not.
+      const bool int8 = quantized(li) && c_.quantization.int8();
+      const int64_t a = int8 && input_fp32_ ? 4 : c_.quantization.compute_bytes;
+      if (quantized(li)) dx.transient_bytes += a * din * dout;
       bwd_->push_back(dx);
       if (quantized(li))
         bwd_->push_back(dequantize_op(L.name + ".dequantize_bwd", din, dout, Phase::backward));
+      if (int8 && c_.versions.bitsandbytes < Version{0, 45, 0}) {
+        ComputeOp gq = make(L.name + ".int8_grad_quantize", "int8_quantize", OpClass::memory_bound,
+                            Phase::backward, 2.0 * td(dout), td(dout) * (2.0 + 2.0 + 2.0));
+        keyed(gq, T_, din, dout, 0);
+        gq.transient_bytes = 4 * T_ * dout;
+        bwd_->push_back(gq);
+      }
     }
     if (full_) {
       ComputeOp dw =
@@ -650,7 +712,10 @@ class Builder {
         (fw_.fp32_residual && (group == LinearGroup::attention_input || group == LinearGroup::mlp_input)) ||
         (mlp32_ && group == LinearGroup::mlp_output);
     for (const size_t li : m_.linears_in(group)) {
-      const bool save = saves_input(li, x_rg) && (!saved || input_fp32_);
+      // LLM.int8() keeps the input tensor itself (shared), where the others keep their own cast of an fp32
+      // one.
+      const bool own_cast = input_fp32_ && !(quantized(li) && c_.quantization.int8());
+      const bool save = saves_input(li, x_rg) && (!saved || own_cast);
       saved = saved || save;
       rg_out = emit_linear(li, x_rg, save, phase) || rg_out;
     }

@@ -15,7 +15,8 @@ namespace zerosim {
 enum class Phase { forward, recompute, backward, optimizer };
 
 // How the roofline treats the op when no calibration entry exists.
-enum class OpClass { gemm, attention, memory_bound };
+// gemm_int8: an int8 tensor-core GEMM (LLM.int8()), at the GPU's INT8 peak.
+enum class OpClass { gemm, gemm_int8, attention, memory_bound };
 
 struct ComputeOp {
   std::string name;  // unique within a micro-step, e.g. "L3.q_proj.lora_fwd"

@@ -33,7 +33,7 @@ double shape_utilization(const ComputeOp& op, int64_t sms) {
   const auto both = [sms](int64_t m, int64_t n) {
     return gemm_tile_utilization(m, n) * gemm_wave_utilization(m, n, sms);
   };
-  if (op.op == "linear_fwd") return both(op.tokens, op.d_out);
+  if (op.op == "linear_fwd" || op.op == "linear_fwd_int8") return both(op.tokens, op.d_out);
   if (op.op == "linear_dx") return both(op.tokens, op.d_in);
   if (op.op == "linear_dw") return both(op.d_out, op.d_in);
   return 1.0;
@@ -44,7 +44,8 @@ double ComputeModel::roofline(const ComputeOp& op) const {
   const double flops_eff = op.cls == OpClass::attention
                                ? gpu_.attention_efficiency
                                : gpu_.gemm_efficiency * shape_utilization(op, gpu_.sms);
-  return roofline_seconds(op.flops, op.bytes, gpu_.bf16_flops, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
+  const double peak = op.cls == OpClass::gemm_int8 ? gpu_.int8_ops : gpu_.bf16_flops;
+  return roofline_seconds(op.flops, op.bytes, peak, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
                           eff_.launch_s * std::max(1, op.kernels));
 }
 

@@ -70,9 +70,9 @@ TEST_CASE("QLoRA: what the libraries refuse or zerosim does not model is exit 2"
   r = run_zerosim("memory " + kTiny + " --set quantization.method=nf4 --set zero.stage=3");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("ZeRO-3"));
-  r = run_zerosim("memory " + kTiny + " --set quantization.method=int8");
+  r = run_zerosim("memory " + kTiny + " --set quantization.method=int8 --set quantization.double_quant=true");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("quantization.method") && Catch::Contains("int8"));
+  CHECK_THAT(r.err, Catch::Contains("quantization.double_quant") && Catch::Contains("8-bit"));
   const std::string gptq = "/tmp/zerosim-test-gptq-config.json";
   std::ofstream(gptq) << R"({"model_type": "llama", "hidden_size": 256, "intermediate_size": 688,
     "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 1000,
@@ -81,4 +81,26 @@ TEST_CASE("QLoRA: what the libraries refuse or zerosim does not model is exit 2"
   std::remove(gptq.c_str());
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains(gptq) && Catch::Contains("quant_method") && Catch::Contains("gptq"));
+}
+
+TEST_CASE("an 8-bit config.json is LLM.int8(): frozen bytes by hand, echoed, timed", "[qlora][int8]") {
+  const auto j = run_json("simulate " + kTiny + " --set model=tests/data/models/llama-8bit.json");
+  const auto& q = j["config"]["quantization"];
+  CHECK(q["method"] == "int8");
+  CHECK(q["threshold"] == 6.0);
+  CHECK(j["config"]["versions"]["bitsandbytes"] == "0.48.1");
+  // Hidden 256, MLP 688, 2 layers, vocab 1000. int8 weights and one fp32 scale per output row:
+  //   q, k, v, o: 65,536 + 4·256 = 66,560 B; gate, up: 176,128 + 4·688 = 178,880 B; down: 176,128 + 4·256 =
+  //   177,152 B; per layer 4·66,560 + 2·178,880 + 177,152 = 801,152 B; two layers 1,602,304 B.
+  // Under DeepSpeed's engine (the default) the rest is bf16: embedding, lm_head (skip_modules null: the
+  // default, lm_head kept) and 5 norms of 256, 2·(256,000 + 256,000 + 1,280) = 1,026,560 B. Frozen
+  // 2,628,864 B.
+  CHECK(j["memory"]["breakdown"]["frozen_params"] == 2'628'864);
+  CHECK(j["time"]["step_s"].get<double>() > 0);
+  // bitsandbytes releases outside the modelled range are refused with the key named.
+  const auto r =
+      run_zerosim("memory " + kTiny +
+                  " --set model=tests/data/models/llama-8bit.json --set versions.bitsandbytes=0.39.0");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("versions.bitsandbytes") && Catch::Contains("0.41.0"));
 }

@@ -64,3 +64,18 @@ TEST_CASE("compute model: tile quantization wastes the padded part of the last 1
   // Both dimensions padded: 200 x 200 in 256 x 256.
   CHECK(gemm_tile_utilization(200, 200) == Approx(200.0 * 200.0 / (256.0 * 256.0)));
 }
+
+TEST_CASE("compute model: an int8 GEMM (LLM.int8()) runs at the GPU's INT8 tensor-core peak",
+          "[engine][compute]") {
+  const ComputeModel model(find_gpu("h100-80gb-sxm"));
+  REQUIRE(model.gpu().int8_ops == Approx(1979e12));  // H100 datasheet: 3,958 TOPS with sparsity
+  ComputeOp op;
+  op.op = "linear_fwd_int8";
+  op.cls = OpClass::gemm_int8;
+  op.tokens = op.d_in = op.d_out = 4096;
+  op.flops = 2.0 * 4096 * 4096 * 4096;
+  op.bytes = 4096.0 * 4096 + 4096.0 * 4096 + 4.0 * 4096 * 4096;  // int8 input and weight, int32 output
+  // 1.374e11 / (1979e12 · 0.62 · 0.9697) = 115.51 µs: the bf16 case above (231.05 µs) scaled by
+  // 989.4 / 1979; memory 1.007e8 / (3350e9 · 0.80) = 37.56 µs.
+  CHECK(model.time(op).seconds == Approx(231.05e-6 * 989.4 / 1979).epsilon(1e-3));
+}

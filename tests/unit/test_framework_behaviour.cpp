@@ -3,6 +3,7 @@
 // LLaMA-2-7B.
 #include <catch2/catch.hpp>
 
+#include "program_ops.h"
 #include "test_support.h"
 #include "tiny_llama.h"
 #include "workloads/framework_behaviour.h"
@@ -363,4 +364,39 @@ TEST_CASE("QLoRA with prepare_model_for_kbit_training: fp32 norms make the resid
       tiny.config({{"quantization.method", "nf4"}, {"quantization.prepare_kbit_training", "false"}}));
   CHECK(saved_in_layer(d, 1) == saved_in_layer(dp, 1));
   CHECK(saved_outside_layers(d) == saved_outside_layers(dp));
+}
+
+// ---- 8-bit weights (LLM.int8()) ------------------------------------------------------------------
+
+TEST_CASE("LLM.int8(): the input quantized, an int8 GEMM, the input kept; per bitsandbytes release",
+          "[framework][quantization]") {
+  Tiny tiny;
+  const std::vector<Override> int8 = {{"train.engine", "pytorch"},
+                                      {"quantization.method", "int8"},
+                                      {"quantization.prepare_kbit_training", "false"}};
+  const StepProgram p = build_step_program(tiny.config(int8));
+  // Layer 1's q, k, v read an input that needs grad: the first keeps it (2·T·h = 2·32·64 = 4,096), shared.
+  const ComputeOp& q = zerosim::testing::find_op(p, "L1.q_proj.linear_fwd");
+  CHECK(q.op == "linear_fwd_int8");
+  CHECK(q.cls == OpClass::gemm_int8);
+  CHECK(q.saved_bytes == 4'096);
+  CHECK(zerosim::testing::find_op(p, "L1.k_proj.linear_fwd").saved_bytes == 0);
+  CHECK(q.transient_bytes == 4 * 32 * 64);  // the int32 result, 4·T·d_out
+  // The default outlier threshold (6.0): the quantization reads the outlier count on the host.
+  const ComputeOp& quant = zerosim::testing::find_op(p, "L1.q_proj.int8_quantize");
+  CHECK(quant.host_sync);
+  CHECK(quant.kernels == 7);
+  CHECK(quant.saved_bytes == 0);
+  // Before 0.45.0 double_quant also keeps the transposed int8 copy CAt: T·d_in = 2,048 per linear.
+  std::vector<Override> old = int8;
+  old.push_back({"versions.bitsandbytes", "0.43.0"});
+  CHECK(zerosim::testing::find_op(build_step_program(tiny.config(old)), "L1.q_proj.int8_quantize")
+            .saved_bytes == 2'048);
+  // Without outlier decomposition nothing is read on the host.
+  std::vector<Override> plain = int8;
+  plain.push_back({"quantization.threshold", "0"});
+  CHECK_FALSE(
+      zerosim::testing::find_op(build_step_program(tiny.config(plain)), "L1.q_proj.int8_quantize").host_sync);
+  // dX dequantizes the int8 weight into the input's dtype: 2·64·64 = 8,192 B transient for q.
+  CHECK(zerosim::testing::find_op(p, "L1.q_proj.linear_dx").transient_bytes >= 8'192);
 }

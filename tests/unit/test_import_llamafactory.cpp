@@ -152,6 +152,10 @@ TEST_CASE("llamafactory: precision, checkpointing, attention and packing rules",
   CHECK(value(fp16, "model") == "llama2-7b");
   CHECK(value(fp16, "train.precision") == "fp16-mixed");
   CHECK(value(fp16, "quantization.compute_dtype") == "fp16");
+  // quantization_bit 8: BitsAndBytesConfig(load_in_8bit=True), LLM.int8() with the default threshold.
+  const ImportedConfig eight = import_file(write_config(dir, "quantization_bit: 8\n"));
+  CHECK(value(eight, "quantization.method") == "int8");
+  CHECK(value(eight, "quantization.threshold") == "6.0");
   CHECK(value(import_file(write_config(dir, "disable_gradient_checkpointing: true\n")),
               "train.activation_checkpointing") == "false");
   CHECK(value(import_file(write_config(dir, "flash_attn: disabled\n")), "train.flash_attention") == "false");
@@ -197,7 +201,7 @@ TEST_CASE("llamafactory: refusals name the field and say why", "[import]") {
   refused("finetuning_type: freeze\n", "finetuning_type", "freeze_trainable_layers");
   refused("use_unsloth: true\n", "use_unsloth", "unsloth");
   refused("neat_packing: true\n", "neat_packing", "block-diagonal");
-  refused("quantization_bit: 8\n", "quantization_bit", "4-bit");
+  refused("quantization_bit: 2\n", "quantization_bit", "allowed: 4, 8");
   refused("quantization_bit: 4\nquantization_method: hqq\n", "quantization_method", "bitsandbytes");
   refused("use_galore: true\n", "use_galore", "AdamW");
   refused("optim: adafactor\n", "optim", "adamw_torch");

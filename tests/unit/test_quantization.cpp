@@ -14,14 +14,14 @@ TEST_CASE("4-bit storage: half a byte per weight plus the block constants", "[qu
   q.method = QuantMethod::nf4;
   // 4096 x 4096 = 16,777,216 weights: 8,388,608 B packed; 262,144 blocks of 64 with an fp32 absmax each:
   // 1,048,576 B. Total 9,437,184 B = 0.5625 B per weight.
-  CHECK(quantized_weight_bytes(4096 * 4096, q) == 8'388'608 + 1'048'576);
+  CHECK(quantized_weight_bytes(4096 * 4096, 4096, q) == 8'388'608 + 1'048'576);
   // Double quantization: the 262,144 absmax as uint8 (262,144 B), 1,024 fp32 absmax of 256 of them
   // (4,096 B) and one fp32 offset (4 B): 8,388,608 + 262,144 + 4,096 + 4 = 8,654,852 B.
   q.double_quant = true;
-  CHECK(quantized_weight_bytes(4096 * 4096, q) == 8'654'852);
+  CHECK(quantized_weight_bytes(4096 * 4096, 4096, q) == 8'654'852);
   // An odd count rounds up: 65 weights are 33 packed bytes and 2 blocks.
   q.double_quant = false;
-  CHECK(quantized_weight_bytes(65, q) == 33 + 8);
+  CHECK(quantized_weight_bytes(65, 1, q) == 33 + 8);
 }
 
 TEST_CASE("quantization key: values and errors name the key", "[quantization][config]") {
@@ -38,8 +38,10 @@ TEST_CASE("quantization key: values and errors name the key", "[quantization][co
   CHECK(d.skips("lm_head"));
   CHECK(d.prepare_kbit_training);
   for (const auto& [text, expect] : std::vector<std::pair<std::string, std::string>>{
-           {"{method: int8}", "quantization.method"},
-           {"{method: q4}", "allowed: none, nf4, fp4"},
+           {"{method: q4}", "allowed: none, nf4, fp4, int8"},
+           {"{method: int8, double_quant: true}", "quantization.double_quant"},
+           {"{method: nf4, threshold: 6.0}", "quantization.threshold"},
+           {"{method: int8, threshold: -1}", "quantization.threshold"},
            {"{method: nf4, compute_dtype: fp32}", "quantization.compute_dtype"},
            {"{method: nf4, blocksize: 32}", "quantization.blocksize"}}) {
     INFO(text);
@@ -66,9 +68,39 @@ TEST_CASE("a config.json quantization_config: transformers' defaults and what is
                quantization_from_hf(YAML::Load(R"({"quant_method": "gptq", "bits": 4})"), "config.json");
              }),
              Catch::Contains("quant_method") && Catch::Contains("gptq"));
-  CHECK_THAT(config_error_message(
-                 [] { quantization_from_hf(YAML::Load(R"({"load_in_8bit": true})"), "config.json"); }),
+  CHECK_THAT(config_error_message([] {
+               quantization_from_hf(YAML::Load(R"({"load_in_8bit": true, "load_in_4bit": true})"),
+                                    "config.json");
+             }),
              Catch::Contains("load_in_8bit"));
+}
+
+TEST_CASE("8-bit (LLM.int8()): one byte per weight and a scale per row; the config.json keys",
+          "[quantization]") {
+  QuantSpec q;
+  q.method = QuantMethod::int8;
+  // 4096 x 4096: 16,777,216 int8 weights (Int8Params' CB) and 4,096 fp32 row scales (SCB): 16,793,600 B.
+  CHECK(quantized_weight_bytes(4096 * 4096, 4096, q) == 16'777'216 + 16'384);
+  const auto h = quantization_from_hf(
+      YAML::Load(R"({"quant_method": "bitsandbytes", "load_in_8bit": true, "llm_int8_threshold": 5.0,
+          "llm_int8_skip_modules": ["lm_head", "gate"], "bnb_4bit_quant_type": "fp4"})"),
+      "config.json");
+  CHECK(h.int8());
+  CHECK(h.int8_threshold == 5.0);
+  CHECK(h.skips("gate"));
+  const auto r = parse_quantization(YAML::Load("{method: int8, threshold: 0}"), "run.yaml");
+  CHECK(r.int8());
+  CHECK(r.int8_threshold == 0.0);
+  CHECK(parse_quantization(YAML::Load("{method: int8}"), "run.yaml").int8_threshold == 6.0);
+  for (const char* flag : {"llm_int8_has_fp16_weight", "llm_int8_enable_fp32_cpu_offload"}) {
+    INFO(flag);
+    CHECK_THAT(config_error_message([&] {
+                 quantization_from_hf(
+                     YAML::Load(std::string(R"({"load_in_8bit": true, ")") + flag + R"(": true})"),
+                     "config.json");
+               }),
+               Catch::Contains(flag) && Catch::Contains("config.json"));
+  }
 }
 
 TEST_CASE("module bytes under QLoRA: packed linears, fp32 for the rest with prepare_kbit_training",
