@@ -42,9 +42,14 @@ int64_t CachingAllocator::max_split() const {
 }
 
 CachingAllocator::Pool& CachingAllocator::pool(int stream, bool small) {
-  auto [it, added] = pools_.try_emplace({stream, small});
-  if (added) it->second.small = small, it->second.stream = stream;
-  return it->second;
+  if (stream < 0) throw std::invalid_argument("negative stream");
+  while (pools_.size() <= static_cast<size_t>(stream)) {
+    const int id = static_cast<int>(pools_.size());
+    pools_.emplace_back();
+    pools_.back()[0].stream = pools_.back()[1].stream = id;
+    pools_.back()[1].small = true;
+  }
+  return pools_[static_cast<size_t>(stream)][small ? 1 : 0];
 }
 
 int CachingAllocator::new_block(const Block& b) {
@@ -210,9 +215,8 @@ bool CachingAllocator::release_available_cached_blocks(Pool& p, int64_t size) {
 // release_cached_blocks: free every cached block that is a whole segment, every stream's, the large pool
 // before the small one; unmap the free pages of expandable segments.
 void CachingAllocator::release_cached_blocks() {
-  for (const bool small : {false, true})
-    for (auto& [key, p] : pools_)
-      if (key.second == small) release_blocks(p);
+  for (const int which : {0, 1})  // the large pools, then the small ones
+    for (auto& per_stream : pools_) release_blocks(per_stream[static_cast<size_t>(which)]);
 }
 
 void CachingAllocator::empty_cache() { release_cached_blocks(); }

@@ -10,7 +10,9 @@
 // references and what is approximated (no events, CUDA graphs or garbage collection). Blocks are cached per
 // stream: a request only takes a cached block of its own stream (BlockComparatorSize orders by stream first,
 // get_free_block stops at another stream's block), and a segment belongs to the stream that created it.
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -84,7 +86,9 @@ class CachingAllocator {
   std::vector<Block> blocks_;
   std::vector<int> spare_;  // indices of deleted blocks, reused
   std::vector<int> id_block_;
-  std::map<std::pair<int, bool>, Pool> pools_;  // (stream, small): get_pool per stream
+  // Per stream (its index, streams are small non-negative ids), the large pool then the small one: get_pool.
+  // A deque keeps every Pool where it is as streams are added.
+  std::deque<std::array<Pool, 2>> pools_;
   int64_t next_address_ = 0;
   int64_t allocated_ = 0, reserved_ = 0, peak_allocated_ = 0, peak_reserved_ = 0;
   int64_t segments_ = 0, alloc_retries_ = 0, ooms_ = 0;
