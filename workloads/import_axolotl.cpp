@@ -806,7 +806,9 @@ void check_lora_kernels(ImportBuilder& b, Source& s, const ImportOptions& o) {
   const YAML::Node fsdp_cfg = s.peek("fsdp_config");
   const std::string fv = present(s.peek("fsdp_version")) ? s.peek("fsdp_version").Scalar() : "1";
   const bool fsdp1_multi = present(fsdp_cfg) && fv != "2" && o.gpus > 1;
-  if (any_given || is_true(s["trust_remote_code"]) || fsdp1_multi) return;
+  const bool lora_8bit =
+      is_true(s.peek("load_in_8bit")) && present(s.peek("adapter")) && s.peek("adapter").Scalar() == "lora";
+  if (any_given || lora_8bit || is_true(s["trust_remote_code"]) || fsdp1_multi) return;
   b.refuse("lora_mlp_kernel",
            "unset: with adapter: lora or qlora axolotl v0.18.0 turns on its fused LoRA kernels "
            "(schemas/config.py check_auto_enable_lora_kernels), which zerosim does not model; set "
@@ -902,10 +904,33 @@ void translate_lora(ImportBuilder& b, Source& s, bool dora) {
       b.set(key, flow(s[field]), field + ": " + flow(s[field]));
 }
 
+// LLM.int8(): axolotl builds BitsAndBytesConfig(load_in_8bit=True) for adapter: lora alone, without
+// bnb_config_kwargs (loaders/model.py ModelLoader._set_quantization_config), so transformers' default outlier
+// threshold applies; prepare_model_for_kbit_training's fp32 norms and embeddings are cast back as for 4-bit.
+void translate_int8(ImportBuilder& b, Source& s) {
+  const std::string where = "loaders/model.py ModelLoader._set_quantization_config";
+  b.set("quantization.method", "int8",
+        "load_in_8bit: true with adapter: lora (" + where + ": BitsAndBytesConfig(load_in_8bit=True))");
+  b.set("quantization.threshold", "6.0", "llm_int8_threshold: BitsAndBytesConfig's default 6.0");
+  b.set(
+      "quantization.prepare_kbit_training", "false",
+      kRelease +
+          ": prepare_model_for_kbit_training's fp32 norms and embeddings are cast back to the training dtype "
+          "(loaders/model.py _convert_embedding_modules_dtype after _prepare_model_for_quantization)");
+  if (present(s["bnb_config_kwargs"]))
+    b.no_effect("bnb_config_kwargs", "not passed to the 8-bit BitsAndBytesConfig (" + where + ")");
+}
+
 void translate_adapter(ImportBuilder& b, Source& s, const ImportOptions& o) {
   const YAML::Node adapter = s["adapter"];
   const bool four = is_true(s["load_in_4bit"]);
+  const bool eight = is_true(s["load_in_8bit"]);
   const std::string name = present(adapter) ? adapter.Scalar() : "";
+  if (four && eight) b.refuse("load_in_8bit", "true with load_in_4bit: true (one or the other)");
+  if (eight && name != "lora")
+    b.refuse("load_in_8bit",
+             "true needs adapter: lora (axolotl builds the 8-bit config for LoRA only: "
+             "loaders/model.py _set_quantization_config)");
   if (name.empty()) {
     if (four)
       b.refuse("load_in_4bit", "true without adapter: qlora (a quantized model cannot be fine-tuned)");
@@ -920,6 +945,7 @@ void translate_adapter(ImportBuilder& b, Source& s, const ImportOptions& o) {
   translate_lora(b, s, is_true(s["peft_use_dora"]));
   check_lora_kernels(b, s, o);
   if (four) translate_quantization(b, s, is_true(s.peek("fp16")) ? "fp16" : "bf16");
+  if (eight) translate_int8(b, s);
 }
 
 // Full fine-tuning without DeepSpeed or FSDP: loaders/model.py casts the norms and embeddings to fp32 and
@@ -952,13 +978,9 @@ ImportedConfig import_axolotl(const std::string& file, const ImportOptions& opti
   apply_field_rules(b, root, rules.all(), "axolotl (v0.18.0 AxolotlInputConfig)");
 
   Source s{root, {}};
-  if (is_true(s["load_in_8bit"]))  // first: axolotl's 8-bit examples also name 8-bit optimizers
-    b.refuse("load_in_8bit",
-             "true: axolotl's 8-bit path is not translated by this importer yet; zerosim models LLM.int8() "
-             "weights (set quantization: {method: int8} in the run config by hand)");
   translate_model(b, s, options);
   translate_checkpointing(b, s);  // before fsdp_config.activation_checkpointing, which turns it on
-  const bool quantized = is_true(s.peek("load_in_4bit"));
+  const bool quantized = is_true(s.peek("load_in_4bit")) || is_true(s.peek("load_in_8bit"));
   const bool distributed = translate_distributed(b, s, options, quantized);
   translate_precision(b, s, distributed);
   translate_batch(b, s);

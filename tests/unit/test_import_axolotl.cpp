@@ -100,6 +100,20 @@ TEST_CASE("axolotl QLoRA example: nf4 with axolotl's bitsandbytes defaults", "[i
   CHECK_NOTHROW(zerosim::run_config_from_yaml(YAML::LoadFile(out), out));
 }
 
+TEST_CASE("axolotl 8-bit LoRA (the stock example with a 16-bit optimizer): LLM.int8()", "[import]") {
+  TempDir dir;
+  const ImportedConfig c = import_axolotl(
+      variant(dir, "stock-lora-8bit.yml", "optimizer: adamw_bnb_8bit", "optimizer: adamw_torch"), {});
+  CHECK(value(c, "peft.method") == "lora");
+  CHECK(value(c, "quantization.method") == "int8");
+  CHECK_THAT(origin(c, "quantization.method"), Catch::Contains("BitsAndBytesConfig(load_in_8bit=True)"));
+  CHECK(value(c, "quantization.threshold") == "6.0");
+  CHECK(value(c, "quantization.prepare_kbit_training") == "false");
+  const std::string out = dir.write("run.yaml", zerosim::render_run_config(c));
+  const zerosim::RunConfig r = zerosim::run_config_from_yaml(YAML::LoadFile(out), out);
+  CHECK(r.quantization.int8());
+}
+
 TEST_CASE("axolotl full fine-tune with DeepSpeed ZeRO-3: the ds_config is passed on", "[import]") {
   ImportOptions o;
   o.gpus = 8;
@@ -219,7 +233,11 @@ TEST_CASE("axolotl refusals name the file and the field", "[import]") {
     return config_error_message([&] { import_axolotl(path, {}); });
   };
   CHECK_THAT(config_error_message([&] { import_axolotl(example("stock-lora-8bit.yml"), {}); }),
-             Catch::Contains("stock-lora-8bit.yml") && Catch::Contains("key 'load_in_8bit'"));
+             Catch::Contains("stock-lora-8bit.yml") && Catch::Contains("key 'optimizer'") &&
+                 Catch::Contains("adamw_bnb_8bit"));
+  const std::string sixteen =
+      variant(dir, "stock-lora-8bit.yml", "optimizer: adamw_bnb_8bit", "optimizer: adamw_torch");
+  CHECK_THAT(refused(sixteen, "adapter: lora", "adapter: qlora"), Catch::Contains("key 'load_in_8bit'"));
   CHECK_THAT(refused("lora-8b.yml", "optimizer: adamw_torch_fused", "optimizer: adamw_bnb_8bit"),
              Catch::Contains("key 'optimizer'") && Catch::Contains("adamw_bnb_8bit"));
   CHECK_THAT(refused("qlora.yml", "optimizer: adamw_torch", "optimizer: paged_adamw_32bit"),
