@@ -73,6 +73,13 @@ FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   // (#6993) process_gradients → backward_prologue (setup_buckets from 0.18.3) allocates them in the first
   // trainable parameter's gradient hook.
   b.ipg_bucket_at_first_gradient = c.versions.deepspeed >= Version{0, 17, 2};
+  // stage_1_and_2.py / stage3.py grad_handling_hook: from 0.18.3 (#7665) the first hook of a backward counts
+  // the used parameters; 0.18.5-0.18.6 (#7780) every hook does; 0.18.7 (#7886) counts once per backward
+  // phase.
+  const Version v = c.versions.deepspeed;
+  if (c.train.engine == TrainingEngine::deepspeed && c.zero.stage >= 1 && v >= Version{0, 18, 3})
+    b.grad_hook_count = v >= Version{0, 18, 5} && v < Version{0, 18, 7} ? GradHookCount::every_hook
+                                                                        : GradHookCount::once_per_backward;
   return b;
 }
 

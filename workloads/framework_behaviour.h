@@ -17,6 +17,14 @@ enum class AdapterDtype {
 };
 const char* adapter_dtype_name(AdapterDtype d);  // "bf16" | "fp32" | "fp32-autocast"
 
+// How often DeepSpeed's ZeRO gradient hooks count the parameters the running backward uses
+// (runtime/utils.py count_used_parameters_in_backward: a Python walk over every trainable parameter).
+enum class GradHookCount {
+  none,               // up to 0.18.2: not counted
+  once_per_backward,  // 0.18.3-0.18.4 (the first hook), 0.18.7+ (should_refresh_expected_hook_count, #7886)
+  every_hook,         // 0.18.5-0.18.6 (#7780 put the call in every hook: O(n²) per backward)
+};
+
 struct FrameworkBehaviour {
   AdapterDtype adapter_dtype = AdapterDtype::base;
   // PyTorch AMP (train.precision amp-bf16 / amp-fp16): fp32 weights and residual stream, bf16 casts per op.
@@ -36,6 +44,8 @@ struct FrameworkBehaviour {
   bool zero3_gathers = false;
   // ZeRO-1/2 allocate the IPG bucket(s) when the first trainable gradient is ready, not when backward starts.
   bool ipg_bucket_at_first_gradient = false;
+  // ZeRO-1/2/3 under DeepSpeed's engine: the gradient hooks' parameter count, per release.
+  GradHookCount grad_hook_count = GradHookCount::none;
 
   int64_t base_bytes() const { return fp32_weights ? 4 : 2; }
   int64_t adapter_bytes() const { return adapter_dtype == AdapterDtype::base ? base_bytes() : 4; }

@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 
+#include "workloads/framework_behaviour.h"
+
 namespace zerosim {
 
 namespace {
@@ -129,6 +131,33 @@ double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& c,
 void annotate_host_launch(ComputeOp& op, const RunConfig& c) {
   op.kernels = kernels_launched(op, c) * static_cast<int>(std::max<int64_t>(1, op.instances));
   op.host_s = host_issue_seconds(op, op.kernels, c);
+}
+
+void annotate_gradient_hooks(StepProgram& program, const RunConfig& c) {
+  const GradHookCount count = framework_behaviour(c).grad_hook_count;
+  if (count == GradHookCount::none || c.train.cuda_graphs) return;
+  int64_t trainable_tensors = 0;
+  for (const auto& m : program.modules)
+    if (m.trainable) trainable_tensors += static_cast<int64_t>(m.tensor_numels().size());
+  const double walk = static_cast<double>(trainable_tensors) * kHookCountVisitSeconds;
+  std::vector<bool> fired(program.modules.size(), false);
+  bool first = true;
+  for (ComputeOp& op : program.backward) {
+    if (op.phase != Phase::backward || op.op == "linear_dx") continue;  // dX writes no parameter's .grad
+    int64_t hooks = 0;
+    for (int m : op.modules)
+      if (m >= 0 && program.modules[static_cast<size_t>(m)].trainable && !fired[static_cast<size_t>(m)]) {
+        fired[static_cast<size_t>(m)] = true;
+        hooks += static_cast<int64_t>(program.modules[static_cast<size_t>(m)].tensor_numels().size());
+      }
+    if (hooks == 0) continue;
+    if (count == GradHookCount::every_hook) {
+      op.host_s += static_cast<double>(hooks) * walk;
+    } else if (first) {
+      op.host_s += walk;
+    }
+    first = false;
+  }
 }
 
 void annotate_host_launches(StepProgram& program, const RunConfig& c) {

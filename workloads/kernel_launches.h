@@ -19,6 +19,17 @@ struct HostLaunchCosts {
                                     // half of an eager op's host time is the Python layer)
 };
 
+// Host seconds per parameter DeepSpeed's count_used_parameters_in_backward visits (its Python loop:
+// _get_grad_fn_or_grad_acc, a set, _will_engine_execute_node). From DeepSpeed PR #7886's measurement: 147
+// trainable tensors, ZeRO-2 on 8xH100, 0.1265 s per iteration with a count in every hook (0.18.5) against
+// 0.0505 with one per backward: 0.076 s over 147 x 146 extra visits = 3.5 µs each.
+inline constexpr double kHookCountVisitSeconds = 3.5e-6;
+
+// DeepSpeed's ZeRO gradient hooks' parameter counts (framework_behaviour.h GradHookCount), added to the host
+// time of the backward ops whose gradients fire them: every hook walks all trainable tensors in
+// 0.18.5-0.18.6, the backward's first hook once in the other releases from 0.18.3.
+void annotate_gradient_hooks(StepProgram& program, const RunConfig& config);
+
 // Kernels one op launches (>= 1). The counts per op are listed, with the code they come from, in
 // docs/time-model.md; ops zerosim does not list count one.
 int kernels_launched(const ComputeOp& op, const RunConfig& config);

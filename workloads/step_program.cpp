@@ -171,6 +171,7 @@ class Builder {
         if (op.phase != Phase::recompute) useful += op.flops;
     prog_.model_flops_per_token = useful / static_cast<double>(T_);
     annotate_host_launches(prog_, c_);
+    annotate_gradient_hooks(prog_, c_);
     return prog_;
   }
 

@@ -5,7 +5,9 @@
 
 #include "sim/engine/comm_model.h"
 #include "sim/engine/host_timeline.h"
+#include "tiny_llama.h"
 #include "workloads/kernel_launches.h"
+#include "workloads/step_program.h"
 
 using namespace zerosim;
 
@@ -78,4 +80,26 @@ TEST_CASE("NCCL's CTAs per collective by the node's interconnect", "[overlap]") 
   CHECK(nccl_collective_ctas("nvswitch") == 24);  // nsys of an H100 all-gather (NVIDIA forum t/337991)
   CHECK(nccl_collective_ctas("nvlink-bridge") == 4);
   CHECK(nccl_collective_ctas("pcie") == 2);
+}
+
+TEST_CASE("DeepSpeed's gradient hooks count the used parameters: every hook in 0.18.5-0.18.6, once otherwise",
+          "[host][launch]") {
+  zerosim::testing::TinyLlama tiny;
+  // DoRA on q and v: lora_A, lora_B and the magnitude of each, 6 trainable tensors per layer, 12 in all.
+  const auto host_s = [&](const std::string& version, const std::string& stage) {
+    const StepProgram p =
+        build_step_program(tiny.config({{"zero.stage", stage}, {"versions.deepspeed", version}}));
+    double s = 0;
+    for (const auto& op : p.backward) s += op.host_s;
+    return s;
+  };
+  const double none = host_s("0.18.2", "2");
+  // 0.18.5: each of the 12 hooks walks the 12 tensors, 3.5 µs each: 12 · 12 · 3.5 µs = 504 µs.
+  CHECK(host_s("0.18.5", "2") - none == Approx(504e-6));
+  CHECK(host_s("0.18.6", "3") - host_s("0.18.2", "3") == Approx(504e-6));
+  // 0.18.4 and 0.18.7 on: the backward's first hook walks them once, 12 · 3.5 µs = 42 µs.
+  CHECK(host_s("0.18.4", "2") - none == Approx(42e-6));
+  CHECK(host_s("0.19.5", "1") - host_s("0.18.2", "1") == Approx(42e-6));
+  // Stage 0 (no ZeRO optimizer) installs no such hooks.
+  CHECK(host_s("0.18.5", "0") == Approx(host_s("0.18.2", "0")));
 }
