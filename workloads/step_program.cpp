@@ -439,7 +439,8 @@ class Builder {
       const double more = static_cast<double>(experts - 1);
       if (o.op == "linear_fwd" || o.op == "linear_dx" || o.op == "linear_dw")
         o.bytes += more * static_cast<double>(weight) * kAct;
-      if (o.op == "dequantize_4bit" || o.op == "dora_weight_norm") {
+      if (o.op == "linear_fwd_int8") o.bytes += more * static_cast<double>(weight);  // int8 weights
+      if (o.op == "dequantize_4bit" || o.op == "int8_dequantize_weight" || o.op == "dora_weight_norm") {
         o.flops *= static_cast<double>(experts);
         o.bytes *= static_cast<double>(experts);
       }

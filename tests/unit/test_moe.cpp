@@ -108,6 +108,23 @@ TEST_CASE("MoE step: the experts' ops stand for every expert on its share of the
                                           "L1.gate.linear_dx"});
 }
 
+TEST_CASE("MoE with 8-bit experts: each expert's int8 weight read and dequantized on its own",
+          "[moe][int8]") {
+  TinyMoe t;
+  const StepProgram p = build_step_program(t.config("quantization: {method: int8, threshold: 0}\n"));
+  // w1's int8 GEMM reads the 64 routed rows (int8, 64·64), one expert's weight (8,192) and writes the int32
+  // result (4·64·128 = 32,768): 4,096 + 8,192 + 32,768 = 45,056 B, plus the 3 further experts' int8 weights
+  // (3·8,192 = 24,576): 69,632 B.
+  const ComputeOp& w1 = find_op(p, "L1.w1.linear_fwd");
+  CHECK(w1.op == "linear_fwd_int8");
+  CHECK(w1.instances == 4);
+  CHECK(w1.bytes == 69'632.0);
+  // dX dequantizes each expert's weight: 4 instances, one expert's copy live at a time.
+  const ComputeOp& dq = find_op(p, "L1.w1.dequantize_bwd");
+  CHECK(dq.op == "int8_dequantize_weight");
+  CHECK(dq.instances == 4);
+}
+
 TEST_CASE("MoE memory and time run through the simulator's paths", "[moe][memory]") {
   TinyMoe t;
   const MemoryResult m = predict_memory(t.config());
