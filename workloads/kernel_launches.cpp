@@ -143,7 +143,7 @@ void annotate_gradient_hooks(StepProgram& program, const RunConfig& c) {
   std::vector<bool> fired(program.modules.size(), false);
   bool first = true;
   for (ComputeOp& op : program.backward) {
-    if (op.phase != Phase::backward || op.op == "linear_dx") continue;  // dX writes no parameter's .grad
+    if (!produces_trainable_gradient(op, program)) continue;
     int64_t hooks = 0;
     for (int m : op.modules)
       if (m >= 0 && program.modules[static_cast<size_t>(m)].trainable && !fired[static_cast<size_t>(m)]) {

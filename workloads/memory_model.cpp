@@ -159,14 +159,6 @@ AllocatorOptions allocator_options(const RunConfig& c) {
 
 namespace {
 
-// A backward op that writes a trainable parameter's .grad (the first one fires DeepSpeed's gradient
-// hooks): it reads a trainable module and is not a base linear's input gradient.
-bool produces_trainable_gradient(const ComputeOp& op, const StepProgram& program) {
-  if (op.phase != Phase::backward || op.op == "linear_dx") return false;
-  return std::any_of(op.modules.begin(), op.modules.end(),
-                     [&](int m) { return m >= 0 && program.modules[static_cast<size_t>(m)].trainable; });
-}
-
 // Steady state: step 1 allocates into an empty cache, steps 2 and 3 into what it left.
 constexpr int kReplaySteps = 3;
 

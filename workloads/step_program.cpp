@@ -271,6 +271,8 @@ class Builder {
   bool quantized(size_t li) const {
     return quantized_module(prog_.modules[static_cast<size_t>(layer_modules().base[li])], c_);
   }
+  // A base weight held in LLM.int8() (bitsandbytes Linear8bitLt) rather than in 4 bits.
+  bool int8_quantized(size_t li) const { return quantized(li) && c_.quantization.int8(); }
   int64_t dequantized_bytes(int64_t din, int64_t dout) const {
     return c_.quantization.compute_bytes * din * dout;
   }
@@ -343,8 +345,7 @@ class Builder {
     if (head_copy || ((fw_.zero3_linear_saves_input || head_4bit) && !full_) || (amp_ && full_))
       head_saved = kAct * T_ * h;
     // QLoRA's fp32 lm_head (prepare_model_for_kbit_training, unquantized) under autocast: the same cast.
-    const bool autocast =
-        c_.train.precision == Precision::bf16_mixed || c_.train.precision == Precision::fp16_mixed;
+    const bool autocast = has_fp32_master(c_.train.precision);  // the mixed modes run under autocast
     if (amp_ || (fw_.kbit_fp32_params && !head_4bit && autocast)) head_saved += kAct * h * V;
     LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), head_saved);
     if (head_4bit) dequantize_head(loss);
@@ -453,7 +454,7 @@ class Builder {
   void emit_linear_forward(size_t li, bool save_input, bool x_rg, Phase phase) {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
-    if (quantized(li) && c_.quantization.int8()) return emit_int8_forward(li, save_input, phase);
+    if (int8_quantized(li)) return emit_int8_forward(li, save_input, phase);
     ComputeOp base = base_linear_forward(".linear_fwd", li, phase);
     if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
     if (quantized(li)) {  // MatMul4Bit: dequantize_4bit(W) to the compute dtype, then F.linear on it
@@ -630,7 +631,7 @@ class Builder {
       // MatMul4Bit.backward dequantizes W again for dX (pushed after dX: the layer's list is reversed).
       // MatMul8bitLt.backward too, into the input's dtype (CB.to(ctx.dtype_A)); before 0.45.0 it first
       // double-quantized the output gradient (an fp16 copy and two int8 ones), weight frozen or not.
-      const bool int8 = quantized(li) && c_.quantization.int8();
+      const bool int8 = int8_quantized(li);
       const int64_t a = int8 && input_fp32_ ? 4 : c_.quantization.compute_bytes;
       if (quantized(li)) dx.transient_bytes += a * din * dout;
       bwd_->push_back(dx);
@@ -716,7 +717,7 @@ class Builder {
     for (const size_t li : m_.linears_in(group)) {
       // LLM.int8() keeps the input tensor itself (shared), where the others keep their own cast of an fp32
       // one.
-      const bool own_cast = input_fp32_ && !(quantized(li) && c_.quantization.int8());
+      const bool own_cast = input_fp32_ && !int8_quantized(li);
       const bool save = saves_input(li, x_rg) && (!saved || own_cast);
       saved = saved || save;
       rg_out = emit_linear(li, x_rg, save, phase) || rg_out;
@@ -990,6 +991,12 @@ class Builder {
 }  // namespace
 
 StepProgram build_step_program(const RunConfig& config) { return Builder(config).build(); }
+
+bool produces_trainable_gradient(const ComputeOp& op, const StepProgram& program) {
+  if (op.phase != Phase::backward || op.op == "linear_dx") return false;
+  return std::any_of(op.modules.begin(), op.modules.end(),
+                     [&](int m) { return m >= 0 && program.modules[static_cast<size_t>(m)].trainable; });
+}
 
 std::string layer_prefix(int layer) { return layer >= 0 ? "L" + std::to_string(layer) + "." : std::string(); }
 

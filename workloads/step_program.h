@@ -69,6 +69,10 @@ struct StepProgram {
 
 StepProgram build_step_program(const RunConfig& config);
 
+// A backward op that writes a trainable parameter's .grad (the first one fires DeepSpeed's gradient
+// hooks): it reads a trainable module and is not a base linear's input gradient.
+bool produces_trainable_gradient(const ComputeOp& op, const StepProgram& program);
+
 // Ops of decoder layer 3 are named "L3.<op>". A module gets the same prefix in the names of the tasks
 // that move it ("layers.3.q_proj.lora_A" -> "L3.q_proj.lora_A"), so a trace shows a module's all-gather
 // under the name of the ops that use it; modules outside the layers keep their name.
