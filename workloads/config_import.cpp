@@ -171,6 +171,18 @@ std::string path_from_output(const std::string& path, const std::string& source_
   return ec ? p.lexically_normal().string() : rel.string();
 }
 
+std::optional<HfOptimizer> hf_optimizer(const std::string& optim) {
+  if (optim == "adamw_torch") return HfOptimizer{"foreach", "torch.optim.AdamW, foreach on CUDA", false};
+  if (optim == "adamw_torch_fused") return HfOptimizer{"fused", "torch.optim.AdamW(fused=True)", false};
+  if (optim == "adamw_bnb_8bit" || optim == "adamw_8bit")
+    return HfOptimizer{"bnb-8bit", "bitsandbytes.optim.AdamW(optim_bits=8)", true};
+  if (optim == "paged_adamw_8bit")
+    return HfOptimizer{"bnb-paged-8bit", "bitsandbytes.optim.AdamW(optim_bits=8, is_paged=True)", true};
+  if (optim == "paged_adamw_32bit")
+    return HfOptimizer{"bnb-paged-32bit", "bitsandbytes.optim.AdamW(optim_bits=32, is_paged=True)", true};
+  return std::nullopt;
+}
+
 std::string yaml_scalar(const std::string& text) {
   YAML::Emitter e;
   e << text;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,21 @@ std::string resolve_model(const std::string& reference, const std::string& sourc
 // A source-relative path as the run config (written to options.out_dir) should name it.
 std::string path_from_output(const std::string& path, const std::string& source_file,
                              const std::string& out_dir);
+
+// HF TrainingArguments' `optim` as train.optimizer (transformers trainer.py
+// get_optimizer_cls_and_kwargs): adamw_torch -> foreach, adamw_torch_fused -> fused; adamw_bnb_8bit and
+// adamw_8bit -> bnb-8bit, paged_adamw_8bit -> bnb-paged-8bit, paged_adamw_32bit -> bnb-paged-32bit
+// (bitsandbytes.optim.AdamW with optim_bits 8 when the name has "8bit", is_paged when it has "paged").
+// nullopt for the names zerosim does not model.
+struct HfOptimizer {
+  std::string value;  // train.optimizer
+  std::string what;   // the class it builds, for the origin comment
+  bool bitsandbytes = false;
+};
+std::optional<HfOptimizer> hf_optimizer(const std::string& optim);
+// The optim names hf_optimizer knows, for refusals.
+inline constexpr const char* kHfOptimsModelled =
+    "adamw_torch, adamw_torch_fused, adamw_bnb_8bit, adamw_8bit, paged_adamw_8bit, paged_adamw_32bit";
 
 // YAML text of a scalar for a run-config value: numbers and booleans as they are, strings quoted when
 // YAML would read them as something else.

@@ -566,15 +566,22 @@ void translate_optimizer(ImportBuilder& b, Source& s) {
   const std::string origin = present(opt)
                                  ? "optimizer: " + name
                                  : axolotl_default("optimizer adamw_torch_fused", "schemas/training.py");
-  if (name == "adamw_torch_fused") {
-    b.set("train.optimizer", "fused", origin + " (torch.optim.AdamW(fused=True))");
-  } else if (name == "adamw_torch") {
-    b.set("train.optimizer", "foreach", origin + " (torch.optim.AdamW, foreach)");
-  } else {
+  // Names HF's TrainingArguments knows go to it as optim (core/builders/causal.py), and its Trainer
+  // builds the optimizer; axolotl's own optimizers (optimi_adamw, ao_adamw_*, muon, ...) are not modelled.
+  const std::optional<HfOptimizer> o = hf_optimizer(name);
+  if (!o)
     b.refuse("optimizer", name +
-                              ": not modelled (8-bit and paged bitsandbytes states, Adafactor, Lion, Muon, "
-                              "GaLore... keep other bytes); allowed: adamw_torch_fused, adamw_torch");
-  }
+                              ": not modelled (Adafactor, Lion, Muon, GaLore, torchao's 8-bit states... keep "
+                              "other bytes); allowed: " +
+                              kHfOptimsModelled);
+  if (o->bitsandbytes &&
+      (present(s.peek("deepspeed")) || present(s.peek("fsdp")) || present(s.peek("fsdp_config"))))
+    b.refuse("optimizer",
+             name +
+                 " with deepspeed or fsdp: a bitsandbytes optimizer over ZeRO's flat fp32 partition "
+                 "(DeepSpeed's client optimizer) or FSDP's flat shards is not modelled (allowed "
+                 "there: adamw_torch, adamw_torch_fused)");
+  b.set("train.optimizer", o->value, origin + " (" + o->what + ")");
 }
 
 void translate_checkpointing(ImportBuilder& b, Source& s) {

@@ -259,7 +259,7 @@ void default_only_rules(std::map<std::string, FieldRule>& r, ImportBuilder& b) {
                    "selects modules for GaLore/APOLLO, which are not modelled", empty);
   r["adafactor"] =
       default_only(b, "adafactor", "false: optim decides",
-                   "Adafactor is not modelled (allowed optim: adamw_torch, adamw_torch_fused)", off);
+                   std::string("Adafactor is not modelled (allowed optim: ") + kHfOptimsModelled + ")", off);
   r["split_batches"] =
       default_only(b, "split_batches", "null or false: each GPU gets per_device_train_batch_size",
                    "splits one batch over the GPUs, so the micro-batch is not per_device_train_batch_size: "
@@ -413,15 +413,17 @@ std::map<std::string, FieldRule> all_rules(ImportBuilder& b, HfArgs& a) {
   return r;
 }
 
-// optim -> train.optimizer: torch's AdamW with foreach (its default on CUDA) or fused.
+// optim -> train.optimizer: torch's AdamW (foreach, its default on CUDA, or fused) or bitsandbytes' AdamW,
+// which DeepSpeed would wrap as ZeRO's client optimizer (not modelled).
 void set_optimizer(ImportBuilder& b, const HfArgs& a) {
-  if (a.optim == "adamw_torch")
-    return b.set("train.optimizer", "foreach", a.optim_origin + " (torch.optim.AdamW, foreach on CUDA)");
-  if (a.optim == "adamw_torch_fused")
-    return b.set("train.optimizer", "fused", a.optim_origin + " (torch.optim.AdamW(fused=True))");
-  b.refuse("optim", "'" + a.optim +
-                        "' is not modelled (allowed: adamw_torch, adamw_torch_fused: zerosim's optimizer is "
-                        "AdamW with fp32 states)");
+  const std::optional<HfOptimizer> o = hf_optimizer(a.optim);
+  if (!o) b.refuse("optim", "'" + a.optim + "' is not modelled (allowed: " + kHfOptimsModelled + ")");
+  if (o->bitsandbytes && (!a.deepspeed.empty() || a.inline_deepspeed || !a.fsdp.empty()))
+    b.refuse("optim", "'" + a.optim + "' with " + (a.fsdp.empty() ? "deepspeed" : "fsdp") +
+                          ": a bitsandbytes optimizer over ZeRO's flat fp32 partition (DeepSpeed's client "
+                          "optimizer) or FSDP's flat shards is not modelled (allowed there: adamw_torch, "
+                          "adamw_torch_fused)");
+  b.set("train.optimizer", o->value, a.optim_origin + " (" + o->what + ")");
 }
 
 // A relative deepspeed path is relative to where training started: the JSON's folder, else here.

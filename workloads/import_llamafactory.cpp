@@ -481,11 +481,9 @@ void hf_training_rules(std::map<std::string, FieldRule>& r, Args& a, ImportBuild
   });
   r["optim"] = read_into(a, "optim", [&](const YAML::Node& v) {
     a.optim = lower(read_text(b, "optim", v));
-    if (a.optim != "adamw_torch" && a.optim != "adamw_torch_fused")
-      b.refuse("optim",
-               "'" + a.optim +
-                   "': its states or update are not modelled (allowed: adamw_torch -> train.optimizer "
-                   "foreach, adamw_torch_fused -> fused)");
+    if (!hf_optimizer(a.optim))
+      b.refuse("optim", "'" + a.optim +
+                            "': its states or update are not modelled (allowed: " + kHfOptimsModelled + ")");
   });
   r["use_liger_kernel"] = read_into(a, "use_liger_kernel", [&](const YAML::Node& v) {
     a.use_liger_kernel = read_flag(b, "use_liger_kernel", v);
@@ -841,8 +839,16 @@ void set_train(ImportBuilder& b, const Args& a) {
         "train.optimizer", "fused",
         "optim unset: adamw_torch_fused, transformers' default with torch >= 2.8 (adamw_torch before: write "
         "optim: adamw_torch for foreach)");
-  else
-    b.set("train.optimizer", a.optim == "adamw_torch_fused" ? "fused" : "foreach", from(a, "optim"));
+  else {
+    // LLaMA-Factory hands optim to HF's TrainingArguments, whose Trainer builds the optimizer.
+    const HfOptimizer o = *hf_optimizer(a.optim);
+    if (o.bitsandbytes && !a.deepspeed.empty())
+      b.refuse("optim",
+               "'" + a.optim +
+                   "' with deepspeed: a bitsandbytes optimizer as ZeRO's client optimizer over its "
+                   "flat fp32 partition is not modelled (allowed there: adamw_torch, adamw_torch_fused)");
+    b.set("train.optimizer", o.value, from(a, "optim") + " (" + o.what + ")");
+  }
   if (a.enable_liger_kernel || a.use_liger_kernel)
     b.set("train.loss", "fused-linear-ce",
           from(a, a.enable_liger_kernel ? "enable_liger_kernel" : "use_liger_kernel") +

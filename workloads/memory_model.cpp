@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "workloads/bnb_optimizer.h"
 #include "workloads/caching_allocator.h"
 #include "workloads/framework_behaviour.h"
 #include "workloads/units.h"
@@ -64,6 +65,19 @@ ModelStates pytorch_model_states(const RunConfig& c, const StepProgram& program,
   if (c.train.grad_accum > 1) {
     s.gradients = s.gradients_in_backward;
     s.gradients_in_backward = 0;
+  }
+  if (bitsandbytes_optimizer(c.train.optimizer)) {
+    // bitsandbytes' AdamW: its own state dtypes, paged states outside the allocator, and no temporaries
+    // (one in-place kernel per parameter: bnb_optimizer.h).
+    std::vector<int64_t> tensors;
+    for (const auto& m : program.modules)
+      if (m.trainable)
+        for (const int64_t n : m.tensor_numels()) tensors.push_back(n);
+    const BnbOptimizerStateBytes bnb =
+        bnb_optimizer_state_bytes(tensors, c.train.optimizer, c.versions.bitsandbytes);
+    s.optimizer_states = bnb.device;
+    s.paged_optimizer_states = bnb.paged;
+    return s;
   }
   s.optimizer_states = 2 * trainable_bytes;
   if (c.train.optimizer == OptimizerImpl::foreach) s.optimizer_temporaries = trainable_bytes;
@@ -454,10 +468,17 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   r.unmatched_release_bytes = steps.unmatched_release_bytes();
   r.peak_reserved_bytes = r.peak_allocated_bytes + r.breakdown[MemComponent::fragmentation];
   r.breakdown[MemComponent::runtime_overhead] = runtime_overhead_bytes(c);
+  // A paged optimizer's unified-memory states sit on the GPU next to the allocator's segments (nvidia-smi
+  // counts them, max_memory_allocated does not) until the GPU runs short: then the driver evicts pages to
+  // host memory instead of failing (CUDA's oversubscription of managed memory), and the step migrates
+  // them back (docs/memory-model.md §10).
+  r.breakdown[MemComponent::optimizer_states] += r.states.paged_optimizer_states;
   r.peak_bytes = r.breakdown.total();
   r.capacity_bytes = c.gpu.memory_bytes;
+  r.paged_evicted_bytes =
+      std::clamp<int64_t>(r.peak_bytes - r.capacity_bytes, 0, r.states.paged_optimizer_states);
   r.host = predict_host_memory(c, program);
-  r.gpu_fits = r.peak_bytes <= r.capacity_bytes;
+  r.gpu_fits = r.peak_bytes - r.paged_evicted_bytes <= r.capacity_bytes;
   r.fits = r.gpu_fits && r.host.fits();
   return r;
 }

@@ -45,6 +45,8 @@ struct ModelStates {
   int64_t backward_buffers = 0;       // ZeRO-1/2 IPG bucket(s), allocated in backward (framework_behaviour.h)
   int64_t boundary_buffers = 0;       // stage 0: the flattened all-reduce bucket at the accumulation boundary
   int64_t optimizer_temporaries = 0;  // fp32 gradients materialised by step()
+  // A bitsandbytes paged optimizer's states in CUDA unified memory: on the GPU, outside PyTorch's allocator.
+  int64_t paged_optimizer_states = 0;
 };
 
 ModelStates model_states(const RunConfig& config, const StepProgram& program);
@@ -53,7 +55,7 @@ ModelStates model_states(const RunConfig& config, const StepProgram& program);
 int64_t resident_param_numel(const ParamModule& module, const RunConfig& config);
 
 struct MemoryResult {
-  int64_t peak_bytes = 0;            // reserved + runtime: what nvidia-smi and the OOM killer see
+  int64_t peak_bytes = 0;            // reserved + runtime (+ paged states): what nvidia-smi sees
   int64_t peak_allocated_bytes = 0;  // torch.cuda.max_memory_allocated
   int64_t peak_reserved_bytes = 0;   // torch.cuda.max_memory_reserved
   int64_t capacity_bytes = 0;
@@ -69,6 +71,9 @@ struct MemoryResult {
   // What each stream's cached segments held at the reserved peak (the replay only; they sum to
   // peak_reserved_bytes): the compute stream's, and ZeRO-3's all-gather stream's gathered parameters.
   std::optional<int64_t> reserved_compute_stream_bytes, reserved_all_gather_stream_bytes;
+  // Of the paged optimizer states (in the breakdown's optimizer_states), what the driver keeps on the host
+  // because the GPU is full at the peak: the step migrates it in for the update and out again.
+  int64_t paged_evicted_bytes = 0;
   int64_t unmatched_release_bytes = 0;  // releases_bytes that matched no saved tensor (0: program consistent)
 };
 

@@ -13,13 +13,23 @@ constexpr int64_t kMaxBlocks = 320;
 
 bool fp16_loss_scaling(Precision p) { return p == Precision::fp16_mixed || p == Precision::amp_fp16; }
 
+// bitsandbytes' Optimizer8bit.step (optim/optimizer.py, 0.41.0-0.50.x) walks the parameters in Python: one
+// update kernel per parameter with a gradient (optimizer_update_8bit_blockwise or optimizer_update_32bit;
+// max_unorm 0 and percentile_clipping 100, HF's defaults, add none), each followed by
+// torch.cuda.synchronize() (sync_gpu from 0.47.0).
+int64_t bnb_update_kernels(const std::vector<int64_t>& tensors) {
+  return std::count_if(tensors.begin(), tensors.end(), [](int64_t n) { return n > 0; });
+}
+
 // torch.optim without DeepSpeed (train.engine: pytorch): HF Trainer's step as accelerate runs it.
 int64_t pytorch_step_kernels(const RunConfig& c, const std::vector<int64_t>& tensors) {
   const auto launches = [&](int depth) { return multi_tensor_launches(depth, tensors); };
   // clip_grad_norm_ (HF Trainer's max_grad_norm defaults to 1.0; torch/nn/utils/clip_grad.py, foreach):
   // _foreach_norm, stack, vector_norm, add eps, divide, clamp, _foreach_mul_.
   int64_t k = 2 * launches(1) + 5;
-  if (c.train.optimizer == OptimizerImpl::fused) {
+  if (bitsandbytes_optimizer(c.train.optimizer)) {
+    k += bnb_update_kernels(tensors);
+  } else if (c.train.optimizer == OptimizerImpl::fused) {
     k += launches(4);  // _fused_adamw_ over params, grads, exp_avg, exp_avg_sq
   } else {
     // _multi_tensor_adamw (torch/optim/adamw.py; Adam's from 2.6), weight_decay 0 (HF's default) and the
@@ -76,6 +86,8 @@ OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vec
                                                         : deepspeed_step_kernels(c, tensors, flat_numel);
   // GradScaler.step reads found_inf (.item()); DeepSpeed's has_overflow reads the all-reduced flag.
   s.host_sync = fp16_loss_scaling(c.train.precision);
+  if (c.train.engine == TrainingEngine::pytorch && bitsandbytes_optimizer(c.train.optimizer))
+    s.synced_kernels = bnb_update_kernels(tensors);
   return s;
 }
 

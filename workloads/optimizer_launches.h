@@ -18,6 +18,9 @@ int64_t multi_tensor_launches(int depth, const std::vector<int64_t>& numels);
 struct OptimizerStepLaunches {
   int64_t kernels = 0;
   bool host_sync = false;  // fp16 loss scaling reads its overflow flag on the host (.item())
+  // The last of `kernels` that are each followed by torch.cuda.synchronize(): the host issues the next
+  // only when the GPU has finished it (bitsandbytes' optimizers, one per parameter).
+  int64_t synced_kernels = 0;
 };
 
 // `tensors`: the elements of each trainable tensor this rank's step walks (its gradient partition's

@@ -27,7 +27,22 @@ const char* precision_name(Precision p) {
       return "bf16-pure";
   }
 }
-const char* optimizer_name(OptimizerImpl o) { return o == OptimizerImpl::fused ? "fused" : "foreach"; }
+const char* optimizer_name(OptimizerImpl o) {
+  switch (o) {
+    case OptimizerImpl::fused:
+      return "fused";
+    case OptimizerImpl::foreach:
+      return "foreach";
+    case OptimizerImpl::bnb_8bit:
+      return "bnb-8bit";
+    case OptimizerImpl::bnb_32bit:
+      return "bnb-32bit";
+    case OptimizerImpl::bnb_paged_8bit:
+      return "bnb-paged-8bit";
+    default:
+      return "bnb-paged-32bit";
+  }
+}
 const char* engine_name(TrainingEngine e) { return e == TrainingEngine::deepspeed ? "deepspeed" : "pytorch"; }
 
 const char* loss_impl_name(LossImpl l) {
@@ -254,10 +269,15 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
   if (present(node["flash_attention"]))
     t.flash_attention = read_bool(node["flash_attention"], file, "train.flash_attention");
   if (present(node["precision"])) t.precision = parse_precision(node["precision"], file, "train.precision");
-  if (present(node["optimizer"]))
-    t.optimizer = read_one_of(node["optimizer"], file, "train.optimizer", {"fused", "foreach"}) == "fused"
-                      ? OptimizerImpl::fused
-                      : OptimizerImpl::foreach;
+  if (present(node["optimizer"])) {
+    const std::string o =
+        read_one_of(node["optimizer"], file, "train.optimizer",
+                    {"fused", "foreach", "bnb-8bit", "bnb-32bit", "bnb-paged-8bit", "bnb-paged-32bit"});
+    for (const OptimizerImpl impl :
+         {OptimizerImpl::fused, OptimizerImpl::foreach, OptimizerImpl::bnb_8bit, OptimizerImpl::bnb_32bit,
+          OptimizerImpl::bnb_paged_8bit, OptimizerImpl::bnb_paged_32bit})
+      if (o == optimizer_name(impl)) t.optimizer = impl;
+  }
   if (present(node["loss"])) {
     const std::string l = read_one_of(node["loss"], file, "train.loss",
                                       {"hf", "hf-keep-outputs", "chunked", "fused-linear-ce", "litgpt"});
@@ -515,6 +535,18 @@ void check_engine(const RunConfig& c, const std::string& ds_path, const std::str
     throw ConfigError(file, "train.cuda_graphs",
                       "CPU offload runs DeepSpeedCPUAdam and host copies between the GPU kernels, which a "
                       "captured CUDA graph cannot replay (allowed with cuda_graphs: no zero.offload_*)");
+  if (bitsandbytes_optimizer(c.train.optimizer) && c.train.engine != TrainingEngine::pytorch)
+    throw ConfigError(
+        file, "train.optimizer",
+        std::string(optimizer_name(c.train.optimizer)) +
+            " needs train.engine: pytorch: under DeepSpeed a bitsandbytes optimizer becomes ZeRO's "
+            "client optimizer over its flat fp32 partition, which is not modelled (allowed with "
+            "deepspeed: fused, foreach)");
+  if (bitsandbytes_optimizer(c.train.optimizer) && c.train.cuda_graphs)
+    throw ConfigError(file, "train.cuda_graphs",
+                      "bitsandbytes' optimizers call torch.cuda.synchronize() after every parameter's update "
+                      "(optim/optimizer.py Optimizer8bit.step), which a captured CUDA graph cannot contain "
+                      "(allowed with cuda_graphs: train.optimizer fused, foreach)");
   if (c.train.engine != TrainingEngine::pytorch) return;
   if (!ds_path.empty())
     throw ConfigError(file, "train.engine",

@@ -37,7 +37,19 @@ inline bool has_fp32_master(Precision p) { return p == Precision::bf16_mixed || 
 inline bool fp32_weights(Precision p) { return p == Precision::amp_bf16 || p == Precision::amp_fp16; }
 // How Adam runs: one fused multi-tensor kernel (DeepSpeed's FusedAdam, torch fused=True) or PyTorch's
 // foreach implementation (torch.optim.AdamW's default on CUDA, what HF Trainer's adamw_torch uses).
-enum class OptimizerImpl { fused, foreach };
+// train.optimizer: torch.optim.AdamW fused or foreach, or bitsandbytes' AdamW (bitsandbytes/optim/adamw.py,
+// as HF Trainer's optim names build it; docs/memory-model.md §10): 8-bit blockwise or 32-bit states, and
+// paged (states of 1e5+ elements in CUDA unified memory, outside PyTorch's allocator) or not.
+enum class OptimizerImpl { fused, foreach, bnb_8bit, bnb_32bit, bnb_paged_8bit, bnb_paged_32bit };
+inline bool bitsandbytes_optimizer(OptimizerImpl o) {
+  return o != OptimizerImpl::fused && o != OptimizerImpl::foreach;
+}
+inline bool bitsandbytes_8bit(OptimizerImpl o) {
+  return o == OptimizerImpl::bnb_8bit || o == OptimizerImpl::bnb_paged_8bit;
+}
+inline bool bitsandbytes_paged(OptimizerImpl o) {
+  return o == OptimizerImpl::bnb_paged_8bit || o == OptimizerImpl::bnb_paged_32bit;
+}
 // Which code computes the logits and the loss (train.loss; docs/memory-model.md "Logits and loss"):
 // hf: the model's own forward (transformers' ForCausalLMLoss by versions.transformers, or Qwen-v1's remote
 //     code) under HF Trainer, whose compute_loss drops the model output before backward;

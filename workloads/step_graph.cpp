@@ -6,6 +6,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "workloads/bnb_optimizer.h"
+#include "workloads/framework_behaviour.h"
 #include "workloads/kernel_launches.h"
 #include "workloads/memory_model.h"
 #include "workloads/optimizer_launches.h"
@@ -59,7 +61,8 @@ namespace {
 
 class GraphBuilder {
  public:
-  GraphBuilder(const RunConfig& c, const StepProgram& p) : c_(c), p_(p) {
+  GraphBuilder(const RunConfig& c, const StepProgram& p, int64_t paged_evicted_bytes)
+      : c_(c), p_(p), paged_evicted_bytes_(paged_evicted_bytes) {
     out_.ranks = c.cluster.gpus;
     for (const auto& op : p.forward) out_.ops.push_back(op);
     for (const auto& op : p.backward) out_.ops.push_back(op);
@@ -76,8 +79,18 @@ class GraphBuilder {
     // CPU Adam then runs on the training thread while the GPU waits, and the updated bf16 partition is
     // copied back), then the parameter all-gather of stages 1-3.
     const int last = static_cast<int>(g) - 1;
+    // A paged optimizer whose states the driver evicted (memory_model.h paged_evicted_bytes): each update
+    // prefetches its states to the GPU (Optimizer8bit.prefetch_state, cudaMemPrefetchAsync), and the next
+    // forward's allocations evict them again; both moves are on the step's critical path.
+    const int64_t evicted = paged_evicted_bytes_;
+    if (evicted > 0)
+      add_copy({TransferDirection::to_device, 1, true, true, "paged_optimizer.prefetch"}, evicted, "",
+               Phase::optimizer, last, last_compute_);
     const TaskId opt =
         offload_.optimizer ? add_host("optimizer.cpu_adam", last) : add_compute(out_.ops.size() - 1, last);
+    if (evicted > 0)
+      add_copy({TransferDirection::to_host, 1, true, false, "paged_optimizer.evict"}, evicted, "",
+               Phase::optimizer, last, opt);
     // fp16 loss scaling reads its overflow flag on the host before the update: the thread waits for the GPU.
     if (!offload_.optimizer) out_.graph[opt].host_sync = optimizer_step_launches(c_, {}, 0).host_sync;
     for (TaskId t : pending_grad_collectives_) edge(t, opt);
@@ -106,6 +119,7 @@ class GraphBuilder {
  private:
   const RunConfig& c_;
   const StepProgram& p_;
+  int64_t paged_evicted_bytes_ = 0;
   StepGraph out_;
   Zero3Schedule plan_;
   OffloadPlan offload_;
@@ -240,6 +254,16 @@ class GraphBuilder {
     return n;
   }
 
+  // Bytes per trainable element in the dtype it is stored in (bf16, or fp32 for adapters peft upcast), the
+  // dtype its gradient and a bitsandbytes update kernel have.
+  int64_t trainable_param_bytes_per_element() const {
+    const FrameworkBehaviour fw = framework_behaviour(c_);
+    int64_t bytes = 0, numel = 0;
+    for (const auto& m : p_.modules)
+      if (m.trainable) bytes += module_param_bytes(m, m.numel, c_, fw), numel += m.numel;
+    return numel > 0 ? (bytes + numel / 2) / numel : 2;
+  }
+
   ComputeOp optimizer_op() const {
     // Adam over this rank's share: memory-bound, ~12 FLOPs and adam_step_bytes_per_param bytes per element.
     // The share is the memory model's (stage 3 partitions every tensor on its own, padding each).
@@ -251,11 +275,15 @@ class GraphBuilder {
     op.phase = Phase::optimizer;
     op.cls = OpClass::memory_bound;
     op.flops = 12.0 * static_cast<double>(numel);
-    op.bytes = adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) * static_cast<double>(numel);
-    // Its kernels as torch.optim or DeepSpeed's optimizer launch them for this rank's tensors.
+    op.bytes = (bitsandbytes_optimizer(c_.train.optimizer)
+                    ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
+                    : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer)) *
+               static_cast<double>(numel);
+    // Its kernels as torch.optim, bitsandbytes or DeepSpeed's optimizer launch them for this rank's tensors.
     const OptimizerStepLaunches launches = optimizer_step_launches(
         c_, optimizer_partition_tensors(p_.modules, c_.zero.stage, c_.cluster.gpus), numel);
     op.kernels = static_cast<int>(launches.kernels);
+    op.synced_kernels = static_cast<int>(launches.synced_kernels);
     op.host_s = host_issue_seconds(op, op.kernels, c_);
     return op;
   }
@@ -359,8 +387,8 @@ class GraphBuilder {
 
 }  // namespace
 
-StepGraph build_step_graph(const RunConfig& config, const StepProgram& program) {
-  return GraphBuilder(config, program).build();
+StepGraph build_step_graph(const RunConfig& config, const StepProgram& program, int64_t paged_evicted_bytes) {
+  return GraphBuilder(config, program, paged_evicted_bytes).build();
 }
 
 std::vector<TaskId> check_step_graph(const StepGraph& g) {

@@ -66,7 +66,10 @@ struct StepGraph {
 // DeepSpeed's per-module fetch/release hook cost under ZeRO-3 (Python, on the training thread).
 constexpr double kZero3HookSeconds = 50e-6;
 
-StepGraph build_step_graph(const RunConfig& config, const StepProgram& program);
+// `paged_evicted_bytes`: a paged optimizer's states the driver keeps on the host (MemoryResult's), moved
+// in before the update and out after it.
+StepGraph build_step_graph(const RunConfig& config, const StepProgram& program,
+                           int64_t paged_evicted_bytes = 0);
 
 // Throws std::logic_error if the graph has a cycle or a collective lacks a rank; returns a topological order.
 std::vector<TaskId> check_step_graph(const StepGraph& g);

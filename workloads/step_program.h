@@ -48,6 +48,9 @@ struct ComputeOp {
   int64_t instances = 1;
   // The training thread waits for the GPU before issuing it (a device-to-host read such as torch.where's).
   bool host_sync = false;
+  // The last `synced_kernels` of its kernels are each followed by torch.cuda.synchronize(): host and GPU
+  // take turns on them (host_timeline.h).
+  int synced_kernels = 0;
 };
 
 // An op with its name, calibration key, roofline class, phase, FLOPs and DRAM bytes; the rest default.

@@ -111,7 +111,7 @@ void run_memory(const MemoryReportOptions& o) {
 void run_simulate(const SimulateOptions& o) {
   const OutputFormat f = parse_format(o.format);
   PointMemory p = predict_point_memory(o.config_path, o.sets);
-  const StepGraph graph = build_step_graph(p.config, p.program);
+  const StepGraph graph = build_step_graph(p.config, p.program, p.memory.paged_evicted_bytes);
   check_step_graph(graph);
   // Before the platform: a calibrated host's figures go into the CPU hosts and memory links it builds.
   const auto calibration = load_run_calibration(p.config);

@@ -1,7 +1,10 @@
 #include "sim/batch/run_warnings.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
+
+#include "workloads/units.h"
 
 namespace zerosim {
 
@@ -58,6 +61,13 @@ std::vector<std::string> calibration_warnings(const RunConfig& c, const calib::C
 
 std::vector<std::string> memory_warnings(const RunConfig& c, const MemoryResult& m) {
   std::vector<std::string> out;
+  if (m.gpu_fits && m.paged_evicted_bytes > 0) {
+    char gib[32];
+    std::snprintf(gib, sizeof gib, "%.2f", static_cast<double>(m.paged_evicted_bytes) / kBytesPerGiB);
+    out.push_back(std::string("the paged optimizer's states fit only in part: ") + gib +
+                  " GiB of them stay in host memory and migrate to the GPU and back every step (the "
+                  "time's offload copies; docs/memory-model.md §10)");
+  }
   if (!m.gpu_fits || m.allocator_retries == 0) return out;
   const int64_t n = m.allocator_retries;
   out.push_back(

@@ -169,7 +169,7 @@ double host_and_gpu_timeline(Shared& s, std::span<const TaskId> tasks, double st
     }
     const ComputeOp& op = s.graph->ops[static_cast<size_t>(task.op)];
     const double gpu = s.task_seconds[v];
-    const LaunchedOp run = launch_op(h0, t, op.host_s, op.kernels, gpu);
+    const LaunchedOp run = launch_op(h0, t, op.host_s, op.kernels, gpu, op.synced_kernels);
     const double done = run.end;
     // The GPU idled, waiting for launches: before the first kernel, and between kernels (exact zeros when
     // the GPU is the slower, where `begin` is t and `end` is begin + gpu).

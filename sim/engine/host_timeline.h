@@ -12,6 +12,10 @@ struct LaunchedOp {
   double host_end = 0;  // the host has issued the last kernel (it goes on at once: launches are asynchronous)
 };
 
-LaunchedOp launch_op(double host_start, double gpu_free, double host_s, int kernels, double gpu_s);
+// The last `synced_kernels` kernels are each followed by a host wait for the GPU (torch.cuda.synchronize()):
+// after the others, host and GPU take turns, host_s / n then gpu_s / n per kernel, and the host ends with
+// the GPU.
+LaunchedOp launch_op(double host_start, double gpu_free, double host_s, int kernels, double gpu_s,
+                     int synced_kernels = 0);
 
 }  // namespace zerosim

@@ -26,6 +26,9 @@ nlohmann::json memory_json(const MemoryResult& m) {
   if (m.reserved_compute_stream_bytes)
     j["reserved_by_stream"] = {{"compute", *m.reserved_compute_stream_bytes},
                                {"all_gather", m.reserved_all_gather_stream_bytes.value_or(0)}};
+  if (m.states.paged_optimizer_states > 0)
+    j["paged_optimizer"] = {{"bytes", m.states.paged_optimizer_states},
+                            {"evicted_bytes", m.paged_evicted_bytes}};
   if (m.host.per_rank_total() > 0) j["host"] = host_memory_json(m.host);
   return j;
 }
@@ -101,12 +104,21 @@ std::string memory_table(const RunConfig& c, const ParamCounts& p, const MemoryR
   }
   std::snprintf(line, sizeof line, "  %-22s %10s\n", "peak (allocated)", gib(m.peak_allocated_bytes).c_str());
   out += line;
-  std::snprintf(line, sizeof line, "  %-22s %10s\n", "peak (reserved+runtime)", gib(m.peak_bytes).c_str());
+  const bool paged = m.states.paged_optimizer_states > 0;
+  std::snprintf(line, sizeof line, "  %-22s %10s\n",
+                paged ? "peak (+runtime+paged)" : "peak (reserved+runtime)", gib(m.peak_bytes).c_str());
   out += line;
+  if (paged) {
+    std::snprintf(line, sizeof line, "  %-22s %10s  (unified memory; %s GiB evicted to host)\n",
+                  "paged optimizer states", gib(m.states.paged_optimizer_states).c_str(),
+                  gib(m.paged_evicted_bytes).c_str());
+    out += line;
+  }
   std::snprintf(line, sizeof line, "  %-22s %10s\n", "GPU capacity", gib(m.capacity_bytes).c_str());
   out += line;
   if (m.host.per_rank_total() > 0) out += host_memory_table(m.host);
-  const double headroom = static_cast<double>(m.capacity_bytes - m.peak_bytes) / kBytesPerGiB;
+  const double headroom =
+      static_cast<double>(m.capacity_bytes - (m.peak_bytes - m.paged_evicted_bytes)) / kBytesPerGiB;
   const char* verdict = !m.gpu_fits ? "OUT OF MEMORY" : !m.fits ? "OUT OF HOST MEMORY" : "fits";
   const bool host = m.host.per_rank_total() > 0;
   std::snprintf(line, sizeof line, "verdict: %s (%+.2f GiB %sheadroom", verdict, headroom,

@@ -190,8 +190,12 @@ TEST_CASE("hf-trainer: refusals name the field", "[import]") {
   CHECK_THAT(refused({{"label_smoothing_factor", 0.1}}), Catch::Contains("label_smoothing_factor"));
   CHECK_THAT(refused({{"auto_find_batch_size", true}}), Catch::Contains("auto_find_batch_size"));
   CHECK_THAT(refused({{"torch_empty_cache_steps", 4}}), Catch::Contains("torch_empty_cache_steps"));
-  CHECK_THAT(refused({{"optim", "adamw_bnb_8bit"}}),
-             Catch::Contains("optim") && Catch::Contains("adamw_bnb_8bit"));
+  // zero2-bf16.json runs DeepSpeed: bitsandbytes' AdamW as its client optimizer is not modelled.
+  CHECK_THAT(refused({{"optim", "adamw_bnb_8bit"}}), Catch::Contains("optim") &&
+                                                         Catch::Contains("adamw_bnb_8bit") &&
+                                                         Catch::Contains("client optimizer"));
+  CHECK_THAT(refused({{"optim", "lion_8bit"}}),
+             Catch::Contains("optim") && Catch::Contains("lion_8bit") && Catch::Contains("paged_adamw_8bit"));
   CHECK_THAT(
       refused({{"per_device_train_batch_szie", 4}}),
       Catch::Contains("per_device_train_batch_szie") && Catch::Contains("per_device_train_batch_size"));
@@ -202,4 +206,21 @@ TEST_CASE("hf-trainer: refusals name the field", "[import]") {
   CHECK_THAT(refused({{"accelerator_config", {{"split_batches", true}}}}),
              Catch::Contains("accelerator_config.split_batches"));
   CHECK_THAT(refused({{"use_cpu", true}}), Catch::Contains("use_cpu"));
+}
+
+TEST_CASE("hf-trainer: bitsandbytes' AdamW optim names without DeepSpeed", "[import]") {
+  TempDir dir;
+  const auto imported = [&](const std::string& optim) {
+    return zerosim::import_hf_trainer(variant(dir, "amp-bf16-liger.json", {{"optim", optim}}), llama());
+  };
+  // transformers trainer.py get_optimizer_cls_and_kwargs: optim_bits 8 when the name has "8bit", is_paged
+  // when it has "paged".
+  CHECK(value(imported("adamw_bnb_8bit"), "train.optimizer") == "bnb-8bit");
+  CHECK(value(imported("adamw_8bit"), "train.optimizer") == "bnb-8bit");
+  CHECK(value(imported("paged_adamw_8bit"), "train.optimizer") == "bnb-paged-8bit");
+  const ImportedConfig c = imported("paged_adamw_32bit");
+  CHECK(value(c, "train.optimizer") == "bnb-paged-32bit");
+  CHECK_THAT(origin(c, "train.optimizer"),
+             Catch::Contains("optim: paged_adamw_32bit") && Catch::Contains("is_paged=True"));
+  CHECK(value(c, "train.engine") == "pytorch");
 }

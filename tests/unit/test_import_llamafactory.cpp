@@ -160,6 +160,9 @@ TEST_CASE("llamafactory: precision, checkpointing, attention and packing rules",
               "train.activation_checkpointing") == "false");
   CHECK(value(import_file(write_config(dir, "flash_attn: disabled\n")), "train.flash_attention") == "false");
   CHECK(value(import_file(write_config(dir, "optim: adamw_torch\n")), "train.optimizer") == "foreach");
+  // LLaMA-Factory hands optim to HF's TrainingArguments: bitsandbytes' AdamW by its HF names.
+  CHECK(value(import_file(write_config(dir, "optim: paged_adamw_8bit\n")), "train.optimizer") ==
+        "bnb-paged-8bit");
   CHECK(value(import_file(write_config(dir, "lora_alpha: 64\nuse_rslora: true\n")), "peft.alpha") == "64");
   CHECK(value(import_file(write_config(dir, "additional_target: embed_tokens,lm_head\n")),
               "peft.modules_to_save") == "[embed_tokens, lm_head]");

@@ -76,6 +76,24 @@ TEST_CASE("launch_op: the GPU waits for launches only when the host is the slowe
   CHECK(a.end == Approx(6e-3));
 }
 
+TEST_CASE("launch_op: kernels followed by torch.cuda.synchronize() take turns with the host", "[host]") {
+  // 4 kernels, 10 µs of host and 20 µs of GPU each, the last 2 synchronised. The first two run free: issued
+  // by 20 µs, the GPU runs them 10..30 and 30..50. The third is issued at 20 + 10 = 30 µs, runs once the GPU
+  // is free at 50 until 70, and the host waits for it; the fourth is issued 70..80 and runs 80..100.
+  LaunchedOp a = launch_op(0, 0, 40e-6, 4, 80e-6, 2);
+  CHECK(a.begin == Approx(10e-6));
+  CHECK(a.end == Approx(100e-6));
+  CHECK(a.host_end == Approx(100e-6));
+  // All synchronised: 4 × (10 + 20) = 120 µs after the host starts at 5 µs (the GPU is free from 0).
+  a = launch_op(5e-6, 0, 40e-6, 4, 80e-6, 4);
+  CHECK(a.begin == Approx(15e-6));
+  CHECK(a.end == Approx(125e-6));
+  CHECK(a.host_end == Approx(125e-6));
+  // None synchronised: as before (the GPU-bound case above).
+  a = launch_op(0, 0, 80e-6, 10, 1e-3, 0);
+  CHECK(a.end == Approx(1.008e-3));
+}
+
 TEST_CASE("NCCL's CTAs per collective by the node's interconnect", "[overlap]") {
   CHECK(nccl_collective_ctas("nvswitch") == 24);  // nsys of an H100 all-gather (NVIDIA forum t/337991)
   CHECK(nccl_collective_ctas("nvlink-bridge") == 4);

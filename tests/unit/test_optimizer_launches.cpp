@@ -53,6 +53,15 @@ TEST_CASE("the optimizer step's kernels by who runs it", "[optimizer][launch]") 
     CHECK(s.kernels == 29 + 3);
     CHECK(s.host_sync);
   }
+  SECTION("bitsandbytes' AdamW: one update kernel per parameter, each followed by torch.cuda.synchronize()") {
+    // clip 9 + 192 updates (Optimizer8bit.step's Python loop); the 192 are the synchronised ones.
+    for (const char* o : {"bnb-8bit", "bnb-paged-32bit"}) {
+      const OptimizerStepLaunches s = optimizer_step_launches(config("pytorch", "bf16-mixed", o), lora, 0);
+      CHECK(s.kernels == 9 + 192);
+      CHECK(s.synced_kernels == 192);
+      CHECK_FALSE(s.host_sync);
+    }
+  }
   SECTION("DeepSpeed: the grad norm per tensor, FusedAdam on the flat partition") {
     // 2·192 + 6 = 390 (norms), + 2 (unscale and clip) + 1 (FusedAdam, 77 chunks) + 1 (copy back) = 394.
     const RunConfig ds = config("deepspeed", "bf16-mixed", "fused");
