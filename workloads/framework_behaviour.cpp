@@ -1,5 +1,7 @@
 #include "workloads/framework_behaviour.h"
 
+#include <utility>
+
 namespace zerosim {
 
 const char* adapter_dtype_name(AdapterDtype d) {
@@ -28,7 +30,7 @@ bool peft_upcasts(const RunConfig& c) {
 // the cast for a zero.Init model (ZeRO-3, parameters with ds_id), and _convert_to_zero_parameters keeps
 // the dtype of the parameters peft added after zero.Init.
 bool deepspeed_keeps_fp32_adapters(const RunConfig& c) {
-  return c.zero.stage == 3 && c.zero.zero3_init && c.versions.deepspeed >= Version{0, 19, 2};
+  return c.zero.stage == 3 && built_in_zero_init(c) && c.versions.deepspeed >= Version{0, 19, 2};
 }
 
 AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
@@ -53,8 +55,9 @@ FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   // peft utils/other.py prepare_model_for_kbit_training: "cast all non INT8 parameters to fp32" (every
   // fp16/bf16 parameter whose class is not Params4bit; peft 0.4+). DeepSpeed's engine then casts every
   // floating parameter back to the precision's dtype (engine.py _configure_distributed_model: module.half()
-  // / bfloat16() up to 0.19.1, _cast_module_mixed_precision from 0.19.2; QLoRA is refused with ZeRO-3, so
-  // never a zero.Init model), which leaves the packed uint8 weights alone.
+  // / bfloat16() up to 0.19.1, _cast_module_mixed_precision from 0.19.2; a quantized model is never a
+  // zero.Init model: built_in_zero_init), which leaves the packed weights alone (uint8 is not floating; a
+  // 16-bit quant storage is already the precision's dtype).
   b.kbit_fp32_params = c.quantization.on() && c.quantization.prepare_kbit_training &&
                        c.train.engine == TrainingEngine::pytorch;
   b.fp32_residual = b.fp32_weights || b.kbit_fp32_params;
@@ -63,7 +66,7 @@ FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   // (memory_efficient_linear, default true) in every release 0.10.0-0.19.5; from 0.19.4 (#8189)
   // Init(module=...) installs it too, the path deepspeed.initialize takes for a model built outside zero.Init
   // (parameter_offload.py _convert_to_zero_parameters).
-  b.zero3_linear_saves_input = z3 && (c.zero.zero3_init || c.versions.deepspeed >= Version{0, 19, 4});
+  b.zero3_linear_saves_input = z3 && (built_in_zero_init(c) || c.versions.deepspeed >= Version{0, 19, 4});
   // partition_parameters.py all_gather_coalesced: num_partitions == 1 (0.10.0-0.19.3) / every parameter's
   // partition world size 1 (0.19.4+) → _no_gather_coalesced; NoGatherHandle sets param.data =
   // ds_tensor.to(device), which is the partition itself on the GPU and a copy from the host with
@@ -97,6 +100,26 @@ bool quantized_module(const ParamModule& m, const RunConfig& c) {
   return m.kind == ModuleKind::lm_head && !c.model.tied_embeddings && !q.skips("lm_head");
 }
 
+bool built_in_zero_init(const RunConfig& c) { return c.zero.zero3_init && !c.quantization.on(); }
+
+namespace {
+
+// A quantized module's weight per copy and its output rows (an lm_head's: the vocabulary).
+std::pair<int64_t, int64_t> quantized_weight_shape(const ParamModule& m, const RunConfig& c) {
+  if (m.kind == ModuleKind::lm_head) return {c.model.vocab * c.model.hidden, c.model.vocab};
+  const auto& l = c.model.layer_linears[static_cast<size_t>(m.linear)];
+  return {l.d_in * l.d_out, l.d_out};
+}
+
+}  // namespace
+
+int64_t quant_state_bytes(const ParamModule& m, const RunConfig& c) {
+  if (!quantized_module(m, c)) return 0;
+  const auto [weight, rows] = quantized_weight_shape(m, c);
+  return quantized_weight_bytes(weight, rows, c.quantization) -
+         (c.quantization.int8() ? weight : (weight + 1) / 2);
+}
+
 int64_t module_param_bytes(const ParamModule& m, int64_t numel, const RunConfig& c,
                            const FrameworkBehaviour& b) {
   const QuantSpec& q = c.quantization;
@@ -106,15 +129,9 @@ int64_t module_param_bytes(const ParamModule& m, int64_t numel, const RunConfig&
   // DeepSpeed's engine casts them back (framework_behaviour).
   const int64_t other = b.kbit_fp32_params ? 4 : element;
   if (!quantized_module(m, c)) return other * numel;
-  const int64_t weight = m.kind == ModuleKind::lm_head
-                             ? c.model.vocab * c.model.hidden
-                             : c.model.layer_linears[static_cast<size_t>(m.linear)].d_in *
-                                   c.model.layer_linears[static_cast<size_t>(m.linear)].d_out;
+  const auto [weight, rows] = quantized_weight_shape(m, c);
   // Each expert's weight is packed on its own; the bias stays as it was.
   const int64_t weights = numel >= m.numel ? m.copies : 1;
-  const int64_t rows = m.kind == ModuleKind::lm_head
-                           ? c.model.vocab
-                           : c.model.layer_linears[static_cast<size_t>(m.linear)].d_out;
   return weights * quantized_weight_bytes(weight, rows, q) + other * (numel - weights * weight);
 }
 

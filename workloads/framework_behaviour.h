@@ -68,4 +68,14 @@ bool quantized_module(const ParamModule& module, const RunConfig& config);
 int64_t module_param_bytes(const ParamModule& module, int64_t numel, const RunConfig& config,
                            const FrameworkBehaviour& behaviour);
 
+// A quantized module's bitsandbytes quant state per copy of its weight: the block absmax (and with double
+// quantization their own constants), or LLM.int8()'s row scales: quantized_weight_bytes less the packed
+// weight. A Python attribute of the parameter (weight.quant_state), which ZeRO-3 does not partition.
+int64_t quant_state_bytes(const ParamModule& module, const RunConfig& config);
+
+// Whether the model was built inside deepspeed.zero.Init (ZeRO-3): zero.zero3_init, except for a quantized
+// model, which transformers never builds there (modeling_utils.py get_init_context: zero.Init only when
+// is_deepspeed_zero3_enabled() and not is_quantized).
+bool built_in_zero_init(const RunConfig& config);
+
 }  // namespace zerosim

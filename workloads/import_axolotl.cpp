@@ -828,6 +828,8 @@ void translate_quantization(ImportBuilder& b, Source& s, const std::string& torc
   b.set("quantization.double_quant", "true", axolotl_default("bnb_4bit_use_double_quant true", where));
   b.set("quantization.compute_dtype", torch_dtype,
         axolotl_default("bnb_4bit_compute_dtype = torch_dtype", where));
+  b.set("quantization.quant_storage", "bf16",
+        axolotl_default("bnb_4bit_quant_storage torch.bfloat16", where));
   b.set(
       "quantization.prepare_kbit_training", "false",
       kRelease +
@@ -851,13 +853,19 @@ void translate_quantization(ImportBuilder& b, Source& s, const std::string& torc
       b.set("quantization.compute_dtype", v == "bfloat16" ? "bf16" : "fp16", field + ": " + v);
     } else if (k == "llm_int8_skip_modules") {
       b.set("quantization.skip_modules", flow(kv.second), field + ": " + v);
-    } else if (k == "bnb_4bit_quant_storage" && v == "bfloat16") {
-      b.no_effect(field, "bfloat16: axolotl's default storage dtype");
+    } else if (k == "bnb_4bit_quant_storage") {
+      const std::string dtype = v == "bfloat16"  ? "bf16"
+                                : v == "float16" ? "fp16"
+                                : v == "float32" ? "fp32"
+                                : v == "uint8"   ? "uint8"
+                                                 : "";
+      if (dtype.empty()) b.refuse(field, v + " (allowed: bfloat16, float16, float32, uint8)");
+      b.set("quantization.quant_storage", dtype, field + ": " + v);
     } else if (k == "llm_int8_threshold" || k == "llm_int8_has_fp16_weight") {
       b.no_effect(field, "LLM.int8() only: no effect on 4-bit weights");
     } else {
       b.refuse(field, v + ": not modelled (modelled: bnb_4bit_quant_type, bnb_4bit_use_double_quant, "
-                          "bnb_4bit_compute_dtype, llm_int8_skip_modules)");
+                          "bnb_4bit_compute_dtype, bnb_4bit_quant_storage, llm_int8_skip_modules)");
     }
   }
 }

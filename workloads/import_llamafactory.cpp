@@ -897,10 +897,10 @@ void set_quantization(ImportBuilder& b, const Args& a) {
   if (*a.quantization_bit != 4 && *a.quantization_bit != 8)
     b.refuse("quantization_bit",
              std::to_string(*a.quantization_bit) + ": bitsandbytes takes 4 or 8 bits (allowed: 4, 8)");
-  if (uses_zero3(a))
+  if (uses_zero3(a) && *a.quantization_bit != 4)
     b.refuse("quantization_bit",
-             "4 with ZeRO-3: partitioning bitsandbytes' packed storage is not modelled "
-             "(allowed with quantization: ZeRO 0-2 or no DeepSpeed)");
+             "8 with ZeRO-3: LLaMA-Factory refuses it (model_utils/quantization.py configure_quantization: "
+             "\"Only 4-bit quantized model can use fsdp+qlora\") (allowed with ZeRO-3: 4)");
   const std::string how = " (model_utils/quantization.py configure_quantization: BitsAndBytesConfig)";
   if (*a.quantization_bit == 8) {
     // BitsAndBytesConfig(load_in_8bit=True): LLM.int8() with transformers' default outlier threshold.
@@ -920,6 +920,8 @@ void set_quantization(ImportBuilder& b, const Args& a) {
                                              : "double_quantization: true, " + std::string(kLf) + " default");
   b.set("quantization.compute_dtype", a.fp16 ? "fp16" : "bf16",
         "bnb_4bit_compute_dtype = model_args.compute_dtype (" + std::string(a.fp16 ? "fp16" : "bf16") + ")");
+  b.set("quantization.quant_storage", a.fp16 ? "fp16" : "bf16",
+        "bnb_4bit_quant_storage = model_args.compute_dtype (\"crucial for fsdp+qlora\")" + how);
   b.set("quantization.prepare_kbit_training", "false",
         "LLaMA-Factory does not call peft's prepare_model_for_kbit_training (model/adapter.py upcasts the "
         "trainable parameters only)");

@@ -38,12 +38,21 @@ int64_t runtime_overhead_bytes(const RunConfig& c) {
 
 int64_t resident_param_numel(const ParamModule& m, const RunConfig& c) {
   if (c.zero.stage != 3) return m.numel;
-  // Partitioned tensors keep 1/N (padded); persistent ones stay whole.
+  // Partitioned tensors keep 1/N (padded); persistent ones stay whole. A packed 4-bit weight counts its
+  // 16-bit storage elements.
   const int64_t gathered = zero3_gathered_numel(m, c.zero.stage3_param_persistence_threshold);
   // Each copy (an expert's linear) is partitioned on its own.
-  return (m.numel - gathered) + (c.zero.offload_param == "cpu"
-                                     ? 0
-                                     : m.copies * zero3_partition_numel(gathered / m.copies, c.cluster.gpus));
+  return (m.zero3_numel() - gathered) +
+         (c.zero.offload_param == "cpu"
+              ? 0
+              : m.copies * zero3_partition_numel(gathered / m.copies, c.cluster.gpus));
+}
+
+int64_t resident_param_bytes(const ParamModule& m, const RunConfig& c, const FrameworkBehaviour& fw) {
+  if (m.packed_weight == 0) return module_param_bytes(m, resident_param_numel(m, c), c, fw);
+  // ZeRO-3 with a 16-bit quant storage: 2 B per resident storage element (the packed weight's partition and
+  // the bias), and every copy's quant state whole on every rank.
+  return 2 * resident_param_numel(m, c) + m.copies * quant_state_bytes(m, c);
 }
 
 namespace {
@@ -96,8 +105,7 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   int64_t trainable = 0;
   for (const auto& m : program.modules) {
     // bf16 (or fp16), or fp32 for adapters DeepSpeed leaves as peft made them (framework_behaviour.h).
-    (m.trainable ? s.trainable_params : s.frozen_params) +=
-        module_param_bytes(m, resident_param_numel(m, c), c, fw);
+    (m.trainable ? s.trainable_params : s.frozen_params) += resident_param_bytes(m, c, fw);
     if (m.trainable) trainable += m.numel;
   }
   // What the rank's optimizer updates: every trainable parameter at stage 0, its partition in stages 1-3.
@@ -213,6 +221,9 @@ class Replay {
   const MemoryBreakdown& peak() const { return peak_; }
   const std::string& where() const { return where_; }
   const CachingAllocator* allocator() const { return allocator_ ? &*allocator_ : nullptr; }
+  void empty_cache() {
+    if (allocator_) allocator_->empty_cache();
+  }
 
  private:
   std::optional<CachingAllocator> allocator_;
@@ -231,17 +242,35 @@ void alloc_parts(Replay& r, std::vector<Tensor>& into, MemComponent c, int64_t t
 // The model states as the tensors that hold them from start-up to the end, allocated before any step:
 // each frozen module's weight and bias (or its ZeRO-3 partition), the trainable parameters, resident
 // gradients and buffers as DeepSpeed's flat buffers, the optimizer's master copy and Adam's m and v.
+// `loaded`: per module, what model loading put on the GPU before DeepSpeed partitioned it (empty lists when
+// it put nothing); each frozen module's is freed once its partition exists, the adapters' after theirs.
 std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepProgram& program,
-                                    const ModelStates& s) {
+                                    const ModelStates& s, std::vector<std::vector<Tensor>>& loaded) {
   std::vector<Tensor> states;
   const FrameworkBehaviour fw = framework_behaviour(c);
+  const auto unload = [&](size_t i) {
+    if (i < loaded.size()) {
+      for (const Tensor& t : loaded[i]) r.free(t);
+      loaded[i].clear();
+    }
+  };
   int64_t frozen = 0;
-  for (const auto& m : program.modules) {
+  for (size_t i = 0; i < program.modules.size(); ++i) {
+    const ParamModule& m = program.modules[i];
     if (m.trainable) continue;
-    const int64_t resident = module_param_bytes(m, resident_param_numel(m, c), c, fw);
+    const int64_t resident = resident_param_bytes(m, c, fw);
+    if (m.packed_weight > 0) {
+      // Its quant state has been on the GPU since loading (load_before_partitioning); the packed weight's and
+      // the bias's partitions are one tensor per copy, copied up from the CPU.
+      alloc_parts(r, states, MemComponent::frozen_params, 2 * resident_param_numel(m, c), m.copies);
+      frozen += resident;
+      unload(i);
+      continue;
+    }
     if (m.copies > 1) {  // an expert linear: one tensor per expert
       alloc_parts(r, states, MemComponent::frozen_params, resident, m.copies);
       frozen += resident;
+      unload(i);
       continue;
     }
     const int64_t weight =
@@ -249,15 +278,58 @@ std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepPro
     alloc_parts(r, states, MemComponent::frozen_params, weight, 1);
     alloc_parts(r, states, MemComponent::frozen_params, resident - weight, 1);
     frozen += resident;
+    unload(i);
   }
   alloc_parts(r, states, MemComponent::frozen_params, s.frozen_params - frozen,
               1);  // none unless rules diverge
+  // ZeRO-3's optimizer moves the trainable partitions into one flat buffer through the host, emptying the
+  // cache in between (stage3.py _create_fp16_partitions_with_defragmentation → defragment: gc.collect(),
+  // empty_cache(); every release 0.10.0-0.19.5, without offload_param): what loading left cached goes.
+  for (size_t i = 0; i < loaded.size(); ++i) unload(i);
+  if (c.zero.stage == 3 && c.zero.offload_param != "cpu") r.empty_cache();
   alloc_parts(r, states, MemComponent::trainable_params, s.trainable_params, 1);
   alloc_parts(r, states, MemComponent::gradients, s.gradients, 1);
   alloc_parts(r, states, MemComponent::optimizer_states, s.optimizer_states,
               has_fp32_master(c.train.precision) ? 3 : 2);
   alloc_parts(r, states, MemComponent::buffers, s.persistent_buffers, 1);
   return states;
+}
+
+// QLoRA under ZeRO-3: transformers builds the model outside zero.Init (built_in_zero_init) on the GPU its
+// bitsandbytes quantizer picks (quantizer_bnb_4bit.py update_device_map: {"": torch.cuda.current_device()}
+// when none is given; ZeRO-3 forbids giving one). Each 4-bit weight is quantized there and its packed data
+// moved to the CPU (modeling_utils.py _load_state_dict_into_meta_model: "For quantized modules with
+// FSDP/DeepSpeed Stage 3 ... cast it to CPU", v4.39.0+), its quant state staying on the GPU; every other
+// parameter (embeddings, norms, an unquantized lm_head) and peft's adapters arrive whole.
+// deepspeed.initialize then partitions them parameter by parameter (parameter_offload.py
+// _convert_to_zero_parameters: each partition allocated, then the full data freed). Per module, its full
+// tensors on the GPU as loaded; none without QLoRA under ZeRO-3.
+std::vector<std::vector<Tensor>> load_before_partitioning(Replay& r, const RunConfig& c,
+                                                          const StepProgram& program) {
+  std::vector<std::vector<Tensor>> loaded;
+  if (c.zero.stage != 3 || !c.quantization.on()) return loaded;
+  const FrameworkBehaviour fw = framework_behaviour(c);
+  loaded.resize(program.modules.size());
+  std::vector<Tensor> kept;  // the quant states: made with the packed weights, never partitioned or freed
+  for (size_t i = 0; i < program.modules.size(); ++i) {
+    const ParamModule& m = program.modules[i];
+    const MemComponent part = m.trainable ? MemComponent::trainable_params : MemComponent::frozen_params;
+    if (m.packed_weight > 0) {
+      // The quant state per weight (bitsandbytes quantize_4bit's absmax) stays; the packed data went to the
+      // CPU; a bias would be loaded whole.
+      const int64_t rest = 2 * (m.zero3_numel() - m.copies * m.packed_weight);
+      for (int64_t k = 0; k < m.copies; ++k) alloc_parts(r, kept, part, quant_state_bytes(m, c), 1);
+      alloc_parts(r, loaded[i], part, rest, 1);
+      continue;
+    }
+    const int64_t bytes = module_param_bytes(m, m.numel, c, fw);
+    const int64_t weight =
+        m.copies > 1 ? bytes : std::min(bytes, module_param_bytes(m, m.largest_tensor, c, fw));
+    alloc_parts(r, loaded[i], part, weight, m.copies);
+    alloc_parts(r, loaded[i], part, bytes - weight, 1);
+  }
+  r.mark("model loading (before ZeRO-3 partitions the parameters)");
+  return loaded;
 }
 
 // The micro-steps of one rank as tensor allocations and frees, in the order of the former walk: before
@@ -437,7 +509,8 @@ MemoryResult predict_memory(const RunConfig& c, const StepProgram& program) {
   r.states = model_states(c, program);
   const bool fixed = c.memory.fragmentation.has_value();
   Replay replay(fixed ? std::nullopt : std::optional<AllocatorOptions>(allocator_options(c)));
-  allocate_states(replay, c, program, r.states);
+  std::vector<std::vector<Tensor>> loaded = load_before_partitioning(replay, c, program);
+  allocate_states(replay, c, program, r.states, loaded);
   replay.mark("start");
   const ReplayPlan plan = replay_plan(c, program);
   StepReplay steps(c, r.states, plan.programs);

@@ -53,6 +53,10 @@ ModelStates model_states(const RunConfig& config, const StepProgram& program);
 // Elements of a module's parameters this rank holds: all of them, or with ZeRO-3 its partition of the
 // partitioned tensors plus the persistent ones.
 int64_t resident_param_numel(const ParamModule& module, const RunConfig& config);
+// Their bytes: module_param_bytes of them, or for a packed 4-bit weight under ZeRO-3 its storage partition
+// (2 B per element) plus the quant state every rank keeps whole.
+int64_t resident_param_bytes(const ParamModule& module, const RunConfig& config,
+                             const FrameworkBehaviour& behaviour);
 
 struct MemoryResult {
   int64_t peak_bytes = 0;            // reserved + runtime (+ paged states): what nvidia-smi sees

@@ -76,6 +76,22 @@ std::vector<int64_t> ParamModule::tensor_numels() const {
   return out;
 }
 
+std::vector<int64_t> ParamModule::zero3_tensor_numels() const {
+  std::vector<int64_t> out;
+  const int64_t rest = numel_per_copy() - largest_tensor;
+  for (int64_t k = 0; k < copies; ++k) {
+    if (largest_tensor > 0) out.push_back(packed_weight > 0 ? packed_weight : largest_tensor);
+    if (rest > 0) out.push_back(rest);
+  }
+  return out;
+}
+
+int64_t ParamModule::zero3_numel() const {
+  int64_t n = 0;
+  for (const int64_t t : zero3_tensor_numels()) n += t;
+  return n;
+}
+
 ParamCounts count_params(const std::vector<ParamModule>& modules) {
   ParamCounts c;
   for (const auto& m : modules) {

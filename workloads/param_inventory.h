@@ -26,9 +26,18 @@ struct ParamModule {
   // its weight of largest_tensor and its bias): numel counts all of them.
   int64_t copies = 1;
 
+  // ZeRO-3's view of a 4-bit weight in bitsandbytes' 16-bit quant storage (bnb_4bit_quant_storage bf16 or
+  // fp16): each copy's weight is a tensor of this many 16-bit elements, its ⌈numel/2⌉ bytes of packed
+  // nibbles (docs/memory-model.md §9); 0: the weight as it is.
+  int64_t packed_weight = 0;
+
   int64_t numel_per_copy() const { return numel / copies; }
   // Each tensor's elements in registration order: per copy its weight, then the rest (a bias).
   std::vector<int64_t> tensor_numels() const;
+  // The tensors DeepSpeed's ZeRO-3 partitions, in their own elements: tensor_numels() with each packed
+  // weight as packed_weight 16-bit elements.
+  std::vector<int64_t> zero3_tensor_numels() const;
+  int64_t zero3_numel() const;  // their sum
 };
 
 struct ParamCounts {

@@ -8,8 +8,8 @@ namespace zerosim {
 
 namespace {
 
-// transformers' BitsAndBytesConfig.to_dict(): every key it writes. The 8-bit ones and the storage dtype
-// have no effect on a 4-bit model's time or memory (docs/inputs.md, "QLoRA").
+// transformers' BitsAndBytesConfig.to_dict(): every key it writes. The 8-bit ones have no effect on a 4-bit
+// model's time or memory; the storage dtype only under ZeRO-3 (docs/inputs.md, "QLoRA").
 const std::vector<std::string> kHfQuantKeys = {"quant_method",
                                                "load_in_4bit",
                                                "load_in_8bit",
@@ -25,7 +25,22 @@ const std::vector<std::string> kHfQuantKeys = {"quant_method",
                                                "llm_int8_enable_fp32_cpu_offload"};
 
 const std::vector<std::string> kQuantKeys = {"method",       "double_quant",          "compute_dtype",
-                                             "skip_modules", "prepare_kbit_training", "threshold"};
+                                             "skip_modules", "prepare_kbit_training", "threshold",
+                                             "quant_storage"};
+
+// bnb_4bit_quant_storage by zerosim's or torch's name.
+void set_storage(QuantSpec& q, const std::string& dtype, const std::string& file, const std::string& key) {
+  if (dtype == "uint8")
+    q.storage = "uint8", q.storage_bytes = 1;
+  else if (dtype == "bf16" || dtype == "bfloat16")
+    q.storage = "bf16", q.storage_bytes = 2;
+  else if (dtype == "fp16" || dtype == "float16")
+    q.storage = "fp16", q.storage_bytes = 2;
+  else if (dtype == "fp32" || dtype == "float32")
+    q.storage = "fp32", q.storage_bytes = 4;
+  else
+    throw ConfigError(file, key, "'" + dtype + "' is not allowed (allowed: uint8, bf16, fp16, fp32)");
+}
 
 // LLM.int8()'s threshold: a non-negative number (0 turns the outlier decomposition off).
 double read_threshold(const YAML::Node& node, const std::string& file, const std::string& key) {
@@ -107,6 +122,13 @@ QuantSpec parse_quantization(const YAML::Node& node, const std::string& file) {
                         "LLM.int8()'s outlier threshold applies to method: int8 only");
     q.int8_threshold = read_threshold(node["threshold"], file, "quantization.threshold");
   }
+  if (present(node["quant_storage"])) {
+    if (q.int8())
+      throw ConfigError(file, "quantization.quant_storage",
+                        "bnb_4bit_quant_storage packs 4-bit weights; 8-bit weights are int8 tensors");
+    set_storage(q, read_string(node["quant_storage"], file, "quantization.quant_storage"), file,
+                "quantization.quant_storage");
+  }
   if (q.int8() && q.double_quant)
     throw ConfigError(file, "quantization.double_quant",
                       "double quantization is bitsandbytes' 4-bit storage; 8-bit weights have none");
@@ -168,6 +190,9 @@ QuantSpec quantization_from_hf(const YAML::Node& node, const std::string& file) 
     throw ConfigError(file, key + ".bnb_4bit_compute_dtype",
                       "'" + dtype + "' is not allowed (allowed: bfloat16, float16)");
   set_compute_dtype(q, dtype, file, key + ".bnb_4bit_compute_dtype");
+  if (present(node["bnb_4bit_quant_storage"]))
+    set_storage(q, read_string(node["bnb_4bit_quant_storage"], file, key + ".bnb_4bit_quant_storage"), file,
+                key + ".bnb_4bit_quant_storage");
   if (present(node["llm_int8_skip_modules"]))
     q.skip_modules = read_string_list(node["llm_int8_skip_modules"], file, key + ".llm_int8_skip_modules");
   return q;

@@ -31,6 +31,11 @@ struct QuantSpec {
   // LLM.int8()'s outlier threshold (llm_int8_threshold): input columns above it take an extra fp16 GEMM
   // (data-dependent, not counted); 0 turns the decomposition off.
   double int8_threshold = 6.0;
+  // bnb_4bit_quant_storage: the dtype Params4bit packs its nibbles into (uint8, bitsandbytes' default, or
+  // a float dtype: two nibbles per byte whatever it is). Only ZeRO-3 sees it: DeepSpeed partitions and
+  // all-gathers the packed weight as a tensor of that dtype (docs/memory-model.md §9).
+  std::string storage = "uint8";
+  int64_t storage_bytes = 1;
   std::string source;  // where it was read: "quantization" (run config) or the config.json's path
 
   bool on() const { return method != QuantMethod::none; }

@@ -599,11 +599,29 @@ void resolve_quantization(const YAML::Node& node, const std::string& file, RunCo
         file, key,
         "4-bit weights are frozen: full fine-tuning of a quantized model is refused by transformers "
         "(use peft.method lora or dora: QLoRA)");
-  if (c.zero.stage == 3)
+  if (c.zero.stage == 3 && c.quantization.int8())
     throw ConfigError(
         file, key,
-        "QLoRA under ZeRO-3 (partitioning bitsandbytes' packed storage, bnb_4bit_quant_storage) is "
-        "not modelled (allowed with quantization: zero.stage 0, 1, 2)");
+        "LLM.int8() under ZeRO-3 (partitioning Int8Params and their row scales) is not modelled "
+        "(allowed with method int8: zero.stage 0, 1, 2)");
+  if (c.zero.stage == 3 && c.versions.bitsandbytes < Version{0, 43, 0})
+    throw ConfigError(file, "versions.bitsandbytes",
+                      c.versions.bitsandbytes.text() +
+                          ": QLoRA under ZeRO-3 needs bitsandbytes' quant_storage, which arrived in 0.43.0 "
+                          "(functional.py quantize_4bit) (allowed with zero.stage 3: 0.43.0 and later)");
+  if (c.zero.stage == 3 && c.versions.transformers < Version{4, 39, 0})
+    throw ConfigError(file, "versions.transformers",
+                      c.versions.transformers.text() +
+                          ": QLoRA under ZeRO-3 needs transformers' bnb_4bit_quant_storage and its ZeRO-3 "
+                          "loading path (v4.39.0, PR #29587) (allowed with zero.stage 3: 4.39 and later)");
+  if (c.zero.stage == 3 && c.quantization.storage_bytes != 2)
+    throw ConfigError(
+        file, key,
+        "QLoRA under ZeRO-3 with quant_storage " + c.quantization.storage +
+            " is not modelled: DeepSpeed partitions and all-gathers the packed 4-bit weight as a tensor of "
+            "the storage dtype, which peft's and transformers' ZeRO-3 recipes set to the model's 16-bit "
+            "dtype (allowed with zero.stage 3: quant_storage bf16, fp16; bnb_4bit_quant_storage bfloat16, "
+            "float16)");
   if (c.zero.offloads())
     throw ConfigError(file, key, "QLoRA with CPU offload is not modelled (allowed: no zero.offload_*)");
   if (c.train.precision != Precision::bf16_mixed && c.train.precision != Precision::bf16_pure &&
@@ -770,6 +788,7 @@ nlohmann::json RunConfig::echo() const {
                            {"prepare_kbit_training", quantization.prepare_kbit_training},
                            {"source", quantization.source}};
   if (quantization.int8()) out["quantization"]["threshold"] = quantization.int8_threshold;
+  if (quantization.on() && !quantization.int8()) out["quantization"]["quant_storage"] = quantization.storage;
   // Only where set, so the echo of a fixed-length config is unchanged.
   if (!train.seq_len_distribution.empty()) out["train"]["seq_len_distribution"] = train.seq_len_distribution;
   if (zero.offload_optimizer != "none")

@@ -250,7 +250,7 @@ class GraphBuilder {
   int64_t persistent_numel() const {
     int64_t n = 0;
     for (const auto& m : p_.modules)
-      n += m.numel - zero3_gathered_numel(m, c_.zero.stage3_param_persistence_threshold);
+      n += m.zero3_numel() - zero3_gathered_numel(m, c_.zero.stage3_param_persistence_threshold);
     return n;
   }
 

@@ -149,6 +149,11 @@ class Builder {
         full_(c.peft.method == PeftMethod::none),
         fw_(framework_behaviour(c)) {
     prog_.modules = param_modules(m_, p_);
+    // ZeRO-3 partitions a 4-bit weight as the 16-bit tensor bitsandbytes packed it into
+    // (bnb_4bit_quant_storage; functional.py quantize_4bit: torch.zeros(((n + 1) // 4, 1), dtype=storage)).
+    if (c.zero.stage == 3 && c.quantization.on() && c.quantization.storage_bytes == 2)
+      for (ParamModule& pm : prog_.modules)
+        if (quantized_module(pm, c)) pm.packed_weight = (pm.largest_tensor + 1) / 4;
     index_modules();
   }
 

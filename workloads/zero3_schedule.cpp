@@ -65,7 +65,7 @@ bool zero3_persistent(int64_t tensor_numel, int64_t threshold) { return tensor_n
 int64_t zero3_gathered_numel(const ParamModule& module, int64_t threshold) {
   // Each tensor is checked on its own: a module's weight and its bias, per copy.
   int64_t gathered = 0;
-  for (const int64_t numel : module.tensor_numels())
+  for (const int64_t numel : module.zero3_tensor_numels())
     if (!zero3_persistent(numel, threshold)) gathered += numel;
   return gathered;
 }

@@ -31,7 +31,8 @@ int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int
                                     int64_t sub_group_size);
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold);
 
-// Elements of a module that ZeRO-3 partitions (tensors above the persistence threshold).
+// Elements of a module that ZeRO-3 partitions (tensors above the persistence threshold; a packed 4-bit
+// weight counts its 16-bit storage elements, as DeepSpeed's ds_numel does).
 int64_t zero3_gathered_numel(const ParamModule& module, int64_t threshold);
 
 struct Zero3Schedule {

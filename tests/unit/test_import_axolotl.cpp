@@ -91,6 +91,8 @@ TEST_CASE("axolotl QLoRA example: nf4 with axolotl's bitsandbytes defaults", "[i
   CHECK(value(c, "quantization.double_quant") == "true");
   CHECK_THAT(origin(c, "quantization.double_quant"), Catch::Contains("_set_quantization_config"));
   CHECK(value(c, "quantization.compute_dtype") == "bf16");
+  // loaders/model.py _set_quantization_config: bnb_4bit_quant_storage torch.bfloat16 by default.
+  CHECK(value(c, "quantization.quant_storage") == "bf16");
   CHECK(value(c, "quantization.prepare_kbit_training") == "false");
   CHECK(value(c, "train.optimizer") == "foreach");
   CHECK(value(c, "peft.dropout") == "0.05");

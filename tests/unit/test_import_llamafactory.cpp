@@ -7,6 +7,7 @@
 #include "imported_settings.h"
 #include "test_support.h"
 #include "workloads/config_import.h"
+#include "workloads/run_config.h"
 
 using zerosim::ImportedConfig;
 using zerosim::ImportOptions;
@@ -222,9 +223,9 @@ TEST_CASE("llamafactory: refusals name the field and say why", "[import]") {
   // Neither bf16 nor fp16 nor pure_bf16.
   CHECK(refusal(dir.write("fp32.yaml", "model_name_or_path: meta-llama/Meta-Llama-3-8B\ndo_train: true\n"))
             .find("'bf16'") != std::string::npos);
-  // QLoRA under ZeRO-3.
+  // 8-bit under ZeRO-3 (LLaMA-Factory refuses it; 4-bit imports, below).
   dir.write("ds3.json", "{\"zero_optimization\": {\"stage\": 3}, \"bf16\": {\"enabled\": \"auto\"}}");
-  refused("quantization_bit: 4\ndeepspeed: ds3.json\n", "quantization_bit", "ZeRO-3");
+  refused("quantization_bit: 8\ndeepspeed: ds3.json\n", "quantization_bit", "Only 4-bit");
   refused("pure_bf16: true\ndeepspeed: ds3.json\n", "pure_bf16", "ZeRO-3");
   // Pre-quantized checkpoints.
   CHECK(refusal(dir.write("awq.yaml",
@@ -245,4 +246,17 @@ TEST_CASE("llamafactory: a local model directory is read through its config.json
   o.out_dir = dir.path("");
   const ImportedConfig c = import_file(path, o);
   CHECK(value(c, "model") == "models/tiny/config.json");
+}
+
+TEST_CASE("llamafactory: QLoRA under ZeRO-3 stores the 4-bit weights in the compute dtype", "[import]") {
+  TempDir dir;
+  dir.write("ds3.json", "{\"zero_optimization\": {\"stage\": 3}, \"bf16\": {\"enabled\": \"auto\"}}");
+  // model_utils/quantization.py: BitsAndBytesConfig(..., bnb_4bit_quant_storage=model_args.compute_dtype).
+  const ImportedConfig c = import_file(write_config(dir, "quantization_bit: 4\ndeepspeed: ds3.json\n"));
+  CHECK(value(c, "quantization.quant_storage") == "bf16");
+  CHECK_THAT(origin(c, "quantization.quant_storage"), Catch::Contains("crucial for fsdp+qlora"));
+  const std::string out = dir.write("run.yaml", zerosim::render_run_config(c));
+  const zerosim::RunConfig r = zerosim::run_config_from_yaml(YAML::LoadFile(out), out);
+  CHECK(r.zero.stage == 3);
+  CHECK(r.quantization.storage == "bf16");
 }
