@@ -61,13 +61,27 @@ namespace {
 
 class GraphBuilder {
  public:
-  GraphBuilder(const RunConfig& c, const StepProgram& p, int64_t paged_evicted_bytes)
+  GraphBuilder(const RunConfig& c, const StepProgram& p, int64_t paged_evicted_bytes,
+               const std::vector<const StepProgram*>& micro_programs)
       : c_(c), p_(p), paged_evicted_bytes_(paged_evicted_bytes) {
     out_.ranks = c.cluster.gpus;
-    for (const auto& op : p.forward) out_.ops.push_back(op);
-    for (const auto& op : p.backward) out_.ops.push_back(op);
+    // Each distinct program's ops once (a micro-step's op indices are its program's offset + its own).
+    const auto micro_steps = static_cast<size_t>(std::max<int64_t>(1, c.train.grad_accum));
+    for (size_t k = 0; k < micro_steps; ++k) {
+      const StepProgram* prog = k < micro_programs.size() ? micro_programs[k] : &p;
+      auto it = std::find(programs_.begin(), programs_.end(), prog);
+      if (it == programs_.end()) {
+        programs_.push_back(prog);
+        offsets_.push_back(out_.ops.size());
+        for (const auto& op : prog->forward) out_.ops.push_back(op);
+        for (const auto& op : prog->backward) out_.ops.push_back(op);
+        if (c.zero.stage == 3) plans_.push_back(plan_zero3(*prog, c.zero));
+        it = programs_.end() - 1;
+      }
+      micro_program_.push_back(static_cast<size_t>(it - programs_.begin()));
+    }
     out_.ops.push_back(optimizer_op());
-    if (c.zero.stage == 3) plan_ = plan_zero3(p, c.zero);
+    if (c.zero.stage == 3) plan_ = &plans_.front();
     offload_ = plan_offload(c, p);
   }
 
@@ -118,10 +132,16 @@ class GraphBuilder {
 
  private:
   const RunConfig& c_;
-  const StepProgram& p_;
+  const StepProgram& p_;  // the modules (the same at every length) and, by default, every micro-step's ops
   int64_t paged_evicted_bytes_ = 0;
   StepGraph out_;
-  Zero3Schedule plan_;
+  // Variable-length batches: the distinct programs, their first op in out_.ops, their ZeRO-3 schedules, and
+  // which program each micro-step runs.
+  std::vector<const StepProgram*> programs_;
+  std::vector<size_t> offsets_;
+  std::vector<Zero3Schedule> plans_;
+  std::vector<size_t> micro_program_;
+  const Zero3Schedule* plan_ = nullptr;  // the schedule of the micro-step being built
   OffloadPlan offload_;
   bool have_compute_ = false, have_comm_ = false;
   TaskId last_compute_ = 0, last_comm_ = 0;
@@ -230,10 +250,10 @@ class GraphBuilder {
     std::vector<TaskId> copies;
     for (int m : modules) {
       const auto mi = static_cast<size_t>(m);
-      numel += plan_.gathered_numel[mi];
+      numel += plan_->gathered_numel[mi];
       if (offload_.params)
         copies.push_back(add_copy(offload_.fetch,
-                                  zero3_partition_numel(plan_.gathered_numel[mi], c_.cluster.gpus),
+                                  zero3_partition_numel(plan_->gathered_numel[mi], c_.cluster.gpus),
                                   module_task_name(p_.modules[mi]) + ".", phase, micro));
     }
     const TaskId gather = add_collective(CollectiveKind::all_gather, 2 * numel, name + suffix, phase, micro);
@@ -313,12 +333,12 @@ class GraphBuilder {
       // (partition_parameters.py, 0.10.0-0.19.5): the host waits for the GPU before it goes on.
       out_.graph[*issuer].host_sync =
           c_.cluster.gpus == 1 && std::any_of(op.modules.begin(), op.modules.end(), [&](int m) {
-            return plan_.gathered_numel[static_cast<size_t>(m)] > 0;
+            return plan_->gathered_numel[static_cast<size_t>(m)] > 0;
           });
     } else if (have_compute_)
       issuer = last_compute_;
     // Each module's own hook fetches it (recurse=False): one all-gather per module.
-    for (int m : plan_.fetch_before[i])
+    for (int m : plan_->fetch_before[i])
       gathered_by[static_cast<size_t>(m)] = add_fetch({m}, ".all_gather", op.phase, micro, issuer);
     return issuer;
   }
@@ -328,11 +348,11 @@ class GraphBuilder {
                       std::vector<std::optional<TaskId>>& gathered_by) {
     // The hook's prefetch is one __all_gather_params call over every module it names
     // (partitioned_param_coordinator.py fetch_sub_module): one coalesced all-gather.
-    if (!plan_.prefetch_after[i].empty()) {
-      const TaskId gather = add_fetch(plan_.prefetch_after[i], ".prefetch", op.phase, micro, issuer);
-      for (int m : plan_.prefetch_after[i]) gathered_by[static_cast<size_t>(m)] = gather;
+    if (!plan_->prefetch_after[i].empty()) {
+      const TaskId gather = add_fetch(plan_->prefetch_after[i], ".prefetch", op.phase, micro, issuer);
+      for (int m : plan_->prefetch_after[i]) gathered_by[static_cast<size_t>(m)] = gather;
     }
-    for (int m : plan_.release_after[i]) gathered_by[static_cast<size_t>(m)].reset();
+    for (int m : plan_->release_after[i]) gathered_by[static_cast<size_t>(m)].reset();
   }
 
   // Gradient reduction: DeepSpeed fills a bucket of reduce_bucket_size elements as gradients appear in
@@ -358,12 +378,16 @@ class GraphBuilder {
       }
     };
 
-    const size_t n = p_.forward.size() + p_.backward.size();
+    const size_t program = micro_program_[static_cast<size_t>(micro)];
+    const StepProgram& p = *programs_[program];
+    const size_t offset = offsets_[program];
+    if (stage == 3) plan_ = &plans_[program];
+    const size_t n = p.forward.size() + p.backward.size();
     std::vector<std::optional<TaskId>> gathered_by(p_.modules.size());
     for (size_t i = 0; i < n; ++i) {
-      const ComputeOp& op = out_.ops[i];
+      const ComputeOp& op = out_.ops[offset + i];
       const std::optional<TaskId> issuer = stage == 3 ? zero3_fetch(i, op, micro, gathered_by) : std::nullopt;
-      const TaskId task = add_compute(i, micro);
+      const TaskId task = add_compute(offset + i, micro);
       for (int m : op.modules)
         if (m >= 0 && gathered_by[static_cast<size_t>(m)]) edge(*gathered_by[static_cast<size_t>(m)], task);
       if (stage == 3) zero3_prefetch(i, op, micro, issuer, gathered_by);
@@ -387,8 +411,9 @@ class GraphBuilder {
 
 }  // namespace
 
-StepGraph build_step_graph(const RunConfig& config, const StepProgram& program, int64_t paged_evicted_bytes) {
-  return GraphBuilder(config, program, paged_evicted_bytes).build();
+StepGraph build_step_graph(const RunConfig& config, const StepProgram& program, int64_t paged_evicted_bytes,
+                           const std::vector<const StepProgram*>& micro_programs) {
+  return GraphBuilder(config, program, paged_evicted_bytes, micro_programs).build();
 }
 
 std::vector<TaskId> check_step_graph(const StepGraph& g) {

@@ -67,9 +67,11 @@ struct StepGraph {
 constexpr double kZero3HookSeconds = 50e-6;
 
 // `paged_evicted_bytes`: a paged optimizer's states the driver keeps on the host (MemoryResult's), moved
-// in before the update and out after it.
+// in before the update and out after it. `micro_programs`: variable-length batches, micro-step k's program
+// (micro_step_lengths.h); empty: every micro-step runs `program`.
 StepGraph build_step_graph(const RunConfig& config, const StepProgram& program,
-                           int64_t paged_evicted_bytes = 0);
+                           int64_t paged_evicted_bytes = 0,
+                           const std::vector<const StepProgram*>& micro_programs = {});
 
 // Throws std::logic_error if the graph has a cycle or a collective lacks a rank; returns a topological order.
 std::vector<TaskId> check_step_graph(const StepGraph& g);

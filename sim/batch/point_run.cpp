@@ -13,6 +13,7 @@
 #include "sim/report/output_format.h"
 #include "sim/report/simulate_report.h"
 #include "workloads/config_error.h"
+#include "workloads/micro_step_lengths.h"
 
 namespace zerosim {
 namespace {
@@ -111,7 +112,10 @@ void run_memory(const MemoryReportOptions& o) {
 void run_simulate(const SimulateOptions& o) {
   const OutputFormat f = parse_format(o.format);
   PointMemory p = predict_point_memory(o.config_path, o.sets);
-  const StepGraph graph = build_step_graph(p.config, p.program, p.memory.paged_evicted_bytes);
+  // Variable-length batches: each micro-step at its group's mean length (micro_step_lengths.h).
+  const MicroStepPrograms micro = micro_step_programs(p.config, p.program);
+  const StepGraph graph =
+      build_step_graph(p.config, p.program, p.memory.paged_evicted_bytes, micro.per_micro_step);
   check_step_graph(graph);
   // Before the platform: a calibrated host's figures go into the CPU hosts and memory links it builds.
   const auto calibration = load_run_calibration(p.config);
@@ -122,7 +126,8 @@ void run_simulate(const SimulateOptions& o) {
   const SimResult result =
       run_step(graph, compute, engine_options(p.config, platform, !o.trace_path.empty()));
   const CriticalPath cp = critical_path(graph, result.task_durations);
-  const Throughput tp = throughput(p.config, p.program, result, platform.gpu().bf16_flops);
+  const Throughput tp =
+      throughput(p.config.cluster.gpus, micro.tokens, micro.model_flops, result, platform.gpu().bf16_flops);
   if (!o.trace_path.empty()) write_trace(o.trace_path, result);
   nlohmann::json j = {{"config", p.config.echo()},
                       {"params", params_json(p.params)},

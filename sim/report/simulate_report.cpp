@@ -6,13 +6,12 @@
 
 namespace zerosim {
 
-Throughput throughput(const RunConfig& c, const StepProgram& p, const SimResult& r, double peak_flops) {
+Throughput throughput(int64_t gpus, double tokens_per_gpu, double model_flops_per_gpu, const SimResult& r,
+                      double peak_flops) {
   Throughput t;
-  const double gpus = static_cast<double>(c.cluster.gpus);
-  const double tokens_per_gpu = static_cast<double>(c.train.tokens() * c.train.grad_accum);
   t.tokens_per_s_per_gpu = tokens_per_gpu / r.step_s;
-  t.tokens_per_s = t.tokens_per_s_per_gpu * gpus;
-  t.mfu = p.model_flops_per_token * tokens_per_gpu / (r.step_s * peak_flops);
+  t.tokens_per_s = t.tokens_per_s_per_gpu * static_cast<double>(gpus);
+  t.mfu = model_flops_per_gpu / (r.step_s * peak_flops);
   return t;
 }
 

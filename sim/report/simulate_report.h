@@ -17,7 +17,10 @@ struct Throughput {
   double mfu = 0;  // useful FLOPs / (step time · GPUs · dense bf16 peak)
 };
 
-Throughput throughput(const RunConfig& c, const StepProgram& p, const SimResult& r, double peak_flops);
+// `tokens_per_gpu` and `model_flops_per_gpu`: one optimizer step's, over its micro-steps
+// (micro_step_lengths.h MicroStepPrograms).
+Throughput throughput(int64_t gpus, double tokens_per_gpu, double model_flops_per_gpu, const SimResult& r,
+                      double peak_flops);
 nlohmann::json time_json(const SimResult& r, const CriticalPath& cp);
 nlohmann::json throughput_json(const Throughput& t);
 std::string time_table(const SimResult& r, const Throughput& t, const CriticalPath& cp);
