@@ -22,17 +22,20 @@ const ParamModule& module_named(const StepProgram& p, const std::string& name) {
   return p.modules.front();
 }
 
+// NF4 without double quantization, bf16 storage, ZeRO-3 on 2 GPUs with nothing persistent.
+RunConfig nf4_zero3_on_two(const zerosim::testing::TinyLlama& tiny) {
+  return tiny.config({{"quantization.method", "nf4"},
+                      {"quantization.quant_storage", "bf16"},
+                      {"zero.stage", "3"},
+                      {"zero.stage3_param_persistence_threshold", "0"},
+                      {"cluster.gpus", "2"}});
+}
+
 }  // namespace
 
 TEST_CASE("QLoRA under ZeRO-3: packed 16-bit storage partitioned, quant state kept whole", "[qlora][zero3]") {
   zerosim::testing::TinyLlama tiny;
-  // NF4 without double quantization, bf16 storage, 2 GPUs, nothing persistent.
-  const RunConfig c = tiny.config({{"quantization.method", "nf4"},
-                                   {"quantization.quant_storage", "bf16"},
-                                   {"zero.stage", "3"},
-                                   {"zero.stage3_param_persistence_threshold", "0"},
-                                   {"cluster.gpus", "2"}},
-                                  "[q_proj, v_proj]");
+  const RunConfig c = nf4_zero3_on_two(tiny);
   const StepProgram p = build_step_program(c);
   const FrameworkBehaviour fw = framework_behaviour(c);
   // q_proj 64 x 64 = 4,096 weights: bitsandbytes packs them into (4,096 + 1) // 4 = 1,024 bf16 elements;
@@ -62,12 +65,7 @@ TEST_CASE("QLoRA under ZeRO-3: packed 16-bit storage partitioned, quant state ke
 
 TEST_CASE("QLoRA under ZeRO-3: the frozen bytes are the modules' resident bytes", "[qlora][zero3][memory]") {
   zerosim::testing::TinyLlama tiny;
-  const RunConfig c = tiny.config({{"quantization.method", "nf4"},
-                                   {"quantization.quant_storage", "bf16"},
-                                   {"zero.stage", "3"},
-                                   {"zero.stage3_param_persistence_threshold", "0"},
-                                   {"cluster.gpus", "2"}},
-                                  "[q_proj, v_proj]");
+  const RunConfig c = nf4_zero3_on_two(tiny);
   const StepProgram p = build_step_program(c);
   // Per layer: q 1,280, k and v 512 elements -> 256 kept (512 B) + 32 blocks (128 B) = 640 each, o 1,280,
   // gate, up, down 2,560 each: 11,520 B; two layers 23,040. The embedding (100 x 64) and lm_head (64 x 100)
