@@ -218,8 +218,16 @@ void apply_ds_precision(const YAML::Node& ds, const YAML::Node& train_node, cons
 
 // DeepSpeed's "Adam"/"AdamW" are the fused Adam zerosim models; other optimizers (and Adam variants
 // with other state) are refused; lr, betas, eps, weight_decay have no effect on time or memory.
-void check_optimizer(const YAML::Node& opt, const std::string& path) {
+void check_optimizer(const YAML::Node& opt, const std::string& path, OptimizerImpl client) {
   if (!present(opt)) return;
+  // DeepSpeed builds the optimizer its ds_config names; a client optimizer is used only without one
+  // (transformers integrations/deepspeed.py deepspeed_optim_sched), so a bitsandbytes one would not run.
+  if (bitsandbytes_optimizer(client))
+    throw ConfigError(path, "optimizer",
+                      std::string("the ds_config's optimizer replaces train.optimizer ") +
+                          optimizer_name(client) +
+                          " (DeepSpeed builds its own; HF Trainer passes its optim only without this block): "
+                          "remove one of them");
   if (!opt.IsMap()) throw ConfigError(path, "optimizer", "expected an object" + line_of(opt));
   if (present(opt["type"]) && !is_auto(opt["type"])) {
     std::string type = read_string(opt["type"], path, "optimizer.type");
@@ -273,7 +281,7 @@ void apply_deepspeed_config(const std::string& path, const YAML::Node& train_nod
     c.zero.train_batch_size =
         read_int_in(batch, path, "train_batch_size", 1, kMaxMicroBatch * kMaxGradAccum * kMaxGpus);
   apply_ds_precision(ds, train_node, path, c.train.precision);
-  check_optimizer(ds["optimizer"], path);
+  check_optimizer(ds["optimizer"], path, c.train.optimizer);
   check_communication_data_type(ds["communication_data_type"], path, c.train.precision);
 }
 

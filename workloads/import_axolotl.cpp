@@ -574,13 +574,12 @@ void translate_optimizer(ImportBuilder& b, Source& s) {
                               ": not modelled (Adafactor, Lion, Muon, GaLore, torchao's 8-bit states... keep "
                               "other bytes); allowed: " +
                               kHfOptimsModelled);
-  if (o->bitsandbytes &&
-      (present(s.peek("deepspeed")) || present(s.peek("fsdp")) || present(s.peek("fsdp_config"))))
-    b.refuse("optimizer",
-             name +
-                 " with deepspeed or fsdp: a bitsandbytes optimizer over ZeRO's flat fp32 partition "
-                 "(DeepSpeed's client optimizer) or FSDP's flat shards is not modelled (allowed "
-                 "there: adamw_torch, adamw_torch_fused)");
+  // Under a deepspeed: config it is ZeRO's client optimizer (modelled); under FSDP it would see FSDP's flat
+  // shards (not modelled).
+  if (o->bitsandbytes && (present(s.peek("fsdp")) || present(s.peek("fsdp_config"))))
+    b.refuse("optimizer", name +
+                              " with fsdp: a bitsandbytes optimizer over FSDP's flat shards is not modelled "
+                              "(allowed there: adamw_torch, adamw_torch_fused)");
   b.set("train.optimizer", o->value, origin + " (" + o->what + ")");
 }
 

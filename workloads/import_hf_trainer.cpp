@@ -418,11 +418,12 @@ std::map<std::string, FieldRule> all_rules(ImportBuilder& b, HfArgs& a) {
 void set_optimizer(ImportBuilder& b, const HfArgs& a) {
   const std::optional<HfOptimizer> o = hf_optimizer(a.optim);
   if (!o) b.refuse("optim", "'" + a.optim + "' is not modelled (allowed: " + kHfOptimsModelled + ")");
-  if (o->bitsandbytes && (!a.deepspeed.empty() || a.inline_deepspeed || !a.fsdp.empty()))
-    b.refuse("optim", "'" + a.optim + "' with " + (a.fsdp.empty() ? "deepspeed" : "fsdp") +
-                          ": a bitsandbytes optimizer over ZeRO's flat fp32 partition (DeepSpeed's client "
-                          "optimizer) or FSDP's flat shards is not modelled (allowed there: adamw_torch, "
-                          "adamw_torch_fused)");
+  // Under DeepSpeed it is ZeRO's client optimizer (modelled; a ds_config optimizer block would replace it,
+  // which the run config refuses); under FSDP it would see FSDP's flat shards (not modelled).
+  if (o->bitsandbytes && !a.fsdp.empty())
+    b.refuse("optim", "'" + a.optim +
+                          "' with fsdp: a bitsandbytes optimizer over FSDP's flat shards is not modelled "
+                          "(allowed there: adamw_torch, adamw_torch_fused)");
   b.set("train.optimizer", o->value, a.optim_origin + " (" + o->what + ")");
 }
 

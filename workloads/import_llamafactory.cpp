@@ -842,11 +842,6 @@ void set_train(ImportBuilder& b, const Args& a) {
   else {
     // LLaMA-Factory hands optim to HF's TrainingArguments, whose Trainer builds the optimizer.
     const HfOptimizer o = *hf_optimizer(a.optim);
-    if (o.bitsandbytes && !a.deepspeed.empty())
-      b.refuse("optim",
-               "'" + a.optim +
-                   "' with deepspeed: a bitsandbytes optimizer as ZeRO's client optimizer over its "
-                   "flat fp32 partition is not modelled (allowed there: adamw_torch, adamw_torch_fused)");
     b.set("train.optimizer", o.value, from(a, "optim") + " (" + o.what + ")");
   }
   if (a.enable_liger_kernel || a.use_liger_kernel)

@@ -133,6 +133,17 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
 
   // Adam: fp32 master + m + v (12 B) in mixed precision; bf16 m and v (4 B) in pure bf16.
   if (!offloaded) s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
+  if (bitsandbytes_optimizer(c.train.optimizer) && !offloaded) {
+    // A bitsandbytes client optimizer (HF Trainer's optim without a ds_config optimizer block): the engine
+    // hands it its fp32 master partitions as parameters (stage_1_and_2.py: param_group['params'] =
+    // [single_partition_of_fp32_groups[i]]; stage3.py: each sub-group's fp32 flat partition), so its
+    // states are those of one big fp32 tensor each: 8-bit blockwise (or fp32), paged when asked.
+    const BnbOptimizerStateBytes bnb =
+        bnb_optimizer_state_bytes(optimizer_flat_partitions(program.modules, z.stage, N, z.sub_group_size),
+                                  c.train.optimizer, c.versions.bitsandbytes);
+    s.optimizer_states = 4 * optimizer_numel + bnb.device;
+    s.paged_optimizer_states = bnb.paged;
+  }
   // ZeRO-3 whose trainable partitions are already fp32 on the GPU (peft's fp32 adapters, §8.2) uses them as
   // the master weights instead of a copy (stage3.py _create_fp32_partitions, 0.18.2+): only m and v remain.
   if (z.stage == 3 && mixed && fw.adapters_fp32() && !offloaded) s.optimizer_states -= 4 * optimizer_numel;

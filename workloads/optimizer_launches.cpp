@@ -43,7 +43,8 @@ int64_t pytorch_step_kernels(const RunConfig& c, const std::vector<int64_t>& ten
 }
 
 // DeepSpeed's optimizers (stage_1_and_2.py, stage3.py, bf16_optimizer.py, 0.10.0-0.19.5), one rank.
-int64_t deepspeed_step_kernels(const RunConfig& c, const std::vector<int64_t>& tensors, int64_t flat_numel) {
+int64_t deepspeed_step_kernels(const RunConfig& c, const std::vector<int64_t>& tensors,
+                               const std::vector<int64_t>& flat_partitions) {
   const auto n = static_cast<int64_t>(tensors.size());
   // get_grad_norm_direct: torch.norm(g.data.double()) per gradient tensor (2 kernels each), then stack,
   // square, sum, float, pow and the inf/nan fill on the total.
@@ -51,9 +52,12 @@ int64_t deepspeed_step_kernels(const RunConfig& c, const std::vector<int64_t>& t
   // fp16: has_overflow_partitioned_grads_serial runs _has_inf_or_nan per tensor (float, isnan, isinf,
   // logical_or, float().max()) and accumulates it (6 kernels each), then bool, byte and the .item() read.
   if (fp16_loss_scaling(c.train.precision)) k += 6 * n + 3;
-  // unscale_and_clip_grads on the flat gradient (clamp, mul), FusedAdam's multi_tensor_adam over the flat
-  // fp32 partition, and the copy back into the 16-bit partition.
-  k += 2 + multi_tensor_launches(4, {flat_numel}) + 1;
+  // unscale_and_clip_grads on the flat gradient (clamp, mul), the update of each flat fp32 partition
+  // (FusedAdam's multi_tensor_adam, one step per ZeRO-3 sub-group; or a bitsandbytes client optimizer's one
+  // kernel per flat tensor, its parameters), and the copy back into the 16-bit partition.
+  k += 2 + 1;
+  for (const int64_t flat : flat_partitions)
+    k += bitsandbytes_optimizer(c.train.optimizer) ? 1 : multi_tensor_launches(4, {flat});
   return k;
 }
 
@@ -80,14 +84,17 @@ int64_t multi_tensor_launches(int depth, const std::vector<int64_t>& numels) {
 }
 
 OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vector<int64_t>& tensors,
-                                              int64_t flat_numel) {
+                                              const std::vector<int64_t>& flat_partitions) {
   OptimizerStepLaunches s;
   s.kernels = c.train.engine == TrainingEngine::pytorch ? pytorch_step_kernels(c, tensors)
-                                                        : deepspeed_step_kernels(c, tensors, flat_numel);
+                                                        : deepspeed_step_kernels(c, tensors, flat_partitions);
   // GradScaler.step reads found_inf (.item()); DeepSpeed's has_overflow reads the all-reduced flag.
   s.host_sync = fp16_loss_scaling(c.train.precision);
-  if (c.train.engine == TrainingEngine::pytorch && bitsandbytes_optimizer(c.train.optimizer))
-    s.synced_kernels = bnb_update_kernels(tensors);
+  // bitsandbytes synchronises after each of its parameters: every trainable tensor without DeepSpeed, each
+  // flat fp32 partition under it.
+  if (bitsandbytes_optimizer(c.train.optimizer))
+    s.synced_kernels =
+        bnb_update_kernels(c.train.engine == TrainingEngine::pytorch ? tensors : flat_partitions);
   return s;
 }
 

@@ -24,9 +24,9 @@ struct OptimizerStepLaunches {
 };
 
 // `tensors`: the elements of each trainable tensor this rank's step walks (its gradient partition's
-// tensors under ZeRO-1/2, every tensor's partition under ZeRO-3, every tensor otherwise); `flat_numel`:
-// DeepSpeed's flat fp32 partition that its FusedAdam updates.
+// tensors under ZeRO-1/2, every tensor's partition under ZeRO-3, every tensor otherwise);
+// `flat_partitions`: DeepSpeed's flat fp32 partitions its optimizer updates (optimizer_flat_partitions).
 OptimizerStepLaunches optimizer_step_launches(const RunConfig& config, const std::vector<int64_t>& tensors,
-                                              int64_t flat_numel);
+                                              const std::vector<int64_t>& flat_partitions);
 
 }  // namespace zerosim

@@ -535,13 +535,17 @@ void check_engine(const RunConfig& c, const std::string& ds_path, const std::str
     throw ConfigError(file, "train.cuda_graphs",
                       "CPU offload runs DeepSpeedCPUAdam and host copies between the GPU kernels, which a "
                       "captured CUDA graph cannot replay (allowed with cuda_graphs: no zero.offload_*)");
-  if (bitsandbytes_optimizer(c.train.optimizer) && c.train.engine != TrainingEngine::pytorch)
+  // Under DeepSpeed a bitsandbytes optimizer is the client optimizer of the engine's fp32 master partitions
+  // (docs/memory-model.md §11): modelled with an fp32 master (bf16-mixed, fp16-mixed) and no CPU offload
+  // (DeepSpeed's offload runs its own DeepSpeedCPUAdam: zero_force_ds_cpu_optimizer).
+  if (bitsandbytes_optimizer(c.train.optimizer) && c.train.engine == TrainingEngine::deepspeed &&
+      (!has_fp32_master(c.train.precision) || c.zero.offloads()))
     throw ConfigError(
         file, "train.optimizer",
         std::string(optimizer_name(c.train.optimizer)) +
-            " needs train.engine: pytorch: under DeepSpeed a bitsandbytes optimizer becomes ZeRO's "
-            "client optimizer over its flat fp32 partition, which is not modelled (allowed with "
-            "deepspeed: fused, foreach)");
+            " under DeepSpeed is modelled with an fp32 master copy (train.precision bf16-mixed, "
+            "fp16-mixed) and without zero.offload_* (DeepSpeed offloads to its own "
+            "DeepSpeedCPUAdam)");
   if (bitsandbytes_optimizer(c.train.optimizer) && c.train.cuda_graphs)
     throw ConfigError(file, "train.cuda_graphs",
                       "bitsandbytes' optimizers call torch.cuda.synchronize() after every parameter's update "

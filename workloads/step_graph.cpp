@@ -106,7 +106,7 @@ class GraphBuilder {
       add_copy({TransferDirection::to_host, 1, true, false, "paged_optimizer.evict"}, evicted, "",
                Phase::optimizer, last, opt);
     // fp16 loss scaling reads its overflow flag on the host before the update: the thread waits for the GPU.
-    if (!offload_.optimizer) out_.graph[opt].host_sync = optimizer_step_launches(c_, {}, 0).host_sync;
+    if (!offload_.optimizer) out_.graph[opt].host_sync = optimizer_step_launches(c_, {}, {}).host_sync;
     for (TaskId t : pending_grad_collectives_) edge(t, opt);
     pending_grad_collectives_.clear();
     TaskId updated = opt;
@@ -295,13 +295,19 @@ class GraphBuilder {
     op.phase = Phase::optimizer;
     op.cls = OpClass::memory_bound;
     op.flops = 12.0 * static_cast<double>(numel);
-    op.bytes = (bitsandbytes_optimizer(c_.train.optimizer)
-                    ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
-                    : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer)) *
+    // bitsandbytes under DeepSpeed updates the fp32 master partition (4 B parameters and gradients)
+    // between the engine's passes: the 16-bit gradient cast to fp32 (2 + 4 B) and the updated master copied
+    // into the 16-bit partition (4 + 2 B).
+    const bool bnb = bitsandbytes_optimizer(c_.train.optimizer);
+    const bool client = bnb && c_.train.engine == TrainingEngine::deepspeed;
+    op.bytes = (client ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4)
+                : bnb  ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
+                       : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer)) *
                static_cast<double>(numel);
     // Its kernels as torch.optim, bitsandbytes or DeepSpeed's optimizer launch them for this rank's tensors.
     const OptimizerStepLaunches launches = optimizer_step_launches(
-        c_, optimizer_partition_tensors(p_.modules, c_.zero.stage, c_.cluster.gpus), numel);
+        c_, optimizer_partition_tensors(p_.modules, c_.zero.stage, c_.cluster.gpus),
+        optimizer_flat_partitions(p_.modules, c_.zero.stage, c_.cluster.gpus, c_.zero.sub_group_size));
     op.kernels = static_cast<int>(launches.kernels);
     op.synced_kernels = static_cast<int>(launches.synced_kernels);
     op.host_s = host_issue_seconds(op, op.kernels, c_);

@@ -43,21 +43,37 @@ std::vector<int64_t> optimizer_partition_tensors(const std::vector<ParamModule>&
   return mine;
 }
 
-int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int64_t ranks,
-                                    int64_t sub_group_size) {
-  int64_t largest = 0, current = 0;
+std::vector<int64_t> optimizer_sub_groups(const std::vector<ParamModule>& modules, int64_t ranks,
+                                          int64_t sub_group_size) {
+  std::vector<int64_t> groups;
+  int64_t current = 0;
   for (const auto& m : modules) {
     if (!m.trainable) continue;
     // A module's tensors: its weight (largest_tensor) and the rest (a bias), in registration order.
     for (const int64_t numel : m.tensor_numels()) {
       current += zero3_partition_numel(numel, ranks);
       if (current >= sub_group_size) {
-        largest = std::max(largest, current);
+        groups.push_back(current);
         current = 0;
       }
     }
   }
-  return std::max(largest, current);
+  if (current > 0) groups.push_back(current);
+  return groups;
+}
+
+std::vector<int64_t> optimizer_flat_partitions(const std::vector<ParamModule>& modules, int stage,
+                                               int64_t ranks, int64_t sub_group_size) {
+  if (stage == 3) return optimizer_sub_groups(modules, ranks, sub_group_size);
+  const int64_t numel = optimizer_partition_numel(modules, stage, ranks);
+  return numel > 0 ? std::vector<int64_t>{numel} : std::vector<int64_t>{};
+}
+
+int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int64_t ranks,
+                                    int64_t sub_group_size) {
+  int64_t largest = 0;
+  for (const int64_t g : optimizer_sub_groups(modules, ranks, sub_group_size)) largest = std::max(largest, g);
+  return largest;
 }
 
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold) { return tensor_numel <= threshold; }

@@ -29,6 +29,14 @@ std::vector<int64_t> optimizer_partition_tensors(const std::vector<ParamModule>&
 // step() allocates per group (_prepare_fp32_grad_for_sub_group, freed by _release_sub_group).
 int64_t largest_optimizer_sub_group(const std::vector<ParamModule>& modules, int64_t ranks,
                                     int64_t sub_group_size);
+// Every sub-group's partition elements, in order (their fp32 flat tensors are what the optimizer updates).
+std::vector<int64_t> optimizer_sub_groups(const std::vector<ParamModule>& modules, int64_t ranks,
+                                          int64_t sub_group_size);
+// The fp32 flat tensors DeepSpeed's optimizer updates on one rank (its master partitions, which a client
+// optimizer sees as its parameters): one flat partition of every trainable element at stages 0-2 (one param
+// group), each sub-group's at stage 3.
+std::vector<int64_t> optimizer_flat_partitions(const std::vector<ParamModule>& modules, int stage,
+                                               int64_t ranks, int64_t sub_group_size);
 bool zero3_persistent(int64_t tensor_numel, int64_t threshold);
 
 // Elements of a module that ZeRO-3 partitions (tensors above the persistence threshold; a packed 4-bit

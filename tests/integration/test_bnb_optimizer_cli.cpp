@@ -66,19 +66,46 @@ TEST_CASE("paged states the GPU cannot hold are evicted: the run fits and migrat
   CHECK_THAT(r.err, Catch::Contains("paged optimizer's states fit only in part"));
 }
 
-TEST_CASE("bitsandbytes' AdamW under DeepSpeed or CUDA graphs is exit 2", "[bnb][optimizer][errors]") {
-  const auto ds = run_zerosim(
-      "simulate --config workloads/configs/seed-dora-7b.yaml --set train.optimizer=bnb-paged-8bit");
-  CHECK(ds.exit_code == 2);
-  CHECK_THAT(ds.err, Catch::Contains("train.optimizer") && Catch::Contains("train.engine: pytorch"));
-  const auto graphs = run_zerosim(
-      "simulate --config workloads/configs/seed-dora-7b.yaml --set train.engine=pytorch "
-      "--set train.optimizer=bnb-8bit --set train.cuda_graphs=true");
+TEST_CASE("bitsandbytes' AdamW under DeepSpeed: the client optimizer of the fp32 master partition",
+          "[bnb][optimizer]") {
+  const auto run = [](const std::string& sets) {
+    const auto r = run_zerosim("simulate --config workloads/configs/seed-dora-7b.yaml --format json " + sets);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out);
+  };
+  const nlohmann::json fused = run("");
+  const nlohmann::json eight = run("--set train.optimizer=bnb-8bit");
+  // DoRA r16 on q and v: 32 x 2 x (16 x 4096 + 4096 x 16 + 4096) = 8,650,752 trainable elements, one flat
+  // fp32 partition on one GPU. FusedAdam: master, m, v, 12 B each element. bitsandbytes: DeepSpeed's fp32
+  // master (4 B) and the 8-bit states of that one tensor, 2 B + 2 fp32 absmax per 256 (270,336 B) + the two
+  // quantile maps (2,048 B).
+  const int64_t n = 8'650'752;
+  CHECK(fused["memory"]["breakdown"]["optimizer_states"] == 12 * n);
+  CHECK(eight["memory"]["breakdown"]["optimizer_states"] == 4 * n + 2 * n + 8 * (n / 256) + 2'048);
+  // One update kernel for the flat tensor, then torch.cuda.synchronize().
+  CHECK(eight["time"]["exposed_host_s"].get<double>() >= fused["time"]["exposed_host_s"].get<double>());
+  // Paged: the flat partition's states (over 1e5 elements) in unified memory.
+  const nlohmann::json paged = run("--set train.optimizer=bnb-paged-8bit");
+  CHECK(paged["memory"]["paged_optimizer"]["bytes"] == 2 * n);
+}
+
+TEST_CASE("bitsandbytes' AdamW: what is not modelled is exit 2", "[bnb][optimizer][errors]") {
+  const std::string seed = "simulate --config workloads/configs/seed-dora-7b.yaml ";
+  const auto offload = run_zerosim(seed +
+                                   "--set train.optimizer=bnb-8bit --set zero.stage=2 "
+                                   "--set zero.offload_optimizer=cpu");
+  CHECK(offload.exit_code == 2);
+  CHECK_THAT(offload.err, Catch::Contains("train.optimizer") && Catch::Contains("DeepSpeedCPUAdam"));
+  const auto pure = run_zerosim(seed + "--set train.optimizer=bnb-8bit --set train.precision=bf16-pure");
+  CHECK(pure.exit_code == 2);
+  CHECK_THAT(pure.err, Catch::Contains("train.optimizer") && Catch::Contains("fp32 master"));
+  const auto graphs = run_zerosim(seed +
+                                  "--set train.engine=pytorch --set train.optimizer=bnb-8bit "
+                                  "--set train.cuda_graphs=true");
   CHECK(graphs.exit_code == 2);
   CHECK_THAT(graphs.err, Catch::Contains("train.cuda_graphs") && Catch::Contains("synchronize"));
-  const auto bad = run_zerosim(
-      "simulate --config workloads/configs/seed-dora-7b.yaml --set train.engine=pytorch "
-      "--set train.optimizer=adamw8bit");
+  const auto bad = run_zerosim(seed + "--set train.engine=pytorch --set train.optimizer=adamw8bit");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("train.optimizer") && Catch::Contains("bnb-paged-8bit"));
 }

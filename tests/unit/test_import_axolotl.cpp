@@ -261,9 +261,9 @@ TEST_CASE("axolotl refusals name the file and the field", "[import]") {
                  Catch::Contains("paged_adamw_32bit"));
   CHECK_THAT(refused("qlora.yml", "optimizer: adamw_torch", "optimizer: ao_adamw_8bit"),
              Catch::Contains("key 'optimizer'") && Catch::Contains("ao_adamw_8bit"));
-  // bitsandbytes' AdamW as DeepSpeed's client optimizer is not modelled.
-  CHECK_THAT(refused("fft-8b-zero3.yaml", "optimizer: adamw_torch_fused", "optimizer: paged_adamw_8bit"),
-             Catch::Contains("key 'optimizer'") && Catch::Contains("deepspeed"));
+  // bitsandbytes' AdamW over FSDP's flat shards is not modelled.
+  CHECK_THAT(refused("fft-8b-liger-fsdp.yaml", "optimizer: adamw_torch_fused", "optimizer: paged_adamw_8bit"),
+             Catch::Contains("key 'optimizer'") && Catch::Contains("fsdp"));
   CHECK_THAT(refused("lora-8b.yml",
                      "lora_mlp_kernel: false\nlora_qkv_kernel: false\nlora_o_kernel: false\n"
                      "lora_embedding_kernel: false\n",

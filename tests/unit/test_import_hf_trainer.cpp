@@ -13,6 +13,7 @@
 #include "imported_settings.h"
 #include "test_support.h"
 #include "workloads/config_import.h"
+#include "workloads/run_config.h"
 
 using zerosim::ImportedConfig;
 using zerosim::ImportOptions;
@@ -190,10 +191,9 @@ TEST_CASE("hf-trainer: refusals name the field", "[import]") {
   CHECK_THAT(refused({{"label_smoothing_factor", 0.1}}), Catch::Contains("label_smoothing_factor"));
   CHECK_THAT(refused({{"auto_find_batch_size", true}}), Catch::Contains("auto_find_batch_size"));
   CHECK_THAT(refused({{"torch_empty_cache_steps", 4}}), Catch::Contains("torch_empty_cache_steps"));
-  // zero2-bf16.json runs DeepSpeed: bitsandbytes' AdamW as its client optimizer is not modelled.
-  CHECK_THAT(refused({{"optim", "adamw_bnb_8bit"}}), Catch::Contains("optim") &&
-                                                         Catch::Contains("adamw_bnb_8bit") &&
-                                                         Catch::Contains("client optimizer"));
+  // bitsandbytes' AdamW over FSDP's flat shards is not modelled.
+  CHECK_THAT(refused({{"optim", "adamw_bnb_8bit"}, {"fsdp", "full_shard auto_wrap"}}),
+             Catch::Contains("optim") && Catch::Contains("adamw_bnb_8bit") && Catch::Contains("fsdp"));
   CHECK_THAT(refused({{"optim", "lion_8bit"}}),
              Catch::Contains("optim") && Catch::Contains("lion_8bit") && Catch::Contains("paged_adamw_8bit"));
   CHECK_THAT(
@@ -223,4 +223,19 @@ TEST_CASE("hf-trainer: bitsandbytes' AdamW optim names without DeepSpeed", "[imp
   CHECK_THAT(origin(c, "train.optimizer"),
              Catch::Contains("optim: paged_adamw_32bit") && Catch::Contains("is_paged=True"));
   CHECK(value(c, "train.engine") == "pytorch");
+}
+
+TEST_CASE("hf-trainer: bitsandbytes' AdamW under DeepSpeed is ZeRO's client optimizer", "[import]") {
+  TempDir dir;
+  const ImportedConfig c = zerosim::import_hf_trainer(
+      variant(dir, "zero2-bf16.json",
+              {{"optim", "paged_adamw_8bit"}, {"deepspeed", example("ds_zero2.json")}}),
+      llama());
+  CHECK(value(c, "train.optimizer") == "bnb-paged-8bit");
+  CHECK(value(c, "train.engine") == "deepspeed");
+  // But its ds_zero2.json names an optimizer, which DeepSpeed builds instead of HF's: the run config says so.
+  const std::string out = dir.write("run.yaml", zerosim::render_run_config(c));
+  CHECK_THAT(config_error_message([&] { zerosim::run_config_from_yaml(YAML::LoadFile(out), out); }),
+             Catch::Contains("ds_zero2.json") && Catch::Contains("'optimizer'") &&
+                 Catch::Contains("bnb-paged-8bit"));
 }

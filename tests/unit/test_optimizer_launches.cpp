@@ -40,23 +40,23 @@ TEST_CASE("the optimizer step's kernels by who runs it", "[optimizer][launch]") 
     // clip: 2·⌈192/110⌉ + 5 = 9; AdamW: lerp (depth 2) 3 + mul 2 + addcmul (3) 4 + sqrt (2) 3 + div 2
     // + add 2 + addcdiv (3) 4 = 20 → 29.
     const OptimizerStepLaunches s =
-        optimizer_step_launches(config("pytorch", "bf16-mixed", "foreach"), lora, 0);
+        optimizer_step_launches(config("pytorch", "bf16-mixed", "foreach"), lora, {});
     CHECK(s.kernels == 29);
     CHECK_FALSE(s.host_sync);
   }
   SECTION("torch.optim fused AdamW: one depth-4 pass, ⌈192/36⌉ = 6 launches") {
-    CHECK(optimizer_step_launches(config("pytorch", "bf16-mixed", "fused"), lora, 0).kernels == 9 + 6);
+    CHECK(optimizer_step_launches(config("pytorch", "bf16-mixed", "fused"), lora, {}).kernels == 9 + 6);
   }
   SECTION("GradScaler under fp16: unscale_ (⌈192/110⌉ = 2) and the scale update, and found_inf.item()") {
     const OptimizerStepLaunches s =
-        optimizer_step_launches(config("pytorch", "fp16-mixed", "foreach"), lora, 0);
+        optimizer_step_launches(config("pytorch", "fp16-mixed", "foreach"), lora, {});
     CHECK(s.kernels == 29 + 3);
     CHECK(s.host_sync);
   }
   SECTION("bitsandbytes' AdamW: one update kernel per parameter, each followed by torch.cuda.synchronize()") {
     // clip 9 + 192 updates (Optimizer8bit.step's Python loop); the 192 are the synchronised ones.
     for (const char* o : {"bnb-8bit", "bnb-paged-32bit"}) {
-      const OptimizerStepLaunches s = optimizer_step_launches(config("pytorch", "bf16-mixed", o), lora, 0);
+      const OptimizerStepLaunches s = optimizer_step_launches(config("pytorch", "bf16-mixed", o), lora, {});
       CHECK(s.kernels == 9 + 192);
       CHECK(s.synced_kernels == 192);
       CHECK_FALSE(s.host_sync);
@@ -65,11 +65,11 @@ TEST_CASE("the optimizer step's kernels by who runs it", "[optimizer][launch]") 
   SECTION("DeepSpeed: the grad norm per tensor, FusedAdam on the flat partition") {
     // 2·192 + 6 = 390 (norms), + 2 (unscale and clip) + 1 (FusedAdam, 77 chunks) + 1 (copy back) = 394.
     const RunConfig ds = config("deepspeed", "bf16-mixed", "fused");
-    CHECK(optimizer_step_launches(ds, lora, 5'000'000).kernels == 394);
-    CHECK_FALSE(optimizer_step_launches(ds, lora, 5'000'000).host_sync);
+    CHECK(optimizer_step_launches(ds, lora, {5'000'000}).kernels == 394);
+    CHECK_FALSE(optimizer_step_launches(ds, lora, {5'000'000}).host_sync);
     // fp16 adds _has_inf_or_nan per tensor (6 each) and the flag's bool, byte and .item(): 394 + 1,155.
     const OptimizerStepLaunches f =
-        optimizer_step_launches(config("deepspeed", "fp16-mixed", "fused"), lora, 5'000'000);
+        optimizer_step_launches(config("deepspeed", "fp16-mixed", "fused"), lora, {5'000'000});
     CHECK(f.kernels == 394 + 6 * 192 + 3);
     CHECK(f.host_sync);
   }
