@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -90,6 +91,13 @@ Sweep candidate_sweep(const YAML::Node& base, const std::vector<int64_t>& gpus, 
   if (offload) axes["zero.offload_param"].push_back("cpu");
   for (int64_t m : o.micro_batches) axes["train.micro_batch"].push_back(m);
   for (bool on : checkpointing_values(o.checkpointing)) axes["train.activation_checkpointing"].push_back(on);
+  std::vector<std::string> optimizers = o.optimizers;
+  if (offload)  // DeepSpeed's CPU offload runs DeepSpeedCPUAdam: no bitsandbytes optimizer there
+    optimizers.erase(std::remove_if(optimizers.begin(), optimizers.end(),
+                                    [](const std::string& n) { return n.rfind("bnb-", 0) == 0; }),
+                     optimizers.end());
+  if (!o.optimizers.empty() && optimizers.empty()) optimizers.push_back("fused");
+  for (const std::string& n : optimizers) axes["train.optimizer"].push_back(n);
   sweep["axes"] = axes;
   if (offload) {
     // DeepSpeed offloads parameters only at stage 3 (zero/config.py); the config would refuse the rest.
@@ -115,6 +123,7 @@ std::vector<Candidate> simulate_candidates(const Sweep& sweep, size_t workers, c
     c.stage = p.axes["zero.stage"].get<int>();
     c.micro_batch = p.axes["train.micro_batch"].get<int64_t>();
     c.checkpointing = p.axes["train.activation_checkpointing"].get<bool>();
+    if (p.axes.contains("train.optimizer")) c.optimizer = p.axes["train.optimizer"].get<std::string>();
     if (!p.config.is_null()) c.grad_accum = p.config["train"]["grad_accum"].get<int64_t>();
     c.offload = offload_of(p.axes["zero.offload_optimizer"].get<std::string>(),
                            p.axes["zero.offload_param"].get<std::string>());
@@ -180,6 +189,7 @@ nlohmann::json search_json(const std::vector<int64_t>& gpus, const RecommendOpti
           {"zero_stages", {0, 1, 2, 3}},
           {"micro_batches", o.micro_batches},
           {"activation_checkpointing", checkpointing_values(o.checkpointing)},
+          {"optimizers", o.optimizers},
           {"offload", {{"mode", o.offload}, {"gpus", offload_gpus}}},
           {"memory_margin", o.memory_margin},
           {"global_batch", o.global_batch > 0 ? nlohmann::json(o.global_batch) : nlohmann::json()}};
@@ -216,6 +226,9 @@ std::string search_title(const RunConfig& c, const std::vector<int64_t>& gpus, c
          precision_name(c.train.precision) + "\nsearched: GPUs " + listed<int64_t>(gpus, number) +
          " x ZeRO stages 0-3 x micro-batch " + listed<int64_t>(o.micro_batches, number) +
          " x checkpointing " + listed<bool>(checkpointing_values(o.checkpointing), on_off) +
+         (o.optimizers.empty()
+              ? std::string()
+              : " x optimizer " + listed<std::string>(o.optimizers, [](std::string v) { return v; })) +
          (o.global_batch > 0 ? ", global batch " + std::to_string(o.global_batch) +
                                    " sequences (grad_accum = global / (micro-batch x GPUs))"
                              : std::string()) +

@@ -24,6 +24,9 @@ struct RecommendOptions {
   // accumulates global_batch / (micro-batch x GPUs) micro-steps, and combinations that do not divide it
   // are not candidates.
   int64_t global_batch = 0;
+  // train.optimizer values to compare (fused, foreach, bnb-8bit, ...); empty: the config's own. The bnb-*
+  // ones are not candidates with CPU offload (DeepSpeed offloads to its DeepSpeedCPUAdam).
+  std::vector<std::string> optimizers;
   size_t jobs = 0;  // worker processes; 0: the CPUs available
   std::string format = "table";
 };

@@ -104,7 +104,8 @@ std::string fmt(const char* format, double v) {
 std::string settings(const Candidate& c) {
   return "micro-batch " + std::to_string(c.micro_batch) +
          (c.grad_accum > 1 ? " x " + std::to_string(c.grad_accum) + " accumulated" : "") +
-         (c.checkpointing ? " with checkpointing" : "");
+         (c.checkpointing ? " with checkpointing" : "") +
+         (c.optimizer.empty() ? std::string() : ", optimizer " + c.optimizer);
 }
 
 // What a stage changes against stage 0 at the same settings: memory by component, time by cause.
@@ -290,12 +291,22 @@ std::vector<GpuCountVerdict> recommend(const std::vector<Candidate>& candidates,
 }
 
 namespace {
+// The train.optimizer the candidate ran: its --optimizers value, else its simulate JSON's config.
+std::string optimizer_of(const Candidate& c) {
+  if (!c.optimizer.empty()) return c.optimizer;
+  const nlohmann::json& r = c.result;
+  if (r.is_object() && r.contains("config") && r["config"].contains("train"))
+    return r["config"]["train"].value("optimizer", std::string());
+  return std::string();
+}
+
 nlohmann::json candidate_json(const Candidate& c) {
   nlohmann::json j = {{"zero_stage", c.stage},
                       {"offload", c.offload},
                       {"micro_batch", c.micro_batch},
                       {"grad_accum", c.grad_accum},
                       {"activation_checkpointing", c.checkpointing},
+                      {"optimizer", optimizer_of(c)},
                       {"peak_bytes", c.result["memory"]["peak_bytes"]},
                       {"fits", c.result["memory"]["fits"]},
                       {"step_s", c.result["time"]["step_s"]},

@@ -41,6 +41,7 @@ struct Candidate {
   int64_t grad_accum = 1;  // micro-steps per optimizer step (recommend --global-batch sets it per candidate)
   bool checkpointing = false;
   std::string offload = kOffloadNone;  // none | optimizer | optimizer+param
+  std::string optimizer;               // train.optimizer (recommend --optimizers)
   nlohmann::json result;               // the simulate JSON (null when the point failed)
   std::string error;                   // why it failed
 };

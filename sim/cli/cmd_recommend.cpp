@@ -1,5 +1,5 @@
 // zerosim recommend --config RUN.yaml [--set k=v]... [--gpus 1,2,4,8] [--micro-batches 1,2,4,8]
-//                   [--checkpointing both|on|off] [--offload auto|never|always]
+//                   [--checkpointing both|on|off] [--offload auto|never|always] [--optimizers fused,bnb-8bit]
 //                   [--global-batch N] [--memory-margin|--headroom F] [-j N] [--format table|json]
 // The options; sim/batch/recommend_run.h simulates the candidates and prints the recommendation.
 #include <CLI/CLI.hpp>
@@ -30,6 +30,13 @@ void add_recommend_command(CLI::App& root) {
          "else fits | never | always")
       ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
+  cmd->add_option(
+         "--optimizers", o->optimizers,
+         "train.optimizer values to compare (fused, foreach, bnb-8bit, bnb-32bit, bnb-paged-8bit, "
+         "bnb-paged-32bit; default: the config's own); bnb-* are left out of the CPU-offload variants")
+      ->delimiter(',')
+      ->check(
+          CLI::IsMember({"fused", "foreach", "bnb-8bit", "bnb-32bit", "bnb-paged-8bit", "bnb-paged-32bit"}));
   cmd->add_option(
       "--global-batch", o->global_batch,
       "sequences per optimizer step over all GPUs: each candidate accumulates global / (micro-batch x "

@@ -84,7 +84,7 @@ TEST_CASE("recommend's header describes the search space, not the base config's 
         nlohmann::json::parse(R"({"gpus": [1, 2], "zero_stages": [0, 1, 2, 3], "micro_batches": [1, 2],
                                   "activation_checkpointing": [false],
                                   "offload": {"mode": "auto", "gpus": []},
-                                  "memory_margin": 0.133, "global_batch": null})"));
+                                  "memory_margin": 0.133, "global_batch": null, "optimizers": []})"));
 }
 
 // LLaMA-2-13B full fine-tuning on one A100-40GB: 24 GiB of bf16 weights plus 145 GiB of fp32 master
@@ -224,4 +224,35 @@ TEST_CASE("recommend --global-batch: each candidate accumulates global / (micro-
   h = run_zerosim("recommend --config tests/data/tiny-llama-dora.yaml --global-batch -4");
   CHECK(h.exit_code == 2);
   CHECK_THAT(h.err, Catch::Contains("--global-batch"));
+}
+
+TEST_CASE(
+    "recommend --optimizers compares train.optimizer values; bitsandbytes' 8-bit states fit where "
+    "FusedAdam's do not",
+    "[recommend][bnb]") {
+  // Llama-3.2-3B full fine-tuning, 1 x 1024 tokens with checkpointing, one A100-80GB at stage 0 only by
+  // way of a 40% margin (47.5 GiB usable): FusedAdam's 12 B per parameter of master and states do not fit in
+  // it (61.6 GiB), bitsandbytes' 4 B master + ~2 B of 8-bit states do.
+  const std::string base =
+      "recommend --config workloads/configs/seed-dora-7b.yaml --set "
+      "model=tests/validation/models/llama-3.2-3b.json "
+      "--set peft.method=none --set train.seq_len=1024 --micro-batches 1 --checkpointing on --offload never "
+      "--memory-margin 0.40 -j 2 --format json";
+  const auto both = run_zerosim(base + " --optimizers fused,bnb-8bit");
+  INFO(both.err);
+  REQUIRE(both.exit_code == 0);
+  const auto j = nlohmann::json::parse(both.out);
+  CHECK(j["search"]["optimizers"] == nlohmann::json({"fused", "bnb-8bit"}));
+  const auto& winner = j["recommendations"][0]["winner"];
+  REQUIRE_FALSE(winner.is_null());
+  CHECK(winner["optimizer"] == "bnb-8bit");
+  CHECK(winner["zero_stage"] == 0);
+  // FusedAdam alone: stage 0 does not fit in that budget.
+  const auto fused = run_zerosim(base + " --optimizers fused");
+  REQUIRE(fused.exit_code == 0);
+  CHECK(nlohmann::json::parse(fused.out)["recommendations"][0]["stages"][0]["best"].is_null());
+  // A name zerosim does not model is refused by the option itself.
+  const auto bad = run_zerosim(base + " --optimizers adafactor");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("--optimizers"));
 }
