@@ -66,24 +66,25 @@ std::vector<ParamModule> param_modules(const ModelSpec& model, const PeftSpec& p
   return out;
 }
 
-std::vector<int64_t> ParamModule::tensor_numels() const {
+namespace {
+
+// Per copy its weight, counted as `weight` elements, then the rest (a bias).
+std::vector<int64_t> copy_tensors(const ParamModule& m, int64_t weight) {
   std::vector<int64_t> out;
-  const int64_t rest = numel_per_copy() - largest_tensor;
-  for (int64_t k = 0; k < copies; ++k) {
-    if (largest_tensor > 0) out.push_back(largest_tensor);
+  const int64_t rest = m.numel_per_copy() - m.largest_tensor;
+  for (int64_t k = 0; k < m.copies; ++k) {
+    if (m.largest_tensor > 0) out.push_back(weight);
     if (rest > 0) out.push_back(rest);
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<int64_t> ParamModule::tensor_numels() const { return copy_tensors(*this, largest_tensor); }
+
 std::vector<int64_t> ParamModule::zero3_tensor_numels() const {
-  std::vector<int64_t> out;
-  const int64_t rest = numel_per_copy() - largest_tensor;
-  for (int64_t k = 0; k < copies; ++k) {
-    if (largest_tensor > 0) out.push_back(packed_weight > 0 ? packed_weight : largest_tensor);
-    if (rest > 0) out.push_back(rest);
-  }
-  return out;
+  return copy_tensors(*this, packed_weight > 0 ? packed_weight : largest_tensor);
 }
 
 int64_t ParamModule::zero3_numel() const {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <stdexcept>
 
 #include "workloads/config_error.h"
 #include "workloads/deepspeed_config.h"
@@ -43,6 +44,27 @@ const char* optimizer_name(OptimizerImpl o) {
       return "bnb-paged-32bit";
   }
 }
+namespace {
+constexpr OptimizerImpl kOptimizerImpls[] = {OptimizerImpl::fused,          OptimizerImpl::foreach,
+                                             OptimizerImpl::bnb_8bit,       OptimizerImpl::bnb_32bit,
+                                             OptimizerImpl::bnb_paged_8bit, OptimizerImpl::bnb_paged_32bit};
+}  // namespace
+
+const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const OptimizerImpl o : kOptimizerImpls) out.emplace_back(optimizer_name(o));
+    return out;
+  }();
+  return names;
+}
+
+OptimizerImpl optimizer_impl(const std::string& name) {
+  for (const OptimizerImpl o : kOptimizerImpls)
+    if (name == optimizer_name(o)) return o;
+  throw std::invalid_argument("unknown optimizer " + name);
+}
+
 const char* engine_name(TrainingEngine e) { return e == TrainingEngine::deepspeed ? "deepspeed" : "pytorch"; }
 
 const char* loss_impl_name(LossImpl l) {
@@ -269,15 +291,8 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
   if (present(node["flash_attention"]))
     t.flash_attention = read_bool(node["flash_attention"], file, "train.flash_attention");
   if (present(node["precision"])) t.precision = parse_precision(node["precision"], file, "train.precision");
-  if (present(node["optimizer"])) {
-    const std::string o =
-        read_one_of(node["optimizer"], file, "train.optimizer",
-                    {"fused", "foreach", "bnb-8bit", "bnb-32bit", "bnb-paged-8bit", "bnb-paged-32bit"});
-    for (const OptimizerImpl impl :
-         {OptimizerImpl::fused, OptimizerImpl::foreach, OptimizerImpl::bnb_8bit, OptimizerImpl::bnb_32bit,
-          OptimizerImpl::bnb_paged_8bit, OptimizerImpl::bnb_paged_32bit})
-      if (o == optimizer_name(impl)) t.optimizer = impl;
-  }
+  if (present(node["optimizer"]))
+    t.optimizer = optimizer_impl(read_one_of(node["optimizer"], file, "train.optimizer", optimizer_names()));
   if (present(node["loss"])) {
     const std::string l = read_one_of(node["loss"], file, "train.loss",
                                       {"hf", "hf-keep-outputs", "chunked", "fused-linear-ce", "litgpt"});

@@ -185,6 +185,9 @@ const char* precision_name(Precision p);
 // naming file and key.
 Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key);
 const char* optimizer_name(OptimizerImpl o);
+// Every train.optimizer value, in the enum's order, and the one a (valid) name stands for.
+const std::vector<std::string>& optimizer_names();
+OptimizerImpl optimizer_impl(const std::string& name);
 // "hf" | "hf-keep-outputs" | "chunked" | "fused-linear-ce" | "litgpt"
 const char* loss_impl_name(LossImpl l);
 const char* engine_name(TrainingEngine e);

@@ -93,9 +93,10 @@ Sweep candidate_sweep(const YAML::Node& base, const std::vector<int64_t>& gpus, 
   for (bool on : checkpointing_values(o.checkpointing)) axes["train.activation_checkpointing"].push_back(on);
   std::vector<std::string> optimizers = o.optimizers;
   if (offload)  // DeepSpeed's CPU offload runs DeepSpeedCPUAdam: no bitsandbytes optimizer there
-    optimizers.erase(std::remove_if(optimizers.begin(), optimizers.end(),
-                                    [](const std::string& n) { return n.rfind("bnb-", 0) == 0; }),
-                     optimizers.end());
+    optimizers.erase(
+        std::remove_if(optimizers.begin(), optimizers.end(),
+                       [](const std::string& n) { return bitsandbytes_optimizer(optimizer_impl(n)); }),
+        optimizers.end());
   if (!o.optimizers.empty() && optimizers.empty()) optimizers.push_back("fused");
   for (const std::string& n : optimizers) axes["train.optimizer"].push_back(n);
   sweep["axes"] = axes;

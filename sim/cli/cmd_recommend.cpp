@@ -7,6 +7,7 @@
 #include "sim/batch/recommend_run.h"
 #include "sim/cli/commands.h"
 #include "sim/cli/format_option.h"
+#include "workloads/run_config.h"
 
 namespace zerosim {
 
@@ -35,8 +36,7 @@ void add_recommend_command(CLI::App& root) {
          "train.optimizer values to compare (fused, foreach, bnb-8bit, bnb-32bit, bnb-paged-8bit, "
          "bnb-paged-32bit; default: the config's own); bnb-* are left out of the CPU-offload variants")
       ->delimiter(',')
-      ->check(
-          CLI::IsMember({"fused", "foreach", "bnb-8bit", "bnb-32bit", "bnb-paged-8bit", "bnb-paged-32bit"}));
+      ->check(CLI::IsMember(optimizer_names()));
   cmd->add_option(
       "--global-batch", o->global_batch,
       "sequences per optimizer step over all GPUs: each candidate accumulates global / (micro-batch x "
