@@ -177,7 +177,7 @@ bool enabled_in(const YAML::Node& block, const char* key, const std::string& pat
 }
 
 // bf16.enabled -> bf16-mixed (with bf16 master weights and bf16 optimizer states: bf16-pure),
-// fp16.enabled -> fp16-mixed, neither -> fp32, refused (runtime/config.py get_bfloat16_config,
+// fp16.enabled -> fp16-mixed, neither -> fp32 (runtime/config.py get_bfloat16_config,
 // get_fp16_enabled; "auto" in enabled keeps the run config's train.precision, as HF Trainer fills it).
 void apply_ds_precision(const YAML::Node& ds, const YAML::Node& train_node, const std::string& path,
                         Precision& precision) {
@@ -202,10 +202,9 @@ void apply_ds_precision(const YAML::Node& ds, const YAML::Node& train_node, cons
           "(both true: bf16-pure; both false: bf16-mixed)");
     p = master ? Precision::bf16_pure : Precision::bf16_mixed;
   } else if (!fp16_on) {
-    throw ConfigError(
-        path, std::string(bf16_key) + ".enabled",
-        "neither bf16 nor fp16 is enabled, which is fp32 training in DeepSpeed; fp32 training is "
-        "not modelled yet (enable bf16 or fp16, or set it to \"auto\")");
+    // Neither: DeepSpeed trains in fp32 (engine.py _do_optimizer_sanity_check: model dtype fp32 → no
+    // precision wrapper; ZeRO's optimizers clone the fp32 partitions they update).
+    p = Precision::fp32;
   }
   const bool in_run_config = present(train_node) && train_node.IsMap() && present(train_node["precision"]);
   if (in_run_config && precision != p)
@@ -252,7 +251,9 @@ void check_optimizer(const YAML::Node& opt, const std::string& path, OptimizerIm
 void check_communication_data_type(const YAML::Node& n, const std::string& path, Precision precision) {
   if (!present(n) || is_auto(n)) return;
   const std::string v = read_string(n, path, "communication_data_type");
-  const std::string training = precision == Precision::fp16_mixed ? "fp16" : "bf16";
+  const std::string training = precision == Precision::fp16_mixed ? "fp16"
+                               : precision == Precision::fp32     ? "fp32"
+                                                                  : "bf16";
   if (v != training)
     throw ConfigError(path, "communication_data_type",
                       "'" + v + "' differs from the training dtype (" + training +

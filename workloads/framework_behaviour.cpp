@@ -34,6 +34,8 @@ bool deepspeed_keeps_fp32_adapters(const RunConfig& c) {
 }
 
 AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
+  // fp32 training: peft creates the adapters in (or casts them to) the base weight's fp32; nothing casts.
+  if (c.train.precision == Precision::fp32) return AdapterDtype::base;
   // AMP: the adapters are created in (or upcast to) the fp32 of the weights and run under autocast.
   if (fp32_weights(c.train.precision))
     return c.peft.method == PeftMethod::none ? AdapterDtype::base : AdapterDtype::fp32_autocast;
@@ -51,7 +53,7 @@ AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
 FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   FrameworkBehaviour b;
   b.adapter_dtype = resolve_adapter_dtype(c);
-  b.fp32_weights = fp32_weights(c.train.precision);
+  b.fp32_weights = fp32_weights(c.train.precision) || c.train.precision == Precision::fp32;
   // peft utils/other.py prepare_model_for_kbit_training: "cast all non INT8 parameters to fp32" (every
   // fp16/bf16 parameter whose class is not Params4bit; peft 0.4+). DeepSpeed's engine then casts every
   // floating parameter back to the precision's dtype (engine.py _configure_distributed_model: module.half()

@@ -27,7 +27,8 @@ enum class GradHookCount {
 
 struct FrameworkBehaviour {
   AdapterDtype adapter_dtype = AdapterDtype::base;
-  // PyTorch AMP (train.precision amp-bf16 / amp-fp16): fp32 weights and residual stream, bf16 casts per op.
+  // fp32 weights and residual stream: PyTorch AMP (train.precision amp-bf16 / amp-fp16, bf16 casts per op)
+  // and fp32 training (no casts).
   bool fp32_weights = false;
   // QLoRA after peft's prepare_model_for_kbit_training, with nothing casting the model back (train.engine
   // pytorch): every base parameter that is not Params4bit (norms, embeddings, an unquantized lm_head,

@@ -28,6 +28,8 @@ std::vector<GpuSpec> gpu_catalogue() {
           std::llround(read_double(g["memory_gib"], file, key + ".memory_gib") * kBytesPerGiB);
       spec.bf16_flops = read_double(g["bf16_tflops"], file, key + ".bf16_tflops") * 1e12;
       spec.int8_ops = read_double(g["int8_tops"], file, key + ".int8_tops") * 1e12;
+      spec.fp32_flops = read_double(g["fp32_tflops"], file, key + ".fp32_tflops") * 1e12;
+      spec.tf32_flops = read_double(g["tf32_tflops"], file, key + ".tf32_tflops") * 1e12;
       spec.mem_bw_bytes_s = read_double(g["mem_bw_gbps"], file, key + ".mem_bw_gbps") * 1e9;
       spec.sms = read_int(g["sms"], file, key + ".sms");
       spec.gemm_efficiency = read_double(g["gemm_efficiency"], file, key + ".gemm_efficiency");

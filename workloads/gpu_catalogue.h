@@ -12,6 +12,8 @@ struct GpuSpec {
   int64_t memory_bytes = 0;         // what the framework can allocate
   double bf16_flops = 0;            // dense BF16 tensor peak, FLOP/s
   double int8_ops = 0;              // dense INT8 tensor peak, OP/s (LLM.int8()'s GEMMs)
+  double fp32_flops = 0;            // FP32 peak on the CUDA cores (non-tensor), FLOP/s (fp32 training)
+  double tf32_flops = 0;            // dense TF32 tensor peak, FLOP/s (fp32 training with train.tf32)
   double mem_bw_bytes_s = 0;        // peak DRAM bandwidth, B/s
   int64_t sms = 0;                  // streaming multiprocessors
   double gemm_efficiency = 0;       // sustained fraction of bf16_flops for large GEMMs

@@ -222,9 +222,12 @@ void training_rules(Rules& r) {
                "qgalore_proj_bits", "qgalore_proj_group_size", "qgalore_cos_threshold", "qgalore_gamma_proj",
                "qgalore_queue_size"},
               "read only by the dion and q_galore optimizers, which are refused (optimizer)");
-  r.refuse_set({"float32", "fp8", "fp8_enable_fsdp_float8_all_gather", "qat"},
-               "fp32 and fp8 training are not modelled (the GPU catalogue has bf16/fp16 peaks only)");
-  r.no_effect({"tf32"}, "TF32 applies to fp32 matmuls; zerosim's GEMMs run in bf16/fp16");
+  r.refuse_set({"float32"},
+               "torch_dtype float32 beside bf16/fp16 flags is not modelled (bf16: false and "
+               "fp16: false is: fp32 training)");
+  r.refuse_set({"fp8", "fp8_enable_fsdp_float8_all_gather", "qat"},
+               "fp8 training is not modelled (the GPU catalogue has no FP8 peaks)");
+  r.read({"tf32"}, "TF32 applies to fp32 matmuls; with bf16/fp16 the step's GEMMs run in 16 bits");
   r.no_effect({"gradient_checkpointing_kwargs"},
               "use_reentrant true or false: both recompute each decoder layer once in backward");
   r.refuse_set({"selective_checkpointing", "activation_offloading", "layer_offloading", "dynamic_checkpoint"},
@@ -511,9 +514,19 @@ void translate_precision(ImportBuilder& b, Source& s, bool engine_deepspeed) {
     return;
   }
   if (is_true(float16)) b.refuse("float16", "true: pure fp16 training is not modelled");
-  b.refuse(present(bf16) ? "bf16" : "bfloat16",
-           shown(bf16) + ": without bf16 or fp16 axolotl trains in fp32 (torch_dtype float32, " + where +
-               "), which zerosim does not model");
+  b.set("train.precision", "fp32",
+        "bf16: " + shown(bf16) + ", fp16 not true: axolotl trains in fp32 (torch_dtype float32, " + where +
+            (engine_deepspeed ? "; DeepSpeed's fp32 mode)" : "; no autocast)"));
+  // core/builders/base.py passes tf32 to TrainingArguments (torch.backends.cuda.matmul.allow_tf32);
+  // schemas/config.py check_tf32 turns the default "auto" into is_torch_tf32_available(): true on the
+  // Ampere and later GPUs of zerosim's catalogue.
+  const YAML::Node tf32 = s["tf32"];
+  if (!present(tf32) || tf32.Scalar() == "auto")
+    b.set("train.tf32", "true",
+          (present(tf32) ? std::string("tf32: auto") : axolotl_default("tf32: auto", "schemas/config.py")) +
+              " -> true on Ampere and later (check_tf32: is_torch_tf32_available)");
+  else if (is_true(tf32))
+    b.set("train.tf32", "true", "tf32: true (TrainingArguments.tf32: torch.backends.cuda.matmul.allow_tf32)");
 }
 
 void translate_batch(ImportBuilder& b, Source& s) {

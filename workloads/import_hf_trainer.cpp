@@ -30,6 +30,8 @@ struct HfArgs {
   bool checkpointing = false;
   std::string checkpointing_origin = kCode + " default gradient_checkpointing=False";
   bool bf16 = false, fp16 = false;
+  bool tf32 = false;  // tf32: true (None and false leave PyTorch's default, fp32 matmuls)
+  bool tf32_given = false;
   std::string optim = "adamw_torch";  // default_optim (fd798335; main: adamw_torch_fused on torch >= 2.8)
   std::string optim_origin = kCode + " default optim=\"adamw_torch\"";
   bool liger = false;
@@ -185,9 +187,6 @@ void no_effect_rules(std::map<std::string, FieldRule>& r) {
       r, {"ddp_find_unused_parameters", "ddp_bucket_cap_mb", "ddp_broadcast_buffers", "ddp_timeout"}, kDdp);
   r["average_tokens_across_devices"] =
       no_effect("one all-reduce of a token count per step (a scalar), not counted");
-  r["tf32"] = no_effect(
-      "TF32 applies to fp32 matmuls; the step's GEMMs run in bf16/fp16 under the precisions zerosim "
-      "models (fp32 training is refused)");
   r["fp16_opt_level"] = no_effect("read by apex only (half_precision_backend apex is refused)");
   r["past_index"] = no_effect(
       "used by models that return mems (XLNet, Transformer-XL); the causal LMs zerosim models return none");
@@ -337,6 +336,11 @@ void translated_rules(std::map<std::string, FieldRule>& r, ImportBuilder& b, HfA
       "", ""};
   r["bf16"] = {[&](const YAML::Node& v) { a.bf16 = bool_field(b, "bf16", v); }, "", ""};
   r["fp16"] = {[&](const YAML::Node& v) { a.fp16 = bool_field(b, "fp16", v); }, "", ""};
+  r["tf32"] = {[&](const YAML::Node& v) {
+                 a.tf32 = bool_field(b, "tf32", v);
+                 a.tf32_given = true;
+               },
+               "", ""};
   r["optim"] = {[&](const YAML::Node& v) {
                   a.optim = read_string(v, b.file(), "optim");
                   a.optim_origin = "optim: " + a.optim;
@@ -463,6 +467,19 @@ std::string ds_enabled(const YAML::Node& ds, const char* block) {
   return v == "auto" ? "" : v;
 }
 
+// fp32 training (docs/memory-model.md §8.7), and TrainingArguments.tf32 with it: __post_init__ sets
+// torch.backends.cuda.matmul.allow_tf32 = True (train.tf32); with bf16/fp16 it changes no GEMM.
+void set_fp32(ImportBuilder& b, const HfArgs& a, const std::string& why) {
+  b.set("train.precision", "fp32", why);
+  if (a.tf32) return b.set("train.tf32", "true", "tf32: true (torch.backends.cuda.matmul.allow_tf32 = True)");
+  if (a.tf32_given) b.no_effect("tf32", "false or null: PyTorch's default, fp32 matmuls (train.tf32 false)");
+}
+
+void tf32_without_fp32(ImportBuilder& b, const HfArgs& a) {
+  if (a.tf32_given)
+    b.no_effect("tf32", "TF32 applies to fp32 matmuls; with bf16/fp16 the step's GEMMs run in 16 bits");
+}
+
 // HF Trainer with DeepSpeed: the engine's precision; "auto" blocks take --bf16/--fp16
 // (integrations/deepspeed.py HfTrainerDeepSpeedConfig.trainer_config_process).
 void set_deepspeed(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
@@ -476,11 +493,14 @@ void set_deepspeed(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
       a.inline_deepspeed ? "deepspeed (inline dict, written out)" : "deepspeed: " + a.deepspeed;
   b.set("deepspeed", yaml_scalar(path_from_output(path, "", o.out_dir)), origin);
   b.set("train.engine", "deepspeed", origin + " (deepspeed.initialize wraps the model)");
+  if (a.bf16 || a.fp16) tf32_without_fp32(b, a);
   if (a.bf16) return b.set("train.precision", "bf16-mixed", "bf16: true with DeepSpeed (its bf16 mode)");
   if (a.fp16) return b.set("train.precision", "fp16-mixed", "fp16: true with DeepSpeed (its fp16 mode)");
   if (ds_enabled(ds, "bf16") != "true" && ds_enabled(ds, "bfloat16") != "true" &&
       ds_enabled(ds, "fp16") != "true")
-    b.refuse("bf16", "false, fp16 false and the ds_config enables neither: fp32 training, not modelled");
+    return set_fp32(b, a,
+                    "bf16 false, fp16 false and the ds_config enables neither: DeepSpeed trains in fp32");
+  tf32_without_fp32(b, a);  // the ds_config's bf16 or fp16 mode
 }
 
 // HF Trainer without DeepSpeed: accelerate's torch.autocast over the model as loaded, fp32 by
@@ -489,6 +509,7 @@ void set_deepspeed(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
 // (bf16-mixed), or, fully fine-tuned, bf16 weights whose AdamW states take their dtype (bf16-pure).
 void set_amp(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
   b.set("train.engine", "pytorch", "no deepspeed: HF Trainer through accelerate, no DeepSpeed engine");
+  if (a.bf16 || a.fp16 || o.weights_dtype == "bf16") tf32_without_fp32(b, a);
   if (o.weights_dtype == "bf16") {
     if (!a.bf16)
       b.refuse("bf16",
@@ -512,7 +533,9 @@ void set_amp(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
   if (a.fp16)
     return b.set("train.precision", "amp-fp16",
                  "fp16: true without DeepSpeed (torch.autocast + GradScaler over fp32 weights)");
-  b.refuse("bf16", "false and fp16 false: fp32 training, not modelled (set bf16 or fp16)");
+  set_fp32(b, a,
+           "bf16 false and fp16 false without DeepSpeed: no autocast over from_pretrained's default fp32 "
+           "weights");
 }
 
 // FSDP as the ZeRO stage with the same partitioning: FULL_SHARD ~ 3, SHARD_GRAD_OP ~ 2, NO_SHARD ~ 0.
@@ -551,7 +574,9 @@ void set_fsdp(ImportBuilder& b, const HfArgs& a, const ImportOptions& o) {
     b.refuse("fsdp",
              "with a peft adapter: FSDP keeps the frozen base weights as loaded (fp32, 4 B each) "
              "where ZeRO's engine casts them to bf16; not modelled (full fine-tuning only)");
-  if (!a.bf16 && !a.fp16) b.refuse("bf16", "false and fp16 false: fp32 training, not modelled");
+  if (!a.bf16 && !a.fp16)
+    b.refuse("bf16", "false and fp16 false under FSDP: FSDP's fp32 sharding is not mapped to a ZeRO stage");
+  tf32_without_fp32(b, a);
   const std::string origin = "fsdp: " + text_of(YAML::Node(a.fsdp));
   b.set("zero.stage", stage, origin + " (the ZeRO stage that partitions the same states)");
   b.set("train.engine", "deepspeed",

@@ -760,11 +760,13 @@ void set_precision(ImportBuilder& b, const Args& a) {
       b.refuse("pure_bf16",
                uses_zero3(a) ? "true with ZeRO-3 (LLaMA-Factory refuses it: parser.py get_train_args)"
                              : "true with DeepSpeed: the engine's precision is the ds_config's bf16 block, "
-                               "which HF Trainer fills from bf16 (false here): fp32 DeepSpeed, not modelled");
+                               "which HF Trainer fills from bf16 (false here): DeepSpeed's fp32 mode over "
+                               "bf16 weights, not modelled");
     if (!half)
       b.refuse("bf16",
-               "neither bf16 nor fp16 is true: DeepSpeed would train in fp32 (HF Trainer fills the "
-               "ds_config's \"auto\" precision from them), which is not modelled");
+               "neither bf16 nor fp16 is true: DeepSpeed would run its fp32 mode (HF Trainer fills the "
+               "ds_config's \"auto\" precision from them) over weights loaded in infer_optim_dtype of the "
+               "checkpoint (model/patcher.py patch_config: bf16 on a bf16 checkpoint), a mix not modelled");
     b.set("train.engine", "deepspeed",
           from(a, "deepspeed") + " (HF Trainer hands the model to deepspeed.initialize)");
     b.set("train.precision", mixed + "-mixed",

@@ -28,7 +28,8 @@ const char* loss_code_name(LossCode code) {
 bool forward_autocasts(const RunConfig& c) {
   // Without DeepSpeed (train.engine: pytorch) the mixed and AMP precisions mean torch.autocast; DeepSpeed's
   // engine casts the module instead (docs/inputs.md, "train.engine").
-  return c.train.engine == TrainingEngine::pytorch && c.train.precision != Precision::bf16_pure;
+  return c.train.engine == TrainingEngine::pytorch && c.train.precision != Precision::bf16_pure &&
+         c.train.precision != Precision::fp32;
 }
 
 bool gradients_allocated_in_backward(const RunConfig& c) {
@@ -84,7 +85,22 @@ struct HfLoss {
   double bwd_bytes;   // and of the backward passes (to the bf16 logits gradient)
 };
 
-HfLoss hf_loss(LossCode code, bool autocast) {
+HfLoss hf_loss(LossCode code, bool autocast, bool fp32) {
+  if (fp32) {
+    // fp32 training: the logits are fp32 and logits.float() returns them; the rest as below without the
+    // upcast. Passes: shifted fp32 copy 8, log_softmax 12; backward NLL zero fill 4, log_softmax 16, slice
+    // backward 12.
+    switch (code) {
+      case LossCode::hf_shifted_fp32:    // 4 returned + 4 shifted copy + 4 log-softmax = 12
+      case LossCode::hf_upcast_in_loss:  // the same: the upcast in ForCausalLMLoss is a no-op
+      case LossCode::qwen_remote:        // bf16 → fp32 nowhere: logits, shifted copy, log-softmax
+        return {12, kFp32, kFp32, 8, 8 + 12, 4 + 16 + 12};
+      case LossCode::hf_padded_labels:  // 4 returned + 4 log-softmax = 8
+        return {8, kFp32, kFp32, 8, 12, 4 + 16};
+      default:
+        throw std::logic_error("hf_loss: not a transformers loss");
+    }
+  }
   // Passes, bytes per element: upcast bf16→fp32 6; fp32 contiguous copy 8, bf16 4; log_softmax fp32 12
   // (two reads, one write), bf16 6; NLL backward's zero fill fp32 4, bf16 2; log_softmax backward fp32 16,
   // bf16 8; slice backward (zero fill + copy) fp32 12, bf16 6; fp32→bf16 cast backward 6.
@@ -116,7 +132,9 @@ class LossBuilder {
         head_(head),
         head_trains_(head_trains),
         head_saved_(head_saved),
-        autocast_(forward_autocasts(c)) {
+        autocast_(forward_autocasts(c)),
+        fp32_(c.train.precision == Precision::fp32),
+        lg_(fp32_ ? kFp32 : kBf16) {
     out_.code = resolve_loss_code(c);
   }
 
@@ -145,6 +163,8 @@ class LossBuilder {
   const bool head_trains_;
   const int64_t head_saved_;
   const bool autocast_;
+  const bool fp32_;   // fp32 training: fp32 logits, no casts
+  const int64_t lg_;  // bytes per element of the head's logits and their gradient
   LossOps out_;
 
   double e(double per_element) const { return per_element * static_cast<double>(E_); }
@@ -158,7 +178,7 @@ class LossBuilder {
 
   // The head's GEMMs: logits = x·Wᵀ, dX = dlogits·W, dW = dlogitsᵀ·x (bf16 operands).
   ComputeOp head_gemm(const std::string& which, Phase phase) const {
-    const double bytes = static_cast<double>(T_ * h_ + h_ * V_ + E_) * kBf16;
+    const double bytes = static_cast<double>(T_ * h_ + h_ * V_ + E_) * static_cast<double>(lg_);
     ComputeOp o = op("lm_head." + which, which, OpClass::gemm, phase, linear_flops(T_, h_, V_), bytes);
     o.modules = {head_};
     return o;
@@ -182,7 +202,7 @@ class LossBuilder {
   // Backward of the unfused head: dX while the bf16 logits gradient (2·T·V) is live, then dW.
   void head_backward() {
     ComputeOp dx = head_gemm("linear_dx", Phase::backward);
-    dx.transient_bytes = kBf16 * E_ + kBf16 * T_ * h_;
+    dx.transient_bytes = lg_ * E_ + lg_ * T_ * h_;
     if (!head_trains_) {
       dx.releases_bytes = head_input_saved();  // a frozen head's last use of what it kept
       out_.backward.push_back(dx);
@@ -196,11 +216,11 @@ class LossBuilder {
 
   // transformers' LlamaForCausalLM / ForCausalLMLoss and Qwen-v1's remote code.
   void transformers() {
-    const HfLoss l = hf_loss(out_.code, autocast_);
+    const HfLoss l = hf_loss(out_.code, autocast_, fp32_);
     const bool keep = c_.train.loss == LossImpl::hf_keep_outputs;
     ComputeOp fwd = head_gemm("linear_fwd", Phase::forward);
     fwd.saved_bytes = head_input_saved();
-    fwd.transient_bytes = kBf16 * E_;  // the bf16 logits it writes
+    fwd.transient_bytes = lg_ * E_;  // the logits it writes
     out_.forward.push_back(fwd);
     if (c_.model.final_logit_softcap > 0) out_.forward.push_back(softcap_forward());
 
@@ -238,16 +258,16 @@ class LossBuilder {
   // tanh's input gradients, one at a time next to the incoming one.
   ComputeOp softcap_forward() const {
     ComputeOp o = op("loss.logit_softcap_fwd", "logit_softcap_fwd", OpClass::memory_bound, Phase::forward,
-                     e(3), e(3 * 2 * kBf16));
-    o.saved_bytes = kBf16 * E_;      // tanh's output
-    o.transient_bytes = kBf16 * E_;  // logits / cap, and the head's output until then
+                     e(3), e(static_cast<double>(3 * 2 * lg_)));
+    o.saved_bytes = lg_ * E_;      // tanh's output
+    o.transient_bytes = lg_ * E_;  // logits / cap, and the head's output until then
     return o;
   }
   ComputeOp softcap_backward() const {
     ComputeOp o = op("loss.logit_softcap_bwd", "logit_softcap_bwd", OpClass::memory_bound, Phase::backward,
-                     e(4), e(3 * 2 * kBf16 + kBf16));
-    o.transient_bytes = 2 * kBf16 * E_;
-    o.releases_bytes = kBf16 * E_;
+                     e(4), e(static_cast<double>(3 * 2 * lg_ + lg_)));
+    o.transient_bytes = 2 * lg_ * E_;
+    o.releases_bytes = lg_ * E_;
     return o;
   }
 

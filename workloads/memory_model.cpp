@@ -101,6 +101,14 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   const ZeroSpec& z = c.zero;
   const int64_t N = c.cluster.gpus;
   const bool mixed = has_fp32_master(c.train.precision);
+  // fp32 training (§8.7): parameters, gradients, buckets and gathers in fp32; ZeRO 1-3 still clone the
+  // partition they update (stage_1_and_2.py single_partition_of_fp32_groups: .detach().clone().to(fp32);
+  // stage3.py fp32_partitioned_groups_flat), so they keep master + m + v as mixed precision does; stage 0
+  // runs the basic optimizer on the parameters themselves (engine.py _configure_optimizer: neither fp16
+  // nor bf16 → self.optimizer = basic_optimizer): m + v only.
+  const bool fp32 = c.train.precision == Precision::fp32;
+  const bool master = mixed || (fp32 && z.stage >= 1);
+  const int64_t pb = fw.base_bytes();  // bytes per element of a parameter and its gradient: 2, or 4 in fp32
   ModelStates s;
   int64_t trainable = 0;
   for (const auto& m : program.modules) {
@@ -114,13 +122,13 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   // bf16 gradients (docs/reference/dora-zero.md §5). Offloaded, the reduced partition goes to host memory:
   // no gradient partition stays on the GPU (docs/reference/deepspeed-offload.md §1, §3).
   const bool offloaded = z.offload_optimizer == "cpu";
-  const int64_t partition_grads = offloaded ? 0 : 2 * optimizer_numel;  // stages 1-3
+  const int64_t partition_grads = offloaded ? 0 : pb * optimizer_numel;  // stages 1-3
   switch (z.stage) {
     case 0:
-      s.gradients_in_backward = 2 * trainable;
+      s.gradients_in_backward = pb * trainable;
       break;
     case 1:
-      s.gradients_in_backward = 2 * trainable, s.gradients = partition_grads;
+      s.gradients_in_backward = pb * trainable, s.gradients = partition_grads;
       break;
     default:
       s.gradients = partition_grads;
@@ -132,7 +140,7 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   }
 
   // Adam: fp32 master + m + v (12 B) in mixed precision; bf16 m and v (4 B) in pure bf16.
-  if (!offloaded) s.optimizer_states = (mixed ? 12 : 4) * optimizer_numel;
+  if (!offloaded) s.optimizer_states = (master ? 12 : fp32 ? 8 : 4) * optimizer_numel;
   if (bitsandbytes_optimizer(c.train.optimizer) && !offloaded) {
     // A bitsandbytes client optimizer (HF Trainer's optim without a ds_config optimizer block): the engine
     // hands it its fp32 master partitions as parameters (stage_1_and_2.py: param_group['params'] =
@@ -147,6 +155,9 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   // ZeRO-3 whose trainable partitions are already fp32 on the GPU (peft's fp32 adapters, §8.2) uses them as
   // the master weights instead of a copy (stage3.py _create_fp32_partitions, 0.18.2+): only m and v remain.
   if (z.stage == 3 && mixed && fw.adapters_fp32() && !offloaded) s.optimizer_states -= 4 * optimizer_numel;
+  // So does every ZeRO-3 partition in fp32 training (the same branch of _create_fp32_partitions).
+  if (z.stage == 3 && fp32 && !offloaded && c.versions.deepspeed >= Version{0, 18, 2})
+    s.optimizer_states -= 4 * optimizer_numel;
   // The elements step() handles at once: all of them, except that ZeRO-3 steps one sub-group at a time.
   const int64_t step_numel =
       z.stage == 3
@@ -155,13 +166,14 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   // fp32 grads in step(); ZeRO-3 builds each sub-group's by flattening its 16-bit gradients and casting the
   // flat copy (stage3.py _prepare_fp32_grad_for_sub_group: flatten(...).to(fp32)), both live at once: 2 + 4 B
   // (fp32 adapters' gradients are fp32 already: the cast returns the flat copy itself).
-  const bool flat_copy_cast = z.stage == 3 && !fw.adapters_fp32();
-  if (mixed && !offloaded) s.optimizer_temporaries = (flat_copy_cast ? 6 : 4) * step_numel;
+  // In fp32 the cast returns the flat copy itself, as for fp32 adapters.
+  const bool flat_copy_cast = z.stage == 3 && !fw.adapters_fp32() && !fp32;
+  if (master && !offloaded) s.optimizer_temporaries = (flat_copy_cast ? 6 : 4) * step_numel;
   // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).
   if (c.train.optimizer == OptimizerImpl::foreach && !offloaded)
-    s.optimizer_temporaries += (mixed ? 4 : 2) * step_numel;
+    s.optimizer_temporaries += (master || fp32 ? 4 : 2) * step_numel;
 
-  const int64_t bucket = 2 * z.reduce_bucket_size;  // bf16 elements
+  const int64_t bucket = pb * z.reduce_bucket_size;  // elements of the gradients' dtype
   if (z.stage == 3 && z.contiguous_gradients) s.persistent_buffers = bucket;
   if ((z.stage == 1 || z.stage == 2) && z.contiguous_gradients)
     s.backward_buffers = bucket * (z.overlap() ? 2 : 1);
@@ -175,7 +187,7 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
     if (v >= Version{0, 14, 1} && v < Version{0, 17, 0}) s.optimizer_temporaries = 4 * optimizer_numel;
   }
   // Stage 0 all-reduces through a flattened copy of at most 5e8 elements (MEMORY_OPT_ALLREDUCE_SIZE).
-  if (z.stage == 0) s.boundary_buffers = 2 * std::min<int64_t>(trainable, 500'000'000);
+  if (z.stage == 0) s.boundary_buffers = pb * std::min<int64_t>(trainable, 500'000'000);
   return s;
 }
 
@@ -300,8 +312,10 @@ std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepPro
   if (c.zero.stage == 3 && c.zero.offload_param != "cpu") r.empty_cache();
   alloc_parts(r, states, MemComponent::trainable_params, s.trainable_params, 1);
   alloc_parts(r, states, MemComponent::gradients, s.gradients, 1);
-  alloc_parts(r, states, MemComponent::optimizer_states, s.optimizer_states,
-              has_fp32_master(c.train.precision) ? 3 : 2);
+  const bool master_copy = has_fp32_master(c.train.precision) ||
+                           (c.train.precision == Precision::fp32 &&
+                            c.train.engine == TrainingEngine::deepspeed && c.zero.stage >= 1);
+  alloc_parts(r, states, MemComponent::optimizer_states, s.optimizer_states, master_copy ? 3 : 2);
   alloc_parts(r, states, MemComponent::buffers, s.persistent_buffers, 1);
   return states;
 }
@@ -411,6 +425,14 @@ class StepReplay {
   std::vector<bool> grad_allocated_;
   int64_t unmatched_ = 0;
 
+  // A module's .grad as backward allocates it: the parameter's own dtype without DeepSpeed (fp32 adapters,
+  // AMP's and fp32 training's fp32 weights); under DeepSpeed's stages 0-1 the engine's dtype (bf16/fp16, or
+  // fp32 in fp32 training) — model_states' gradients_in_backward, tensor by tensor.
+  int64_t gradient_bytes(const ParamModule& m) const {
+    if (c_.train.engine == TrainingEngine::pytorch) return module_param_bytes(m, m.numel, c_, fw_);
+    return fw_.base_bytes() * m.numel;
+  }
+
   void allocate_buckets(Replay& r) {
     if (buckets_allocated_) return;
     buckets_allocated_ = true;
@@ -424,8 +446,9 @@ class StepReplay {
   // activations'.
   void gather(Replay& r, const Zero3Schedule& plan, const std::vector<int>& modules) {
     for (int m : modules)
-      gathered_[static_cast<size_t>(m)].push_back(r.alloc(
-          MemComponent::temporaries, 2 * plan.gathered_numel[static_cast<size_t>(m)], kAllGatherStream));
+      gathered_[static_cast<size_t>(m)].push_back(
+          r.alloc(MemComponent::temporaries, fw_.base_bytes() * plan.gathered_numel[static_cast<size_t>(m)],
+                  kAllGatherStream));
   }
 
   void run_op(Replay& r, const StepProgram& p, const Zero3Schedule& plan, const ComputeOp& op, size_t index) {
@@ -437,7 +460,7 @@ class StepReplay {
         const auto mi = static_cast<size_t>(m);
         if (m >= 0 && p.modules[mi].trainable && !grad_allocated_[mi]) {
           grad_allocated_[mi] = true;
-          grads_.push_back(r.alloc(MemComponent::gradients, 2 * p.modules[mi].numel));
+          grads_.push_back(r.alloc(MemComponent::gradients, gradient_bytes(p.modules[mi])));
         }
       }
     for (int64_t bytes : saved_allocations(op)) saved_.push_back(r.alloc(MemComponent::activations, bytes));

@@ -24,6 +24,8 @@ const char* precision_name(Precision p) {
       return "amp-bf16";
     case Precision::amp_fp16:
       return "amp-fp16";
+    case Precision::fp32:
+      return "fp32";
     default:
       return "bf16-pure";
   }
@@ -112,9 +114,9 @@ const std::vector<std::string> kPeftKeys = {"method",
                                             "bias",
                                             "autocast_adapter_dtype"};
 const std::vector<std::string> kTrainKeys = {
-    "micro_batch",          "seq_len",   "grad_accum", "activation_checkpointing",
-    "flash_attention",      "precision", "optimizer",  "loss",
-    "seq_len_distribution", "engine",    "cuda_graphs"};
+    "micro_batch",          "seq_len",   "grad_accum",  "activation_checkpointing",
+    "flash_attention",      "precision", "optimizer",   "loss",
+    "seq_len_distribution", "engine",    "cuda_graphs", "tf32"};
 // train.seq_len_distribution: at most this many steps are replayed (each one a step program and a replay).
 constexpr size_t kMaxSeqLenSteps = 256;
 const std::vector<std::string> kSeqLenShapes = {"fixed", "ramp"};
@@ -307,6 +309,7 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
                    ? TrainingEngine::deepspeed
                    : TrainingEngine::pytorch;
   if (present(node["cuda_graphs"])) t.cuda_graphs = read_bool(node["cuda_graphs"], file, "train.cuda_graphs");
+  if (present(node["tf32"])) t.tf32 = read_bool(node["tf32"], file, "train.tf32");
   return t;
 }
 
@@ -456,17 +459,13 @@ void parse_calibration(const YAML::Node& node, const std::string& file, RunConfi
 }  // namespace
 
 Precision parse_precision(const YAML::Node& node, const std::string& file, const std::string& key) {
-  const std::string v = read_string(node, file, key);
-  if (v == "fp32")
-    throw ConfigError(file, key,
-                      "fp32 training is not modelled yet" + line_of(node) +
-                          " (allowed: bf16-mixed, fp16-mixed, bf16-pure, amp-bf16, amp-fp16)");
   const std::string p =
-      read_one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure", "amp-bf16", "amp-fp16"});
+      read_one_of(node, file, key, {"bf16-mixed", "fp16-mixed", "bf16-pure", "amp-bf16", "amp-fp16", "fp32"});
   return p == "bf16-mixed"   ? Precision::bf16_mixed
          : p == "fp16-mixed" ? Precision::fp16_mixed
          : p == "amp-bf16"   ? Precision::amp_bf16
          : p == "amp-fp16"   ? Precision::amp_fp16
+         : p == "fp32"       ? Precision::fp32
                              : Precision::bf16_pure;
 }
 
@@ -540,7 +539,7 @@ void check_engine(const RunConfig& c, const std::string& ds_path, const std::str
         file, "train.precision",
         std::string(precision_name(c.train.precision)) +
             " (fp32 weights under torch.autocast) needs train.engine: pytorch; DeepSpeed's engine casts "
-            "the weights to bf16/fp16 (bf16-mixed, fp16-mixed) or trains in fp32 (not modelled)");
+            "the weights to bf16/fp16 (bf16-mixed, fp16-mixed) or trains in fp32 (train.precision fp32)");
   if (c.train.cuda_graphs && c.zero.stage == 3)
     throw ConfigError(
         file, "train.cuda_graphs",
@@ -575,6 +574,31 @@ void check_engine(const RunConfig& c, const std::string& ds_path, const std::str
     throw ConfigError(file, "train.engine",
                       "ZeRO stage " + std::to_string(c.zero.stage) +
                           " needs DeepSpeed's engine (allowed with pytorch: zero.stage 0)");
+}
+
+// fp32 training (train.precision: fp32; docs/memory-model.md §8.7): what is modelled with it.
+void check_fp32(const RunConfig& c, const std::string& file) {
+  const bool fp32 = c.train.precision == Precision::fp32;
+  if (c.train.tf32 && !fp32)
+    throw ConfigError(file, "train.tf32",
+                      std::string("TF32 changes fp32 matmuls only; with train.precision ") +
+                          precision_name(c.train.precision) +
+                          " the GEMMs run in bf16/fp16 (allowed with tf32: true: train.precision fp32)");
+  if (!fp32) return;
+  if (c.train.loss != LossImpl::hf && c.train.loss != LossImpl::hf_keep_outputs)
+    throw ConfigError(file, "train.loss",
+                      std::string(loss_impl_name(c.train.loss)) +
+                          " with train.precision fp32 is not modelled (its chunk and copy pattern is written "
+                          "for bf16 logits; allowed with fp32: hf, hf-keep-outputs)");
+  if (bitsandbytes_optimizer(c.train.optimizer))
+    throw ConfigError(file, "train.optimizer",
+                      std::string(optimizer_name(c.train.optimizer)) +
+                          " with train.precision fp32 is not modelled (its update kernel's bytes are "
+                          "bitsandbytes' for 16-bit parameters; allowed with fp32: fused, foreach)");
+  if (c.zero.offloads())
+    throw ConfigError(file, "train.precision",
+                      "fp32 training with zero.offload_* is not modelled (DeepSpeed's offload copies are "
+                      "modelled for bf16/fp16 parameters and gradients; allowed with fp32: no offload)");
 }
 
 // What a model brings that only some setups model (Gemma-2's soft-capping and sliding window).
@@ -679,6 +703,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   apply_zero_section(zero, file, c);
   check_engine(c, ds_path, file);
   resolve_quantization(root["quantization"], file, c);
+  check_fp32(c, file);
   check_model_features(c, file);
   if (c.cluster.platform.empty() || c.cluster.gpus_set) resolve_train_batch_size(c);
   check_step_size(c, file);
@@ -810,6 +835,7 @@ nlohmann::json RunConfig::echo() const {
   if (quantization.on() && !quantization.int8()) out["quantization"]["quant_storage"] = quantization.storage;
   // Only where set, so the echo of a fixed-length config is unchanged.
   if (!train.seq_len_distribution.empty()) out["train"]["seq_len_distribution"] = train.seq_len_distribution;
+  if (train.precision == Precision::fp32) out["train"]["tf32"] = train.tf32;
   if (zero.offload_optimizer != "none")
     out["zero"]["offload_optimizer_pin_memory"] = offload_pin_memory(*this, false);
   if (zero.offload_param != "none") out["zero"]["offload_param_pin_memory"] = offload_pin_memory(*this, true);

@@ -27,9 +27,9 @@ inline constexpr int64_t kMaxGradAccum = 1 << 20;
 inline constexpr int64_t kMaxGpus = 1 << 16;
 
 // bf16 or fp16 compute with fp32 master weights and fp32 Adam states | everything bf16 | PyTorch AMP: fp32
-// weights under torch.autocast to bf16 or fp16 (train.engine: pytorch only). fp32 training is refused (not
-// modelled yet).
-enum class Precision { bf16_mixed, fp16_mixed, bf16_pure, amp_bf16, amp_fp16 };
+// weights under torch.autocast to bf16 or fp16 (train.engine: pytorch only) | fp32 training: fp32 weights,
+// activations and states, no autocast (docs/memory-model.md §8.7).
+enum class Precision { bf16_mixed, fp16_mixed, bf16_pure, amp_bf16, amp_fp16, fp32 };
 // Mixed precision keeps an fp32 master copy, fp32 Adam states and fp32 gradients in step(): the same
 // bytes for bf16 and fp16 (docs/inputs.md, "DeepSpeed ds_config.json").
 inline bool has_fp32_master(Precision p) { return p == Precision::bf16_mixed || p == Precision::fp16_mixed; }
@@ -76,6 +76,9 @@ struct TrainSpec {
   // no per-kernel host cost. Refused with ZeRO-3 (its fetch hooks are Python) and with CPU offload.
   bool cuda_graphs = false;
   Precision precision = Precision::bf16_mixed;
+  // train.precision fp32: the matmuls run in TF32 on the tensor cores (torch.backends.cuda.matmul.allow_tf32,
+  // HF TrainingArguments.tf32) instead of fp32 on the CUDA cores. Refused with the other precisions.
+  bool tf32 = false;
   OptimizerImpl optimizer = OptimizerImpl::fused;
   LossImpl loss = LossImpl::hf;
   // Variable-length batches: the sequence lengths of successive steps (each ≤ seq_len), replayed through

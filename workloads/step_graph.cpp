@@ -117,15 +117,15 @@ class GraphBuilder {
     }
     const int64_t persistent = persistent_numel();
     if (c_.zero.stage == 1 || c_.zero.stage == 2)
-      edge(updated, add_collective(CollectiveKind::all_gather, 2 * trainable_numel(), "params.all_gather",
+      edge(updated, add_collective(CollectiveKind::all_gather, elem_ * trainable_numel(), "params.all_gather",
                                    Phase::optimizer, last));
     else if (c_.zero.stage == 3 && persistent > 0) {
       // _post_step re-gathers the persistent parameters; offloaded, their partitions come up first.
       if (offload_.params)
         updated = add_copy(offload_.fetch, zero3_partition_numel(persistent, c_.cluster.gpus),
                            "persistent_params.", Phase::optimizer, last, updated);
-      edge(updated, add_collective(CollectiveKind::all_gather, 2 * persistent, "persistent_params.all_gather",
-                                   Phase::optimizer, last));
+      edge(updated, add_collective(CollectiveKind::all_gather, elem_ * persistent,
+                                   "persistent_params.all_gather", Phase::optimizer, last));
     }
     return std::move(out_);
   }
@@ -133,6 +133,8 @@ class GraphBuilder {
  private:
   const RunConfig& c_;
   const StepProgram& p_;  // the modules (the same at every length) and, by default, every micro-step's ops
+  // Bytes per element of what the collectives move (parameters, gradients): bf16/fp16, fp32 in fp32 training.
+  const int64_t elem_ = framework_behaviour(c_).base_bytes();
   int64_t paged_evicted_bytes_ = 0;
   StepGraph out_;
   // Variable-length batches: the distinct programs, their first op in out_.ops, their ZeRO-3 schedules, and
@@ -256,7 +258,8 @@ class GraphBuilder {
                                   zero3_partition_numel(plan_->gathered_numel[mi], c_.cluster.gpus),
                                   module_task_name(p_.modules[mi]) + ".", phase, micro));
     }
-    const TaskId gather = add_collective(CollectiveKind::all_gather, 2 * numel, name + suffix, phase, micro);
+    const TaskId gather =
+        add_collective(CollectiveKind::all_gather, elem_ * numel, name + suffix, phase, micro);
     if (issuer) edge(*issuer, copies.empty() ? gather : copies.front());
     return gather;
   }
@@ -284,6 +287,15 @@ class GraphBuilder {
     return numel > 0 ? (bytes + numel / 2) / numel : 2;
   }
 
+  // fp32 training under ZeRO 1-3 updates a clone of the partition (memory_model.cpp model_states): the
+  // gradients flattened into it (4 + 4 B) and the updated clone copied back into the parameters (4 + 4 B).
+  // ZeRO-3 from 0.18.2 updates the fp32 partition itself (stage3.py _create_fp32_partitions).
+  double fp32_master_copies() const {
+    if (c_.train.precision != Precision::fp32 || c_.train.engine != TrainingEngine::deepspeed) return 0;
+    if (c_.zero.stage == 0 || (c_.zero.stage == 3 && c_.versions.deepspeed >= Version{0, 18, 2})) return 0;
+    return 16.0;
+  }
+
   ComputeOp optimizer_op() const {
     // Adam over this rank's share: memory-bound, ~12 FLOPs and adam_step_bytes_per_param bytes per element.
     // The share is the memory model's (stage 3 partitions every tensor on its own, padding each).
@@ -294,16 +306,18 @@ class GraphBuilder {
     op.tokens = numel;
     op.phase = Phase::optimizer;
     op.cls = OpClass::memory_bound;
+    op.math = matmul_math(c_);
     op.flops = 12.0 * static_cast<double>(numel);
     // bitsandbytes under DeepSpeed updates the fp32 master partition (4 B parameters and gradients)
     // between the engine's passes: the 16-bit gradient cast to fp32 (2 + 4 B) and the updated master copied
     // into the 16-bit partition (4 + 2 B).
     const bool bnb = bitsandbytes_optimizer(c_.train.optimizer);
     const bool client = bnb && c_.train.engine == TrainingEngine::deepspeed;
-    op.bytes = (client ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4)
-                : bnb  ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
-                       : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer)) *
-               static_cast<double>(numel);
+    op.bytes =
+        (client ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4)
+         : bnb  ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
+                : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) + fp32_master_copies()) *
+        static_cast<double>(numel);
     // Its kernels as torch.optim, bitsandbytes or DeepSpeed's optimizer launch them for this rank's tensors.
     const OptimizerStepLaunches launches = optimizer_step_launches(
         c_, optimizer_partition_tensors(p_.modules, c_.zero.stage, c_.cluster.gpus),
@@ -318,7 +332,7 @@ class GraphBuilder {
   // Returns the last of them: what the optimizer step waits for.
   TaskId reduce_bucket(CollectiveKind kind, int64_t chunk, int index, TaskId after, int micro) {
     const std::string name = "grads.bucket" + std::to_string(index) + ".";
-    TaskId done = add_collective(kind, 2 * chunk, name + collective_name(kind), Phase::backward, micro);
+    TaskId done = add_collective(kind, elem_ * chunk, name + collective_name(kind), Phase::backward, micro);
     edge(after, done);
     if (offload_.optimizer)
       for (const OffloadCopy& copy : offload_.grad_copies_at(micro, c_.train.grad_accum))

@@ -76,9 +76,10 @@ double attention_forward_flops(int64_t batch, int64_t seq, int64_t q_dim, bool c
 }
 
 double adam_step_bytes_per_param(Precision precision, OptimizerImpl impl) {
-  // fp32 weights, states and grads without a master copy (AMP): fused reads g, p, m, v and writes p, m, v,
-  // 4 B each = 28; foreach 4p + 12e + 2g with p = e = g = 4 B = 72.
-  if (fp32_weights(precision)) return impl == OptimizerImpl::fused ? 28.0 : 72.0;
+  // fp32 weights, states and grads without a master copy (AMP, fp32 training): fused reads g, p, m, v and
+  // writes p, m, v, 4 B each = 28; foreach 4p + 12e + 2g with p = e = g = 4 B = 72.
+  if (fp32_weights(precision) || precision == Precision::fp32)
+    return impl == OptimizerImpl::fused ? 28.0 : 72.0;
   const bool mixed = has_fp32_master(precision);
   if (impl == OptimizerImpl::fused)
     // One pass. Mixed: read the bf16 grad (2) and write its fp32 copy (4), read+write fp32 master, m, v
@@ -117,6 +118,11 @@ ComputeOp compute_op(const std::string& name, const std::string& key, OpClass cl
   return o;
 }
 
+MatmulMath matmul_math(const RunConfig& c) {
+  if (c.train.precision != Precision::fp32) return MatmulMath::tensor16;
+  return c.train.tf32 ? MatmulMath::tf32 : MatmulMath::fp32;
+}
+
 std::vector<int64_t> saved_allocations(const ComputeOp& op) {
   return allocations(op.saved_bytes, op.saved_tensors);
 }
@@ -127,8 +133,6 @@ std::vector<int64_t> transient_allocations(const ComputeOp& op) {
 // ---- the program -----------------------------------------------------------------------------
 
 namespace {
-
-constexpr int64_t kAct = 2;  // bf16 activations (bf16-mixed autocast and bf16-pure alike)
 
 struct LayerModules {
   std::vector<int> base, lora_a, lora_b, magnitude;  // per linear index, -1 if absent
@@ -175,6 +179,9 @@ class Builder {
       for (const auto& op : *list)
         if (op.phase != Phase::recompute) useful += op.flops;
     prog_.model_flops_per_token = useful / static_cast<double>(T_);
+    const MatmulMath math = matmul_math(c_);
+    for (auto* list : {&prog_.forward, &prog_.backward})
+      for (auto& op : *list) op.math = math;
     annotate_host_launches(prog_, c_);
     annotate_gradient_hooks(prog_, c_);
     return prog_;
@@ -191,7 +198,12 @@ class Builder {
   const int64_t tokens_ = T_;  // the micro-step's tokens
   const bool full_;
   const FrameworkBehaviour fw_;
-  const bool amp_ = fw_.fp32_weights;  // PyTorch AMP: fp32 weights and residual stream (§8.6)
+  const bool amp_ = fp32_weights(c_.train.precision);  // PyTorch AMP: fp32 weights, autocast casts (§8.6)
+  // fp32 training (§8.7): every activation fp32, nothing cast.
+  const bool fp32_ = c_.train.precision == Precision::fp32;
+  // Bytes per activation element: bf16/fp16 (autocast, bf16-pure), 4 in fp32 training.
+  const int64_t act_ = fp32_ ? 4 : 2;
+  const double actd_ = static_cast<double>(act_);
   // Bytes per element of the residual stream: 4 under AMP and QLoRA's fp32 norms (§8.6, §9).
   const int64_t res_ = fw_.fp32_residual ? 4 : 2;
   // QLoRA's fp32 norms: gate and up are Linear4bit, which return their fp32 input's dtype, so the MLP's
@@ -259,7 +271,7 @@ class Builder {
     const LinearSpec& L = m_.layer_linears[li];
     const int64_t din = L.d_in, dout = L.d_out;
     ComputeOp o = make(L.name + name, "linear_fwd", OpClass::gemm, phase, linear_flops(T_, din, dout),
-                       (td(din) + static_cast<double>(din * dout) + td(dout)) * kAct);
+                       (td(din) + static_cast<double>(din * dout) + td(dout)) * actd_);
     keyed(o, T_, din, dout, 0);
     o.modules = {layer_modules().base[li]};
     return o;
@@ -311,7 +323,7 @@ class Builder {
   // ---- embedding, head, loss ----
   void emit_embedding() {
     ComputeOp o = make("embed_tokens.fwd", "embedding_fwd", OpClass::memory_bound, Phase::forward, 0,
-                       2.0 * td(m_.hidden) * kAct);
+                       2.0 * td(m_.hidden) * actd_);
     keyed(o, T_, 0, m_.hidden, 0);
     o.modules = {embed_};
     o.transient_bytes = 0;
@@ -324,7 +336,7 @@ class Builder {
     if (!trains(embed_)) return;  // frozen embedding: autograd stops before it
     ComputeOp o =
         make("embed_tokens.bwd", "embedding_bwd", OpClass::memory_bound, Phase::backward, td(m_.hidden),
-             td(m_.hidden) * kAct + static_cast<double>(m_.embedding_params()) * 4.0);
+             td(m_.hidden) * actd_ + static_cast<double>(m_.embedding_params()) * 4.0);
     keyed(o, T_, 0, m_.hidden, 0);
     o.modules = {embed_};
     prog_.backward.push_back(o);
@@ -348,10 +360,10 @@ class Builder {
     int64_t head_saved = 0;
     const bool head_4bit = quantized_module(prog_.modules[static_cast<size_t>(lm_head_)], c_);
     if (head_copy || ((fw_.zero3_linear_saves_input || head_4bit) && !full_) || (amp_ && full_))
-      head_saved = kAct * T_ * h;
+      head_saved = act_ * T_ * h;
     // QLoRA's fp32 lm_head (prepare_model_for_kbit_training, unquantized) under autocast: the same cast.
     const bool autocast = has_fp32_master(c_.train.precision);  // the mixed modes run under autocast
-    if (amp_ || (fw_.kbit_fp32_params && !head_4bit && autocast)) head_saved += kAct * h * V;
+    if (amp_ || (fw_.kbit_fp32_params && !head_4bit && autocast)) head_saved += act_ * h * V;
     LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), head_saved);
     if (head_4bit) dequantize_head(loss);
     for (auto& op : loss.forward) prog_.forward.push_back(op);
@@ -388,8 +400,9 @@ class Builder {
     const int64_t h = m_.hidden;
     const bool fwd = phase != Phase::backward;
     const std::string kind = m_.norm == NormKind::rmsnorm ? "rmsnorm" : "layernorm";
+    // fp32 training: the same passes over elements twice as wide.
     ComputeOp o = make(name + (fwd ? ".fwd" : ".bwd"), kind + (fwd ? "_fwd" : "_bwd"), OpClass::memory_bound,
-                       phase, (fwd ? 4.0 : 8.0) * td(h), (fwd ? 12.0 : 16.0) * td(h));
+                       phase, (fwd ? 4.0 : 8.0) * td(h), (fwd ? 12.0 : 16.0) * td(h) * (fp32_ ? 2.0 : 1.0));
     keyed(o, T_, h, h, 0);
     if (fwd && (input_rg || full_)) {
       // HF LlamaRMSNorm upcasts to fp32 and autograd keeps that copy and the rsqrt (T fp32);
@@ -444,7 +457,7 @@ class Builder {
       if (o.tokens == tokens_ * routed) o.tokens = per_expert;
       const double more = static_cast<double>(experts - 1);
       if (o.op == "linear_fwd" || o.op == "linear_dx" || o.op == "linear_dw")
-        o.bytes += more * static_cast<double>(weight) * kAct;
+        o.bytes += more * static_cast<double>(weight) * actd_;
       if (o.op == "linear_fwd_int8") o.bytes += more * static_cast<double>(weight);  // int8 weights
       if (o.op == "dequantize_4bit" || o.op == "int8_dequantize_weight" || o.op == "dora_weight_norm") {
         o.flops *= static_cast<double>(experts);
@@ -461,14 +474,14 @@ class Builder {
     const int64_t din = L.d_in, dout = L.d_out;
     if (int8_quantized(li)) return emit_int8_forward(li, save_input, phase);
     ComputeOp base = base_linear_forward(".linear_fwd", li, phase);
-    if (save_input) base.saved_bytes += kAct * T_ * din;  // shared by every consumer of this input
+    if (save_input) base.saved_bytes += act_ * T_ * din;  // shared by every consumer of this input
     if (quantized(li)) {  // MatMul4Bit: dequantize_4bit(W) to the compute dtype, then F.linear on it
       fwd_.push_back(dequantize_op(L.name + ".dequantize", din, dout, phase));
       base.transient_bytes += dequantized_bytes(din, dout);
     }
     // AMP: mm keeps autocast's bf16 cast of the fp32 weight for dX while x requires grad (a trainable
     // weight's cast also sits in autocast's cache): 2·d_in·d_out per linear until its backward.
-    if (amp_ && (x_rg || full_)) base.saved_bytes += kAct * din * dout;
+    if (amp_ && (x_rg || full_)) base.saved_bytes += act_ * din * dout;
     fwd_.push_back(base);
   }
 
@@ -489,7 +502,7 @@ class Builder {
     const int64_t din = L.d_in, dout = L.d_out;
     const bool before_045 = c_.versions.bitsandbytes < Version{0, 45, 0};
     const bool outliers = c_.quantization.int8_threshold > 0;
-    const int64_t a = input_fp32_ ? 4 : kAct;  // the input's bytes per element
+    const int64_t a = input_fp32_ ? 4 : act_;  // the input's bytes per element
     const bool copy16 = a == 4 || c_.train.precision != Precision::fp16_mixed;
     ComputeOp q = make(L.name + ".int8_quantize", outliers ? "int8_quantize_outliers" : "int8_quantize",
                        OpClass::memory_bound, phase, 2.0 * td(din),
@@ -530,7 +543,7 @@ class Builder {
     const bool dropout = p_.dropout > 0;
     const AdapterDtype dt = fw_.adapter_dtype;
     const bool autocast = dt == AdapterDtype::fp32_autocast;
-    const int64_t in_bytes = dt == AdapterDtype::base ? kAct : 4;  // x as the adapter sees it
+    const int64_t in_bytes = dt == AdapterDtype::base ? act_ : 4;  // x as the adapter sees it
     // The fp32 copy of x: lora_A keeps it when it reads it directly (fp32, no dropout); otherwise it is
     // transient of every adapter op of the module.
     const int64_t x32 =
@@ -539,7 +552,7 @@ class Builder {
     const int64_t x32_live = x32_saved ? 0 : x32;
     if (dropout) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A keeps dropout(x)
       ComputeOp d = make(L.name + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
-                         td(din) * (kAct + kAct + 1));
+                         td(din) * (actd_ + actd_ + 1));
       keyed(d, T_, din, din, 0);
       // Under autocast lora_A keeps the bf16 cast of dropout(x) instead (lora_fwd below).
       d.saved_bytes = T_ * din * (autocast ? 1 : in_bytes + 1);
@@ -547,17 +560,19 @@ class Builder {
       fwd_.push_back(d);
     }
     if (dora) {
+      // fp32 training: the base dtype's tensors and passes, each element 4 B instead of 2.
+      const int64_t wide = fp32_ ? 2 : 1;
       ComputeOp wn =
           make(L.name + ".dora_weight_norm", "dora_weight_norm", OpClass::memory_bound, phase,
                dora_weight_norm_flops(din, dout, r),
                // Under AMP W0 is fp32 already: W0.to(fp32) (2 read, 4 written) is W0 itself.
-               dora_weight_norm_bytes(din, dout, r, dt) -
+               static_cast<double>(wide) * dora_weight_norm_bytes(din, dout, r, dt) -
                    (amp_ && dt != AdapterDtype::base ? 6.0 * static_cast<double>(din * dout) : 0.0));
       keyed(wn, 0, din, dout, r);
       wn.modules = {lm.base[li], lm.lora_a[li], lm.lora_b[li], lm.magnitude[li]};
       // x32 is made before it; under AMP W0.to(x.dtype) is W0 itself, not an fp32 copy.
       wn.transient_bytes =
-          dora_weight_norm_transient_bytes(din, dout, r, dt) - (amp_ ? 4 * din * dout : 0) + x32;
+          wide * dora_weight_norm_transient_bytes(din, dout, r, dt) - (amp_ ? 4 * din * dout : 0) + x32;
       // peft's dequantize_module_weight: a 4-bit W0 is dequantized first and lives through the module.
       if (quantized(li)) {
         fwd_.push_back(dequantize_op(L.name + ".dora_dequantize", din, dout, phase));
@@ -569,13 +584,13 @@ class Builder {
     if (!dora) return;
     if (dropout) fwd_.push_back(dora_base_forward_op(li, dt, x_rg, x32_live, phase));
     ComputeOp cf = make(L.name + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase,
-                        5.0 * td(dout), 7.0 * td(dout) * kAct);
+                        5.0 * td(dout), 7.0 * td(dout) * actd_);
     keyed(cf, T_, 0, dout, 0);
     cf.modules = {lm.magnitude[li]};
     // (m/‖W‖ − 1)·base_result + m/‖W‖·lora_result·c: the muls keep base_result (bf16), lora_result (fp32
     // when the adapters run in fp32, bf16 under autocast) and the s and n vectors (the magnitude's dtype).
-    const int64_t lora_result = dt == AdapterDtype::fp32 ? 4 : kAct;
-    cf.saved_bytes = (kAct + lora_result) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
+    const int64_t lora_result = dt == AdapterDtype::fp32 ? 4 : act_;
+    cf.saved_bytes = (act_ + lora_result) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
     cf.transient_bytes = x32_live;
     fwd_.push_back(cf);
   }
@@ -586,7 +601,7 @@ class Builder {
     const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
     ComputeOp lf =
         make(L.name + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
-             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * kAct);
+             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * actd_);
     keyed(lf, T_, din, dout, r);
     lf.modules = {lm.lora_a[li], lm.lora_b[li]};
     switch (dt) {
@@ -597,11 +612,11 @@ class Builder {
         // autocast casts lora_A's fp32 input to bf16 (kept for dA), h comes out bf16, and the bf16 copies of
         // the fp32 A and B weights stay in autocast's cache and in the saved tensors (autocast_mode.cpp
         // cached_cast: fp32 leaves that require grad); with dropout its fp32 output is live here too.
-        lf.saved_bytes = kAct * T_ * din + kAct * T_ * r + kAct * r * (din + dout);
+        lf.saved_bytes = act_ * T_ * din + act_ * T_ * r + act_ * r * (din + dout);
         lf.transient_bytes = dropout ? 4 * T_ * din : 0;
         break;
       default:  // h = x·Aᵀ, kept for dB (lora_A's input x or dropout(x) is kept by another op)
-        lf.saved_bytes = kAct * T_ * r;
+        lf.saved_bytes = act_ * T_ * r;
         break;
     }
     lf.transient_bytes += x32_live;
@@ -619,7 +634,7 @@ class Builder {
     if (quantized(li) && dt == AdapterDtype::base && x_rg) b2.saved_bytes = dequantized_bytes(din, dout);
     if (dt != AdapterDtype::base) {
       const int64_t w32 = amp_ ? 0 : 4 * din * dout;  // AMP: W0 is fp32 already
-      const int64_t kept = x_rg ? (dt == AdapterDtype::fp32 ? w32 : kAct * din * dout) : 0;
+      const int64_t kept = x_rg ? (dt == AdapterDtype::fp32 ? w32 : act_ * din * dout) : 0;
       b2.saved_bytes = kept;
       b2.transient_bytes = x32_live + (kept == w32 ? 0 : w32);
     }
@@ -653,7 +668,7 @@ class Builder {
     if (full_) {
       ComputeOp dw =
           make(L.name + ".linear_dw", "linear_dw", OpClass::gemm, Phase::backward,
-               linear_flops(T_, din, dout), (td(dout) + td(din) + static_cast<double>(din * dout)) * kAct);
+               linear_flops(T_, din, dout), (td(dout) + td(din) + static_cast<double>(din * dout)) * actd_);
       keyed(dw, T_, din, dout, 0);
       dw.modules = {layer_modules().base[li]};
       bwd_->push_back(dw);
@@ -670,20 +685,20 @@ class Builder {
     double f = lora_backward_flops(T_, din, dout, r);
     if (!x_rg && !dropout) f -= 2.0 * td(r) * static_cast<double>(din);  // no dx through A
     ComputeOp lb = make(L.name + ".lora_bwd", "lora_bwd", OpClass::gemm, Phase::backward, f,
-                        (td(din) * 2.0 + 3.0 * td(r) + 2.0 * td(dout)) * kAct);
+                        (td(din) * 2.0 + 3.0 * td(r) + 2.0 * td(dout)) * actd_);
     keyed(lb, T_, din, dout, r);
     lb.modules = {lm.lora_a[li], lm.lora_b[li]};
     // c·G⊙s, in fp32 when the adapters run in fp32 without autocast
-    lb.transient_bytes = (fw_.adapter_dtype == AdapterDtype::fp32 ? 4 : kAct) * T_ * dout;
+    lb.transient_bytes = (fw_.adapter_dtype == AdapterDtype::fp32 ? 4 : act_) * T_ * dout;
     bwd_->push_back(lb);
     if (!dora) return;
     if (dropout && x_rg) bwd_->push_back(input_grad_op(li, L.name + ".dora_base_dx"));
     ComputeOp cb = make(L.name + ".dora_combine_bwd", "dora_combine_bwd", OpClass::memory_bound,
-                        Phase::backward, 8.0 * td(dout), 15.0 * td(dout) * kAct);
+                        Phase::backward, 8.0 * td(dout), 15.0 * td(dout) * actd_);
     keyed(cb, T_, 0, dout, 0);
     cb.modules = {lm.magnitude[li]};
     // The gradients of the combine's two terms; fp32 whenever the magnitude is (its output is fp32).
-    cb.transient_bytes = 2 * (fw_.adapters_fp32() ? 4 : kAct) * T_ * dout;
+    cb.transient_bytes = 2 * (fw_.adapters_fp32() ? 4 : act_) * T_ * dout;
     bwd_->push_back(cb);
   }
 
@@ -691,10 +706,10 @@ class Builder {
   ComputeOp input_grad_op(size_t li, const std::string& name) const {
     const int64_t din = m_.layer_linears[li].d_in, dout = m_.layer_linears[li].d_out;
     ComputeOp dx = make(name, "linear_dx", OpClass::gemm, Phase::backward, linear_flops(T_, din, dout),
-                        (td(dout) + static_cast<double>(din * dout) + td(din)) * kAct);
+                        (td(dout) + static_cast<double>(din * dout) + td(din)) * actd_);
     keyed(dx, T_, din, dout, 0);
     dx.modules = {layer_modules().base[li]};
-    dx.transient_bytes = kAct * T_ * din;
+    dx.transient_bytes = act_ * T_ * din;
     return dx;
   }
 
@@ -716,9 +731,10 @@ class Builder {
     bool rg_out = false, saved = input_kept;
     // An fp32 input (AMP's or QLoRA's fp32 norm output; QLoRA's fp32 MLP product) is cast to bf16 by each
     // linear that reads it (autocast; Linear4bit's x.to(compute_dtype)), so each keeps its own cast.
-    input_fp32_ =
-        (fw_.fp32_residual && (group == LinearGroup::attention_input || group == LinearGroup::mlp_input)) ||
-        (mlp32_ && group == LinearGroup::mlp_output);
+    // fp32 training casts nothing: the linears share their fp32 input like 16-bit ones do.
+    input_fp32_ = (fw_.fp32_residual && !fp32_ &&
+                   (group == LinearGroup::attention_input || group == LinearGroup::mlp_input)) ||
+                  (mlp32_ && group == LinearGroup::mlp_output);
     for (const size_t li : m_.linears_in(group)) {
       // LLM.int8() keeps the input tensor itself (shared), where the others keep their own cast of an fp32
       // one.
@@ -757,7 +773,7 @@ class Builder {
   ComputeOp rotary_op(Phase phase) const {
     const int64_t qk = m_.q_dim() + m_.kv_dim();
     const std::string name = phase == Phase::backward ? "rotary_bwd" : "rotary_fwd";
-    ComputeOp o = make(name, name, OpClass::memory_bound, phase, 3.0 * td(qk), 4.0 * td(qk) * kAct);
+    ComputeOp o = make(name, name, OpClass::memory_bound, phase, 3.0 * td(qk), 4.0 * td(qk) * actd_);
     keyed(o, T_, m_.head_dim, qk, 0);
     return o;
   }
@@ -774,17 +790,21 @@ class Builder {
     const double probs = attention_probs();
     ComputeOp at = make("attention_fwd", "attention_fwd", OpClass::attention, phase,
                         attention_forward_flops(t_.micro_batch, t_.seq_len, q, flash),
-                        flash ? td(2 * q + 2 * kv) * kAct : td(2 * q + 2 * kv) * kAct + 16.0 * probs);
+                        flash ? td(2 * q + 2 * kv) * actd_ : td(2 * q + 2 * kv) * actd_ + 16.0 * probs);
     keyed(at, T_, t_.seq_len, q, kv);
     if (rg) {
       const auto p = static_cast<int64_t>(probs);
-      if (flash)  // flash-attn keeps q, k, v, out and the row log-sum-exp
-        at.saved_tensors = {kAct * T_ * q, kAct * T_ * kv, kAct * T_ * kv, kAct * T_ * q, 4 * T_ * m_.heads};
+      // flash-attn keeps q, k, v, out and the row log-sum-exp; so does PyTorch SDPA's memory-efficient
+      // kernel, which runs fp32 attention (flash-attn runs fp16/bf16 only).
+      if (flash)
+        at.saved_tensors = {act_ * T_ * q, act_ * T_ * kv, act_ * T_ * kv, act_ * T_ * q, 4 * T_ * m_.heads};
+      else if (fp32_)  // eager in fp32: the fp32 softmax output is used as it is (.to(fp32) returns it)
+        at.saved_tensors = {act_ * T_ * q, act_ * T_ * q, act_ * T_ * q, p * 4};
       else  // eager: q, k and v repeated to all heads, fp32 softmax output and its bf16 copy
-        at.saved_tensors = {kAct * T_ * q, kAct * T_ * q, kAct * T_ * q, p * 4, p * kAct};
+        at.saved_tensors = {act_ * T_ * q, act_ * T_ * q, act_ * T_ * q, p * 4, p * act_};
       for (int64_t t : at.saved_tensors) at.saved_bytes += t;
     }
-    if (!flash) at.transient_bytes = static_cast<int64_t>(probs) * kAct;  // raw scores
+    if (!flash) at.transient_bytes = static_cast<int64_t>(probs) * act_;  // raw scores
     return at;
   }
 
@@ -795,10 +815,10 @@ class Builder {
     const double af = attention_forward_flops(t_.micro_batch, t_.seq_len, q, flash);
     ComputeOp atb =
         make("attention_bwd", "attention_bwd", OpClass::attention, Phase::backward, (flash ? 2.5 : 2.0) * af,
-             flash ? 2.0 * td(2 * q + 2 * kv) * kAct + td(q) * 4.0 : td(4 * q) * kAct + 20.0 * probs);
+             flash ? 2.0 * td(2 * q + 2 * kv) * actd_ + td(q) * 4.0 : td(4 * q) * actd_ + 20.0 * probs);
     keyed(atb, T_, t_.seq_len, q, kv);
     // dq, dk, dv, and flash-attn's fp32 dq accumulator or eager attention's fp32 score gradient.
-    atb.transient_tensors = {kAct * T_ * q, kAct * T_ * kv, kAct * T_ * kv,
+    atb.transient_tensors = {act_ * T_ * q, act_ * T_ * kv, act_ * T_ * kv,
                              flash ? 4 * T_ * q : static_cast<int64_t>(probs) * 4};
     for (int64_t t : atb.transient_tensors) atb.transient_bytes += t;
     return atb;
@@ -810,7 +830,7 @@ class Builder {
     const int64_t i = m_.intermediate;
     const bool swiglu = m_.mlp == MlpKind::swiglu;
     const std::string fwd_name = swiglu ? "swiglu_fwd" : "gelu_fwd";
-    const int64_t el = mlp32_ ? 4 : kAct;  // QLoRA's fp32 norms: gate's and up's outputs are fp32
+    const int64_t el = mlp32_ ? 4 : act_;  // QLoRA's fp32 norms: gate's and up's outputs are fp32
     ComputeOp act = make(fwd_name, fwd_name, OpClass::memory_bound, phase, (swiglu ? 5.0 : 8.0) * td(i),
                          (swiglu ? 4.0 : 2.0) * td(i) * static_cast<double>(el));
     keyed(act, T_, i, i, 0);
@@ -898,14 +918,14 @@ class Builder {
     {
       RoutedTokens routed(*this, k);
       ComputeOp dispatch =
-          make("moe_dispatch_fwd", "moe_dispatch_fwd", OpClass::memory_bound, phase, 0, 2.0 * td(h) * kAct);
+          make("moe_dispatch_fwd", "moe_dispatch_fwd", OpClass::memory_bound, phase, 0, 2.0 * td(h) * actd_);
       keyed(dispatch, T_, h, h, 0);
       fwd_.push_back(dispatch);
       if (phase == Phase::forward && rg_h1) {
         ComputeOp back = make("moe_dispatch_bwd", "moe_dispatch_bwd", OpClass::memory_bound, Phase::backward,
-                              td(h), (2.0 * td(h) + 2.0 * static_cast<double>(tokens_ * h)) * kAct);
+                              td(h), (2.0 * td(h) + 2.0 * static_cast<double>(tokens_ * h)) * actd_);
         keyed(back, T_, h, h, 0);
-        back.transient_bytes = kAct * tokens_ * h;  // the input gradient the experts' parts are added into
+        back.transient_bytes = act_ * tokens_ * h;  // the input gradient the experts' parts are added into
         bwd_->push_back(back);
       }
     }
@@ -924,15 +944,15 @@ class Builder {
       // expert_out * routing_weights keeps the expert's output for the weights' gradient (when they need
       // one).
       ComputeOp combine = make("moe_combine_fwd", "moe_combine_fwd", OpClass::memory_bound, phase,
-                               2.0 * td(h), (3.0 * td(h) + 2.0 * static_cast<double>(tokens_ * h)) * kAct);
+                               2.0 * td(h), (3.0 * td(h) + 2.0 * static_cast<double>(tokens_ * h)) * actd_);
       keyed(combine, T_, h, h, 0);
-      if (rg_weights) combine.saved_bytes = kAct * T_ * h;
+      if (rg_weights) combine.saved_bytes = act_ * T_ * h;
       fwd_.push_back(combine);
       if (phase == Phase::forward && (rg_weights || rg_down)) {
         ComputeOp back = make("moe_combine_bwd", "moe_combine_bwd", OpClass::memory_bound, Phase::backward,
-                              3.0 * td(h), 5.0 * td(h) * kAct);
+                              3.0 * td(h), 5.0 * td(h) * actd_);
         keyed(back, T_, h, h, 0);
-        back.transient_bytes = 2 * kAct * T_ * h / e;  // one expert's gathered gradient and its product
+        back.transient_bytes = 2 * act_ * T_ * h / e;  // one expert's gathered gradient and its product
         bwd_->push_back(back);
       }
     }

@@ -18,12 +18,19 @@ enum class Phase { forward, recompute, backward, optimizer };
 // gemm_int8: an int8 tensor-core GEMM (LLM.int8()), at the GPU's INT8 peak.
 enum class OpClass { gemm, gemm_int8, attention, memory_bound };
 
+// The arithmetic an op runs in: 16-bit (bf16/fp16 tensor cores: every precision but fp32), or in fp32
+// training fp32 on the CUDA cores, or TF32 on the tensor cores (train.tf32). GEMMs and attention take that
+// peak; a calibration file (timed in bf16) applies to 16-bit ops only.
+enum class MatmulMath { tensor16, fp32, tf32 };
+MatmulMath matmul_math(const RunConfig& config);
+
 struct ComputeOp {
   std::string name;  // unique within a micro-step, e.g. "L3.q_proj.lora_fwd"
   std::string op;    // calibration key (docs/calibration.md): linear_fwd, dora_weight_norm, ...
   int64_t tokens = 0, d_in = 0, d_out = 0, r = 0;  // calibration key shape
   Phase phase = Phase::forward;
   OpClass cls = OpClass::memory_bound;
+  MatmulMath math = MatmulMath::tensor16;
   int layer = -1;            // decoder layer, -1 for embedding / head / loss / optimizer
   std::vector<int> modules;  // ParamModule indices whose full parameters the op reads (ZeRO-3 fetches)
   double flops = 0;

@@ -121,13 +121,19 @@ void run_simulate(const SimulateOptions& o) {
   const auto calibration = load_run_calibration(p.config);
   if (calibration) apply_calibrated_host(p.config, *calibration);
   const PreparedPlatform platform(p.config);
+  const double peak = matmul_peak_flops(platform.gpu(), matmul_math(p.config));
+  if (peak <= 0)
+    throw ConfigError(p.config.cluster.platform, "host '" + platform.gpu().id + "'",
+                      std::string("train.precision fp32 needs the GPU's ") +
+                          (p.config.train.tf32 ? "tf32_flops" : "fp32_flops") +
+                          " prop: the platform file's GPU is not in the catalogue and does not give it");
   ComputeModel compute(platform.gpu());
   if (calibration && calibration->has_ops()) compute.use_calibration(calibration);
   const SimResult result =
       run_step(graph, compute, engine_options(p.config, platform, !o.trace_path.empty()));
   const CriticalPath cp = critical_path(graph, result.task_durations);
-  const Throughput tp =
-      throughput(p.config.cluster.gpus, micro.tokens, micro.model_flops, result, platform.gpu().bf16_flops);
+  // MFU against the peak the run's matmuls use (bf16/fp16, or fp32 / TF32 in fp32 training).
+  const Throughput tp = throughput(p.config.cluster.gpus, micro.tokens, micro.model_flops, result, peak);
   if (!o.trace_path.empty()) write_trace(o.trace_path, result);
   nlohmann::json j = {{"config", p.config.echo()},
                       {"params", params_json(p.params)},

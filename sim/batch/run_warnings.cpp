@@ -49,6 +49,11 @@ std::vector<std::string> calibration_warnings(const RunConfig& c, const calib::C
                   std::to_string(h->cores) + " physical cores; the run's host (" + c.host.id + ") has " +
                   std::to_string(c.host.cores()) +
                   ": its per-core Adam rate and its node's memory bandwidth are used for that host");
+  // zerosim-calibrate times the 16-bit ops; an fp32 step's ops move other bytes at another peak.
+  if (c.train.precision == Precision::fp32 && table->has_ops())
+    out.push_back("calibration " + c.calibration +
+                  " times bf16 ops; train.precision fp32 runs every op on the roofline (fp32 or TF32 peak), "
+                  "none from the file");
   const auto extrapolated = cm.value("extrapolated_ops", int64_t{0});
   if (extrapolated > 0)
     out.push_back(std::to_string(extrapolated) + " of " +

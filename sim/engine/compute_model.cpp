@@ -40,11 +40,23 @@ double shape_utilization(const ComputeOp& op, int64_t sms) {
 }
 }  // namespace
 
+double matmul_peak_flops(const GpuSpec& gpu, MatmulMath math) {
+  switch (math) {
+    case MatmulMath::fp32:
+      return gpu.fp32_flops;
+    case MatmulMath::tf32:
+      return gpu.tf32_flops;
+    default:
+      return gpu.bf16_flops;
+  }
+}
+
 double ComputeModel::roofline(const ComputeOp& op) const {
   const double flops_eff = op.cls == OpClass::attention
                                ? gpu_.attention_efficiency
                                : gpu_.gemm_efficiency * shape_utilization(op, gpu_.sms);
-  const double peak = op.cls == OpClass::gemm_int8 ? gpu_.int8_ops : gpu_.bf16_flops;
+  // fp32 training: the same achievable fractions of the fp32 or TF32 peak (docs/time-model.md, "fp32").
+  const double peak = op.cls == OpClass::gemm_int8 ? gpu_.int8_ops : matmul_peak_flops(gpu_, op.math);
   return roofline_seconds(op.flops, op.bytes, peak, flops_eff, gpu_.mem_bw_bytes_s, eff_.memory,
                           eff_.launch_s * std::max(1, op.kernels));
 }
@@ -55,7 +67,8 @@ void ComputeModel::use_calibration(std::shared_ptr<const calib::CalibrationTable
 }
 
 OpTime ComputeModel::time(const ComputeOp& op) const {
-  if (table_) {
+  // A calibration file times the 16-bit ops; an fp32 op moves other bytes at another peak.
+  if (table_ && op.math == MatmulMath::tensor16) {
     if (const auto t = table_->lookup(op.op, op.tokens, op.d_in, op.d_out, op.r)) {
       // The table times one instance (one expert's share of a mixture-of-experts op).
       const double instances = static_cast<double>(std::max<int64_t>(1, op.instances));

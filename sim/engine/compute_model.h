@@ -49,6 +49,10 @@ class ComputeModel {
   bool transfer_ = false;
 };
 
+// The peak `math` runs at on `gpu`: bf16/fp16 tensor cores, fp32 CUDA cores or TF32 tensor cores (0 where
+// a platform file's GPU does not give it).
+double matmul_peak_flops(const GpuSpec& gpu, MatmulMath math);
+
 // Fraction of a GEMM's 128×128 output tiles that is real output (tile quantization: M = 1304 fills 11
 // tiles of 128 rows, 1408, so 92.6% of the work is useful; NVIDIA's "Matrix Multiplication Background"
 // user's guide, "Tile quantization").

@@ -800,6 +800,8 @@ class Checker {
     if (h.props.count("memory_bytes"))
       out.gpu.memory_bytes = count("memory_bytes", kMaxMemoryBytes, "1125899906842624 bytes, 1 PiB");
     if (h.props.count("bf16_flops")) out.gpu.bf16_flops = number("bf16_flops");
+    if (h.props.count("fp32_flops")) out.gpu.fp32_flops = number("fp32_flops");
+    if (h.props.count("tf32_flops")) out.gpu.tf32_flops = number("tf32_flops");
     if (h.props.count("mem_bw_bytes_s")) out.gpu.mem_bw_bytes_s = number("mem_bw_bytes_s");
     if (h.props.count("sms")) out.gpu.sms = count("sms", kMaxSms, "1000000");
     if (h.props.count("gemm_efficiency")) out.gpu.gemm_efficiency = std::min(1.0, number("gemm_efficiency"));
@@ -817,10 +819,17 @@ class Checker {
     out.node = index("node");
     out.local_rank = index("local_rank");
     // A GPU host's props are all read above: a misspelt one would otherwise be a silent default.
-    static const std::vector<std::string> host_props = {
-        "gpu",       "memory_bytes",    "bf16_flops",           "mem_bw_bytes_s",
-        "sms",       "gemm_efficiency", "attention_efficiency", "node",
-        "local_rank"};
+    static const std::vector<std::string> host_props = {"gpu",
+                                                        "memory_bytes",
+                                                        "bf16_flops",
+                                                        "mem_bw_bytes_s",
+                                                        "sms",
+                                                        "gemm_efficiency",
+                                                        "attention_efficiency",
+                                                        "node",
+                                                        "local_rank",
+                                                        "fp32_flops",
+                                                        "tf32_flops"};
     for (const auto& [k, v] : h.props)
       if (std::find(host_props.begin(), host_props.end(), k) == host_props.end())
         fail(key, "prop '" + k + "' is not a GPU host property (allowed: " + join(host_props) + ")");

@@ -1,6 +1,6 @@
-// Real ds_config.json and config.json files through the binary (issue 13): a misspelt key, fp32
-// (bf16 disabled), ZeRO++ and an inconsistent train_batch_size exit 2 naming the file and key;
-// fp16-mixed runs with bf16-mixed's memory; a quantized checkpoint is refused.
+// Real ds_config.json and config.json files through the binary (issue 13): a misspelt key, ZeRO++ and an
+// inconsistent train_batch_size exit 2 naming the file and key; fp16-mixed runs with bf16-mixed's memory;
+// bf16 disabled is DeepSpeed's fp32 training; a quantized checkpoint is refused.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -26,7 +26,6 @@ TEST_CASE("ds_config refusals exit 2 naming the file and key", "[cli][deepspeed]
   };
   for (const Case& c : {Case{"typo-reduce-bucket.json", "'zero_optimization.reduce_bucket_sise'",
                              "did you mean 'reduce_bucket_size'?"},
-                        Case{"bf16-disabled.json", "'bf16.enabled'", "fp32 training is not modelled yet"},
                         Case{"zeropp.json", "zero_optimization.zero_", "not modelled yet"},
                         Case{"batch-mismatch.json", "'train_batch_size'", "1 x 2 x 1 = 2"}}) {
     INFO(c.file);
@@ -56,9 +55,17 @@ TEST_CASE("fp16-mixed from a ds_config has bf16-mixed's memory", "[cli][deepspee
   CHECK(b == f);
 }
 
-TEST_CASE("train.precision fp32 is refused through the binary", "[cli][config]") {
-  const auto r = run_zerosim(kTiny + " --set train.precision=fp32");
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("'train.precision'"));
-  CHECK_THAT(r.err, Catch::Contains("fp32 training is not modelled yet"));
+TEST_CASE("a ds_config enabling neither bf16 nor fp16 trains in fp32: 4 B weights and gradients",
+          "[cli][deepspeed][fp32]") {
+  const auto fp32 = run_zerosim(with_ds("bf16-disabled.json"));
+  const auto bf16 = run_zerosim(with_ds("hf-zero2-bf16.json"));
+  INFO(fp32.err);
+  REQUIRE(fp32.exit_code == 0);
+  REQUIRE(bf16.exit_code == 0);
+  const auto f = nlohmann::json::parse(fp32.out), b = nlohmann::json::parse(bf16.out);
+  CHECK(f["config"]["train"]["precision"] == "fp32");
+  CHECK(f["config"]["train"]["tf32"] == false);
+  // Both ZeRO-2 on one GPU: the frozen weights go from 2 to 4 B each.
+  CHECK(f["memory"]["breakdown"]["frozen_params"].get<int64_t>() ==
+        2 * b["memory"]["breakdown"]["frozen_params"].get<int64_t>());
 }

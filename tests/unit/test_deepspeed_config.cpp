@@ -86,11 +86,11 @@ TEST_CASE("ds_config: precision from the bf16 and fp16 blocks", "[deepspeed]") {
   // "auto": the run config's train.precision, as HF Trainer fills it.
   CHECK(load_with(dir, R"({"fp16": {"enabled": "auto"}})", "train: {precision: fp16-mixed}\n")
             .train.precision == Precision::fp16_mixed);
-  SECTION("bf16 disabled and no fp16 is fp32 in DeepSpeed: refused, never run as bf16") {
-    const std::string msg = error_with(dir, R"({"bf16": {"enabled": false}})");
-    CHECK_THAT(msg, Catch::Contains("'bf16.enabled'"));
-    CHECK_THAT(msg, Catch::Contains("fp32 training is not modelled yet"));
-    CHECK_THAT(error_with(dir, R"({"zero_optimization": {"stage": 1}})"), Catch::Contains("fp32 training"));
+  SECTION("bf16 disabled and no fp16 is fp32 in DeepSpeed, never run as bf16") {
+    CHECK(load_with(dir, R"({"bf16": {"enabled": false}})").train.precision == Precision::fp32);
+    CHECK(load_with(dir, R"({"zero_optimization": {"stage": 1}})").train.precision == Precision::fp32);
+    CHECK_THAT(error_with(dir, R"({"bf16": {"enabled": false}})", "train: {precision: bf16-mixed}\n"),
+               Catch::Contains("means fp32") && Catch::Contains("disagrees with train.precision"));
   }
   SECTION("disagreeing with train.precision, or both enabled") {
     CHECK_THAT(error_with(dir, R"({"fp16": {"enabled": true}})", "train: {precision: bf16-mixed}\n"),
@@ -106,7 +106,7 @@ TEST_CASE("ds_config: precision from the bf16 and fp16 blocks", "[deepspeed]") {
   }
 }
 
-TEST_CASE("train.precision: fp16-mixed modelled with bf16-mixed's bytes, fp32 refused",
+TEST_CASE("train.precision: fp16-mixed modelled with bf16-mixed's bytes; fp32 its own",
           "[config][deepspeed]") {
   TempDir dir;
   const RunConfig c = load_run_config(dir.write("run.yaml", "train: {precision: fp16-mixed}\n"));
@@ -114,10 +114,13 @@ TEST_CASE("train.precision: fp16-mixed modelled with bf16-mixed's bytes, fp32 re
   CHECK(std::string(precision_name(c.train.precision)) == "fp16-mixed");
   CHECK(has_fp32_master(Precision::fp16_mixed));
   CHECK_FALSE(has_fp32_master(Precision::bf16_pure));
-  const std::string msg =
-      config_error_message([&] { load_run_config(dir.write("run2.yaml", "train: {precision: fp32}\n")); });
-  CHECK_THAT(msg,
-             Catch::Contains("'train.precision'") && Catch::Contains("fp32 training is not modelled yet"));
+  const RunConfig fp32 = load_run_config(dir.write("run2.yaml", "train: {precision: fp32}\n"));
+  CHECK(fp32.train.precision == Precision::fp32);
+  CHECK(std::string(precision_name(fp32.train.precision)) == "fp32");
+  CHECK_FALSE(has_fp32_master(Precision::fp32));  // only ZeRO 1-3's clone (memory_model.cpp)
+  CHECK_THAT(
+      config_error_message([&] { load_run_config(dir.write("run3.yaml", "train: {precision: fp64}\n")); }),
+      Catch::Contains("'train.precision'") && Catch::Contains("fp32"));
 }
 
 TEST_CASE("ds_config: train_batch_size = micro_batch x grad_accum x GPUs", "[deepspeed]") {

@@ -228,11 +228,18 @@ TEST_CASE("axolotl defaults: the schema's and normalize_config's values, with th
   CHECK(value(c, "peft.method") == "none");
   CHECK(value(c, "train.engine") == "pytorch");
 
-  SECTION("fp16: true is fp16-mixed; bf16: false alone is fp32, refused") {
+  SECTION("fp16: true is fp16-mixed; bf16: false alone is fp32, with tf32's default auto on") {
     CHECK(value(import_axolotl(variant(dir, minimal, "", "fp16: true"), {}), "train.precision") ==
           "fp16-mixed");
-    CHECK_THAT(config_error_message([&] { import_axolotl(variant(dir, minimal, "", "bf16: false"), {}); }),
-               Catch::Contains("key 'bf16'") && Catch::Contains("fp32"));
+    const ImportedConfig fp32 = import_axolotl(variant(dir, minimal, "", "bf16: false"), {});
+    CHECK(value(fp32, "train.precision") == "fp32");
+    CHECK_THAT(origin(fp32, "train.precision"), Catch::Contains("no autocast"));
+    CHECK(value(fp32, "train.tf32") == "true");
+    CHECK_THAT(origin(fp32, "train.tf32"), Catch::Contains("is_torch_tf32_available"));
+    const ImportedConfig ieee = import_axolotl(variant(dir, minimal, "", "bf16: false\ntf32: false"), {});
+    CHECK(zerosim::testing::find_setting(ieee, "train.tf32") == nullptr);
+    // With bf16 the flag changes no GEMM: listed as no effect.
+    CHECK(lists_no_effect(import_axolotl(variant(dir, minimal, "", "tf32: true"), {}), "tf32"));
   }
   SECTION("--model and --seq-len override the file") {
     ImportOptions o;

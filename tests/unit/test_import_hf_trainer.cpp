@@ -91,6 +91,29 @@ TEST_CASE("hf-trainer: fp16 without DeepSpeed is amp-fp16", "[import]") {
   CHECK(value(zerosim::import_hf_trainer(f, llama()), "train.precision") == "amp-fp16");
 }
 
+TEST_CASE("hf-trainer: neither bf16 nor fp16 is fp32 training; tf32: true is train.tf32", "[import][fp32]") {
+  TempDir dir;
+  // Without DeepSpeed: from_pretrained's fp32 weights, no autocast.
+  const ImportedConfig plain = zerosim::import_hf_trainer(
+      variant(dir, "amp-bf16-liger.json", {{"bf16", false}, {"use_liger_kernel", false}, {"tf32", true}}),
+      llama());
+  CHECK(value(plain, "train.precision") == "fp32");
+  CHECK(origin(plain, "train.precision").find("no autocast") != std::string::npos);
+  CHECK(value(plain, "train.tf32") == "true");
+  CHECK(origin(plain, "train.tf32").find("allow_tf32") != std::string::npos);
+  // tf32 false: fp32 matmuls, PyTorch's default, and said so.
+  const ImportedConfig no_tf32 = zerosim::import_hf_trainer(
+      variant(dir, "amp-bf16-liger.json", {{"bf16", false}, {"use_liger_kernel", false}, {"tf32", false}}),
+      llama());
+  CHECK(zerosim::testing::find_setting(no_tf32, "train.tf32") == nullptr);
+  CHECK(lists_no_effect(no_tf32, "tf32"));
+  // With a ds_config whose bf16 is "auto" (filled from bf16: false): DeepSpeed's fp32 training.
+  const ImportedConfig ds = zerosim::import_hf_trainer(
+      variant(dir, "zero2-bf16.json", {{"bf16", false}, {"deepspeed", example("ds_zero2.json")}}), llama());
+  CHECK(value(ds, "train.precision") == "fp32");
+  CHECK(origin(ds, "train.precision").find("DeepSpeed trains in fp32") != std::string::npos);
+}
+
 TEST_CASE("hf-trainer: fields left out take TrainingArguments' defaults", "[import]") {
   TempDir dir;
   const auto f = dir.write("args.json", R"({"bf16": true})");
@@ -199,8 +222,6 @@ TEST_CASE("hf-trainer: refusals name the field", "[import]") {
   CHECK_THAT(
       refused({{"per_device_train_batch_szie", 4}}),
       Catch::Contains("per_device_train_batch_szie") && Catch::Contains("per_device_train_batch_size"));
-  CHECK_THAT(refused({{"bf16", false}, {"deepspeed", example("ds_zero2.json")}}),
-             Catch::Contains("bf16") && Catch::Contains("fp32"));
   CHECK_THAT(refused({{"deepspeed", "missing.json"}}),
              Catch::Contains("deepspeed") && Catch::Contains("not found"));
   CHECK_THAT(refused({{"accelerator_config", {{"split_batches", true}}}}),
