@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "workloads/eager_op_bytes.h"
 #include "workloads/kernel_launches.h"
 #include "workloads/loss_ops.h"
 
@@ -400,9 +401,11 @@ class Builder {
     const int64_t h = m_.hidden;
     const bool fwd = phase != Phase::backward;
     const std::string kind = m_.norm == NormKind::rmsnorm ? "rmsnorm" : "layernorm";
-    // fp32 training: the same passes over elements twice as wide.
+    // Its kernels' bytes over the residual stream's dtype (eager_op_bytes.h).
+    const double per_element = m_.norm == NormKind::rmsnorm ? rmsnorm_bytes_per_element(!fwd, res_, full_)
+                                                            : layernorm_bytes_per_element(!fwd, res_, full_);
     ComputeOp o = make(name + (fwd ? ".fwd" : ".bwd"), kind + (fwd ? "_fwd" : "_bwd"), OpClass::memory_bound,
-                       phase, (fwd ? 4.0 : 8.0) * td(h), (fwd ? 12.0 : 16.0) * td(h) * (fp32_ ? 2.0 : 1.0));
+                       phase, (fwd ? 4.0 : 8.0) * td(h), per_element * td(h));
     keyed(o, T_, h, h, 0);
     if (fwd && (input_rg || full_)) {
       // HF LlamaRMSNorm upcasts to fp32 and autograd keeps that copy and the rsqrt (T fp32);
@@ -583,17 +586,25 @@ class Builder {
     fwd_.push_back(lora_forward_op(li, dt, dropout, x32_live, phase));
     if (!dora) return;
     if (dropout) fwd_.push_back(dora_base_forward_op(li, dt, x_rg, x32_live, phase));
-    ComputeOp cf = make(L.name + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase,
-                        5.0 * td(dout), 7.0 * td(dout) * actd_);
+    ComputeOp cf =
+        make(L.name + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase, 5.0 * td(dout),
+             dora_combine_bytes_per_element(false, act_, dora_lora_result_bytes(dt), fw_.adapter_bytes()) *
+                 td(dout));
     keyed(cf, T_, 0, dout, 0);
     cf.modules = {lm.magnitude[li]};
     // (m/‖W‖ − 1)·base_result + m/‖W‖·lora_result·c: the muls keep base_result (bf16), lora_result (fp32
     // when the adapters run in fp32, bf16 under autocast) and the s and n vectors (the magnitude's dtype).
-    const int64_t lora_result = dt == AdapterDtype::fp32 ? 4 : act_;
-    cf.saved_bytes = (act_ + lora_result) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
+    cf.saved_bytes = (act_ + dora_lora_result_bytes(dt)) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
     cf.transient_bytes = x32_live;
     fwd_.push_back(cf);
   }
+
+  // DoRA's lora_result: fp32 when the adapters run in fp32, the activations' dtype otherwise (bf16 under
+  // autocast).
+  int64_t dora_lora_result_bytes(AdapterDtype dt) const { return dt == AdapterDtype::fp32 ? 4 : act_; }
+
+  // Bytes per element the adapter's GEMMs read and write: fp32 adapters without autocast run in fp32.
+  int64_t adapter_compute_bytes(AdapterDtype dt) const { return dt == AdapterDtype::fp32 ? 4 : act_; }
 
   ComputeOp lora_forward_op(size_t li, AdapterDtype dt, bool dropout, int64_t x32_live, Phase phase) const {
     const LinearSpec& L = m_.layer_linears[li];
@@ -601,7 +612,7 @@ class Builder {
     const int64_t din = L.d_in, dout = L.d_out, r = p_.rank(layer_, li);
     ComputeOp lf =
         make(L.name + ".lora_fwd", "lora_fwd", OpClass::gemm, phase, lora_forward_flops(T_, din, dout, r),
-             (td(din) + 2.0 * td(r) + 2.0 * td(dout)) * actd_);
+             lora_forward_bytes(T_, din, dout, r, adapter_compute_bytes(dt), p_.method == PeftMethod::dora));
     keyed(lf, T_, din, dout, r);
     lf.modules = {lm.lora_a[li], lm.lora_b[li]};
     switch (dt) {
@@ -685,7 +696,8 @@ class Builder {
     double f = lora_backward_flops(T_, din, dout, r);
     if (!x_rg && !dropout) f -= 2.0 * td(r) * static_cast<double>(din);  // no dx through A
     ComputeOp lb = make(L.name + ".lora_bwd", "lora_bwd", OpClass::gemm, Phase::backward, f,
-                        (td(din) * 2.0 + 3.0 * td(r) + 2.0 * td(dout)) * actd_);
+                        lora_backward_bytes(T_, din, dout, r, adapter_compute_bytes(fw_.adapter_dtype), dora,
+                                            x_rg || dropout));
     keyed(lb, T_, din, dout, r);
     lb.modules = {lm.lora_a[li], lm.lora_b[li]};
     // c·G⊙s, in fp32 when the adapters run in fp32 without autocast
@@ -694,7 +706,10 @@ class Builder {
     if (!dora) return;
     if (dropout && x_rg) bwd_->push_back(input_grad_op(li, L.name + ".dora_base_dx"));
     ComputeOp cb = make(L.name + ".dora_combine_bwd", "dora_combine_bwd", OpClass::memory_bound,
-                        Phase::backward, 8.0 * td(dout), 15.0 * td(dout) * actd_);
+                        Phase::backward, 8.0 * td(dout),
+                        dora_combine_bytes_per_element(true, act_, dora_lora_result_bytes(fw_.adapter_dtype),
+                                                       fw_.adapter_bytes()) *
+                            td(dout));
     keyed(cb, T_, 0, dout, 0);
     cb.modules = {lm.magnitude[li]};
     // The gradients of the combine's two terms; fp32 whenever the magnitude is (its output is fp32).
@@ -770,10 +785,18 @@ class Builder {
     bwd_->push_back(attention_backward_op());
   }
 
+  // Qwen-v1's remote code runs flash-attn's fused rotary kernel where flash-attn is installed, which
+  // train.flash_attention says it is (modeling_qwen.py: apply_rotary_emb_func from flash_attn.layers.rotary).
+  RotaryCode rotary_code() const {
+    if (m_.model_type != "qwen") return RotaryCode::transformers;
+    return t_.flash_attention ? RotaryCode::qwen_fused : RotaryCode::qwen_eager;
+  }
+
   ComputeOp rotary_op(Phase phase) const {
     const int64_t qk = m_.q_dim() + m_.kv_dim();
     const std::string name = phase == Phase::backward ? "rotary_bwd" : "rotary_fwd";
-    ComputeOp o = make(name, name, OpClass::memory_bound, phase, 3.0 * td(qk), 4.0 * td(qk) * actd_);
+    ComputeOp o = make(name, name, OpClass::memory_bound, phase, 3.0 * td(qk),
+                       rotary_bytes_per_element(phase == Phase::backward, act_, rotary_code()) * td(qk));
     keyed(o, T_, m_.head_dim, qk, 0);
     return o;
   }
@@ -831,8 +854,9 @@ class Builder {
     const bool swiglu = m_.mlp == MlpKind::swiglu;
     const std::string fwd_name = swiglu ? "swiglu_fwd" : "gelu_fwd";
     const int64_t el = mlp32_ ? 4 : act_;  // QLoRA's fp32 norms: gate's and up's outputs are fp32
-    ComputeOp act = make(fwd_name, fwd_name, OpClass::memory_bound, phase, (swiglu ? 5.0 : 8.0) * td(i),
-                         (swiglu ? 4.0 : 2.0) * td(i) * static_cast<double>(el));
+    ComputeOp act =
+        make(fwd_name, fwd_name, OpClass::memory_bound, phase, (swiglu ? 5.0 : 8.0) * td(i),
+             (swiglu ? swiglu_bytes_per_element(false, el) : gelu_bytes_per_element(false, el)) * td(i));
     keyed(act, T_, i, i, 0);
     if (rg) {  // gate, silu(gate), up | up
       act.saved_tensors.assign(swiglu ? 3 : 1, el * T_ * i);
@@ -843,7 +867,7 @@ class Builder {
     const std::string bwd_name = swiglu ? "swiglu_bwd" : "gelu_bwd";
     ComputeOp actb =
         make(bwd_name, bwd_name, OpClass::memory_bound, Phase::backward, (swiglu ? 8.0 : 10.0) * td(i),
-             (swiglu ? 6.0 : 3.0) * td(i) * static_cast<double>(el));
+             (swiglu ? swiglu_bytes_per_element(true, el) : gelu_bytes_per_element(true, el)) * td(i));
     keyed(actb, T_, i, i, 0);
     actb.transient_tensors.assign(swiglu ? 3 : 1, el * T_ * i);
     actb.transient_bytes = (swiglu ? 3 : 1) * el * T_ * i;
