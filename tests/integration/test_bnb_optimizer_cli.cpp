@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::zerosim_json;
 
 namespace {
 
@@ -15,12 +17,7 @@ const std::string kFull7b =
     "--config workloads/configs/seed-dora-7b.yaml --set peft.method=none --set train.engine=pytorch "
     "--set train.precision=bf16-pure --set train.activation_checkpointing=true --format json";
 
-nlohmann::json simulate(const std::string& sets) {
-  const auto r = run_zerosim("simulate " + kFull7b + " " + sets);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
-}
+nlohmann::json simulate(const std::string& sets) { return zerosim_json("simulate " + kFull7b + " " + sets); }
 
 int64_t bytes(const nlohmann::json& j, const char* key) { return j["memory"][key].get<int64_t>(); }
 

@@ -7,10 +7,12 @@
 #include <sstream>
 
 #include "run_command.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_command;
 using zerosim::testing::run_zerosim;
 using zerosim::testing::source_path;
+using zerosim::testing::zerosim_json;
 
 namespace {
 
@@ -18,10 +20,7 @@ const std::string kRun = "--config tests/data/tiny-llama-dora.yaml";
 const std::string kKnown = "tests/data/calibration/tiny-llama-1ms-a100.yaml";
 
 nlohmann::json simulate(const std::string& args) {
-  const auto r = run_zerosim("simulate " + kRun + " " + args + " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
+  return zerosim_json("simulate " + kRun + " " + args + " --format json");
 }
 
 }  // namespace

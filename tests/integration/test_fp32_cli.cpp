@@ -5,18 +5,17 @@
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::zerosim_json;
 
 namespace {
 
 const std::string kRun = "--config tests/data/tiny-llama-dora.yaml --set train.engine=pytorch";
 
 nlohmann::json simulate(const std::string& args) {
-  const auto r = run_zerosim("simulate " + kRun + " " + args + " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
+  return zerosim_json("simulate " + kRun + " " + args + " --format json");
 }
 
 }  // namespace

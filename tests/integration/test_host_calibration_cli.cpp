@@ -6,11 +6,13 @@
 
 #include "run_command.h"
 #include "unit/test_support.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_command;
 using zerosim::testing::run_zerosim;
 using zerosim::testing::source_path;
 using zerosim::testing::TempDir;
+using zerosim::testing::zerosim_json;
 
 namespace {
 
@@ -23,12 +25,7 @@ const std::string kOffload =
     "--set zero.offload_optimizer=cpu --set cluster.gpus=2 --format json";
 constexpr double kElements = 3'369'207'808.0;
 
-nlohmann::json simulate(const std::string& sets) {
-  const auto r = run_zerosim(kOffload + " " + sets);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
-}
+nlohmann::json simulate(const std::string& sets) { return zerosim_json(kOffload + " " + sets); }
 
 double cpu_step(const nlohmann::json& j) { return j["time"]["cpu_optimizer_s"].get<double>(); }
 

@@ -6,9 +6,11 @@
 
 #include "run_command.h"
 #include "unit/test_support.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
 using zerosim::testing::TempDir;
+using zerosim::testing::zerosim_json;
 
 namespace {
 
@@ -17,12 +19,7 @@ const std::string kFull7b =
     "--config workloads/configs/seed-dora-7b.yaml --set peft.method=none --set zero.stage=3 "
     "--set cluster.gpus=4 --format json";
 
-nlohmann::json simulate(const std::string& sets) {
-  const auto r = run_zerosim("simulate " + kFull7b + " " + sets);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
-}
+nlohmann::json simulate(const std::string& sets) { return zerosim_json("simulate " + kFull7b + " " + sets); }
 
 double time_of(const nlohmann::json& j, const char* key) { return j["time"][key].get<double>(); }
 

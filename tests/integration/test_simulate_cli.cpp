@@ -13,18 +13,17 @@
 #include <vector>
 
 #include "run_command.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::zerosim_json;
 
 namespace {
 
 const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml";
 
 nlohmann::json simulate(const std::string& sets) {
-  const auto r = run_zerosim("simulate " + kSeed + " " + sets + " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
+  return zerosim_json("simulate " + kSeed + " " + sets + " --format json");
 }
 
 // `simulate <kSeed> <sets> --trace FILE --format json`: its JSON and the trace it wrote (then removed).

@@ -5,18 +5,16 @@
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::zerosim_json;
 
 namespace {
 
 nlohmann::json simulate(const std::string& sets) {
-  const auto r =
-      run_zerosim("simulate --config workloads/configs/seed-dora-7b.yaml --set train.grad_accum=2 " + sets +
-                  " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out);
+  return zerosim_json("simulate --config workloads/configs/seed-dora-7b.yaml --set train.grad_accum=2 " +
+                      sets + " --format json");
 }
 
 double step_s(const nlohmann::json& j) { return j["time"]["step_s"].get<double>(); }
