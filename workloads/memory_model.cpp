@@ -154,10 +154,12 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   }
   // ZeRO-3 whose trainable partitions are already fp32 on the GPU (peft's fp32 adapters, §8.2) uses them as
   // the master weights instead of a copy (stage3.py _create_fp32_partitions, 0.18.2+): only m and v remain.
-  if (z.stage == 3 && mixed && fw.adapters_fp32() && !offloaded) s.optimizer_states -= 4 * optimizer_numel;
-  // So does every ZeRO-3 partition in fp32 training (the same branch of _create_fp32_partitions).
-  if (z.stage == 3 && fp32 && !offloaded && c.versions.deepspeed >= Version{0, 18, 2})
-    s.optimizer_states -= 4 * optimizer_numel;
+  // So does every ZeRO-3 partition in fp32 training (the same branch).
+  const bool partition_is_master =
+      z.stage == 3 && !offloaded &&
+      ((mixed && fw.adapters_fp32()) || (fp32 && c.versions.deepspeed >= Version{0, 18, 2}));
+  if (partition_is_master) s.optimizer_states -= 4 * optimizer_numel;
+  s.optimizer_state_buffers = master && !partition_is_master ? 3 : 2;
   // The elements step() handles at once: all of them, except that ZeRO-3 steps one sub-group at a time.
   const int64_t step_numel =
       z.stage == 3
@@ -312,10 +314,7 @@ std::vector<Tensor> allocate_states(Replay& r, const RunConfig& c, const StepPro
   if (c.zero.stage == 3 && c.zero.offload_param != "cpu") r.empty_cache();
   alloc_parts(r, states, MemComponent::trainable_params, s.trainable_params, 1);
   alloc_parts(r, states, MemComponent::gradients, s.gradients, 1);
-  const bool master_copy = has_fp32_master(c.train.precision) ||
-                           (c.train.precision == Precision::fp32 &&
-                            c.train.engine == TrainingEngine::deepspeed && c.zero.stage >= 1);
-  alloc_parts(r, states, MemComponent::optimizer_states, s.optimizer_states, master_copy ? 3 : 2);
+  alloc_parts(r, states, MemComponent::optimizer_states, s.optimizer_states, s.optimizer_state_buffers);
   alloc_parts(r, states, MemComponent::buffers, s.persistent_buffers, 1);
   return states;
 }

@@ -41,6 +41,9 @@ struct ModelStates {
   int64_t gradients = 0;              // resident for the whole step
   int64_t gradients_in_backward = 0;  // allocated as backward reaches each parameter (GA = 1, stages 0-1)
   int64_t optimizer_states = 0;
+  // The buffers optimizer_states is held in: Adam's exp_avg and exp_avg_sq, and a master copy where the
+  // optimizer keeps one (3).
+  int64_t optimizer_state_buffers = 2;
   int64_t persistent_buffers = 0;     // ZeRO-3's IPG bucket
   int64_t backward_buffers = 0;       // ZeRO-1/2 IPG bucket(s), allocated in backward (framework_behaviour.h)
   int64_t boundary_buffers = 0;       // stage 0: the flattened all-reduce bucket at the accumulation boundary

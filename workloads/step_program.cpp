@@ -588,22 +588,19 @@ class Builder {
     if (dropout) fwd_.push_back(dora_base_forward_op(li, dt, x_rg, x32_live, phase));
     ComputeOp cf =
         make(L.name + ".dora_combine_fwd", "dora_combine_fwd", OpClass::memory_bound, phase, 5.0 * td(dout),
-             dora_combine_bytes_per_element(false, act_, dora_lora_result_bytes(dt), fw_.adapter_bytes()) *
+             dora_combine_bytes_per_element(false, act_, adapter_compute_bytes(dt), fw_.adapter_bytes()) *
                  td(dout));
     keyed(cf, T_, 0, dout, 0);
     cf.modules = {lm.magnitude[li]};
     // (m/‖W‖ − 1)·base_result + m/‖W‖·lora_result·c: the muls keep base_result (bf16), lora_result (fp32
     // when the adapters run in fp32, bf16 under autocast) and the s and n vectors (the magnitude's dtype).
-    cf.saved_bytes = (act_ + dora_lora_result_bytes(dt)) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
+    cf.saved_bytes = (act_ + adapter_compute_bytes(dt)) * T_ * dout + 3 * fw_.adapter_bytes() * dout;
     cf.transient_bytes = x32_live;
     fwd_.push_back(cf);
   }
 
-  // DoRA's lora_result: fp32 when the adapters run in fp32, the activations' dtype otherwise (bf16 under
-  // autocast).
-  int64_t dora_lora_result_bytes(AdapterDtype dt) const { return dt == AdapterDtype::fp32 ? 4 : act_; }
-
-  // Bytes per element the adapter's GEMMs read and write: fp32 adapters without autocast run in fp32.
+  // Bytes per element the adapter's GEMMs read and write (and DoRA's lora_result): fp32 adapters without
+  // autocast run in fp32, otherwise the activations' dtype (bf16 under autocast).
   int64_t adapter_compute_bytes(AdapterDtype dt) const { return dt == AdapterDtype::fp32 ? 4 : act_; }
 
   ComputeOp lora_forward_op(size_t li, AdapterDtype dt, bool dropout, int64_t x32_live, Phase phase) const {
@@ -707,7 +704,7 @@ class Builder {
     if (dropout && x_rg) bwd_->push_back(input_grad_op(li, L.name + ".dora_base_dx"));
     ComputeOp cb = make(L.name + ".dora_combine_bwd", "dora_combine_bwd", OpClass::memory_bound,
                         Phase::backward, 8.0 * td(dout),
-                        dora_combine_bytes_per_element(true, act_, dora_lora_result_bytes(fw_.adapter_dtype),
+                        dora_combine_bytes_per_element(true, act_, adapter_compute_bytes(fw_.adapter_dtype),
                                                        fw_.adapter_bytes()) *
                             td(dout));
     keyed(cb, T_, 0, dout, 0);

@@ -248,7 +248,7 @@ TEST_CASE("offload: auto searches the GPU counts where nothing fits; --offload v
   CHECK(offload_of("none", "none") == "none");
 }
 
-// 72 GiB of 80 is 90%: it fits the card, but not with the validated 13.3% margin (80 x 0.867 = 69.36 GiB
+// 72 GiB of 80 is 90%: it fits the card, but not with a 13.3% margin (80 x 0.867 = 69.36 GiB
 // usable); with a 5% margin (76 GiB usable) it does.
 TEST_CASE("recommend refuses a peak inside the safety margin and says how much is usable", "[recommend]") {
   const std::vector<Candidate> cs = {candidate(0, 1, 1000, 72, true)};
