@@ -780,7 +780,8 @@ bool translate_distributed(ImportBuilder& b, Source& s, const ImportOptions& o, 
   if (quantized)
     b.refuse("fsdp",
              "with load_in_4bit: FSDP shards bitsandbytes' packed 4-bit storage, which zerosim does "
-             "not model (QLoRA is modelled without sharding or with deepspeed stage 0-2)");
+             "not model (QLoRA is modelled without sharding or under a deepspeed: config, ZeRO-3 included "
+             "with bnb_4bit_quant_storage bfloat16)");
   if (present(cfg["auto_wrap_policy"]) && cfg["auto_wrap_policy"].Scalar() != "TRANSFORMER_BASED_WRAP")
     b.refuse("fsdp_config.auto_wrap_policy", cfg["auto_wrap_policy"].Scalar() +
                                                  ": units by size are not modelled (allowed: "

@@ -553,9 +553,14 @@ class Builder {
         fw_.adapters_fp32() && !input_fp32_ ? 4 * T_ * din : 0;  // AMP: a norm's output is fp32
     const bool x32_saved = dt == AdapterDtype::fp32 && !dropout;
     const int64_t x32_live = x32_saved ? 0 : x32;
+    // peft's x.to(fp32) (_cast_input_dtype): a pass over x before the adapter's first op; autocast then
+    // casts lora_A's fp32 input back to bf16 (another pass).
+    const double x_casts = x32 > 0 ? (actd_ + 4.0) * td(din) : 0.0;
+    const double autocast_cast = autocast ? (4.0 + 2.0) * td(din) : 0.0;
     if (dropout) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A keeps dropout(x)
+      // native_dropout on x as the adapter sees it: reads it, writes the output and the 1-byte mask.
       ComputeOp d = make(L.name + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
-                         td(din) * (actd_ + actd_ + 1));
+                         td(din) * static_cast<double>(2 * in_bytes + 1) + x_casts);
       keyed(d, T_, din, din, 0);
       // Under autocast lora_A keeps the bf16 cast of dropout(x) instead (lora_fwd below).
       d.saved_bytes = T_ * din * (autocast ? 1 : in_bytes + 1);
@@ -583,7 +588,9 @@ class Builder {
       }
       fwd_.push_back(wn);
     }
-    fwd_.push_back(lora_forward_op(li, dt, dropout, x32_live, phase));
+    ComputeOp lf = lora_forward_op(li, dt, dropout, x32_live, phase);
+    lf.bytes += (dropout ? 0.0 : x_casts) + autocast_cast;
+    fwd_.push_back(lf);
     if (!dora) return;
     if (dropout) fwd_.push_back(dora_base_forward_op(li, dt, x_rg, x32_live, phase));
     ComputeOp cf =
@@ -695,6 +702,10 @@ class Builder {
     ComputeOp lb = make(L.name + ".lora_bwd", "lora_bwd", OpClass::gemm, Phase::backward, f,
                         lora_backward_bytes(T_, din, dout, r, adapter_compute_bytes(fw_.adapter_dtype), dora,
                                             x_rg || dropout));
+    // The backward of peft's x.to(fp32) (and of autocast's cast back) when x needs a gradient.
+    if (x_rg && fw_.adapters_fp32() && !input_fp32_)
+      lb.bytes += (4.0 + actd_) * td(din) +
+                  (fw_.adapter_dtype == AdapterDtype::fp32_autocast ? (2.0 + 4.0) * td(din) : 0.0);
     keyed(lb, T_, din, dout, r);
     lb.modules = {lm.lora_a[li], lm.lora_b[li]};
     // c·G⊙s, in fp32 when the adapters run in fp32 without autocast

@@ -80,21 +80,18 @@ TEST_CASE("fp32 training: the loss keeps fp32 logits without an upcast copy", "[
   // transformers 4.49+ (the default 4.56): logits 4 B + log-softmax 4 B per logit element, E = T·V = 3,200:
   // 12,800 saved (the log-softmax) and 12,800 transient (the logits); with autocast (bf16-mixed) the bf16
   // logits, their fp32 upcast and the log-softmax are 2 + 4 + 4 = 10 B.
-  const ComputeOp& ce =
-      find_op(build_step_program(tiny.config({{"train.engine", "pytorch"}, {"train.precision", "fp32"}})),
-              "loss.cross_entropy_fwd");
+  const StepProgram fp32 =
+      build_step_program(tiny.config({{"train.engine", "pytorch"}, {"train.precision", "fp32"}}));
+  const ComputeOp& ce = find_op(fp32, "loss.cross_entropy_fwd");
   CHECK(ce.saved_bytes == 12'800);
   CHECK(ce.transient_bytes == 12'800);
   // transformers 4.36-4.45: logits.float() is the logits, then a shifted fp32 copy: 12 B → 25,600 transient.
-  const ComputeOp& old = find_op(
-      build_step_program(tiny.config(
-          {{"train.engine", "pytorch"}, {"train.precision", "fp32"}, {"versions.transformers", "4.40.0"}})),
-      "loss.cross_entropy_fwd");
+  const StepProgram before_446 = build_step_program(tiny.config(
+      {{"train.engine", "pytorch"}, {"train.precision", "fp32"}, {"versions.transformers", "4.40.0"}}));
+  const ComputeOp& old = find_op(before_446, "loss.cross_entropy_fwd");
   CHECK(old.saved_bytes + old.transient_bytes == 38'400);
   // The head's GEMMs read and write fp32: (T·h + h·V + T·V)·4 = (2,048 + 6,400 + 3,200)·4 = 46,592 B.
-  CHECK(find_op(build_step_program(tiny.config({{"train.engine", "pytorch"}, {"train.precision", "fp32"}})),
-                "lm_head.linear_fwd")
-            .bytes == Approx(46'592));
+  CHECK(find_op(fp32, "lm_head.linear_fwd").bytes == Approx(46'592));
 }
 
 TEST_CASE("fp32 training without DeepSpeed: fp32 parameters, gradients and Adam states, no master",
