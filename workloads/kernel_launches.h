@@ -14,7 +14,7 @@ namespace zerosim {
 // launch); backward kernels from autograd's C++ engine, without the Python layer.
 struct HostLaunchCosts {
   double forward_kernel_s =
-      8e-6;  // Torch-FL PR #27: 8 µs per eager CUDA op submitted back to back, A100 host
+      33e-6;  // vllm-omni PR #6516 (Nsight, eager forward): 31-35 µs between kernel launches
   double backward_kernel_s = 4e-6;  // [est] the dispatcher and launch without Python (pytorch#41383: about
                                     // half of an eager op's host time is the Python layer)
 };

@@ -43,9 +43,9 @@ TEST_CASE("a tiny model's kernels are shorter than their launches: the GPU waits
 
 TEST_CASE("a 7B model at 2048 tokens keeps the GPU busy: the launches are hidden", "[host]") {
   const auto t = time_of(kSeed);
-  CHECK(ms(t, "host_s") > 10);           // about 20-30 ms of launches per step
-  CHECK(ms(t, "exposed_host_s") < 0.1);  // but the host runs ahead of a GPU busy for 300 ms
-  CHECK(ms(t, "host_s") < ms(t, "step_s") / 5);
+  CHECK(ms(t, "host_s") > 50);         // about 95 ms of launches per step (33 µs per forward kernel)
+  CHECK(ms(t, "exposed_host_s") < 1);  // but the host runs ahead of a GPU busy for 360 ms
+  CHECK(ms(t, "host_s") < ms(t, "step_s") / 3);
 }
 
 TEST_CASE("ZeRO-3's hooks are host work: hidden on 8 GPUs, exposed on one where every fetch synchronises",
