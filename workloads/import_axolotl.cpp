@@ -538,6 +538,11 @@ void translate_batch(ImportBuilder& b, Source& s) {
              "axolotl requires two of micro_batch_size, gradient_accumulation_steps, batch_size "
              "(schemas/validation.py check_batch_size_fields)");
   const std::string where = "schemas/training.py HyperparametersConfig";
+  b.set("train.loop", "hf-trainer",
+        "axolotl trains with AxolotlTrainer, an HF Trainer subclass (core/trainers/base.py)");
+  b.set("train.loss_sync", "true",
+        "HF Trainer's logging_nan_inf_filter default (axolotl does not set it): each micro-step's loss is "
+        "tested for nan/inf on the host");
   b.set("train.micro_batch", is_set(mbs) ? mbs.Scalar() : "1",
         is_set(mbs) ? "micro_batch_size: " + mbs.Scalar() : axolotl_default("micro_batch_size 1", where));
   if (is_set(ga)) {

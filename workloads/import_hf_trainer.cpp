@@ -40,6 +40,8 @@ struct HfArgs {
   bool inline_deepspeed = false;
   std::vector<std::string> fsdp;  // FSDPOption values
   bool fsdp_checkpointing = false;
+  bool nan_inf_filter = true;  // logging_nan_inf_filter default=True
+  std::string nan_inf_filter_origin = kCode + " default logging_nan_inf_filter=True";
 };
 
 bool is_null(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
@@ -154,12 +156,12 @@ void no_effect_rules(std::map<std::string, FieldRule>& r) {
                  "bf16_full_eval",
                  "fp16_full_eval"},
                 kEval);
-  add_no_effect(r,
-                {"log_level", "log_level_replica", "log_on_each_node", "logging_dir", "logging_strategy",
-                 "logging_first_step", "logging_steps", "logging_nan_inf_filter", "disable_tqdm", "report_to",
-                 "project", "trackio_space_id", "include_tokens_per_second", "include_num_input_tokens_seen",
-                 "skip_memory_metrics"},
-                kLog);
+  add_no_effect(
+      r,
+      {"log_level", "log_level_replica", "log_on_each_node", "logging_dir", "logging_strategy",
+       "logging_first_step", "logging_steps", "disable_tqdm", "report_to", "project", "trackio_space_id",
+       "include_tokens_per_second", "include_num_input_tokens_seen", "skip_memory_metrics"},
+      kLog);
   add_no_effect(r,
                 {"save_strategy", "save_steps", "save_total_limit", "save_safetensors", "save_on_each_node",
                  "save_only_model", "enable_jit_checkpoint"},
@@ -336,6 +338,12 @@ void translated_rules(std::map<std::string, FieldRule>& r, ImportBuilder& b, HfA
       "", ""};
   r["bf16"] = {[&](const YAML::Node& v) { a.bf16 = bool_field(b, "bf16", v); }, "", ""};
   r["fp16"] = {[&](const YAML::Node& v) { a.fp16 = bool_field(b, "fp16", v); }, "", ""};
+  r["logging_nan_inf_filter"] = {[&](const YAML::Node& v) {
+                                   a.nan_inf_filter =
+                                       is_null(v) || read_bool(v, b.file(), "logging_nan_inf_filter");
+                                   a.nan_inf_filter_origin = "logging_nan_inf_filter: " + text_of(v);
+                                 },
+                                 "", ""};
   r["tf32"] = {[&](const YAML::Node& v) {
                  a.tf32 = bool_field(b, "tf32", v);
                  a.tf32_given = true;
@@ -611,6 +619,9 @@ ImportedConfig import_file(const std::string& file, const ImportOptions& options
   b.set("train.activation_checkpointing", a.checkpointing || a.fsdp_checkpointing ? "true" : "false",
         a.fsdp_checkpointing ? "fsdp_config.activation_checkpointing: true" : a.checkpointing_origin);
   set_optimizer(b, a);
+  b.set("train.loop", "hf-trainer", "Trainer.train (training_step's model.train() on every micro-step)");
+  b.set("train.loss_sync", a.nan_inf_filter ? "true" : "false",
+        a.nan_inf_filter_origin + " (the loop tests each micro-step's loss for nan/inf on the host)");
   if (a.liger)
     b.set("train.loss", "fused-linear-ce", "use_liger_kernel: true (LigerFusedLinearCrossEntropy)");
   if (a.bf16 && a.fp16) b.refuse("fp16", "and bf16 both true: the Trainer refuses it");

@@ -50,6 +50,7 @@ struct Args {
   bool pure_bf16 = false;
   bool disable_gradient_checkpointing = false;
   bool gradient_checkpointing = false;
+  bool logging_nan_inf_filter = true;  // transformers TrainingArguments default
   std::string flash_attn = "auto";
   bool enable_liger_kernel = false;
   bool use_liger_kernel = false;
@@ -467,6 +468,9 @@ void hf_training_rules(std::map<std::string, FieldRule>& r, Args& a, ImportBuild
   r["gradient_accumulation_steps"] = read_into(a, "gradient_accumulation_steps", [&](const YAML::Node& v) {
     a.gradient_accumulation_steps = read_count(b, "gradient_accumulation_steps", v, 1);
   });
+  r["logging_nan_inf_filter"] = read_into(a, "logging_nan_inf_filter", [&](const YAML::Node& v) {
+    a.logging_nan_inf_filter = read_flag(b, "logging_nan_inf_filter", v);
+  });
   r["bf16"] = read_into(a, "bf16", [&](const YAML::Node& v) { a.bf16 = read_flag(b, "bf16", v); });
   r["fp16"] = read_into(a, "fp16", [&](const YAML::Node& v) { a.fp16 = read_flag(b, "fp16", v); });
   r["gradient_checkpointing"] = read_into(a, "gradient_checkpointing", [&](const YAML::Node& v) {
@@ -596,7 +600,6 @@ void hf_training_rules(std::map<std::string, FieldRule>& r, Args& a, ImportBuild
                         "logging_strategy",
                         "logging_first_step",
                         "logging_steps",
-                        "logging_nan_inf_filter",
                         "save_strategy",
                         "save_steps",
                         "save_total_limit",
@@ -827,6 +830,13 @@ void set_train(ImportBuilder& b, const Args& a) {
   if (a.disable_gradient_checkpointing && a.gradient_checkpointing)
     gc_origin += ", but gradient_checkpointing: true (HF Trainer enables it)";
   b.set("train.activation_checkpointing", gc ? "true" : "false", gc_origin);
+  b.set("train.loop", "hf-trainer",
+        std::string(kLf) + " trains with its Seq2SeqTrainer subclass of HF Trainer (train/sft/trainer.py)");
+  b.set("train.loss_sync", a.logging_nan_inf_filter ? "true" : "false",
+        (a.given.count("logging_nan_inf_filter")
+             ? from(a, "logging_nan_inf_filter")
+             : std::string("logging_nan_inf_filter: true (transformers default)")) +
+            ": HF Trainer tests each micro-step's loss for nan/inf on the host");
   const std::string fa = a.given.count("flash_attn") ? from(a, "flash_attn")
                                                      : "flash_attn: auto (" + std::string(kLf) + " default)";
   b.set("train.flash_attention", a.flash_attn == "disabled" ? "false" : "true",

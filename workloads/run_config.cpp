@@ -68,6 +68,7 @@ OptimizerImpl optimizer_impl(const std::string& name) {
 }
 
 const char* engine_name(TrainingEngine e) { return e == TrainingEngine::deepspeed ? "deepspeed" : "pytorch"; }
+const char* loop_name(TrainingLoop l) { return l == TrainingLoop::hf_trainer ? "hf-trainer" : "plain"; }
 
 const char* loss_impl_name(LossImpl l) {
   switch (l) {
@@ -113,10 +114,20 @@ const std::vector<std::string> kPeftKeys = {"method",
                                             "modules_to_save",
                                             "bias",
                                             "autocast_adapter_dtype"};
-const std::vector<std::string> kTrainKeys = {
-    "micro_batch",          "seq_len",   "grad_accum",  "activation_checkpointing",
-    "flash_attention",      "precision", "optimizer",   "loss",
-    "seq_len_distribution", "engine",    "cuda_graphs", "tf32"};
+const std::vector<std::string> kTrainKeys = {"micro_batch",
+                                             "seq_len",
+                                             "grad_accum",
+                                             "activation_checkpointing",
+                                             "flash_attention",
+                                             "precision",
+                                             "optimizer",
+                                             "loss",
+                                             "seq_len_distribution",
+                                             "engine",
+                                             "cuda_graphs",
+                                             "tf32",
+                                             "loop",
+                                             "loss_sync"};
 // train.seq_len_distribution: at most this many steps are replayed (each one a step program and a replay).
 constexpr size_t kMaxSeqLenSteps = 256;
 const std::vector<std::string> kSeqLenShapes = {"fixed", "ramp"};
@@ -310,6 +321,11 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
                    : TrainingEngine::pytorch;
   if (present(node["cuda_graphs"])) t.cuda_graphs = read_bool(node["cuda_graphs"], file, "train.cuda_graphs");
   if (present(node["tf32"])) t.tf32 = read_bool(node["tf32"], file, "train.tf32");
+  if (present(node["loop"]))
+    t.loop = read_one_of(node["loop"], file, "train.loop", {"hf-trainer", "plain"}) == "plain"
+                 ? TrainingLoop::plain
+                 : TrainingLoop::hf_trainer;
+  if (present(node["loss_sync"])) t.loss_sync = read_bool(node["loss_sync"], file, "train.loss_sync");
   return t;
 }
 
@@ -801,7 +817,9 @@ nlohmann::json RunConfig::echo() const {
                           {"optimizer", optimizer_name(train.optimizer)},
                           {"loss", loss_impl_name(train.loss)},
                           {"engine", engine_name(train.engine)},
-                          {"cuda_graphs", train.cuda_graphs}}},
+                          {"cuda_graphs", train.cuda_graphs},
+                          {"loop", loop_name(train.loop)},
+                          {"loss_sync", train.syncs_on_loss()}}},
                         {"zero",
                          {{"stage", zero.stage},
                           {"reduce_bucket_size", zero.reduce_bucket_size},

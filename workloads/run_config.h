@@ -65,6 +65,10 @@ enum class LossImpl { hf, hf_keep_outputs, chunked, fused_linear_ce, litgpt };
 // ds_config, peft's own loops, a plain loop): the parameters stay as loaded (bf16) and as peft left them,
 // torch.optim.AdamW updates them in their own dtype, and the *-mixed precisions mean torch.autocast.
 enum class TrainingEngine { deepspeed, pytorch };
+// The loop around forward, backward and step (docs/inputs.md, "train.loop"; docs/time-model.md, "The
+// training loop"): HF Trainer's (directly or under TRL, axolotl, LLaMA-Factory, ms-swift), whose
+// per-micro-step host work is modelled, or a plain loop that does nothing else.
+enum class TrainingLoop { hf_trainer, plain };
 
 struct TrainSpec {
   int64_t micro_batch = 1;
@@ -85,6 +89,12 @@ struct TrainSpec {
   // the caching allocator so blocks cached at earlier lengths stay reserved. Empty: every step at seq_len.
   std::vector<int64_t> seq_len_distribution;
   TrainingEngine engine = TrainingEngine::deepspeed;
+  TrainingLoop loop = TrainingLoop::hf_trainer;
+  // The loop reads every micro-step's loss on the host (HF Trainer's logging_nan_inf_filter test, a
+  // `loss.item()` in a hand-written loop), so the training thread waits for the GPU each time. Unset: HF
+  // Trainer's default (logging_nan_inf_filter true) with loop hf-trainer, false with plain.
+  std::optional<bool> loss_sync;
+  bool syncs_on_loss() const { return loss_sync.value_or(loop == TrainingLoop::hf_trainer); }
   int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
 };
 
@@ -194,5 +204,6 @@ OptimizerImpl optimizer_impl(const std::string& name);
 // "hf" | "hf-keep-outputs" | "chunked" | "fused-linear-ce" | "litgpt"
 const char* loss_impl_name(LossImpl l);
 const char* engine_name(TrainingEngine e);
+const char* loop_name(TrainingLoop l);  // "hf-trainer" | "plain"
 
 }  // namespace zerosim

@@ -11,6 +11,7 @@
 #include "workloads/kernel_launches.h"
 #include "workloads/memory_model.h"
 #include "workloads/optimizer_launches.h"
+#include "workloads/training_loop.h"
 #include "workloads/zero3_schedule.h"
 #include "workloads/zero_offload.h"
 
@@ -116,17 +117,30 @@ class GraphBuilder {
       updated = t;
     }
     const int64_t persistent = persistent_numel();
-    if (c_.zero.stage == 1 || c_.zero.stage == 2)
-      edge(updated, add_collective(CollectiveKind::all_gather, elem_ * trainable_numel(), "params.all_gather",
-                                   Phase::optimizer, last));
-    else if (c_.zero.stage == 3 && persistent > 0) {
+    std::optional<TaskId> step_end;  // the step's last collective, which engine.step() returns after
+    if (c_.zero.stage == 1 || c_.zero.stage == 2) {
+      step_end = add_collective(CollectiveKind::all_gather, elem_ * trainable_numel(), "params.all_gather",
+                                Phase::optimizer, last);
+      edge(updated, *step_end);
+    } else if (c_.zero.stage == 3 && persistent > 0) {
       // _post_step re-gathers the persistent parameters; offloaded, their partitions come up first.
       if (offload_.params)
         updated = add_copy(offload_.fetch, zero3_partition_numel(persistent, c_.cluster.gpus),
                            "persistent_params.", Phase::optimizer, last, updated);
-      edge(updated, add_collective(CollectiveKind::all_gather, elem_ * persistent,
-                                   "persistent_params.all_gather", Phase::optimizer, last));
+      step_end = add_collective(CollectiveKind::all_gather, elem_ * persistent,
+                                "persistent_params.all_gather", Phase::optimizer, last);
+      edge(updated, *step_end);
     }
+    // The loss read after the update (training_loop.h sync_before_update): it waits for the update and its
+    // all-gather.
+    if (loop_.loss_sync && !loop_.sync_before_update) {
+      const TaskId sync = add_loss_sync(last);
+      if (step_end) edge(*step_end, sync);
+    }
+    // The next step's first model.train(): after the update in the steady state, where the GPU may still
+    // be running it (the loop's cycle is simulated from the first forward).
+    if (loop_.train_mode_walk_s > 0)
+      add_hook("trainer.model_train.next_step", loop_.train_mode_walk_s, Phase::optimizer, last);
     return std::move(out_);
   }
 
@@ -149,6 +163,7 @@ class GraphBuilder {
   TaskId last_compute_ = 0, last_comm_ = 0;
   std::vector<TaskId> pending_grad_collectives_;  // not yet waited for by the compute stream
   std::vector<TaskId> sync_before_next_compute_;
+  const LoopHostWork loop_ = loop_host_work(c_);  // HF Trainer's per-micro-step host work (training_loop.h)
 
   void edge(TaskId a, TaskId b) { boost::add_edge(a, b, out_.graph); }
 
@@ -194,6 +209,13 @@ class GraphBuilder {
     t.micro_step = micro;
     t.name = prefix(micro) + name;
     return add(t);
+  }
+
+  // The loop's read of the micro-step's loss on the host: the training thread waits for the GPU.
+  TaskId add_loss_sync(int micro) {
+    const TaskId t = add_hook("loop.loss_sync", 0.0, Phase::backward, micro);
+    out_.graph[t].host_sync = true;
+    return t;
   }
 
   TaskId add_collective(CollectiveKind k, int64_t bytes, const std::string& name, Phase phase, int micro) {
@@ -398,6 +420,9 @@ class GraphBuilder {
       }
     };
 
+    // HF Trainer.training_step's model.train() (micro-step 0's is the previous step's last task: build()).
+    if (micro > 0 && loop_.train_mode_walk_s > 0)
+      add_hook("trainer.model_train", loop_.train_mode_walk_s, Phase::forward, micro);
     const size_t program = micro_program_[static_cast<size_t>(micro)];
     const StepProgram& p = *programs_[program];
     const size_t offset = offsets_[program];
@@ -426,6 +451,8 @@ class GraphBuilder {
       for (TaskId t : pending_grad_collectives_) sync_before_next_compute_.push_back(t);
       if (!boundary) pending_grad_collectives_.clear();
     }
+    // The loss read that ends the micro-step; the boundary's may come after the update (build()).
+    if (loop_.loss_sync && (!boundary || loop_.sync_before_update)) add_loss_sync(micro);
   }
 };
 

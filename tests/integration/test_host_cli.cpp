@@ -13,8 +13,10 @@ using zerosim::testing::run_zerosim;
 
 namespace {
 
-const std::string kTiny = "--config tests/data/tiny-llama-dora.yaml";
-const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml";
+// A plain loop: these cases are about the kernels' launches; HF Trainer's own host work per micro-step is
+// test_training_loop_cli.cpp's.
+const std::string kTiny = "--config tests/data/tiny-llama-dora.yaml --set train.loop=plain";
+const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml --set train.loop=plain";
 
 nlohmann::json time_of(const std::string& args) {
   const auto r = run_zerosim("simulate " + args + " --format json");
