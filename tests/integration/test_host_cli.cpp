@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "run_command.h"
+#include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::zerosim_json_and_trace;
 
 namespace {
 
@@ -67,12 +69,9 @@ TEST_CASE("ZeRO-3's hooks are host work: hidden on 8 GPUs, exposed on one where 
 
 TEST_CASE("the trace shows the host thread: each kernel starts after its launch began, hooks on the host",
           "[host][trace]") {
-  const std::string path = "/tmp/zerosim-test-host-trace.json";
-  const auto r = run_zerosim("simulate " + kSeed + " --set zero.stage=3 --trace " + path);
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(path);
-  const auto trace = nlohmann::json::parse(in);
-  std::remove(path.c_str());
+  const auto trace =
+      zerosim_json_and_trace("simulate " + kSeed + " --set zero.stage=3", "/tmp/zerosim-test-host-trace.json")
+          .second;
   std::map<std::string, double> launched;  // rank 0's host events: name -> start (µs)
   int64_t hooks = 0, checked = 0;
   for (const auto& e : trace["traceEvents"])
@@ -125,14 +124,10 @@ TEST_CASE("compute beside a running collective loses the SMs NCCL holds: 24 of a
 }
 
 TEST_CASE("the trace shows compute stretched while NCCL runs", "[overlap][trace]") {
-  const std::string path = "/tmp/zerosim-test-overlap-trace.json";
-  const auto r = run_zerosim("simulate " + kSeed +
-                             " --set zero.stage=3 --set cluster.gpus=8 --format json --trace " + path);
-  REQUIRE(r.exit_code == 0);
-  const auto t = nlohmann::json::parse(r.out)["time"];
-  std::ifstream in(path);
-  const auto trace = nlohmann::json::parse(in);
-  std::remove(path.c_str());
+  const auto [j, trace] =
+      zerosim_json_and_trace("simulate " + kSeed + " --set zero.stage=3 --set cluster.gpus=8",
+                             "/tmp/zerosim-test-overlap-trace.json");
+  const auto& t = j["time"];
   double compute_us = 0;
   for (const auto& e : trace["traceEvents"])
     if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 0) compute_us += e["dur"].get<double>();

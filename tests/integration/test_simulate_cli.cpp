@@ -29,12 +29,7 @@ nlohmann::json simulate(const std::string& sets) {
 // `simulate <kSeed> <sets> --trace FILE --format json`: its JSON and the trace it wrote (then removed).
 std::pair<nlohmann::json, nlohmann::json> simulate_with_trace(const std::string& sets,
                                                               const std::string& path) {
-  const auto r = run_zerosim("simulate " + kSeed + " " + sets + " --trace " + path + " --format json");
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(path);
-  auto trace = nlohmann::json::parse(in);
-  std::remove(path.c_str());
-  return {nlohmann::json::parse(r.out), std::move(trace)};
+  return zerosim::testing::zerosim_json_and_trace("simulate " + kSeed + " " + sets, path);
 }
 
 }  // namespace
@@ -139,15 +134,12 @@ TEST_CASE("replayed collectives keep every rank's NCCL track, with rank 0's time
 }
 
 TEST_CASE("the trace names a module's all-gathers like the ops that use it", "[simulate][trace]") {
-  const std::string path = "/tmp/zerosim-test-trace-z3.json";
-  const auto r = run_zerosim(
-      "simulate --config tests/data/tiny-llama-dora.yaml --set cluster.gpus=2 "
-      "--set zero.stage=3 --set peft.method=none --set zero.stage3_param_persistence_threshold=0 --trace " +
-      path);
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(path);
-  const auto trace = nlohmann::json::parse(in);
-  std::remove(path.c_str());
+  const auto trace =
+      zerosim::testing::zerosim_json_and_trace(
+          "simulate --config tests/data/tiny-llama-dora.yaml --set cluster.gpus=2 "
+          "--set zero.stage=3 --set peft.method=none --set zero.stage3_param_persistence_threshold=0",
+          "/tmp/zerosim-test-trace-z3.json")
+          .second;
   std::set<std::string> ops, gathered;
   for (const auto& e : trace["traceEvents"]) {
     if (e["ph"] != "X" || e["pid"] != 0) continue;

@@ -57,12 +57,10 @@ TEST_CASE("with gradient accumulation every micro-step pays it; without the loss
 }
 
 TEST_CASE("the trace puts the loop's walk and loss read on the host track", "[loop][trace]") {
-  const std::string path = "/tmp/zerosim-test-loop-trace.json";
-  const auto r = run_zerosim("simulate " + kSeed + " --set train.grad_accum=2 --trace " + path);
-  REQUIRE(r.exit_code == 0);
-  std::ifstream in(path);
-  const auto trace = nlohmann::json::parse(in);
-  std::remove(path.c_str());
+  const auto trace =
+      zerosim::testing::zerosim_json_and_trace("simulate " + kSeed + " --set train.grad_accum=2",
+                                               "/tmp/zerosim-test-loop-trace.json")
+          .second;
   std::set<std::string> host;
   for (const auto& e : trace["traceEvents"])
     if (e["ph"] == "X" && e["pid"] == 0 && e["tid"] == 4) host.insert(e["name"].get<std::string>());
