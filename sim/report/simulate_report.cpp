@@ -64,7 +64,7 @@ std::string time_table(const SimResult& r, const Throughput& t, const CriticalPa
   row("backward compute (+recompute)", r.backward_s);
   row("optimizer", r.optimizer_s);
   row("host: issuing kernels, hooks", r.host_s);
-  row("  of which ZeRO-3 hooks", r.overhead_s);
+  row("  of which hooks (ZeRO-3, loop)", r.overhead_s);
   row("exposed host (GPU waits)", r.exposed_host_s);
   row("communication (stream busy)", r.comm_s);
   row("exposed communication", r.exposed_comm_s);
