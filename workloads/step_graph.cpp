@@ -132,7 +132,8 @@ class GraphBuilder {
       edge(updated, *step_end);
     }
     // The loss read after the update (training_loop.h sync_before_update): it waits for the update and its
-    // all-gather.
+    // all-gather, or the offloaded update's copies back.
+    if (!step_end && updated != opt) step_end = updated;
     if (loop_.loss_sync && !loop_.sync_before_update) {
       const TaskId sync = add_loss_sync(last);
       if (step_end) edge(*step_end, sync);
