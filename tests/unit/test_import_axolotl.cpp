@@ -308,3 +308,10 @@ TEST_CASE("axolotl refusals name the file and the field", "[import]") {
   CHECK_THAT(config_error_message([&] { import_axolotl(sdpa, {}); }),
              Catch::Contains("key 'attn_implementation'") && Catch::Contains("fp32"));
 }
+
+TEST_CASE("axolotl: AxolotlTrainer is HF Trainer's loop, with its loss read", "[import][loop]") {
+  const ImportedConfig c = import_axolotl(example("lora-8b.yml"), {});
+  CHECK(value(c, "train.loop") == "hf-trainer");
+  CHECK(value(c, "train.loss_sync") == "true");
+  CHECK_THAT(origin(c, "train.loss_sync"), Catch::Contains("logging_nan_inf_filter"));
+}

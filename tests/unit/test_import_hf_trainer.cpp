@@ -260,3 +260,20 @@ TEST_CASE("hf-trainer: bitsandbytes' AdamW under DeepSpeed is ZeRO's client opti
              Catch::Contains("ds_zero2.json") && Catch::Contains("'optimizer'") &&
                  Catch::Contains("bnb-paged-8bit"));
 }
+
+TEST_CASE("hf-trainer: the loop is HF Trainer's, and logging_nan_inf_filter decides the loss read",
+          "[import][loop]") {
+  // Every example has logging_nan_inf_filter at its default, true: each micro-step's loss is tested on the
+  // host (docs/time-model.md, "The training loop").
+  const ImportedConfig c = zerosim::import_hf_trainer(example("zero2-bf16.json"), llama());
+  CHECK(value(c, "train.loop") == "hf-trainer");
+  CHECK(value(c, "train.loss_sync") == "true");
+  CHECK(origin(c, "train.loss_sync").find("logging_nan_inf_filter: true") == 0);
+  TempDir dir;
+  const ImportedConfig off = zerosim::import_hf_trainer(
+      variant(dir, "amp-bf16-liger.json", {{"logging_nan_inf_filter", false}}), llama());
+  CHECK(value(off, "train.loss_sync") == "false");
+  CHECK(origin(off, "train.loss_sync").find("logging_nan_inf_filter: false") == 0);
+  // Modelled now, so not among the fields listed as having no effect.
+  CHECK_FALSE(lists_no_effect(off, "logging_nan_inf_filter"));
+}

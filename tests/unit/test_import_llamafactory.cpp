@@ -260,3 +260,16 @@ TEST_CASE("llamafactory: QLoRA under ZeRO-3 stores the 4-bit weights in the comp
   CHECK(r.zero.stage == 3);
   CHECK(r.quantization.storage == "bf16");
 }
+
+TEST_CASE("llamafactory: HF Trainer's loop, with logging_nan_inf_filter read", "[import][loop]") {
+  // CustomSeq2SeqTrainer is HF Trainer's loop; transformers' default tests each micro-step's loss on the
+  // host.
+  const ImportedConfig c = import_file(data("llama3_lora_sft.yaml"));
+  CHECK(value(c, "train.loop") == "hf-trainer");
+  CHECK(value(c, "train.loss_sync") == "true");
+  TempDir dir;
+  const ImportedConfig off =
+      import_file(write_config(dir, "stage: sft\nfinetuning_type: lora\nlogging_nan_inf_filter: false\n"));
+  CHECK(value(off, "train.loss_sync") == "false");
+  CHECK(origin(off, "train.loss_sync").find("logging_nan_inf_filter: false") == 0);
+}
