@@ -709,7 +709,7 @@ class Builder {
     keyed(lb, T_, din, dout, r);
     lb.modules = {lm.lora_a[li], lm.lora_b[li]};
     // c·G⊙s, in fp32 when the adapters run in fp32 without autocast
-    lb.transient_bytes = (fw_.adapter_dtype == AdapterDtype::fp32 ? 4 : act_) * T_ * dout;
+    lb.transient_bytes = adapter_compute_bytes(fw_.adapter_dtype) * T_ * dout;
     bwd_->push_back(lb);
     if (!dora) return;
     if (dropout && x_rg) bwd_->push_back(input_grad_op(li, L.name + ".dora_base_dx"));

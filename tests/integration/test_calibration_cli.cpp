@@ -11,17 +11,15 @@
 
 using zerosim::testing::run_command;
 using zerosim::testing::run_zerosim;
+using zerosim::testing::simulate_json;
 using zerosim::testing::source_path;
-using zerosim::testing::zerosim_json;
 
 namespace {
 
 const std::string kRun = "--config tests/data/tiny-llama-dora.yaml";
 const std::string kKnown = "tests/data/calibration/tiny-llama-1ms-a100.yaml";
 
-nlohmann::json simulate(const std::string& args) {
-  return zerosim_json("simulate " + kRun + " " + args + " --format json");
-}
+nlohmann::json simulate(const std::string& args) { return simulate_json(kRun + " " + args); }
 
 }  // namespace
 

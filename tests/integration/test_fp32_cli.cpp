@@ -8,7 +8,7 @@
 #include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
-using zerosim::testing::zerosim_json;
+using zerosim::testing::simulate_json;
 
 namespace {
 
@@ -16,16 +16,12 @@ const std::string kRun = "--config tests/data/tiny-llama-dora.yaml --set train.e
 // LLaMA-2-7B DoRA at 2048 tokens: large enough that the GPU, not the host launching kernels, sets the step.
 const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml --set train.engine=pytorch";
 
-nlohmann::json simulate(const std::string& args) {
-  return zerosim_json("simulate " + kRun + " " + args + " --format json");
-}
+nlohmann::json simulate(const std::string& args) { return simulate_json(kRun + " " + args); }
 
 }  // namespace
 
 TEST_CASE("fp32 training simulates: 4 B weights, slower GEMMs, MFU against the fp32 peak", "[cli][fp32]") {
-  const auto seed = [](const std::string& sets) {
-    return zerosim_json("simulate " + kSeed + " " + sets + " --format json");
-  };
+  const auto seed = [](const std::string& sets) { return simulate_json(kSeed + " " + sets); };
   const auto bf16 = seed("--set train.precision=bf16-mixed");
   const auto fp32 = seed("--set train.precision=fp32");
   const auto tf32 = seed("--set train.precision=fp32 --set train.tf32=true");

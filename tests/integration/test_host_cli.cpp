@@ -11,6 +11,7 @@
 #include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::simulate_json;
 using zerosim::testing::zerosim_json_and_trace;
 
 namespace {
@@ -20,12 +21,7 @@ namespace {
 const std::string kTiny = "--config tests/data/tiny-llama-dora.yaml --set train.loop=plain";
 const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml --set train.loop=plain";
 
-nlohmann::json time_of(const std::string& args) {
-  const auto r = run_zerosim("simulate " + args + " --format json");
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return nlohmann::json::parse(r.out)["time"];
-}
+nlohmann::json time_of(const std::string& args) { return simulate_json(args)["time"]; }
 
 double ms(const nlohmann::json& t, const char* key) { return t[key].get<double>() * 1e3; }
 

@@ -16,14 +16,13 @@
 #include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
-using zerosim::testing::zerosim_json;
 
 namespace {
 
 const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml";
 
 nlohmann::json simulate(const std::string& sets) {
-  return zerosim_json("simulate " + kSeed + " " + sets + " --format json");
+  return zerosim::testing::simulate_json(kSeed + " " + sets);
 }
 
 // `simulate <kSeed> <sets> --trace FILE --format json`: its JSON and the trace it wrote (then removed).

@@ -11,14 +11,11 @@
 #include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
+using zerosim::testing::simulate_json;
 
 namespace {
 
 const std::string kSeed = "--config workloads/configs/seed-dora-7b.yaml";
-
-nlohmann::json simulate_json(const std::string& args) {
-  return zerosim::testing::zerosim_json("simulate " + args + " --format json");
-}
 
 double ms(const nlohmann::json& j, const char* key) { return j["time"][key].get<double>() * 1e3; }
 

@@ -8,13 +8,12 @@
 #include "zerosim_json.h"
 
 using zerosim::testing::run_zerosim;
-using zerosim::testing::zerosim_json;
 
 namespace {
 
 nlohmann::json simulate(const std::string& sets) {
-  return zerosim_json("simulate --config workloads/configs/seed-dora-7b.yaml --set train.grad_accum=2 " +
-                      sets + " --format json");
+  return zerosim::testing::simulate_json(
+      "--config workloads/configs/seed-dora-7b.yaml --set train.grad_accum=2 " + sets);
 }
 
 double step_s(const nlohmann::json& j) { return j["time"]["step_s"].get<double>(); }

@@ -18,6 +18,11 @@ inline nlohmann::json zerosim_json(const std::string& args) {
   return nlohmann::json::parse(r.out);
 }
 
+// `zerosim simulate <args> --format json`, required to succeed: its JSON output.
+inline nlohmann::json simulate_json(const std::string& args) {
+  return zerosim_json("simulate " + args + " --format json");
+}
+
 // `zerosim <args> --trace PATH --format json`, required to succeed: its JSON output and the Chrome trace it
 // wrote (the file is removed once read).
 inline std::pair<nlohmann::json, nlohmann::json> zerosim_json_and_trace(const std::string& args,
