@@ -128,6 +128,10 @@ double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& c,
   return per_kernel * static_cast<double>(kernels);
 }
 
+double python_issue_seconds(int kernels, const RunConfig& c, const HostLaunchCosts& costs) {
+  return c.train.cuda_graphs ? 0.0 : costs.forward_kernel_s * static_cast<double>(kernels);
+}
+
 void annotate_host_launch(ComputeOp& op, const RunConfig& c) {
   op.kernels = kernels_launched(op, c) * static_cast<int>(std::max<int64_t>(1, op.instances));
   op.host_s = host_issue_seconds(op, op.kernels, c);

@@ -39,6 +39,10 @@ int kernels_launched(const ComputeOp& op, const RunConfig& config);
 double host_issue_seconds(const ComputeOp& op, int kernels, const RunConfig& config,
                           const HostLaunchCosts& costs = {});
 
+// Host seconds to issue kernels from Python code outside autograd's engine (framework hooks, optimizer
+// loops): the forward's cost per kernel, whatever the phase; 0 with train.cuda_graphs.
+double python_issue_seconds(int kernels, const RunConfig& config, const HostLaunchCosts& costs = {});
+
 // Sets the op's `kernels` and `host_s`; for every op of the program.
 void annotate_host_launch(ComputeOp& op, const RunConfig& config);
 void annotate_host_launches(StepProgram& program, const RunConfig& config);

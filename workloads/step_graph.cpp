@@ -12,6 +12,7 @@
 #include "workloads/memory_model.h"
 #include "workloads/optimizer_launches.h"
 #include "workloads/training_loop.h"
+#include "workloads/zero12_gradient_passes.h"
 #include "workloads/zero3_schedule.h"
 #include "workloads/zero_offload.h"
 
@@ -81,6 +82,7 @@ class GraphBuilder {
       }
       micro_program_.push_back(static_cast<size_t>(it - programs_.begin()));
     }
+    optimizer_op_ = out_.ops.size();
     out_.ops.push_back(optimizer_op());
     if (c.zero.stage == 3) plan_ = &plans_.front();
     offload_ = plan_offload(c, p);
@@ -102,7 +104,7 @@ class GraphBuilder {
       add_copy({TransferDirection::to_device, 1, true, true, "paged_optimizer.prefetch"}, evicted, "",
                Phase::optimizer, last, last_compute_);
     const TaskId opt =
-        offload_.optimizer ? add_host("optimizer.cpu_adam", last) : add_compute(out_.ops.size() - 1, last);
+        offload_.optimizer ? add_host("optimizer.cpu_adam", last) : add_compute(optimizer_op_, last);
     if (evicted > 0)
       add_copy({TransferDirection::to_host, 1, true, false, "paged_optimizer.evict"}, evicted, "",
                Phase::optimizer, last, opt);
@@ -152,6 +154,7 @@ class GraphBuilder {
   const int64_t elem_ = framework_behaviour(c_).base_bytes();
   int64_t paged_evicted_bytes_ = 0;
   StepGraph out_;
+  size_t optimizer_op_ = 0;  // its index in out_.ops
   // Variable-length batches: the distinct programs, their first op in out_.ops, their ZeRO-3 schedules, and
   // which program each micro-step runs.
   std::vector<const StepProgram*> programs_;
@@ -198,6 +201,23 @@ class GraphBuilder {
     t.micro_step = micro;
     t.name = prefix(micro) + out_.ops[op_index].name;
     t.host_sync = out_.ops[op_index].host_sync;
+    return add(t);
+  }
+
+  // A memory-bound pass over gradients that DeepSpeed's ZeRO-1/2 code issues from Python on the compute
+  // stream (zero12_gradient_passes.h), `kernels` launches of it.
+  TaskId add_gradient_pass(const std::string& name, double bytes, int kernels, int micro) {
+    ComputeOp op = compute_op(name, "zero_grad_pass", OpClass::memory_bound, Phase::backward, 0.0, bytes);
+    op.kernels = std::max(1, kernels);
+    op.host_s = python_issue_seconds(op.kernels, c_);
+    out_.ops.push_back(op);
+    Task t;
+    t.kind = TaskKind::compute;
+    t.stream = Stream::compute;
+    t.op = static_cast<int>(out_.ops.size() - 1);
+    t.phase = Phase::backward;
+    t.micro_step = micro;
+    t.name = prefix(micro) + name;
     return add(t);
   }
 
@@ -336,11 +356,15 @@ class GraphBuilder {
     // into the 16-bit partition (4 + 2 B).
     const bool bnb = bitsandbytes_optimizer(c_.train.optimizer);
     const bool client = bnb && c_.train.engine == TrainingEngine::deepspeed;
-    op.bytes =
-        (client ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4)
-         : bnb  ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
-                : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) + fp32_master_copies()) *
-        static_cast<double>(numel);
+    // DeepSpeed's ZeRO-1/2 step also takes the norm, flattens, casts and clips the gradient partition
+    // (zero12_gradient_passes.h).
+    const double bytes_per_element =
+        client ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4)
+        : bnb  ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
+        : zero12_gradient_passes_apply(c_)
+            ? zero12_step_bytes_per_element(c_, elem_)
+            : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) + fp32_master_copies();
+    op.bytes = bytes_per_element * static_cast<double>(numel);
     // Its kernels as torch.optim, bitsandbytes or DeepSpeed's optimizer launch them for this rank's tensors.
     const OptimizerStepLaunches launches = optimizer_step_launches(
         c_, optimizer_partition_tensors(p_.modules, c_.zero.stage, c_.cluster.gpus),
@@ -353,10 +377,30 @@ class GraphBuilder {
 
   // One gradient bucket's reduction and, offloaded, the copies DeepSpeed makes of the rank's share of it.
   // Returns the last of them: what the optimizer step waits for.
-  TaskId reduce_bucket(CollectiveKind kind, int64_t chunk, int index, TaskId after, int micro) {
+  TaskId reduce_bucket(CollectiveKind kind, int64_t chunk, int64_t tensors, int index, TaskId after,
+                       int micro) {
     const std::string name = "grads.bucket" + std::to_string(index) + ".";
+    const bool passes = zero12_gradient_passes_apply(c_);
+    const Zero12BucketPasses pass = zero12_bucket_passes(c_, elem_);
+    if (passes) {  // the copies into the bucket, its div_ and flatten: the collective reads their result
+      add_gradient_pass(name + "fill", pass.before_bytes_per_element * static_cast<double>(chunk),
+                        static_cast<int>(tensors) * pass.kernels_per_tensor + pass.kernels_per_bucket, micro);
+      after = last_compute_;
+    }
     TaskId done = add_collective(kind, elem_ * chunk, name + collective_name(kind), Phase::backward, micro);
     edge(after, done);
+    if (passes) {  // the reduced gradients copied back (ZeRO-1/2 keep the rank's own partition)
+      const int64_t own = zero3_partition_numel(chunk, c_.cluster.gpus);
+      const int64_t own_tensors = (tensors + c_.cluster.gpus - 1) / c_.cluster.gpus;
+      const TaskId back = add_gradient_pass(name + "copy_back",
+                                            pass.after_bytes_per_element * static_cast<double>(chunk) +
+                                                pass.after_bytes_per_own_element * static_cast<double>(own),
+                                            static_cast<int>(own_tensors) * pass.kernels_per_own_tensor +
+                                                static_cast<int>(tensors) * pass.kernels_per_tensor_after,
+                                            micro);
+      edge(done, back);
+      done = back;
+    }
     if (offload_.optimizer)
       for (const OffloadCopy& copy : offload_.grad_copies_at(micro, c_.train.grad_accum))
         done = add_copy(copy, zero3_partition_numel(chunk, c_.cluster.gpus), name, Phase::backward, micro);
@@ -408,14 +452,17 @@ class GraphBuilder {
     const CollectiveKind grad_kind = stage == 3 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
     const bool overlap = c_.zero.overlap();
     std::vector<bool> grad_seen(p_.modules.size(), false);
-    int64_t filled = 0;
+    int64_t filled = 0, filled_tensors = 0;
     int bucket_index = 0;
     auto flush = [&](TaskId after, bool end_of_backward) {
       if (!reduce_now) return;
       while (filled > 0) {
         const int64_t chunk = std::min(filled, bucket);
-        const TaskId done = reduce_bucket(grad_kind, chunk, bucket_index++, after, micro);
+        // The tensors in this chunk, in proportion where a bucket's worth is split.
+        const int64_t tensors = chunk == filled ? filled_tensors : filled_tensors * chunk / filled;
+        const TaskId done = reduce_bucket(grad_kind, chunk, tensors, bucket_index++, after, micro);
         filled -= chunk;
+        filled_tensors -= tensors;
         if (!overlap || end_of_backward) sync_before_next_compute_.push_back(done);  // compute waits for it
         pending_grad_collectives_.push_back(done);
       }
@@ -443,6 +490,7 @@ class GraphBuilder {
           if (m < 0 || !p_.modules[mi].trainable || grad_seen[mi]) continue;
           grad_seen[mi] = true;
           filled += p_.modules[mi].numel;
+          filled_tensors += static_cast<int64_t>(p_.modules[mi].tensor_numels().size());
           if (filled >= bucket && (overlap || stage >= 2)) flush(task, false);
         }
     }
