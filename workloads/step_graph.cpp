@@ -356,12 +356,12 @@ class GraphBuilder {
     // into the 16-bit partition (4 + 2 B).
     const bool bnb = bitsandbytes_optimizer(c_.train.optimizer);
     const bool client = bnb && c_.train.engine == TrainingEngine::deepspeed;
-    // DeepSpeed's ZeRO-1/2 step also takes the norm, flattens, casts and clips the gradient partition
-    // (zero12_gradient_passes.h).
+    // DeepSpeed's ZeRO step (stages 1-3) also takes the norm, flattens, casts and clips the gradient
+    // partition (zero12_gradient_passes.h).
     const double bytes_per_element =
         client ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4)
         : bnb  ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
-        : zero12_gradient_passes_apply(c_)
+        : zero_step_passes_apply(c_, elem_)
             ? zero12_step_bytes_per_element(c_, elem_)
             : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) + fp32_master_copies();
     op.bytes = bytes_per_element * static_cast<double>(numel);

@@ -11,6 +11,14 @@ bool zero12_gradient_passes_apply(const RunConfig& c) {
   return c.train.engine == TrainingEngine::deepspeed && (c.zero.stage == 1 || c.zero.stage == 2);
 }
 
+bool zero_step_passes_apply(const RunConfig& c, int64_t grad_bytes) {
+  // stage3.py (0.10.0-0.19.x): get_grad_norm_direct's g.double().norm(2) per tensor,
+  // _prepare_fp32_grad_for_sub_group's self.flatten(...).to(fp32), unscale_and_clip_grads' mul_ on the fp32
+  // gradient, the update, _reassign_or_swap_out_partitioned_parameters' copy_ into the 16-bit partition.
+  return zero12_gradient_passes_apply(c) ||
+         (c.train.engine == TrainingEngine::deepspeed && c.zero.stage == 3 && grad_bytes == 2);
+}
+
 Zero12BucketPasses zero12_bucket_passes(const RunConfig& c, int64_t grad_bytes) {
   const auto e = static_cast<double>(grad_bytes);
   Zero12BucketPasses p;

@@ -32,7 +32,12 @@ Zero12BucketPasses zero12_bucket_passes(const RunConfig& config, int64_t grad_by
 // partition element.
 double zero12_step_bytes_per_element(const RunConfig& config, int64_t grad_bytes);
 
-// Whether these passes apply: DeepSpeed's engine at stage 1 or 2 (stage_1_and_2.py).
+// Whether the bucket passes apply: DeepSpeed's engine at stage 1 or 2 (stage_1_and_2.py).
 bool zero12_gradient_passes_apply(const RunConfig& config);
+
+// Whether step()'s passes apply: stages 1-2, and stage 3 (stage3.py's step takes the same norm, flatten,
+// cast, clip and copy-back per sub-group) with 16-bit gradients; fp32 training at stage 3 keeps its own
+// accounting (step_graph.cpp fp32_master_copies).
+bool zero_step_passes_apply(const RunConfig& config, int64_t grad_bytes);
 
 }  // namespace zerosim

@@ -73,6 +73,12 @@ TEST_CASE("ZeRO-1/2 step: bytes per partition element by hand", "[zero12]") {
   CHECK(zero12_gradient_passes_apply(zero2(tiny, {{"zero.stage", "1"}})));
   CHECK_FALSE(zero12_gradient_passes_apply(zero2(tiny, {{"zero.stage", "3"}})));
   CHECK_FALSE(zero12_gradient_passes_apply(zero2(tiny, {{"zero.stage", "0"}})));
+  // step()'s passes: stages 1-2, and stage 3 with 16-bit gradients (stage3.py's step per sub-group).
+  CHECK(zero_step_passes_apply(zero2(tiny, {{"zero.stage", "3"}}), 2));
+  CHECK_FALSE(zero_step_passes_apply(zero2(tiny, {{"zero.stage", "3"}}), 4));
+  CHECK(zero_step_passes_apply(zero2(tiny), 4));
+  CHECK_FALSE(zero_step_passes_apply(zero2(tiny, {{"zero.stage", "0"}}), 2));
+  CHECK_FALSE(zero_step_passes_apply(zero2(tiny, {{"zero.stage", "0"}, {"train.engine", "pytorch"}}), 2));
 }
 
 TEST_CASE("ZeRO-2's bucket passes surround each gradient collective in the step graph", "[zero12]") {
