@@ -389,7 +389,10 @@ class GraphBuilder {
     }
     TaskId done = add_collective(kind, elem_ * chunk, name + collective_name(kind), Phase::backward, micro);
     edge(after, done);
-    if (passes) {  // the reduced gradients copied back (ZeRO-1/2 keep the rank's own partition)
+    // The reduced gradients copied back (ZeRO-1/2 keep the rank's own partition). Without overlap_comm on
+    // the compute stream after the collective; with it on the reduction stream beside the backward: its
+    // DRAM time is charged to the compute stream there, which does not wait for the collective.
+    if (passes) {
       const int64_t own = zero3_partition_numel(chunk, c_.cluster.gpus);
       const int64_t own_tensors = (tensors + c_.cluster.gpus - 1) / c_.cluster.gpus;
       const TaskId back = add_gradient_pass(name + "copy_back",
@@ -398,8 +401,10 @@ class GraphBuilder {
                                             static_cast<int>(own_tensors) * pass.kernels_per_own_tensor +
                                                 static_cast<int>(tensors) * pass.kernels_per_tensor_after,
                                             micro);
-      edge(done, back);
-      done = back;
+      if (!c_.zero.overlap()) {
+        edge(done, back);
+        done = back;
+      }
     }
     if (offload_.optimizer)
       for (const OffloadCopy& copy : offload_.grad_copies_at(micro, c_.train.grad_accum))
