@@ -154,10 +154,10 @@ void peft_rules(Rules& r) {
 }
 
 void training_rules(Rules& r) {
-  r.read(
-      {"micro_batch_size", "gradient_accumulation_steps", "batch_size", "sequence_len", "sample_packing",
-       "pad_to_sequence_len", "optimizer", "bf16", "fp16", "bfloat16", "float16", "gradient_checkpointing"},
-      "");
+  r.read({"micro_batch_size", "gradient_accumulation_steps", "batch_size", "sequence_len", "sample_packing",
+          "pad_to_sequence_len", "optimizer", "bf16", "fp16", "bfloat16", "float16", "gradient_checkpointing",
+          "max_grad_norm"},
+         "");
   r.refuse_set({"auto_find_batch_size"},
                "the micro-batch would be found by trial at run time; give micro_batch_size");
   r.no_effect({"eval_batch_size",
@@ -203,7 +203,6 @@ void training_rules(Rules& r) {
                "adam_beta1",
                "adam_beta2",
                "adam_beta3",
-               "max_grad_norm",
                "num_epochs",
                "max_steps",
                "warmup_steps",
@@ -259,8 +258,12 @@ void training_rules(Rules& r) {
                "total_supervised_tokens"},
               "how samples are arranged into rows of at most sequence_len tokens (micro_batch_size x "
               "sequence_len bounds every step, which is what zerosim simulates)");
-  r.no_effect({"gc_steps", "gc_collect_steps", "torch_empty_cache_steps"},
-              "between steps (Python gc, torch.cuda.empty_cache): the peak within a step is the same");
+  r.no_effect({"gc_steps", "gc_collect_steps"},
+              "axolotl's GCCallback runs gc.collect() between steps, outside the step's time and peak");
+  r.refuse_set(
+      {"torch_empty_cache_steps"},
+      "passed to TrainingArguments: torch.cuda.empty_cache() every N steps inside training_step gives "
+      "the cached blocks back, so the next step cudaMallocs them again; that time is not modelled");
   r.no_effect({"loss_watchdog_threshold", "loss_watchdog_patience", "early_stopping_patience", "save_steps",
                "saves_per_epoch", "save_strategy", "save_total_limit", "save_first_step", "logging_steps",
                "load_best_model_at_end", "save_only_model", "profiler_steps", "profiler_steps_start",
@@ -599,6 +602,15 @@ void translate_optimizer(ImportBuilder& b, Source& s) {
                               " with fsdp: a bitsandbytes optimizer over FSDP's flat shards is not modelled "
                               "(allowed there: adamw_torch, adamw_torch_fused)");
   b.set("train.optimizer", o->value, origin + " (" + o->what + ")");
+  // core/builders/base.py passes max_grad_norm to TrainingArguments when it is not None (0 included);
+  // unset, HF's default 1.0 clips. The Trainer clips only when it is > 0.
+  const YAML::Node clip = s["max_grad_norm"];
+  if (present(clip))
+    b.set("train.max_grad_norm", clip.Scalar(), "max_grad_norm: " + clip.Scalar());
+  else
+    b.set("train.max_grad_norm", "1.0",
+          axolotl_default("max_grad_norm None", "schemas/training.py") +
+              " -> TrainingArguments' 1.0 (clip_grad_norm_ before each update)");
 }
 
 void translate_checkpointing(ImportBuilder& b, Source& s) {

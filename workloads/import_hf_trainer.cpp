@@ -40,6 +40,8 @@ struct HfArgs {
   bool inline_deepspeed = false;
   std::vector<std::string> fsdp;  // FSDPOption values
   bool fsdp_checkpointing = false;
+  double max_grad_norm = 1.0;  // max_grad_norm default=1.0; None or 0: no clipping
+  std::string max_grad_norm_origin = kCode + " default max_grad_norm=1.0";
   bool nan_inf_filter = true;  // logging_nan_inf_filter default=True
   std::string nan_inf_filter_origin = kCode + " default logging_nan_inf_filter=True";
 };
@@ -175,9 +177,6 @@ void no_effect_rules(std::map<std::string, FieldRule>& r) {
                 {"learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
                  "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_ratio", "warmup_steps"},
                 kHyper);
-  r["max_grad_norm"] = no_effect(
-      "the gradient-norm clip is one pass counted in the optimizer step whatever its threshold "
-      "(kernel_launches.cpp adam_step)");
   add_no_effect(r, {"num_train_epochs", "max_steps"}, kLength);
   add_no_effect(r, {"seed", "data_seed"}, kSeed);
   add_no_effect(r,
@@ -338,6 +337,12 @@ void translated_rules(std::map<std::string, FieldRule>& r, ImportBuilder& b, HfA
       "", ""};
   r["bf16"] = {[&](const YAML::Node& v) { a.bf16 = bool_field(b, "bf16", v); }, "", ""};
   r["fp16"] = {[&](const YAML::Node& v) { a.fp16 = bool_field(b, "fp16", v); }, "", ""};
+  // Trainer._inner_training_loop clips when `args.max_grad_norm is not None and args.max_grad_norm > 0`.
+  r["max_grad_norm"] = {[&](const YAML::Node& v) {
+                          a.max_grad_norm = is_null(v) ? 0.0 : read_double(v, b.file(), "max_grad_norm");
+                          a.max_grad_norm_origin = "max_grad_norm: " + text_of(v);
+                        },
+                        "", ""};
   r["logging_nan_inf_filter"] = {[&](const YAML::Node& v) {
                                    a.nan_inf_filter =
                                        is_null(v) || read_bool(v, b.file(), "logging_nan_inf_filter");
@@ -622,6 +627,12 @@ ImportedConfig import_file(const std::string& file, const ImportOptions& options
   b.set("train.loop", "hf-trainer", "Trainer.train (training_step's model.train() on every micro-step)");
   b.set("train.loss_sync", a.nan_inf_filter ? "true" : "false",
         a.nan_inf_filter_origin + " (the loop tests each micro-step's loss for nan/inf on the host)");
+  {
+    std::ostringstream clip;
+    clip << std::max(0.0, a.max_grad_norm);
+    b.set("train.max_grad_norm", clip.str(),
+          a.max_grad_norm_origin + " (accelerate's clip_grad_norm_ before each update when > 0)");
+  }
   if (a.liger)
     b.set("train.loss", "fused-linear-ce", "use_liger_kernel: true (LigerFusedLinearCrossEntropy)");
   if (a.bf16 && a.fp16) b.refuse("fp16", "and bf16 both true: the Trainer refuses it");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@ struct Args {
   bool disable_gradient_checkpointing = false;
   bool gradient_checkpointing = false;
   bool logging_nan_inf_filter = true;  // transformers TrainingArguments default
+  double max_grad_norm = 1.0;          // transformers TrainingArguments default; None or 0: no clipping
   std::string flash_attn = "auto";
   bool enable_liger_kernel = false;
   bool use_liger_kernel = false;
@@ -556,11 +558,13 @@ void hf_training_rules(std::map<std::string, FieldRule>& r, Args& a, ImportBuild
   r["optim_target_modules"] = none("read only by the GaLore and APOLLO optimizers, which are refused");
   r["neftune_noise_alpha"] =
       none("NEFTune adds noise to the embeddings' output: one elementwise op per forward");
-  for (const char* f : {"learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
-                        "max_grad_norm", "num_train_epochs", "max_steps", "lr_scheduler_type",
-                        "lr_scheduler_kwargs", "warmup_ratio", "warmup_steps"})
+  for (const char* f :
+       {"learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "num_train_epochs",
+        "max_steps", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_ratio", "warmup_steps"})
     r[f] = none(kOptimSchedule);
-  r["max_grad_norm"] = none("the gradient-norm clip is part of the modelled optimizer step");
+  r["max_grad_norm"] = read_into(a, "max_grad_norm", [&](const YAML::Node& v) {
+    a.max_grad_norm = is_null(v) ? 0.0 : read_double(v, b.file(), "max_grad_norm");
+  });
   for (const char* f : {"group_by_length", "length_column_name", "train_sampling_strategy"})
     r[f] = none("the order of samples; zerosim simulates every micro-batch at train.seq_len");
   for (const char* f :
@@ -832,6 +836,14 @@ void set_train(ImportBuilder& b, const Args& a) {
   b.set("train.activation_checkpointing", gc ? "true" : "false", gc_origin);
   b.set("train.loop", "hf-trainer",
         std::string(kLf) + " trains with its Seq2SeqTrainer subclass of HF Trainer (train/sft/trainer.py)");
+  {
+    std::ostringstream clip;
+    clip << std::max(0.0, a.max_grad_norm);
+    b.set("train.max_grad_norm", clip.str(),
+          (a.given.count("max_grad_norm") ? from(a, "max_grad_norm")
+                                          : std::string("max_grad_norm: 1.0 (transformers default)")) +
+              " (HF Trainer's clip_grad_norm_ before each update when > 0)");
+  }
   b.set("train.loss_sync", a.logging_nan_inf_filter ? "true" : "false",
         (a.given.count("logging_nan_inf_filter")
              ? from(a, "logging_nan_inf_filter")

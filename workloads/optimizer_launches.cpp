@@ -24,9 +24,9 @@ int64_t bnb_update_kernels(const std::vector<int64_t>& tensors) {
 // torch.optim without DeepSpeed (train.engine: pytorch): HF Trainer's step as accelerate runs it.
 int64_t pytorch_step_kernels(const RunConfig& c, const std::vector<int64_t>& tensors) {
   const auto launches = [&](int depth) { return multi_tensor_launches(depth, tensors); };
-  // clip_grad_norm_ (HF Trainer's max_grad_norm defaults to 1.0; torch/nn/utils/clip_grad.py, foreach):
-  // _foreach_norm, stack, vector_norm, add eps, divide, clamp, _foreach_mul_.
-  int64_t k = 2 * launches(1) + 5;
+  // clip_grad_norm_ (train.max_grad_norm, HF Trainer's 1.0 by default; torch/nn/utils/clip_grad.py,
+  // foreach): _foreach_norm, stack, vector_norm, add eps, divide, clamp, _foreach_mul_.
+  int64_t k = c.train.clips_gradients() ? 2 * launches(1) + 5 : 0;
   if (bitsandbytes_optimizer(c.train.optimizer)) {
     k += bnb_update_kernels(tensors);
   } else if (c.train.optimizer == OptimizerImpl::fused) {

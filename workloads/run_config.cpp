@@ -127,7 +127,8 @@ const std::vector<std::string> kTrainKeys = {"micro_batch",
                                              "cuda_graphs",
                                              "tf32",
                                              "loop",
-                                             "loss_sync"};
+                                             "loss_sync",
+                                             "max_grad_norm"};
 // train.seq_len_distribution: at most this many steps are replayed (each one a step program and a replay).
 constexpr size_t kMaxSeqLenSteps = 256;
 const std::vector<std::string> kSeqLenShapes = {"fixed", "ramp"};
@@ -326,6 +327,12 @@ TrainSpec parse_train(const YAML::Node& node, const std::string& file) {
                  ? TrainingLoop::plain
                  : TrainingLoop::hf_trainer;
   if (present(node["loss_sync"])) t.loss_sync = read_bool(node["loss_sync"], file, "train.loss_sync");
+  if (present(node["max_grad_norm"])) {
+    t.max_grad_norm = read_double(node["max_grad_norm"], file, "train.max_grad_norm");
+    if (!(t.max_grad_norm >= 0) || !std::isfinite(t.max_grad_norm))
+      throw ConfigError(file, "train.max_grad_norm",
+                        "must be a finite number >= 0 (0: no gradient clipping; HF Trainer's default 1.0)");
+  }
   return t;
 }
 
@@ -819,7 +826,8 @@ nlohmann::json RunConfig::echo() const {
                           {"engine", engine_name(train.engine)},
                           {"cuda_graphs", train.cuda_graphs},
                           {"loop", loop_name(train.loop)},
-                          {"loss_sync", train.syncs_on_loss()}}},
+                          {"loss_sync", train.syncs_on_loss()},
+                          {"max_grad_norm", train.max_grad_norm}}},
                         {"zero",
                          {{"stage", zero.stage},
                           {"reduce_bucket_size", zero.reduce_bucket_size},

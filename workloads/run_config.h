@@ -94,6 +94,11 @@ struct TrainSpec {
   // `loss.item()` in a hand-written loop), so the training thread waits for the GPU each time. Unset: HF
   // Trainer's default (logging_nan_inf_filter true) with loop hf-trainer, false with plain.
   std::optional<bool> loss_sync;
+  // torch.nn.utils.clip_grad_norm_ before the update (HF TrainingArguments.max_grad_norm, 1.0 by default; a
+  // plain loop's own call): 0 = no clipping. Under train.engine deepspeed the ds_config's gradient_clipping
+  // governs and ZeRO's step takes the norm and scales whatever it is (docs/time-model.md).
+  double max_grad_norm = 1.0;
+  bool clips_gradients() const { return engine == TrainingEngine::pytorch && max_grad_norm > 0; }
   bool syncs_on_loss() const { return loss_sync.value_or(loop == TrainingLoop::hf_trainer); }
   int64_t tokens() const { return micro_batch * seq_len; }  // per micro-batch per GPU
 };

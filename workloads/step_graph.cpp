@@ -339,6 +339,17 @@ class GraphBuilder {
     return 16.0;
   }
 
+  // Without DeepSpeed the gradients pass through memory before the update besides it: clip_grad_norm_
+  // (torch/nn/utils/clip_grad.py, foreach) reads each in _foreach_norm and reads and writes it in
+  // _foreach_mul_ (3 x its bytes), fp16's GradScaler.unscale_ reads and writes it (2 x).
+  double gradient_clip_bytes_per_element() const {
+    if (c_.train.engine != TrainingEngine::pytorch) return 0;
+    const auto g = static_cast<double>(trainable_param_bytes_per_element());
+    const bool fp16 =
+        c_.train.precision == Precision::fp16_mixed || c_.train.precision == Precision::amp_fp16;
+    return (c_.train.clips_gradients() ? 3 * g : 0.0) + (fp16 ? 2 * g : 0.0);
+  }
+
   ComputeOp optimizer_op() const {
     // Adam over this rank's share: memory-bound, ~12 FLOPs and adam_step_bytes_per_param bytes per element.
     // The share is the memory model's (stage 3 partitions every tensor on its own, padding each).
@@ -364,7 +375,7 @@ class GraphBuilder {
         : zero_step_passes_apply(c_, elem_)
             ? zero12_step_bytes_per_element(c_, elem_)
             : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) + fp32_master_copies();
-    op.bytes = bytes_per_element * static_cast<double>(numel);
+    op.bytes = (bytes_per_element + gradient_clip_bytes_per_element()) * static_cast<double>(numel);
     // Its kernels as torch.optim, bitsandbytes or DeepSpeed's optimizer launch them for this rank's tensors.
     const OptimizerStepLaunches launches = optimizer_step_launches(
         c_, optimizer_partition_tensors(p_.modules, c_.zero.stage, c_.cluster.gpus),

@@ -315,3 +315,19 @@ TEST_CASE("axolotl: AxolotlTrainer is HF Trainer's loop, with its loss read", "[
   CHECK(value(c, "train.loss_sync") == "true");
   CHECK_THAT(origin(c, "train.loss_sync"), Catch::Contains("logging_nan_inf_filter"));
 }
+
+TEST_CASE("axolotl: max_grad_norm goes to TrainingArguments when set; torch_empty_cache_steps refused",
+          "[import][clip]") {
+  const ImportedConfig c = import_axolotl(example("lora-8b.yml"), {});
+  CHECK(value(c, "train.max_grad_norm") == "1.0");
+  CHECK_THAT(origin(c, "train.max_grad_norm"), Catch::Contains("1.0"));
+  TempDir dir;
+  const std::string base =
+      "base_model: meta-llama/Llama-2-7b-hf\nmicro_batch_size: 1\n"
+      "gradient_accumulation_steps: 1\nattn_implementation: flash_attention_2\n";
+  const ImportedConfig off = import_axolotl(dir.write("clip0.yml", base + "max_grad_norm: 0\n"), {});
+  CHECK(value(off, "train.max_grad_norm") == "0");
+  CHECK_THAT(config_error_message(
+                 [&] { import_axolotl(dir.write("empty.yml", base + "torch_empty_cache_steps: 10\n"), {}); }),
+             Catch::Contains("key 'torch_empty_cache_steps'") && Catch::Contains("cudaMalloc"));
+}

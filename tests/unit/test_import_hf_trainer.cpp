@@ -65,7 +65,10 @@ TEST_CASE("hf-trainer: DeepSpeed ZeRO-2 with auto fields: batch, accumulation, p
   CHECK(lists_no_effect(c, "learning_rate"));
   CHECK(lists_no_effect(c, "report_to"));
   CHECK(lists_no_effect(c, "hub_token"));
-  CHECK(lists_no_effect(c, "max_grad_norm"));
+  // max_grad_norm is modelled (the clip's passes without DeepSpeed; under it the ds_config governs).
+  CHECK_FALSE(lists_no_effect(c, "max_grad_norm"));
+  CHECK(value(c, "train.max_grad_norm") == "1");
+  CHECK(origin(c, "train.max_grad_norm").find("max_grad_norm: 1.0") == 0);
   CHECK_FALSE(lists_no_effect(c, "bf16"));
 }
 
@@ -276,4 +279,20 @@ TEST_CASE("hf-trainer: the loop is HF Trainer's, and logging_nan_inf_filter deci
   CHECK(origin(off, "train.loss_sync").find("logging_nan_inf_filter: false") == 0);
   // Modelled now, so not among the fields listed as having no effect.
   CHECK_FALSE(lists_no_effect(off, "logging_nan_inf_filter"));
+}
+
+TEST_CASE("hf-trainer: max_grad_norm decides the clip (0 and null: none)", "[import][clip]") {
+  // Trainer._inner_training_loop clips when max_grad_norm is not None and > 0 (accelerate's
+  // clip_grad_norm_: torch.nn.utils.clip_grad_norm_ without DeepSpeed).
+  TempDir dir;
+  const ImportedConfig off =
+      zerosim::import_hf_trainer(variant(dir, "amp-bf16-liger.json", {{"max_grad_norm", 0.0}}), llama());
+  CHECK(value(off, "train.max_grad_norm") == "0");
+  CHECK(origin(off, "train.max_grad_norm").find("max_grad_norm: 0") == 0);
+  const ImportedConfig none =
+      zerosim::import_hf_trainer(variant(dir, "amp-bf16-liger.json", {{"max_grad_norm", nullptr}}), llama());
+  CHECK(value(none, "train.max_grad_norm") == "0");
+  const ImportedConfig half =
+      zerosim::import_hf_trainer(variant(dir, "amp-bf16-liger.json", {{"max_grad_norm", 0.5}}), llama());
+  CHECK(value(half, "train.max_grad_norm") == "0.5");
 }

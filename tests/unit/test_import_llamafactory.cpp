@@ -273,3 +273,14 @@ TEST_CASE("llamafactory: HF Trainer's loop, with logging_nan_inf_filter read", "
   CHECK(value(off, "train.loss_sync") == "false");
   CHECK(origin(off, "train.loss_sync").find("logging_nan_inf_filter: false") == 0);
 }
+
+TEST_CASE("llamafactory: max_grad_norm is HF Trainer's clip (default 1.0, 0: none)", "[import][clip]") {
+  const ImportedConfig c = import_file(data("llama3_lora_sft.yaml"));
+  CHECK(value(c, "train.max_grad_norm") == "1");
+  CHECK(origin(c, "train.max_grad_norm").find("max_grad_norm: 1.0 (transformers default)") == 0);
+  TempDir dir;
+  const ImportedConfig off =
+      import_file(write_config(dir, "stage: sft\nfinetuning_type: lora\nmax_grad_norm: 0\n"));
+  CHECK(value(off, "train.max_grad_norm") == "0");
+  CHECK(origin(off, "train.max_grad_norm").find("max_grad_norm: 0") == 0);
+}
