@@ -35,11 +35,15 @@ Zero12BucketPasses zero12_bucket_passes(const RunConfig& c, int64_t grad_bytes) 
     // The reduced slices of the rank's own partition are copied back into the bucket (buf.copy_(synced),
     // 2e). Then copy_grads_in_partition: without offload into the partition's gradient buffer
     // (new_grad_tensor.copy_, 2e); offloaded, set_norm_for_param_grad_in_gpu's
-    // accumulated_grad.data.double().norm(2) (reads e, writes and reads 8 B) and
+    // accumulated_grad.data.double().norm(2) (reads e, writes and reads 8 B),
+    // update_offload_overflow_tracker_for_param_grad's _has_inf_or_nan on the gradient (x.float() e + 4 B,
+    // none in fp32; isnan and isinf 4 + 1 each; logical_or 1 + 1 + 1; .float() 1 + 4; .max() 4), and
     // async_inplace_copy_grad_to_fp32_buffer_from_gpu's src_tensor.float() (e + 4 B, nothing in fp32
     // training), whose result goes to the host (zero_offload.h).
-    p.after_bytes_per_own_element = 2 * e + (offload ? (e + 16) + (grad_bytes == 4 ? 0 : e + 4) : 2 * e);
-    p.kernels_per_own_tensor = offload ? 1 + 2 + (grad_bytes == 4 ? 0 : 1) : 2;
+    const double cast = grad_bytes == 4 ? 0 : e + 4;
+    const double overflow_check = cast + 5 + 5 + 3 + 5 + 4;
+    p.after_bytes_per_own_element = 2 * e + (offload ? (e + 16) + overflow_check + cast : 2 * e);
+    p.kernels_per_own_tensor = offload ? 1 + 2 + 6 + (grad_bytes == 4 ? 0 : 1) : 2;
   } else {
     // buffered_reduce_fallback -> allreduce_and_copy: flatten (2e) and divide (2e) each small bucket, then
     // copy every reduced slice back into its gradient (2e).

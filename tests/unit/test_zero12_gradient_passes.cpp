@@ -42,14 +42,17 @@ TEST_CASE("ZeRO-1/2 bucket passes: bytes per element by hand", "[zero12]") {
   CHECK(bf16.after_bytes_per_own_element == 8.0);
   CHECK(bf16.kernels_per_tensor == 1);
   CHECK(bf16.kernels_per_own_tensor == 2);
-  // Offloaded: the copy back (2e = 4), double().norm(2) (2 + 8 + 8 = 18) and .float() (2 + 4 = 6) = 28.
+  // Offloaded: the copy back (2e = 4), double().norm(2) (2 + 8 + 8 = 18), the overflow check's
+  // _has_inf_or_nan (float 2 + 4, isnan 4 + 1, isinf 4 + 1, logical_or 1 + 1 + 1, float 1 + 4, max 4 = 28)
+  // and .float() (2 + 4 = 6): 4 + 18 + 28 + 6 = 56.
   const Zero12BucketPasses offload =
       zero12_bucket_passes(zero2(tiny, {{"zero.offload_optimizer", "cpu"}}), 2);
-  CHECK(offload.after_bytes_per_own_element == 28.0);
-  // fp32 gradients offloaded: copy back 8, the norm 4 + 16 = 20, no cast: 28.
+  CHECK(offload.after_bytes_per_own_element == 56.0);
+  CHECK(offload.kernels_per_own_tensor == 10);  // copy back, double + norm, 6 in the check, float
+  // fp32 gradients offloaded: copy back 8, the norm 4 + 16 = 20, the check without its cast 22, no cast: 50.
   CHECK(
       zero12_bucket_passes(zero2(tiny, {{"zero.offload_optimizer", "cpu"}}), 4).after_bytes_per_own_element ==
-      28.0);
+      50.0);
   // contiguous_gradients false: flatten and divide each small bucket (2e + 2e = 8 B), copy back into every
   // gradient (2e = 4 B per element).
   const Zero12BucketPasses loose =
