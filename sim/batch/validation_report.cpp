@@ -88,6 +88,10 @@ std::string family_line(MetricFamily fam, const FamilySummary& s) {
                 "  (tolerance ±%.0f%%: %d of %d scored figures within, %d known misses, %d misses",
                 100.0 * *s.tolerance, s.within, s.scored, s.known_misses, s.misses);
   out += line;
+  if (fam != MetricFamily::ratio) {
+    std::snprintf(line, sizeof line, "; %d optimistic, %d pessimistic", s.optimistic, s.pessimistic);
+    out += line;
+  }
   if (s.scored != s.rows) {
     std::snprintf(line, sizeof line, "; %d below the bar unscored, MAPE over all %d: %.1f%%",
                   s.rows - s.scored, s.rows, s.mape_all_pct);
@@ -122,7 +126,9 @@ nlohmann::json families_json(const ValidationReport& rep) {
                               {"known_misses", s.known_misses},
                               {"misses", s.misses},
                               {"mape_pct", s.mape_pct},
-                              {"mape_all_pct", s.mape_all_pct}};
+                              {"mape_all_pct", s.mape_all_pct},
+                              {"optimistic", s.optimistic},
+                              {"pessimistic", s.pessimistic}};
     fams[family_name(fam)]["tolerance"] =
         s.tolerance ? nlohmann::json(*s.tolerance) : nlohmann::json(nullptr);
   }

@@ -297,6 +297,18 @@ ValidationReport run_validation(const std::vector<CaseFile>& files, const Expect
   return rep;
 }
 
+int optimism(const ComparisonRow& r) {
+  if (r.family == MetricFamily::ratio) return 0;
+  double sign = 0;
+  if (r.metric == "oom")  // 1 = does not fit: predicting a fit for a run that did not is optimistic
+    sign = r.measured - r.predicted;
+  else if (r.error_pct)
+    // Less memory, a shorter step or more bandwidth is optimistic; every other time metric (samples/s,
+    // tokens/s, MFU) is a rate, where more is.
+    sign = (r.family == MetricFamily::memory || r.metric == "step_s") ? -*r.error_pct : *r.error_pct;
+  return sign > 0 ? 1 : sign < 0 ? -1 : 0;
+}
+
 void score(ValidationReport& rep, const Expectations* e) {
   rep.families.clear();
   rep.stale_known_misses.clear();
@@ -315,6 +327,9 @@ void score(ValidationReport& rep, const Expectations* e) {
       continue;
     }
     ++s.scored;
+    const int side = optimism(r);
+    s.optimistic += side > 0;
+    s.pessimistic += side < 0;
     if (r.error_pct) {
       scored_err[r.family].first += std::fabs(*r.error_pct);
       ++scored_err[r.family].second;

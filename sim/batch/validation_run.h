@@ -47,8 +47,15 @@ struct FamilySummary {
   int misses = 0;           // scored, unlisted and outside tolerance
   double mape_pct = 0;      // over scored rows with an error (all rows when nothing is scored)
   double mape_all_pct = 0;  // over every row with an error
+  // Scored rows on the optimistic side (less memory, a faster step or more bandwidth than measured; a run
+  // predicted to fit that ran out of memory) and on the pessimistic side; ratios are neither.
+  int optimistic = 0;
+  int pessimistic = 0;
   std::optional<double> tolerance;
 };
+
+// +1 when the row's prediction is optimistic, -1 when pessimistic, 0 when exact or a ratio.
+int optimism(const ComparisonRow& row);
 
 // A case zerosim could not run (its run config or cluster was rejected): reported, and exit code 2.
 struct CaseError {

@@ -118,3 +118,39 @@ TEST_CASE("samples/s counts sequences: micro_batch · grad_accum · GPUs per ste
   CHECK(size_label(67108864) == "64M");
   CHECK(size_label(1000) == "1000");
 }
+
+TEST_CASE("optimistic and pessimistic rows: less memory, a faster step, more bandwidth",
+          "[validation][metrics]") {
+  const auto row = [](const std::string& metric, MetricFamily family, double predicted, double measured) {
+    ComparisonRow r;
+    r.metric = metric;
+    r.family = family;
+    r.predicted = predicted;
+    r.measured = measured;
+    if (metric != "oom") r.error_pct = 100.0 * (predicted - measured) / measured;
+    return r;
+  };
+  CHECK(optimism(row("peak_memory", MetricFamily::memory, 20, 22)) == 1);  // 9% less memory
+  CHECK(optimism(row("peak_memory", MetricFamily::memory, 24, 22)) == -1);
+  CHECK(optimism(row("oom", MetricFamily::memory, 0, 1)) == 1);        // predicted to fit, ran out of memory
+  CHECK(optimism(row("oom", MetricFamily::memory, 1, 1)) == 0);        // both out of memory
+  CHECK(optimism(row("step_s", MetricFamily::time, 0.2, 0.24)) == 1);  // a shorter step
+  CHECK(optimism(row("step_s", MetricFamily::time, 0.3, 0.24)) == -1);
+  CHECK(optimism(row("tokens_per_s", MetricFamily::time, 2500, 2300)) == 1);  // a higher rate
+  CHECK(optimism(row("samples_per_s", MetricFamily::time, 2.8, 4.3)) == -1);
+  CHECK(optimism(row("mfu", MetricFamily::time, 0.7, 0.64)) == 1);
+  CHECK(optimism(row("busbw@1G", MetricFamily::bandwidth, 500, 450)) == 1);  // more bandwidth
+  CHECK(optimism(row("ratio:step_s", MetricFamily::ratio, 3.5, 5.7)) == 0);  // neither side
+
+  // score() counts them over the scored rows of each family.
+  ValidationReport rep;
+  rep.rows = {row("peak_memory", MetricFamily::memory, 20, 22), row("oom", MetricFamily::memory, 0, 1),
+              row("peak_memory", MetricFamily::memory, 24, 22), row("step_s", MetricFamily::time, 0.3, 0.24)};
+  Expectations e;
+  e.tolerance = {{MetricFamily::memory, 0.15}, {MetricFamily::time, 0.25}};
+  score(rep, &e);
+  CHECK(rep.families.at(MetricFamily::memory).optimistic == 2);
+  CHECK(rep.families.at(MetricFamily::memory).pessimistic == 1);
+  CHECK(rep.families.at(MetricFamily::time).optimistic == 0);
+  CHECK(rep.families.at(MetricFamily::time).pessimistic == 1);
+}
