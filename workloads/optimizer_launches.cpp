@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "workloads/deepspeed_fp16_optimizer.h"
+
 namespace zerosim {
 
 namespace {
@@ -86,6 +88,16 @@ int64_t multi_tensor_launches(int depth, const std::vector<int64_t>& numels) {
 OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vector<int64_t>& tensors,
                                               const std::vector<int64_t>& flat_partitions) {
   OptimizerStepLaunches s;
+  if (fp16_optimizer_applies(c) && !bitsandbytes_optimizer(c.train.optimizer)) {
+    // DeepSpeed's FP16_Optimizer at stage 0: the overflow check reads each gradient's sum on the host.
+    const auto n = static_cast<int64_t>(tensors.size());
+    int64_t flat = 0;
+    for (const int64_t part : flat_partitions) flat += multi_tensor_launches(4, {part});
+    s.kernels = fp16_optimizer_step_kernels(n, flat);
+    s.synced_kernels = n;
+    s.host_sync = true;  // CheckOverflow.has_overflow's overflow_gpu[0].item() as well
+    return s;
+  }
   s.kernels = c.train.engine == TrainingEngine::pytorch ? pytorch_step_kernels(c, tensors)
                                                         : deepspeed_step_kernels(c, tensors, flat_partitions);
   // GradScaler.step reads found_inf (.item()); DeepSpeed's has_overflow reads the all-reduced flag.
@@ -95,6 +107,14 @@ OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vec
   if (bitsandbytes_optimizer(c.train.optimizer))
     s.synced_kernels =
         bnb_update_kernels(c.train.engine == TrainingEngine::pytorch ? tensors : flat_partitions);
+  if (fp16_optimizer_applies(c)) {
+    // At stage 0 a bitsandbytes client runs under FP16_UnfusedOptimizer, whose step begins with the same
+    // per-parameter overflow check: two kernels and a host read per trainable tensor.
+    const auto n = static_cast<int64_t>(tensors.size());
+    s.kernels += 2 * n;
+    s.synced_kernels += n;
+    s.host_sync = true;
+  }
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "workloads/bnb_optimizer.h"
+#include "workloads/deepspeed_fp16_optimizer.h"
 #include "workloads/framework_behaviour.h"
 #include "workloads/kernel_launches.h"
 #include "workloads/memory_model.h"
@@ -370,10 +371,13 @@ class GraphBuilder {
     // DeepSpeed's ZeRO step (stages 1-3) also takes the norm, flattens, casts and clips the gradient
     // partition (zero12_gradient_passes.h).
     const double bytes_per_element =
-        client ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4)
-        : bnb  ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
-        : zero_step_passes_apply(c_, elem_)
-            ? zero12_step_bytes_per_element(c_, elem_)
+        client
+            ? 12.0 + bnb_step_bytes_per_param(c_.train.optimizer, 4) +
+                  (fp16_optimizer_applies(c_) ? fp16_optimizer_overflow_check_bytes_per_element(elem_) : 0.0)
+        : bnb ? bnb_step_bytes_per_param(c_.train.optimizer, trainable_param_bytes_per_element())
+        : zero_step_passes_apply(c_, elem_) ? zero12_step_bytes_per_element(c_, elem_)
+        : fp16_optimizer_applies(c_)
+            ? fp16_optimizer_step_bytes_per_element(elem_)
             : adam_step_bytes_per_param(c_.train.precision, c_.train.optimizer) + fp32_master_copies();
     op.bytes = (bytes_per_element + gradient_clip_bytes_per_element()) * static_cast<double>(numel);
     // Its kernels as torch.optim, bitsandbytes or DeepSpeed's optimizer launch them for this rank's tensors.

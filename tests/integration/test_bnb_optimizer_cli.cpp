@@ -80,8 +80,12 @@ TEST_CASE("bitsandbytes' AdamW under DeepSpeed: the client optimizer of the fp32
   const int64_t n = 8'650'752;
   CHECK(fused["memory"]["breakdown"]["optimizer_states"] == 12 * n);
   CHECK(eight["memory"]["breakdown"]["optimizer_states"] == 4 * n + 2 * n + 8 * (n / 256) + 2'048);
-  // One update kernel for the flat tensor, then torch.cuda.synchronize().
-  CHECK(eight["time"]["exposed_host_s"].get<double>() >= fused["time"]["exposed_host_s"].get<double>());
+  // One update kernel for the flat tensor, then torch.cuda.synchronize() (against FusedAdam under DeepSpeed
+  // 0.17.5, whose stage-0 bf16 step reads nothing on the host).
+  const nlohmann::json fused_old = run("--set versions.deepspeed=0.17.5");
+  const nlohmann::json eight_old = run("--set train.optimizer=bnb-8bit --set versions.deepspeed=0.17.5");
+  CHECK(eight_old["time"]["exposed_host_s"].get<double>() >=
+        fused_old["time"]["exposed_host_s"].get<double>());
   // Paged: the flat partition's states (over 1e5 elements) in unified memory.
   const nlohmann::json paged = run("--set train.optimizer=bnb-paged-8bit");
   CHECK(paged["memory"]["paged_optimizer"]["bytes"] == 2 * n);

@@ -42,10 +42,24 @@ TEST_CASE("a tiny model's kernels are shorter than their launches: the GPU waits
 }
 
 TEST_CASE("a 7B model at 2048 tokens keeps the GPU busy: the launches are hidden", "[host]") {
-  const auto t = time_of(kSeed);
+  // DeepSpeed 0.17.5: stage 0's bf16 step is BF16_Optimizer's, which reads nothing on the host.
+  const auto t = time_of(kSeed + " --set versions.deepspeed=0.17.5");
   CHECK(ms(t, "host_s") > 50);         // about 95 ms of launches per step (33 µs per forward kernel)
   CHECK(ms(t, "exposed_host_s") < 1);  // but the host runs ahead of a GPU busy for 360 ms
   CHECK(ms(t, "host_s") < ms(t, "step_s") / 3);
+}
+
+TEST_CASE("DeepSpeed >= 0.17.6 at stage 0: FP16_Optimizer's overflow check makes the GPU wait", "[host]") {
+  // bf16 at stage 0 takes FP16_Optimizer from 0.17.6 (#7515): float(x.float().sum()) per trainable tensor,
+  // 192 host reads for DoRA on q and v, and the step's per-parameter casts and copies issued one by one.
+  const auto now = time_of(kSeed);
+  const auto old = time_of(kSeed + " --set versions.deepspeed=0.17.5");
+  // At least the check's 2 x 192 launches at 33 µs each are exposed: 12.7 ms.
+  CHECK(ms(now, "exposed_host_s") - ms(old, "exposed_host_s") > 2 * 192 * 0.033);
+  CHECK(ms(now, "step_s") > ms(old, "step_s") + 2 * 192 * 0.033);
+  // ZeRO stages take their own optimizer: no such check in bf16.
+  const auto z2 = time_of(kSeed + " --set zero.stage=2");
+  CHECK(ms(z2, "exposed_host_s") < 1);
 }
 
 TEST_CASE("ZeRO-3's hooks are host work: hidden on 8 GPUs, exposed on one where every fetch synchronises",

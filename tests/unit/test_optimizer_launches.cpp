@@ -11,10 +11,12 @@ using namespace zerosim;
 namespace {
 constexpr int64_t kChunk = 65'536;
 
-RunConfig config(const std::string& engine, const std::string& precision, const std::string& optimizer) {
-  return run_config_from_yaml(YAML::Load("model: llama2-7b\npeft: {method: lora}\ntrain: {engine: " + engine +
-                                         ", precision: " + precision + ", optimizer: " + optimizer + "}\n"),
-                              "run.yaml");
+RunConfig config(const std::string& engine, const std::string& precision, const std::string& optimizer,
+                 const std::string& more = "") {
+  return run_config_from_yaml(
+      YAML::Load("model: llama2-7b\npeft: {method: lora}\ntrain: {engine: " + engine +
+                 ", precision: " + precision + ", optimizer: " + optimizer + "}\n" + more),
+      "run.yaml");
 }
 }  // namespace
 
@@ -62,16 +64,34 @@ TEST_CASE("the optimizer step's kernels by who runs it", "[optimizer][launch]") 
       CHECK_FALSE(s.host_sync);
     }
   }
-  SECTION("DeepSpeed: the grad norm per tensor, FusedAdam on the flat partition") {
+  SECTION("DeepSpeed ZeRO: the grad norm per tensor, FusedAdam on the flat partition") {
     // 2·192 + 6 = 390 (norms), + 2 (unscale and clip) + 1 (FusedAdam, 77 chunks) + 1 (copy back) = 394.
-    const RunConfig ds = config("deepspeed", "bf16-mixed", "fused");
+    const RunConfig ds = config("deepspeed", "bf16-mixed", "fused", "zero: {stage: 2}\n");
     CHECK(optimizer_step_launches(ds, lora, {5'000'000}).kernels == 394);
     CHECK_FALSE(optimizer_step_launches(ds, lora, {5'000'000}).host_sync);
     // fp16 adds _has_inf_or_nan per tensor (6 each) and the flag's bool, byte and .item(): 394 + 1,155.
-    const OptimizerStepLaunches f =
-        optimizer_step_launches(config("deepspeed", "fp16-mixed", "fused"), lora, {5'000'000});
+    const OptimizerStepLaunches f = optimizer_step_launches(
+        config("deepspeed", "fp16-mixed", "fused", "zero: {stage: 2}\n"), lora, {5'000'000});
     CHECK(f.kernels == 394 + 6 * 192 + 3);
     CHECK(f.host_sync);
+  }
+  SECTION("DeepSpeed stage 0: FP16_Optimizer reads every gradient's sum on the host") {
+    // bf16 from 0.17.6 (#7515) and fp16 always: the overflow check's cast and sum per tensor (2·192), each
+    // followed by float() (192 synchronised), the casts (192) and the cat (1), the norm (3), the scaling (1),
+    // FusedAdam (1), the copy back per parameter (192): 384 + 193 + 3 + 1 + 1 + 192 = 774.
+    for (const char* precision : {"bf16-mixed", "fp16-mixed"}) {
+      const OptimizerStepLaunches s =
+          optimizer_step_launches(config("deepspeed", precision, "fused"), lora, {5'000'000});
+      CHECK(s.kernels == 774);
+      CHECK(s.synced_kernels == 192);
+      CHECK(s.host_sync);
+    }
+    // bf16 up to 0.17.5 takes BF16_Optimizer, which checks nothing: the ZeRO-like count, nothing
+    // synchronised.
+    const OptimizerStepLaunches old = optimizer_step_launches(
+        config("deepspeed", "bf16-mixed", "fused", "versions: {deepspeed: \"0.17.5\"}\n"), lora, {5'000'000});
+    CHECK(old.kernels == 394);
+    CHECK(old.synced_kernels == 0);
   }
 }
 
