@@ -107,6 +107,13 @@ OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vec
   if (bitsandbytes_optimizer(c.train.optimizer))
     s.synced_kernels =
         bnb_update_kernels(c.train.engine == TrainingEngine::pytorch ? tensors : flat_partitions);
+  // ZeRO-1/2 before 0.13.2 (#4974) summed the norms on the host: get_grad_norm_direct's
+  // `total_norm += param_norm.item()**2` reads each gradient tensor's norm, a host wait per tensor.
+  const bool zero12 = c.train.engine == TrainingEngine::deepspeed && (c.zero.stage == 1 || c.zero.stage == 2);
+  if (zero12 && c.zero.offload_optimizer != "cpu" && c.versions.deepspeed < Version{0, 13, 2}) {
+    s.synced_kernels += static_cast<int64_t>(tensors.size());
+    s.host_sync = true;
+  }
   if (fp16_optimizer_applies(c)) {
     // At stage 0 a bitsandbytes client runs under FP16_UnfusedOptimizer, whose step begins with the same
     // per-parameter overflow check: two kernels and a host read per trainable tensor.

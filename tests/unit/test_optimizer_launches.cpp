@@ -74,6 +74,17 @@ TEST_CASE("the optimizer step's kernels by who runs it", "[optimizer][launch]") 
         config("deepspeed", "fp16-mixed", "fused", "zero: {stage: 2}\n"), lora, {5'000'000});
     CHECK(f.kernels == 394 + 6 * 192 + 3);
     CHECK(f.host_sync);
+    // Before 0.13.2 (#4974) each tensor's norm was read with .item(): 192 host waits, the same kernels.
+    const OptimizerStepLaunches old = optimizer_step_launches(
+        config("deepspeed", "bf16-mixed", "fused", "zero: {stage: 2}\nversions: {deepspeed: \"0.13.1\"}\n"),
+        lora, {5'000'000});
+    CHECK(old.kernels == 394);
+    CHECK(old.synced_kernels == 192);
+    CHECK(old.host_sync);
+    CHECK(optimizer_step_launches(config("deepspeed", "bf16-mixed", "fused",
+                                         "zero: {stage: 2}\nversions: {deepspeed: \"0.13.2\"}\n"),
+                                  lora, {5'000'000})
+              .synced_kernels == 0);
   }
   SECTION("DeepSpeed stage 0: FP16_Optimizer reads every gradient's sum on the host") {
     // bf16 from 0.17.6 (#7515) and fp16 always: the overflow check's cast and sum per tensor (2·192), each
