@@ -31,10 +31,12 @@ double fp16_optimizer_step_bytes_per_element(int64_t grad_bytes) {
   return overflow_check + flatten + norm_and_clip + update + copy_back;
 }
 
+int64_t fp16_optimizer_overflow_check_kernels(int64_t tensors) { return 2 * tensors; }
+
 int64_t fp16_optimizer_step_kernels(int64_t tensors, int64_t flat_launches) {
-  // The check's two kernels per gradient; its cast per gradient and the cat; the norm (about 3: norm, pow,
-  // the mask-free path's reduction); the scaling mul_; FusedAdam; one copy_ per parameter.
-  return 2 * tensors + (tensors + 1) + 3 + 1 + flat_launches + tensors;
+  // The check; the cast per gradient and the cat; the norm (about 3: norm, pow, the mask-free path's
+  // reduction); the scaling mul_; FusedAdam; one copy_ per parameter.
+  return fp16_optimizer_overflow_check_kernels(tensors) + (tensors + 1) + 3 + 1 + flat_launches + tensors;
 }
 
 }  // namespace zerosim

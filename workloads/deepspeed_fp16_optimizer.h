@@ -23,6 +23,10 @@ double fp16_optimizer_step_bytes_per_element(int64_t grad_bytes);
 // the same check.
 double fp16_optimizer_overflow_check_bytes_per_element(int64_t grad_bytes);
 
+// The overflow check's kernels for `tensors` trainable tensors: the cast and the sum of each, each sum read
+// on the host.
+int64_t fp16_optimizer_overflow_check_kernels(int64_t tensors);
+
 // Its kernels for `tensors` trainable tensors and `flat_launches` FusedAdam launches over the flat fp32
 // master; `tensors` of them are each followed by a host read (the overflow check's float()).
 int64_t fp16_optimizer_step_kernels(int64_t tensors, int64_t flat_launches);

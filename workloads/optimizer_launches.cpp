@@ -4,6 +4,7 @@
 #include <array>
 
 #include "workloads/deepspeed_fp16_optimizer.h"
+#include "workloads/zero12_gradient_passes.h"
 
 namespace zerosim {
 
@@ -12,8 +13,6 @@ namespace {
 constexpr int64_t kChunkSize = 65536;
 constexpr std::array<int64_t, 5> kMaxTensors = {110, 64, 48, 36, 30};
 constexpr int64_t kMaxBlocks = 320;
-
-bool fp16_loss_scaling(Precision p) { return p == Precision::fp16_mixed || p == Precision::amp_fp16; }
 
 // bitsandbytes' Optimizer8bit.step (optim/optimizer.py, 0.41.0-0.50.x) walks the parameters in Python: one
 // update kernel per parameter with a gradient (optimizer_update_8bit_blockwise or optimizer_update_32bit;
@@ -109,8 +108,8 @@ OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vec
         bnb_update_kernels(c.train.engine == TrainingEngine::pytorch ? tensors : flat_partitions);
   // ZeRO-1/2 before 0.13.2 (#4974) summed the norms on the host: get_grad_norm_direct's
   // `total_norm += param_norm.item()**2` reads each gradient tensor's norm, a host wait per tensor.
-  const bool zero12 = c.train.engine == TrainingEngine::deepspeed && (c.zero.stage == 1 || c.zero.stage == 2);
-  if (zero12 && c.zero.offload_optimizer != "cpu" && c.versions.deepspeed < Version{0, 13, 2}) {
+  if (zero12_gradient_passes_apply(c) && c.zero.offload_optimizer != "cpu" &&
+      c.versions.deepspeed < Version{0, 13, 2}) {
     s.synced_kernels += static_cast<int64_t>(tensors.size());
     s.host_sync = true;
   }
@@ -118,7 +117,7 @@ OptimizerStepLaunches optimizer_step_launches(const RunConfig& c, const std::vec
     // At stage 0 a bitsandbytes client runs under FP16_UnfusedOptimizer, whose step begins with the same
     // per-parameter overflow check: two kernels and a host read per trainable tensor.
     const auto n = static_cast<int64_t>(tensors.size());
-    s.kernels += 2 * n;
+    s.kernels += fp16_optimizer_overflow_check_kernels(n);
     s.synced_kernels += n;
     s.host_sync = true;
   }

@@ -35,6 +35,8 @@ enum class Precision { bf16_mixed, fp16_mixed, bf16_pure, amp_bf16, amp_fp16, fp
 inline bool has_fp32_master(Precision p) { return p == Precision::bf16_mixed || p == Precision::fp16_mixed; }
 // The weights themselves are fp32 and autocast casts them per op (docs/memory-model.md §8.6).
 inline bool fp32_weights(Precision p) { return p == Precision::amp_bf16 || p == Precision::amp_fp16; }
+// fp16 loss scaling: the gradients are unscaled and checked for overflow before each update.
+inline bool fp16_loss_scaling(Precision p) { return p == Precision::fp16_mixed || p == Precision::amp_fp16; }
 // How Adam runs: one fused multi-tensor kernel (DeepSpeed's FusedAdam, torch fused=True) or PyTorch's
 // foreach implementation (torch.optim.AdamW's default on CUDA, what HF Trainer's adamw_torch uses).
 // train.optimizer: torch.optim.AdamW fused or foreach, or bitsandbytes' AdamW (bitsandbytes/optim/adamw.py,

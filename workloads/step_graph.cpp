@@ -212,14 +212,7 @@ class GraphBuilder {
     op.kernels = std::max(1, kernels);
     op.host_s = python_issue_seconds(op.kernels, c_);
     out_.ops.push_back(op);
-    Task t;
-    t.kind = TaskKind::compute;
-    t.stream = Stream::compute;
-    t.op = static_cast<int>(out_.ops.size() - 1);
-    t.phase = Phase::backward;
-    t.micro_step = micro;
-    t.name = prefix(micro) + name;
-    return add(t);
+    return add_compute(out_.ops.size() - 1, micro);
   }
 
   TaskId add_hook(const std::string& name, double seconds, Phase phase, int micro) {
@@ -346,9 +339,7 @@ class GraphBuilder {
   double gradient_clip_bytes_per_element() const {
     if (c_.train.engine != TrainingEngine::pytorch) return 0;
     const auto g = static_cast<double>(trainable_param_bytes_per_element());
-    const bool fp16 =
-        c_.train.precision == Precision::fp16_mixed || c_.train.precision == Precision::amp_fp16;
-    return (c_.train.clips_gradients() ? 3 * g : 0.0) + (fp16 ? 2 * g : 0.0);
+    return (c_.train.clips_gradients() ? 3 * g : 0.0) + (fp16_loss_scaling(c_.train.precision) ? 2 * g : 0.0);
   }
 
   ComputeOp optimizer_op() const {
