@@ -8,6 +8,7 @@
 #include "workloads/closest_name.h"
 #include "workloads/config_error.h"
 #include "workloads/model_spec.h"
+#include "workloads/yaml_read.h"
 
 namespace zerosim {
 
@@ -169,6 +170,17 @@ std::string path_from_output(const std::string& path, const std::string& source_
   std::error_code ec;
   const fs::path rel = fs::proximate(fs::weakly_canonical(p, ec), fs::weakly_canonical(base, ec), ec);
   return ec ? p.lexically_normal().string() : rel.string();
+}
+
+double hf_max_grad_norm(const YAML::Node& v, const std::string& file) {
+  return !v.IsDefined() || v.IsNull() ? 0.0 : read_double(v, file, "max_grad_norm");
+}
+
+void set_hf_max_grad_norm(ImportBuilder& b, double max_grad_norm, const std::string& origin) {
+  std::ostringstream value;
+  value << std::max(0.0, max_grad_norm);
+  b.set("train.max_grad_norm", value.str(),
+        origin + " (HF Trainer's clip_grad_norm_ before each update when > 0)");
 }
 
 std::optional<HfOptimizer> hf_optimizer(const std::string& optim) {

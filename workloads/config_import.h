@@ -102,6 +102,12 @@ struct HfOptimizer {
   bool bitsandbytes = false;
 };
 std::optional<HfOptimizer> hf_optimizer(const std::string& optim);
+// TrainingArguments.max_grad_norm as HF Trainer reads it (Trainer._inner_training_loop clips when it is not
+// None and > 0): the field's value, null as 0.
+double hf_max_grad_norm(const YAML::Node& value, const std::string& file);
+// Sets train.max_grad_norm from it (0 for no clipping), with `origin` for the comment.
+void set_hf_max_grad_norm(ImportBuilder& b, double max_grad_norm, const std::string& origin);
+
 // The optim names hf_optimizer knows, for refusals.
 inline constexpr const char* kHfOptimsModelled =
     "adamw_torch, adamw_torch_fused, adamw_bnb_8bit, adamw_8bit, paged_adamw_8bit, paged_adamw_32bit";

@@ -339,7 +339,7 @@ void translated_rules(std::map<std::string, FieldRule>& r, ImportBuilder& b, HfA
   r["fp16"] = {[&](const YAML::Node& v) { a.fp16 = bool_field(b, "fp16", v); }, "", ""};
   // Trainer._inner_training_loop clips when `args.max_grad_norm is not None and args.max_grad_norm > 0`.
   r["max_grad_norm"] = {[&](const YAML::Node& v) {
-                          a.max_grad_norm = is_null(v) ? 0.0 : read_double(v, b.file(), "max_grad_norm");
+                          a.max_grad_norm = hf_max_grad_norm(v, b.file());
                           a.max_grad_norm_origin = "max_grad_norm: " + text_of(v);
                         },
                         "", ""};
@@ -627,12 +627,7 @@ ImportedConfig import_file(const std::string& file, const ImportOptions& options
   b.set("train.loop", "hf-trainer", "Trainer.train (training_step's model.train() on every micro-step)");
   b.set("train.loss_sync", a.nan_inf_filter ? "true" : "false",
         a.nan_inf_filter_origin + " (the loop tests each micro-step's loss for nan/inf on the host)");
-  {
-    std::ostringstream clip;
-    clip << std::max(0.0, a.max_grad_norm);
-    b.set("train.max_grad_norm", clip.str(),
-          a.max_grad_norm_origin + " (accelerate's clip_grad_norm_ before each update when > 0)");
-  }
+  set_hf_max_grad_norm(b, a.max_grad_norm, a.max_grad_norm_origin);
   if (a.liger)
     b.set("train.loss", "fused-linear-ce", "use_liger_kernel: true (LigerFusedLinearCrossEntropy)");
   if (a.bf16 && a.fp16) b.refuse("fp16", "and bf16 both true: the Trainer refuses it");

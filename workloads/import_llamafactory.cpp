@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -562,9 +561,8 @@ void hf_training_rules(std::map<std::string, FieldRule>& r, Args& a, ImportBuild
        {"learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "num_train_epochs",
         "max_steps", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_ratio", "warmup_steps"})
     r[f] = none(kOptimSchedule);
-  r["max_grad_norm"] = read_into(a, "max_grad_norm", [&](const YAML::Node& v) {
-    a.max_grad_norm = is_null(v) ? 0.0 : read_double(v, b.file(), "max_grad_norm");
-  });
+  r["max_grad_norm"] = read_into(
+      a, "max_grad_norm", [&](const YAML::Node& v) { a.max_grad_norm = hf_max_grad_norm(v, b.file()); });
   for (const char* f : {"group_by_length", "length_column_name", "train_sampling_strategy"})
     r[f] = none("the order of samples; zerosim simulates every micro-batch at train.seq_len");
   for (const char* f :
@@ -836,14 +834,10 @@ void set_train(ImportBuilder& b, const Args& a) {
   b.set("train.activation_checkpointing", gc ? "true" : "false", gc_origin);
   b.set("train.loop", "hf-trainer",
         std::string(kLf) + " trains with its Seq2SeqTrainer subclass of HF Trainer (train/sft/trainer.py)");
-  {
-    std::ostringstream clip;
-    clip << std::max(0.0, a.max_grad_norm);
-    b.set("train.max_grad_norm", clip.str(),
-          (a.given.count("max_grad_norm") ? from(a, "max_grad_norm")
-                                          : std::string("max_grad_norm: 1.0 (transformers default)")) +
-              " (HF Trainer's clip_grad_norm_ before each update when > 0)");
-  }
+  set_hf_max_grad_norm(b, a.max_grad_norm,
+                       a.given.count("max_grad_norm")
+                           ? from(a, "max_grad_norm")
+                           : std::string("max_grad_norm: 1.0 (transformers default)"));
   b.set("train.loss_sync", a.logging_nan_inf_filter ? "true" : "false",
         (a.given.count("logging_nan_inf_filter")
              ? from(a, "logging_nan_inf_filter")
