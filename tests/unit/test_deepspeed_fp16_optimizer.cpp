@@ -3,6 +3,7 @@
 // LLaMA of tiny_llama.h (DoRA r = 4 on q and v).
 #include <catch2/catch.hpp>
 
+#include "compute_ops.h"
 #include "test_support.h"
 #include "tiny_llama.h"
 #include "workloads/deepspeed_fp16_optimizer.h"
@@ -12,6 +13,7 @@
 #include "workloads/zero3_schedule.h"
 
 using namespace zerosim;
+using zerosim::testing::op_named;
 using zerosim::testing::TinyLlama;
 
 TEST_CASE("FP16_Optimizer: stage 0 with fp16 always, with bf16 from DeepSpeed 0.17.6 (#7515)", "[fp16opt]") {
@@ -38,12 +40,10 @@ TEST_CASE("FP16_Optimizer's step: 70 B per 16-bit gradient element", "[fp16opt]"
   const StepProgram p = build_step_program(c);
   const StepGraph g = build_step_graph(c, p);
   const int64_t n = optimizer_partition_numel(p.modules, 0, 1);
-  for (const auto& op : g.ops)
-    if (op.name == "optimizer.adam_step") {
-      CHECK(op.bytes == 70.0 * static_cast<double>(n));
-      // DoRA on 4 linears: lora_A, lora_B and the magnitude each = 12 tensors, each one host read.
-      CHECK(op.synced_kernels == 12);
-    }
+  const ComputeOp& step = op_named(g.ops, "optimizer.adam_step");
+  CHECK(step.bytes == 70.0 * static_cast<double>(n));
+  // DoRA on 4 linears: lora_A, lora_B and the magnitude each = 12 tensors, each one host read.
+  CHECK(step.synced_kernels == 12);
   // The step task waits for the GPU first (CheckOverflow.has_overflow's .item()).
   for (const TaskId v : g.compute_order)
     if (g.graph[v].name == "optimizer.adam_step") CHECK(g.graph[v].host_sync);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "compute_ops.h"
 #include "test_support.h"
 #include "tiny_llama.h"
 #include "workloads/optimizer_launches.h"
@@ -13,6 +14,7 @@
 
 using namespace zerosim;
 using zerosim::testing::config_error_message;
+using zerosim::testing::op_named;
 using zerosim::testing::TinyLlama;
 
 namespace {
@@ -23,14 +25,9 @@ RunConfig full(const TinyLlama& tiny, std::vector<Override> more = {}) {
   return tiny.config(more);
 }
 
-const ComputeOp& optimizer(const StepGraph& g) {
-  for (const auto& op : g.ops)
-    if (op.name == "optimizer.adam_step") return op;
-  FAIL("no optimizer op");
-  return g.ops.front();
+double step_bytes(const RunConfig& c) {
+  return op_named(build_step_graph(c, build_step_program(c)).ops, "optimizer.adam_step").bytes;
 }
-
-double step_bytes(const RunConfig& c) { return optimizer(build_step_graph(c, build_step_program(c))).bytes; }
 
 }  // namespace
 

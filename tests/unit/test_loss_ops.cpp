@@ -3,6 +3,7 @@
 // the release that selects transformers' code, and bad values of train.loss and versions.transformers.
 #include <catch2/catch.hpp>
 
+#include "compute_ops.h"
 #include "test_support.h"
 #include "tiny_llama.h"
 #include "workloads/config_error.h"
@@ -11,6 +12,8 @@
 #include "workloads/step_program.h"
 
 using namespace zerosim;
+using zerosim::testing::find_op;
+using zerosim::testing::op_named;
 using zerosim::testing::TinyLlama;
 
 namespace {
@@ -20,18 +23,6 @@ namespace {
 struct Tiny : TinyLlama {
   Tiny() { train = "{micro_batch: 1, seq_len: 32, engine: pytorch}"; }
 };
-
-const ComputeOp* find(const std::vector<ComputeOp>& ops, const std::string& name) {
-  for (const auto& op : ops)
-    if (op.name == name) return &op;
-  return nullptr;
-}
-
-const ComputeOp& op_in(const std::vector<ComputeOp>& ops, const std::string& name) {
-  const ComputeOp* op = find(ops, name);
-  if (!op) FAIL("no op named " << name);
-  return *op;
-}
 
 // The head's module index in the tiny model's inventory (embed, layers, final norm, head).
 LossOps tiny_loss(const RunConfig& c) {
@@ -84,8 +75,8 @@ TEST_CASE("hf, transformers 4.49+: bf16 logits, fp32 upcast, fp32 log-softmax = 
   Tiny tiny;
   const LossOps l = tiny_loss(tiny.config());
   // lm_head writes the bf16 logits: 2·E = 6,400
-  CHECK(op_in(l.forward, "lm_head.linear_fwd").transient_bytes == 6'400);
-  const ComputeOp& ce = op_in(l.forward, "loss.cross_entropy_fwd");
+  CHECK(op_named(l.forward, "lm_head.linear_fwd").transient_bytes == 6'400);
+  const ComputeOp& ce = op_named(l.forward, "loss.cross_entropy_fwd");
   // log_softmax keeps its fp32 output: 4·E = 12,800; live with it: bf16 logits 2·E + the fp32 upcast 4·E
   // = 19,200 (10·E = 32,000 in all).
   CHECK(ce.saved_bytes == 12'800);
@@ -95,18 +86,18 @@ TEST_CASE("hf, transformers 4.49+: bf16 logits, fp32 upcast, fp32 log-softmax = 
   // (bf16-mixed at stage 0 autocasts; the model returns bf16 logits) 6·E = 19,200 → 76,800.
   CHECK(ce.bytes == 76'800.0);
   CHECK(ce.flops == 16'000.0);  // 5·E
-  const ComputeOp& ceb = op_in(l.backward, "loss.cross_entropy_bwd");
+  const ComputeOp& ceb = op_named(l.backward, "loss.cross_entropy_bwd");
   // NLL gradient + log_softmax input gradient, fp32: 8·E = 25,600 above the saved 12,800, which it frees.
   CHECK(ceb.transient_bytes == 25'600);
   CHECK(ceb.releases_bytes == 12'800);
   CHECK(ceb.bytes == 83'200.0);  // NLL zero fill 4 + log_softmax backward 16 + cast to bf16 6 = 26·E
   // Head backward: the bf16 logits gradient 2·E + dX 2·T·h = 6,400 + 4,096.
-  CHECK(op_in(l.backward, "lm_head.linear_dx").transient_bytes == 10'496);
-  CHECK(find(l.backward, "lm_head.linear_dw") == nullptr);  // frozen head
+  CHECK(op_named(l.backward, "lm_head.linear_dx").transient_bytes == 10'496);
+  CHECK(find_op(l.backward, "lm_head.linear_dw") == nullptr);  // frozen head
   CHECK(l.previous_logits_bytes == 0);
 
   // Without autocast (bf16-pure) nothing converts the output: 18·E.
-  CHECK(op_in(tiny_loss(tiny.config({{"train.precision", "bf16-pure"}})).forward, "loss.cross_entropy_fwd")
+  CHECK(op_named(tiny_loss(tiny.config({{"train.precision", "bf16-pure"}})).forward, "loss.cross_entropy_fwd")
             .bytes == 57'600.0);
 }
 
@@ -115,12 +106,12 @@ TEST_CASE("hf, transformers 4.36-4.45: fp32 logits returned, shifted fp32 copy =
   Tiny tiny;
   const RunConfig c = tiny.config({{"versions.transformers", "4.45.2"}});
   const LossOps l = tiny_loss(c);
-  const ComputeOp& ce = op_in(l.forward, "loss.cross_entropy_fwd");
+  const ComputeOp& ce = op_named(l.forward, "loss.cross_entropy_fwd");
   // fp32 logits 4·E + shifted fp32 copy 4·E + fp32 log-softmax 4·E = 12·E; saved 12,800, the rest 25,600.
   CHECK(ce.saved_bytes == 12'800);
   CHECK(ce.transient_bytes == 25'600);
   CHECK(ce.bytes == 83'200.0);  // upcast 6 + shift copy 8 + log_softmax 12 = 26·E; fp32 output: no convert
-  const ComputeOp& ceb = op_in(l.backward, "loss.cross_entropy_bwd");
+  const ComputeOp& ceb = op_named(l.backward, "loss.cross_entropy_bwd");
   CHECK(ceb.transient_bytes == 25'600);
   CHECK(ceb.bytes == 121'600.0);  // + the slice's zero-filled full gradient and copy, 12·E: 38·E
   // The walk (test_memory_model.cpp "tiny model, stage 0: the whole peak by hand"): static 201,472 and
@@ -139,7 +130,7 @@ TEST_CASE("hf, transformers 4.46-4.48: bf16 logits kept, upcast and shifted copy
   Tiny tiny;
   const RunConfig c = tiny.config({{"versions.transformers", "4.46.3"}});
   const LossOps l = tiny_loss(c);  // kept: ce refers into it
-  const ComputeOp& ce = op_in(l.forward, "loss.cross_entropy_fwd");
+  const ComputeOp& ce = op_named(l.forward, "loss.cross_entropy_fwd");
   // bf16 logits 2 + fp32 upcast 4 + shifted fp32 copy 4 + log-softmax 4 = 14·E = 44,800; saved 12,800.
   CHECK(ce.saved_bytes == 12'800);
   CHECK(ce.transient_bytes == 32'000);
@@ -156,23 +147,23 @@ TEST_CASE("hf, Qwen-v1 remote code: shifted bf16 copy, cross_entropy in fp32 und
   RunConfig amp = tiny.config();
   amp.model.model_type = "qwen";
   const LossOps a = tiny_loss(amp);
-  const ComputeOp& ce = op_in(a.forward, "loss.cross_entropy_fwd");
+  const ComputeOp& ce = op_named(a.forward, "loss.cross_entropy_fwd");
   // bf16 logits 2 + shifted bf16 copy 2 + autocast's fp32 cast 4 + fp32 log-softmax 4 = 12·E = 38,400.
   CHECK(ce.saved_bytes == 12'800);
   CHECK(ce.transient_bytes == 25'600);
   CHECK(ce.bytes == (22.0 + 6.0) * 3'200);  // shift 4 + cast 6 + log_softmax 12, + accelerate's copy 6
-  CHECK(op_in(a.backward, "loss.cross_entropy_bwd").transient_bytes == 25'600);
-  CHECK(op_in(a.backward, "loss.cross_entropy_bwd").bytes == 32.0 * 3'200);
+  CHECK(op_named(a.backward, "loss.cross_entropy_bwd").transient_bytes == 25'600);
+  CHECK(op_named(a.backward, "loss.cross_entropy_bwd").bytes == 32.0 * 3'200);
 
   RunConfig pure = tiny.config({{"train.precision", "bf16-pure"}});
   pure.model.model_type = "qwen";
   const LossOps p = tiny_loss(pure);
-  const ComputeOp& cp = op_in(p.forward, "loss.cross_entropy_fwd");
+  const ComputeOp& cp = op_named(p.forward, "loss.cross_entropy_fwd");
   // No autocast: log_softmax of the bf16 copy stays bf16: 2 + 2 + 2 = 6·E; saved 2·E = 6,400.
   CHECK(cp.saved_bytes == 6'400);
   CHECK(cp.transient_bytes == 12'800);
   CHECK(cp.bytes == 32'000.0);  // shift 4 + bf16 log_softmax 6
-  const ComputeOp& cbp = op_in(p.backward, "loss.cross_entropy_bwd");
+  const ComputeOp& cbp = op_named(p.backward, "loss.cross_entropy_bwd");
   CHECK(cbp.transient_bytes == 12'800);  // bf16 NLL and input gradients, 4·E
   CHECK(cbp.releases_bytes == 6'400);
 }
@@ -182,7 +173,7 @@ TEST_CASE("hf-keep-outputs: the loop's `outputs` keeps the logits through backwa
   Tiny tiny;
   const RunConfig c = tiny.config({{"train.loss", "hf-keep-outputs"}, {"versions.transformers", "4.52.4"}});
   const LossOps l = tiny_loss(c);
-  const ComputeOp& ce = op_in(l.forward, "loss.cross_entropy_fwd");
+  const ComputeOp& ce = op_named(l.forward, "loss.cross_entropy_fwd");
   // Saved: log-softmax 12,800 + the returned bf16 logits 6,400 (never released in the micro-step);
   // transient: the fp32 upcast 12,800 (10·E = 32,000 in all); the previous step's logits (6,400) go when
   // this forward returns. No accelerate copy: not HF Trainer.
@@ -214,11 +205,11 @@ TEST_CASE("chunked (torchtune): every chunk's fp32 log-softmax kept, one chunk u
   CHECK(torchtune_chunk_tokens(1, 32) == 4);
   CHECK(torchtune_chunk_tokens(2, 33) == 10);  // ⌈33/8⌉ = 5 positions of 2 rows
   const LossOps l = tiny_loss(c);
-  const ComputeOp& ce = op_in(l.forward, "loss.chunked_ce_fwd");
+  const ComputeOp& ce = op_named(l.forward, "loss.chunked_ce_fwd");
   CHECK(ce.saved_bytes == 12'800);             // 4·E
   CHECK(ce.transient_bytes == 6'400 + 1'600);  // bf16 logits 2·E + one chunk's fp32 copy 4·400
   CHECK(ce.bytes == 57'600.0);                 // 18·E
-  const ComputeOp& ceb = op_in(l.backward, "loss.chunked_ce_bwd");
+  const ComputeOp& ceb = op_named(l.backward, "loss.chunked_ce_bwd");
   CHECK(ceb.transient_bytes == 3'200);  // one chunk's NLL and input gradients, 8·400
   CHECK(ceb.releases_bytes == 12'800);
   CHECK(ceb.bytes == 83'200.0);  // 26·E
@@ -235,23 +226,23 @@ TEST_CASE("litgpt: 128-token chunks, the loop's logits list live across micro-st
   CHECK(litgpt_chunk_tokens(4, 100) == 400);
   const LossOps l = tiny_loss(c);
   CHECK(l.previous_logits_bytes == 51'200);  // the previous iteration's list, 2·E
-  const ComputeOp& head = op_in(l.forward, "lm_head.linear_fwd");
+  const ComputeOp& head = op_named(l.forward, "lm_head.linear_fwd");
   CHECK(head.saved_bytes == 51'200);            // this iteration's list, kept by `logits`
   CHECK(head.releases_oldest_bytes == 51'200);  // `logits = model(...)` drops the previous one
-  const ComputeOp& ce = op_in(l.forward, "loss.chunked_ce_fwd");
+  const ComputeOp& ce = op_named(l.forward, "loss.chunked_ce_fwd");
   CHECK(ce.saved_bytes == 51'200);                 // bf16 log-softmax of every chunk, 2·E
   CHECK(ce.transient_bytes == 25'600);             // the last chunk's reshaped bf16 copy, 2·Ec
   CHECK(ce.bytes == 6.0 * 25'600 + 4.0 * 12'800);  // bf16 log_softmax 6·E + that copy 4·Ec
-  const ComputeOp& ceb = op_in(l.backward, "loss.chunked_ce_bwd");
+  const ComputeOp& ceb = op_named(l.backward, "loss.chunked_ce_bwd");
   CHECK(ceb.transient_bytes == 51'200);  // one chunk's bf16 NLL and input gradients, 4·Ec
   CHECK(ceb.releases_bytes == 51'200);
   CHECK(ceb.bytes == 10.0 * 25'600);  // NLL zero fill 2 + log_softmax backward 8
 
   // Under autocast (Fabric bf16-mixed) each chunk is cast to fp32: saved 4·E, the cast 4·Ec more.
   const LossOps a = tiny_loss(tiny.config({{"train.loss", "litgpt"}, {"train.seq_len", "256"}}));
-  CHECK(op_in(a.forward, "loss.chunked_ce_fwd").saved_bytes == 102'400);
-  CHECK(op_in(a.forward, "loss.chunked_ce_fwd").transient_bytes == 25'600 + 51'200);
-  CHECK(op_in(a.backward, "loss.chunked_ce_bwd").transient_bytes == 102'400 + 25'600);
+  CHECK(op_named(a.forward, "loss.chunked_ce_fwd").saved_bytes == 102'400);
+  CHECK(op_named(a.forward, "loss.chunked_ce_fwd").transient_bytes == 25'600 + 51'200);
+  CHECK(op_named(a.backward, "loss.chunked_ce_bwd").transient_bytes == 102'400 + 25'600);
 }
 
 TEST_CASE("fused-linear-ce (Liger): one logits chunk, the head's gradient GEMMs in forward",
@@ -264,17 +255,17 @@ TEST_CASE("fused-linear-ce (Liger): one logits chunk, the head's gradient GEMMs 
   CHECK(liger_chunk_tokens(8, 151'936, 4096) == 1);
   const RunConfig c = tiny.config({{"train.loss", "fused-linear-ce"}});
   const LossOps l = tiny_loss(c);
-  const ComputeOp& head = op_in(l.forward, "lm_head.linear_fwd");
+  const ComputeOp& head = op_named(l.forward, "lm_head.linear_fwd");
   CHECK(head.saved_bytes == 4'096);            // grad_input 2·T·h, saved for backward
   CHECK(head.transient_bytes == 3'200 + 128);  // one chunk + the fp32 per-token losses 4·T
-  const ComputeOp& ce = op_in(l.forward, "loss.fused_linear_ce_fwd");
+  const ComputeOp& ce = op_named(l.forward, "loss.fused_linear_ce_fwd");
   CHECK(ce.saved_bytes == 0);
   CHECK(ce.bytes == 6.0 * 3'200);
-  CHECK(op_in(l.forward, "lm_head.linear_dx").phase == Phase::forward);
-  CHECK(op_in(l.forward, "lm_head.linear_dx").transient_bytes == 3'200);
-  CHECK(find(l.backward, "lm_head.linear_dx") == nullptr);
-  CHECK(find(l.forward, "loss.cross_entropy_fwd") == nullptr);
-  const ComputeOp& b = op_in(l.backward, "loss.fused_linear_ce_bwd");
+  CHECK(op_named(l.forward, "lm_head.linear_dx").phase == Phase::forward);
+  CHECK(op_named(l.forward, "lm_head.linear_dx").transient_bytes == 3'200);
+  CHECK(find_op(l.backward, "lm_head.linear_dx") == nullptr);
+  CHECK(find_op(l.forward, "loss.cross_entropy_fwd") == nullptr);
+  const ComputeOp& b = op_named(l.backward, "loss.fused_linear_ce_bwd");
   CHECK(b.releases_bytes == 4'096);
   CHECK(b.bytes == 8'192.0);  // grad_input read and written, 2·2·T·h
   CHECK(b.modules.empty());   // frozen head: no gradient to hand over
@@ -283,15 +274,15 @@ TEST_CASE("fused-linear-ce (Liger): one logits chunk, the head's gradient GEMMs 
   // it becomes the head's .grad, which the walk allocates at the backward op naming the head.
   const RunConfig full = tiny.config({{"train.loss", "fused-linear-ce"}, {"peft.method", "none"}});
   const LossOps f = tiny_loss(full);
-  CHECK(op_in(f.forward, "lm_head.linear_fwd").saved_bytes == 4'096 + 12'800);
-  CHECK(op_in(f.forward, "lm_head.linear_dw").releases_bytes == 12'800);
-  CHECK(op_in(f.backward, "loss.fused_linear_ce_bwd").releases_bytes == 4'096);
-  CHECK(op_in(f.backward, "loss.fused_linear_ce_bwd").modules.size() == 1);
+  CHECK(op_named(f.forward, "lm_head.linear_fwd").saved_bytes == 4'096 + 12'800);
+  CHECK(op_named(f.forward, "lm_head.linear_dw").releases_bytes == 12'800);
+  CHECK(op_named(f.backward, "loss.fused_linear_ce_bwd").releases_bytes == 4'096);
+  CHECK(op_named(f.backward, "loss.fused_linear_ce_bwd").modules.size() == 1);
   // With accumulation the gradient buffer exists already: grad_weight is extra until backward.
   const LossOps g = tiny_loss(
       tiny.config({{"train.loss", "fused-linear-ce"}, {"peft.method", "none"}, {"train.grad_accum", "2"}}));
-  CHECK(op_in(g.forward, "lm_head.linear_dw").releases_bytes == 0);
-  CHECK(op_in(g.backward, "loss.fused_linear_ce_bwd").releases_bytes == 4'096 + 12'800);
+  CHECK(op_named(g.forward, "lm_head.linear_dw").releases_bytes == 0);
+  CHECK(op_named(g.backward, "loss.fused_linear_ce_bwd").releases_bytes == 4'096 + 12'800);
 
   // The same GEMM FLOPs as the unfused head (2·T·h·V each for fwd, dX, dW), moved, not recomputed.
   auto gemm_flops = [](const RunConfig& rc) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "compute_ops.h"
 #include "test_support.h"
 #include "tiny_llama.h"
 #include "workloads/step_graph.h"
@@ -14,6 +15,7 @@
 #include "workloads/zero3_schedule.h"
 
 using namespace zerosim;
+using zerosim::testing::find_op;
 using zerosim::testing::TinyLlama;
 
 namespace {
@@ -21,12 +23,6 @@ namespace {
 RunConfig zero2(const TinyLlama& tiny, std::vector<Override> more = {}) {
   more.insert(more.begin(), {{"peft.method", "none"}, {"zero.stage", "2"}, {"cluster.gpus", "2"}});
   return tiny.config(more);
-}
-
-const ComputeOp* find_op(const StepGraph& g, const std::string& name) {
-  for (const auto& op : g.ops)
-    if (op.name == name) return &op;
-  return nullptr;
 }
 
 }  // namespace
@@ -92,8 +88,8 @@ TEST_CASE("ZeRO-2's bucket passes surround each gradient collective in the step 
   // Full fine-tuning of the tiny LLaMA: embed 100 x 64 = 6,400, lm_head 6,400, final norm 64; per layer
   // q 4,096, k 2,048, v 2,048, o 4,096, gate/up/down 3 x 8,192 and two norms 128 = 36,992, x 2 = 73,984.
   // 6,400 + 6,400 + 64 + 73,984 = 86,848 elements: one bucket (reduce_bucket_size 5e8).
-  const ComputeOp* fill = find_op(g, "grads.bucket0.fill");
-  const ComputeOp* back = find_op(g, "grads.bucket0.copy_back");
+  const ComputeOp* fill = find_op(g.ops, "grads.bucket0.fill");
+  const ComputeOp* back = find_op(g.ops, "grads.bucket0.copy_back");
   REQUIRE(fill != nullptr);
   REQUIRE(back != nullptr);
   CHECK(fill->bytes == 12.0 * 86'848);  // 1,042,176 B
@@ -113,11 +109,11 @@ TEST_CASE("ZeRO-2's bucket passes surround each gradient collective in the step 
   CHECK(at("grads.bucket0.copy_back") < at("optimizer.adam_step"));
   // The optimizer's bytes: 70 per element of the rank's partition.
   const int64_t own = optimizer_partition_numel(p.modules, 2, 2);
-  const ComputeOp* opt = find_op(g, "optimizer.adam_step");
+  const ComputeOp* opt = find_op(g.ops, "optimizer.adam_step");
   REQUIRE(opt != nullptr);
   CHECK(opt->bytes == 70.0 * static_cast<double>(own));
   // Stage 3 has no such tasks (stage3.py's path is its own).
   const RunConfig z3 = zero2(tiny, {{"zero.stage", "3"}});
   const StepGraph g3 = build_step_graph(z3, build_step_program(z3));
-  CHECK(find_op(g3, "grads.bucket0.fill") == nullptr);
+  CHECK(find_op(g3.ops, "grads.bucket0.fill") == nullptr);
 }
