@@ -22,7 +22,7 @@ std::vector<HostSpec> host_catalogue() {
       const YAML::Node& h = kv.second;
       const std::string key = "hosts." + id;
       check_keys(h,
-                 {"name", "sockets", "cores_per_socket", "memory_gib", "mem_bw_gbps",
+                 {"name", "sockets", "cores_per_socket", "numa_per_socket", "memory_gib", "mem_bw_gbps",
                   "cpu_adam_elements_per_s_per_core", "gpus_per_pcie_switch", "source"},
                  file, key);
       HostSpec spec;
@@ -30,6 +30,7 @@ std::vector<HostSpec> host_catalogue() {
       spec.name = read_string(h["name"], file, key + ".name");
       spec.sockets = read_int_in(h["sockets"], file, key + ".sockets", 1, 64);
       spec.cores_per_socket = read_int_in(h["cores_per_socket"], file, key + ".cores_per_socket", 1, 4096);
+      spec.numa_per_socket = read_int_in(h["numa_per_socket"], file, key + ".numa_per_socket", 1, 64);
       spec.memory_bytes =
           std::llround(read_double(h["memory_gib"], file, key + ".memory_gib") * kBytesPerGiB);
       spec.mem_bw_bytes_s = read_double(h["mem_bw_gbps"], file, key + ".mem_bw_gbps") * 1e9;

@@ -14,8 +14,11 @@ struct HostSpec {
   std::string name;  // what it is, e.g. "NVIDIA DGX A100: 2x AMD EPYC 7742"
   int64_t sockets = 1;
   int64_t cores_per_socket = 1;  // physical cores
-  int64_t memory_bytes = 0;      // host RAM of the node
-  double mem_bw_bytes_s = 0;     // sustained (STREAM-like) memory bandwidth per socket, B/s
+  // NUMA nodes per socket as the BIOS sets them (AMD EPYC NPS1/2/4, Intel SNC2/4): the socket's memory
+  // channels split among them. A pinned host buffer lives on one of them (docs/time-model.md, "CPU offload").
+  int64_t numa_per_socket = 1;
+  int64_t memory_bytes = 0;   // host RAM of the node
+  double mem_bw_bytes_s = 0;  // sustained (STREAM-like) memory bandwidth per socket, B/s
   // DeepSpeedCPUAdam: fp32 elements one core updates per second when memory bandwidth does not limit it.
   double cpu_adam_elements_per_s_per_core = 0;
   // GPUs behind one PCIe switch sharing one x16 uplink to the CPU (DGX A100: 2); 1 = each GPU on its own
@@ -28,6 +31,7 @@ struct HostSpec {
   std::string rates_source = "catalogue";
 
   int64_t cores() const { return sockets * cores_per_socket; }
+  int64_t numa_nodes() const { return sockets * numa_per_socket; }
 };
 
 // Throws ConfigError naming `file`/`key` and listing the known hosts.

@@ -41,7 +41,9 @@ HostMemory predict_host_memory(const RunConfig& c, const StepProgram& program) {
   const Version v = c.versions.deepspeed;
   auto add = [&](HostMemComponent component, int64_t bytes, bool pinned) {
     h.per_rank[static_cast<size_t>(component)] += bytes;
-    if (pinned) h.per_rank[static_cast<size_t>(HostMemComponent::pinned_rounding)] += pinned_excess(bytes);
+    if (!pinned) return;
+    h.per_rank[static_cast<size_t>(HostMemComponent::pinned_rounding)] += pinned_excess(bytes);
+    h.pinned_per_rank += bytes + pinned_excess(bytes);
   };
   if (plan.params) {
     // Each parameter's bf16 partition: zero.Init puts it on the host, pinned as offload_param.pin_memory
@@ -71,10 +73,7 @@ HostMemory predict_host_memory(const RunConfig& c, const StepProgram& program) {
     add(HostMemComponent::gradients, master_bytes * P, pin);        // subgroup_gradient_buffer
     add(HostMemComponent::gradients, 2 * P, pin);                   // grad_partitions_flat_buffer (bf16)
   } else {
-    // single_partition_of_fp32_groups: pinned always in 0.14.1-0.18.2, as pin_memory says from 0.18.3, never
-    // before (#5301, #7689).
-    const bool master_pinned = v >= Version{0, 18, 3} ? pin : v >= Version{0, 14, 1};
-    add(HostMemComponent::master_params, master_bytes * P, master_pinned);
+    add(HostMemComponent::master_params, master_bytes * P, stage12_master_pinned(c));
     add(HostMemComponent::gradients, master_bytes * P, stage12_fp32_grads_pinned(c));  // its .grad
     if (c.train.grad_accum > 1) add(HostMemComponent::gradients, 2 * P, pin);  // accumulated_grads_in_cpu
     if (v >= Version{0, 17, 0})  // param_buffer_of_bit16_for_cpu_offload_groups (#7309)

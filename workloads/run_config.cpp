@@ -147,6 +147,7 @@ const std::vector<std::string> kClusterKeys = {"gpu",
                                                "host",
                                                "host_memory_gib",
                                                "host_cpu_cores",
+                                               "host_numa_per_socket",
                                                "pcie_gen",
                                                "launcher",
                                                "cpu_threads_per_rank"};
@@ -158,6 +159,8 @@ const std::vector<std::string> kPcieGens = {"auto", "3", "4", "5"};  // platform
 // Host RAM per node and cores per node: up to 1 PiB and 65536 cores, far beyond any server.
 constexpr double kMaxHostMemoryGiB = 1048576;
 constexpr int64_t kMaxHostCores = 65536;
+// NUMA nodes per socket: AMD offers NPS1/2/4 and Intel SNC2/4; 64 leaves room for what comes next.
+constexpr int64_t kMaxNumaPerSocket = 64;
 const std::vector<std::string> kNcclAlgos = {"auto", "ring", "tree", "nvls", "nvlstree", "collnet", "pat"};
 const std::vector<std::string> kCalibrationKeys = {"file", "allow_cpu_device"};
 const std::vector<std::string> kMemoryKeys = {"fragmentation", "allocator", "cuda_context_gib",
@@ -391,6 +394,9 @@ ClusterSpec parse_cluster(const YAML::Node& node, const std::string& file) {
   }
   if (present(node["host_cpu_cores"]))
     c.host_cpu_cores = read_int_in(node["host_cpu_cores"], file, "cluster.host_cpu_cores", 1, kMaxHostCores);
+  if (present(node["host_numa_per_socket"]))
+    c.host_numa_per_socket =
+        read_int_in(node["host_numa_per_socket"], file, "cluster.host_numa_per_socket", 1, kMaxNumaPerSocket);
   if (present(node["pcie_gen"])) {
     const std::string gen = read_one_of(node["pcie_gen"], file, "cluster.pcie_gen", kPcieGens);
     c.pcie_gen = gen == "auto" ? 0 : std::stoi(gen);
@@ -739,6 +745,7 @@ HostSpec resolve_host(const ClusterSpec& cluster, const GpuSpec& gpu, const std:
                       const std::string& host_key, const std::string& cores_key) {
   HostSpec host = find_host(cluster.host.empty() ? gpu.default_host : cluster.host, file, host_key);
   if (cluster.host_memory_bytes) host.memory_bytes = *cluster.host_memory_bytes;
+  if (cluster.host_numa_per_socket) host.numa_per_socket = *cluster.host_numa_per_socket;
   if (cluster.host_cpu_cores) {
     // Every socket gets the same share: a platform has one CPU host per socket, all alike.
     const int64_t cores = *cluster.host_cpu_cores, s = host.sockets;
@@ -796,6 +803,7 @@ nlohmann::json RunConfig::echo() const {
       {"host", host.id},
       {"host_memory_gib", static_cast<double>(host.memory_bytes) / kBytesPerGiB},
       {"host_cpu_cores", host.cores()},
+      {"host_numa_per_socket", host.numa_per_socket},
       {"pcie_gen", cluster.pcie_gen > 0 ? nlohmann::json(cluster.pcie_gen) : nlohmann::json("auto")},
       {"launcher", cluster.launcher},
       {"cpu_threads_per_rank", cluster.cpu_threads(host.cores())}};

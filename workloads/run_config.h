@@ -128,6 +128,7 @@ struct ClusterSpec {
   std::optional<int64_t>
       host_memory_bytes;                  // cluster.host_memory_gib: host RAM per node instead of the host's
   std::optional<int64_t> host_cpu_cores;  // cluster.host_cpu_cores: cores per node, an equal share per socket
+  std::optional<int64_t> host_numa_per_socket;  // cluster.host_numa_per_socket: the BIOS's NPS/SNC setting
   int pcie_gen = 0;  // cluster.pcie_gen: 3 | 4 | 5 instead of the GPU's own generation; 0 = auto (the GPU's)
   // How the job's processes start, which decides DeepSpeedCPUAdam's OpenMP threads (docs/time-model.md,
   // "CPU offload"): deepspeed (no OMP_NUM_THREADS: every core of the node, shared) | torchrun

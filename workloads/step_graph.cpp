@@ -9,6 +9,7 @@
 #include "workloads/bnb_optimizer.h"
 #include "workloads/deepspeed_fp16_optimizer.h"
 #include "workloads/framework_behaviour.h"
+#include "workloads/host_memory.h"
 #include "workloads/kernel_launches.h"
 #include "workloads/memory_model.h"
 #include "workloads/optimizer_launches.h"
@@ -87,6 +88,7 @@ class GraphBuilder {
     out_.ops.push_back(optimizer_op());
     if (c.zero.stage == 3) plan_ = &plans_.front();
     offload_ = plan_offload(c, p);
+    if (offload_.optimizer) pinned_footprint_ = predict_host_memory(c, p).pinned_per_rank;
   }
 
   StepGraph build() {
@@ -164,6 +166,7 @@ class GraphBuilder {
   std::vector<size_t> micro_program_;
   const Zero3Schedule* plan_ = nullptr;  // the schedule of the micro-step being built
   OffloadPlan offload_;
+  int64_t pinned_footprint_ = 0;  // host bytes the rank pins (CPU offload), where NUMA placement matters
   bool have_compute_ = false, have_comm_ = false;
   TaskId last_compute_ = 0, last_comm_ = 0;
   std::vector<TaskId> pending_grad_collectives_;  // not yet waited for by the compute stream
@@ -271,6 +274,8 @@ class GraphBuilder {
     t.stream = Stream::compute;
     t.host_elements = offload_.optimizer_numel;
     t.host_bytes = offload_.cpu_step_bytes_per_element * offload_.optimizer_numel;
+    t.host_pinned_bytes = offload_.cpu_step_pinned_bytes_per_element * offload_.optimizer_numel;
+    t.host_pinned_footprint = pinned_footprint_;
     t.phase = Phase::optimizer;
     t.micro_step = micro;
     t.name = prefix(micro) + name;

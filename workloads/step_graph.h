@@ -45,8 +45,10 @@ struct Task {
   bool host_sync = false;
   TransferDirection direction = TransferDirection::to_host;  // transfer: bytes = what each rank copies
   bool pinned = true;                                        // transfer: page-locked host buffer
-  int64_t host_elements = 0;  // host: fp32 elements DeepSpeedCPUAdam updates on this rank
-  int64_t host_bytes = 0;     // host: the step's host memory traffic on this rank
+  int64_t host_elements = 0;          // host: fp32 elements DeepSpeedCPUAdam updates on this rank
+  int64_t host_bytes = 0;             // host: the step's host memory traffic on this rank
+  int64_t host_pinned_bytes = 0;      // host: the part of host_bytes in pinned (page-locked) buffers
+  int64_t host_pinned_footprint = 0;  // host: all the rank has pinned (HostMemory::pinned_per_rank)
 };
 
 using TaskGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, Task>;

@@ -58,6 +58,22 @@ void stage3_grad_copies(const RunConfig& c, bool pin, OffloadPlan& p) {
   p.grad_copies[2].push_back(fp32);
 }
 
+// The CPU step's bytes in pinned buffers, per element (the passes above; Adam's exp_avg and exp_avg_sq are
+// torch.zeros_like, never pinned): Adam reads and writes the fp32 master (8 B) and reads the fp32 gradient
+// (4 B); unscale_and_clip_grads reads and writes the gradient (8 B); the cast reads the master (4 B) and
+// writes the bf16 staging buffer (2 B, stages 1-2 from 0.17.0; stage 3 and older releases cast into a
+// pageable temporary). Stage 3's master (fp32_partitioned_groups_flat) is never pinned, its gradient
+// (subgroup_gradient_buffer) as pin_memory says.
+int64_t cpu_step_pinned_bytes(const RunConfig& c, bool stage12_fp32_copy_back) {
+  const bool stage3 = c.zero.stage == 3;
+  const bool master = !stage3 && stage12_master_pinned(c);
+  const bool grad = stage3 ? offload_pin_memory(c, false) : stage12_fp32_grads_pinned(c);
+  const bool staging = !stage3 && c.versions.deepspeed >= Version{0, 17, 0} && offload_pin_memory(c, false);
+  int64_t bytes = (master ? 8 : 0) + (grad ? 4 + 8 : 0);
+  if (!stage12_fp32_copy_back) bytes += (master ? 4 : 0) + (staging ? 2 : 0);
+  return bytes;
+}
+
 }  // namespace
 
 bool offload_pin_memory(const RunConfig& c, bool params) {
@@ -68,6 +84,11 @@ bool offload_pin_memory(const RunConfig& c, bool params) {
 
 bool stage12_fp32_grads_pinned(const RunConfig& c) {
   return offload_pin_memory(c, false) || c.versions.deepspeed == Version{0, 10, 0};
+}
+
+bool stage12_master_pinned(const RunConfig& c) {
+  const Version v = c.versions.deepspeed;
+  return v >= Version{0, 18, 3} ? offload_pin_memory(c, false) : v >= Version{0, 14, 1};
 }
 
 const std::vector<OffloadCopy>& OffloadPlan::grad_copies_at(int micro, int64_t grad_accum) const {
@@ -97,6 +118,7 @@ OffloadPlan plan_offload(const RunConfig& c, const StepProgram& program) {
   // 0.14.1-0.16.x stages 1-2, which copied fp32 to the GPU and cast there.
   const bool stage12_fp32_copy_back = c.zero.stage < 3 && v >= Version{0, 14, 1} && v < Version{0, 17, 0};
   p.cpu_step_bytes_per_element = 28 + 8 + (stage12_fp32_copy_back ? 0 : 6);
+  p.cpu_step_pinned_bytes_per_element = cpu_step_pinned_bytes(c, stage12_fp32_copy_back);
   if (c.zero.stage == 3) {
     stage3_grad_copies(c, pin, p);
     // _reassign_or_swap_out_partitioned_parameters: a blocking copy_ fp32 -> bf16 GPU partition (the CPU

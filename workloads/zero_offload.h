@@ -28,8 +28,10 @@ struct OffloadCopy {
 struct OffloadPlan {
   bool optimizer = false;  // offload_optimizer.device: cpu (stages 1-3)
   bool params = false;     // offload_param.device: cpu (stage 3)
-  // Host memory traffic of the CPU step per element: Adam's 28 B plus the unscale and fp32 -> bf16 passes.
+  // Host memory traffic of the CPU step per element: Adam's 28 B plus the unscale and fp32 -> bf16 passes;
+  // and the part of it that reads or writes pinned buffers (all on one NUMA node).
   int64_t cpu_step_bytes_per_element = 0;
+  int64_t cpu_step_pinned_bytes_per_element = 0;
   // After each gradient bucket's reduction, per element of this rank's share of it: index 0 for the
   // first micro-step, 1 for the middle ones, 2 for the accumulation boundary (the last).
   std::array<std::vector<OffloadCopy>, 3> grad_copies;
@@ -49,5 +51,8 @@ OffloadPlan plan_offload(const RunConfig& config, const StepProgram& program);
 bool offload_pin_memory(const RunConfig& config, bool params);
 // Whether stages 1-2 pin the host fp32 gradient partition: as pin_memory says, always in 0.10.0 (#4131).
 bool stage12_fp32_grads_pinned(const RunConfig& config);
+// Whether stages 1-2 pin the host fp32 master partition (single_partition_of_fp32_groups): always in
+// 0.14.1-0.18.2, as pin_memory says from 0.18.3, never before (#5301, #7689).
+bool stage12_master_pinned(const RunConfig& config);
 
 }  // namespace zerosim

@@ -27,6 +27,8 @@ OffloadModel offload_model(const RunConfig& config) {
   om.pcie_bytes_s = cat.pcie_rate(resolve_pcie_gen(config.cluster.pcie_gen, config.gpu.id));
   om.cpu_adam_elements_per_s_per_core = host.cpu_adam_elements_per_s_per_core;
   om.mem_bw_bytes_s = host.mem_bw_bytes_s * static_cast<double>(host.sockets);
+  om.numa_nodes = host.numa_nodes();
+  om.numa_node_memory_bytes = host.memory_bytes / host.numa_nodes();
   om.cores = host.cores();
   om.ranks_per_node = config.cluster.ranks_per_node();
   om.cpu_threads_per_rank = config.cluster.cpu_threads(host.cores());

@@ -128,7 +128,8 @@ double overlap_seconds(const std::vector<std::pair<double, double>>& a,
 // a node runs its own at the same moment on the node's cores and memory, so all take the same time
 // (offload_model.h); the training thread waits for it, so the compute stream idles.
 void run_cpu_step(const Shared& s, const Task& task) {
-  s4u::this_actor::sleep_for(s.options->offload.cpu_step_seconds(task.host_elements, task.host_bytes));
+  s4u::this_actor::sleep_for(s.options->offload.cpu_step_seconds(
+      {task.host_elements, task.host_bytes, task.host_pinned_bytes, task.host_pinned_footprint}));
 }
 
 void record_all_ranks(Shared& s, Track track, const std::string& name, double start, double end,

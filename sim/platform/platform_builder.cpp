@@ -292,6 +292,7 @@ void write_cpu_hosts(PlatformXmlWriter& w, const Layout& l) {
       w.prop("node", std::to_string(n), "      ");
       w.prop("socket", std::to_string(s), "      ");
       w.prop("cores", std::to_string(h.cores_per_socket), "      ");
+      w.prop("numa_nodes", std::to_string(h.numa_per_socket), "      ");
       w.prop("memory_bytes", std::to_string(h.memory_bytes / h.sockets), "      ");
       w.prop("mem_bw_bytes_s", format_number(h.mem_bw_bytes_s, 17), "      ");
       w.prop("cpu_adam_elements_per_s_per_core", format_number(h.cpu_adam_elements_per_s_per_core, 17),

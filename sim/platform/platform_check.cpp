@@ -608,13 +608,9 @@ class Checker {
   // A CPU host (kind=cpu): its props, checked, completed from `base` (the catalogue host).
   PlatformCpuHost cpu_host(const RawHost& h, const HostSpec& base) const {
     const std::string key = "host '" + h.id + "'";
-    static const std::vector<std::string> allowed = {"kind",
-                                                     "node",
-                                                     "socket",
-                                                     "cores",
-                                                     "memory_bytes",
-                                                     "mem_bw_bytes_s",
-                                                     "cpu_adam_elements_per_s_per_core"};
+    static const std::vector<std::string> allowed = {
+        "kind",       "node",         "socket",         "cores",
+        "numa_nodes", "memory_bytes", "mem_bw_bytes_s", "cpu_adam_elements_per_s_per_core"};
     for (const auto& [k, v] : h.props)
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
         fail(key, "prop '" + k + "' is not a CPU host property (allowed: " + join(allowed) + ")");
@@ -633,6 +629,8 @@ class Checker {
       fail(key, "prop cores='" + h.props.at("cores") + "' differs from the host's core=\"" +
                     (h.core.empty() ? std::string("1") : h.core) +
                     "\" (SimGrid runs CPU Adam on core=; give both the same count)");
+    if (h.props.count("numa_nodes"))
+      out.numa_nodes = whole_number(key, "prop numa_nodes", h.props.at("numa_nodes"), 1, 64);
     out.cpu_adam_elements_per_s_per_core = *parse_with_unit(h.speed, speed_units());
     if (h.props.count("cpu_adam_elements_per_s_per_core")) {
       const double rate = positive("cpu_adam_elements_per_s_per_core");

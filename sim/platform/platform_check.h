@@ -37,6 +37,7 @@ struct PlatformCpuHost {
   int64_t node = -1;    // `node` prop (-1 when absent)
   int64_t socket = -1;  // `socket` prop (-1 when absent)
   int64_t cores = 1;
+  int64_t numa_nodes = 0;    // `numa_nodes` prop: NUMA nodes in this socket (NPS/SNC); 0 = not given
   int64_t memory_bytes = 0;  // this socket's share of the node's RAM
   double mem_bw_bytes_s = 0;
   double cpu_adam_elements_per_s_per_core = 0;

@@ -33,6 +33,8 @@ void apply_platform_host(const PlatformInfo& info, RunConfig& config) {
     HostSpec& h = config.host;
     h.sockets = static_cast<int64_t>(node.size());
     h.cores_per_socket = rank0->cores;
+    // Without the prop, the host's (the catalogue's, or cluster.host_numa_per_socket).
+    if (rank0->numa_nodes > 0) h.numa_per_socket = rank0->numa_nodes;
     h.mem_bw_bytes_s = rank0->mem_bw_bytes_s;
     h.cpu_adam_elements_per_s_per_core = rank0->cpu_adam_elements_per_s_per_core;
     h.rates_source = "platform";

@@ -144,7 +144,8 @@ nlohmann::json host_model_json(const HostSpec& host, const calib::CalibrationTab
   return {{"source", host.rates_source},
           {"cpu", measured ? calibration->host->cpu : host.name},
           {"cpu_adam_elements_per_s_per_core", host.cpu_adam_elements_per_s_per_core},
-          {"mem_bw_bytes_s", host.mem_bw_bytes_s * static_cast<double>(host.sockets)}};
+          {"mem_bw_bytes_s", host.mem_bw_bytes_s * static_cast<double>(host.sockets)},
+          {"numa_nodes", host.numa_nodes()}};
 }
 
 std::string host_model_line(const nlohmann::json& hm) {
@@ -153,7 +154,8 @@ std::string host_model_line(const nlohmann::json& hm) {
                 hm["cpu_adam_elements_per_s_per_core"].get<double>(),
                 hm["mem_bw_bytes_s"].get<double>() / 1e9);
   return "CPU step figures: " + hm["source"].get<std::string>() + " (" + hm["cpu"].get<std::string>() +
-         "): DeepSpeedCPUAdam " + buf + " host memory per node\n";
+         "): DeepSpeedCPUAdam " + buf + " host memory per node over " +
+         std::to_string(hm["numa_nodes"].get<int64_t>()) + " NUMA nodes\n";
 }
 
 namespace {

@@ -19,10 +19,14 @@ namespace {
 // LLaMA-2-7B full fine-tuning, ZeRO-2, optimizer on the CPU, 2 A100s of a DGX A100 (host dgx-a100: 2 sockets
 // x 64 cores, DeepSpeedCPUAdam 5e7 elements/s per core, 2 x 140 GB/s). Each rank updates its half of the
 // 6,738,415,616 parameters, E = 3,369,207,808 elements, with every core (cpu_threads_per_rank = 128), so it
-// gets min(128, 128/2) = 64 cores and half the node's bandwidth; the step moves 42 B per element.
+// gets min(128, 128/2) = 64 cores and half the node's bandwidth; the step moves 42 B per element, 26 of
+// them in pinned buffers. As NPS1 (host_numa_per_socket 1: one NUMA node per socket) each rank's pinned
+// buffers have their socket to themselves, 2 · 26 B · E over the node's bandwidth, below the other bounds
+// in every case here but the platform file's, which says NPS4.
 const std::string kOffload =
     "simulate --config workloads/configs/seed-dora-7b.yaml --set peft.method=none --set zero.stage=2 "
-    "--set zero.offload_optimizer=cpu --set cluster.gpus=2 --format json";
+    "--set zero.offload_optimizer=cpu --set cluster.gpus=2 --set cluster.host_numa_per_socket=1 --format "
+    "json";
 constexpr double kElements = 3'369'207'808.0;
 
 nlohmann::json simulate(const std::string& sets) { return zerosim_json(kOffload + " " + sets); }
@@ -63,7 +67,8 @@ TEST_CASE("a hand-written host section with a slow CPU makes the CPU step longer
   CHECK(slow["host_model"] == nlohmann::json{{"source", "calibration"},
                                              {"cpu", "a slow CPU"},
                                              {"cpu_adam_elements_per_s_per_core", 1e7},
-                                             {"mem_bw_bytes_s", 1e11}});
+                                             {"mem_bw_bytes_s", 1e11},
+                                             {"numa_nodes", 2}});
   CHECK(slow["compute_model"]["source"] == "roofline");  // no ops in the file: GPU times unchanged
   CHECK(slow["time"]["forward_s"] == base["time"]["forward_s"]);
   CHECK(slow["warnings"] == nlohmann::json::array());  // no core count stated: nothing to compare
@@ -89,7 +94,11 @@ TEST_CASE("a host section overrides a platform file's CPU hosts", "[host-calibra
   CHECK(from_platform["host_model"]["source"] == "platform");
   const auto calibrated = simulate(platform + " --set calibration=" + file);
   CHECK(calibrated["host_model"]["source"] == "calibration");
-  CHECK(cpu_step(calibrated) == Approx(kElements / (64 * 1e7)).epsilon(1e-6));
+  // The file's CPU hosts say numa_nodes 4 (the DGX A100 runs NPS4), over the key's 1: 8 NUMA nodes of
+  // 1e11 / 8 B/s each, and the pinned 26 B per element take 8 · 26 · E / 1e11 = 7.008 s, more than the
+  // cores' E / (64 · 1e7) = 5.264 s.
+  CHECK(calibrated["host_model"]["numa_nodes"] == 8);
+  CHECK(cpu_step(calibrated) == Approx(8 * 26 * kElements / 1e11).epsilon(1e-6));
 }
 
 TEST_CASE("a host section measured on another core count than the run's host is a warning",

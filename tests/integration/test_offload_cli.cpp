@@ -138,6 +138,27 @@ TEST_CASE("the trace has a cpu and a pcie track when offloading", "[offload][tra
   CHECK(pcie > 4);
 }
 
+TEST_CASE("pinned host buffers stream at one NUMA node's bandwidth: NPS4 vs NPS1", "[offload]") {
+  // ZeRO-2 on 2 GPUs of a DGX A100, DeepSpeed 0.19.5 (pin_memory true): 3,369,209,856 elements per rank
+  // (6,738,415,616 / 2). Cores: 64 per rank x 5e7 = 3.2e9 elements/s. Pinned: 26 B per element on one of
+  // the 8 NPS4 NUMA nodes (280 GB/s / 8 = 35 GB/s), 26 / 35e9 = 0.743 ns per element against the cores'
+  // 0.3125: the NUMA node decides, 2.377 x the cores' time. As NPS1 each rank has its socket's 140 GB/s:
+  // 26 / 140e9 = 0.186 ns, below the cores' 0.3125 (and the node's 2 x 42 / 280e9 = 0.3 ns): the cores.
+  const std::string zero2 = "--set zero.stage=2 --set cluster.gpus=2 --set zero.offload_optimizer=cpu ";
+  const auto nps4 = simulate(zero2);
+  const auto nps1 = simulate(zero2 + "--set cluster.host_numa_per_socket=1");
+  CHECK(nps4["host_model"]["numa_nodes"] == 8);
+  CHECK(nps1["host_model"]["numa_nodes"] == 2);
+  CHECK(nps4["config"]["cluster"]["host_numa_per_socket"] == 4);
+  CHECK(nps1["config"]["cluster"]["host_numa_per_socket"] == 1);
+  CHECK(time_of(nps1, "cpu_optimizer_s") == Approx(3'369'209'856 / 3.2e9).epsilon(1e-6));
+  CHECK(time_of(nps4, "cpu_optimizer_s") / time_of(nps1, "cpu_optimizer_s") ==
+        Approx(26.0 / 35e9 * 3.2e9).epsilon(1e-6));
+  // The text report names the NUMA nodes next to the host's rates.
+  const auto text = run_zerosim("simulate " + kFull7b.substr(0, kFull7b.find(" --format")) + " " + zero2);
+  CHECK_THAT(text.out, Catch::Contains("280.0 GB/s host memory per node over 8 NUMA nodes"));
+}
+
 TEST_CASE("bad offload input is refused with the key and the reason", "[offload][errors]") {
   TempDir dir;
   const std::string ds =
@@ -153,6 +174,10 @@ TEST_CASE("bad offload input is refused with the key and the reason", "[offload]
       run_zerosim("memory --config workloads/configs/seed-dora-7b.yaml --set cluster.launcher=mpirun");
   CHECK(launcher.exit_code == 2);
   CHECK_THAT(launcher.err, Catch::Contains("cluster.launcher") && Catch::Contains("torchrun"));
+  const auto numa =
+      run_zerosim("memory --config workloads/configs/seed-dora-7b.yaml --set cluster.host_numa_per_socket=0");
+  CHECK(numa.exit_code == 2);
+  CHECK_THAT(numa.err, Catch::Contains("cluster.host_numa_per_socket") && Catch::Contains("1"));
 }
 
 TEST_CASE("a platform file without CPU hosts: a dedicated x16 per GPU, and a warning",

@@ -297,6 +297,7 @@ TEST_CASE("CPU hosts carry the host catalogue's numbers, per socket") {
   CHECK(c.node == 1);
   CHECK(c.socket == 1);
   CHECK(c.cores == 64);                                  // EPYC 7742
+  CHECK(c.numa_nodes == 4);                              // NPS4
   CHECK(c.memory_bytes == 512 * zerosim::kBytesPerGiB);  // 1 TiB per node, half per socket
   CHECK(c.mem_bw_bytes_s == Approx(140e9));
   CHECK(c.cpu_adam_elements_per_s_per_core == Approx(5e7));

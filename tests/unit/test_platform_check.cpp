@@ -339,6 +339,7 @@ TEST_CASE("CPU hosts: recognised by kind=cpu, completed from the catalogue, neve
   CHECK(info.cpu_hosts[0].memory_bytes == 1024 * kBytesPerGiB);  // dgx-h100: 2 TiB over 2 sockets
   CHECK(info.cpu_hosts[0].mem_bw_bytes_s == Approx(186e9));
   CHECK(info.cpu_hosts[1].memory_bytes == 1000);
+  CHECK(info.cpu_hosts[0].numa_nodes == 0);  // not given: the run's host decides (platform_setup)
   CHECK(info.host == "dgx-h100");
   // Each GPU's CPU host is the one its route leads to.
   CHECK(info.gpu_hosts[0].cpu_host == "c0");
@@ -352,6 +353,8 @@ TEST_CASE("CPU hosts: malformed ones are ConfigErrors naming the host and what i
              Catch::Contains("host 'c0'") && Catch::Contains("'bf16_flops' is not a CPU host property"));
   CHECK_THAT(error_of(with_cpus(cpu("c0", "<prop id=\"mem_bw_bytes_s\" value=\"fast\"/>"), ok)),
              Catch::Contains("prop mem_bw_bytes_s='fast' is not a positive number"));
+  CHECK_THAT(error_of(with_cpus(cpu("c0", "<prop id=\"numa_nodes\" value=\"0\"/>"), ok)),
+             Catch::Contains("prop numa_nodes='0'"));
   CHECK_THAT(error_of(with_cpus(cpu("c0", "<prop id=\"socket\" value=\"-1\"/>"), ok)),
              Catch::Contains("prop socket='-1' is not a whole number"));
   CHECK_THAT(

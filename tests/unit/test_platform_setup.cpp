@@ -62,7 +62,8 @@ TEST_CASE("a platform file's CPU hosts and zone props are the run's host", "[pla
       "<host id=\"g0\" speed=\"71Tf\"><prop id=\"gpu\" value=\"rtx-3090\"/></host>"
       "<host id=\"g1\" speed=\"71Tf\"><prop id=\"gpu\" value=\"rtx-3090\"/></host>"
       "<host id=\"cpu\" speed=\"60Mf\" core=\"24\"><prop id=\"kind\" value=\"cpu\"/>"
-      "<prop id=\"memory_bytes\" value=\"274877906944\"/><prop id=\"mem_bw_bytes_s\" value=\"80e9\"/></host>"
+      "<prop id=\"memory_bytes\" value=\"274877906944\"/><prop id=\"mem_bw_bytes_s\" value=\"80e9\"/>"
+      "<prop id=\"numa_nodes\" value=\"2\"/></host>"
       "<link id=\"l\" bandwidth=\"25GBps\" latency=\"1us\"/><link id=\"m\" bandwidth=\"80GBps\" "
       "latency=\"0.1us\"/>"
       "<route src=\"g0\" dst=\"g1\"><link_ctn id=\"l\"/></route>"
@@ -74,6 +75,7 @@ TEST_CASE("a platform file's CPU hosts and zone props are the run's host", "[pla
   CHECK(c.host.id == "workstation");  // the RTX 3090's usual node, completed by the file's numbers
   CHECK(c.host.sockets == 1);
   CHECK(c.host.cores_per_socket == 24);
+  CHECK(c.host.numa_per_socket == 2);  // the file's numa_nodes over the workstation's 1
   CHECK(c.host.memory_bytes == 256 * kBytesPerGiB);
   CHECK(c.host.mem_bw_bytes_s == Approx(80e9));
   CHECK(c.host.cpu_adam_elements_per_s_per_core == Approx(60e6));  // the host's speed

@@ -84,6 +84,28 @@ TEST_CASE("ZeRO-1/2 offload with accumulation follows each release's copies", "[
   CHECK(p.cpu_step_bytes_per_element == 28 + 8 + 6);
 }
 
+TEST_CASE("the CPU step's bytes in pinned buffers follow each release's pinning", "[offload]") {
+  // 0.18.0 stage 2, pin_memory true: the master (always pinned 0.14.1-0.18.2) read and written by Adam (8)
+  // and read by the cast (4); the gradient read by Adam (4) and by unscale_and_clip_grads, read and written
+  // (8); the bf16 staging buffer written by the cast (2): 26 of the 42 bytes.
+  RunConfig pinned = offloaded(2, 2, "0.18.0");
+  pinned.zero.offload_optimizer_pin_memory = true;
+  CHECK(plan_offload(pinned, build_step_program(pinned)).cpu_step_pinned_bytes_per_element == 26);
+  // pin_memory false: only the always-pinned master, 8 + 4 = 12.
+  RunConfig pageable = pinned;
+  pageable.zero.offload_optimizer_pin_memory = false;
+  CHECK(plan_offload(pageable, build_step_program(pageable)).cpu_step_pinned_bytes_per_element == 12);
+  // 0.18.3 (#7689) pins the master as pin_memory says: nothing pinned with false.
+  RunConfig later = offloaded(2, 2, "0.18.3");  // pin_memory false by default up to 0.19.4
+  CHECK(plan_offload(later, build_step_program(later)).cpu_step_pinned_bytes_per_element == 0);
+  // 0.15.0 (#5301, master pinned; no CPU cast; the gradient pageable by default): 8.
+  const RunConfig copy_back = offloaded(2, 2, "0.15.0");
+  CHECK(plan_offload(copy_back, build_step_program(copy_back)).cpu_step_pinned_bytes_per_element == 8);
+  // Stage 3, 0.19.5 (pin_memory true by default): only the gradient, 4 + 8 = 12; the master is not pinned.
+  const RunConfig stage3 = offloaded(3, 2, "0.19.5");
+  CHECK(plan_offload(stage3, build_step_program(stage3)).cpu_step_pinned_bytes_per_element == 12);
+}
+
 TEST_CASE("the optimizer partition is what CPU Adam updates", "[offload]") {
   // Stages 1-2 split the flat trainable group: ⌈8,650,752 / 8⌉ = 1,081,344 elements per rank.
   const RunConfig c = offloaded(2, 8, "0.19.5");
@@ -116,11 +138,15 @@ TEST_CASE("host RAM per rank: the buffers of each stage, pinned ones rounded to 
   CHECK(at(HostMemComponent::pinned_rounding) == 2 * 4'063'232 + 2'031'616);
   CHECK(h.ranks_per_node == 8);
   CHECK(h.per_node_bytes() == 8 * (18 * P + 10'158'080));
+  // What the rank pins in all, with the rounding: 8,388,608 + 8,388,608 + 4,194,304 (Adam's states are not
+  // pinned).
+  CHECK(h.pinned_per_rank == 20'971'520);
   // Stage 3 adds the always-allocated bf16 gradient buffer; its fp32 master is not pinned.
   const RunConfig z3 = offloaded(3, 8, "0.16.4");  // pin_memory false: nothing pinned but param buffers
   const HostMemory h3 = predict_host_memory(z3, build_step_program(z3));
   const int64_t P3 = plan_offload(z3, build_step_program(z3)).optimizer_numel;
   CHECK(h3.per_rank_total() == (4 + 4 + 2 + 8) * P3);
+  CHECK(h3.pinned_per_rank == 0);
   CHECK(P3 >= kTrainable / 8);
 }
 
