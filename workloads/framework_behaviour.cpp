@@ -69,6 +69,7 @@ FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   // Init(module=...) installs it too, the path deepspeed.initialize takes for a model built outside zero.Init
   // (parameter_offload.py _convert_to_zero_parameters).
   b.zero3_linear_saves_input = z3 && (built_in_zero_init(c) || c.versions.deepspeed >= Version{0, 19, 4});
+  b.bnb_4bit_saves_input = c.quantization.on() && c.versions.bitsandbytes < Version{0, 43, 2};
   // partition_parameters.py all_gather_coalesced: num_partitions == 1 (0.10.0-0.19.3) / every parameter's
   // partition world size 1 (0.19.4+) → _no_gather_coalesced; NoGatherHandle sets param.data =
   // ds_tensor.to(device), which is the partition itself on the GPU and a copy from the host with

@@ -40,6 +40,10 @@ struct FrameworkBehaviour {
   // ZeRO-3's LinearFunctionForZeroStage3 replaces F.linear and saves its input whenever autograd records it
   // (the input, or the weight, requires grad), frozen weight or not.
   bool zero3_linear_saves_input = false;
+  // bitsandbytes' MatMul4Bit (a 4-bit weight's matmul, autograd/_functions.py) keeps its input A whenever A
+  // or B needs grad: ctx.tensors = (A, B) up to 0.43.1; from 0.43.2 (#1270, "delete useless buffered
+  // activation") ctx.tensors = (None, B), its backward needing only the weight.
+  bool bnb_4bit_saves_input = false;
   // ZeRO-3 all-gathers into fresh buffers; at world size 1 without parameter offload it aliases the
   // partition.
   bool zero3_gathers = false;

@@ -360,7 +360,7 @@ class Builder {
     const int64_t h = m_.hidden, V = m_.vocab;
     int64_t head_saved = 0;
     const bool head_4bit = quantized_module(prog_.modules[static_cast<size_t>(lm_head_)], c_);
-    if (head_copy || ((fw_.zero3_linear_saves_input || head_4bit) && !full_) || (amp_ && full_))
+    if (head_copy || (quantized_saves_input(head_4bit) && !full_) || (amp_ && full_))
       head_saved = act_ * T_ * h;
     // QLoRA's fp32 lm_head (prepare_model_for_kbit_training, unquantized) under autocast: the same cast.
     const bool autocast = has_fp32_master(c_.train.precision);  // the mixed modes run under autocast
@@ -739,12 +739,21 @@ class Builder {
   // Who keeps the bf16 input x of a linear for backward: a trainable weight (full fine-tuning); lora_A
   // when it reads x itself (bf16 adapters and no dropout: nn.Identity passes x through; with dropout it
   // keeps dropout(x), with fp32 adapters its own fp32 copy); ZeRO-3's linear wrapper whenever x requires
-  // grad; so does bitsandbytes' MatMul4Bit for a 4-bit weight (autograd/_functions.py: ctx.tensors = (A, B)
-  // whenever A or B needs grad). A frozen linear under PyTorch's own F.linear keeps only its weight (mm
-  // saves mat1 only for mat2's gradient).
+  // grad; bitsandbytes' MatMul4Bit for a 4-bit weight up to 0.43.1 (autograd/_functions.py: ctx.tensors =
+  // (A, B) whenever A or B needs grad; (None, B) from 0.43.2); its 8-bit matmul (emit_int8_forward). A
+  // frozen linear under PyTorch's own F.linear keeps only its weight (mm saves mat1 only for mat2's
+  // gradient).
   bool saves_input(size_t li, bool x_rg) const {
-    if (full_ || ((fw_.zero3_linear_saves_input || quantized(li)) && x_rg)) return true;
+    if (full_ || (quantized_saves_input(quantized(li)) && x_rg)) return true;
     return p_.adapts(layer_, li) && !fw_.adapters_fp32() && p_.dropout == 0;
+  }
+
+  // Whether a frozen linear whose input requires grad keeps it. A quantized one runs bitsandbytes' own
+  // autograd function, inside which ZeRO-3's F.linear wrapper (called from its forward, where autograd
+  // records nothing) saves nothing: MatMul4Bit keeps A as its release does, the 8-bit matmul always.
+  bool quantized_saves_input(bool quantized_weight) const {
+    if (!quantized_weight) return fw_.zero3_linear_saves_input;
+    return c_.quantization.int8() || fw_.bnb_4bit_saves_input;
   }
 
   // The linears of one group read the same tensor: the first that needs it for backward keeps it for

@@ -330,12 +330,42 @@ TEST_CASE("AMP full fine-tuning: every linear keeps its own bf16 cast of a norm'
   CHECK(adam_step_bytes_per_param(Precision::amp_bf16, OptimizerImpl::foreach) == 72.0);
 }
 
+// ---- QLoRA: what bitsandbytes' MatMul4Bit keeps, per release ---------------------------------------
+
+TEST_CASE("MatMul4Bit keeps its input up to bitsandbytes 0.43.1 and none from 0.43.2",
+          "[framework][quantization]") {
+  Tiny tiny;
+  // NF4 under DeepSpeed's engine (bf16 residual stream), stage 0. 0.43.1: ctx.tensors = (A, B); 0.43.2
+  // (#1270): (None, B). Per layer, as ZeRO-3's wrapper: q, k, v read x, which lora_A of q keeps anyway;
+  // o_proj's input is flash-attn's saved output; the post-attention norm's output read by gate and up,
+  // 2·T·h = 2·32·64 = 4,096, and down's input, 2·T·i = 2·32·128 = 8,192: 12,288 bytes per layer. The
+  // lm_head stays 16-bit (transformers keeps the output layer unquantized): nothing changes outside.
+  const StepProgram old_bnb =
+      build_step_program(tiny.config({{"quantization.method", "nf4"}, {"versions.bitsandbytes", "0.43.1"}}));
+  const StepProgram new_bnb =
+      build_step_program(tiny.config({{"quantization.method", "nf4"}, {"versions.bitsandbytes", "0.43.2"}}));
+  CHECK(saved_in_layer(old_bnb, 0) - saved_in_layer(new_bnb, 0) == 12'288);
+  CHECK(saved_in_layer(old_bnb, 1) - saved_in_layer(new_bnb, 1) == 12'288);
+  CHECK(saved_outside_layers(old_bnb) == saved_outside_layers(new_bnb));
+  CHECK(
+      framework_behaviour(tiny.config({{"quantization.method", "nf4"}, {"versions.bitsandbytes", "0.43.1"}}))
+          .bnb_4bit_saves_input);
+  CHECK_FALSE(framework_behaviour(tiny.config({{"quantization.method", "nf4"}})).bnb_4bit_saves_input);
+  // Under ZeRO-3 its F.linear wrapper runs inside MatMul4Bit's forward, where autograd records nothing:
+  // a 4-bit linear keeps what its bitsandbytes release keeps, none from 0.43.2.
+  const StepProgram z3 = build_step_program(tiny.config(
+      {{"quantization.method", "nf4"}, {"quantization.quant_storage", "bf16"}, {"zero.stage", "3"}}));
+  CHECK(saved_in_layer(z3, 1) == saved_in_layer(new_bnb, 1));
+}
+
 // ---- QLoRA after prepare_model_for_kbit_training: the fp32 residual stream --------------------------
 
 TEST_CASE("QLoRA with prepare_model_for_kbit_training: fp32 norms make the residual stream and the MLP fp32",
           "[framework][quantization]") {
   Tiny tiny;
-  const std::vector<Override> qlora = {{"train.engine", "pytorch"}, {"quantization.method", "nf4"}};
+  // bitsandbytes 0.43.1, whose MatMul4Bit keeps its (cast) input; from 0.43.2 it keeps none (next case).
+  const std::vector<Override> qlora = {
+      {"train.engine", "pytorch"}, {"quantization.method", "nf4"}, {"versions.bitsandbytes", "0.43.1"}};
   std::vector<Override> plain_kbit = qlora;
   plain_kbit.push_back({"quantization.prepare_kbit_training", "false"});
   const StepProgram k = build_step_program(tiny.config(qlora)),
