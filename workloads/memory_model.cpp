@@ -7,6 +7,7 @@
 #include "workloads/caching_allocator.h"
 #include "workloads/framework_behaviour.h"
 #include "workloads/units.h"
+#include "workloads/zero12_param_allgather.h"
 #include "workloads/zero3_schedule.h"
 
 namespace zerosim {
@@ -190,6 +191,10 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   }
   // Stage 0 all-reduces through a flattened copy of at most 5e8 elements (MEMORY_OPT_ALLREDUCE_SIZE).
   if (z.stage == 0) s.boundary_buffers = pb * std::min<int64_t>(trainable, 500'000'000);
+  if ((z.stage == 1 || z.stage == 2) && c.train.engine == TrainingEngine::deepspeed)
+    s.param_allgather_buffer =
+        pb * zero12_param_allgather(c, optimizer_partition_numel(program.modules, z.stage, c.cluster.gpus))
+                 .largest_flat_elements(c.cluster.gpus);
   return s;
 }
 
@@ -404,6 +409,10 @@ class StepReplay {
     alloc_parts(r, step, MemComponent::temporaries, s_.optimizer_temporaries, 1);
     r.mark("optimizer step");
     for (const Tensor& t : step) r.free(t);
+    std::vector<Tensor> gather;
+    alloc_parts(r, gather, MemComponent::buffers, s_.param_allgather_buffer, 1);
+    r.mark("parameter all-gather");
+    for (const Tensor& t : gather) r.free(t);
     for (const Tensor& t : grads_) r.free(t);
     grads_.clear();
   }

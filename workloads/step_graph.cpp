@@ -15,6 +15,7 @@
 #include "workloads/optimizer_launches.h"
 #include "workloads/training_loop.h"
 #include "workloads/zero12_gradient_passes.h"
+#include "workloads/zero12_param_allgather.h"
 #include "workloads/zero3_schedule.h"
 #include "workloads/zero_offload.h"
 
@@ -124,9 +125,7 @@ class GraphBuilder {
     const int64_t persistent = persistent_numel();
     std::optional<TaskId> step_end;  // the step's last collective, which engine.step() returns after
     if (c_.zero.stage == 1 || c_.zero.stage == 2) {
-      step_end = add_collective(CollectiveKind::all_gather, elem_ * trainable_numel(), "params.all_gather",
-                                Phase::optimizer, last);
-      edge(updated, *step_end);
+      step_end = add_param_allgather(updated, last);
     } else if (c_.zero.stage == 3 && persistent > 0) {
       // _post_step re-gathers the persistent parameters; offloaded, their partitions come up first.
       if (offload_.params)
@@ -216,6 +215,36 @@ class GraphBuilder {
     op.host_s = python_issue_seconds(op.kernels, c_);
     out_.ops.push_back(op);
     return add_compute(out_.ops.size() - 1, micro);
+  }
+
+  // ZeRO-1/2's all-gather of the updated partitions after `updated`, in DeepSpeed's shards, each through
+  // torch's flat temporary and its copy out where the release takes that path (zero12_param_allgather.h).
+  // Returns the last task.
+  TaskId add_param_allgather(TaskId updated, int micro) {
+    const int64_t world = c_.cluster.gpus;
+    const Zero12ParamAllGather g =
+        zero12_param_allgather(c_, optimizer_partition_numel(p_.modules, c_.zero.stage, world));
+    if (!g.through_flat_copy) {
+      const TaskId t = add_collective(CollectiveKind::all_gather, elem_ * trainable_numel(),
+                                      "params.all_gather", Phase::optimizer, micro);
+      edge(updated, t);
+      return t;
+    }
+    TaskId last = updated;
+    for (int64_t s = 0; s < g.shards; ++s) {
+      const std::string name = "params.all_gather" + (g.shards > 1 ? ".shard" + std::to_string(s) : "");
+      const int64_t flat = elem_ * world * g.elements_of(s);
+      const TaskId gather = add_collective(CollectiveKind::all_gather, flat, name, Phase::optimizer, micro);
+      edge(last, gather);
+      // ProcessGroupNCCL::allgather: outputTensors[j].copy_(outputFlattened[j]) for each rank's slice.
+      ComputeOp copy = compute_op(name + ".copy_out", "allgather_copy_out", OpClass::memory_bound,
+                                  Phase::optimizer, 0.0, 2.0 * static_cast<double>(flat));
+      copy.kernels = static_cast<int>(std::min<int64_t>(world, 1 << 20));
+      out_.ops.push_back(copy);
+      last = add_compute(out_.ops.size() - 1, micro);
+      edge(gather, last);
+    }
+    return last;
   }
 
   TaskId add_hook(const std::string& name, double seconds, Phase phase, int micro) {
