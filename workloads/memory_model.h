@@ -48,7 +48,7 @@ struct ModelStates {
   int64_t backward_buffers = 0;       // ZeRO-1/2 IPG bucket(s), allocated in backward (framework_behaviour.h)
   int64_t boundary_buffers = 0;       // stage 0: the flattened all-reduce bucket at the accumulation boundary
   int64_t optimizer_temporaries = 0;  // fp32 gradients materialised by step()
-  // ZeRO-1/2 up to DeepSpeed 0.12.x: the flat temporary of the parameter all-gather's largest shard, after
+  // ZeRO-1/2 up to DeepSpeed 0.12.3: the flat temporary of the parameter all-gather's largest shard, after
   // step() (zero12_param_allgather.h).
   int64_t param_allgather_buffer = 0;
   // A bitsandbytes paged optimizer's states in CUDA unified memory: on the GPU, outside PyTorch's allocator.

@@ -1,11 +1,12 @@
 #pragma once
 // DeepSpeed ZeRO-1/2's all-gather of the updated 16-bit partitions at the end of step()
-// (stage_1_and_2.py step -> runtime/utils.py all_gather_dp_groups). Up to 0.12.x it runs in
+// (stage_1_and_2.py step -> runtime/utils.py all_gather_dp_groups). Up to 0.12.3 it runs in
 // max(1, partition x world // allgather_bucket_size) shards, each a list dist.all_gather of one slice per
 // rank, which torch's ProcessGroupNCCL::allgather stages through a flat temporary (newLikeFlat) and copies
-// out into the slices, one copy per rank. From 0.13.0, where torch has all_gather_into_tensor (NCCL does),
-// all_gather_into_tensor_dp_groups gathers straight into the flat group in one call: allgather_bucket_size
-// has no effect (docs/time-model.md and docs/memory-model.md, "ZeRO-1/2's parameter all-gather").
+// out into the slices, one copy per rank (from 0.10.2, #4167, not at a data-parallel world of 1). From
+// 0.12.4 (#4705), where torch has all_gather_into_tensor (NCCL does), all_gather_into_tensor_dp_groups
+// gathers straight into the flat group in one call: allgather_bucket_size has no effect (docs/time-model.md
+// and docs/memory-model.md, "ZeRO-1/2's parameter all-gather").
 #include <cstdint>
 
 #include "workloads/run_config.h"

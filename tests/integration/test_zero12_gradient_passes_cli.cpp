@@ -65,12 +65,13 @@ TEST_CASE("with overlap_comm the copies back do not make the backward wait for t
   CHECK(overlapped["time"]["backward_s"] == serial["time"]["backward_s"]);
 }
 
-TEST_CASE("DeepSpeed 0.12's sharded parameter all-gather: shards on the trace, allgather_bucket_size counts",
-          "[zero12][trace]") {
+TEST_CASE(
+    "DeepSpeed 0.12.3's sharded parameter all-gather: shards on the trace, allgather_bucket_size counts",
+    "[zero12][trace]") {
   // 3,369,207,808 elements per rank on 2 GPUs; allgather_bucket_size 1e9: 6,738,415,616 // 1e9 = 6 shards,
   // each gathered and then copied out of torch's flat temporary after the update.
   const auto [json, trace] = zerosim::testing::zerosim_json_and_trace(
-      "simulate " + kZero2 + " --set versions.deepspeed=0.12.6 --set zero.allgather_bucket_size=1000000000",
+      "simulate " + kZero2 + " --set versions.deepspeed=0.12.3 --set zero.allgather_bucket_size=1000000000",
       "/tmp/zerosim-test-zero12-allgather-trace.json");
   std::map<std::string, double> start;  // name -> start, rank 0
   for (const auto& e : trace["traceEvents"])
@@ -80,10 +81,10 @@ TEST_CASE("DeepSpeed 0.12's sharded parameter all-gather: shards on the trace, a
   REQUIRE(start.count("params.all_gather.shard0.copy_out") == 1);
   CHECK(start["params.all_gather.shard0"] < start["params.all_gather.shard0.copy_out"]);
   CHECK(start["params.all_gather.shard0.copy_out"] < start["params.all_gather.shard1"]);
-  // From 0.13.0 one gather, no copies, and a shorter step; allgather_bucket_size no longer matters.
-  const auto now = simulate_json(kZero2 + " --set versions.deepspeed=0.13.0");
+  // From 0.12.4 one gather, no copies, and a shorter step; allgather_bucket_size no longer matters.
+  const auto now = simulate_json(kZero2 + " --set versions.deepspeed=0.12.4");
   const auto now_big =
-      simulate_json(kZero2 + " --set versions.deepspeed=0.13.0 --set zero.allgather_bucket_size=1000");
+      simulate_json(kZero2 + " --set versions.deepspeed=0.12.4 --set zero.allgather_bucket_size=1000");
   CHECK(now["time"]["step_s"].get<double>() < json["time"]["step_s"].get<double>());
   CHECK(now["time"]["step_s"] == now_big["time"]["step_s"]);
 }
