@@ -38,7 +38,6 @@ HostMemory predict_host_memory(const RunConfig& c, const StepProgram& program) {
   h.ranks_per_node = c.cluster.ranks_per_node();
   h.capacity_bytes = c.host.memory_bytes;
   const OffloadPlan plan = plan_offload(c, program);
-  const Version v = c.versions.deepspeed;
   auto add = [&](HostMemComponent component, int64_t bytes, bool pinned) {
     h.per_rank[static_cast<size_t>(component)] += bytes;
     if (!pinned) return;
@@ -76,7 +75,7 @@ HostMemory predict_host_memory(const RunConfig& c, const StepProgram& program) {
     add(HostMemComponent::master_params, master_bytes * P, stage12_master_pinned(c));
     add(HostMemComponent::gradients, master_bytes * P, stage12_fp32_grads_pinned(c));  // its .grad
     if (c.train.grad_accum > 1) add(HostMemComponent::gradients, 2 * P, pin);  // accumulated_grads_in_cpu
-    if (v >= Version{0, 17, 0})  // param_buffer_of_bit16_for_cpu_offload_groups (#7309)
+    if (stage12_staging_buffer(c))  // param_buffer_of_bit16_for_cpu_offload_groups
       add(HostMemComponent::staging_buffers, 2 * P, pin);
   }
   add(HostMemComponent::optimizer_states, state_bytes * P, false);

@@ -28,8 +28,8 @@ const char* host_mem_component_name(HostMemComponent c);
 struct HostMemory {
   std::array<int64_t, kHostMemComponents> per_rank{};  // bytes, by component
   int64_t ranks_per_node = 1;
-  int64_t pinned_per_rank =
-      0;  // the pinned buffers with their rounding: page-locked, on the pinning NUMA node
+  // The pinned buffers with their rounding: page-locked, on the NUMA node of the thread that pinned them.
+  int64_t pinned_per_rank = 0;
   int64_t capacity_bytes = 0;  // the node's RAM (cluster.host / cluster.host_memory_gib)
   int64_t per_rank_total() const;
   int64_t per_node_bytes() const { return per_rank_total() * ranks_per_node; }

@@ -68,7 +68,7 @@ int64_t cpu_step_pinned_bytes(const RunConfig& c, bool stage12_fp32_copy_back) {
   const bool stage3 = c.zero.stage == 3;
   const bool master = !stage3 && stage12_master_pinned(c);
   const bool grad = stage3 ? offload_pin_memory(c, false) : stage12_fp32_grads_pinned(c);
-  const bool staging = !stage3 && c.versions.deepspeed >= Version{0, 17, 0} && offload_pin_memory(c, false);
+  const bool staging = !stage3 && stage12_staging_buffer(c) && offload_pin_memory(c, false);
   int64_t bytes = (master ? 8 : 0) + (grad ? 4 + 8 : 0);
   if (!stage12_fp32_copy_back) bytes += (master ? 4 : 0) + (staging ? 2 : 0);
   return bytes;
@@ -90,6 +90,8 @@ bool stage12_master_pinned(const RunConfig& c) {
   const Version v = c.versions.deepspeed;
   return v >= Version{0, 18, 3} ? offload_pin_memory(c, false) : v >= Version{0, 14, 1};
 }
+
+bool stage12_staging_buffer(const RunConfig& c) { return c.versions.deepspeed >= Version{0, 17, 0}; }
 
 const std::vector<OffloadCopy>& OffloadPlan::grad_copies_at(int micro, int64_t grad_accum) const {
   if (micro == grad_accum - 1) return grad_copies[2];

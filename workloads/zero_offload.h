@@ -54,5 +54,8 @@ bool stage12_fp32_grads_pinned(const RunConfig& config);
 // Whether stages 1-2 pin the host fp32 master partition (single_partition_of_fp32_groups): always in
 // 0.14.1-0.18.2, as pin_memory says from 0.18.3, never before (#5301, #7689).
 bool stage12_master_pinned(const RunConfig& config);
+// Whether stages 1-2 keep a bf16 staging buffer on the host for the updated partition
+// (param_buffer_of_bit16_for_cpu_offload_groups, #7309: from 0.17.0), pinned as pin_memory says.
+bool stage12_staging_buffer(const RunConfig& config);
 
 }  // namespace zerosim
