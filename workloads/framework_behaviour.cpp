@@ -17,12 +17,19 @@ const char* adapter_dtype_name(AdapterDtype d) {
 
 namespace {
 
-// peft >= 0.12.0 upcasts bf16/fp16 adapter weights to fp32 (PeftModel.__init__ → _cast_adapter_dtype →
-// tuners_utils.py cast_adapter_dtype); 0.9-0.11 create them in the base weight's dtype (lora/layer.py
-// update_layer: self.to(weight.device, dtype=weight.dtype)).
-bool peft_upcasts(const RunConfig& c) {
-  return c.peft.method != PeftMethod::none && c.peft.autocast_adapter_dtype &&
-         c.versions.peft >= Version{0, 12, 0};
+// Whether peft leaves the adapter weights in fp32. Before 0.7.0 it never cast them: lora_A and lora_B are
+// nn.Linear in torch's default fp32, moved to the weight's device only (0.5.x tuners/lora.py
+// LoraLayer.update_layer: self.to(self.weight.device); 0.6.x tuners/lora/layer.py update_layer reads
+// getattr(self, "weight", None) while Linear.__init__ has skipped nn.Linear's and before
+// model.py _replace_module sets the weight, so nothing is cast, and _replace_module moves lora_ modules
+// to the device only). 0.7.0 (#1106, the base-layer refactor) to 0.11 cast them to the base weight's dtype
+// (update_layer: self.to(weight.device, dtype=weight.dtype)); from 0.12.0 PeftModel.__init__ upcasts
+// bf16/fp16 adapters to fp32 again (_cast_adapter_dtype -> tuners_utils.py cast_adapter_dtype) unless
+// autocast_adapter_dtype=False.
+bool peft_fp32_adapters(const RunConfig& c) {
+  if (c.peft.method == PeftMethod::none) return false;
+  if (c.versions.peft < Version{0, 7, 0}) return true;
+  return c.peft.autocast_adapter_dtype && c.versions.peft >= Version{0, 12, 0};
 }
 
 // Whether the engine leaves peft's fp32 adapters alone. engine.py _configure_distributed_model: up to
@@ -39,7 +46,7 @@ AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
   // AMP: the adapters are created in (or upcast to) the fp32 of the weights and run under autocast.
   if (fp32_weights(c.train.precision))
     return c.peft.method == PeftMethod::none ? AdapterDtype::base : AdapterDtype::fp32_autocast;
-  if (!peft_upcasts(c)) return AdapterDtype::base;
+  if (!peft_fp32_adapters(c)) return AdapterDtype::base;
   if (c.train.engine == TrainingEngine::deepspeed)
     // DeepSpeed's bf16/fp16 modes never enable torch.autocast unless ds_config torch_autocast says so
     // (not modelled): the fp32 adapters run in fp32.

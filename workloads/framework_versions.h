@@ -23,8 +23,9 @@ inline constexpr Version kDeepSpeedNewest{0, 19, 5};
 // (ms-swift 1.x pinned transformers<4.37), 4.56 the newest (ForCausalLMLoss unchanged since 4.49).
 inline constexpr Version kTransformersOldest{4, 36, 0};
 inline constexpr Version kTransformersNewest{4, 56, 0};
-// The peft releases whose adapter-dtype code zerosim models (tuners/lora/layer.py, tuners_utils.py).
-inline constexpr Version kPeftOldest{0, 9, 0};
+// The peft releases whose adapter-dtype code zerosim models (tuners/lora.py, tuners/lora/layer.py,
+// tuners_utils.py): 0.5.0 is the oldest read (the Qwen-1 fine-tuning stack of late 2023).
+inline constexpr Version kPeftOldest{0, 5, 0};
 inline constexpr Version kPeftNewest{0, 20, 0};
 
 // The NCCL releases whose algorithm availability, NCCL_ALGO fallback and NVLSTree chunking zerosim

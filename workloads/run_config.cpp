@@ -8,6 +8,7 @@
 
 #include "workloads/config_error.h"
 #include "workloads/deepspeed_config.h"
+#include "workloads/peft_release_features.h"
 #include "workloads/units.h"
 #include "workloads/yaml_read.h"
 #include "workloads/zero_offload.h"
@@ -720,6 +721,7 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   c.host = resolve_host(c.cluster, c.gpu, file);
   c.memory = parse_memory(root["memory"], file);
   c.versions = parse_versions(root["versions"], file);
+  check_peft_release(c, file);
   if (present(root["calibration"])) parse_calibration(root["calibration"], file, c);
 
   // ZeRO: a DeepSpeed ds_config.json first (top-level `deepspeed:` or `zero.deepspeed:`), then explicit keys.

@@ -8,10 +8,12 @@ namespace {
 // update_layer): the lora.Linear layer itself, lora_dropout (a ModuleDict and its Dropout or Identity),
 // lora_A and lora_B (a ModuleDict and a Linear each), lora_embedding_A and lora_embedding_B
 // (ParameterDicts, modules too); from 0.12 lora_magnitude_vector is a ModuleDict on every layer, and DoRA
-// puts a DoraLinearLayer in it; before 0.12 DoRA alone created it, as a ParameterDict.
+// puts a DoraLinearLayer in it; before 0.12 DoRA alone created it, as a ParameterDict. Before 0.7.0 (#1106)
+// lora.Linear was the nn.Linear itself, replacing the original instead of wrapping it as base_layer.
 int64_t peft_modules_per_adapted_linear(const RunConfig& c) {
   const bool modern = c.versions.peft >= Version{0, 12, 0};
-  int64_t n = 9 + (modern ? 1 : 0);
+  const bool wraps_base_layer = c.versions.peft >= Version{0, 7, 0};
+  int64_t n = 8 + (wraps_base_layer ? 1 : 0) + (modern ? 1 : 0);
   if (c.peft.method == PeftMethod::dora) n += 1;
   return n;
 }

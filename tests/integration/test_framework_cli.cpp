@@ -36,9 +36,14 @@ TEST_CASE("versions.peft, train.engine, zero.zero3_init and peft.autocast_adapte
 
 TEST_CASE("bad framework input is refused with the key", "[framework][errors]") {
   const std::string base = "memory --config workloads/configs/seed-dora-7b.yaml ";
-  const auto peft = run_zerosim(base + "--set versions.peft=0.8.0");
+  const auto peft = run_zerosim(base + "--set versions.peft=0.4.0");
   CHECK(peft.exit_code == 2);
-  CHECK_THAT(peft.err, Catch::Contains("versions.peft") && Catch::Contains("0.9.0 to 0.20.0"));
+  CHECK_THAT(peft.err, Catch::Contains("versions.peft") && Catch::Contains("0.5.0 to 0.20.0"));
+  // The seed config's DoRA arrived in peft 0.9.0: a release in range that lacks it is refused too.
+  const auto dora = run_zerosim(base + "--set versions.peft=0.8.2");
+  CHECK(dora.exit_code == 2);
+  CHECK_THAT(dora.err,
+             Catch::Contains("versions.peft") && Catch::Contains("DoRA") && Catch::Contains("0.9.0"));
   const auto engine = run_zerosim(base + "--set train.engine=pytorch --set zero.stage=3");
   CHECK(engine.exit_code == 2);
   CHECK_THAT(engine.err, Catch::Contains("train.engine") && Catch::Contains("ZeRO stage 3"));

@@ -87,6 +87,66 @@ TEST_CASE("adapter dtype: peft >= 0.12 upcasts; DeepSpeed casts back except a ze
   CHECK(std::string(adapter_dtype_name(AdapterDtype::fp32_autocast)) == "fp32-autocast");
 }
 
+TEST_CASE("adapter dtype: peft before 0.7.0 never cast its adapters, which stay fp32", "[framework][dtype]") {
+  auto dtype = [](std::vector<Override> o) {
+    o.push_back({"peft.method", "lora"});
+    return framework_behaviour(seed(std::move(o))).adapter_dtype;
+  };
+  // 0.5.x update_layer moves to the device only; 0.6.x finds no weight yet: fp32 nn.Linear adapters.
+  CHECK(dtype({{"train.engine", "pytorch"}, {"versions.peft", "0.5.0"}}) == AdapterDtype::fp32_autocast);
+  CHECK(dtype({{"train.engine", "pytorch"}, {"versions.peft", "0.6.2"}}) == AdapterDtype::fp32_autocast);
+  CHECK(dtype({{"train.engine", "pytorch"}, {"versions.peft", "0.6.2"}, {"train.precision", "bf16-pure"}}) ==
+        AdapterDtype::fp32);
+  // 0.7.0 (#1106): update_layer casts them to the base weight's dtype.
+  CHECK(dtype({{"train.engine", "pytorch"}, {"versions.peft", "0.7.0"}}) == AdapterDtype::base);
+  // DeepSpeed's engine casts the whole module to bf16 whatever peft did.
+  CHECK(dtype({{"versions.peft", "0.6.2"}}) == AdapterDtype::base);
+  // The bytes: LoRA r = 16 on q_proj and v_proj of LLaMA-2-7B, 32 · 2 · 16 · (4096 + 4096) = 8,388,608
+  // parameters; torch AdamW (no DeepSpeed) keeps params, .grad, exp_avg and exp_avg_sq in their dtype:
+  // 0.6.2 fp32 4 · 8,388,608 = 33,554,432 B each (states 67,108,864); 0.7.0 bf16 half of each.
+  auto states = [](const char* peft) {
+    const RunConfig c = seed({{"peft.method", "lora"}, {"train.engine", "pytorch"}, {"versions.peft", peft}});
+    return model_states(c, build_step_program(c));
+  };
+  const ModelStates old_peft = states("0.6.2"), new_peft = states("0.7.0");
+  CHECK(old_peft.trainable_params == 33'554'432);
+  CHECK(old_peft.optimizer_states == 67'108'864);
+  CHECK(new_peft.trainable_params == 16'777'216);
+  CHECK(new_peft.optimizer_states == 33'554'432);
+}
+
+TEST_CASE("a peft feature the stated release predates is refused naming versions.peft",
+          "[framework][config]") {
+  struct Case {
+    std::vector<Override> set;
+    const char* feature;
+  };
+  const std::vector<Case> cases = {
+      {{{"versions.peft", "0.8.2"}}, "DoRA"},  // the seed config is DoRA: 0.9.0 (#1474)
+      {{{"peft.method", "lora"}, {"peft.use_rslora", "true"}, {"versions.peft", "0.7.1"}}, "use_rslora"},
+      {{{"peft.method", "lora"}, {"peft.target_modules", "all-linear"}, {"versions.peft", "0.7.1"}},
+       "all-linear"},
+      {{{"peft.method", "lora"}, {"peft.rank_pattern", "{v_proj: 8}"}, {"versions.peft", "0.5.0"}},
+       "rank_pattern"},
+      {{{"peft.exclude_modules", "[v_proj]"},
+        {"peft.target_modules", "[q_proj, k_proj]"},
+        {"versions.peft", "0.13.2"}},
+       "exclude_modules"},
+      {{{"peft.autocast_adapter_dtype", "false"}, {"versions.peft", "0.11.1"}}, "autocast_adapter_dtype"},
+  };
+  for (const Case& k : cases) {
+    INFO(k.feature);
+    CHECK_THAT(config_error_message([&] { seed(k.set); }), Catch::Contains("versions.peft") &&
+                                                               Catch::Contains(k.feature) &&
+                                                               Catch::Contains("arrived in"));
+  }
+  // At the release that added each, the same settings load.
+  CHECK_NOTHROW(seed({{"peft.method", "lora"}, {"peft.use_rslora", "true"}, {"versions.peft", "0.8.0"}}));
+  CHECK_NOTHROW(
+      seed({{"peft.method", "lora"}, {"peft.rank_pattern", "{v_proj: 8}"}, {"versions.peft", "0.6.0"}}));
+  CHECK_NOTHROW(seed({{"peft.method", "lora"}, {"versions.peft", "0.5.0"}}));
+}
+
 TEST_CASE("ZeRO-3 gathers at world size 1 only what parameter offload brings from the host",
           "[framework][zero3]") {
   CHECK_FALSE(framework_behaviour(seed({{"zero.stage", "3"}})).zero3_gathers);
@@ -114,7 +174,7 @@ TEST_CASE("train.engine, versions.peft, zero.zero3_init: bad values are refused 
                seed({{"train.engine", "pytorch"}, {"zero.stage", "2"}});
              }),
              Catch::Contains("train.engine") && Catch::Contains("ZeRO stage 2"));
-  for (const char* bad : {"0.8.2", "0.21.0", "latest"}) {
+  for (const char* bad : {"0.4.0", "0.21.0", "latest"}) {
     INFO(bad);
     CHECK_THAT(config_error_message([&] {
                  seed({{"versions.peft", bad}});

@@ -42,6 +42,9 @@ TEST_CASE("module_tree_size counts transformers' and peft's modules", "[loop]") 
   // peft 0.9: lora_magnitude_vector only for DoRA (a ParameterDict): DoRA 10, LoRA 9 per adapted linear.
   CHECK(module_tree_size(tiny.config({{"versions.peft", "0.9.0"}})) == 76);
   CHECK(module_tree_size(tiny.config({{"versions.peft", "0.9.0"}, {"peft.method", "lora"}})) == 72);
+  // peft 0.6 (before #1106): lora.Linear is the nn.Linear itself, no base_layer: 8 per adapted linear, 72
+  // - 4.
+  CHECK(module_tree_size(tiny.config({{"versions.peft", "0.6.2"}, {"peft.method", "lora"}})) == 68);
   // Without DeepSpeed on one GPU nothing wraps the model: 79; on two, DistributedDataParallel does.
   CHECK(module_tree_size(tiny.config({{"train.engine", "pytorch"}})) == 79);
   // Full fine-tuning: the model and the engine, 7 + 26 + 1 = 34.
