@@ -60,6 +60,7 @@ AdapterDtype resolve_adapter_dtype(const RunConfig& c) {
 FrameworkBehaviour framework_behaviour(const RunConfig& c) {
   FrameworkBehaviour b;
   b.adapter_dtype = resolve_adapter_dtype(c);
+  b.foreach_adam_intermediates = c.versions.torch < Version{2, 1, 0} ? 2 : 1;
   b.fp32_weights = fp32_weights(c.train.precision) || c.train.precision == Precision::fp32;
   // peft utils/other.py prepare_model_for_kbit_training: "cast all non INT8 parameters to fp32" (every
   // fp16/bf16 parameter whose class is not Params4bit; peft 0.4+). DeepSpeed's engine then casts every

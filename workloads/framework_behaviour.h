@@ -51,6 +51,11 @@ struct FrameworkBehaviour {
   bool ipg_bucket_at_first_gradient = false;
   // ZeRO-1/2/3 under DeepSpeed's engine: the gradient hooks' parameter count, per release.
   GradHookCount grad_hook_count = GradHookCount::none;
+  // Full-size intermediates torch's foreach Adam/AdamW holds at once (torch/optim/adamw.py
+  // _multi_tensor_adamw): up to 2.0.x exp_avg_sq_sqrt = _foreach_sqrt(v) and denom = _foreach_add(
+  // exp_avg_sq_sqrt, eps), both alive at _foreach_addcdiv_; from 2.1.0 (#104898, "minimize intermediates")
+  // the eps is added in place: one.
+  int64_t foreach_adam_intermediates = 1;
 
   int64_t base_bytes() const { return fp32_weights ? 4 : 2; }
   int64_t adapter_bytes() const { return adapter_dtype == AdapterDtype::base ? base_bytes() : 4; }

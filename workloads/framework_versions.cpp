@@ -49,8 +49,8 @@ FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file
     throw ConfigError(
         file, "versions",
         "a mapping of framework to release (deepspeed: 0.16.4, transformers: 4.46.3, peft: 0.15.2, "
-        "nccl: 2.21.5, bitsandbytes: 0.45.0)");
-  check_keys(node, {"deepspeed", "transformers", "peft", "nccl", "bitsandbytes"}, file, "versions.");
+        "nccl: 2.21.5, bitsandbytes: 0.45.0, torch: 2.4.1)");
+  check_keys(node, {"deepspeed", "transformers", "peft", "nccl", "bitsandbytes", "torch"}, file, "versions.");
   if (present(node["deepspeed"]))
     v.deepspeed =
         parse_release(node["deepspeed"], file, "deepspeed", kDeepSpeedOldest, kDeepSpeedNewest, false);
@@ -64,6 +64,8 @@ FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file
   if (present(node["bitsandbytes"]))
     v.bitsandbytes = parse_release(node["bitsandbytes"], file, "bitsandbytes", kBitsandbytesOldest,
                                    kBitsandbytesNewest, false);
+  if (present(node["torch"]))
+    v.torch = parse_release(node["torch"], file, "torch", kTorchOldest, kTorchNewest, true);
   return v;
 }
 

@@ -40,16 +40,23 @@ inline constexpr Version kNcclNewest{2, 27, 0};
 inline constexpr Version kBitsandbytesOldest{0, 41, 0};
 inline constexpr Version kBitsandbytesNewest{0, 48, 1};
 
+// The PyTorch releases whose code zerosim models: the foreach AdamW's intermediates (torch/optim/adamw.py
+// _multi_tensor_adamw: two until 2.0.x, one from 2.1.0, #104898) and the caching allocator's options
+// (expandable_segments from 2.1.0, #96995; c10/cuda/CUDACachingAllocator.cpp, docs/memory-model.md §5).
+inline constexpr Version kTorchOldest{2, 0, 0};
+inline constexpr Version kTorchNewest{2, 6, 0};
+
 struct FrameworkVersions {
   Version deepspeed = kDeepSpeedNewest;
   Version transformers = kTransformersNewest;
   Version peft = kPeftNewest;
   Version nccl = kNcclNewest;
   Version bitsandbytes = kBitsandbytesNewest;
+  Version torch = kTorchNewest;
 };
 
-// `versions: {deepspeed: "0.16.4", transformers: "4.46.3", peft: "0.15.2", nccl: "2.21.5"}`; a release
-// outside the modelled range is a ConfigError naming it.
+// `versions: {deepspeed: "0.16.4", transformers: "4.46.3", peft: "0.15.2", nccl: "2.21.5", torch: "2.4"}`; a
+// release outside the modelled range is a ConfigError naming it.
 FrameworkVersions parse_versions(const YAML::Node& node, const std::string& file);
 
 }  // namespace zerosim

@@ -61,7 +61,8 @@ namespace {
 // Without DeepSpeed (train.engine: pytorch): torch.optim.AdamW updates each trainable parameter in its own
 // dtype — exp_avg and exp_avg_sq are zeros_like(param) — with .grad in that dtype too, allocated as backward
 // reaches the parameter; no master copy, no flat buffers. foreach AdamW materialises sqrt(v) for every
-// parameter at once (_foreach_sqrt). DDP's gradient buckets (N > 1) are not modelled.
+// parameter at once (_foreach_sqrt), and up to PyTorch 2.0.x the denominator beside it (FrameworkBehaviour::
+// foreach_adam_intermediates). DDP's gradient buckets (N > 1) are not modelled.
 ModelStates pytorch_model_states(const RunConfig& c, const StepProgram& program,
                                  const FrameworkBehaviour& fw) {
   ModelStates s;
@@ -90,7 +91,15 @@ ModelStates pytorch_model_states(const RunConfig& c, const StepProgram& program,
     return s;
   }
   s.optimizer_states = 2 * trainable_bytes;
-  if (c.train.optimizer == OptimizerImpl::foreach) s.optimizer_temporaries = trainable_bytes;
+  if (c.train.optimizer == OptimizerImpl::foreach) {
+    // Each _foreach_* that is not in place returns one tensor per parameter, each its own allocation.
+    for (int64_t k = 0; k < fw.foreach_adam_intermediates; ++k)
+      for (const auto& m : program.modules)
+        if (m.trainable)
+          for (const int64_t n : m.tensor_numels())
+            s.optimizer_temporary_tensors.push_back(module_param_bytes(m, n, c, fw));
+    for (const int64_t b : s.optimizer_temporary_tensors) s.optimizer_temporaries += b;
+  }
   return s;
 }
 
@@ -172,9 +181,10 @@ ModelStates model_states(const RunConfig& c, const StepProgram& program) {
   // In fp32 the cast returns the flat copy itself, as for fp32 adapters.
   const bool flat_copy_cast = z.stage == 3 && !fw.adapters_fp32() && !fp32;
   if (master && !offloaded) s.optimizer_temporaries = (flat_copy_cast ? 6 : 4) * step_numel;
-  // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt).
+  // PyTorch's foreach Adam materialises sqrt(v) for every parameter at once (_foreach_sqrt), and up to 2.0.x
+  // the denominator beside it.
   if (c.train.optimizer == OptimizerImpl::foreach && !offloaded)
-    s.optimizer_temporaries += (master || fp32 ? 4 : 2) * step_numel;
+    s.optimizer_temporaries += fw.foreach_adam_intermediates * (master || fp32 ? 4 : 2) * step_numel;
 
   const int64_t bucket = pb * z.reduce_bucket_size;  // elements of the gradients' dtype
   if (z.stage == 3 && z.contiguous_gradients) s.persistent_buffers = bucket;
@@ -406,7 +416,11 @@ class StepReplay {
     r.mark("gradient all-reduce");
     for (const Tensor& t : bucket) r.free(t);
     std::vector<Tensor> step;
-    alloc_parts(r, step, MemComponent::temporaries, s_.optimizer_temporaries, 1);
+    if (s_.optimizer_temporary_tensors.empty())
+      alloc_parts(r, step, MemComponent::temporaries, s_.optimizer_temporaries, 1);
+    else
+      for (const int64_t bytes : s_.optimizer_temporary_tensors)
+        step.push_back(r.alloc(MemComponent::temporaries, bytes));
     r.mark("optimizer step");
     for (const Tensor& t : step) r.free(t);
     std::vector<Tensor> gather;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "workloads/caching_allocator.h"
 #include "workloads/host_memory.h"
@@ -48,6 +49,9 @@ struct ModelStates {
   int64_t backward_buffers = 0;       // ZeRO-1/2 IPG bucket(s), allocated in backward (framework_behaviour.h)
   int64_t boundary_buffers = 0;       // stage 0: the flattened all-reduce bucket at the accumulation boundary
   int64_t optimizer_temporaries = 0;  // fp32 gradients materialised by step()
+  // The allocations optimizer_temporaries is made of, in order, when step() makes one per parameter (torch's
+  // foreach Adam: a list of per-tensor outputs); empty: one tensor.
+  std::vector<int64_t> optimizer_temporary_tensors;
   // ZeRO-1/2 up to DeepSpeed 0.12.3: the flat temporary of the parameter all-gather's largest shard, after
   // step() (zero12_param_allgather.h).
   int64_t param_allgather_buffer = 0;

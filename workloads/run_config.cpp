@@ -722,6 +722,11 @@ RunConfig parse_run_config(YAML::Node root, const std::string& file) {
   c.memory = parse_memory(root["memory"], file);
   c.versions = parse_versions(root["versions"], file);
   check_peft_release(c, file);
+  if (c.memory.allocator.expandable_segments && c.versions.torch < Version{2, 1, 0})
+    throw ConfigError(file, "versions.torch",
+                      c.versions.torch.text() +
+                          ": PYTORCH_CUDA_ALLOC_CONF expandable_segments arrived in PyTorch 2.1.0 (#96995) "
+                          "(allowed with memory.allocator.expandable_segments: 2.1 and later)");
   if (present(root["calibration"])) parse_calibration(root["calibration"], file, c);
 
   // ZeRO: a DeepSpeed ds_config.json first (top-level `deepspeed:` or `zero.deepspeed:`), then explicit keys.
@@ -859,7 +864,8 @@ nlohmann::json RunConfig::echo() const {
                           {"transformers", versions.transformers.text()},
                           {"peft", versions.peft.text()},
                           {"nccl", versions.nccl.text()},
-                          {"bitsandbytes", versions.bitsandbytes.text()}}}};
+                          {"bitsandbytes", versions.bitsandbytes.text()},
+                          {"torch", versions.torch.text()}}}};
   if (quantization.on())
     out["quantization"] = {{"method", quant_method_name(quantization.method)},
                            {"double_quant", quantization.double_quant},

@@ -67,3 +67,24 @@ TEST_CASE("ZeRO-3 at DeepSpeed 0.19.3: the linear wrapper and fp32 adapters foll
   const auto inside = memory("--set zero.stage=3 --set cluster.gpus=4 --set versions.deepspeed=0.19.3");
   CHECK(bytes(inside, "activations") - bytes(outside, "activations") == 1'996'488'704 + 3'210'215'424);
 }
+
+TEST_CASE("versions.torch 2.0 doubles foreach AdamW's step temporaries and is echoed", "[framework][cli]") {
+  // LLaMA-2-7B full fine-tuning in pure bf16 without DeepSpeed: 6,738,415,616 parameters x 2 B =
+  // 13,476,831,232 B per intermediate, at the optimizer step (the peak): _foreach_sqrt(v) alone from 2.1,
+  // with denom = _foreach_add(sqrt(v), eps) beside it up to 2.0.x.
+  const std::string sets =
+      "--set train.engine=pytorch --set train.optimizer=foreach --set train.grad_accum=2 --set "
+      "peft.method=none "
+      "--set train.precision=bf16-pure ";
+  const auto now = memory(sets + "--set versions.torch=2.6");
+  const auto old = memory(sets + "--set versions.torch=2.0.1");
+  CHECK(now["config"]["versions"]["torch"] == "2.6.0");
+  CHECK(old["config"]["versions"]["torch"] == "2.0.1");
+  CHECK(now["memory"]["peak_at"] == "optimizer step");
+  CHECK(bytes(now, "temporaries") == 13'476'831'232);
+  CHECK(bytes(old, "temporaries") == 2 * 13'476'831'232);
+  const auto bad =
+      run_zerosim("memory --config workloads/configs/seed-dora-7b.yaml --set versions.torch=1.13");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("versions.torch") && Catch::Contains("2.0.0 to 2.6.x"));
+}

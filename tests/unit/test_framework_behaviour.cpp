@@ -1,6 +1,7 @@
 // What DeepSpeed and peft allocate, per release (workloads/framework_behaviour.h, docs/memory-model.md §8):
 // which rule applies for which versions, and the bytes each adds, worked by hand on a tiny LLaMA and on
 // LLaMA-2-7B.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "program_ops.h"
@@ -145,6 +146,55 @@ TEST_CASE("a peft feature the stated release predates is refused naming versions
   CHECK_NOTHROW(
       seed({{"peft.method", "lora"}, {"peft.rank_pattern", "{v_proj: 8}"}, {"versions.peft", "0.6.0"}}));
   CHECK_NOTHROW(seed({{"peft.method", "lora"}, {"versions.peft", "0.5.0"}}));
+}
+
+TEST_CASE(
+    "torch's foreach AdamW: two intermediates per parameter up to 2.0.x, one from 2.1.0, one tensor each",
+    "[framework][optimizer]") {
+  Tiny tiny;
+  auto states = [&](const char* torch) {
+    const RunConfig c = tiny.config({{"peft.method", "lora"},
+                                     {"train.engine", "pytorch"},
+                                     {"train.optimizer", "foreach"},
+                                     {"versions.torch", torch}});
+    return model_states(c, build_step_program(c));
+  };
+  // LoRA r = 4, fp32 adapters (peft 0.20 without DeepSpeed), per layer: q lora_A 4·64 = 256 and lora_B 64·4 =
+  // 256 elements, v lora_A 256 and lora_B 32·4 = 128: 1,024 + 1,024 + 1,024 + 512 B; 2 layers: 7,168 B.
+  const ModelStates now = states("2.1.0"), old = states("2.0.1");
+  CHECK(now.trainable_params == 7'168);
+  CHECK(now.optimizer_temporaries == 7'168);   // _foreach_sqrt(v); eps added in place (#104898)
+  CHECK(old.optimizer_temporaries == 14'336);  // 2.0.x: sqrt(v) and denom = _foreach_add(sqrt(v), eps)
+  auto sorted = [](std::vector<int64_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  // One allocation per parameter per intermediate, as the caching allocator sees them.
+  CHECK(sorted(now.optimizer_temporary_tensors) ==
+        std::vector<int64_t>{512, 512, 1'024, 1'024, 1'024, 1'024, 1'024, 1'024});
+  CHECK(old.optimizer_temporary_tensors.size() == 16);
+  CHECK(framework_behaviour(seed({{"versions.torch", "2.0"}})).foreach_adam_intermediates == 2);
+  CHECK(framework_behaviour(seed({{"versions.torch", "2.1"}})).foreach_adam_intermediates == 1);
+  CHECK(framework_behaviour(seed()).foreach_adam_intermediates == 1);  // default: 2.6
+}
+
+TEST_CASE("versions.torch: releases outside 2.0-2.6.x and expandable segments before 2.1 are refused",
+          "[framework][config]") {
+  for (const char* bad : {"1.13.1", "2.7.0", "two"}) {
+    INFO(bad);
+    CHECK_THAT(config_error_message([&] {
+                 seed({{"versions.torch", bad}});
+               }),
+               Catch::Contains("versions.torch"));
+  }
+  CHECK(seed({{"versions.torch", "2.6.3+cu124"}}).versions.torch == Version{2, 6, 3});
+  CHECK_THAT(
+      config_error_message([] {
+        seed({{"versions.torch", "2.0.1"}, {"memory.allocator.expandable_segments", "true"}});
+      }),
+      Catch::Contains("versions.torch") && Catch::Contains("expandable_segments") && Catch::Contains("2.1"));
+  CHECK_NOTHROW(seed({{"versions.torch", "2.1.0"}, {"memory.allocator.expandable_segments", "true"}}));
+  CHECK(seed({{"versions.torch", "2.0"}}).echo()["versions"]["torch"] == "2.0.0");
 }
 
 TEST_CASE("ZeRO-3 gathers at world size 1 only what parameter offload brings from the host",
