@@ -204,6 +204,8 @@ class Builder {
   const bool fp32_ = c_.train.precision == Precision::fp32;
   // Bytes per activation element: bf16/fp16 (autocast, bf16-pure), 4 in fp32 training.
   const int64_t act_ = fp32_ ? 4 : 2;
+  // Bytes bitsandbytes' MatMul4Bit (< 0.43.2) holds in ctx.tensors: they outlive backward (below).
+  int64_t graph_retained_ = 0;
   const double actd_ = static_cast<double>(act_);
   // Bytes per element of the residual stream: 4 under AMP and QLoRA's fp32 norms (§8.6, §9).
   const int64_t res_ = fw_.fp32_residual ? 4 : 2;
@@ -367,10 +369,24 @@ class Builder {
     if (amp_ || (fw_.kbit_fp32_params && !head_4bit && autocast)) head_saved += act_ * h * V;
     LossOps loss = build_loss_ops(c_, lm_head_, trains(lm_head_), head_saved);
     if (head_4bit) dequantize_head(loss);
+    if (head_4bit && fw_.bnb_4bit_saves_input && !full_) graph_retained_ += act_ * T_ * h;
+    // A loop that holds the previous micro-step's outputs (litgpt's `logits` and `loss`, peft's run.py
+    // `outputs`) keeps its autograd graph: MatMul4Bit's ctx.tensors live until the loss that rebinds them.
+    const int64_t retained = loop_keeps_graph() ? graph_retained_ : 0;
+    if (retained > 0) loss.forward.back().releases_oldest_bytes += retained;
     for (auto& op : loss.forward) prog_.forward.push_back(op);
     for (auto& op : loss.backward) prog_.backward.push_back(op);
-    // A loop that still holds the previous micro-step's logits has them live from the first op on.
-    prog_.forward.front().saved_bytes += loss.previous_logits_bytes;
+    // Held over from the previous micro-step, live from the first op on, oldest first: its logits, then
+    // its graph's retained inputs.
+    ComputeOp& first = prog_.forward.front();
+    std::vector<int64_t> carried;
+    if (loss.previous_logits_bytes > 0) carried.push_back(loss.previous_logits_bytes);
+    if (retained > 0) carried.push_back(retained);
+    if (!carried.empty()) {
+      for (const int64_t b : saved_allocations(first)) carried.push_back(b);
+      first.saved_tensors = carried;
+      first.saved_bytes += loss.previous_logits_bytes + retained;
+    }
     ComputeOp nb = norm_op("norm", Phase::backward, true);
     nb.modules = {final_norm_};
     nb.releases_bytes = norm_saved;
@@ -756,6 +772,18 @@ class Builder {
     return c_.quantization.int8() || fw_.bnb_4bit_saves_input;
   }
 
+  // MatMul4Bit up to bitsandbytes 0.43.1 keeps A as a ctx attribute (ctx.tensors = (A, B)), not through
+  // save_for_backward: autograd's release after backward (PyNode::release_variables) clears only saved
+  // variables, so A lives as long as the graph does. Without checkpointing every layer's graph is the
+  // step's own (a reentrant checkpoint's recompute graph goes with its backward).
+  bool loop_keeps_graph() const {
+    return c_.train.loss == LossImpl::litgpt || c_.train.loss == LossImpl::hf_keep_outputs;
+  }
+
+  bool ctx_keeps_input(size_t li) const {
+    return quantized(li) && !int8_quantized(li) && fw_.bnb_4bit_saves_input && !t_.activation_checkpointing;
+  }
+
   // The linears of one group read the same tensor: the first that needs it for backward keeps it for
   // all (autograd saves one storage however many ops save it), unless `input_kept` (another op keeps it
   // already). Returns whether any output requires grad.
@@ -767,12 +795,17 @@ class Builder {
     input_fp32_ = (fw_.fp32_residual && !fp32_ &&
                    (group == LinearGroup::attention_input || group == LinearGroup::mlp_input)) ||
                   (mlp32_ && group == LinearGroup::mlp_output);
+    bool retained = false;
     for (const size_t li : m_.linears_in(group)) {
       // LLM.int8() keeps the input tensor itself (shared), where the others keep their own cast of an fp32
       // one.
       const bool own_cast = input_fp32_ && !int8_quantized(li);
       const bool save = saves_input(li, x_rg) && (!saved || own_cast);
       saved = saved || save;
+      if (phase == Phase::forward && x_rg && ctx_keeps_input(li) && (!retained || own_cast)) {
+        graph_retained_ += act_ * T_ * m_.layer_linears[li].d_in;
+        retained = true;
+      }
       rg_out = emit_linear(li, x_rg, save, phase) || rg_out;
     }
     return rg_out;
