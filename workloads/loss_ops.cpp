@@ -292,30 +292,35 @@ class LossBuilder {
     head_backward();
   }
 
-  // litgpt finetune/lora.py: model(input_ids, lm_head_chunk_size=128) returns a list of bf16 logits the
-  // loop keeps (`logits`) through backward and until the next forward returns; chunked_cross_entropy runs
-  // on each 128-token chunk in the logits' dtype (fp32 under Fabric's autocast).
+  // litgpt finetune/lora.py under Lightning Fabric: model(input_ids, lm_head_chunk_size=128) returns a list
+  // of 128-token logits chunks, bf16 as the head writes them (under autocast too), and Fabric's
+  // _FabricModule.forward then converts every floating output to torch's default dtype
+  // (precision.convert_output → _convert_fp_tensor(..., torch.get_default_dtype()): fp32, in every precision
+  // plugin, bf16-true, bf16-mixed and bitsandbytes alike). The loop keeps that fp32 list (`logits`) through
+  // backward and until the next forward returns; chunked_cross_entropy runs on each fp32 chunk, outside
+  // Fabric's forward context.
   void litgpt() {
     const int64_t Ec = litgpt_chunk_tokens(c_.train.micro_batch, c_.train.seq_len) * V_;
-    const int64_t ce_dtype = autocast_ ? kFp32 : kBf16;
-    out_.previous_logits_bytes = kBf16 * E_;
+    out_.previous_logits_bytes = kFp32 * E_;
     ComputeOp fwd = head_gemm("linear_fwd", Phase::forward);
-    fwd.saved_bytes = head_input_saved() + kBf16 * E_;  // the logits list, held past this micro-step
-    fwd.saved_tensors = {kBf16 * E_};                   // the list first: backward frees the head input first
+    fwd.saved_bytes = head_input_saved() + kFp32 * E_;  // the fp32 list, held past this micro-step
+    fwd.saved_tensors = {kFp32 * E_};                   // the list first: backward frees the head input first
     if (head_input_saved() > 0) fwd.saved_tensors.push_back(head_input_saved());
+    fwd.transient_bytes = kBf16 * E_;  // the bf16 chunks, until the conversion has copied them
     fwd.releases_oldest_bytes = out_.previous_logits_bytes;  // `logits = model(...)` drops the previous list
     out_.forward.push_back(fwd);
-    // The last chunk is sliced ([..., :-1, :]) and reshaped: a bf16 copy of one chunk; autocast also
-    // casts each chunk to fp32.
+    // Fabric's conversion (read 2, write 4) and the loss: the last chunk is sliced ([..., :-1, :]) and
+    // reshaped, an fp32 copy of one chunk; log_softmax reads and writes fp32, nll_loss reads it.
     ComputeOp ce = op("loss.chunked_ce_fwd", "chunked_cross_entropy_fwd", OpClass::memory_bound,
-                      Phase::forward, e(5), e(autocast_ ? 6 + 12 : 6) + static_cast<double>(4 * Ec));
-    ce.saved_bytes = ce_dtype * E_;
-    ce.transient_bytes = kBf16 * Ec + (autocast_ ? kFp32 * Ec : 0);
+                      Phase::forward, e(5), e(6 + 12) + static_cast<double>(8 * Ec));
+    ce.saved_bytes = kFp32 * E_;
+    ce.transient_bytes = kFp32 * Ec;
     out_.forward.push_back(ce);
+    // One chunk's fp32 NLL and log-softmax input gradients, and the conversion's backward: a bf16 chunk.
     ComputeOp ceb = op("loss.chunked_ce_bwd", "chunked_cross_entropy_bwd", OpClass::memory_bound,
-                       Phase::backward, e(4), e(autocast_ ? 4 + 16 + 6 : 2 + 8));
-    ceb.transient_bytes = 2 * ce_dtype * Ec + (autocast_ ? kBf16 * Ec : 0);
-    ceb.releases_bytes = ce_dtype * E_;
+                       Phase::backward, e(4), e(4 + 16 + 6));
+    ceb.transient_bytes = 2 * kFp32 * Ec + kBf16 * Ec;
+    ceb.releases_bytes = kFp32 * E_;
     out_.backward.push_back(ceb);
     head_backward();
   }

@@ -476,8 +476,8 @@ TEST_CASE("MatMul4Bit's ctx.tensors outlive backward: a loop that keeps its outp
   // release after backward does not clear. Every linear 4-bit (litgpt's plugin: skip_modules []), A kept
   // where it requires grad. Layer 0 (its input x needs no grad): o_proj's input 2·T·q_dim = 2·32·64 = 4,096,
   // gate/up's 2·T·h = 4,096, down's 2·T·i = 2·32·128 = 8,192 → 16,384; layer 1 adds q/k/v's x, 4,096 →
-  // 20,480; the lm_head's input 2·T·h = 4,096: 40,960 bytes. The previous logits, 2·T·V = 2·32·100 = 6,400,
-  // come first (the head's forward drops them).
+  // 20,480; the lm_head's input 2·T·h = 4,096: 40,960 bytes. The previous logits, Fabric's fp32 list
+  // 4·T·V = 4·32·100 = 12,800, come first (the head's forward drops them).
   const std::vector<Override> qlora = {{"quantization.method", "nf4"},
                                        {"quantization.skip_modules", "[]"},
                                        {"train.loss", "litgpt"},
@@ -490,11 +490,11 @@ TEST_CASE("MatMul4Bit's ctx.tensors outlive backward: a loop that keeps its outp
   const StepProgram old_bnb = with({{"versions.bitsandbytes", "0.43.1"}});
   const StepProgram new_bnb = with({{"versions.bitsandbytes", "0.43.2"}});
   REQUIRE(old_bnb.forward.front().saved_tensors.size() >= 2);
-  CHECK(old_bnb.forward.front().saved_tensors[0] == 6'400);
+  CHECK(old_bnb.forward.front().saved_tensors[0] == 12'800);
   CHECK(old_bnb.forward.front().saved_tensors[1] == 40'960);
   CHECK(old_bnb.forward.back().releases_oldest_bytes == 40'960);  // at the loss that rebinds `loss`
   CHECK(old_bnb.forward.front().saved_bytes - new_bnb.forward.front().saved_bytes == 40'960);
-  CHECK(new_bnb.forward.front().saved_tensors.front() == 6'400);
+  CHECK(new_bnb.forward.front().saved_tensors.front() == 12'800);
   // HF Trainer drops the outputs before backward: nothing held over. Checkpointing: the layers' graphs are
   // the recompute's, gone with their backward; the head's input alone stays (2·T·h = 4,096).
   const StepProgram hf = with({{"versions.bitsandbytes", "0.43.1"}, {"train.loss", "hf"}});
