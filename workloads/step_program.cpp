@@ -206,6 +206,11 @@ class Builder {
   const int64_t act_ = fp32_ ? 4 : 2;
   // Bytes bitsandbytes' MatMul4Bit (< 0.43.2) holds in ctx.tensors: they outlive backward (below).
   int64_t graph_retained_ = 0;
+  // train.loss litgpt: the model is litgpt's GPT (lit_gpt/model.py, lora.py @ 8641822), whose RMSNorm,
+  // attention and q/k/v LoRA keep other tensors than transformers' (litgpt_* below).
+  const bool litgpt_ = c_.train.loss == LossImpl::litgpt;
+  // litgpt's LoRAQKVLinear: one dropout for the fused q/k/v adapter, emitted with its first adapted module.
+  bool fused_qkv_emitted_ = false;
   const double actd_ = static_cast<double>(act_);
   // Bytes per element of the residual stream: 4 under AMP and QLoRA's fp32 norms (§8.6, §9).
   const int64_t res_ = fw_.fp32_residual ? 4 : 2;
@@ -427,7 +432,11 @@ class Builder {
       // HF LlamaRMSNorm upcasts to fp32 and autograd keeps that copy and the rsqrt (T fp32);
       // LayerNorm keeps its bf16 input, mean and rstd. A trainable weight also keeps the bf16 normalised x.
       // Under AMP the residual stream is fp32 already: the same fp32 x, and the normalised x is fp32.
-      if (m_.norm == NormKind::rmsnorm)
+      if (m_.norm == NormKind::rmsnorm && litgpt_ && res_ == 2)
+        // lit_gpt/rmsnorm.py computes in the input's dtype: x * x and x * rsqrt(...) keep the 16-bit x and
+        // the rsqrt (T values); weight * x_normed keeps the weight alone while it is frozen.
+        o.saved_tensors = {res_ * T_ * h, res_ * T_};
+      else if (m_.norm == NormKind::rmsnorm)
         o.saved_tensors = {4 * T_ * h, 4 * T_};
       else
         o.saved_tensors = {res_ * T_ * h, 4 * T_, 4 * T_};
@@ -573,7 +582,11 @@ class Builder {
     // casts lora_A's fp32 input back to bf16 (another pass).
     const double x_casts = x32 > 0 ? (actd_ + 4.0) * td(din) : 0.0;
     const double autocast_cast = autocast ? (4.0 + 2.0) * td(din) : 0.0;
-    if (dropout) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A keeps dropout(x)
+    // litgpt's LoRAQKVLinear adapts q, k and v as one module: its first adapted linear stands for it.
+    const bool fused_qkv = litgpt_ && group_of(L.role) == LinearGroup::attention_input;
+    const bool fused_rest = fused_qkv && fused_qkv_emitted_;
+    if (dropout && !fused_rest) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A
+                                   // keeps dropout(x)
       // native_dropout on x as the adapter sees it: reads it, writes the output and the 1-byte mask.
       ComputeOp d = make(L.name + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
                          td(din) * static_cast<double>(2 * in_bytes + 1) + x_casts);
@@ -606,6 +619,10 @@ class Builder {
     }
     ComputeOp lf = lora_forward_op(li, dt, dropout, x32_live, phase);
     lf.bytes += (dropout ? 0.0 : x_casts) + autocast_cast;
+    if (fused_qkv && !fused_rest) {
+      lf.saved_bytes += litgpt_zero_pad_source();
+      fused_qkv_emitted_ = true;
+    }
     fwd_.push_back(lf);
     if (!dora) return;
     if (dropout) fwd_.push_back(dora_base_forward_op(li, dt, x_rg, x32_live, phase));
@@ -776,6 +793,21 @@ class Builder {
   // save_for_backward: autograd's release after backward (PyNode::release_variables) clears only saved
   // variables, so A lives as long as the graph does. Without checkpointing every layer's graph is the
   // step's own (a reentrant checkpoint's recompute graph goes with its backward).
+  // lit_gpt/lora.py LoRAQKVLinear.zero_pad: with some of q, k, v not adapted it scatters the adapter's
+  // output into a full-width zero tensor with index_copy, whose backward (derivatives.yaml: source's
+  // gradient is grad.index_select(...).expand_as(source)) keeps the source: T x the adapted widths.
+  int64_t litgpt_zero_pad_source() const {
+    const std::vector<size_t> group = m_.linears_in(LinearGroup::attention_input);
+    int64_t adapted = 0;
+    size_t count = 0;
+    for (const size_t li : group)
+      if (p_.adapts(layer_, li)) {
+        adapted += m_.layer_linears[li].d_out;
+        ++count;
+      }
+    return count < group.size() ? act_ * T_ * adapted : 0;
+  }
+
   bool loop_keeps_graph() const {
     return c_.train.loss == LossImpl::litgpt || c_.train.loss == LossImpl::hf_keep_outputs;
   }
@@ -796,6 +828,7 @@ class Builder {
                    (group == LinearGroup::attention_input || group == LinearGroup::mlp_input)) ||
                   (mlp32_ && group == LinearGroup::mlp_output);
     bool retained = false;
+    if (group == LinearGroup::attention_input) fused_qkv_emitted_ = false;
     for (const size_t li : m_.linears_in(group)) {
       // LLM.int8() keeps the input tensor itself (shared), where the others keep their own cast of an fp32
       // one.
@@ -869,8 +902,12 @@ class Builder {
       const auto p = static_cast<int64_t>(probs);
       // flash-attn keeps q, k, v, out and the row log-sum-exp; so does PyTorch SDPA's memory-efficient
       // kernel, which runs fp32 attention (flash-attn runs fp16/bf16 only).
+      // litgpt's CausalSelfAttention takes q, k and v as views of the fused qkv output (view, permute, split,
+      // reshape); rope and cat make new q and k, but v stays a view, so what SDPA keeps for v holds the whole
+      // qkv output.
+      const int64_t v_kept = litgpt_ ? act_ * T_ * (q + 2 * kv) : act_ * T_ * kv;
       if (flash)
-        at.saved_tensors = {act_ * T_ * q, act_ * T_ * kv, act_ * T_ * kv, act_ * T_ * q, 4 * T_ * m_.heads};
+        at.saved_tensors = {act_ * T_ * q, act_ * T_ * kv, v_kept, act_ * T_ * q, 4 * T_ * m_.heads};
       else if (fp32_)  // eager in fp32: the fp32 softmax output is used as it is (.to(fp32) returns it)
         at.saved_tensors = {act_ * T_ * q, act_ * T_ * q, act_ * T_ * q, p * 4};
       else  // eager: q, k and v repeated to all heads, fp32 softmax output and its bf16 copy

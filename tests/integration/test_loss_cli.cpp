@@ -50,7 +50,10 @@ TEST_CASE("each train.loss runs and is echoed, the fused loss holds no T x V ten
     const auto j = memory_json(std::string("--set train.loss=") + loss);
     CHECK(j["config"]["train"]["loss"] == loss);
     const int64_t peak = j["memory"]["peak_allocated_bytes"].get<int64_t>();
-    if (std::string(loss) == "hf-keep-outputs")
+    // litgpt is litgpt's model code too: on the seed (DoRA on q and v, dropout 0) its bf16 norms keep 4h per
+    // token and layer less, v's view of qkv 4h and zero_pad's index_copy source 4h more, and Fabric's logits
+    // are fp32: more than transformers' code with its own loss.
+    if (std::string(loss) == "hf-keep-outputs" || std::string(loss) == "litgpt")
       CHECK(peak > hf["memory"]["peak_allocated_bytes"].get<int64_t>());
     else
       CHECK(peak < hf["memory"]["peak_allocated_bytes"].get<int64_t>());

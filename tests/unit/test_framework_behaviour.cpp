@@ -504,6 +504,37 @@ TEST_CASE("MatMul4Bit's ctx.tensors outlive backward: a loop that keeps its outp
   CHECK(ckpt.forward.back().releases_oldest_bytes == 4'096);
 }
 
+TEST_CASE("litgpt's model code: bf16 RMSNorm, v as a view of qkv, one dropout and index_copy for q/k/v LoRA",
+          "[framework][loss]") {
+  Tiny tiny;
+  // LoRA r = 4 with dropout 0.05 on q_proj and v_proj, bf16 (DeepSpeed stage 0 casts the adapters). Layer 1
+  // (its input requires grad), per token T = 32:
+  //   RMSNorm, twice: transformers keeps the fp32 copy 4·T·h + rsqrt 4·T = 8,192 + 128; litgpt's bf16 norm
+  //     keeps x 2·T·h + rsqrt 2·T = 4,096 + 64: 2 · −4,160 = −8,320.
+  //   Attention: litgpt's v is a view of qkv, so SDPA's saved v holds 2·T·(q_dim + 2·kv_dim) = 2·32·128 =
+  //     8,192 instead of 2·T·kv_dim = 2,048: +6,144.
+  //   LoRA: one dropout for the fused q/k/v adapter, mask and output 3·T·h = 6,144, not one per module:
+  //   −6,144;
+  //     zero_pad's index_copy keeps its source 2·T·(64 + 32) = 6,144: +6,144.
+  //   −8,320 + 6,144 − 6,144 + 6,144 = −2,176 bytes.
+  const std::vector<Override> lora = {{"peft.method", "lora"}, {"peft.dropout", "0.05"}};
+  auto with_loss = [&](const char* loss) {
+    std::vector<Override> o = lora;
+    o.push_back({"train.loss", loss});
+    return build_step_program(tiny.config(o));
+  };
+  const StepProgram hf = with_loss("hf"), lit = with_loss("litgpt");
+  CHECK(saved_in_layer(lit, 1) - saved_in_layer(hf, 1) == -2'176);
+  // q, k and v all adapted: zero_pad returns the adapter output itself, no index_copy: −2,176 − 6,144 for
+  // the source, and the third module's dropout is shared too (−6,144).
+  auto all_qkv = [&](const char* loss) {
+    std::vector<Override> o = lora;
+    o.push_back({"train.loss", loss});
+    return build_step_program(tiny.config(o, "[q_proj, k_proj, v_proj]"));
+  };
+  CHECK(saved_in_layer(all_qkv("litgpt"), 1) - saved_in_layer(all_qkv("hf"), 1) == -2'176 - 6'144 - 6'144);
+}
+
 // ---- QLoRA after prepare_model_for_kbit_training: the fp32 residual stream --------------------------
 
 TEST_CASE("QLoRA with prepare_model_for_kbit_training: fp32 norms make the residual stream and the MLP fp32",
