@@ -585,8 +585,8 @@ class Builder {
     // litgpt's LoRAQKVLinear adapts q, k and v as one module: its first adapted linear stands for it.
     const bool fused_qkv = litgpt_ && group_of(L.role) == LinearGroup::attention_input;
     const bool fused_rest = fused_qkv && fused_qkv_emitted_;
-    if (dropout && !fused_rest) {  // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A
-                                   // keeps dropout(x)
+    // peft: one nn.Dropout per adapted module; keeps its mask, and lora_A keeps dropout(x).
+    if (dropout && !fused_rest) {
       // native_dropout on x as the adapter sees it: reads it, writes the output and the 1-byte mask.
       ComputeOp d = make(L.name + ".lora_dropout", "dropout_fwd", OpClass::memory_bound, phase, td(din),
                          td(din) * static_cast<double>(2 * in_bytes + 1) + x_casts);
@@ -789,10 +789,6 @@ class Builder {
     return c_.quantization.int8() || fw_.bnb_4bit_saves_input;
   }
 
-  // MatMul4Bit up to bitsandbytes 0.43.1 keeps A as a ctx attribute (ctx.tensors = (A, B)), not through
-  // save_for_backward: autograd's release after backward (PyNode::release_variables) clears only saved
-  // variables, so A lives as long as the graph does. Without checkpointing every layer's graph is the
-  // step's own (a reentrant checkpoint's recompute graph goes with its backward).
   // lit_gpt/lora.py LoRAQKVLinear.zero_pad: with some of q, k, v not adapted it scatters the adapter's
   // output into a full-width zero tensor with index_copy, whose backward (derivatives.yaml: source's
   // gradient is grad.index_select(...).expand_as(source)) keeps the source: T x the adapted widths.
@@ -812,6 +808,10 @@ class Builder {
     return c_.train.loss == LossImpl::litgpt || c_.train.loss == LossImpl::hf_keep_outputs;
   }
 
+  // MatMul4Bit up to bitsandbytes 0.43.1 keeps A as a ctx attribute (ctx.tensors = (A, B)), not through
+  // save_for_backward: autograd's release after backward (PyNode::release_variables) clears only saved
+  // variables, so A lives as long as the graph does. Without checkpointing every layer's graph is the
+  // step's own (a reentrant checkpoint's recompute graph goes with its backward).
   bool ctx_keeps_input(size_t li) const {
     return quantized(li) && !int8_quantized(li) && fw_.bnb_4bit_saves_input && !t_.activation_checkpointing;
   }

@@ -39,6 +39,14 @@ int64_t saved_in_layer(const StepProgram& p, int layer) {
   return s;
 }
 
+// Each of `bad` given as `key` is refused naming the key.
+void check_releases_refused(const char* key, std::initializer_list<const char*> bad) {
+  for (const char* release : bad) {
+    INFO(key << " = " << release);
+    CHECK_THAT(config_error_message([&] { seed({{key, release}}); }), Catch::Contains(key));
+  }
+}
+
 int64_t saved_outside_layers(const StepProgram& p) {
   int64_t s = 0;
   for (const auto& op : p.forward)
@@ -180,13 +188,7 @@ TEST_CASE(
 
 TEST_CASE("versions.torch: releases outside 2.0-2.6.x and expandable segments before 2.1 are refused",
           "[framework][config]") {
-  for (const char* bad : {"1.13.1", "2.7.0", "two"}) {
-    INFO(bad);
-    CHECK_THAT(config_error_message([&] {
-                 seed({{"versions.torch", bad}});
-               }),
-               Catch::Contains("versions.torch"));
-  }
+  check_releases_refused("versions.torch", {"1.13.1", "2.7.0", "two"});
   CHECK(seed({{"versions.torch", "2.6.3+cu124"}}).versions.torch == Version{2, 6, 3});
   CHECK_THAT(
       config_error_message([] {
@@ -224,13 +226,7 @@ TEST_CASE("train.engine, versions.peft, zero.zero3_init: bad values are refused 
                seed({{"train.engine", "pytorch"}, {"zero.stage", "2"}});
              }),
              Catch::Contains("train.engine") && Catch::Contains("ZeRO stage 2"));
-  for (const char* bad : {"0.4.0", "0.21.0", "latest"}) {
-    INFO(bad);
-    CHECK_THAT(config_error_message([&] {
-                 seed({{"versions.peft", bad}});
-               }),
-               Catch::Contains("versions.peft"));
-  }
+  check_releases_refused("versions.peft", {"0.4.0", "0.21.0", "latest"});
   CHECK(seed({{"versions.peft", "0.15.2.dev0"}}).versions.peft == Version{0, 15, 2});
   CHECK_THAT(config_error_message([] {
                seed({{"zero.zero3_init", "maybe"}});
@@ -514,25 +510,21 @@ TEST_CASE("litgpt's model code: bf16 RMSNorm, v as a view of qkv, one dropout an
   //   Attention: litgpt's v is a view of qkv, so SDPA's saved v holds 2·T·(q_dim + 2·kv_dim) = 2·32·128 =
   //     8,192 instead of 2·T·kv_dim = 2,048: +6,144.
   //   LoRA: one dropout for the fused q/k/v adapter, mask and output 3·T·h = 6,144, not one per module:
-  //   −6,144;
-  //     zero_pad's index_copy keeps its source 2·T·(64 + 32) = 6,144: +6,144.
+  //     −6,144; zero_pad's index_copy keeps its source 2·T·(64 + 32) = 6,144: +6,144.
   //   −8,320 + 6,144 − 6,144 + 6,144 = −2,176 bytes.
   const std::vector<Override> lora = {{"peft.method", "lora"}, {"peft.dropout", "0.05"}};
-  auto with_loss = [&](const char* loss) {
+  auto with_loss = [&](const char* loss, const std::string& targets = "[q_proj, v_proj]") {
     std::vector<Override> o = lora;
     o.push_back({"train.loss", loss});
-    return build_step_program(tiny.config(o));
+    return build_step_program(tiny.config(o, targets));
   };
   const StepProgram hf = with_loss("hf"), lit = with_loss("litgpt");
   CHECK(saved_in_layer(lit, 1) - saved_in_layer(hf, 1) == -2'176);
   // q, k and v all adapted: zero_pad returns the adapter output itself, no index_copy: −2,176 − 6,144 for
   // the source, and the third module's dropout is shared too (−6,144).
-  auto all_qkv = [&](const char* loss) {
-    std::vector<Override> o = lora;
-    o.push_back({"train.loss", loss});
-    return build_step_program(tiny.config(o, "[q_proj, k_proj, v_proj]"));
-  };
-  CHECK(saved_in_layer(all_qkv("litgpt"), 1) - saved_in_layer(all_qkv("hf"), 1) == -2'176 - 6'144 - 6'144);
+  const std::string qkv = "[q_proj, k_proj, v_proj]";
+  CHECK(saved_in_layer(with_loss("litgpt", qkv), 1) - saved_in_layer(with_loss("hf", qkv), 1) ==
+        -2'176 - 6'144 - 6'144);
 }
 
 // ---- QLoRA after prepare_model_for_kbit_training: the fp32 residual stream --------------------------
