@@ -9,6 +9,7 @@
 #include "sim/batch/nccl_tests_conventions.h"
 #include "sim/batch/nccl_tests_log.h"
 #include "sim/engine/engine.h"
+#include "sim/platform/platform_builder.h"
 #include "sim/platform/platform_setup.h"
 #include "sim/report/output_format.h"
 #include "workloads/config_error.h"
@@ -146,7 +147,7 @@ StepGraph collective_graph(CollectiveKind kind, const std::vector<CollectiveRow>
 }
 
 SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const CollectiveOptions& o,
-                     const Version& nccl) {
+                     const RunConfig& config) {
   EngineOptions eo;
   eo.platform_file = platform.file();
   eo.rank_hosts = platform.rank_hosts();
@@ -159,7 +160,8 @@ SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const
   eo.comm.algorithm = nccl_algorithm(o.algo);
   eo.nccl_algo_file = kCommand;
   eo.nccl_algo_key = "--algo";
-  apply_nccl_release(eo.comm, nccl);
+  apply_nccl_release(eo.comm, config.versions.nccl);
+  eo.comm.channels = nccl_collective_ctas(resolve_intra(config.cluster.intra, config.gpu.id));
   return run_step(g, ComputeModel(platform.gpu()), eo);
 }
 
@@ -213,7 +215,7 @@ CollectiveBenchmark simulate_collectives(CollectiveOptions o) {
 
   CollectiveBenchmark b{o.op, gpus, platform.gpu().id, o.concurrent, 0, sized_rows(checked, o), {}};
   const StepGraph g = collective_graph(checked.kind, b.rows, gpus, o.concurrent);
-  const SimResult result = run_engine(g, platform, o, config.versions.nccl);
+  const SimResult result = run_engine(g, platform, o, config);
   b.flows = result.flows;
   fill_times(b.rows, result, g, checked.kind);
   if (!checked.measured.rows.empty()) b.compare = compare_rows(b.rows, o);

@@ -47,6 +47,7 @@ EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& pl
   eo.nccl_algo_file = config.file;
   apply_nccl_release(eo.comm, config.versions.nccl);
   eo.comm.ctas_per_collective = nccl_collective_ctas(config.cluster.intra);
+  eo.comm.channels = eo.comm.ctas_per_collective;
   eo.record_trace = record_trace;
   eo.offload = offload_model(config);
   eo.rank_cpu_hosts = platform.rank_cpu_hosts();

@@ -48,6 +48,10 @@ int64_t node_tree_depth(int64_t nodes) {
 void route_plan(FlowPlan& plan, const RouteOf& route_of) {
   plan.receives.assign(plan.sends.size(), 0);
   std::map<std::string, double> rate;
+  bool net_hop_seen = false;
+  const auto narrow = [](double& bottleneck, double bandwidth) {
+    bottleneck = bottleneck == 0 ? bandwidth : std::min(bottleneck, bandwidth);
+  };
   for (size_t r = 0; r < plan.sends.size(); ++r)
     for (const auto& send : plan.sends[r]) {
       ++plan.receives[static_cast<size_t>(send.to_rank)];
@@ -55,12 +59,13 @@ void route_plan(FlowPlan& plan, const RouteOf& route_of) {
       const Route route = route_of(static_cast<int64_t>(r), send.to_rank);
       plan.latency_s = std::max(plan.latency_s, route.latency_s);
       const bool first_hop = r == 0 && &send == &plan.sends[0].front();
+      const bool first_net_hop = r == 0 && send.leaves_node && !net_hop_seen;
+      if (first_net_hop) net_hop_seen = true;
       for (const auto& link : route.links) {
         plan.link_load[link.name] += plan.weight(send);
         rate[link.name] = link.bandwidth;
-        if (first_hop)
-          plan.hop_bandwidth =
-              plan.hop_bandwidth == 0 ? link.bandwidth : std::min(plan.hop_bandwidth, link.bandwidth);
+        if (first_hop) narrow(plan.hop_bandwidth, link.bandwidth);
+        if (first_net_hop) narrow(plan.net_hop_bandwidth, link.bandwidth);
       }
     }
   for (const auto& [link, fraction] : plan.link_load)

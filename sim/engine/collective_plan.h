@@ -50,6 +50,7 @@ struct FlowPlan {
   std::map<std::string, double> link_load;   // per link direction: Σ fractions of the flows crossing it
   double seconds_per_byte = 0;               // busiest link direction: its load / its rate
   double hop_bandwidth = 0;                  // bottleneck link rate of rank 0's first hop (B/s)
+  double net_hop_bandwidth = 0;              // the same for rank 0's first send that leaves the node (B/s)
   // What a node-leaving flow costs relative to one inside the node at the same fraction:
   // efficiency / net_efficiency (link loads, seconds_per_byte and wire bytes all carry it).
   double net_factor = 1.0;

@@ -51,9 +51,10 @@ struct CommModel {
   double nvls_net_latency_s = 18e-6;
   // NVLink SHARP all-reduce (NVLS) on NVSwitch-gen3 nodes: each GPU pushes its buffer into the switch
   // and pulls the reduced result, ≈ (1 + 1/N)·S per direction. Measured 478.9 GB/s busbw on 8x H100 at
-  // 8 GiB = 31.39 ms, of which 2.05 ms are chunk synchronisation (below): 330 GB/s of wire per
-  // direction = 0.73 of NVLink4 (docs/time-model.md).
-  double nvls_efficiency = 0.733;
+  // 8 GiB = 31.39 ms, of which 2.05 ms are chunk synchronisation (below) and 57 µs the pipeline fill of
+  // the first 16 MiB loop (nccl_nvls.h): 330 GB/s of wire per direction = 0.734 of NVLink4
+  // (docs/time-model.md).
+  double nvls_efficiency = 0.734;
   // NVLS runs as nvls_channels × N concurrent operations, each moving its share one NCCL chunk at a time
   // (sim/engine/nccl_nvls.h); a chunk is reduced in the switch and then multicast back, two handshakes of
   // step_overhead_s each. NCCL 2.18's NCCL_NVLS_NCHANNELS default is 16.
@@ -70,6 +71,9 @@ struct CommModel {
   // the compute stream loses meanwhile (docs/time-model.md, "Compute slowed by concurrent NCCL"); NVLS
   // collectives hold nvls_channels. 0: no contention (nccl-tests style runs, where nothing else runs).
   int64_t ctas_per_collective = 0;
+  // NCCL channels a ring or tree collective runs on (one CTA each; nccl_collective_ctas of the node's
+  // interconnect): how much of the buffer the tree's first loop moves (nccl_tree.h tree_fill_s).
+  int64_t channels = 24;
   // Validation only: run every ring step as its own round of N flows (O(N²) flows) instead of the
   // pipelined steady state (N flows carrying the whole share).
   bool stepwise_ring = false;

@@ -48,17 +48,29 @@ double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const Ran
              (plan.latency_s + net_step_extra_s(cm, plan) + cm.step_overhead_s);
 }
 
+double nvls_tree_fill_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout, int64_t bytes) {
+  if (plan.net_hop_bandwidth <= 0 || plan.hop_bandwidth <= 0) return 0;
+  const int64_t G = layout.gpus_per_node, ops = cm.nvls_channels * G;
+  const int64_t loop = nvls_loop_bytes(bytes, ops, nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes));
+  const double l = static_cast<double>(loop);
+  const double network = static_cast<double>(node_tree_depth(layout.nodes)) * l /
+                         (static_cast<double>(G) * cm.net_efficiency * plan.net_hop_bandwidth);
+  const double first = nvls_first_loop_s(cm, plan.hop_bandwidth, loop, G) + network;
+  return std::max(0.0, first - plan.seconds_per_byte * l / cm.efficiency);
+}
+
 double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                              int64_t bytes) {
   return plan.seconds_per_byte * static_cast<double>(bytes) / cm.efficiency +
-         nvls_tree_overhead_s(cm, plan, layout, bytes);
+         nvls_tree_overhead_s(cm, plan, layout, bytes) + nvls_tree_fill_s(cm, plan, layout, bytes);
 }
 
 CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                                       int64_t bytes) {
-  return weighted_schedule(cm, plan, NcclAlgorithm::nvls_tree, bytes,
-                           cm.launch_s + nvls_tree_overhead_s(cm, plan, layout, bytes),
-                           cm.nvls_efficiency / cm.efficiency);
+  return weighted_schedule(
+      cm, plan, NcclAlgorithm::nvls_tree, bytes,
+      cm.launch_s + nvls_tree_overhead_s(cm, plan, layout, bytes) + nvls_tree_fill_s(cm, plan, layout, bytes),
+      cm.nvls_efficiency / cm.efficiency);
 }
 
 }  // namespace zerosim

@@ -34,11 +34,20 @@ bool nvls_tree_possible(const RankLayout& layout);
 double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                             int64_t bytes);
 
-// NCCL-tuner-style estimate: the buffer over the busiest link, plus the fixed costs.
+// NVLSTree's pipeline fill: the first loop (nccl_nvls.h nvls_loop_bytes, with NVLSTree's chunk) runs its
+// stages one after another: NVLS's scatter and reduce, the reduced slice up the node tree and the result
+// back down, d = ⌈log2 nodes⌉ levels of L/(2G) over the NIC each way (half the channels use each of the two
+// trees), then NVLS's multicast and gather: (2 + 2/G)·L on the NVLink port at nvls_efficiency plus d·L/G on
+// the NIC at net_efficiency. What it takes beyond the steady-state loop (L over the plan's busiest link)
+// is the fill (0 where the plan has no NIC rate).
+double nvls_tree_fill_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout, int64_t bytes);
+
+// NCCL-tuner-style estimate: the buffer over the busiest link, plus the fixed costs and the fill.
 double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                              int64_t bytes);
 
-// A `bytes`-byte all-reduce on NVLSTree: one round of the plan's flows, then the launch and fixed costs.
+// A `bytes`-byte all-reduce on NVLSTree: one round of the plan's flows, then the launch, the fixed costs
+// and the fill.
 CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                                       int64_t bytes);
 

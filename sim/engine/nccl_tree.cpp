@@ -68,10 +68,24 @@ int64_t tree_steps(const RankLayout& layout) {
   return 2 * ((layout.gpus_per_node - 1) + node_tree_depth(layout.nodes));
 }
 
+double tree_fill_s(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes) {
+  if (tree.net_hop_bandwidth <= 0 || tree.hop_bandwidth <= 0) return 0;
+  const int64_t levels = 2 * node_tree_depth(tree.nodes), chain_hops = steps - levels;
+  const double g = static_cast<double>(chain_hops / 2 + 1);  // steps = 2·((G−1) + depth)
+  const double loop =
+      static_cast<double>(std::min(bytes, std::max<int64_t>(1, cm.channels) * kTreeChunkBytes));
+  const double rate = cm.efficiency * cm.tree_efficiency;
+  const double first = static_cast<double>(chain_hops) * loop / g / (rate * tree.hop_bandwidth) +
+                       static_cast<double>(levels) * loop / (2.0 * g) /
+                           (cm.net_efficiency * cm.tree_efficiency * tree.net_hop_bandwidth);
+  return std::max(0.0, first - tree.seconds_per_byte * loop / rate);
+}
+
 double tree_predicted_s(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes) {
   return tree.seconds_per_byte * static_cast<double>(bytes) / (cm.efficiency * cm.tree_efficiency) +
          static_cast<double>(steps) * (tree.latency_s + cm.step_overhead_s) +
-         static_cast<double>(2 * node_tree_depth(tree.nodes)) * net_step_extra_s(cm, tree);
+         static_cast<double>(2 * node_tree_depth(tree.nodes)) * net_step_extra_s(cm, tree) +
+         tree_fill_s(cm, tree, steps, bytes);
 }
 
 CollectiveSchedule tree_schedule(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes) {
@@ -86,7 +100,8 @@ CollectiveSchedule tree_schedule(const CommModel& cm, const FlowPlan& tree, int6
   };
   schedule.settle_s = cm.launch_s + cm.step_overhead_s +
                       static_cast<double>(steps - 1) * (tree.latency_s + cm.step_overhead_s) +
-                      static_cast<double>(2 * node_tree_depth(tree.nodes)) * net_step_extra_s(cm, tree);
+                      static_cast<double>(2 * node_tree_depth(tree.nodes)) * net_step_extra_s(cm, tree) +
+                      tree_fill_s(cm, tree, steps, bytes);
   schedule.bytes_per_rank = std::llround(buffer * rank0_fraction);
   schedule.flows = tree.flows;
   return schedule;

@@ -36,12 +36,25 @@ void add_node_tree_sends(FlowPlan& plan, const RankLayout& layout, int64_t rank,
 // 2·((G−1) + ⌈log2 nodes⌉).
 int64_t tree_steps(const RankLayout& layout);
 
+// NCCL's tree chunk: one step of the Simple protocol's buffer, 4 MiB / NCCL_STEPS = 512 KiB (src/enqueue.cc
+// calcCollChunking: chunkSteps 1 for the tree; NCCL_BUFFSIZE's default 4 MiB, NCCL 2.12-2.26).
+inline constexpr int64_t kTreeChunkBytes = int64_t{512} * 1024;
+
+// The tree's pipeline fill: its first loop (CommModel::channels chunks, or the whole buffer if smaller)
+// is stored and forwarded hop by hop, each channel's chunk a whole Simple step (src/device/all_reduce.h,
+// runTreeSplit): up the chain inside the node (G−1 hops, each GPU forwarding L/G, the chunks of the
+// channels at that position of their chain), up and down the node tree (2·⌈log2 nodes⌉ levels of L/(2G)
+// per NIC: half the channels use each of the two trees), and down the chain again. What that takes beyond
+// the steady-state loop (L over the plan's busiest link) is the fill; it is why the tree's bandwidth ramps
+// through the tens of MB.
+double tree_fill_s(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes);
+
 // NCCL-tuner-style estimate: the buffer's load on the busiest link at efficiency · tree_efficiency of its
-// rate, plus one route latency and step overhead per tree step.
+// rate, plus one route latency and step overhead per tree step and the pipeline fill.
 double tree_predicted_s(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes);
 
-// A `bytes`-byte all-reduce on the tree: one round of the plan's flows, then the launch and one latency
-// per step.
+// A `bytes`-byte all-reduce on the tree: one round of the plan's flows, then the launch, one latency
+// per step and the pipeline fill.
 CollectiveSchedule tree_schedule(const CommModel& cm, const FlowPlan& tree, int64_t steps, int64_t bytes);
 
 }  // namespace zerosim

@@ -14,7 +14,7 @@ using zerosim::testing::HandDrawnNetwork;
 
 namespace {
 
-constexpr int64_t MiB = 1024 * 1024;
+constexpr int64_t KiB = 1024, MiB = 1024 * KiB;
 
 void check_send(const FlowSend& send, int64_t to_rank, double fraction) {
   CHECK(send.to_rank == to_rank);
@@ -124,7 +124,19 @@ TEST_CASE("tree schedule: wire bytes at 0.80 · 0.92 of the rate, latency per tr
   CHECK(schedule.bytes_per_rank == 14680064);
   // Launch 5 µs + 2 µs + 7 more steps of (5 µs + 2 µs) = 56 µs, and the node tree's one level, up and
   // down, at NCCL's 14 µs network step instead of the 5 µs route: + 2 · 9 µs = 74 µs.
-  CHECK(schedule.settle_s == Approx(74e-6));
+  // Pipeline fill: the first loop is the whole 8 MiB (24 channels × 512 KiB = 12 MiB is more). Chain:
+  // 6 hops × 8,388,608 / 4 = 2,097,152 B at 0.736 · 400e9 = 42.741 µs; node tree: 2 levels × S/8 =
+  // 1,048,576 B at 0.80 · 0.92 · 50e9 = 56.989 µs; less the steady loop, 5e-12 s/B · S / 0.736 = 56.989 µs:
+  // 42.741 µs. 74 + 42.741 = 116.741 µs.
+  CHECK(tree_fill_s(cm, tree, 8, 8 * MiB) == Approx(42.741e-6).epsilon(1e-4));
+  CHECK(schedule.settle_s == Approx(116.741e-6).epsilon(1e-4));
+  // A 512 KiB buffer: chain 6 × 131,072 B / 294.4e9 = 2.671 µs, tree 2 × 65,536 B / 36.8e9 = 3.562 µs,
+  // steady 5e-12 · 524,288 / 0.736 = 3.562 µs: 2.671 µs (the fill shrinks with the loop).
+  CHECK(tree_fill_s(cm, tree, 8, 512 * KiB) == Approx(2.671e-6).epsilon(1e-3));
+  // On 2 channels (a PCIe node's rings) the first loop is 2 × 512 KiB = 1 MiB: 42.741 µs / 8 = 5.343 µs.
+  CommModel pcie = cm;
+  pcie.channels = 2;
+  CHECK(tree_fill_s(pcie, tree, 8, 8 * MiB) == Approx(5.343e-6).epsilon(1e-3));
   CHECK(schedule.flows == 32);
 }
 
@@ -138,13 +150,21 @@ TEST_CASE("nvls schedule: (S + S/N) over the GPU's NVLink port, with NCCL's chun
   CHECK(ring.link_load.at("n0-xbar") == Approx(8.0));
   const CommModel cm;
   const CollectiveSchedule schedule = nvls_schedule(cm, ring, 8 * MiB, 8);
-  // Push S = 8,388,608 and pull the reduced S/N = 1,048,576: 9,437,184 B, over 0.733 = 12,874,739.4 →
-  // 12,874,739.
+  // Push S = 8,388,608 and pull the reduced S/N = 1,048,576: 9,437,184 B, over 0.734 = 12,857,198.9 →
+  // 12,857,199.
   CHECK(schedule.bytes_per_rank == 9437184);
-  CHECK(schedule.wire_bytes(ring.sends[0][0]) == 12874739);
+  CHECK(schedule.wire_bytes(ring.sends[0][0]) == 12857199);
   CHECK(schedule.flows == 8);
   // 16 channels × 8 GPUs = 128 operations; 8 MiB = 2·128·32 KiB takes 32 KiB chunks, 4 MiB a round:
   // 2 rounds × 2 handshakes × 2 µs = 8 µs, + NCCL's 25 µs NVLS latency + the 5 µs launch = 38 µs.
   CHECK(nvls_overhead_s(cm, 8 * MiB, 8) == Approx(33e-6));
-  CHECK(schedule.settle_s == Approx(38e-6));
+  // Pipeline fill: the first loop is 128 operations × 32 KiB = 4 MiB; its stages one after another take
+  // (2 + 2/8) · 4,194,304 / (0.734 · 400e9) = 32.143 µs, of which the steady state charges half:
+  // 16.071 µs. 38 + 16.071 = 54.071 µs.
+  CHECK(nvls_loop_bytes(8 * MiB, 128, 32 * KiB) == 4 * MiB);
+  CHECK(nvls_first_loop_s(cm, 400e9, 4 * MiB, 8) == Approx(32.143e-6).epsilon(1e-4));
+  CHECK(nvls_fill_s(cm, 400e9, 8 * MiB, 8) == Approx(16.071e-6).epsilon(1e-4));
+  CHECK(schedule.settle_s == Approx(54.071e-6).epsilon(1e-4));
+  // A 1 MiB buffer is smaller than its loop (128 × 16 KiB = 2 MiB): 1.125 · 1,048,576 / 293.6e9 = 4.018 µs.
+  CHECK(nvls_fill_s(cm, 400e9, 1 * MiB, 8) == Approx(4.018e-6).epsilon(1e-3));
 }

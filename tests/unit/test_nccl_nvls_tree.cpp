@@ -39,17 +39,25 @@ TEST_CASE("NVLSTree plan: NVLS volume on each NVLink port, S/(2G) per tree neigh
   const CollectivePlans plans = plan_collectives(16, 8, true, net.routes(), cm);
   const FlowPlan& p = plans.nvls_tree;
   REQUIRE_FALSE(p.sends.empty());
-  // NVLink port up: (1 + 1/8) · 0.80 / 0.733 = 1.22783 (units of S at the intra efficiency).
-  CHECK(p.link_load.at("n0g0-nvlink_UP") == Approx(1.125 * 0.8 / 0.733));
+  // NVLink port up: (1 + 1/8) · 0.80 / 0.734 = 1.22616 (units of S at the intra efficiency).
+  CHECK(p.link_load.at("n0g0-nvlink_UP") == Approx(1.125 * 0.8 / 0.734));
   // Two nodes: each GPU's NIC sends S/16 up one tree and S/16 down the other, weighted 0.80 / 0.94.
   CHECK(p.link_load.at("n0g0-nic_UP") == Approx(2.0 / 16.0 * 0.8 / 0.94));
-  // The NVLink ports limit: 1.22783 / 400e9 B/s.
-  CHECK(p.seconds_per_byte == Approx(1.125 * 0.8 / 0.733 / 400e9));
-  // 16 GiB: 1.125 · S / (0.733 · 400e9) = 65.94 ms of wire; 25 µs NVLS latency; 1024 chunk rounds of
+  // The NVLink ports limit: 1.22616 / 400e9 B/s.
+  CHECK(p.seconds_per_byte == Approx(1.125 * 0.8 / 0.734 / 400e9));
+  CHECK(p.hop_bandwidth == Approx(400e9));
+  CHECK(p.net_hop_bandwidth == Approx(50e9));
+  // Pipeline fill: the first loop is 16 channels × 8 heads × 128 KiB = 16 MiB. NVLS's stages one after
+  // another, (2 + 2/8) · 16,777,216 / (0.734 · 400e9) = 128.572 µs, and one tree level up and down,
+  // 16,777,216 / 8 / (0.94 · 50e9) = 44.620 µs: 173.192 µs; less the steady loop, 1.125 · 16,777,216 /
+  // 293.6e9 = 64.286 µs: 108.906 µs.
+  CHECK(nvls_tree_fill_s(cm, p, plans.layout, 16 * GiB) == Approx(108.906e-6).epsilon(1e-4));
+  // 16 GiB: 1.125 · S / (0.734 · 400e9) = 65.83 ms of wire; 25 µs NVLS latency; 1024 chunk rounds of
   // 128 KiB × 128 operations × 2 handshakes × 2 µs = 4.096 ms; one tree level up and down at NCCL's
-  // 14 µs network step (≥ the 5 µs route) + 2 µs = 32 µs.
-  const double wire = 1.125 * 16.0 * static_cast<double>(GiB) / (0.733 * 400e9);
-  CHECK(nvls_tree_predicted_s(cm, p, plans.layout, 16 * GiB) == Approx(wire + 25e-6 + 4.096e-3 + 32e-6));
+  // 14 µs network step (≥ the 5 µs route) + 2 µs = 32 µs; the fill.
+  const double wire = 1.125 * 16.0 * static_cast<double>(GiB) / (0.734 * 400e9);
+  CHECK(nvls_tree_predicted_s(cm, p, plans.layout, 16 * GiB) ==
+        Approx(wire + 25e-6 + 4.096e-3 + 32e-6 + 108.906e-6));
   // Not on partial nodes, 2-GPU nodes or one node.
   CHECK(plan_collectives(12, 8, true, net.routes(), cm).nvls_tree.sends.empty());
   CHECK(plan_collectives(8, 8, true, net.routes(), cm).nvls_tree.sends.empty());
@@ -94,7 +102,7 @@ TEST_CASE("CollNet plan: the node's chain on NVLink, S/G each way on each NIC, w
   CHECK(choose_algorithm(cm, plans, CollectiveKind::all_reduce, GiB) == NcclAlgorithm::collnet);
   // NVLS-capable nodes: multi-node NVLS (NVLink SHARP + SHARP) instead.
   const CollectivePlans nvls = plan_collectives(32, 8, true, net.routes(), cm);
-  CHECK(nvls.nvls_collnet.link_load.at("n0g0-nvlink_UP") == Approx(1.125 * 0.8 / 0.733));
+  CHECK(nvls.nvls_collnet.link_load.at("n0g0-nvlink_UP") == Approx(1.125 * 0.8 / 0.734));
   CHECK(choose_algorithm(cm, nvls, CollectiveKind::all_reduce, GiB) == NcclAlgorithm::nvls);
 }
 
