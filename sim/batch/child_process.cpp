@@ -8,8 +8,11 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <stdexcept>
 
 extern char** environ;
@@ -17,6 +20,8 @@ extern char** environ;
 namespace zerosim {
 
 namespace {
+
+SelfEntry registered_entry = nullptr;
 
 // This process's environment with `extra` ("NAME=value") replacing or adding entries.
 std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
@@ -40,8 +45,10 @@ std::vector<char*> pointers(std::vector<std::string>& texts) {
   return out;
 }
 
-// Runs in the forked child: only async-signal-safe calls until exec.
-[[noreturn]] void become_child(const ChildSpec& s, pid_t parent, char* const* argv, char* const* envp) {
+// Runs in the forked child: only async-signal-safe calls until exec (or, in a single-threaded parent's
+// child, until the command runs in place).
+[[noreturn]] void become_child(const ChildSpec& s, pid_t parent, char* const* argv, char* const* envp,
+                               const std::vector<std::string>& extra_env, bool in_process) {
   if (s.die_with_parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
@@ -51,6 +58,27 @@ std::vector<char*> pointers(std::vector<std::string>& texts) {
   if (s.stderr_fd >= 0) dup2(s.stderr_fd, STDERR_FILENO);
   if (s.signal_mask) pthread_sigmask(SIG_SETMASK, s.signal_mask, nullptr);
   if (!s.cwd.empty() && chdir(s.cwd.c_str()) != 0) _exit(127);
+  if (in_process) {
+    // What exec would have reset: caught signals go back to their defaults (the parent's SIGCHLD
+    // handler included; ignored ones stay ignored), and the environment gets the spec's additions.
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction old {};
+      if (sigaction(sig, nullptr, &old) == 0 && (old.sa_flags & SA_SIGINFO || old.sa_handler != SIG_IGN))
+        signal(sig, SIG_DFL);
+    }
+    for (const auto& entry : extra_env) putenv(const_cast<char*>(entry.c_str()));
+    int argc = 0;
+    while (argv[argc]) ++argc;
+    int code = 1;
+    try {
+      code = s.in_process(argc, const_cast<char**>(argv));
+    } catch (...) {
+    }
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    _exit(code);  // no atexit handlers or static destructors: the parent's state is not the child's
+  }
   execve(argv[0], argv, envp);
   if (!s.exec_failure_note.empty()) {
     [[maybe_unused]] const ssize_t w =
@@ -86,15 +114,34 @@ void drain(int out_fd, int err_fd, ChildResult& r) {
 
 }  // namespace
 
+void set_self_entry(SelfEntry entry) { registered_entry = entry; }
+
+SelfEntry self_entry() { return registered_entry; }
+
+bool single_threaded() {
+  std::error_code ec;
+  size_t threads = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++threads;
+  return !ec && threads == 1;
+}
+
 pid_t spawn_child(const ChildSpec& spec) {
   // argv and the environment are built before fork: the child only makes async-signal-safe calls.
   std::vector<std::string> argv_text = spec.argv;
   std::vector<std::string> env_text = child_environment(spec.env);
   const std::vector<char*> argv = pointers(argv_text);
   const std::vector<char*> envp = pointers(env_text);
+  const bool in_process = spec.in_process != nullptr && single_threaded();
+  if (in_process) {  // what this process has buffered must not be written again by the child
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+  }
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid == 0) become_child(spec, parent, argv.data(), envp.data());
+  if (pid == 0) become_child(spec, parent, argv.data(), envp.data(), spec.env, in_process);
   return pid;
 }
 

@@ -10,6 +10,18 @@
 
 namespace zerosim {
 
+// This binary's command line as a function: main's dispatcher, registered by main(). A child that would
+// exec this same binary can run it right after fork instead (ChildSpec::in_process), which skips exec and
+// the ~50 ms of loading SimGrid's and ns-3's shared libraries that every worker would otherwise pay.
+using SelfEntry = int (*)(int argc, char** argv);
+void set_self_entry(SelfEntry entry);
+SelfEntry self_entry();  // nullptr until main registers one (unit tests)
+
+// Whether this process runs one thread only (/proc/self/task): the condition for running a forked
+// child's command without exec (a child of a multi-threaded process may only call async-signal-safe
+// functions).
+bool single_threaded();
+
 struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] is the program (a path: no PATH search)
   std::string cwd;                // where the child starts; empty: this process's directory
@@ -20,6 +32,9 @@ struct ChildSpec {
   const sigset_t* signal_mask = nullptr;  // the child's signal mask; nullptr: this thread's
   bool die_with_parent = false;           // SIGKILL the child when this process dies (PR_SET_PDEATHSIG)
   std::string exec_failure_note;          // written to the child's stderr when exec fails (then exit 127)
+  // Run argv with this entry in the forked child instead of exec'ing argv[0] (which must be this same
+  // binary), where this process is single-threaded; nullptr, or another thread running: exec.
+  SelfEntry in_process = nullptr;
 };
 
 // Starts the child and returns its pid, or -1 with errno set when fork fails (each caller words that

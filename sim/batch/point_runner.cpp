@@ -103,6 +103,7 @@ class Workers {
     spec.signal_mask = &child_mask;
     spec.die_with_parent = true;  // a SIGKILLed sweep takes its workers with it
     spec.exec_failure_note = "zerosim: cannot execute the worker binary\n";
+    if (o.executable == "/proc/self/exe") spec.in_process = self_entry();
     const pid_t pid = spawn_child(spec);
     const int fork_errno = errno;
     close(out_fd);

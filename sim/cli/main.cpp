@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "sim/batch/child_process.h"
 #include "sim/batch/worker_error.h"
 #include "sim/cli/commands.h"
 #include "workloads/error.h"
@@ -51,13 +52,19 @@ int run(int argc, char** argv) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int main_entry(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (...) {  // not even a std::exception: still an internal error, never std::terminate
     std::cerr << "zerosim: internal error: an unknown exception\n";
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Sweep, recommend and validate workers run this same dispatcher in their forked child.
+  zerosim::set_self_entry(&main_entry);
+  return main_entry(argc, argv);
 }

@@ -1,13 +1,19 @@
 // The worker pool behind sweep and recommend, driven with /bin/sh scripts as workers: outputs and exit
-// codes per point, the -j bound, SIGINT, a worker that cannot start, and no child left behind.
+// codes per point, the -j bound, SIGINT, a worker that cannot start, no child left behind, and workers of
+// this same binary running its dispatcher after fork without exec.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
 #include <set>
 
+#include "sim/batch/child_process.h"
 #include "sim/batch/point_runner.h"
 #include "test_support.h"
 
@@ -107,4 +113,41 @@ TEST_CASE("when the callback throws, the running workers are killed and reaped",
 
 TEST_CASE("the pool uses the CPUs this process may run on by default", "[sweep][runner]") {
   CHECK(available_cpus() >= 1);
+}
+
+namespace {
+// A stand-in for main's dispatcher: prints its arguments, the worker environment's variable and the
+// config file's content, and exits with the content as its code.
+int echo_entry(int argc, char** argv) {
+  std::string args;
+  for (int i = 1; i < argc; ++i) args += std::string(argv[i]) + " ";
+  const char* env = std::getenv("ZEROSIM_TEST_WORKER");
+  std::ifstream config(argv[argc - 1]);
+  int code = 0;
+  config >> code;
+  std::cout << args << "| " << (env ? env : "unset");
+  std::cerr << "pid " << getpid();
+  return code;
+}
+}  // namespace
+
+TEST_CASE("workers of this same binary run its dispatcher after fork, without exec", "[sweep][runner]") {
+  // Only a single-threaded process may run code other than exec in its forked child.
+  REQUIRE(single_threaded());
+  set_self_entry(&echo_entry);
+  PointRunnerOptions o;  // the default executable: /proc/self/exe, i.e. this same binary
+  o.jobs = 2;
+  o.environment = {"ZEROSIM_TEST_WORKER=json"};
+  std::vector<PointOutcome> out;
+  run_points(jobs_with_configs(3), o, [&](const PointOutcome& r) { out.push_back(r); });
+  set_self_entry(nullptr);
+  REQUIRE(out.size() == 3);
+  for (const auto& r : out) {
+    // Point i's config holds i: the exit code, and the arguments the runner gives any worker.
+    CHECK(r.exit_code == static_cast<int>(r.id - 100));
+    CHECK_THAT(r.out, Catch::StartsWith("simulate --format json --config ") && Catch::EndsWith("| json"));
+    CHECK_THAT(r.err, Catch::StartsWith("pid "));
+  }
+  CHECK(std::getenv("ZEROSIM_TEST_WORKER") == nullptr);  // set in the children only
+  CHECK(no_children_left());
 }
