@@ -37,7 +37,7 @@ double nvls_first_loop_s(const CommModel& cm, double hop_bandwidth, int64_t loop
 
 // NVLS's pipeline fill on n GPUs: the first loop's time beyond the steady-state loop the wire time already
 // charges, (1 + 1/n)·L / (nvls_efficiency · hop_bandwidth). It grows with NCCL's chunk, so it is what
-// makes NVLS's bandwidth ramp through the mid sizes (docs/time-model.md, "NVLS's pipeline fill").
+// makes NVLS's bandwidth ramp through the mid sizes (docs/time-model.md, "How NVLS is modelled").
 double nvls_fill_s(const CommModel& cm, double hop_bandwidth, int64_t bytes, int64_t n);
 
 // NVLS's fixed costs on top of its wire time on n GPUs, with NVLS's chunk (NCCL's chunk size grows with the
