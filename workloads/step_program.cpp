@@ -804,9 +804,7 @@ class Builder {
     return count < group.size() ? act_ * T_ * adapted : 0;
   }
 
-  bool loop_keeps_graph() const {
-    return c_.train.loss == LossImpl::litgpt || c_.train.loss == LossImpl::hf_keep_outputs;
-  }
+  bool loop_keeps_graph() const { return litgpt_ || c_.train.loss == LossImpl::hf_keep_outputs; }
 
   // MatMul4Bit up to bitsandbytes 0.43.1 keeps A as a ctx attribute (ctx.tensors = (A, B)), not through
   // save_for_backward: autograd's release after backward (PyNode::release_variables) clears only saved

@@ -23,6 +23,14 @@ namespace {
 
 SelfEntry registered_entry = nullptr;
 
+// Writes out what the C++ streams and stdio hold, before a fork (so the child does not write it again) and
+// before a forked child's _exit (which skips the flushing exit would do).
+void flush_output() {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+}
+
 // This process's environment with `extra` ("NAME=value") replacing or adding entries.
 std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
   auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
@@ -74,9 +82,7 @@ std::vector<char*> pointers(std::vector<std::string>& texts) {
       code = s.in_process(argc, const_cast<char**>(argv));
     } catch (...) {
     }
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
+    flush_output();
     _exit(code);  // no atexit handlers or static destructors: the parent's state is not the child's
   }
   execve(argv[0], argv, envp);
@@ -134,11 +140,7 @@ pid_t spawn_child(const ChildSpec& spec) {
   const std::vector<char*> argv = pointers(argv_text);
   const std::vector<char*> envp = pointers(env_text);
   const bool in_process = spec.in_process != nullptr && single_threaded();
-  if (in_process) {  // what this process has buffered must not be written again by the child
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-  }
+  if (in_process) flush_output();
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) become_child(spec, parent, argv.data(), envp.data(), spec.env, in_process);

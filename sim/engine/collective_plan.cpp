@@ -48,7 +48,6 @@ int64_t node_tree_depth(int64_t nodes) {
 void route_plan(FlowPlan& plan, const RouteOf& route_of) {
   plan.receives.assign(plan.sends.size(), 0);
   std::map<std::string, double> rate;
-  bool net_hop_seen = false;
   const auto narrow = [](double& bottleneck, double bandwidth) {
     bottleneck = bottleneck == 0 ? bandwidth : std::min(bottleneck, bandwidth);
   };
@@ -59,8 +58,7 @@ void route_plan(FlowPlan& plan, const RouteOf& route_of) {
       const Route route = route_of(static_cast<int64_t>(r), send.to_rank);
       plan.latency_s = std::max(plan.latency_s, route.latency_s);
       const bool first_hop = r == 0 && &send == &plan.sends[0].front();
-      const bool first_net_hop = r == 0 && send.leaves_node && !net_hop_seen;
-      if (first_net_hop) net_hop_seen = true;
+      const bool first_net_hop = r == 0 && send.leaves_node && plan.net_hop_bandwidth == 0;
       for (const auto& link : route.links) {
         plan.link_load[link.name] += plan.weight(send);
         rate[link.name] = link.bandwidth;
