@@ -4,7 +4,7 @@
 #   workloads/      -> workloads/ only; never sim/, calibrate/ or SimGrid
 #   calibrate/      -> calibrate/, workloads/
 #   sim/platform/   -> workloads/, sim/platform/
-#   sim/engine/     -> workloads/, calibrate/, sim/engine/          (the only SimGrid includer)
+#   sim/engine/     -> workloads/, calibrate/, sim/platform/, sim/engine/   (the only SimGrid includer)
 #   sim/report/     -> workloads/, calibrate/, sim/engine/, sim/report/
 #   sim/batch/      -> workloads/, calibrate/, sim/platform/, sim/engine/, sim/report/, sim/batch/
 #   sim/cli/        -> everything above
@@ -16,7 +16,7 @@ allowed() {  # folder -> regex of the project include prefixes it may use
     workloads) echo '^workloads/' ;;
     calibrate) echo '^(calibrate|workloads)/' ;;
     sim/platform) echo '^(workloads|sim/platform)/' ;;
-    sim/engine) echo '^(workloads|calibrate|sim/engine)/' ;;
+    sim/engine) echo '^(workloads|calibrate|sim/(platform|engine))/' ;;
     sim/report) echo '^(workloads|calibrate|sim/(engine|report))/' ;;
     sim/batch) echo '^(workloads|calibrate|sim/(platform|engine|report|batch))/' ;;
     sim/cli) echo '^(workloads|calibrate|sim/(platform|engine|report|batch|cli))/' ;;

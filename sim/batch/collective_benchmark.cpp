@@ -150,6 +150,7 @@ SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const
                      const RunConfig& config) {
   EngineOptions eo;
   eo.platform_file = platform.file();
+  eo.generate_platform = platform.generator();
   eo.rank_hosts = platform.rank_hosts();
   eo.gpus_per_node = platform.gpus_per_node();
   eo.nvls = platform.nvls();

@@ -38,6 +38,7 @@ OffloadModel offload_model(const RunConfig& config) {
 EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& platform, bool record_trace) {
   EngineOptions eo;
   eo.platform_file = platform.file();
+  eo.generate_platform = platform.generator();
   eo.rank_hosts = platform.rank_hosts();
   eo.gpus_per_node = platform.gpus_per_node();
   eo.nvls = platform.nvls();

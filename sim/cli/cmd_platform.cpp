@@ -115,7 +115,10 @@ nlohmann::json cpu_host_notes(const PlatformInfo& info) {
 // zerosim's own checks first: SimGrid aborts the process on a malformed platform.
 void check_platform(const PlatformOptions& o) {
   const PlatformInfo info = check_platform_file(o.check, o.gpus);
-  PlatformProbe probe{o.check, {}, o.ring, o.routes, {}};
+  PlatformProbe probe;
+  probe.file = o.check;
+  probe.ring = o.ring;
+  probe.routes = o.routes;
   for (const auto& h : info.gpu_hosts) probe.rank_hosts.push_back(h.host);
   for (const auto& [src, dst, bytes] : o.flows) probe.flows.push_back({src, dst, bytes});
   const nlohmann::json seen = probe_platform(probe);

@@ -488,7 +488,8 @@ void plan_replays(Shared& s, const std::vector<const std::vector<TaskId>*>& stre
 }  // namespace
 
 SimResult run_step(const StepGraph& graph, const ComputeModel& compute, const EngineOptions& options) {
-  const auto engine = start_simgrid_engine(options.platform_file);
+  const auto engine = options.generate_platform ? start_simgrid_engine(options.generate_platform)
+                                                : start_simgrid_engine(options.platform_file);
 
   Shared s;
   s.graph = &graph;

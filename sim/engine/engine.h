@@ -6,12 +6,14 @@
 // and host memory as flows to the rank's CPU host and the CPU step on the training thread
 // (offload_model.h). One engine per process (SimGrid's rule).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "sim/engine/comm_model.h"
 #include "sim/engine/compute_model.h"
 #include "sim/engine/offload_model.h"
+#include "sim/platform/platform_sink.h"
 #include "workloads/run_config.h"
 #include "workloads/step_graph.h"
 
@@ -61,7 +63,10 @@ struct SimResult {
 };
 
 struct EngineOptions {
-  std::string platform_file;            // SimGrid XML to load
+  std::string platform_file;  // SimGrid XML to load
+  // A generated cluster instead: emits its platform, which the engine builds in memory (platform_file
+  // is then unused; simgrid_engine.h).
+  std::function<void(PlatformSink&)> generate_platform;
   std::vector<std::string> rank_hosts;  // host id per rank, node-major
   int64_t gpus_per_node = 8;            // ranks [k·G, (k+1)·G) share a node
   bool nvls = false;                    // the node's NVSwitch reduces in-network (H100/H200 SXM)

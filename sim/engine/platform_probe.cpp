@@ -84,7 +84,8 @@ nlohmann::json time_flows(s4u::Engine& engine, const PlatformProbe& probe) {
 
 nlohmann::json probe_platform(const PlatformProbe& probe) {
   const auto t0 = Clock::now();
-  const auto engine = start_simgrid_engine(probe.file);
+  const auto engine =
+      probe.generate ? start_simgrid_engine(probe.generate) : start_simgrid_engine(probe.file);
   nlohmann::json out;
   out["hosts"] = engine->get_host_count();
   out["load_s"] = std::chrono::duration<double>(Clock::now() - t0).count();

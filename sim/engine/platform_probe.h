@@ -2,10 +2,13 @@
 // The SimGrid half of `zerosim platform --check`: load a platform as the engine will, then resolve
 // routes and time flows on it. The pugixml half (what the file declares) is sim/platform/platform_check.
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "sim/platform/platform_sink.h"
 
 namespace zerosim {
 
@@ -16,6 +19,8 @@ struct ProbeFlow {
 
 struct PlatformProbe {
   std::string file;
+  // Set: probe this generated platform as the engine builds it in memory (`file` then only names it).
+  std::function<void(PlatformSink&)> generate;
   std::vector<std::string> rank_hosts;  // GPU hosts in rank order (from check_platform_file)
   bool ring = false;                    // resolve the route of every ring neighbour pair
   std::vector<std::pair<std::string, std::string>> routes;

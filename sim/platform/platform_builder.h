@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/platform/platform_sink.h"
 #include "workloads/gpu_catalogue.h"
 #include "workloads/host_catalogue.h"
 #include "workloads/run_config.h"
@@ -46,6 +47,11 @@ struct ClusterKeys {
 // own) sets the rate of every GPU's x16 link and of the PCIe switch uplinks.
 std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu, const HostSpec& host,
                                const ClusterKeys& keys = {});
+// The checks build_platform_xml makes before it writes anything (the same ConfigErrors).
+void check_generated_cluster(const ClusterSpec& cluster, const GpuSpec& gpu, const ClusterKeys& keys = {});
+// The same platform, element by element into `sink` (the XML writer, or the engine's SimGrid sink).
+void generate_platform(const ClusterSpec& cluster, const GpuSpec& gpu, const HostSpec& host,
+                       PlatformSink& sink, const ClusterKeys& keys = {});
 std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu, const ClusterKeys& keys = {});
 
 // `intra: auto` → nvswitch when the GPU has an SXM/NVSwitch form (interconnect catalogue), else pcie.

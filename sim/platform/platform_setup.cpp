@@ -1,10 +1,5 @@
 #include "sim/platform/platform_setup.h"
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
-
 #include "sim/platform/interconnect_catalogue.h"
 #include "sim/platform/platform_builder.h"
 #include "sim/platform/platform_check.h"
@@ -81,14 +76,11 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
     collnet_ = info.collnet;
     return;
   }
-  const std::string xml = build_platform_xml(c.cluster, c.gpu, c.host);
-  char path[] = "/tmp/zerosim-platform-XXXXXX";
-  const int fd = mkstemp(path);
-  if (fd < 0) throw std::runtime_error("cannot create a temporary platform file");
-  close(fd);
-  file_ = path;
-  temporary_ = true;
-  std::ofstream(file_) << xml;
+  // Generated: checked now (its errors before any simulation starts), built by the engine in memory.
+  check_generated_cluster(c.cluster, c.gpu);
+  generate_ = [cluster = c.cluster, gpu = c.gpu, host = c.host](PlatformSink& sink) {
+    generate_platform(cluster, gpu, host, sink);
+  };
   for (int64_t r = 0; r < c.cluster.gpus; ++r)
     hosts_.push_back(gpu_host_name(r / c.cluster.gpus_per_node, r % c.cluster.gpus_per_node));
   cpu_hosts_ = rank_cpu_host_names(c.cluster, c.gpu, c.host);
@@ -99,10 +91,6 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
   collnet_ = c.cluster.collnet;
   if (c.cluster.inter != "none")
     net_efficiency_ = interconnect_catalogue().fabric(c.cluster.inter).nccl_net_efficiency;
-}
-
-PreparedPlatform::~PreparedPlatform() {
-  if (temporary_) std::remove(file_.c_str());
 }
 
 }  // namespace zerosim

@@ -1,9 +1,11 @@
 #pragma once
 // The platform a run executes on: the user's SimGrid XML (checked first, so SimGrid never aborts on
-// it) or one generated from the cluster: keys, written to a temporary file for SimGrid to load.
+// it) or one generated from the cluster: keys, which the engine builds in memory (generator()).
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "sim/platform/platform_sink.h"
 #include "workloads/run_config.h"
 
 namespace zerosim {
@@ -20,11 +22,10 @@ void apply_platform_file(RunConfig& config);
 class PreparedPlatform {
  public:
   explicit PreparedPlatform(const RunConfig& config);
-  ~PreparedPlatform();
-  PreparedPlatform(const PreparedPlatform&) = delete;
-  PreparedPlatform& operator=(const PreparedPlatform&) = delete;
 
+  // The platform file ("" for a generated cluster), and for a generated cluster what emits its platform.
   const std::string& file() const { return file_; }
+  const std::function<void(PlatformSink&)>& generator() const { return generate_; }
   const std::vector<std::string>& rank_hosts() const { return hosts_; }
   // Per rank, the CPU host its GPU copies to (CPU offload); "" for every rank when the platform file has
   // no CPU hosts (then each GPU has a dedicated PCIe x16 of its generation to host memory).
@@ -40,7 +41,7 @@ class PreparedPlatform {
 
  private:
   std::string file_;
-  bool temporary_ = false;
+  std::function<void(PlatformSink&)> generate_;
   std::vector<std::string> hosts_;
   std::vector<std::string> cpu_hosts_;
   GpuSpec gpu_;
