@@ -8,6 +8,7 @@
 
 #include "sim/batch/nccl_tests_conventions.h"
 #include "sim/batch/nccl_tests_log.h"
+#include "sim/batch/platform_engine_options.h"
 #include "sim/engine/engine.h"
 #include "sim/platform/platform_builder.h"
 #include "sim/platform/platform_setup.h"
@@ -148,20 +149,12 @@ StepGraph collective_graph(CollectiveKind kind, const std::vector<CollectiveRow>
 
 SimResult run_engine(const StepGraph& g, const PreparedPlatform& platform, const CollectiveOptions& o,
                      const RunConfig& config) {
-  EngineOptions eo;
-  eo.platform_file = platform.file();
-  eo.generate_platform = platform.generator();
-  eo.rank_hosts = platform.rank_hosts();
-  eo.gpus_per_node = platform.gpus_per_node();
-  eo.nvls = platform.nvls();
-  if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
-  eo.comm.collnet_enabled = platform.collnet();
+  EngineOptions eo = platform_engine_options(platform, config.versions.nccl);
   eo.record_trace = true;
   eo.comm.stepwise_ring = o.ring == "stepwise";
   eo.comm.algorithm = nccl_algorithm(o.algo);
   eo.nccl_algo_file = kCommand;
   eo.nccl_algo_key = "--algo";
-  apply_nccl_release(eo.comm, config.versions.nccl);
   eo.comm.channels = nccl_collective_ctas(resolve_intra(config.cluster.intra, config.gpu.id));
   return run_step(g, ComputeModel(platform.gpu()), eo);
 }

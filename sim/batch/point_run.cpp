@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "sim/batch/platform_engine_options.h"
 #include "sim/batch/run_calibration_file.h"
 #include "sim/batch/run_warnings.h"
 #include "sim/engine/engine.h"
@@ -36,17 +37,9 @@ OffloadModel offload_model(const RunConfig& config) {
 }
 
 EngineOptions engine_options(const RunConfig& config, const PreparedPlatform& platform, bool record_trace) {
-  EngineOptions eo;
-  eo.platform_file = platform.file();
-  eo.generate_platform = platform.generator();
-  eo.rank_hosts = platform.rank_hosts();
-  eo.gpus_per_node = platform.gpus_per_node();
-  eo.nvls = platform.nvls();
-  if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
-  eo.comm.collnet_enabled = platform.collnet();
+  EngineOptions eo = platform_engine_options(platform, config.versions.nccl);
   eo.comm.algorithm = nccl_algorithm(config.cluster.nccl_algo);
   eo.nccl_algo_file = config.file;
-  apply_nccl_release(eo.comm, config.versions.nccl);
   eo.comm.ctas_per_collective = nccl_collective_ctas(config.cluster.intra);
   eo.comm.channels = eo.comm.ctas_per_collective;
   eo.record_trace = record_trace;

@@ -2,7 +2,9 @@
 // Builds a generated platform in SimGrid's memory instead of an XML file: the same hosts, links and
 // routers, from the same text SimGrid would have parsed (so every rate is the same double), under a
 // ShortestPathZone instead of DijkstraCache (shortest_path_zone.h says why). Routes are applied by
-// finish(), after every element, in the order the XML file lists them.
+// finish(), after every element, in the order the XML file lists them. What the XML parser does beyond
+// this — firing on_platform_created, whose EngineImpl::presolve replays availability and speed profiles
+// due at time 0 — has nothing to act on: a generated platform has no profiles.
 #include <string>
 #include <vector>
 
