@@ -14,6 +14,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "generated_cluster.h"
 #include "sim/platform/interconnect_catalogue.h"
 #include "sim/platform/platform_builder.h"
 #include "sim/platform/platform_check.h"
@@ -23,20 +24,9 @@
 #include "workloads/units.h"
 
 using namespace zerosim;
+using zerosim::testing::cluster;
 
 namespace {
-
-ClusterSpec cluster(const std::string& gpu, int64_t nodes, int64_t gpn, const std::string& intra,
-                    const std::string& inter, bool rail = true) {
-  ClusterSpec c;
-  c.gpu = gpu;
-  c.gpus = nodes * gpn;
-  c.gpus_per_node = gpn;
-  c.intra = intra;
-  c.inter = inter;
-  c.rail_optimized = rail;
-  return c;
-}
 
 std::string build(const ClusterSpec& c) { return build_platform_xml(c, find_gpu(c.gpu)); }
 

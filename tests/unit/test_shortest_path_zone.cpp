@@ -11,21 +11,22 @@
 #include <fstream>
 #include <sstream>
 
+#include "generated_cluster.h"
 #include "sim/engine/platform_probe.h"
 #include "sim/platform/platform_builder.h"
+#include "test_support.h"
 #include "workloads/gpu_catalogue.h"
 #include "workloads/run_config.h"
 
 using namespace zerosim;
+using zerosim::testing::cluster;
 
 namespace {
 
 // probe_platform's routes, from a child process (the JSON it writes to a file).
 nlohmann::json probe_in_child(const PlatformProbe& probe) {
-  char path[] = "/tmp/zerosim-probe-XXXXXX";
-  const int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  close(fd);
+  const zerosim::testing::TempDir dir;
+  const std::string path = dir.path("routes.json");
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -43,32 +44,15 @@ nlohmann::json probe_in_child(const PlatformProbe& probe) {
   REQUIRE(WEXITSTATUS(status) == 0);
   std::stringstream text;
   text << std::ifstream(path).rdbuf();
-  std::remove(path);
   return nlohmann::json::parse(text.str());
-}
-
-ClusterSpec cluster(const std::string& gpu, int64_t nodes, int64_t gpn, const std::string& intra,
-                    const std::string& inter) {
-  ClusterSpec c;
-  c.gpu = gpu;
-  c.gpus = nodes * gpn;
-  c.gpus_per_node = gpn;
-  c.intra = intra;
-  c.inter = inter;
-  return c;
 }
 
 void check_same_routes(const ClusterSpec& c) {
   const GpuSpec& gpu = find_gpu(c.gpu);
   const HostSpec host = resolve_host(c, gpu);
-  char path[] = "/tmp/zerosim-platform-XXXXXX.xml";
-  const int fd = mkstemps(path, 4);
-  REQUIRE(fd >= 0);
-  close(fd);
-  std::ofstream(path) << build_platform_xml(c, gpu, host);
-
+  const zerosim::testing::TempDir dir;
   PlatformProbe probe;
-  probe.file = path;
+  probe.file = dir.write("platform.xml", build_platform_xml(c, gpu, host));
   // The routes the engine asks for: every GPU pair, and each GPU to and from its own CPU host. (A GPU's
   // path to the other socket's CPU host is not unique — through any GPU of that socket — and the two
   // searches break that tie differently; the engine never uses it.)
@@ -87,7 +71,6 @@ void check_same_routes(const ClusterSpec& c) {
   const nlohmann::json from_xml = probe_in_child(probe);
   probe.generate = [&](PlatformSink& sink) { generate_platform(c, gpu, host, sink); };
   const nlohmann::json in_memory = probe_in_child(probe);
-  std::remove(path);
 
   REQUIRE(from_xml.size() == probe.routes.size());
   REQUIRE(in_memory.size() == from_xml.size());
