@@ -78,7 +78,9 @@ const std::vector<unsigned>& ShortestPathZone::tree_of(unsigned long source) {
 void ShortestPathZone::get_local_route(const NetPoint* src, const NetPoint* dst, Route* into,
                                        double* latency) {
   const unsigned long from = src->id(), to = dst->id();
-  if (from == to) return;  // a host to itself: no links (the engine never sends to itself)
+  // A host to itself: no links. (DijkstraZone adds SimGrid's loopback link; the engine never sends to
+  // itself, which the identical step times of both zones bear out.)
+  if (from == to) return;
   const std::vector<unsigned>& pred = tree_of(from);
   if (to >= pred.size() || pred[to] == kNone)
     throw std::invalid_argument("No route from '" + src->get_name() + "' to '" + dst->get_name() + "'");

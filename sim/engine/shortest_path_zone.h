@@ -5,10 +5,10 @@
 // built by inserting at the front): at 4,096 GPUs (5,761 vertices) that was most of a 10 s simulation
 // (perf, docs/architecture.md "Generated platforms"). This zone takes the same one-hop routes and the
 // same rule — a path of fewest links, each edge weighing its link count (DijkstraZone.cpp, SimGrid 3.32)
-// — on flat arrays: adjacency by vertex, one shortest-path tree per source kept as 4-byte predecessor
-// edges. The generator makes every intended path the unique shortest one (platform_builder.cpp), so
-// any correct shortest-path search returns the routes DijkstraCache returns; tests/unit/
-// test_shortest_path_zone.cpp compares both on generated platforms, link by link.
+// — with Boost.Graph's Dijkstra on compressed sparse rows, one shortest-path tree per source kept as
+// 4-byte predecessor edges. The generator makes every route the engine asks for the unique shortest
+// one (platform_builder.cpp), so any correct search returns the routes DijkstraCache returns;
+// tests/unit/test_shortest_path_zone.cpp compares both on generated platforms, link by link.
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <memory>
 #include <simgrid/kernel/routing/NetPoint.hpp>

@@ -44,3 +44,28 @@ TEST_CASE("comments lose the dash pairs XML forbids inside them") {
   // "--" -> "-" repeatedly: "---" becomes "--" then "-".
   CHECK(w.finish() == "<!-- NCCL - see docs - here -->\n  </zone>\n</platform>\n");
 }
+
+TEST_CASE("the zone, its props and hosts are written as SimGrid's DTD has them") {
+  PlatformXmlWriter w;
+  w.declaration();
+  w.open_zone("cluster", "DijkstraCache", {{"gpu", "h100-80gb-sxm"}, {"nodes", "2"}});
+  // 989.4e12 flop/s with 17 significant digits; a CPU host gets core="N", a GPU host none (one core).
+  w.host("node0-gpu0", 989.4e12, 0, {{"local_rank", "0"}});
+  w.host("node0-cpu0-host", 1.25e9, 56, {});
+  CHECK(w.finish() ==
+        "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+        "<platform version=\"4.1\">\n  <zone id=\"cluster\" routing=\"DijkstraCache\">\n"
+        "    <prop id=\"gpu\" value=\"h100-80gb-sxm\"/>\n    <prop id=\"nodes\" value=\"2\"/>\n"
+        "    <host id=\"node0-gpu0\" speed=\"989400000000000f\">\n"
+        "      <prop id=\"local_rank\" value=\"0\"/>\n    </host>\n"
+        "    <host id=\"node0-cpu0-host\" speed=\"1250000000f\" core=\"56\">\n    </host>\n"
+        "  </zone>\n</platform>\n");
+}
+
+TEST_CASE("the text handed to SimGrid for rates and times is the XML's, in its units") {
+  // 400 Gb/s = 50 GB/s; 1.3 us; 31.5076923077 GBps is PCIe 4.0 x16 at 12 digits (as above).
+  CHECK(simgrid_bandwidth(50e9) == "50GBps");
+  CHECK(simgrid_bandwidth(16e9 * 16 * 128 / 130 / 8) == "31.5076923077GBps");
+  CHECK(simgrid_latency(1.3e-6) == "1.3us");
+  CHECK(simgrid_speed(312e12) == "312000000000000f");
+}
