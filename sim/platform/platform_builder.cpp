@@ -60,6 +60,13 @@ using Dir = LinkDirection;
 
 std::string default_intra(const GpuLinks& links) { return links.nvswitch_bytes_s > 0 ? "nvswitch" : "pcie"; }
 
+// The cluster with `intra: auto` resolved to the GPU's own interconnect.
+ClusterSpec with_intra_resolved(const ClusterSpec& cluster, const GpuLinks& links) {
+  ClusterSpec c = cluster;
+  if (c.intra == "auto") c.intra = default_intra(links);
+  return c;
+}
+
 void check_cluster(const ClusterSpec& c, const GpuSpec& gpu, const GpuLinks& links, const ClusterKeys& keys) {
   const auto& gens = interconnect_catalogue().pcie_x16_bytes_s;
   if (c.pcie_gen != 0 && !gens.count(c.pcie_gen)) {
@@ -466,8 +473,7 @@ std::string build_platform_xml(const ClusterSpec& cluster, const GpuSpec& gpu, c
 std::vector<std::string> rank_cpu_host_names(const ClusterSpec& cluster, const GpuSpec& gpu,
                                              const HostSpec& host) {
   const GpuLinks& links = interconnect_catalogue().gpu_links(gpu.id);
-  ClusterSpec c = cluster;
-  if (c.intra == "auto") c.intra = default_intra(links);
+  const ClusterSpec c = with_intra_resolved(cluster, links);
   const Layout layout(c, gpu, host, links, nullptr);
   std::vector<std::string> out;
   for (int64_t r = 0; r < c.gpus; ++r)
@@ -476,23 +482,28 @@ std::vector<std::string> rank_cpu_host_names(const ClusterSpec& cluster, const G
   return out;
 }
 
-void check_generated_cluster(const ClusterSpec& cluster, const GpuSpec& gpu, const ClusterKeys& keys) {
+namespace {
+// The cluster checked (the ConfigErrors build_platform_xml documents), with intra resolved.
+ClusterSpec checked_cluster(const ClusterSpec& cluster, const GpuSpec& gpu, const ClusterKeys& keys) {
   const InterconnectCatalogue& cat = interconnect_catalogue();
   const GpuLinks& links = cat.gpu_links(gpu.id, keys.file, keys.gpu);
-  ClusterSpec c = cluster;
-  if (c.intra == "auto") c.intra = default_intra(links);
+  const ClusterSpec c = with_intra_resolved(cluster, links);
   check_cluster(c, gpu, links, keys);
   if (c.inter != "none") cat.fabric(c.inter, keys.file, keys.inter);
+  return c;
+}
+}  // namespace
+
+void check_generated_cluster(const ClusterSpec& cluster, const GpuSpec& gpu, const ClusterKeys& keys) {
+  checked_cluster(cluster, gpu, keys);
 }
 
 void generate_platform(const ClusterSpec& cluster, const GpuSpec& gpu, const HostSpec& host, PlatformSink& w,
                        const ClusterKeys& keys) {
-  check_generated_cluster(cluster, gpu, keys);
+  const ClusterSpec c = checked_cluster(cluster, gpu, keys);
   const InterconnectCatalogue& cat = interconnect_catalogue();
-  const GpuLinks& links = cat.gpu_links(gpu.id);
-  ClusterSpec c = cluster;
-  if (c.intra == "auto") c.intra = default_intra(links);
-  const Layout layout(c, gpu, host, links, c.inter == "none" ? nullptr : &cat.fabric(c.inter));
+  const Layout layout(c, gpu, host, cat.gpu_links(gpu.id),
+                      c.inter == "none" ? nullptr : &cat.fabric(c.inter));
   write_sources(w, layout);
   open_zone(w, layout);
   write_hosts(w, layout);
