@@ -11,6 +11,7 @@ EngineOptions platform_engine_options(const PreparedPlatform& platform, const Ve
   eo.nvls = platform.nvls();
   if (platform.net_efficiency() > 0) eo.comm.net_efficiency = platform.net_efficiency();
   eo.comm.collnet_enabled = platform.collnet();
+  eo.comm.nics_per_node = platform.nics_per_node();
   apply_nccl_release(eo.comm, nccl);
   return eo;
 }

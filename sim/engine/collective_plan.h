@@ -55,6 +55,9 @@ struct FlowPlan {
   // efficiency / net_efficiency (link loads, seconds_per_byte and wire bytes all carry it).
   double net_factor = 1.0;
   int64_t nodes = 1;  // nodes the plan spans (its inter-node steps pay CommModel::net_step_latency_s)
+  // The least time per byte of the buffer NCCL's kernel needs, whatever the links allow (0: the links
+  // alone set the rate): NVLSTree's per-head pipeline rate (nccl_nvls_tree.h).
+  double kernel_seconds_per_byte = 0;
   double weight(const FlowSend& send) const { return send.fraction * (send.leaves_node ? net_factor : 1.0); }
 };
 
@@ -80,7 +83,11 @@ struct CollectiveSchedule {
   int64_t rounds = 1;
   double settle_s = 0;
   int64_t bytes_per_rank = 0;  // what rank 0 sends (the report's comm_bytes_per_rank)
-  int64_t flows = 0;           // flows of one such collective, all ranks and rounds
+  // The shortest time any of its flows may take (NVLSTree's kernel pace, nccl_nvls_tree.h): each flow's
+  // rate is capped at its bytes over this, so a kernel-bound collective leaves the rest of its links'
+  // capacity to whatever shares them. 0: no cap.
+  double min_flow_s = 0;
+  int64_t flows = 0;  // flows of one such collective, all ranks and rounds
 };
 
 // One round of a plan whose fractions already carry their efficiency relative to CommModel::efficiency

@@ -49,6 +49,17 @@ struct CommModel {
   // Multi-node NVLS (NVLink SHARP in the node, SHARP between nodes): NCCL's network latency for it
   // (hwLat[NCCL_HW_NET][NCCL_ALGO_NVLS][NCCL_PROTO_SIMPLE] = 18 µs, NCCL 2.18-2.26).
   double nvls_net_latency_s = 18e-6;
+  // NVLSTree's kernel runs slower than its links allow: per NVLS head (one per NIC, at most one per GPU;
+  // src/graph/search.cc, NVLS heads are NIC:GPU pairs) a channel's pipeline of scatter, reduce, network
+  // send and receive, multicast and gather warps moves at most this much bus bandwidth (nccl-tests busbw
+  // = algbw·2(n−1)/n). NCCL's own tuner constants for Hopper, 2 nodes and 3+ nodes (src/graph/tuning.cc
+  // perChMaxNVLSTreeBws {0.0, 57.7, 45.5}, NCCL 2.28.3-2.30.7); the kernel they describe (the warp split
+  // in src/device/all_reduce.h RunWorkColl NVLS_TREE) is the same from 2.18.1, so they hold for every
+  // release with NVLSTree. Hopper's because every NVLS-capable GPU zerosim knows is a Hopper.
+  double nvls_tree_head_busbw_two_nodes = 57.7e9;   // B/s
+  double nvls_tree_head_busbw_more_nodes = 45.5e9;  // B/s
+  // The platform's NICs per node (cluster.nics_per_node, the zone prop nics_per_node); 0: one per GPU.
+  int64_t nics_per_node = 0;
   // NVLink SHARP all-reduce (NVLS) on NVSwitch-gen3 nodes: each GPU pushes its buffer into the switch
   // and pulls the reduced result, ≈ (1 + 1/N)·S per direction. Measured 478.9 GB/s busbw on 8x H100 at
   // 8 GiB = 31.39 ms, of which 2.05 ms are chunk synchronisation (below) and 57 µs the pipeline fill of

@@ -273,8 +273,16 @@ void exchange(Shared& s, size_t stream, int rank, const CollectiveSchedule& sche
   const int receives = schedule.plan->receives[static_cast<size_t>(rank)];
   std::vector<s4u::CommPtr> flows;
   flows.reserve(sends.size() + static_cast<size_t>(receives));
-  for (const auto& send : sends)
-    flows.push_back(boxes[static_cast<size_t>(send.to_rank)]->put_async(&payload, schedule.wire_bytes(send)));
+  for (const auto& send : sends) {
+    const uint64_t bytes = schedule.wire_bytes(send);
+    if (schedule.min_flow_s > 0)  // the kernel's pace (CollectiveSchedule::min_flow_s)
+      flows.push_back(boxes[static_cast<size_t>(send.to_rank)]
+                          ->put_init(&payload, bytes)
+                          ->set_rate(static_cast<double>(bytes) / schedule.min_flow_s)
+                          ->start());
+    else
+      flows.push_back(boxes[static_cast<size_t>(send.to_rank)]->put_async(&payload, bytes));
+  }
   for (int k = 0; k < receives; ++k) flows.push_back(boxes[static_cast<size_t>(rank)]->get_async(&landed));
   for (auto& f : flows) f->wait();
 }
@@ -461,16 +469,17 @@ void refuse_unrunnable_forced_algorithm(const EngineOptions& options, const Coll
 // the network carries one collective (or one offload copy) at a time: the compute stream and NCCL's SM
 // load are executions on the GPU hosts, which SimGrid shares apart from the links. A collective's time
 // from its start barrier then depends only on its flows (who sends how many bytes to whom over which
-// routes, every round) and on what follows them in run_collective (the rounds' overheads, the settle
-// latency): two collectives with the same plan, algorithm, rounds, settle latency and bytes on every
-// send take the same time, so only the first is simulated. Concurrent streams (collective --concurrent)
-// share links: there every collective runs its flows.
+// routes, every round, at which capped rate) and on what follows them in run_collective (the rounds'
+// overheads, the settle latency): two collectives with the same plan, algorithm, rounds, settle latency, rate
+// cap and bytes on every send take the same time, so only the first is simulated. Concurrent streams
+// (collective --concurrent) share links: there every collective runs its flows.
 void plan_replays(Shared& s, const std::vector<const std::vector<TaskId>*>& streams) {
   const size_t n_tasks = s.schedules.size();
   s.replay_of.assign(n_tasks, -1);
   s.replayed_s.assign(n_tasks, 0.0);
   if (streams.size() != 1) return;
-  using Key = std::tuple<const FlowPlan*, NcclAlgorithm, bool, int64_t, double, std::vector<uint64_t>>;
+  using Key =
+      std::tuple<const FlowPlan*, NcclAlgorithm, bool, int64_t, double, double, std::vector<uint64_t>>;
   std::map<Key, TaskId> first;
   for (TaskId v : *streams.front()) {
     const auto& schedule = s.schedules[v];
@@ -478,9 +487,10 @@ void plan_replays(Shared& s, const std::vector<const std::vector<TaskId>*>& stre
     std::vector<uint64_t> bytes;
     for (const auto& sends : schedule->plan->sends)
       for (const auto& send : sends) bytes.push_back(schedule->wire_bytes(send));
-    const auto [it, inserted] = first.try_emplace(Key{schedule->plan, schedule->algorithm, schedule->stepwise,
-                                                      schedule->rounds, schedule->settle_s, std::move(bytes)},
-                                                  v);
+    const auto [it, inserted] =
+        first.try_emplace(Key{schedule->plan, schedule->algorithm, schedule->stepwise, schedule->rounds,
+                              schedule->settle_s, schedule->min_flow_s, std::move(bytes)},
+                          v);
     if (!inserted) s.replay_of[v] = static_cast<int64_t>(it->second);
   }
 }

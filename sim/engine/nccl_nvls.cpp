@@ -26,9 +26,13 @@ int64_t nvls_chunk_rounds(int64_t bytes, int64_t concurrent_ops) {
   return chunk_rounds(bytes, concurrent_ops, nvls_chunk_bytes(bytes, concurrent_ops));
 }
 
-double nvls_sync_s(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t chunk) {
+double nvls_handshakes_s(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t chunk) {
   const int64_t rounds = chunk_rounds(bytes, concurrent_ops, chunk);
-  return cm.nvls_latency_s + static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s;
+  return static_cast<double>(rounds * cm.nvls_chunk_handshakes) * cm.step_overhead_s;
+}
+
+double nvls_sync_s(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t chunk) {
+  return cm.nvls_latency_s + nvls_handshakes_s(cm, bytes, concurrent_ops, chunk);
 }
 
 int64_t nvls_loop_bytes(int64_t bytes, int64_t concurrent_ops, int64_t chunk) {

@@ -19,6 +19,10 @@ int64_t nvls_chunk_bytes(int64_t bytes, int64_t concurrent_ops);
 // Chunks each concurrent operation handles in turn: ⌈bytes / (ops · chunk)⌉ (at least 1).
 int64_t nvls_chunk_rounds(int64_t bytes, int64_t concurrent_ops);
 
+// The handshakes alone: two per chunk each of the `concurrent_ops` operations moves (the part of
+// nvls_sync_s that grows with the buffer).
+double nvls_handshakes_s(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t chunk);
+
 // NVLS's fixed costs for `bytes` moved by `concurrent_ops` operations `chunk` bytes at a time: NCCL's
 // start-up latency, then one synchronisation per handshake for every chunk each operation moves. Shared
 // with NVLSTree, whose chunk rule differs (nccl_nvls_tree.h).

@@ -37,7 +37,30 @@ FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const Ro
     add_node_tree_sends(plan, layout, r, 0.5 / g);
   }
   route_plan(plan, route_of);
+  plan.kernel_seconds_per_byte = nvls_tree_kernel_seconds_per_byte(cm, layout);
   return plan;
+}
+
+int64_t nvls_tree_heads(const CommModel& cm, const RankLayout& layout) {
+  const int64_t G = layout.gpus_per_node;
+  return cm.nics_per_node > 0 ? std::min(G, cm.nics_per_node) : G;
+}
+
+double nvls_tree_kernel_seconds_per_byte(const CommModel& cm, const RankLayout& layout) {
+  const double per_head =
+      layout.nodes <= 2 ? cm.nvls_tree_head_busbw_two_nodes : cm.nvls_tree_head_busbw_more_nodes;
+  if (per_head <= 0) return 0;
+  const double n = static_cast<double>(layout.ranks);
+  return 2.0 * (n - 1.0) / n / (static_cast<double>(nvls_tree_heads(cm, layout)) * per_head);
+}
+
+double nvls_tree_kernel_floor_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                                int64_t bytes) {
+  if (plan.kernel_seconds_per_byte <= 0) return 0;
+  const int64_t ops = cm.nvls_channels * layout.gpus_per_node;
+  const double handshakes =
+      nvls_handshakes_s(cm, bytes, ops, nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes));
+  return std::max(0.0, plan.kernel_seconds_per_byte * static_cast<double>(bytes) - handshakes);
 }
 
 double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
@@ -61,16 +84,19 @@ double nvls_tree_fill_s(const CommModel& cm, const FlowPlan& plan, const RankLay
 
 double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                              int64_t bytes) {
-  return plan.seconds_per_byte * static_cast<double>(bytes) / cm.efficiency +
+  return std::max(plan.seconds_per_byte * static_cast<double>(bytes) / cm.efficiency,
+                  nvls_tree_kernel_floor_s(cm, plan, layout, bytes)) +
          nvls_tree_overhead_s(cm, plan, layout, bytes) + nvls_tree_fill_s(cm, plan, layout, bytes);
 }
 
 CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                                       int64_t bytes) {
-  return weighted_schedule(
+  CollectiveSchedule schedule = weighted_schedule(
       cm, plan, NcclAlgorithm::nvls_tree, bytes,
       cm.launch_s + nvls_tree_overhead_s(cm, plan, layout, bytes) + nvls_tree_fill_s(cm, plan, layout, bytes),
       cm.nvls_efficiency / cm.efficiency);
+  schedule.min_flow_s = nvls_tree_kernel_floor_s(cm, plan, layout, bytes);
+  return schedule;
 }
 
 }  // namespace zerosim

@@ -18,6 +18,21 @@ namespace zerosim {
 // efficiency relative to CommModel::efficiency, so seconds_per_byte / efficiency is the wire time.
 FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of);
 
+// NVLS heads per node: one per NIC, at most one per GPU (src/graph/search.cc, the NVLS search pairs each NIC
+// with its local GPU and refuses a second head on the same GPU; CommModel::nics_per_node, 0: one per GPU).
+int64_t nvls_tree_heads(const CommModel& cm, const RankLayout& layout);
+
+// The kernel's floor on NVLSTree's time per byte of the buffer: nccl-tests' bus volume 2(n−1)/n over the
+// heads' bus bandwidth, heads × CommModel::nvls_tree_head_busbw_* (2 nodes, or more). The plan carries it
+// as kernel_seconds_per_byte; its schedule caps every flow's rate so that none beats it.
+double nvls_tree_kernel_seconds_per_byte(const CommModel& cm, const RankLayout& layout);
+
+// The least time NVLSTree's flows may take for a `bytes`-byte all-reduce: the kernel's floor less the chunk
+// handshakes the overhead already charges (nccl_nvls.h nvls_handshakes_s), so that flows plus handshakes
+// take at least the floor: NCCL's per-head figure is the whole kernel's rate, its handshakes included.
+double nvls_tree_kernel_floor_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
+                                int64_t bytes);
+
 // NCCL's NVLSTree chunk for a `bytes`-byte all-reduce with `concurrent_ops` = channels × GPUs per node
 // (src/enqueue.cc, NVLS_TREE branch): starting from NCCL_NVLS_CHUNKSIZE (128 KiB, 64 KiB from 4 nodes)
 // from NCCL 2.21, from the Simple buffer's step (512 KiB) in 2.18-2.20; then 256 KiB below
@@ -39,15 +54,17 @@ double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const Ran
 // back down, d = ⌈log2 nodes⌉ levels of L/(2G) over the NIC each way (half the channels use each of the two
 // trees), then NVLS's multicast and gather: (2 + 2/G)·L on the NVLink port at nvls_efficiency plus d·L/G on
 // the NIC at net_efficiency. What it takes beyond the steady-state loop (L over the plan's busiest link)
-// is the fill (0 where the plan has no NIC rate).
+// is the fill (0 where the plan has no NIC rate). Both at the links' rates: the kernel's pace (below) is a
+// steady-state figure.
 double nvls_tree_fill_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout, int64_t bytes);
 
-// NCCL-tuner-style estimate: the buffer over the busiest link, plus the fixed costs and the fill.
+// NCCL-tuner-style estimate: the buffer over the busiest link or the kernel's floor, whichever is longer,
+// plus the fixed costs and the fill.
 double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                              int64_t bytes);
 
-// A `bytes`-byte all-reduce on NVLSTree: one round of the plan's flows, then the launch, the fixed costs
-// and the fill.
+// A `bytes`-byte all-reduce on NVLSTree: one round of the plan's flows, none faster than the kernel's floor,
+// then the launch, the fixed costs and the fill.
 CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                                       int64_t bytes);
 

@@ -74,6 +74,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
     nvls_ = info.nvls;
     net_efficiency_ = info.net_efficiency;
     collnet_ = info.collnet;
+    nics_per_node_ = info.nics_per_node;
     return;
   }
   // Generated: checked now (its errors before any simulation starts), built by the engine in memory.
@@ -89,6 +90,7 @@ PreparedPlatform::PreparedPlatform(const RunConfig& c) {
   nvls_ = resolve_intra(c.cluster.intra, c.gpu.id) == "nvswitch" &&
           interconnect_catalogue().gpu_links(c.gpu.id).nvls;
   collnet_ = c.cluster.collnet;
+  nics_per_node_ = c.cluster.nics_per_node;
   if (c.cluster.inter != "none")
     net_efficiency_ = interconnect_catalogue().fabric(c.cluster.inter).nccl_net_efficiency;
 }

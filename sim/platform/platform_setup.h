@@ -38,6 +38,8 @@ class PreparedPlatform {
   double net_efficiency() const { return net_efficiency_; }
   // NCCL's CollNet can run: the file's zone prop collnet, or cluster.collnet on a SHARP fabric.
   bool collnet() const { return collnet_; }
+  // NICs per node (cluster.nics_per_node, or the file's zone prop nics_per_node); 0: one per GPU.
+  int64_t nics_per_node() const { return nics_per_node_; }
 
  private:
   std::string file_;
@@ -49,6 +51,7 @@ class PreparedPlatform {
   bool nvls_ = false;
   double net_efficiency_ = 0;
   bool collnet_ = false;
+  int64_t nics_per_node_ = 0;
 };
 
 }  // namespace zerosim

@@ -49,18 +49,65 @@ TEST_CASE("NVLSTree plan: NVLS volume on each NVLink port, S/(2G) per tree neigh
   CHECK(p.net_hop_bandwidth == Approx(50e9));
   // Pipeline fill: the first loop is 16 channels × 8 heads × 128 KiB = 16 MiB. NVLS's stages one after
   // another, (2 + 2/8) · 16,777,216 / (0.734 · 400e9) = 128.572 µs, and one tree level up and down,
-  // 16,777,216 / 8 / (0.94 · 50e9) = 44.620 µs: 173.192 µs; less the steady loop, 1.125 · 16,777,216 /
+  // 16,777,216 / 8 / (0.94 · 50e9) = 44.620 µs: 173.192 µs; less the links' steady loop, 1.125 · 16,777,216 /
   // 293.6e9 = 64.286 µs: 108.906 µs.
   CHECK(nvls_tree_fill_s(cm, p, plans.layout, 16 * GiB) == Approx(108.906e-6).epsilon(1e-4));
-  // 16 GiB: 1.125 · S / (0.734 · 400e9) = 65.83 ms of wire; 25 µs NVLS latency; 1024 chunk rounds of
-  // 128 KiB × 128 operations × 2 handshakes × 2 µs = 4.096 ms; one tree level up and down at NCCL's
-  // 14 µs network step (≥ the 5 µs route) + 2 µs = 32 µs; the fill.
+  // 16 GiB: 1.125 · S / (0.734 · 400e9) = 65.830 ms of wire, longer than the kernel's floor (below,
+  // 65.689 ms); 25 µs NVLS latency; 1024 chunk rounds of 128 KiB × 128 operations × 2 handshakes × 2 µs =
+  // 4.096 ms; one tree level up and down at NCCL's 14 µs network step (≥ the 5 µs route) + 2 µs = 32 µs;
+  // the fill.
   const double wire = 1.125 * 16.0 * static_cast<double>(GiB) / (0.734 * 400e9);
   CHECK(nvls_tree_predicted_s(cm, p, plans.layout, 16 * GiB) ==
         Approx(wire + 25e-6 + 4.096e-3 + 32e-6 + 108.906e-6));
   // Not on partial nodes, 2-GPU nodes or one node.
   CHECK(plan_collectives(12, 8, true, net.routes(), cm).nvls_tree.sends.empty());
   CHECK(plan_collectives(8, 8, true, net.routes(), cm).nvls_tree.sends.empty());
+}
+
+TEST_CASE("NVLSTree's kernel pace: heads × NCCL's per-head busbw, 57.7 GB/s on 2 nodes, 45.5 on more",
+          "[engine][nvlstree]") {
+  CommModel cm;
+  const RankLayout two = rank_layout(16, 8), four = rank_layout(32, 8);
+  // Heads: one per NIC, at most one per GPU.
+  CHECK(nvls_tree_heads(cm, two) == 8);  // nics_per_node 0: one NIC per GPU
+  cm.nics_per_node = 4;
+  CHECK(nvls_tree_heads(cm, two) == 4);
+  cm.nics_per_node = 16;
+  CHECK(nvls_tree_heads(cm, two) == 8);
+  cm.nics_per_node = 0;
+  // 2 nodes: bus volume 2 · 15/16 = 1.875 per byte over 8 · 57.7e9 = 461.6e9 B/s: 4.0620e-12 s/B.
+  CHECK(nvls_tree_kernel_seconds_per_byte(cm, two) == Approx(1.875 / 461.6e9));
+  // 4 nodes: 2 · 31/32 = 1.9375 over 8 · 45.5e9 = 364e9 B/s.
+  CHECK(nvls_tree_kernel_seconds_per_byte(cm, four) == Approx(1.9375 / 364e9));
+  // 4 NICs per node on 2 nodes: 4 heads, 1.875 / 230.8e9.
+  cm.nics_per_node = 4;
+  CHECK(nvls_tree_kernel_seconds_per_byte(cm, two) == Approx(1.875 / 230.8e9));
+  cm.nics_per_node = 0;
+  cm.nvls_tree_head_busbw_two_nodes = 0;  // no figure: no floor
+  CHECK(nvls_tree_kernel_seconds_per_byte(cm, two) == 0);
+}
+
+TEST_CASE("NVLSTree's floor: flows plus handshakes take at least the kernel's time", "[engine][nvlstree]") {
+  // NVLink4 ports at 450e9 B/s as on an H100: the links would allow 1.125 · S / (0.734 · 450e9), so the
+  // kernel sets the pace.
+  const HandDrawnNetwork net{.gpus_per_node = 8, .nvlink_Bps = 450e9};
+  CommModel cm;
+  cm.net_efficiency = 0.94;
+  const CollectivePlans plans = plan_collectives(16, 8, true, net.routes(), cm);
+  const FlowPlan& p = plans.nvls_tree;
+  REQUIRE_FALSE(p.sends.empty());
+  const double s = 16.0 * static_cast<double>(GiB);
+  const double wire = 1.125 * s / (0.734 * 450e9);  // 58.516 ms
+  const double kernel = 1.875 * s / 461.6e9;        // 69.785 ms
+  // The floor: the kernel's 69.785 ms less the 4.096 ms of chunk handshakes the overhead charges.
+  CHECK(nvls_tree_kernel_floor_s(cm, p, plans.layout, 16 * GiB) == Approx(kernel - 4.096e-3));
+  CHECK(nvls_tree_kernel_floor_s(cm, p, plans.layout, 16 * GiB) > wire);
+  // Predicted: the floor, plus NVLS's 25 µs, the handshakes and two 16 µs network steps, plus the fill.
+  CHECK(nvls_tree_predicted_s(cm, p, plans.layout, 16 * GiB) ==
+        Approx(kernel + 25e-6 + 32e-6 + nvls_tree_fill_s(cm, p, plans.layout, 16 * GiB)));
+  // The schedule caps every flow at its bytes over the floor; a small buffer's handshakes exceed it.
+  CHECK(nvls_tree_schedule(cm, p, plans.layout, 16 * GiB).min_flow_s == Approx(kernel - 4.096e-3));
+  CHECK(nvls_tree_schedule(cm, p, plans.layout, 64 * KiB).min_flow_s == 0);
 }
 
 TEST_CASE("selector: NCCL releases gate NVLS (2.17.1) and NVLSTree (2.18.1)",
