@@ -4,7 +4,8 @@
 // every GPU ends up holding one reduced 1/G slice; each GPU's NIC then carries its slice through the
 // node-level tree (reduce up, broadcast down) and the switch multicasts the result back (src/enqueue.cc
 // and src/device/all_reduce.h, runTreeSplit / NVLS tree paths). Both parts run at once on different
-// chunks, so the slower of the two sets the rate.
+// chunks, so the slower of the two sets the rate, unless the kernel itself is slower still: each NVLS
+// head's channel runs every stage on one SM, at most NCCL's per-head bus bandwidth (the kernel's pace).
 #include <cstdint>
 
 #include "sim/engine/collective_plan.h"
