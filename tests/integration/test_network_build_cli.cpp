@@ -76,6 +76,12 @@ TEST_CASE("NVLSTree between two NVLS nodes: kernel-bound, past the NICs' limit, 
       "-b 16G -e 16G --algo nvlstree");
   CHECK(four["results"][0]["algorithm"] == "nvlstree");
   CHECK(busbw_at(four, 16 * kGiB) == Approx(4 * 57.7).epsilon(0.01));
+  // Left to choose, the selector then takes the plain tree, whose NICs allow more.
+  const auto four_auto = collective(
+      "--cluster gpu=h100-80gb-sxm,gpus=16,gpus_per_node=8,intra=nvswitch,inter=ib-ndr400,nics_per_node=4 "
+      "-b 16G -e 16G");
+  CHECK(four_auto["results"][0]["algorithm"] == "tree");
+  CHECK(busbw_at(four_auto, 16 * kGiB) > 4 * 57.7);
   const auto ring = collective(
       "--cluster gpu=h100-80gb-sxm,gpus=16,gpus_per_node=8,intra=nvswitch,inter=ib-ndr400 -b 16G -e 16G "
       "--algo ring");
