@@ -31,7 +31,7 @@ inline constexpr Version kPeftNewest{0, 20, 0};
 // The NCCL releases whose algorithm availability, NCCL_ALGO fallback and NVLSTree chunking zerosim
 // models (src/enqueue.cc, src/graph/tuning.cc, src/transport/nvls.cc; docs/time-model.md "NCCL releases").
 inline constexpr Version kNcclOldest{2, 12, 0};
-inline constexpr Version kNcclNewest{2, 27, 0};
+inline constexpr Version kNcclNewest{2, 30, 0};
 
 // The bitsandbytes releases whose MatMul8bitLt zerosim models (bitsandbytes/autograd/_functions.py): 0.41.0
 // to 0.44.x quantize the input both ways (double_quant) and keep the transposed copy, 0.45.0 onwards take

@@ -20,10 +20,10 @@ CollectivePlans plan_collectives(int64_t ranks, int64_t gpus_per_node, bool nvls
   plans.tree_steps = tree_steps(plans.layout);
   if (collnet_possible(cm, plans.layout)) {
     plans.collnet = plan_collnet(plans.layout, cm, route_of);
-    if (nvls_capable && plans.layout.gpus_per_node > 2)
+    if (nvls_capable && plans.layout.gpus_per_node >= cm.nvls_min_gpus)
       plans.nvls_collnet = plan_nvls_collnet(plans.layout, cm, route_of);
   }
-  if (nvls_capable && nvls_tree_possible(plans.layout))
+  if (nvls_capable && nvls_tree_possible(cm, plans.layout))
     plans.nvls_tree = plan_nvls_trees(plans.layout, cm, route_of);
   return plans;
 }
@@ -68,7 +68,7 @@ bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, Collectiv
   switch (algorithm) {
     case NcclAlgorithm::nvls:  // across nodes with CollNet from 2.18.1 (the release of NVLSTree)
       if (layout.nodes > 1) return all_reduce && cm.nvls_tree_available && !plans.nvls_collnet.sends.empty();
-      return all_reduce && cm.nvls_available && plans.nvls_capable && layout.ranks > 2;
+      return all_reduce && cm.nvls_available && plans.nvls_capable && layout.ranks >= cm.nvls_min_gpus;
     case NcclAlgorithm::tree:
       return all_reduce && layout.nodes > 1;
     case NcclAlgorithm::nvls_tree:
@@ -80,6 +80,19 @@ bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, Collectiv
     default:
       return true;
   }
+}
+
+std::string forced_algorithm_unmodelled(const CommModel& cm, const CollectivePlans& plans,
+                                        CollectiveKind kind, NcclAlgorithm algorithm) {
+  const RankLayout& layout = plans.layout;
+  const bool gather_or_scatter = kind == CollectiveKind::all_gather || kind == CollectiveKind::reduce_scatter;
+  if (algorithm == NcclAlgorithm::nvls && gather_or_scatter && layout.nodes == 1 && plans.nvls_capable &&
+      cm.nvls_available && layout.ranks >= cm.nvls_min_gpus)
+    return std::string("NVLS ") + collective_name(kind) + " inside one node";
+  if (algorithm == NcclAlgorithm::tree && kind == CollectiveKind::all_reduce && layout.nodes == 1 &&
+      layout.ranks > 1)
+    return "the tree all_reduce inside one node";
+  return "";
 }
 
 NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,

@@ -1,8 +1,10 @@
 #pragma once
 // Chooses the NCCL algorithm for each collective as NCCL's tuner does (src/graph/tuning.cc: predicted
 // time = latency + bytes / bandwidth, the lowest wins), from the plans of every algorithm on this
-// platform's routes; honours a forced NCCL_ALGO, falling back to the ring where it cannot run.
+// platform's routes; honours a forced NCCL_ALGO, falling back to the ring where it cannot run and the
+// NCCL release does (forced_fallback; the engine refuses the rest).
 #include <cstdint>
+#include <string>
 
 #include "sim/engine/collective_plan.h"
 #include "sim/engine/comm_model.h"
@@ -33,10 +35,18 @@ NcclAlgorithm choose_algorithm(const CommModel& cm, const CollectivePlans& plans
                                int64_t bytes);
 
 // Whether `algorithm` can run for a `kind` collective on these plans with this NCCL release (the ring
-// always can). A forced NCCL_ALGO that cannot run falls back to the ring from NCCL 2.19.3 and fails the
-// call before (CommModel::forced_fallback).
+// always can). A forced NCCL_ALGO that cannot run falls back to the ring in NCCL 2.19.3-2.24.2 and fails
+// the call before and after (CommModel::forced_fallback).
 bool algorithm_runs(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,
                     NcclAlgorithm algorithm);
+
+// Where NCCL would run `algorithm`, forced, for a `kind` collective that zerosim has no model of, what
+// it would run (else ""): NVLS's all-gather and reduce-scatter inside one NVLS-capable node
+// (src/device/all_gather.h and reduce_scatter.h, RunWorkColl NVLS, NCCL 2.17.1+), and the tree
+// all-reduce inside one node (NCCL builds its tree there too). Running the ring instead would be a
+// silent wrong answer, so the engine refuses these.
+std::string forced_algorithm_unmodelled(const CommModel& cm, const CollectivePlans& plans,
+                                        CollectiveKind kind, NcclAlgorithm algorithm);
 
 // The chosen algorithm's schedule for that collective (it points into `plans`).
 CollectiveSchedule schedule_collective(const CommModel& cm, const CollectivePlans& plans, CollectiveKind kind,

@@ -33,9 +33,10 @@ const char* nccl_algorithm_name(NcclAlgorithm algorithm) {
 }
 
 void apply_nccl_release(CommModel& cm, const Version& release) {
-  cm.nvls_available = release >= Version{2, 17, 1};                       // NVLS arrived in 2.17.1
-  cm.nvls_tree_available = release >= Version{2, 18, 1};                  // NVLS_TREE in 2.18.1's enqueue.cc
-  cm.forced_fallback = release >= Version{2, 19, 3};                      // getAlgoInfo's backupAlgo (2.19.3)
+  cm.nvls_available = release >= Version{2, 17, 1};       // NVLS arrived in 2.17.1
+  cm.nvls_tree_available = release >= Version{2, 18, 1};  // NVLS_TREE in 2.18.1's enqueue.cc
+  cm.forced_fallback = release >= Version{2, 19, 3} && release < Version{2, 24, 3};  // backupAlgo's years
+  cm.nvls_min_gpus = release >= Version{2, 28, 7} ? 2 : 3;                           // nvls.cc gpuCount test
   cm.nvls_tree_chunk_from_nvls_chunksize = release >= Version{2, 21, 0};  // NvlsTreeMaxChunkSize (2.21.5)
   cm.pat_available = release >= Version{2, 23, 4};                        // ncclPatEnable (2.23.4)
   cm.pat_efficiency = release >= Version{2, 24, 0} ? 0.75 : 0.85;         // tuning.cc busBw *= .85 / .75

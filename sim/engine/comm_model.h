@@ -9,8 +9,9 @@
 namespace zerosim {
 
 // NCCL_ALGO: `automatic` picks per collective as NCCL's tuner does; `ring`, `tree` and `nvls` force one.
-// As in NCCL (from 2.19.3; 2.18 fails the call), a forced algorithm that cannot run falls back to the
-// ring: tree exists only for multi-node all-reduce, NVLS only for all-reduce inside one NVLS-capable node.
+// As in NCCL 2.19.3-2.24.2 (before and after, NCCL fails the call), a forced algorithm that cannot run
+// falls back to the ring: tree exists only for multi-node all-reduce, NVLS only for all-reduce inside one
+// NVLS-capable node (or across nodes with CollNet).
 // `nvls_tree` (NCCL_ALGO=NVLSTree, NCCL >= 2.18): NVLS inside each NVLS-capable node, the double binary
 // tree between nodes; multi-node all-reduce only.
 // `collnet` (NCCL_ALGO=CollNet, NCCL_COLLNET_ENABLE=1): in-network reduction in SHARP-capable InfiniBand
@@ -38,16 +39,16 @@ struct CommModel {
   double step_overhead_s = 2e-6;  // per ring step, on top of the route latency
   // A step that crosses the network costs at least this, not just its route's wire latency: NCCL's own
   // latency model for its Simple protocol over the network, 14 µs per inter-node step for the ring, the
-  // tree and NVLSTree (src/graph/tuning.cc hwLat[NCCL_HW_NET][*][NCCL_PROTO_SIMPLE], NCCL 2.12-2.26): the
+  // tree and NVLSTree (src/graph/tuning.cc hwLat[NCCL_HW_NET][*][NCCL_PROTO_SIMPLE], NCCL 2.12-2.30): the
   // proxy thread posting, completing and flushing each network chunk.
   double net_step_latency_s = 14e-6;
   // CollNet (SHARP): the job enables it (NCCL_COLLNET_ENABLE=1, cluster.collnet) on a fabric whose switches
   // reduce; its network latency, switch reduction included, is NCCL's own figure (src/graph/tuning.cc
-  // hwLat[NCCL_HW_NET][NCCL_ALGO_COLLNET_CHAIN][NCCL_PROTO_SIMPLE] = 30 µs, Direct 31, NCCL 2.21-2.26).
+  // hwLat[NCCL_HW_NET][NCCL_ALGO_COLLNET_CHAIN][NCCL_PROTO_SIMPLE] = 30 µs, Direct 31, NCCL 2.21-2.30).
   bool collnet_enabled = false;
   double collnet_latency_s = 30e-6;
   // Multi-node NVLS (NVLink SHARP in the node, SHARP between nodes): NCCL's network latency for it
-  // (hwLat[NCCL_HW_NET][NCCL_ALGO_NVLS][NCCL_PROTO_SIMPLE] = 18 µs, NCCL 2.18-2.26).
+  // (hwLat[NCCL_HW_NET][NCCL_ALGO_NVLS][NCCL_PROTO_SIMPLE] = 18 µs, NCCL 2.18-2.30).
   double nvls_net_latency_s = 18e-6;
   // NVLSTree's kernel runs slower than its links allow: per NVLS head (one per NIC, at most one per GPU;
   // src/graph/search.cc, NVLS heads are NIC:GPU pairs) a channel's pipeline of scatter, reduce, network
@@ -91,8 +92,14 @@ struct CommModel {
   // What the NCCL release can do (versions.nccl, set by nccl_release; docs/time-model.md "NCCL releases").
   bool nvls_available = true;       // NVLS all-reduce: NCCL 2.17+
   bool nvls_tree_available = true;  // NVLSTree: NCCL 2.18+
-  bool forced_fallback = true;      // a forced NCCL_ALGO that cannot run falls back to the ring: 2.19.3+
-  bool pat_available = true;        // PAT: NCCL 2.23+
+  // A forced NCCL_ALGO that cannot run falls back to the ring: 2.19.3 to 2.24.2 (getAlgoInfo's backupAlgo);
+  // before and after, NCCL fails the call (2.24.3's release notes: "Strictly enforce the ALGO/PROTO
+  // filters, no longer fall back on the ring algorithm").
+  bool forced_fallback = false;
+  // NVLS needs this many GPUs in the node: 3 until 2.28.3 (src/transport/nvls.cc ncclNvlsInit,
+  // `gpuCount <= 2` disables it), 2 from 2.28.7 (`gpuCount < 2`).
+  int64_t nvls_min_gpus = 2;
+  bool pat_available = true;  // PAT: NCCL 2.23+
   double pat_efficiency =
       0.75;  // PAT's rate relative to the ring's: NCCL's tuner, 0.85 in 2.23, 0.75 from 2.24
   // NVLSTree's first chunk: NCCL_NVLS_CHUNKSIZE (128 KiB; NCCL_NVLSTREE_MAX_CHUNKSIZE caps it at 64 KiB

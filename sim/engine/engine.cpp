@@ -451,18 +451,26 @@ void comm_actor(Shared& s, int rank, size_t stream, const std::vector<TaskId>& o
       std::max(s.rank_end[static_cast<size_t>(rank)], s4u::Engine::get_clock());
 }
 
-// NCCL before 2.19.3 fails a collective whose forced NCCL_ALGO cannot run instead of running the ring.
+// A forced NCCL_ALGO that NCCL would run but zerosim cannot, and one that NCCL cannot run where it fails
+// the call instead of running the ring (before 2.19.3 and from 2.24.3): both refused.
 void refuse_unrunnable_forced_algorithm(const EngineOptions& options, const CollectivePlans& plans,
                                         CollectiveKind kind) {
   const CommModel& cm = options.comm;
-  if (cm.algorithm == NcclAlgorithm::automatic || cm.forced_fallback || cm.stepwise_ring ||
-      algorithm_runs(cm, plans, kind, cm.algorithm))
-    return;
-  throw ConfigError(options.nccl_algo_file, options.nccl_algo_key,
-                    std::string(nccl_algorithm_name(cm.algorithm)) + " cannot run this job's " +
-                        collective_name(kind) + " on this platform, and NCCL " + cm.nccl_release +
-                        " fails the call ('no algorithm/protocol available') instead of falling back to the "
-                        "ring, which it does from 2.19.3 (versions.nccl; allowed here: auto or ring)");
+  if (cm.algorithm == NcclAlgorithm::automatic || cm.stepwise_ring) return;
+  const std::string algo = nccl_algorithm_name(cm.algorithm);
+  if (const std::string unmodelled = forced_algorithm_unmodelled(cm, plans, kind, cm.algorithm);
+      !unmodelled.empty())
+    throw ConfigError(options.nccl_algo_file, options.nccl_algo_key,
+                      algo + ": NCCL " + cm.nccl_release + " would run " + unmodelled +
+                          " for this job, which zerosim does not model (allowed here: auto or ring)");
+  if (cm.forced_fallback || algorithm_runs(cm, plans, kind, cm.algorithm)) return;
+  throw ConfigError(
+      options.nccl_algo_file, options.nccl_algo_key,
+      algo + " cannot run this job's " + collective_name(kind) + " on this platform, and NCCL " +
+          cm.nccl_release +
+          " fails the call ('no algorithm/protocol available') instead of falling back to the "
+          "ring, which it does only from 2.19.3 to 2.24.2 (versions.nccl; allowed here: auto or "
+          "ring)");
 }
 
 // Which collectives replay an earlier one's time instead of running their flows. With one NCCL stream

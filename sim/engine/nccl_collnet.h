@@ -35,7 +35,7 @@ CollectiveSchedule collnet_schedule(const CommModel& cm, const FlowPlan& plan, c
 // otherwise): NVLink SHARP inside each NVLS-capable node, SHARP in the switches between them. Flows: the
 // NVLS push-and-pull volume (1 + 1/G)·S over each NVLink port at nvls_efficiency, and S/G each way on
 // each NIC as CollNet's. Fixed costs: NVLS's start-up and chunk handshakes (nccl_nvls.h) and NCCL's NVLS
-// network latency (hwLat[NET][NVLS][Simple] = 18 µs, 2.18-2.26).
+// network latency (hwLat[NET][NVLS][Simple] = 18 µs, 2.18-2.30).
 FlowPlan plan_nvls_collnet(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of);
 double nvls_collnet_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                                int64_t bytes);

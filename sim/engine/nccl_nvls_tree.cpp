@@ -19,8 +19,8 @@ int64_t nvls_tree_chunk_bytes(const CommModel& cm, int64_t bytes, int64_t concur
   return chunk;
 }
 
-bool nvls_tree_possible(const RankLayout& layout) {
-  return layout.nodes > 1 && layout.gpus_per_node > 2 && layout.full_nodes();
+bool nvls_tree_possible(const CommModel& cm, const RankLayout& layout) {
+  return layout.nodes > 1 && layout.gpus_per_node >= cm.nvls_min_gpus && layout.full_nodes();
 }
 
 FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const RouteOf& route_of) {

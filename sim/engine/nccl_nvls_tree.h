@@ -40,13 +40,14 @@ double nvls_tree_kernel_floor_s(const CommModel& cm, const FlowPlan& plan, const
 // 32·ops·chunk, 128 KiB below 16·ops·chunk, 64 KiB below 4·ops·chunk, 32 KiB below ops·chunk.
 int64_t nvls_tree_chunk_bytes(const CommModel& cm, int64_t bytes, int64_t concurrent_ops, int64_t nodes);
 
-// Whether NVLSTree can run: more than one node, every node full, more than two GPUs per node.
-bool nvls_tree_possible(const RankLayout& layout);
+// Whether NVLSTree can run: more than one node, every node full, at least CommModel::nvls_min_gpus GPUs
+// per node (3 before NCCL 2.28.7, 2 from).
+bool nvls_tree_possible(const CommModel& cm, const RankLayout& layout);
 
 // Fixed costs: NVLS's start-up latency and two handshakes per NVLSTree chunk each concurrent operation
 // moves (as NVLS's, nccl_nvls.h, with the chunk above) and one network step
-// (CommModel::net_step_latency_s, at least the route's latency) and step overhead per level of the node
-// tree, up and down (NCCL's tuner: intraLat + 2·log2(nNodes)·interLat).
+// (CommModel::net_step_latency_s, at least the route's latency) and step overhead per level of the
+// node tree, up and down (NCCL's tuner: intraLat + 2·log2(nNodes)·interLat).
 double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                             int64_t bytes);
 

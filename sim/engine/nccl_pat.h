@@ -3,7 +3,7 @@
 // node: a logarithmic exchange instead of the ring's n−1 steps, so a large job's small all-gathers (ZeRO-3's
 // fetches) do not pay a network step per node. Each NIC carries what the ring's does, (n−1)/n of the data,
 // at NCCL's PAT rate (the tuner's busBw × 0.85 in 2.23, × 0.75 from 2.24); its fixed cost is NCCL's own
-// model of it: 8 µs + log2(n) · interLat / 3.5 + n · 2.8 µs (src/graph/tuning.cc, PAT branch, 2.23-2.26;
+// model of it: 8 µs + log2(n) · interLat / 3.5 + n · 2.8 µs (src/graph/tuning.cc, PAT branch, 2.23-2.30;
 // interLat is the network's tree latency at one GPU per node). The flows are the ring's.
 #include <cstdint>
 

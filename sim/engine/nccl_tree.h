@@ -37,7 +37,7 @@ void add_node_tree_sends(FlowPlan& plan, const RankLayout& layout, int64_t rank,
 int64_t tree_steps(const RankLayout& layout);
 
 // NCCL's tree chunk: one step of the Simple protocol's buffer, 4 MiB / NCCL_STEPS = 512 KiB (src/enqueue.cc
-// calcCollChunking: chunkSteps 1 for the tree; NCCL_BUFFSIZE's default 4 MiB, NCCL 2.12-2.26).
+// calcCollChunking: chunkSteps 1 for the tree; NCCL_BUFFSIZE's default 4 MiB, NCCL 2.12-2.30).
 inline constexpr int64_t kTreeChunkBytes = int64_t{512} * 1024;
 
 // The tree's pipeline fill: its first loop (CommModel::channels chunks, or the whole buffer if smaller)

@@ -118,19 +118,20 @@ TEST_CASE("multi-node all-reduce: NCCL's tree where it is faster, the ring where
   // wins at every size (as NCCL finds on two DGX A100, NVIDIA/nccl#812).
   const auto two = collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_reduce -b 1M -e 1G -f 32");
   for (const auto& row : two["results"]) CHECK(row["algorithm"] == "tree");
-  // 8 DGX H100 nodes: NVLSTree (NVLS in the node: no intra-node chain steps) is fastest at 1 MiB;
-  // interior nodes of the double binary tree carry 2S/G per NIC, like the ring, but at NCCL's 0.92 tree
-  // rate, so the ring takes over once its 2(n−1) = 126 step latencies are paid off.
-  const auto eight = collective("--cluster gpu=h100-80gb-sxm,gpus=64 --op all_reduce -b 1M -e 4G -f 4096");
+  // 8 DGX H100 nodes: NVLSTree (NVLS in the node: no intra-node chain steps) is fastest at
+  // 1 MiB; interior nodes of the double binary tree carry 2S/G per NIC, like the ring, but at NCCL's 0.92
+  // tree rate, so the ring takes over once its 2(n−1) = 126 step latencies are paid off.
+  const std::string h100x64 = "--cluster gpu=h100-80gb-sxm,gpus=64 --op all_reduce";
+  const auto eight = collective(h100x64 + " -b 1M -e 4G -f 4096");
   CHECK(eight["results"][0]["algorithm"] == "nvlstree");
   CHECK(eight["results"][1]["algorithm"] == "ring");
-  const auto eight_tree =
-      collective("--cluster gpu=h100-80gb-sxm,gpus=64 --op all_reduce -b 1M -e 1M --algo tree");
+  const auto eight_tree = collective(h100x64 + " -b 1M -e 1M --algo tree");
   CHECK(eight_tree["results"][0]["algorithm"] == "tree");
   CHECK(seconds_at(eight_tree, 1 << 20) > seconds_at(eight, 1 << 20));
-  // Other collectives have only the ring in NCCL.
-  const auto ag = collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_gather -b 1M -e 1M --algo tree");
-  CHECK(ag["results"][0]["algorithm"] == "ring");
+  // Other collectives have no tree in NCCL: a forced one runs the ring in 2.19.3-2.24.2, fails after.
+  const std::string ag_tree = "--cluster gpu=a100-80gb-sxm,gpus=16 --op all_gather -b 1M -e 1M --algo tree";
+  CHECK(collective(ag_tree + " --nccl 2.23.4")["results"][0]["algorithm"] == "ring");
+  CHECK(run_zerosim("collective " + ag_tree).exit_code == 2);
   // --algo forces one, as NCCL_ALGO does.
   const auto forced =
       collective("--cluster gpu=a100-80gb-sxm,gpus=16 --op all_reduce -b 1M -e 1M --algo ring");
@@ -139,8 +140,8 @@ TEST_CASE("multi-node all-reduce: NCCL's tree where it is faster, the ring where
 }
 
 TEST_CASE(
-    "collective --algo nvls forces NVLS where it can run and falls back to the ring where it cannot, as NCCL "
-    "does",
+    "collective --algo nvls forces NVLS where it can run; where it cannot, the ring or a failed call, as in "
+    "NCCL",
     "[engine][collective][nvls]") {
   // 1 GB on 8 H100: NVLS moves (1 + 1/8)·S per direction against the ring's 2·7/8·S.
   const auto ring = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo ring");
@@ -148,12 +149,14 @@ TEST_CASE(
   const auto nvls = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo nvls");
   CHECK(nvls["results"][0]["algorithm"] == "nvls");
   CHECK(seconds_at(nvls, 1LL << 30) < seconds_at(ring, 1LL << 30));
-  // Only all-reduce has NVLS here: a forced all_gather stays a ring.
-  const auto ag = collective("--cluster gpu=h100-80gb-sxm,gpus=8 --op all_gather -b 1G -e 1G --algo nvls");
-  CHECK(ag["results"][0]["algorithm"] == "ring");
-  // A100's NVSwitch has no SHARP: NCCL_ALGO=NVLS there leaves NCCL its ring.
-  const auto a100 = collective("--cluster gpu=a100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo nvls");
-  CHECK(a100["results"][0]["algorithm"] == "ring");
+  // NCCL also has an NVLS all_gather, which zerosim does not model: a forced one is refused, not a ring.
+  const auto ag =
+      run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_gather -b 1G -e 1G --algo nvls");
+  CHECK(ag.exit_code == 2);
+  // A100's NVSwitch has no SHARP: NCCL_ALGO=NVLS there leaves NCCL its ring in 2.19.3-2.24.2 only.
+  const std::string a100 = "--cluster gpu=a100-80gb-sxm,gpus=8 --op all_reduce -b 1G -e 1G --algo nvls";
+  CHECK(collective(a100 + " --nccl 2.24.2")["results"][0]["algorithm"] == "ring");
+  CHECK(run_zerosim("collective " + a100).exit_code == 2);
 }
 
 TEST_CASE("simulate: stage 0 on two nodes moves the tree all-reduce volume", "[engine][simulate][tree]") {

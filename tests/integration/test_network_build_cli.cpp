@@ -86,8 +86,9 @@ TEST_CASE("NVLSTree between two NVLS nodes: kernel-bound, past the NICs' limit, 
       "--cluster gpu=h100-80gb-sxm,gpus=16,gpus_per_node=8,intra=nvswitch,inter=ib-ndr400 -b 16G -e 16G "
       "--algo ring");
   CHECK(busbw_at(ring, 16 * kGiB) == Approx(8 * 50 * 0.94).epsilon(0.02));
-  // Forced NVLSTree where it cannot run (A100: no NVLS) falls back to the ring, as NCCL does.
-  const auto a100 = collective("--cluster gpu=a100-80gb-sxm,gpus=16 -b 1M -e 1M --algo nvlstree");
+  // Forced NVLSTree where it cannot run (A100: no NVLS) falls back to the ring in NCCL 2.19.3-2.24.2.
+  const auto a100 =
+      collective("--cluster gpu=a100-80gb-sxm,gpus=16 -b 1M -e 1M --algo nvlstree --nccl 2.23.4");
   CHECK(a100["results"][0]["algorithm"] == "ring");
 }
 
@@ -128,12 +129,32 @@ TEST_CASE("versions.nccl / --nccl: which algorithms the release has and what a f
   const std::string h100x16 = "--cluster gpu=h100-80gb-sxm,gpus=16,inter=ib-ndr400 -b 16G -e 16G";
   CHECK(collective(h100x16 + " --nccl 2.17.1")["results"][0]["algorithm"] != "nvlstree");
   CHECK(collective(h100x16 + " --nccl 2.18.1")["results"][0]["algorithm"] == "nvlstree");
-  // A forced algorithm that cannot run: the ring from 2.19.3, a failed call before (exit 2, the key and why).
+  // A forced algorithm that cannot run: the ring from 2.19.3 to 2.24.2, a failed call before and after
+  // (exit 2, the key and why).
   const std::string a100 = "collective --cluster gpu=a100-80gb-sxm,gpus=16 -b 1M -e 1M --algo nvlstree";
   CHECK(run_zerosim(a100 + " --nccl 2.19.3 --format json").exit_code == 0);
-  const auto old = run_zerosim(a100 + " --nccl 2.18.5");
-  CHECK(old.exit_code == 2);
-  CHECK_THAT(old.err, Catch::Contains("zerosim collective: key '--algo'") && Catch::Contains("2.19.3"));
+  CHECK(run_zerosim(a100 + " --nccl 2.24.2 --format json").exit_code == 0);
+  for (const char* release : {"2.18.5", "2.24.3", "2.30.7"}) {
+    const auto failed = run_zerosim(a100 + " --nccl " + release);
+    INFO(release << ": " << failed.err);
+    CHECK(failed.exit_code == 2);
+    CHECK_THAT(failed.err, Catch::Contains("zerosim collective: key '--algo'") &&
+                               Catch::Contains("only from 2.19.3 to 2.24.2"));
+  }
+  // A forced algorithm NCCL would run but zerosim does not model: refused at every release, never the ring.
+  const auto nvls_gather =
+      run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 --op all_gather -b 1M -e 1M --algo nvls");
+  CHECK(nvls_gather.exit_code == 2);
+  CHECK_THAT(nvls_gather.err,
+             Catch::Contains("NVLS all_gather inside one node") && Catch::Contains("does not model"));
+  const auto tree_one_node =
+      run_zerosim("collective --cluster gpu=h100-80gb-sxm,gpus=8 -b 1M -e 1M --algo tree --nccl 2.21.5");
+  CHECK(tree_one_node.exit_code == 2);
+  CHECK_THAT(tree_one_node.err, Catch::Contains("the tree all_reduce inside one node"));
+  // NVLS on 2 GPUs of a node from 2.28.7 (nvls.cc), the ring before.
+  const std::string h100x2 = "--cluster gpu=h100-80gb-sxm,gpus=2 -b 1G -e 1G --algo nvls";
+  CHECK(collective(h100x2 + " --nccl 2.28.7")["results"][0]["algorithm"] == "nvls");
+  CHECK(run_zerosim("collective " + h100x2 + " --nccl 2.28.3").exit_code == 2);  // cannot run, no fallback
   // A run config's: its file and cluster.nccl_algo.
   const auto forced = run_zerosim(
       "simulate --config workloads/configs/seed-dora-7b.yaml --set cluster.gpus=16 --set "
@@ -141,7 +162,7 @@ TEST_CASE("versions.nccl / --nccl: which algorithms the release has and what a f
   CHECK(forced.exit_code == 2);
   CHECK_THAT(forced.err, Catch::Contains("seed-dora-7b.yaml: key 'cluster.nccl_algo'"));
   // Releases outside the modelled range, and non-releases, name the flag.
-  for (const char* bad : {"2.9.9", "3.0.0", "latest"}) {
+  for (const char* bad : {"2.9.9", "2.31.0", "3.0.0", "latest"}) {
     const auto r = run_zerosim(std::string("collective --cluster gpu=h100-80gb-sxm,gpus=8 --nccl ") + bad);
     INFO(bad << ": " << r.err);
     CHECK(r.exit_code == 2);
@@ -233,9 +254,11 @@ TEST_CASE("PAT runs ZeRO-3-sized all-gathers at one GPU per node; the ring takes
   CHECK(j["results"][1]["algorithm"] == "ring");  // 1 GiB: the ring's rate beats PAT's 0.75 of it
   const auto ring = collective(one_per_node + " -b 1M -e 1M --algo ring");
   CHECK(seconds_at(j, 1 << 20) < seconds_at(ring, 1 << 20) / 3);
-  // Not before NCCL 2.23, nor with eight GPUs per node (a forced PAT falls back to the ring there).
+  // Not before NCCL 2.23, nor with eight GPUs per node (a forced PAT falls back to the ring there in
+  // 2.23.4-2.24.2; from 2.24.3 NCCL fails the call).
   CHECK(collective(one_per_node + " -b 1M -e 1M --nccl 2.22.3")["results"][0]["algorithm"] == "ring");
-  CHECK(
-      collective("--cluster gpu=h100-80gb-sxm,gpus=64,inter=ib-ndr400 --op all_gather -b 1M -e 1M --algo pat")
-          ["results"][0]["algorithm"] == "ring");
+  const std::string eight_per_node =
+      "--cluster gpu=h100-80gb-sxm,gpus=64,inter=ib-ndr400 --op all_gather -b 1M -e 1M --algo pat";
+  CHECK(collective(eight_per_node + " --nccl 2.23.4")["results"][0]["algorithm"] == "ring");
+  CHECK(run_zerosim("collective " + eight_per_node).exit_code == 2);
 }

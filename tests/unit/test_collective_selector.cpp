@@ -78,14 +78,29 @@ TEST_CASE("selector: a forced algorithm runs where it can and falls back to the 
   CHECK(choose(node, 1 * MiB, NcclAlgorithm::ring) == NcclAlgorithm::ring);
   CHECK(choose(plan_collectives(3, 8, true, eight_gpus.routes()), 1 * MiB, NcclAlgorithm::nvls) ==
         NcclAlgorithm::nvls);
-  // Where it cannot run: no tree inside one node, no NVLS across nodes, on 2 GPUs or for all_gather.
+  // Where it cannot run (or zerosim has no model: the engine refuses those, forced_algorithm_unmodelled):
+  // no tree inside one node, no NVLS across nodes without CollNet or for all_gather.
   CHECK(choose(node, 1 * MiB, NcclAlgorithm::tree) == NcclAlgorithm::ring);
   CHECK(choose(nodes, 1 * MiB, NcclAlgorithm::nvls) == NcclAlgorithm::ring);
-  CHECK(choose(plan_collectives(2, 8, true, eight_gpus.routes()), 1 * MiB, NcclAlgorithm::nvls) ==
-        NcclAlgorithm::ring);
   CHECK(choose(node, 1 * MiB, NcclAlgorithm::nvls, CollectiveKind::all_gather) == NcclAlgorithm::ring);
+  // NVLS on 2 GPUs: from NCCL 2.28.7 (nvls.cc `gpuCount < 2`), not before (`gpuCount <= 2`).
+  CommModel cm_2_28_3;
+  apply_nccl_release(cm_2_28_3, Version{2, 28, 3});
+  cm_2_28_3.algorithm = NcclAlgorithm::nvls;
+  const CollectivePlans two_old = plan_collectives(2, 8, true, eight_gpus.routes(), cm_2_28_3);
+  CHECK(choose_algorithm(cm_2_28_3, two_old, CollectiveKind::all_reduce, 1 * MiB) == NcclAlgorithm::ring);
+  CHECK(choose(plan_collectives(2, 8, true, eight_gpus.routes()), 1 * MiB, NcclAlgorithm::nvls) ==
+        NcclAlgorithm::nvls);
   // schedule_collective runs the chosen one.
   CommModel cm;
+  // Forced algorithms NCCL would run that zerosim has no model of (the engine refuses them).
+  CHECK(forced_algorithm_unmodelled(cm, node, CollectiveKind::all_gather, NcclAlgorithm::nvls) ==
+        "NVLS all_gather inside one node");
+  CHECK(forced_algorithm_unmodelled(cm, node, CollectiveKind::all_reduce, NcclAlgorithm::tree) ==
+        "the tree all_reduce inside one node");
+  CHECK(forced_algorithm_unmodelled(cm, node, CollectiveKind::all_reduce, NcclAlgorithm::nvls).empty());
+  CHECK(forced_algorithm_unmodelled(cm, nodes, CollectiveKind::all_reduce, NcclAlgorithm::tree).empty());
+  CHECK(forced_algorithm_unmodelled(cm, nodes, CollectiveKind::all_gather, NcclAlgorithm::nvls).empty());
   CHECK(schedule_collective(cm, node, CollectiveKind::all_reduce, 1 * MiB).algorithm == NcclAlgorithm::nvls);
   CHECK(schedule_collective(cm, nodes, CollectiveKind::all_reduce, 4 * MiB).algorithm == NcclAlgorithm::ring);
 }

@@ -127,6 +127,15 @@ TEST_CASE("selector: NCCL releases gate NVLS (2.17.1) and NVLSTree (2.18.1)",
   CHECK_FALSE(cm.forced_fallback);
   apply_nccl_release(cm, Version{2, 19, 3});
   CHECK(cm.forced_fallback);
+  apply_nccl_release(cm, Version{2, 24, 2});
+  CHECK(cm.forced_fallback);
+  apply_nccl_release(cm, Version{2, 24, 3});  // "Strictly enforce the ALGO/PROTO filters"
+  CHECK_FALSE(cm.forced_fallback);
+  // NVLS on 2 GPUs from 2.28.7 (nvls.cc `gpuCount < 2`; `gpuCount <= 2` before).
+  apply_nccl_release(cm, Version{2, 28, 7});
+  CHECK(cm.nvls_min_gpus == 2);
+  apply_nccl_release(cm, Version{2, 28, 3});
+  CHECK(cm.nvls_min_gpus == 3);
 }
 
 TEST_CASE("CollNet plan: the node's chain on NVLink, S/G each way on each NIC, whatever the node count",
