@@ -55,9 +55,6 @@ struct FlowPlan {
   // efficiency / net_efficiency (link loads, seconds_per_byte and wire bytes all carry it).
   double net_factor = 1.0;
   int64_t nodes = 1;  // nodes the plan spans (its inter-node steps pay CommModel::net_step_latency_s)
-  // The least time per byte of the buffer NCCL's kernel needs, whatever the links allow (0: the links
-  // alone set the rate): NVLSTree's per-head pipeline rate (nccl_nvls_tree.h).
-  double kernel_seconds_per_byte = 0;
   double weight(const FlowSend& send) const { return send.fraction * (send.leaves_node ? net_factor : 1.0); }
 };
 

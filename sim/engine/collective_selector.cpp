@@ -86,8 +86,9 @@ std::string forced_algorithm_unmodelled(const CommModel& cm, const CollectivePla
                                         CollectiveKind kind, NcclAlgorithm algorithm) {
   const RankLayout& layout = plans.layout;
   const bool gather_or_scatter = kind == CollectiveKind::all_gather || kind == CollectiveKind::reduce_scatter;
-  if (algorithm == NcclAlgorithm::nvls && gather_or_scatter && layout.nodes == 1 && plans.nvls_capable &&
-      cm.nvls_available && layout.ranks >= cm.nvls_min_gpus)
+  // NVLS's all-gather and reduce-scatter run wherever its all-reduce does inside one node.
+  if (algorithm == NcclAlgorithm::nvls && gather_or_scatter && layout.nodes == 1 &&
+      algorithm_runs(cm, plans, CollectiveKind::all_reduce, NcclAlgorithm::nvls))
     return std::string("NVLS ") + collective_name(kind) + " inside one node";
   if (algorithm == NcclAlgorithm::tree && kind == CollectiveKind::all_reduce && layout.nodes == 1 &&
       layout.ranks > 1)

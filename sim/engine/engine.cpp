@@ -275,13 +275,11 @@ void exchange(Shared& s, size_t stream, int rank, const CollectiveSchedule& sche
   flows.reserve(sends.size() + static_cast<size_t>(receives));
   for (const auto& send : sends) {
     const uint64_t bytes = schedule.wire_bytes(send);
+    s4u::CommPtr flow = boxes[static_cast<size_t>(send.to_rank)]->put_init(&payload, bytes);
     if (schedule.min_flow_s > 0)  // the kernel's pace (CollectiveSchedule::min_flow_s)
-      flows.push_back(boxes[static_cast<size_t>(send.to_rank)]
-                          ->put_init(&payload, bytes)
-                          ->set_rate(static_cast<double>(bytes) / schedule.min_flow_s)
-                          ->start());
-    else
-      flows.push_back(boxes[static_cast<size_t>(send.to_rank)]->put_async(&payload, bytes));
+      flow->set_rate(static_cast<double>(bytes) / schedule.min_flow_s);
+    flow->vetoable_start();  // what Mailbox::put_async does after put_init
+    flows.push_back(std::move(flow));
   }
   for (int k = 0; k < receives; ++k) flows.push_back(boxes[static_cast<size_t>(rank)]->get_async(&landed));
   for (auto& f : flows) f->wait();

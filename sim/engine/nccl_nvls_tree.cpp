@@ -37,7 +37,6 @@ FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const Ro
     add_node_tree_sends(plan, layout, r, 0.5 / g);
   }
   route_plan(plan, route_of);
-  plan.kernel_seconds_per_byte = nvls_tree_kernel_seconds_per_byte(cm, layout);
   return plan;
 }
 
@@ -54,27 +53,35 @@ double nvls_tree_kernel_seconds_per_byte(const CommModel& cm, const RankLayout& 
   return 2.0 * (n - 1.0) / n / (static_cast<double>(nvls_tree_heads(cm, layout)) * per_head);
 }
 
-double nvls_tree_kernel_floor_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
-                                int64_t bytes) {
-  if (plan.kernel_seconds_per_byte <= 0) return 0;
-  const int64_t ops = cm.nvls_channels * layout.gpus_per_node;
+namespace {
+// NVLSTree's concurrent operations (channels × GPUs per node) and its chunk for a `bytes`-byte buffer.
+int64_t concurrent_ops(const CommModel& cm, const RankLayout& layout) {
+  return cm.nvls_channels * layout.gpus_per_node;
+}
+int64_t chunk_for(const CommModel& cm, const RankLayout& layout, int64_t bytes) {
+  return nvls_tree_chunk_bytes(cm, bytes, concurrent_ops(cm, layout), layout.nodes);
+}
+}  // namespace
+
+double nvls_tree_kernel_floor_s(const CommModel& cm, const RankLayout& layout, int64_t bytes) {
+  const double seconds_per_byte = nvls_tree_kernel_seconds_per_byte(cm, layout);
+  if (seconds_per_byte <= 0) return 0;
   const double handshakes =
-      nvls_handshakes_s(cm, bytes, ops, nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes));
-  return std::max(0.0, plan.kernel_seconds_per_byte * static_cast<double>(bytes) - handshakes);
+      nvls_handshakes_s(cm, bytes, concurrent_ops(cm, layout), chunk_for(cm, layout, bytes));
+  return std::max(0.0, seconds_per_byte * static_cast<double>(bytes) - handshakes);
 }
 
 double nvls_tree_overhead_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                             int64_t bytes) {
-  const int64_t ops = cm.nvls_channels * layout.gpus_per_node;
-  return nvls_sync_s(cm, bytes, ops, nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes)) +
+  return nvls_sync_s(cm, bytes, concurrent_ops(cm, layout), chunk_for(cm, layout, bytes)) +
          static_cast<double>(2 * node_tree_depth(layout.nodes)) *
              (plan.latency_s + net_step_extra_s(cm, plan) + cm.step_overhead_s);
 }
 
 double nvls_tree_fill_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout, int64_t bytes) {
   if (plan.net_hop_bandwidth <= 0 || plan.hop_bandwidth <= 0) return 0;
-  const int64_t G = layout.gpus_per_node, ops = cm.nvls_channels * G;
-  const int64_t loop = nvls_loop_bytes(bytes, ops, nvls_tree_chunk_bytes(cm, bytes, ops, layout.nodes));
+  const int64_t G = layout.gpus_per_node;
+  const int64_t loop = nvls_loop_bytes(bytes, concurrent_ops(cm, layout), chunk_for(cm, layout, bytes));
   const double l = static_cast<double>(loop);
   const double network = static_cast<double>(node_tree_depth(layout.nodes)) * l /
                          (static_cast<double>(G) * cm.net_efficiency * plan.net_hop_bandwidth);
@@ -85,7 +92,7 @@ double nvls_tree_fill_s(const CommModel& cm, const FlowPlan& plan, const RankLay
 double nvls_tree_predicted_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
                              int64_t bytes) {
   return std::max(plan.seconds_per_byte * static_cast<double>(bytes) / cm.efficiency,
-                  nvls_tree_kernel_floor_s(cm, plan, layout, bytes)) +
+                  nvls_tree_kernel_floor_s(cm, layout, bytes)) +
          nvls_tree_overhead_s(cm, plan, layout, bytes) + nvls_tree_fill_s(cm, plan, layout, bytes);
 }
 
@@ -95,7 +102,7 @@ CollectiveSchedule nvls_tree_schedule(const CommModel& cm, const FlowPlan& plan,
       cm, plan, NcclAlgorithm::nvls_tree, bytes,
       cm.launch_s + nvls_tree_overhead_s(cm, plan, layout, bytes) + nvls_tree_fill_s(cm, plan, layout, bytes),
       cm.nvls_efficiency / cm.efficiency);
-  schedule.min_flow_s = nvls_tree_kernel_floor_s(cm, plan, layout, bytes);
+  schedule.min_flow_s = nvls_tree_kernel_floor_s(cm, layout, bytes);
   return schedule;
 }
 

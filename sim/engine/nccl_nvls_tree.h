@@ -24,15 +24,14 @@ FlowPlan plan_nvls_trees(const RankLayout& layout, const CommModel& cm, const Ro
 int64_t nvls_tree_heads(const CommModel& cm, const RankLayout& layout);
 
 // The kernel's floor on NVLSTree's time per byte of the buffer: nccl-tests' bus volume 2(n−1)/n over the
-// heads' bus bandwidth, heads × CommModel::nvls_tree_head_busbw_* (2 nodes, or more). The plan carries it
-// as kernel_seconds_per_byte; its schedule caps every flow's rate so that none beats it.
+// heads' bus bandwidth, heads × CommModel::nvls_tree_head_busbw_* (2 nodes, or more); 0 without a figure.
+// The schedule caps every flow's rate so that none beats it (nvls_tree_kernel_floor_s).
 double nvls_tree_kernel_seconds_per_byte(const CommModel& cm, const RankLayout& layout);
 
 // The least time NVLSTree's flows may take for a `bytes`-byte all-reduce: the kernel's floor less the chunk
 // handshakes the overhead already charges (nccl_nvls.h nvls_handshakes_s), so that flows plus handshakes
 // take at least the floor: NCCL's per-head figure is the whole kernel's rate, its handshakes included.
-double nvls_tree_kernel_floor_s(const CommModel& cm, const FlowPlan& plan, const RankLayout& layout,
-                                int64_t bytes);
+double nvls_tree_kernel_floor_s(const CommModel& cm, const RankLayout& layout, int64_t bytes);
 
 // NCCL's NVLSTree chunk for a `bytes`-byte all-reduce with `concurrent_ops` = channels × GPUs per node
 // (src/enqueue.cc, NVLS_TREE branch): starting from NCCL_NVLS_CHUNKSIZE (128 KiB, 64 KiB from 4 nodes)

@@ -100,8 +100,8 @@ TEST_CASE("NVLSTree's floor: flows plus handshakes take at least the kernel's ti
   const double wire = 1.125 * s / (0.734 * 450e9);  // 58.516 ms
   const double kernel = 1.875 * s / 461.6e9;        // 69.785 ms
   // The floor: the kernel's 69.785 ms less the 4.096 ms of chunk handshakes the overhead charges.
-  CHECK(nvls_tree_kernel_floor_s(cm, p, plans.layout, 16 * GiB) == Approx(kernel - 4.096e-3));
-  CHECK(nvls_tree_kernel_floor_s(cm, p, plans.layout, 16 * GiB) > wire);
+  CHECK(nvls_tree_kernel_floor_s(cm, plans.layout, 16 * GiB) == Approx(kernel - 4.096e-3));
+  CHECK(nvls_tree_kernel_floor_s(cm, plans.layout, 16 * GiB) > wire);
   // Predicted: the floor, plus NVLS's 25 µs, the handshakes and two 16 µs network steps, plus the fill.
   CHECK(nvls_tree_predicted_s(cm, p, plans.layout, 16 * GiB) ==
         Approx(kernel + 25e-6 + 32e-6 + nvls_tree_fill_s(cm, p, plans.layout, 16 * GiB)));
